@@ -1,0 +1,1 @@
+"""Kling Prompt Studio core: everything below the user interface. Never imports streamlit."""

@@ -1,0 +1,86 @@
+"""Named constants in one place: timeouts, poll intervals, deadlines, retry budgets, limits.
+
+Nothing user-specific lives here (no keys, no history); environment lookups are functions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# --- routers -------------------------------------------------------------------------------------
+MULEROUTER = "mulerouter"
+APIMART = "apimart"
+ROUTERS = (MULEROUTER, APIMART)
+ROUTER_LABELS = {MULEROUTER: "MuleRouter", APIMART: "APIMart"}
+DEFAULT_BASE_URLS = {MULEROUTER: "https://api.mulerouter.ai", APIMART: "https://api.apimart.ai"}
+KEY_ENV_VARS = {MULEROUTER: "MULEROUTER_API_KEY", APIMART: "APIMART_API_KEY"}
+BASE_URL_ENV_VARS = {MULEROUTER: "MULEROUTER_BASE_URL", APIMART: "APIMART_BASE_URL"}
+
+# --- documented request limits (see ../shared/api-reference.md §3.2) -----------------------------
+PROMPT_MAX_CHARS = 2500
+SHOT_PROMPT_MAX_CHARS = 512
+DURATION_MIN_S = 3
+DURATION_MAX_S = 15
+DURATION_DEFAULT_S = 5
+SHOTS_MIN = 1
+SHOTS_MAX = 6
+SHOT_MIN_S = 1
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+IMAGE_MIN_SIDE_PX = 300
+IMAGE_MIN_ASPECT = 1 / 2.5
+IMAGE_MAX_ASPECT = 2.5
+IMAGE_FORMATS = ("JPEG", "PNG")
+MAX_REFS_NO_VIDEO = 7  # images + elements without a reference video
+MAX_REFS_WITH_VIDEO = 4  # images + elements with a reference video
+MAX_ELEMENTS_V3 = 3
+ELEMENT_REF_IMAGES_MIN = 1
+ELEMENT_REF_IMAGES_MAX = 3
+APIMART_ELEMENT_IMAGES_MIN = 2
+APIMART_ELEMENT_IMAGES_MAX = 4
+APIMART_ELEMENT_NAME_MAX = 20
+APIMART_ELEMENT_DESCRIPTION_MAX = 100
+APIMART_MAX_ELEMENTS = 3
+APIMART_V3_MAX_IMAGE_URLS = 2
+ASPECT_RATIOS = ("16:9", "9:16", "1:1")
+
+# --- HTTP ----------------------------------------------------------------------------------------
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+WRITE_TIMEOUT_S = 60.0
+POOL_TIMEOUT_S = 10.0
+POLL_RETRY_BUDGET = 4  # retries of one poll GET after the first try
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 8.0
+RETRY_AFTER_CAP_S = 120.0
+SUBMIT_CONNECT_RETRIES = 2  # only failures before the request could reach the router
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+MAX_CONCURRENT_POLLS = 16
+DOWNLOAD_TIMEOUT_S = 120.0
+VIDEO_MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
+
+# --- polling schedule (see core/jobs.py) ----------------------------------------------------------
+POLL_FIRST_DELAY_S = 5.0  # nothing finishes faster than this
+POLL_MIN_INTERVAL_S = 1.0
+POLL_MAX_INTERVAL_S = 30.0
+POLL_NEAR_DONE_INTERVAL_S = 2.0
+POLL_TYPICAL_DONE_S = 45.0  # typical earliest completion of a Kling job
+POLL_DEADLINE_S = 30 * 60.0  # past this a job becomes "stale" (resumable), never "failed"
+DUPLICATE_WINDOW_S = 60.0  # an identical request within this window asks for confirmation
+
+# --- storage -------------------------------------------------------------------------------------
+DATA_DIR_ENV = "STUDIO_DATA_DIR"
+DEFAULT_DATA_DIR = Path.home() / ".kling-prompt-studio"
+LEDGER_FILENAME = "ledger.sqlite3"
+MEDIA_DIRNAME = "media"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# --- emulator ------------------------------------------------------------------------------------
+EMULATOR_COMPLETE_AFTER_S = 10.0
+DEMO_KEY = "demo-key-not-secret"
+
+
+def data_dir() -> Path:
+    """Where the ledger and media cache live: $STUDIO_DATA_DIR or ~/.kling-prompt-studio."""
+    raw = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(raw).expanduser() if raw else DEFAULT_DATA_DIR
