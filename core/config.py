@@ -84,3 +84,14 @@ def data_dir() -> Path:
     """Where the ledger and media cache live: $STUDIO_DATA_DIR or ~/.kling-prompt-studio."""
     raw = os.environ.get(DATA_DIR_ENV, "").strip()
     return Path(raw).expanduser() if raw else DEFAULT_DATA_DIR
+
+
+EMULATOR_COMPLETE_AFTER_ENV = "STUDIO_EMULATOR_COMPLETE_AFTER"
+
+
+def emulator_complete_after() -> float:
+    """Seconds the demo emulator takes per job: $STUDIO_EMULATOR_COMPLETE_AFTER or the default."""
+    try:
+        return float(os.environ.get(EMULATOR_COMPLETE_AFTER_ENV, "") or EMULATOR_COMPLETE_AFTER_S)
+    except ValueError:
+        return EMULATOR_COMPLETE_AFTER_S
