@@ -146,3 +146,29 @@ def by_mulerouter_path(path: str) -> Endpoint | None:
 
 def by_apimart_model(model: str) -> Endpoint | None:
     return next((e for e in ENDPOINTS if e.router == config.APIMART and e.model == model), None)
+
+
+MODE_PAGES = {
+    Mode.TEXT: "pages/text_to_video.py",
+    Mode.IMAGE: "pages/image_to_video.py",
+    Mode.REFERENCE: "pages/references_to_video.py",
+    Mode.VIDEO: "pages/video_to_video.py",
+}
+
+
+def mode_of(endpoint: Endpoint, body: dict) -> Mode:
+    """The Create mode a request belongs to (for "Edit and run again" and gallery filters).
+
+    MuleRouter endpoints serve one mode each; an APIMart body is classified by what it carries.
+    """
+    if len(endpoint.modes) == 1:
+        return endpoint.modes[0]
+    if body.get("video_list"):
+        return Mode.VIDEO
+    if body.get("image_urls") and Mode.REFERENCE in endpoint.modes:
+        return Mode.REFERENCE
+    if body.get("image_with_roles") or body.get("image_urls"):
+        return Mode.IMAGE
+    if body.get("elements") and Mode.REFERENCE in endpoint.modes:
+        return Mode.REFERENCE
+    return Mode.TEXT
