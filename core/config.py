@@ -58,6 +58,13 @@ RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_CONCURRENT_POLLS = 16
 DOWNLOAD_TIMEOUT_S = 120.0
 VIDEO_MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
+BACKOFF_JITTER = 0.25  # a retry waits between 75 % and 100 % of the capped exponential delay
+ERROR_TEXT_MAX_CHARS = 300  # router error text shown to the user is cut to this length
+DOWNLOAD_CHUNK_BYTES = 256 * 1024
+CONNECTION_TEST_TASK_IDS = {  # task ids that cannot exist: a 404 for them means the key was accepted
+    MULEROUTER: "00000000-0000-0000-0000-000000000000",
+    APIMART: "task_00000000000000000000000000",
+}
 
 # --- polling schedule (see core/jobs.py) ----------------------------------------------------------
 POLL_FIRST_DELAY_S = 5.0  # nothing finishes faster than this
