@@ -52,6 +52,7 @@ class StudioError(Exception):
         code: str | None = None,
         raw_body: Any = None,
         retry_after: float | None = None,
+        trace_id: str | None = None,
     ) -> None:
         self.user_message = user_message or self.default_message
         self.router = router
@@ -60,6 +61,7 @@ class StudioError(Exception):
         self.code = code
         self.raw_body = raw_body  # kept apart; shown only in a "details" panel, never in str()
         self.retry_after = retry_after
+        self.trace_id = trace_id  # the router's `Traceparent` response header, for support tickets
         super().__init__(self.user_message)
 
     @property
