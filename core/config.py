@@ -102,3 +102,18 @@ def emulator_complete_after() -> float:
         return float(os.environ.get(EMULATOR_COMPLETE_AFTER_ENV, "") or EMULATOR_COMPLETE_AFTER_S)
     except ValueError:
         return EMULATOR_COMPLETE_AFTER_S
+
+
+# --- job schedule and ledger details (core/jobs.py, core/store.py, core/runner.py) ----------------
+POLL_TYPICAL_LATE_S = 150.0  # most Kling jobs are done by then (some take up to 10 min)
+POLL_WINDOW_INTERVAL_S = 4.0  # interval inside the typical window when the router gives no progress
+POLL_LEAD_FRACTION = 0.4  # before the expected completion, wait this share of the time left
+POLL_OVERDUE_GROWTH = 0.04  # past the expected completion, the interval grows this many s per s late
+POLL_PROGRESS_MIN_PCT = 3  # below this, a progress figure is too coarse to extrapolate an ETA
+POLL_ERROR_BACKOFF_BASE_S = 5.0  # a failed poll waits base·2^(n-1) before the next try …
+POLL_ERROR_BACKOFF_CAP_S = 120.0  # … capped here
+PROMPT_PREVIEW_CHARS = 160
+JOB_ID_HEX_CHARS = 12
+JOB_LIST_MAX_LIMIT = 500
+VIDEO_DOWNLOAD_ATTEMPTS = 5  # a finished job retries its download this many times
+PRICE_DEFAULT_SECONDS = 5  # billed seconds assumed when a base edit's input length is unknown
