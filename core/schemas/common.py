@@ -11,13 +11,30 @@ generic form renderer (ui/form.py) reads nothing else:
              currently has one of those values (e.g. {"multi_shot": True, "shot_type": ["customize"]})
     modes    Create modes (core.models.Mode values) in which the field is offered; absent = all
     tokens   for image/element/video lists: the prompt token pattern, e.g. "<<<image_{n}>>>"
+    max_items  for list widgets: how many items the endpoint accepts (when it is fixed)
+    fixed    for a hidden field: the value it always has (e.g. APIMart's `model`)
+
+Cross-field rules are written as small pure functions that return `Issue`s (a field location and a
+plain message); a model's `model_validator` collects them and `raise_issues` turns them into one
+`ValidationError` whose entries carry the location of the field the user must fix.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from core import config, media
 
@@ -36,7 +53,7 @@ def ui_hint(
     if show_if:
         hint["show_if"] = show_if
     if modes:
-        hint["modes"] = list(modes)
+        hint["modes"] = [str(m) for m in modes]
     hint.update(extra)
     return {"ui": hint}
 
@@ -55,6 +72,9 @@ class StrictModel(BaseModel):
     def to_body(self) -> dict[str, Any]:
         """The JSON body exactly as the router receives it (None and unset fields left out)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+# --- value types ----------------------------------------------------------------------------------
 
 
 def _validate_image_ref(value: str) -> str:
@@ -88,3 +108,291 @@ ShotPrompt = Annotated[str, StringConstraints(min_length=1, max_length=config.SH
 Seconds = Annotated[int, Field(strict=True, ge=config.DURATION_MIN_S, le=config.DURATION_MAX_S)]
 """Total duration: a bare JSON integer 3–15 (a quoted "6" is refused, as the routers refuse it)."""
 ShotSeconds = Annotated[int, Field(strict=True, ge=config.SHOT_MIN_S, le=config.DURATION_MAX_S)]
+Flag = Annotated[bool, Field(strict=True)]
+"""A real JSON boolean (true/false); the strings "true"/"false" are refused."""
+
+AspectRatio = Literal["16:9", "9:16", "1:1"]
+ShotType = Literal["customize", "intelligence"]
+ReferType = Literal["base", "feature"]
+YesNo = Literal["yes", "no"]
+StdPro = Literal["std", "pro"]
+
+SHOT_CUSTOMIZE = "customize"
+SHOT_INTELLIGENCE = "intelligence"
+REFER_BASE = "base"
+
+# Form positions (lower first), shared so that every endpoint's form reads the same way.
+ORDER = {
+    "model": 0,
+    "prompt": 10,
+    "first_frame": 20,
+    "last_frame": 21,
+    "image_with_roles": 22,
+    "images": 23,
+    "image_urls": 23,
+    "video": 25,
+    "video_list": 25,
+    "keep_audio": 26,
+    "elements": 30,
+    "multi_shot": 40,
+    "shot_type": 41,
+    "multi_prompt": 42,
+    "duration": 50,
+    "aspect_ratio": 51,
+    "mode": 52,
+    "sound": 53,
+    "audio": 53,
+    "negative_prompt": 60,
+    "watermark": 70,
+}
+
+
+# --- shared nested objects --------------------------------------------------------------------
+
+
+class VideoRef(StrictModel):
+    """One reference video: `video_url`, how it is used (`refer_type`) and whether its sound is kept."""
+
+    video_url: VideoUrl = Field(
+        title="Video URL",
+        description="Public http(s) address of the source video (mp4/mov, 3–10 s). Refer to it as @Video1.",
+    )
+    refer_type: ReferType = Field(
+        default="base",
+        title="Use the video as",
+        description="base = edit this video (no first/last frame then); feature = use it as a motion/style "
+        "reference.",
+    )
+    keep_original_sound: YesNo = Field(
+        default="no", title="Keep original sound", description="yes keeps the source video's audio."
+    )
+
+
+# --- cross-field rules ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One broken cross-field rule: the location of the field to fix and a plain message."""
+
+    loc: tuple[str | int, ...]
+    message: str
+
+
+RULE_ERROR_TYPE = "kling_rule"
+
+
+def raise_issues(title: str, issues: Sequence[Issue], value: Any = None) -> None:
+    """Raise one ValidationError holding every issue at its own field location (no-op when empty)."""
+    if not issues:
+        return
+    details: list[InitErrorDetails] = [
+        {
+            "type": PydanticCustomError(RULE_ERROR_TYPE, issue.message),  # type: ignore[typeddict-item]
+            "loc": issue.loc,
+            "input": value,
+        }
+        for issue in issues
+    ]
+    raise ValidationError.from_exception_data(title, details)
+
+
+def is_blank(text: str | None) -> bool:
+    return text is None or not text.strip()
+
+
+def multi_shot_issues(
+    *,
+    multi_shot: bool,
+    shot_type: str | None,
+    shots: Sequence[Any] | None,
+    prompt: str | None,
+    duration: int,
+    indexed: bool,
+) -> list[Issue]:
+    """The multi-shot rules, plus "a prompt is needed unless the shots carry the script".
+
+    multi_shot on ⇒ shot_type required; customize ⇒ 1–6 shots, each ≤ total, summing to the total
+    (APIMart: `index` 1, 2, 3…); intelligence ⇒ a prompt. multi_shot off ⇒ no shot_type/multi_prompt
+    (the router would silently ignore a script the user wrote).
+    """
+    issues: list[Issue] = []
+    if not multi_shot:
+        if shot_type is not None:
+            issues.append(Issue(("shot_type",), "only applies to multi-shot videos; turn multi_shot on "
+                                                "or remove shot_type"))
+        if shots:
+            issues.append(Issue(("multi_prompt",), "the shot list is only used when multi_shot is on "
+                                                   "with shot_type customize; turn multi-shot on or "
+                                                   "remove the shots"))
+        if is_blank(prompt):
+            issues.append(Issue(("prompt",), "is required; describe the video"))
+        return issues
+    if shot_type is None:
+        issues.append(Issue(("shot_type",), "is required when multi_shot is on: choose customize "
+                                            "(you write the shots) or intelligence (the model splits)"))
+        return issues
+    if shot_type == SHOT_INTELLIGENCE:
+        if is_blank(prompt):
+            issues.append(Issue(("prompt",), "is required with shot_type intelligence (the model cuts "
+                                             "the shots from it)"))
+        if shots:
+            issues.append(Issue(("multi_prompt",), "is only used with shot_type customize; remove the "
+                                                   "shots or switch to customize"))
+        return issues
+    if not shots:
+        issues.append(Issue(("multi_prompt",), "is required with shot_type customize: write 1 to "
+                                               f"{config.SHOTS_MAX} shots"))
+        return issues
+    issues.extend(shot_list_issues(shots, duration, indexed=indexed))
+    return issues
+
+
+def shot_list_issues(shots: Sequence[Any], duration: int, *, indexed: bool) -> list[Issue]:
+    """Per-shot duration ≤ total, sum == total, and (APIMart) index 1..n in order."""
+    issues: list[Issue] = []
+    for i, shot in enumerate(shots):
+        if shot.duration > duration:
+            issues.append(Issue(("multi_prompt", i, "duration"),
+                                f"is {shot.duration} s, longer than the whole video ({duration} s)"))
+        if indexed and shot.index != i + 1:
+            issues.append(Issue(("multi_prompt", i, "index"),
+                                f"is {shot.index}; shot {i + 1} must have index {i + 1} "
+                                "(indexes start at 1 and go up by 1)"))
+    total = sum(shot.duration for shot in shots)
+    if total != duration:
+        issues.append(Issue(("multi_prompt",),
+                            f"shots add up to {total} s but the video is {duration} s; make them "
+                            "add up to the duration"))
+    return issues
+
+
+def last_frame_issues(first_frame: Any, last_frame: Any) -> list[Issue]:
+    """A last frame needs a first frame (a last frame alone is refused)."""
+    if last_frame is not None and first_frame is None:
+        return [Issue(("last_frame",), "is set without a first frame; add a first frame too "
+                                       "(a last frame alone is not accepted)")]
+    return []
+
+
+def reference_count_issues(
+    counts: Iterable[tuple[str, int]], limit: int, *, with_video: bool
+) -> list[Issue]:
+    """Images + elements (+ frames) must stay within `limit`; the error sits on the last non-empty list."""
+    counts = list(counts)
+    total = sum(n for _, n in counts)
+    if total <= limit:
+        return []
+    named = [name for name, n in counts if n]
+    where = "with a reference video" if with_video else "in one request"
+    parts = " + ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts if n)
+    return [Issue((named[-1],), f"{parts} make {total} references; at most {limit} are accepted {where}")]
+
+
+def nonempty(items: Sequence[Any] | None) -> int:
+    return len(items) if items else 0
+
+
+class RuledModel(StrictModel):
+    """A request body with cross-field rules: subclasses list them in `issues()`."""
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> RuledModel:
+        raise_issues(type(self).__name__, self.issues())
+        return self
+
+    def issues(self) -> list[Issue]:
+        """Every broken cross-field rule (empty = the body is fine)."""
+        return []
+
+
+# --- field factories (same title, help text and hint on every endpoint) -------------------------
+
+Modes = tuple[str, ...] | None
+
+
+def prompt_field(*, required: bool, description: str, modes: Modes = None) -> Any:
+    return Field(
+        ... if required else None,
+        title="Prompt",
+        description=description,
+        json_schema_extra=ui_hint("prompt", ORDER["prompt"], modes=modes),
+    )
+
+
+def negative_prompt_field(*, modes: Modes = None) -> Any:
+    return Field(
+        None,
+        max_length=config.PROMPT_MAX_CHARS,
+        title="Negative prompt",
+        description=f"What the video should avoid (blur, extra fingers, text…). Up to "
+        f"{config.PROMPT_MAX_CHARS} characters.",
+        json_schema_extra=ui_hint("textarea", ORDER["negative_prompt"], group="advanced", modes=modes),
+    )
+
+
+def duration_field(*, modes: Modes = None, description: str | None = None) -> Any:
+    return Field(
+        config.DURATION_DEFAULT_S,
+        title="Duration (s)",
+        description=description
+        or f"Length of the video in whole seconds, {config.DURATION_MIN_S} to {config.DURATION_MAX_S}.",
+        json_schema_extra=ui_hint("slider", ORDER["duration"], modes=modes),
+    )
+
+
+def aspect_ratio_field(default: str | None, *, modes: Modes = None, description: str | None = None) -> Any:
+    return Field(
+        default,
+        title="Aspect ratio",
+        description=description or "Shape of the video: 16:9 landscape, 9:16 portrait, 1:1 square.",
+        json_schema_extra=ui_hint("segmented", ORDER["aspect_ratio"], modes=modes),
+    )
+
+
+def multi_shot_field(*, modes: Modes = None) -> Any:
+    return Field(
+        False,
+        title="Multi-shot",
+        description="Make a video of several shots. Then choose how the shots are cut.",
+        json_schema_extra=ui_hint("toggle", ORDER["multi_shot"], modes=modes),
+    )
+
+
+def shot_type_field(*, modes: Modes = None) -> Any:
+    return Field(
+        None,
+        title="Shot type",
+        description="customize = you write each shot and its length; intelligence = the model cuts the "
+        "prompt into shots itself (may be refused by Omni).",
+        json_schema_extra=ui_hint("segmented", ORDER["shot_type"], show_if={"multi_shot": True}, modes=modes),
+    )
+
+
+def multi_prompt_field(*, modes: Modes = None) -> Any:
+    return Field(
+        None,
+        min_length=config.SHOTS_MIN,
+        max_length=config.SHOTS_MAX,
+        title="Shots",
+        description=f"{config.SHOTS_MIN} to {config.SHOTS_MAX} shots, each with its own prompt (up to "
+        f"{config.SHOT_PROMPT_MAX_CHARS} characters) and length; the lengths must add up to the duration.",
+        json_schema_extra=ui_hint(
+            "shots",
+            ORDER["multi_prompt"],
+            show_if={"multi_shot": True, "shot_type": [SHOT_CUSTOMIZE]},
+            modes=modes,
+            max_items=config.SHOTS_MAX,
+        ),
+    )
+
+
+def shot_prompt_field() -> Any:
+    return Field(
+        title="Shot prompt",
+        description=f"What happens in this shot (1 to {config.SHOT_PROMPT_MAX_CHARS} characters).",
+    )
+
+
+def shot_duration_field() -> Any:
+    return Field(title="Shot length (s)", description="Whole seconds, at least 1.")

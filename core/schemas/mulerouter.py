@@ -1,46 +1,427 @@
-"""MuleRouter Kling request bodies (STUB: being filled in)."""
+"""MuleRouter Kling request bodies, one class per endpoint (see api-reference.md §1.6, §1.7, seeds 000–003).
+
+Every class is the JSON body exactly as MuleRouter receives it: `sound` is the string "on"/"off",
+`duration` a bare integer, `multi_prompt` items are `{prompt, duration}` (no `index`), images are an
+http(s) URL or bare Base64. Cross-field rules live in each class's `issues()`.
+"""
 
 from __future__ import annotations
 
-from core.schemas.common import PromptText, Seconds, StrictModel
+from typing import Any, Literal
+
+from pydantic import Field
+
+from core import config
+from core.schemas.common import (
+    ORDER,
+    REFER_BASE,
+    AspectRatio,
+    Flag,
+    ImageRef,
+    Issue,
+    PromptText,
+    RuledModel,
+    Seconds,
+    ShotPrompt,
+    ShotSeconds,
+    ShotType,
+    StdPro,
+    StrictModel,
+    VideoRef,
+    VideoUrl,
+    aspect_ratio_field,
+    duration_field,
+    last_frame_issues,
+    multi_prompt_field,
+    multi_shot_field,
+    multi_shot_issues,
+    negative_prompt_field,
+    nonempty,
+    prompt_field,
+    reference_count_issues,
+    shot_duration_field,
+    shot_prompt_field,
+    shot_type_field,
+    ui_hint,
+)
+
+Sound = Literal["on", "off"]
+IMAGE_TOKENS = "<<<image_{n}>>>"
+ELEMENT_TOKENS = "<<<element_{n}>>>"
+VIDEO_TOKEN = "@Video1"
 
 
-class KlingV3TextToVideo(StrictModel):
-    prompt: PromptText | None = None
-    duration: Seconds = 5
+# --- nested objects ---------------------------------------------------------------------------
 
 
-class KlingV3ImageToVideo(StrictModel):
-    prompt: PromptText | None = None
-    duration: Seconds = 5
+class MuleShot(StrictModel):
+    """One shot of a multi-shot video on MuleRouter: `{prompt, duration}` (MuleRouter shows no `index`)."""
+
+    prompt: ShotPrompt = shot_prompt_field()
+    duration: ShotSeconds = shot_duration_field()
 
 
-class OmniTextToVideo(StrictModel):
-    prompt: PromptText | None = None
-    duration: Seconds = 5
+class MuleElement(RuledModel):
+    """A subject kept consistent across the video: a frontal image plus 1–3 other angles (or videos)."""
+
+    type: Literal["image", "video"] = Field(
+        title="Element type", description="image = built from pictures; video = built from reference videos."
+    )
+    frontal_image: ImageRef | None = Field(
+        None, title="Frontal image", description="The subject seen from the front (URL or image file)."
+    )
+    reference_images: list[ImageRef] | None = Field(
+        None,
+        min_length=config.ELEMENT_REF_IMAGES_MIN,
+        max_length=config.ELEMENT_REF_IMAGES_MAX,
+        title="Other angles",
+        description=f"{config.ELEMENT_REF_IMAGES_MIN} to {config.ELEMENT_REF_IMAGES_MAX} more pictures "
+        "of the same subject.",
+    )
+    reference_videos: list[VideoUrl] | None = Field(
+        None,
+        min_length=1,
+        title="Reference videos",
+        description="Video URLs of the subject (video elements).",
+    )
+
+    def issues(self) -> list[Issue]:
+        issues: list[Issue] = []
+        if self.type == "image":
+            if self.frontal_image is None:
+                issues.append(Issue(("frontal_image",), "is required for an image element"))
+            if not self.reference_images:
+                issues.append(Issue(("reference_images",), "is required for an image element: add "
+                                    f"{config.ELEMENT_REF_IMAGES_MIN} to {config.ELEMENT_REF_IMAGES_MAX} "
+                                    "more pictures of the subject"))
+            if self.reference_videos:
+                issues.append(Issue(("reference_videos",), "only apply to a video element; set type "
+                                    "to video or remove them"))
+        elif not self.reference_videos:
+            issues.append(Issue(("reference_videos",), "is required for a video element: add at least "
+                                "one video URL"))
+        return issues
 
 
-class OmniImageToVideo(StrictModel):
-    prompt: PromptText | None = None
-    duration: Seconds = 5
+class MuleVideoRef(VideoRef):
+    """One source video of video-to-video: `{video_url, refer_type, keep_original_sound}`."""
 
 
-class OmniReferenceToVideo(StrictModel):
-    prompt: PromptText | None = None
-    duration: Seconds = 5
+# --- field factories (MuleRouter flavour) -------------------------------------------------------
 
 
-class OmniReferenceVideoToVideo(StrictModel):
-    prompt: PromptText | None = None
-    duration: Seconds = 5
+def _sound() -> Any:
+    return Field(
+        "off",
+        title="Sound",
+        description="on = generate synchronised audio with the video; off = silent.",
+        json_schema_extra=ui_hint("segmented", ORDER["sound"]),
+    )
 
 
-class OmniVideoToVideo(StrictModel):
-    prompt: PromptText | None = None
-    duration: Seconds = 5
+def _mode(default: str) -> Any:
+    return Field(
+        default,
+        title="Quality",
+        description="std = 720p, cheaper; pro = 1080p.",
+        json_schema_extra=ui_hint("segmented", ORDER["mode"]),
+    )
 
 
-class OmniVideoEdit(StrictModel):
-    prompt: PromptText | None = None
-    duration: Seconds = 5
+def _frame(which: str) -> Any:
+    first = which == "first_frame"
+    return Field(
+        None,
+        title="First frame" if first else "Last frame",
+        description=("The opening" if first else "The closing") + " frame of the video: an image URL or "
+        "an uploaded JPG/PNG (≥300 px each side, ≤10 MB, aspect 1:2.5 to 2.5:1)."
+        + ("" if first else " Needs a first frame."),
+        json_schema_extra=ui_hint("image", ORDER[which]),
+    )
 
+
+def _images(*, min_length: int | None = None, limit: int = config.MAX_REFS_NO_VIDEO) -> Any:
+    return Field(
+        None,
+        min_length=min_length,
+        max_length=limit,
+        title="Reference images",
+        description="Pictures that guide the look (style, scene, subject). Refer to them in the prompt as "
+        "<<<image_1>>>, <<<image_2>>>…",
+        json_schema_extra=ui_hint("images", ORDER["images"], tokens=IMAGE_TOKENS, max_items=limit),
+    )
+
+
+def _elements(limit: int, *, min_length: int | None = None) -> Any:
+    return Field(
+        None,
+        min_length=min_length,
+        max_length=limit,
+        title="Elements",
+        description=f"Up to {limit} subjects (a frontal picture plus 1–3 other angles each) that stay the "
+        "same across the video. Refer to them as <<<element_1>>>, <<<element_2>>>…",
+        json_schema_extra=ui_hint("elements", ORDER["elements"], tokens=ELEMENT_TOKENS, max_items=limit),
+    )
+
+
+def _video(description: str) -> Any:
+    return Field(
+        title="Source video",
+        description=description,
+        json_schema_extra=ui_hint("video", ORDER["video"], tokens=VIDEO_TOKEN),
+    )
+
+
+_PROMPT_HELP = (
+    f"What happens in the video, up to {config.PROMPT_MAX_CHARS} characters. Not used when multi-shot "
+    "customize is on (each shot has its own prompt)."
+)
+_OMNI_PROMPT_HELP = _PROMPT_HELP + " Refer to images as <<<image_1>>> and elements as <<<element_1>>>."
+_VIDEO_PROMPT_HELP = (
+    f"The change or new video you want, up to {config.PROMPT_MAX_CHARS} characters. Refer to the source "
+    "video as @Video1."
+)
+
+
+def _frame_count(first: Any, last: Any) -> int:
+    return (first is not None) + (last is not None)
+
+
+def _multi_shot(m: Any) -> list[Issue]:
+    return multi_shot_issues(
+        multi_shot=m.multi_shot, shot_type=m.shot_type, shots=m.multi_prompt, prompt=m.prompt,
+        duration=m.duration, indexed=False,
+    )
+
+
+def _required_prompt(prompt: str | None) -> list[Issue]:
+    if prompt is None or not prompt.strip():
+        return [Issue(("prompt",), "is required; describe what you want")]
+    return []
+
+
+# --- kling-v3 ---------------------------------------------------------------------------------
+
+
+class KlingV3TextToVideo(RuledModel):
+    """Kling v3 text-to-video on MuleRouter: words (or a shot list) → video, optional sound and elements."""
+
+    prompt: PromptText | None = prompt_field(required=False, description=_PROMPT_HELP)
+    negative_prompt: str | None = negative_prompt_field()
+    first_frame: ImageRef | None = _frame("first_frame")
+    last_frame: ImageRef | None = _frame("last_frame")
+    elements: list[MuleElement] | None = _elements(config.MAX_ELEMENTS_V3)
+    multi_shot: Flag = multi_shot_field()
+    shot_type: ShotType | None = shot_type_field()
+    multi_prompt: list[MuleShot] | None = multi_prompt_field()
+    duration: Seconds = duration_field()
+    aspect_ratio: AspectRatio = aspect_ratio_field("16:9")
+    mode: StdPro = _mode("std")
+    sound: Sound = _sound()
+
+    def issues(self) -> list[Issue]:
+        return _multi_shot(self) + last_frame_issues(self.first_frame, self.last_frame)
+
+
+class KlingV3ImageToVideo(RuledModel):
+    """Kling v3 image-to-video on MuleRouter: animate from a first frame, optionally to a last frame."""
+
+    first_frame: ImageRef | None = _frame("first_frame")
+    last_frame: ImageRef | None = _frame("last_frame")
+    prompt: PromptText | None = prompt_field(required=False, description=_PROMPT_HELP)
+    negative_prompt: str | None = negative_prompt_field()
+    elements: list[MuleElement] | None = _elements(config.MAX_ELEMENTS_V3, min_length=1)
+    multi_shot: Flag = multi_shot_field()
+    shot_type: ShotType | None = shot_type_field()
+    multi_prompt: list[MuleShot] | None = multi_prompt_field()
+    duration: Seconds = duration_field()
+    mode: StdPro = _mode("std")
+    sound: Sound = _sound()
+
+    def issues(self) -> list[Issue]:
+        issues = _multi_shot(self)
+        if self.first_frame is None and self.last_frame is None:
+            issues.append(Issue(("first_frame",), "is required: give the image the video starts from"))
+        # ⚠ Seed 003 says "at least one of first_frame/last_frame", but the official Kling rule says a
+        # last frame alone is invalid. We take the safe reading (no paid failure): a last frame needs
+        # a first frame.
+        return issues + last_frame_issues(self.first_frame, self.last_frame)
+
+
+# --- kling-v3-omni ------------------------------------------------------------------------------
+
+
+class OmniTextToVideo(RuledModel):
+    """Kling v3 Omni text-to-video on MuleRouter: words or shots, optional frames, elements and sound."""
+
+    prompt: PromptText | None = prompt_field(required=False, description=_OMNI_PROMPT_HELP)
+    negative_prompt: str | None = negative_prompt_field()
+    first_frame: ImageRef | None = _frame("first_frame")
+    last_frame: ImageRef | None = _frame("last_frame")
+    elements: list[MuleElement] | None = _elements(config.MAX_REFS_NO_VIDEO)
+    multi_shot: Flag = multi_shot_field()
+    shot_type: ShotType | None = shot_type_field()
+    multi_prompt: list[MuleShot] | None = multi_prompt_field()
+    duration: Seconds = duration_field()
+    aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
+    mode: StdPro = _mode("pro")
+    sound: Sound = _sound()
+
+    def issues(self) -> list[Issue]:
+        return (
+            _multi_shot(self)
+            + last_frame_issues(self.first_frame, self.last_frame)
+            + reference_count_issues(
+                [("frames", _frame_count(self.first_frame, self.last_frame)),
+                 ("elements", nonempty(self.elements))],
+                config.MAX_REFS_NO_VIDEO, with_video=False,
+            )
+        )
+
+
+class OmniImageToVideo(RuledModel):
+    """Kling v3 Omni image-to-video on MuleRouter: animate a first frame and/or reference images."""
+
+    first_frame: ImageRef | None = _frame("first_frame")
+    last_frame: ImageRef | None = _frame("last_frame")
+    images: list[ImageRef] | None = _images(min_length=1)
+    prompt: PromptText | None = prompt_field(required=False, description=_OMNI_PROMPT_HELP)
+    negative_prompt: str | None = negative_prompt_field()
+    elements: list[MuleElement] | None = _elements(config.MAX_REFS_NO_VIDEO)
+    multi_shot: Flag = multi_shot_field()
+    shot_type: ShotType | None = shot_type_field()
+    multi_prompt: list[MuleShot] | None = multi_prompt_field()
+    duration: Seconds = duration_field()
+    aspect_ratio: AspectRatio | None = aspect_ratio_field(
+        None, description="Shape of the video. Required when there is no first frame (the frame sets it)."
+    )
+    mode: StdPro = _mode("pro")
+    sound: Sound = _sound()
+
+    def issues(self) -> list[Issue]:
+        issues = _multi_shot(self) + last_frame_issues(self.first_frame, self.last_frame)
+        frames = _frame_count(self.first_frame, self.last_frame)
+        if self.first_frame is None and not self.images:
+            issues.append(Issue(("first_frame",), "is required (or give reference images): image-to-video "
+                                "needs at least one image"))
+        if self.first_frame is None and self.aspect_ratio is None:
+            issues.append(Issue(("aspect_ratio",), "is required when there is no first frame"))
+        if frames and nonempty(self.elements) > config.MAX_ELEMENTS_V3:
+            issues.append(Issue(("elements",), f"has {len(self.elements or [])} elements; with a first/last "
+                                f"frame at most {config.MAX_ELEMENTS_V3} are accepted"))
+        return issues + reference_count_issues(
+            [("frames", frames), ("images", nonempty(self.images)), ("elements", nonempty(self.elements))],
+            config.MAX_REFS_NO_VIDEO, with_video=False,
+        )
+
+
+class OmniReferenceToVideo(RuledModel):
+    """Kling v3 Omni reference-to-video on MuleRouter: reference images and elements guide the video."""
+
+    prompt: PromptText | None = prompt_field(required=False, description=_OMNI_PROMPT_HELP)
+    negative_prompt: str | None = negative_prompt_field()
+    images: list[ImageRef] | None = _images()
+    first_frame: ImageRef | None = _frame("first_frame")
+    last_frame: ImageRef | None = _frame("last_frame")
+    elements: list[MuleElement] | None = _elements(config.MAX_REFS_NO_VIDEO)
+    multi_shot: Flag = multi_shot_field()
+    shot_type: ShotType | None = shot_type_field()
+    multi_prompt: list[MuleShot] | None = multi_prompt_field()
+    duration: Seconds = duration_field()
+    aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
+    mode: StdPro = _mode("pro")
+    sound: Sound = _sound()
+
+    def issues(self) -> list[Issue]:
+        issues = _multi_shot(self) + last_frame_issues(self.first_frame, self.last_frame)
+        # 🟡 MuleRouter's own skills refuse a last frame with several images and a first frame.
+        if self.last_frame is not None and self.first_frame is not None and nonempty(self.images) > 1:
+            issues.append(Issue(("last_frame",), "cannot be used with a first frame and more than one "
+                                "reference image; remove the last frame or keep one image"))
+        # 🟡 The skills count the frames in the limit of 7 too (the safe reading).
+        return issues + reference_count_issues(
+            [("frames", _frame_count(self.first_frame, self.last_frame)),
+             ("images", nonempty(self.images)), ("elements", nonempty(self.elements))],
+            config.MAX_REFS_NO_VIDEO, with_video=False,
+        )
+
+
+class OmniReferenceVideoToVideo(RuledModel):
+    """Kling v3 Omni reference-video-to-video on MuleRouter: a new video that follows a source video.
+
+    ⚠ MuleRouter's skills send `video` as a list of objects; we follow the documentation (seed 001):
+    `video` is one URL string and `keep_audio` a boolean. There is no `sound` field here.
+    """
+
+    prompt: PromptText = prompt_field(required=True, description=_VIDEO_PROMPT_HELP)
+    video: VideoUrl = _video("Public http(s) address of the reference video (mp4/mov, 3–10 s).")
+    keep_audio: Flag = Field(
+        False,
+        title="Keep the video's audio",
+        description="Keep the sound of the source video in the result.",
+        json_schema_extra=ui_hint("toggle", ORDER["keep_audio"]),
+    )
+    negative_prompt: str | None = negative_prompt_field()
+    elements: list[MuleElement] | None = _elements(config.MAX_REFS_WITH_VIDEO)
+    duration: Seconds = duration_field()
+    aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
+    mode: StdPro = _mode("pro")
+
+    def issues(self) -> list[Issue]:
+        return _required_prompt(self.prompt)
+
+
+class OmniVideoToVideo(RuledModel):
+    """Kling v3 Omni video-to-video on MuleRouter: one source video used as a base (edit) or a reference."""
+
+    prompt: PromptText = prompt_field(required=True, description=_VIDEO_PROMPT_HELP)
+    video_list: list[MuleVideoRef] = Field(
+        min_length=1,
+        max_length=1,
+        title="Source video",
+        description="The video to work from (one). base = edit it; feature = use it as a motion/style "
+        "reference. Refer to it as @Video1.",
+        json_schema_extra=ui_hint("video_list", ORDER["video_list"], tokens=VIDEO_TOKEN, max_items=1),
+    )
+    negative_prompt: str | None = negative_prompt_field()
+    first_frame: ImageRef | None = _frame("first_frame")
+    last_frame: ImageRef | None = _frame("last_frame")
+    images: list[ImageRef] | None = _images(limit=config.MAX_REFS_WITH_VIDEO)
+    elements: list[MuleElement] | None = _elements(config.MAX_REFS_WITH_VIDEO)
+    duration: Seconds = duration_field()
+    aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
+    mode: StdPro = _mode("pro")
+
+    def issues(self) -> list[Issue]:
+        issues = _required_prompt(self.prompt) + last_frame_issues(self.first_frame, self.last_frame)
+        if any(v.refer_type == REFER_BASE for v in self.video_list):
+            for name in ("first_frame", "last_frame"):
+                if getattr(self, name) is not None:
+                    issues.append(Issue((name,), "cannot be used with a base video (refer_type base edits "
+                                        "that video); remove the frame or use refer_type feature"))
+        return issues + reference_count_issues(
+            [("frames", _frame_count(self.first_frame, self.last_frame)),
+             ("images", nonempty(self.images)), ("elements", nonempty(self.elements))],
+            config.MAX_REFS_WITH_VIDEO, with_video=True,
+        )
+
+
+class OmniVideoEdit(RuledModel):
+    """Kling v3 Omni video edit on MuleRouter: change an existing video by describing the change.
+
+    There is no `duration`: the result has the source video's length (and is billed on it).
+    """
+
+    prompt: PromptText = prompt_field(required=True, description=_VIDEO_PROMPT_HELP)
+    video: VideoUrl = _video("Public http(s) address of the video to edit (mp4/mov, 3–10 s).")
+    negative_prompt: str | None = negative_prompt_field()
+    images: list[ImageRef] | None = _images(limit=config.MAX_REFS_WITH_VIDEO)
+    elements: list[MuleElement] | None = _elements(config.MAX_REFS_WITH_VIDEO)
+    aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
+    mode: StdPro = _mode("pro")
+
+    def issues(self) -> list[Issue]:
+        return _required_prompt(self.prompt) + reference_count_issues(
+            [("images", nonempty(self.images)), ("elements", nonempty(self.elements))],
+            config.MAX_REFS_WITH_VIDEO, with_video=True,
+        )
