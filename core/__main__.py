@@ -1,0 +1,73 @@
+"""Command line: `python -m core check ENDPOINT_ID FILE [--json]` and `python -m core endpoints`.
+
+Exit codes of `check`: 0 the body is valid, 1 it has problems (one line each, field path first),
+2 unknown endpoint id or unreadable JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from core import catalog, check
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Kling Prompt Studio tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    chk = sub.add_parser("check", help="check a request body before sending it")
+    chk.add_argument("endpoint_id", help="an endpoint id (see `python -m core endpoints`)")
+    chk.add_argument("file", help="a JSON file holding the request body, or - for standard input")
+    chk.add_argument("--json", action="store_true", help="print the problems as a JSON list")
+    sub.add_parser("endpoints", help="list the endpoint ids")
+    return parser
+
+
+def _read(path: str, stdin: TextIO) -> str:
+    if path == "-":
+        return stdin.read()
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def run_check(endpoint_id: str, path: str, as_json: bool, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    if endpoint_id not in catalog.ids():
+        print(f"unknown endpoint {endpoint_id!r}; known endpoints:", file=err)
+        print("\n".join(catalog.ids()), file=err)
+        return EXIT_USAGE
+    try:
+        body = check.parse_body(_read(path, stdin))
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}",
+              file=err)
+        return EXIT_USAGE
+    except check.BodyReadError as exc:
+        print(str(exc), file=err)
+        return EXIT_USAGE
+    found = check.problems(endpoint_id, body)
+    if as_json:
+        print(check.format_json(found), file=out)
+    elif found:
+        print(check.format_lines(found), file=out)
+    else:
+        print("ok", file=out)
+    return EXIT_PROBLEMS if found else EXIT_OK
+
+
+def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:
+    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
+    args = build_parser().parse_args(argv)
+    if args.command == "endpoints":
+        print("\n".join(check.endpoint_lines()), file=out)
+        return EXIT_OK
+    return run_check(args.endpoint_id, args.file, args.json, stdin, out, err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
