@@ -1,0 +1,30 @@
+"""Kling Prompt Studio: router and frame. Page config, the shared sidebar, navigation, live polling."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import frame
+
+st.set_page_config(page_title="Kling Prompt Studio", page_icon=":material/movie:", layout="wide")
+
+PAGES = {
+    "Create": [
+        st.Page("pages/text_to_video.py", title="Text to video", icon=":material/edit_note:", default=True),
+        st.Page("pages/image_to_video.py", title="Image to video", icon=":material/image:"),
+        st.Page("pages/references_to_video.py", title="References to video", icon=":material/collections:"),
+        st.Page("pages/video_to_video.py", title="Video to video", icon=":material/video_library:"),
+    ],
+    "Results": [
+        st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
+        st.Page("pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
+    ],
+    "Studio": [
+        st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+frame.sidebar()
+frame.live_jobs()
+page.run()
