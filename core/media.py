@@ -100,7 +100,8 @@ def check_image_bytes(data: bytes) -> ImageCheck:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format
             width, height = img.size
-    except (UnidentifiedImageError, OSError, ValueError):
+            img.verify()  # catches truncated or corrupt files (PNG chunks and checksums)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         problems.insert(0, "is not a readable image (use a JPG or PNG file)")
         return ImageCheck(None, size, None, None, tuple(problems))
     if fmt not in config.IMAGE_FORMATS:
