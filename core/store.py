@@ -1,0 +1,405 @@
+"""The job ledger (SQLite, WAL) and the content-addressed media cache.
+
+Several Streamlit sessions and threads write at once, so every call opens its own short-lived
+connection (WAL + busy_timeout) and every write is one transaction. Searchable fields (router,
+endpoint, mode, state, task id, prompt text, times) live in their own indexed columns; the whole
+record is a JSON blob next to them. `update` enforces the state machine at write time: a writer
+holding an old copy can never move a final job back.
+
+Request bodies are stored with inline Base64 images replaced by "media:sha256-<hex>.<ext>"
+references to files in the media cache (`externalize_body` / `internalize_body`). The API key is
+never part of a job, so it never reaches this file or the media directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core import config, media
+from core.jobs import FINAL_STATES, InvalidTransition, Job, JobState, can_transition, prompt_text
+
+MEDIA_PREFIX = "media:"
+_NAME = re.compile(r"^sha256-[0-9a-f]{64}\.[a-z0-9]{1,8}$")
+_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"))
+
+_ACTIVE = (JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    router TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    mode TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    task_id TEXT,
+    body_hash TEXT NOT NULL DEFAULT '',
+    search TEXT NOT NULL DEFAULT '',
+    video_file TEXT,
+    revision INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_router ON jobs (router, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_endpoint ON jobs (endpoint_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_mode ON jobs (mode, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_hash ON jobs (body_hash, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_task ON jobs (router, task_id);
+CREATE INDEX IF NOT EXISTS jobs_video ON jobs (video_file, created_at DESC);
+"""
+
+
+class StaleWriteError(InvalidTransition):
+    """The stored job moved on (e.g. reached a final state) since this copy was read."""
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What the Jobs and Gallery pages filter on; empty fields filter nothing."""
+
+    routers: tuple[str, ...] = ()
+    endpoint_ids: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    text: str = ""
+    has_video: bool | None = None  # True: only jobs whose video is in the media cache
+
+
+def _placeholders(values: tuple[str, ...]) -> str:
+    return ",".join("?" for _ in values)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _where(filters: JobFilter | None) -> tuple[str, list[Any]]:
+    if filters is None:
+        return "", []
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, values in (
+        ("router", filters.routers),
+        ("endpoint_id", filters.endpoint_ids),
+        ("mode", filters.modes),
+        ("state", filters.states),
+    ):
+        values = tuple(str(v) for v in values)
+        if values:
+            clauses.append(f"{column} IN ({_placeholders(values)})")
+            args.extend(values)
+    if filters.text.strip():
+        clauses.append("search LIKE ? ESCAPE '\\'")
+        args.append(f"%{_like_escape(filters.text.strip().lower())}%")
+    if filters.has_video is not None:
+        clauses.append("video_file IS " + ("NOT NULL" if filters.has_video else "NULL"))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _row_values(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "router": job.router,
+        "endpoint_id": job.endpoint_id,
+        "mode": job.mode,
+        "state": job.state.value,
+        "task_id": job.task_id,
+        "body_hash": job.body_hash,
+        "search": f"{job.title} {prompt_text(job.body)} {job.task_id or ''}".lower(),
+        "video_file": job.video_file,
+        "revision": job.revision,
+        "data": job.model_dump_json(),
+    }
+
+
+_COLUMNS = (
+    "id", "created_at", "updated_at", "router", "endpoint_id", "mode", "state", "task_id", "body_hash",
+    "search", "video_file", "revision", "data",
+)
+
+
+class Ledger:
+    """The SQLite job ledger under `data_dir` (default: config.data_dir())."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else config.data_dir()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / config.LEDGER_FILENAME
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=config.SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(config.SQLITE_BUSY_TIMEOUT_MS)}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, the write lock taken before anything is read."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # --- writes -----------------------------------------------------------------------------------
+
+    def add(self, job: Job) -> Job:
+        """Insert a new job (revision 1). Raises ValueError when the id exists."""
+        self.add_many([job])
+        return job.model_copy(update={"revision": 1})
+
+    def add_many(self, jobs: list[Job]) -> None:
+        """Insert several new jobs in one transaction (imports, tests)."""
+        rows = [_row_values(j.model_copy(update={"revision": 1})) for j in jobs]
+        sql = f"INSERT INTO jobs ({','.join(_COLUMNS)}) VALUES ({','.join(':' + c for c in _COLUMNS)})"
+        try:
+            with self._write() as conn:
+                conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise ValueError("a job with this id is already in the ledger") from exc
+
+    def update(self, job: Job) -> Job:
+        """Write a changed job; returns it with its new revision.
+
+        In one transaction: the stored state may only move to `job.state` if the state machine
+        allows it; a final job only accepts writes from a copy at its current revision (so a
+        late writer cannot undo a download or an error). Raises StaleWriteError otherwise, and
+        KeyError for an unknown id.
+        """
+        with self._write() as conn:
+            row = conn.execute("SELECT state, revision FROM jobs WHERE id = ?", (job.id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no job {job.id!r} in the ledger")
+            stored_state, stored_rev = JobState(row[0]), int(row[1])
+            if stored_state != job.state and not can_transition(stored_state, job.state):
+                raise StaleWriteError(
+                    f"job {job.id} is {stored_state.value}; it cannot become {job.state.value}"
+                )
+            if stored_state in FINAL_STATES and job.revision != stored_rev:
+                raise StaleWriteError(f"job {job.id} changed since this copy was read")
+            saved = job.model_copy(update={"revision": stored_rev + 1})
+            values = _row_values(saved)
+            sets = ",".join(f"{c} = :{c}" for c in _COLUMNS if c != "id")
+            conn.execute(f"UPDATE jobs SET {sets} WHERE id = :id", values)
+        return saved
+
+    def modify(self, job_id: str, change: Callable[[Job], Job]) -> Job:
+        """Read-modify-write in one transaction: `change(current) -> new` (state machine enforced)."""
+        with self._write() as conn:
+            row = conn.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no job {job_id!r} in the ledger")
+            current = Job.model_validate_json(row[0])
+            new = change(current)
+            if new.state != current.state and not can_transition(current.state, new.state):
+                raise StaleWriteError(
+                    f"job {job_id} is {current.state.value}; it cannot become {new.state.value}"
+                )
+            saved = new.model_copy(update={"revision": current.revision + 1})
+            values = _row_values(saved)
+            sets = ",".join(f"{c} = :{c}" for c in _COLUMNS if c != "id")
+            conn.execute(f"UPDATE jobs SET {sets} WHERE id = :id", values)
+        return saved
+
+    def delete(self, job_id: str) -> bool:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return Job.model_validate_json(row[0]) if row else None
+
+    def list(self, limit: int = 50, offset: int = 0, filters: JobFilter | None = None) -> list[Job]:
+        """Newest first, one page. Only the page's rows are read and parsed."""
+        limit = max(0, min(int(limit), config.JOB_LIST_MAX_LIMIT))
+        where, args = _where(filters)
+        sql = f"SELECT data FROM jobs{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        with self._connect() as conn:
+            rows = conn.execute(sql, [*args, limit, max(0, int(offset))]).fetchall()
+        return [Job.model_validate_json(r[0]) for r in rows]
+
+    def count(self, filters: JobFilter | None = None) -> int:
+        where, args = _where(filters)
+        with self._connect() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM jobs{where}", args).fetchone()[0])
+
+    def active(self) -> list[Job]:
+        """Jobs with something in flight (sending, queued, running), oldest first."""
+        sql = f"SELECT data FROM jobs WHERE state IN ({_placeholders(_ACTIVE)}) ORDER BY created_at"
+        with self._connect() as conn:
+            rows = conn.execute(sql, _ACTIVE).fetchall()
+        return [Job.model_validate_json(r[0]) for r in rows]
+
+    def find_recent_duplicate(self, body_hash: str, within_s: float, now: float) -> Job | None:
+        """The newest job with the same request hash created within `within_s` before `now`."""
+        sql = (
+            "SELECT data FROM jobs WHERE body_hash = ? AND created_at BETWEEN ? AND ? AND state != ? "
+            "ORDER BY created_at DESC LIMIT 1"
+        )
+        with self._connect() as conn:
+            row = conn.execute(sql, (body_hash, now - within_s, now, JobState.FAILED.value)).fetchone()
+        return Job.model_validate_json(row[0]) if row else None
+
+    def find_by_task(self, router: str, task_id: str) -> Job | None:
+        sql = "SELECT data FROM jobs WHERE router = ? AND task_id = ? ORDER BY created_at DESC LIMIT 1"
+        with self._connect() as conn:
+            row = conn.execute(sql, (router, task_id)).fetchone()
+        return Job.model_validate_json(row[0]) if row else None
+
+
+# --- media cache ------------------------------------------------------------------------------------
+
+
+def content_name(data: bytes, ext: str) -> str:
+    """The cache name of some bytes: sha256-<hex>.<ext>."""
+    return f"sha256-{hashlib.sha256(data).hexdigest()}.{ext.lower().lstrip('.')}"
+
+
+class MediaCache:
+    """Files named by the SHA-256 of their content (images from request bodies, finished videos)."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.dir = Path(directory) if directory is not None else config.data_dir() / config.MEDIA_DIRNAME
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"MediaCache({str(self.dir)!r})"
+
+    def path(self, name: str) -> Path:
+        """The file of a cache name; ValueError for anything that is not a cache name."""
+        if not _NAME.match(name):
+            raise ValueError(f"not a media cache name: {name[:80]!r}")
+        return self.dir / name
+
+    def has(self, name: str) -> bool:
+        try:
+            return self.path(name).is_file()
+        except ValueError:
+            return False
+
+    def put_bytes(self, data: bytes, ext: str) -> str:
+        """Store bytes (atomically, once) and return their cache name."""
+        name = content_name(data, ext)
+        target = self.path(name)
+        if not target.is_file():
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".part-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, target)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+        return name
+
+    def adopt_file(self, src: Path, ext: str) -> str:
+        """Move a finished download into the cache under its content name; returns the name."""
+        digest = hashlib.sha256()
+        with open(src, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        name = f"sha256-{digest.hexdigest()}.{ext.lower().lstrip('.')}"
+        target = self.path(name)
+        if target.is_file():
+            src.unlink()
+        else:
+            os.replace(src, target)
+        return name
+
+    def temp_path(self, suffix: str = "") -> Path:
+        """A fresh path inside the cache directory for a download in progress."""
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".part-", suffix=suffix)
+        os.close(fd)
+        return Path(tmp)
+
+
+# --- bodies: inline images <-> media references -----------------------------------------------------
+
+
+def inline_image(value: str) -> tuple[bytes, str] | None:
+    """(bytes, ext) when `value` is bare Base64 of a PNG or JPEG image, else None (URLs, prompts…)."""
+    if not isinstance(value, str) or media.is_url(value) or not media.looks_like_base64(value):
+        return None
+    if any(ch.isspace() for ch in value.strip()):
+        return None  # prose, not Base64 (the app never sends wrapped Base64)
+    try:
+        data = media.decode_base64(value)
+    except ValueError:
+        return None
+    for magic, ext in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return data, ext
+    return None
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    if isinstance(value, str):
+        return fn(value)
+    return value
+
+
+def _externalize_one(value: str, put: Callable[[bytes, str], str]) -> str:
+    found = inline_image(value)
+    return MEDIA_PREFIX + put(*found) if found else value
+
+
+def externalize_body(body: dict[str, Any], cache: MediaCache) -> dict[str, Any]:
+    """A copy of `body` with every inline Base64 image (any nested field) stored in the cache and
+    replaced by "media:sha256-<hex>.<ext>"."""
+    return _map_strings(body, lambda s: _externalize_one(s, cache.put_bytes))
+
+
+def fingerprint_body(body: dict[str, Any]) -> dict[str, Any]:
+    """What `externalize_body` would store, without writing anything (for duplicate checks)."""
+    return _map_strings(body, lambda s: _externalize_one(s, content_name))
+
+
+def internalize_body(body: dict[str, Any], cache: MediaCache) -> dict[str, Any]:
+    """A copy of a stored body with media references turned back into bare Base64 (for resubmits).
+
+    Raises FileNotFoundError (plain words) when a referenced file left the cache.
+    """
+
+    def restore(value: str) -> str:
+        if not value.startswith(MEDIA_PREFIX):
+            return value
+        name = value[len(MEDIA_PREFIX):]
+        path = cache.path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"the image {name} is no longer in the media cache; add it again")
+        return media.encode_base64(path.read_bytes())
+
+    return _map_strings(body, restore)
