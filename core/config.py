@@ -117,3 +117,24 @@ JOB_ID_HEX_CHARS = 12
 JOB_LIST_MAX_LIMIT = 500
 VIDEO_DOWNLOAD_ATTEMPTS = 5  # a finished job retries its download this many times
 PRICE_DEFAULT_SECONDS = 5  # billed seconds assumed when a base edit's input length is unknown
+
+# --- router emulator details (core/emulator/) -----------------------------------------------------
+EMULATOR_HOST = "127.0.0.1"
+EMULATOR_QUEUE_FRACTION = 0.1  # a task is "pending" for this share of complete_after, then "processing"
+EMULATOR_PROGRESS_MIN_PCT = 1  # first progress figure once processing
+EMULATOR_PROGRESS_MAX_RUNNING_PCT = 99  # progress never reaches 100 before completion
+EMULATOR_START_TIMEOUT_S = 10.0
+EMULATOR_STOP_TIMEOUT_S = 5.0
+EMULATOR_SERVER_ERROR_STATUS = 503  # default status of a "server_error" fault
+EMULATOR_RETRY_AFTER_S = 1.0  # default Retry-After of a "rate_limit" fault
+EMULATOR_SLOW_S = 5.0  # default delay of a "slow" fault
+EMULATOR_DROP_SETTLE_S = 0.05  # wait after closing a dropped connection so no reply slips out
+EMULATOR_RESULT_TTL_S = 24 * 3600  # APIMart result URLs expire after about a day
+EMULATOR_USD_PER_S = {"std": 0.0672, "pro": 0.0896, "4k": 0.42856}  # APIMart rate card (api-reference §4)
+EMULATOR_USD_PER_S_AUDIO = {"std": 0.084, "pro": 0.112, "4k": 0.42856}
+EMULATOR_CREDITS_PER_USD = 100
+EMULATOR_CLIP_SIZE_LANDSCAPE = (192, 108)
+EMULATOR_CLIP_SIZE_PORTRAIT = (108, 192)
+EMULATOR_CLIP_SIZE_SQUARE = (128, 128)
+EMULATOR_MAX_UPLOAD_BYTES = IMAGE_MAX_BYTES
+EMULATOR_START_POLL_S = 0.005  # how often start_emulator checks that the server accepts connections
