@@ -1,0 +1,51 @@
+"""Shared fixtures: the router emulator (one per test session) and a private data directory.
+
+    def test_something(emu):          # the session emulator, reset (no tasks, faults or submissions)
+        emu.base_url                  # both routers: "http://127.0.0.1:PORT"
+        emu.set_fault("server_error", router="apimart", phase="poll")
+
+    def test_ledger(data_dir):        # tmp_path, with STUDIO_DATA_DIR pointing at it
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core import config
+from core.emulator import EmulatorHandle, start_emulator
+
+TEST_COMPLETE_AFTER_S = 1.0  # emulator tasks finish in about a second in tests
+TEST_KEY = "test-key-0123456789"  # any non-empty Bearer token is accepted by the emulator
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorHandle]:
+    """One emulator for the whole session (tasks done after 1 s, no latency)."""
+    handle = start_emulator(complete_after=TEST_COMPLETE_AFTER_S, latency=0.0)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
+    """The session emulator, reset before and after the test (tasks, faults, submissions, settings)."""
+    emulator.reset()
+    yield emulator
+    emulator.reset()
+
+
+@pytest.fixture
+def api_key() -> str:
+    return TEST_KEY
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data directory for the ledger and media cache ($STUDIO_DATA_DIR points at it)."""
+    path = tmp_path / "studio-data"
+    path.mkdir()
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(path))
+    return path
