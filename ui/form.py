@@ -1,0 +1,701 @@
+"""The generic form renderer: widgets come from a request schema's Pydantic fields and their hints.
+
+    render_form(endpoint, mode, *, key_prefix, show_errors, uploader=None) -> FormResult
+    load_into_form(endpoint, body, *, key_prefix) -> None
+
+Hints are read from `model_fields[name].json_schema_extra["ui"]` (see core/schemas/common.py); a
+field without a hint gets a widget inferred from its annotation. Every widget key is
+"<key_prefix>.<field>" (nested: "<key_prefix>.multi_prompt.0.prompt"). The body holds only the
+fields on show, with the endpoint's fixed_body merged in. Errors are listed by dotted field path and
+drawn under the widget they concern (an st.empty() slot filled once the whole form is read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import streamlit as st
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from core import config, media
+from core.catalog import Endpoint
+from core.schemas import common
+from ui import widgets as w
+
+SEGMENTED_MAX_OPTIONS = 4  # more options than this → a select box
+SLIDER_MAX_SPAN = 30  # a bounded int with a wider range → a number input
+LONG_TEXT_MIN_CHARS = 200  # a str allowed to be longer than this → a text area
+PROMPT_HEIGHT_PX = 140
+SHOT_PROMPT_HEIGHT_PX = 80
+GENERAL = ""  # errors that concern the whole body (or a field that is not on show)
+ON_VALUES = ("on", "yes", "true")
+LIST_ITEM_LABELS = {
+    "shots": "Shot", "elements": "Element", "images": "Image", "image_roles": "Image",
+    "video_list": "Video", "videos": "Video",
+}
+KIND_IMAGE, KIND_IMAGE_URL, KIND_VIDEO, KIND_TEXT = "image", "image_url", "video", "text"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What the renderer needs to know about one schema field."""
+
+    name: str
+    label: str
+    help: str | None
+    widget: str
+    kind: str  # str | image | image_url | video | int | float | bool | literal | list | model
+    order: int = 0
+    group: str = "main"
+    show_if: dict[str, Any] = field(default_factory=dict)
+    modes: tuple[str, ...] | None = None
+    options: tuple[Any, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
+    max_len: int | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    default: Any = None
+    required: bool = False
+    item_kind: str | None = None  # for lists of strings
+    item_model: type[BaseModel] | None = None  # for lists of objects
+    initial: Any = None  # the value a new form starts from when it differs from the schema default
+    nullable_flag: bool = False  # a bool defaulting to None: sent only when switched on
+
+
+@dataclass
+class FormResult:
+    body: dict[str, Any]
+    errors: dict[str, list[str]]  # dotted field path ("" = the whole request) → plain messages
+    ok: bool
+    unplaced: list[str] = field(default_factory=list)  # messages with no field on show: draw them on top
+
+    def messages(self) -> list[str]:
+        return [m for msgs in self.errors.values() for m in msgs]
+
+
+# --- reading the schema ------------------------------------------------------------------------
+
+def _unwrap(annotation: Any) -> tuple[Any, list[Any], bool]:
+    """(core type, metadata found in Annotated layers, nullable) of an annotation."""
+    metadata: list[Any] = []
+    nullable = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            metadata.extend(annotation.__metadata__)
+            annotation = annotation.__origin__
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            nullable = nullable or len(args) < len(typing.get_args(annotation))
+            if len(args) != 1:
+                return annotation, metadata, nullable
+            annotation = args[0]
+        else:
+            return annotation, metadata, nullable
+
+
+def _validator_funcs(metadata: list[Any]) -> set[Any]:
+    return {getattr(m, "func", None) for m in metadata}
+
+
+def _str_kind(name: str, metadata: list[Any]) -> str:
+    funcs = _validator_funcs(metadata)
+    if "video" in name:
+        return KIND_VIDEO if funcs & {common._validate_url} or "url" in name or "video" in name else KIND_TEXT
+    if common._validate_image_ref in funcs:
+        return KIND_IMAGE
+    if common._validate_url in funcs:
+        return KIND_IMAGE_URL
+    if any(part in name for part in ("image", "frame")):
+        return KIND_IMAGE
+    if name in ("url",) or name.endswith("_url") or name.endswith("_urls"):
+        return KIND_IMAGE_URL
+    return KIND_TEXT
+
+
+def _bounds(metadata: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in metadata:
+        for attr, key in (("ge", "minimum"), ("gt", "minimum"), ("le", "maximum"), ("lt", "maximum"),
+                          ("max_length", "max_len"), ("min_length", "min_len")):
+            value = getattr(m, attr, None)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[key] = value + (1 if attr == "gt" else -1 if attr == "lt" else 0)
+    return out
+
+
+def _label(name: str, info: FieldInfo) -> str:
+    if info.title:
+        return info.title
+    if name == "prompt":
+        return "Prompt"
+    return name.replace("_", " ").strip().capitalize()
+
+
+def _literal_options(core_type: Any) -> tuple[Any, ...]:
+    return tuple(typing.get_args(core_type)) if typing.get_origin(core_type) is Literal else ()
+
+
+def _infer_widget(name: str, kind: str, options: tuple, bounds: dict, item_kind: str | None,
+                  item_model: Any) -> str:
+    if kind == "literal":
+        if len(options) == 1:
+            return "hidden"
+        return "segmented" if len(options) <= SEGMENTED_MAX_OPTIONS else "select"
+    if kind == "bool":
+        return "toggle"
+    if kind in ("int", "float"):
+        lo, hi = bounds.get("minimum"), bounds.get("maximum")
+        bounded = kind == "int" and lo is not None and hi is not None
+        return "slider" if bounded and hi - lo <= SLIDER_MAX_SPAN else "number"
+    if kind in (KIND_IMAGE, KIND_IMAGE_URL):
+        return "image"
+    if kind == KIND_VIDEO:
+        return "video"
+    if kind == "list":
+        if item_model is not None:
+            if name == "multi_prompt":
+                return "shots"
+            return "elements" if "element" in name else "items"
+        by_kind = {KIND_IMAGE: "images", KIND_IMAGE_URL: "images", KIND_VIDEO: "videos"}
+        return by_kind.get(item_kind or "", "texts")
+    if name == "prompt":
+        return "prompt"
+    if (kind == "str" and (bounds.get("max_len") or 0) > LONG_TEXT_MIN_CHARS) or "prompt" in name:
+        return "textarea"
+    return "text"
+
+
+def _spec(name: str, info: FieldInfo) -> FieldSpec:
+    hint = _hint(info)
+    core_type, metadata, _nullable = _unwrap(info.annotation)
+    metadata = [*info.metadata, *metadata]
+    bounds = _bounds(metadata)
+    options = _literal_options(core_type)
+    item_kind = item_model = None
+    if options:
+        kind = "literal"
+    elif core_type is bool:
+        kind = "bool"
+    elif core_type in (int, float):
+        kind = core_type.__name__
+    elif typing.get_origin(core_type) is list:
+        kind = "list"
+        (item,) = typing.get_args(core_type) or (str,)
+        item_core, item_meta, _ = _unwrap(item)
+        if isinstance(item_core, type) and issubclass(item_core, BaseModel):
+            item_model = item_core
+        else:
+            item_kind = _str_kind(name, item_meta)
+    elif isinstance(core_type, type) and issubclass(core_type, BaseModel):
+        kind, item_model = "model", core_type
+    elif core_type is str:
+        str_kind = _str_kind(name, metadata)
+        kind = "str" if str_kind == KIND_TEXT else str_kind
+    else:
+        kind = "str"
+    widget = hint.get("widget") or _infer_widget(name, kind, options, bounds, item_kind, item_model)
+    if kind == "list" and widget in ("image", "video"):
+        widget = widget + "s"
+    required = info.is_required()
+    default = None if required else info.get_default(call_default_factory=True)
+    return FieldSpec(
+        name=name, label=_label(name, info), help=info.description,
+        widget=widget, kind=kind, order=int(hint.get("order", 1000)), group=hint.get("group", "main"),
+        show_if=dict(hint.get("show_if") or {}), modes=tuple(hint["modes"]) if hint.get("modes") else None,
+        options=options, labels=dict(hint.get("labels") or {}),
+        minimum=bounds.get("minimum"), maximum=bounds.get("maximum"),
+        max_len=bounds.get("max_len") if kind != "list" else None,
+        min_items=bounds.get("min_len") if kind == "list" else None,
+        max_items=hint.get("max_items", bounds.get("max_len")) if kind == "list" else None,
+        default=default, required=required, item_kind=item_kind, item_model=item_model,
+        initial=hint.get("initial"), nullable_flag=kind == "bool" and not required and default is None,
+    )
+
+
+def _hint(info: FieldInfo) -> dict[str, Any]:
+    extra = info.json_schema_extra
+    return dict(extra.get("ui", {})) if isinstance(extra, dict) else {}
+
+
+@functools.cache
+def field_specs(model: type[BaseModel]) -> tuple[FieldSpec, ...]:
+    """The fields of a schema in form order (pure; cached per schema class)."""
+    specs = [_spec(name, info) for name, info in model.model_fields.items()]
+    positions = {name: i for i, name in enumerate(model.model_fields)}
+    return tuple(sorted(specs, key=lambda s: (s.order, positions[s.name])))
+
+
+def offered(spec: FieldSpec, mode: str | None) -> bool:
+    """Is the field offered in this Create mode (hint `modes`), and not a hidden constant?"""
+    if spec.widget == "hidden":
+        return False
+    return mode is None or spec.modes is None or str(mode) in spec.modes
+
+
+def shown(spec: FieldSpec, values: Callable[[str], Any]) -> bool:
+    """show_if: every named field currently has (one of) the given value(s)."""
+    for other, wanted in spec.show_if.items():
+        allowed = wanted if isinstance(wanted, list | tuple | set) else [wanted]
+        if values(other) not in allowed:
+            return False
+    return True
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def plain_message(error: dict[str, Any]) -> str:
+    """A Pydantic error in plain words."""
+    kind = error.get("type")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field this endpoint accepts"
+    msg = str(error.get("msg", "is not accepted"))
+    for prefix in _PREFIXES:
+        msg = msg.removeprefix(prefix)
+    return msg
+
+
+def error_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if isinstance(p, int) or (isinstance(p, str) and _IDENT.match(p)))
+
+
+def validation_problems(model: type[BaseModel], body: dict[str, Any]) -> list[tuple[str, str]]:
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        return [(error_path(tuple(e["loc"])), plain_message(e)) for e in exc.errors()]
+    return []
+
+
+def problems_for(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, list[str]]:
+    """Every problem of a body by field path ("" = the whole body), as the checker words them.
+
+    Uses core.check (the same check as the CLI and the emulator); messages are fragments such as
+    "is required" that `sentence()` completes with the field's label.
+    """
+    try:
+        from core import check as core_check
+    except ImportError:  # pragma: no cover - the checker ships with the schemas
+        core_check = None
+    if core_check is not None:
+        pairs = [(p.field, p.message) for p in core_check.problems(endpoint.id, body)]
+        root = getattr(core_check, "BODY_FIELD", "body")
+        pairs = [(GENERAL if path == root else path, msg) for path, msg in pairs]
+    else:
+        pairs = validation_problems(endpoint.schema, body)
+    out: dict[str, list[str]] = {}
+    for path, message in pairs:
+        if message not in out.setdefault(path, []):
+            out[path].append(message)
+    return out
+
+
+_FRAGMENT_STARTS = ("is ", "are ", "has ", "have ", "must ", "may ", "cannot ", "contains ", "only ",
+                    "the shot list ")
+
+
+def sentence(message: str, label: str | None) -> str:
+    """'is required' + 'Prompt' → 'Prompt is required.'; a full message is only capitalised."""
+    message = message.strip()
+    for prefix in _PREFIXES:
+        message = message.removeprefix(prefix)
+    if label and message.startswith(_FRAGMENT_STARTS):
+        message = f"{label} {message}"
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def slot_for(path: str, slots: set[str]) -> str:
+    """The nearest drawn field at or above a dotted path ("" when none)."""
+    parts = path.split(".") if path else []
+    while parts:
+        candidate = ".".join(parts)
+        if candidate in slots:
+            return candidate
+        parts.pop()
+    return GENERAL
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|$~])")
+
+
+def escape_markdown(text: str) -> str:
+    """Messages are drawn with st.error (Markdown): escape every Markdown-active character."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+# --- drawing -----------------------------------------------------------------------------------
+
+@dataclass
+class _Ctx:
+    prefix: str
+    mode: str | None
+    uploader: w.Uploader | None
+    slots: dict[str, Any] = field(default_factory=dict)  # path → st.empty()
+    labels: dict[str, str] = field(default_factory=dict)  # path → the label drawn for it
+    local: dict[str, list[str]] = field(default_factory=dict)  # problems found while drawing
+    after: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)  # run once body is known
+
+    def key(self, path: str) -> str:
+        return f"{self.prefix}.{path}"
+
+
+def _empty(spec: FieldSpec) -> Any:
+    """The value a widget starts from: the hint's `initial`, else the schema default, else a blank.
+
+    A required choice with no default starts on its first option (an element's type, an image's role).
+    """
+    if spec.initial is not None:
+        return spec.initial
+    if spec.kind == "literal" and spec.required and spec.default is None and spec.widget != "toggle":
+        return spec.options[0]
+    if spec.widget in ("slider",) and spec.default is None:
+        return int(spec.minimum) if spec.minimum is not None else 0
+    if spec.kind == "bool" or spec.widget == "toggle":
+        if spec.kind == "literal":
+            return spec.default in ON_VALUES
+        return bool(spec.default)
+    if spec.kind in ("str", KIND_IMAGE, KIND_IMAGE_URL, KIND_VIDEO):
+        return spec.default or ""
+    return spec.default
+
+
+def _fmt(spec: FieldSpec) -> Callable[[Any], str]:
+    return lambda v: spec.labels.get(str(v), str(v))
+
+
+def _toggle_values(spec: FieldSpec) -> tuple[Any, Any]:
+    on = next((o for o in spec.options if str(o).lower() in ON_VALUES), spec.options[0])
+    off = next(o for o in spec.options if o != on)
+    return on, off
+
+
+def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
+    key = ctx.key(path)
+    label, helptext = spec.label, spec.help
+    if spec.widget in ("image",):
+        value, problems = w.image_field(label, key, help=helptext, inline_base64=spec.kind == KIND_IMAGE,
+                                        uploader=ctx.uploader)
+        if problems:
+            ctx.local[path] = problems
+        return value
+    if spec.widget in ("prompt", "textarea"):
+        height = PROMPT_HEIGHT_PX if spec.widget == "prompt" else None
+        return w.text_area(label, key, limit=spec.max_len, help=helptext, height=height) or None
+    w.seed(key, _empty(spec))
+    if spec.widget == "toggle":
+        value = bool(st.toggle(label, key=key, help=helptext))
+        w.remember(key, value)
+        if spec.kind == "literal":
+            on, off = _toggle_values(spec)
+            return on if value else off
+        return True if spec.nullable_flag and value else (None if spec.nullable_flag else value)
+    if spec.kind == "bool":  # a bool drawn as segmented/select
+        options: tuple[Any, ...] = (True, False)
+    else:
+        options = spec.options
+    if spec.widget == "select":
+        if st.session_state.get(key) not in options:
+            st.session_state[key] = None
+        value = st.selectbox(label, options, key=key, help=helptext, format_func=_fmt(spec),
+                             index=None, placeholder="Choose…")
+    elif spec.widget == "segmented" or spec.kind == "literal":
+        if st.session_state.get(key) not in options:
+            st.session_state[key] = None
+        value = st.segmented_control(label, options, key=key, help=helptext, format_func=_fmt(spec))
+    elif spec.widget == "slider":
+        value = st.slider(label, min_value=int(spec.minimum), max_value=int(spec.maximum), step=1, key=key,
+                          help=helptext)
+    elif spec.widget == "number":
+        is_int = spec.kind == "int"
+        cast = int if is_int else float
+        value = st.number_input(
+            label, key=key, help=helptext, step=1 if is_int else None,
+            min_value=cast(spec.minimum) if spec.minimum is not None else None,
+            max_value=cast(spec.maximum) if spec.maximum is not None else None,
+        )
+    else:  # text, video and anything else: a one-line text input
+        placeholder = "https://…" if spec.kind == KIND_VIDEO or spec.widget == "video" else None
+        value = (st.text_input(label, key=key, help=helptext, placeholder=placeholder) or "").strip() or None
+    w.remember(key, st.session_state.get(key))
+    return value
+
+
+def _item_is_empty(item: dict[str, Any], model: type[BaseModel]) -> bool:
+    specs = {s.name: s for s in field_specs(model)}
+    for name, value in item.items():
+        spec = specs.get(name)
+        if spec and spec.kind in ("str", "list", KIND_IMAGE, KIND_IMAGE_URL, KIND_VIDEO) and value:
+            return False
+    return True
+
+
+def _initial_count(spec: FieldSpec) -> int:
+    return 0 if spec.widget == "elements" else max(spec.min_items or 0, 1)
+
+
+def _draw_list(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
+    key = ctx.key(path)
+    initial = _initial_count(spec)
+    n = w.count(key, initial)
+    noun = LIST_ITEM_LABELS.get(spec.widget, "Item")
+    st.markdown(f"**{spec.label}**")
+    if spec.help:
+        st.caption(spec.help)
+    items: list[Any] = []
+    for i in range(n):
+        item_path = f"{path}.{i}"
+        with st.container(border=spec.item_model is not None):
+            head, remove = st.columns([5, 1], vertical_alignment="center")
+            head.markdown(f"*{noun} {i + 1}*")
+            remove.button("Remove", key=f"{key}.{i}.__remove", on_click=w.remove_item, args=(key, i, initial),
+                          icon=":material/delete:")
+            if spec.item_model is not None:
+                value = _draw_model(spec.item_model, item_path, ctx, shot=spec.widget == "shots", index=i)
+                keep = spec.widget == "shots" or not _item_is_empty(value, spec.item_model)
+            else:
+                item_spec = FieldSpec(
+                    name=spec.name, label=f"{noun} {i + 1}", help=None,
+                    widget={KIND_IMAGE: "image", KIND_IMAGE_URL: "image"}.get(spec.item_kind or "", "text"),
+                    kind=spec.item_kind or "str",
+                )
+                value = _draw_scalar(item_spec, item_path, ctx)
+                keep = bool(value)
+            _slot(item_path, ctx, f"{noun} {i + 1}")
+            if keep:
+                items.append(value)
+    full = spec.max_items is not None and n >= spec.max_items
+    st.button(f"Add {noun.lower()}", key=f"{key}.__add", on_click=w.add_item, args=(key, initial),
+              disabled=full, icon=":material/add:")
+    if spec.widget == "shots":
+        line = st.empty()
+        ctx.after.append(lambda body, items=items, line=line: line.caption(
+            w.shot_sum_message([s.get("duration") for s in items], body.get("duration"))))
+    return items or None
+
+
+def _draw_model(model: type[BaseModel], path: str, ctx: _Ctx, *, shot: bool = False, index: int = 0) -> dict:
+    """Draw the sub-fields of one list item (a shot, an element, a video…); returns its JSON value."""
+    out: dict[str, Any] = {}
+
+    def value_of(name: str) -> Any:
+        return out.get(name, w.current(ctx.key(f"{path}.{name}")))
+
+    for spec in field_specs(model):
+        if spec.name == "index" and spec.kind == "int":
+            out["index"] = index + 1  # APIMart numbers shots from 1, consecutively
+            continue
+        if not offered(spec, None) or not shown(spec, value_of):
+            if spec.widget == "hidden" and len(spec.options) == 1:
+                out[spec.name] = spec.options[0]
+            continue
+        sub = f"{path}.{spec.name}"
+        if shot and spec.name == "duration":
+            w.seed(ctx.key(sub), _remaining_seconds(path, index, ctx))
+        if shot and spec.widget in ("prompt", "textarea", "text") and spec.kind == "str":
+            out_value = w.text_area(spec.label if spec.label != "Prompt" else "Shot prompt", ctx.key(sub),
+                                    limit=spec.max_len, help=spec.help, height=SHOT_PROMPT_HEIGHT_PX) or None
+        elif shot and spec.name == "duration":
+            out_value = _draw_scalar(dataclasses.replace(spec, widget="number"), sub, ctx)
+        elif spec.kind == "list":
+            out_value = _draw_list(spec, sub, ctx)
+        else:
+            out_value = _draw_scalar(spec, sub, ctx)
+        _slot(sub, ctx, spec.label)
+        if out_value is not None:
+            out[spec.name] = out_value
+    return out
+
+
+def _remaining_seconds(shot_path: str, index: int, ctx: _Ctx) -> int:
+    """A new shot starts with the seconds still missing from the total (at least 1)."""
+    list_path = shot_path.rsplit(".", 1)[0]
+    total = w.current(ctx.key("duration"))
+    if not isinstance(total, int):
+        return config.SHOT_MIN_S
+    earlier = [w.current(ctx.key(f"{list_path}.{j}.duration")) for j in range(index)]
+    used = sum(v for v in earlier if isinstance(v, int))
+    return max(config.SHOT_MIN_S, total - used)
+
+
+def _slot(path: str, ctx: _Ctx, label: str) -> None:
+    ctx.slots[path] = st.empty()
+    ctx.labels[path] = label
+
+
+def _draw_field(spec: FieldSpec, ctx: _Ctx) -> Any:
+    if spec.kind == "list":
+        value = _draw_list(spec, spec.name, ctx)
+    elif spec.kind == "model" and spec.item_model is not None:
+        st.markdown(f"**{spec.label}**")
+        value = _draw_model(spec.item_model, spec.name, ctx) or None
+    else:
+        value = _draw_scalar(spec, spec.name, ctx)
+    _slot(spec.name, ctx, spec.label)
+    return value
+
+
+def render_form(
+    endpoint: Endpoint, mode: Any, *, key_prefix: str, show_errors: bool, uploader: w.Uploader | None = None
+) -> FormResult:
+    """Draw the endpoint's form; return the exact body to send and its problems by field path."""
+    ctx = _Ctx(prefix=key_prefix, mode=str(mode) if mode is not None else None, uploader=uploader)
+    specs = [s for s in field_specs(endpoint.schema) if offered(s, ctx.mode)]
+    values: dict[str, Any] = {}
+
+    def value_of(name: str) -> Any:
+        if name in values:
+            return values[name]
+        spec = next((s for s in specs if s.name == name), None)
+        raw = w.current(ctx.key(name), _empty(spec) if spec else None)
+        if spec is not None and spec.kind == "literal" and spec.widget == "toggle":
+            return _toggle_values(spec)[0 if raw else 1]
+        return raw
+
+    fields: dict[str, Any] = {}
+    main = [s for s in specs if s.group != "advanced"]
+    advanced = [s for s in specs if s.group == "advanced"]
+    for group, group_specs in (("main", main), ("advanced", advanced)):
+        if not group_specs:
+            continue
+        box = st.expander("Advanced", icon=":material/tune:") if group == "advanced" else st.container()
+        with box:
+            for spec in group_specs:
+                if not shown(spec, value_of):
+                    continue
+                value = _draw_field(spec, ctx)
+                values[spec.name] = value
+                if value is not None:
+                    fields[spec.name] = value
+    body = {**dict(endpoint.fixed_body), **fields}
+    for spec in field_specs(endpoint.schema):
+        if spec.widget == "hidden" and spec.required and len(spec.options) == 1 and spec.name not in body:
+            body[spec.name] = spec.options[0]
+    for hook in ctx.after:
+        hook(body)
+    errors = {
+        path: [sentence(m, ctx.labels.get(path) or _path_label(path)) for m in msgs]
+        for path, msgs in problems_for(endpoint, body).items()
+    }
+    for path, msgs in ctx.local.items():
+        errors.setdefault(path, [])
+        errors[path] = [*msgs, *[m for m in errors[path] if m not in msgs]]
+    unplaced = _place_errors(errors, ctx, show_errors)
+    return FormResult(body=body, errors=errors, ok=not errors, unplaced=unplaced)
+
+
+def _path_label(path: str) -> str | None:
+    last = next((p for p in reversed(path.split(".")) if not p.isdigit()), "") if path else ""
+    return last.replace("_", " ").capitalize() or None
+
+
+def _place_errors(errors: dict[str, list[str]], ctx: _Ctx, show_errors: bool) -> list[str]:
+    by_slot: dict[str, list[str]] = {}
+    for path, msgs in errors.items():
+        slot = slot_for(path, set(ctx.slots))
+        local = path in ctx.local
+        if not show_errors and not local:
+            continue
+        shown_msgs = msgs if show_errors else ctx.local[path]
+        for m in shown_msgs:
+            if m not in by_slot.setdefault(slot, []):
+                by_slot[slot].append(m)
+    for slot, msgs in by_slot.items():
+        if slot == GENERAL:
+            continue
+        with ctx.slots[slot].container():
+            for m in msgs:
+                st.error(escape_markdown(m), icon=":material/error:")
+    return by_slot.get(GENERAL, [])
+
+
+def show_unplaced(result: FormResult) -> None:
+    """Body-level problems (drawn by the page on top of its Generate button)."""
+    for m in result.unplaced:
+        st.error(escape_markdown(m), icon=":material/error:")
+
+
+# --- pre-filling -------------------------------------------------------------------------------
+
+def _load_value(spec: FieldSpec, path: str, value: Any, prefix: str) -> None:
+    key = f"{prefix}.{path}"
+    w.clear_under(key)
+    st.session_state.pop(key + w.UPLOAD_ID, None)
+    if spec.kind == "list":
+        items = value if isinstance(value, list) else []
+        w.set_count(key, len(items) if items else _initial_count(spec))
+        for i, item in enumerate(items):
+            item_path = f"{path}.{i}"
+            if spec.item_model is not None and isinstance(item, dict):
+                _load_model(spec.item_model, item_path, item, prefix)
+            else:
+                scalar = FieldSpec(name=spec.name, label="", help=None, widget="image" if spec.item_kind in (
+                    KIND_IMAGE, KIND_IMAGE_URL) else "text", kind=spec.item_kind or "str")
+                _load_value(scalar, item_path, item, prefix)
+        return
+    if spec.kind == "model" and spec.item_model is not None:
+        _load_model(spec.item_model, path, value if isinstance(value, dict) else {}, prefix)
+        return
+    if spec.widget == "image":
+        if isinstance(value, str) and value and not media.is_url(value):
+            w.set_inline(key, value, "image")
+        else:
+            w.put(key, value or "")
+        return
+    if value is None:
+        w.put(key, _empty(spec))
+        if spec.widget in ("segmented", "select") and spec.kind != "bool":
+            w.put(key, None)
+        return
+    if spec.widget == "toggle":
+        w.put(key, (value == _toggle_values(spec)[0]) if spec.kind == "literal" else bool(value))
+    elif spec.widget == "slider":
+        lo, hi = int(spec.minimum or 0), int(spec.maximum or value)
+        w.put(key, min(max(int(value), lo), hi) if isinstance(value, int | float) else lo)
+    elif spec.kind == "literal":
+        w.put(key, value if value in spec.options else None)
+    else:
+        w.put(key, value)
+
+
+def _load_model(model: type[BaseModel], path: str, item: dict[str, Any], prefix: str) -> None:
+    for spec in field_specs(model):
+        if spec.name == "index" and spec.kind == "int":
+            continue
+        _load_value(spec, f"{path}.{spec.name}", item.get(spec.name), prefix)
+
+
+def load_into_form(endpoint: Endpoint, body: dict[str, Any], *, key_prefix: str) -> None:
+    """Pre-fill the form's state from a body (call before render_form in the same run)."""
+    for spec in field_specs(endpoint.schema):
+        if spec.widget == "hidden":
+            continue
+        _load_value(spec, spec.name, body.get(spec.name), key_prefix)
+
+
+def shorten_inline_images(value: Any, keep: int = 24) -> Any:
+    """A copy of a body with long Base64 strings shortened (for display only)."""
+    if isinstance(value, dict):
+        return {k: shorten_inline_images(v, keep) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shorten_inline_images(v, keep) for v in value]
+    long_text = isinstance(value, str) and len(value) > keep * 4 and " " not in value
+    if long_text and not media.is_url(value) and media.looks_like_base64(value):
+        return f"{value[:keep]}… ({len(value)} characters of Base64)"
+    return value

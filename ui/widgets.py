@@ -1,0 +1,256 @@
+"""Stateful building blocks of the generic form (ui/form.py): state that survives hidden widgets,
+the image field (URL or upload, thumbnail, local check), list counters and the shot-sum line.
+
+Every value the user typed lives in `st.session_state` under the widget key AND in a shadow dict,
+because Streamlit drops the state of widgets that are not drawn in a run (a field hidden by
+show_if, another endpoint picked, another page opened). Widgets are never given `value=`: the
+state is seeded before the widget is drawn, so `load_into_form` can pre-fill any of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from core import config, media
+
+SHADOW_KEY = "form.__shadow"  # {widget key: last value}, survives widget clean-up
+UPLOAD_SEQ_KEY = "form.__upload_seq"  # global counter: every file uploader key is used once
+Uploader = Callable[[bytes, str, str], str]
+
+# plain-state suffixes attached to a field key (not widgets; Streamlit keeps them between runs)
+COUNT = ".__n"  # number of items in a list field
+INLINE = ".__inline"  # an image given inline (uploaded, or loaded from a body): Base64 or uploaded URL
+INLINE_NAME = ".__inline_name"
+PROBLEM = ".__problem"  # a local problem with the last upload (not sent, so no schema error)
+UPLOAD_ID = ".__upload_id"
+
+
+# --- state that outlives hidden widgets ----------------------------------------------------------
+
+def shadow() -> dict[str, Any]:
+    return st.session_state.setdefault(SHADOW_KEY, {})
+
+
+def seed(key: str, default: Any) -> None:
+    """Before drawing a widget: restore its value from the shadow copy, else use the default."""
+    if key not in st.session_state:
+        st.session_state[key] = shadow().get(key, default)
+
+
+def remember(key: str, value: Any) -> Any:
+    shadow()[key] = value
+    return value
+
+
+def current(key: str, default: Any = None) -> Any:
+    """The value of a widget key whether or not the widget is drawn in this run."""
+    if key in st.session_state:
+        return st.session_state[key]
+    return shadow().get(key, default)
+
+
+def put(key: str, value: Any) -> None:
+    """Set a widget's value from code (before it is drawn this run, or from a callback)."""
+    st.session_state[key] = value
+    shadow()[key] = value
+
+
+def drop(key: str) -> None:
+    st.session_state.pop(key, None)
+    shadow().pop(key, None)
+
+
+def keys_under(prefix: str) -> set[str]:
+    """Every state or shadow key at or under a dotted prefix."""
+    names = {k for k in st.session_state if isinstance(k, str)} | set(shadow())
+    return {k for k in names if k == prefix or k.startswith(prefix + ".")}
+
+
+def is_upload_key(key: str) -> bool:
+    return ".upload." in key
+
+
+def clear_under(prefix: str) -> None:
+    for key in keys_under(prefix):
+        if not is_upload_key(key):
+            drop(key)
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+def count(key: str, initial: int) -> int:
+    if key + COUNT not in st.session_state:
+        st.session_state[key + COUNT] = int(shadow().get(key + COUNT, initial))
+    return int(st.session_state[key + COUNT])
+
+
+def set_count(key: str, n: int) -> None:
+    put(key + COUNT, n)
+
+
+def add_item(key: str, initial: int) -> None:
+    set_count(key, count(key, initial) + 1)
+
+
+def remove_item(key: str, index: int, initial: int) -> None:
+    """Remove item `index` of a list field: later items move up one place (callback-safe)."""
+    n = count(key, initial)
+    for j in range(index, n - 1):
+        src, dst = f"{key}.{j + 1}", f"{key}.{j}"
+        clear_under(dst)
+        for old in keys_under(src):
+            if is_upload_key(old):
+                continue
+            put(dst + old[len(src):], current(old))
+    clear_under(f"{key}.{n - 1}")
+    set_count(key, max(0, n - 1))
+
+
+# --- text with a counter ------------------------------------------------------------------------
+
+def counter_text(length: int, limit: int | None) -> str:
+    return f"{length} / {limit}" if limit else f"{length} characters"
+
+
+def text_area(label: str, key: str, *, limit: int | None, help: str | None, height: int | None = None) -> str:
+    seed(key, "")
+    value = st.text_area(label, key=key, help=help, height=height, max_chars=None) or ""
+    over = limit is not None and len(value) > limit
+    st.caption(counter_text(len(value), limit) + (" — too long" if over else ""))
+    return remember(key, value)
+
+
+# --- shots --------------------------------------------------------------------------------------
+
+def shot_sum_message(seconds: list[int], total: int | None) -> str:
+    """'Shots: 4 s of 5 s — add 1 s' (pure, for the running sum under the shot editor)."""
+    got = sum(s for s in seconds if isinstance(s, int))
+    if total is None:
+        return f"Shots: {got} s"
+    head = f"Shots: {got} s of {total} s"
+    if got < total:
+        return f"{head} — add {total - got} s"
+    if got > total:
+        return f"{head} — remove {got - total} s"
+    return f"{head} — adds up"
+
+
+# --- images -------------------------------------------------------------------------------------
+
+def _next_upload_id() -> int:
+    seq = int(st.session_state.get(UPLOAD_SEQ_KEY, 0)) + 1
+    st.session_state[UPLOAD_SEQ_KEY] = seq
+    return seq
+
+
+def upload_key(key: str) -> str:
+    """The file uploader's key for an image field (changes after each upload so it starts empty)."""
+    if key + UPLOAD_ID not in st.session_state:
+        st.session_state[key + UPLOAD_ID] = _next_upload_id()
+    return f"{key}.upload.{st.session_state[key + UPLOAD_ID]}"
+
+
+def set_inline(key: str, value: str | None, name: str = "") -> None:
+    """Give an image field an inline value (Base64 or an uploaded URL); None clears it."""
+    if value is None:
+        drop(key + INLINE)
+        drop(key + INLINE_NAME)
+    else:
+        put(key + INLINE, value)
+        put(key + INLINE_NAME, name)
+    drop(key + PROBLEM)
+    st.session_state[key + UPLOAD_ID] = _next_upload_id()
+
+
+def _check_inline(value: str) -> media.ImageCheck | None:
+    try:
+        return media.check_image_value(value)
+    except ValueError:
+        return None
+
+
+def _show_check(check: media.ImageCheck) -> None:
+    st.caption(check.summary())
+    for problem in check.problems:
+        st.warning(f"This image {problem}.", icon=":material/warning:")
+
+
+def _handle_upload(key: str, file: Any, *, inline_base64: bool, uploader: Uploader | None) -> None:
+    data = file.getvalue()
+    check = media.check_image_bytes(data)
+    if inline_base64:
+        set_inline(key, media.encode_base64(data), file.name)
+        return
+    if not check.ok:
+        set_inline(key, None)
+        put(key + PROBLEM, [f"The uploaded image {p}." for p in check.problems] + [check.summary()])
+        return
+    if uploader is None:
+        put(key + PROBLEM, ["This router takes image links only: paste a public image URL."])
+        return
+    try:
+        url = uploader(data, file.name, file.type or "application/octet-stream")
+    except Exception as exc:  # the router's upload failed: keep the form, say so in plain words
+        message = getattr(exc, "user_message", None) or "The image could not be uploaded to the router."
+        put(key + PROBLEM, [message])
+        st.session_state[key + UPLOAD_ID] = _next_upload_id()
+        return
+    set_inline(key, url, file.name)
+
+
+def image_field(
+    label: str, key: str, *, help: str | None, inline_base64: bool, uploader: Uploader | None
+) -> tuple[str | None, list[str]]:
+    """URL text input or file upload; returns (value or None, local problems to show under it).
+
+    `inline_base64`: the schema takes bare Base64 (MuleRouter) — uploads are sent inline.
+    Otherwise uploads go through `uploader` and the field carries the URL it returns (APIMart).
+    """
+    inline = current(key + INLINE)
+    check = None
+    if inline:
+        remember(key + INLINE, inline)
+        name = current(key + INLINE_NAME, "") or "image"
+        st.markdown(f"**{label}**")
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if media.is_url(inline):
+                st.image(inline, width=96)
+                st.text(f"{name}: {inline}")
+            else:
+                check = _check_inline(inline)
+                try:
+                    st.image(media.decode_base64(inline), width=96)
+                except Exception:  # an unreadable image still shows its check result below
+                    st.text(name)
+                st.text(f"{name} (sent inline)")
+            st.button(
+                "Remove", key=f"{key}.remove", icon=":material/close:",
+                on_click=set_inline, args=(key, None),
+            )
+        if check is not None:
+            _show_check(check)
+        return inline, []
+
+    seed(key, "")
+    url = (st.text_input(label, key=key, help=help, placeholder="https://… (or upload a file below)") or "")
+    remember(key, url)
+    can_upload = inline_base64 or uploader is not None
+    if can_upload:
+        file = st.file_uploader(
+            f"or upload a file for {label.lower()}", type=["png", "jpg", "jpeg"], key=upload_key(key),
+            max_upload_size=config.IMAGE_MAX_BYTES // (1024 * 1024), label_visibility="collapsed",
+        )
+        if file is not None:
+            _handle_upload(key, file, inline_base64=inline_base64, uploader=uploader)
+            if current(key + INLINE):
+                return image_field(label, key, help=help, inline_base64=inline_base64, uploader=None)
+    problems = [] if url.strip() else list(current(key + PROBLEM) or [])
+    return (url.strip() or None), problems
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
