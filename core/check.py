@@ -82,7 +82,7 @@ def plain_message(error: Mapping[str, Any]) -> str:
             return "must not be empty"
         return f"must be at least {ctx.get('min_length')} characters long"
     if kind == "too_long":
-        return f"has {_items(ctx.get('actual_length'))}; at most {ctx.get('max_length')} are accepted"
+        return f"has {_items(ctx.get('actual_length'))}; the limit is {ctx.get('max_length')}"
     if kind == "too_short":
         if ctx.get("min_length") == 1:
             return "must not be empty; give at least one"

@@ -285,8 +285,18 @@ def reference_count_issues(
         return []
     named = [name for name, n in counts if n]
     where = "with a reference video" if with_video else "in one request"
-    parts = " + ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts if n)
+    parts = " + ".join(f"{n} {_noun(name, n)}" for name, n in counts if n)
     return [Issue((named[-1],), f"{parts} make {total} references; at most {limit} are accepted {where}")]
+
+
+_NOUNS = {"frames": "frame", "images": "image", "image_urls": "image", "image_with_roles": "image",
+          "elements": "element"}
+
+
+def _noun(name: str, n: int) -> str:
+    """'images', 1 → 'image'; 'image_with_roles', 2 → 'images'."""
+    singular = _NOUNS.get(name, name.replace("_", " "))
+    return singular if n == 1 else singular + "s"
 
 
 def nonempty(items: Sequence[Any] | None) -> int:
