@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from core import config, media
-from core.jobs import FINAL_STATES, InvalidTransition, Job, JobState, can_transition, prompt_text
+from core.jobs import (
+    FINAL_STATES,
+    InvalidTransition,
+    Job,
+    JobState,
+    can_transition,
+    needs_download,
+    prompt_text,
+)
 
 MEDIA_PREFIX = "media:"
 _NAME = re.compile(r"^sha256-[0-9a-f]{64}\.[a-z0-9]{1,8}$")
@@ -268,6 +276,13 @@ class Ledger:
         with self._connect() as conn:
             row = conn.execute(sql, (body_hash, now - within_s, now, JobState.FAILED.value)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
+
+    def needing_download(self) -> list[Job]:
+        """Finished jobs whose video is not in the media cache yet (downloads not exhausted)."""
+        sql = "SELECT data FROM jobs WHERE state = ? AND video_file IS NULL ORDER BY created_at"
+        with self._connect() as conn:
+            rows = conn.execute(sql, (JobState.SUCCEEDED.value,)).fetchall()
+        return [job for job in (Job.model_validate_json(r[0]) for r in rows) if needs_download(job)]
 
     def find_by_task(self, router: str, task_id: str) -> Job | None:
         sql = "SELECT data FROM jobs WHERE router = ? AND task_id = ? ORDER BY created_at DESC LIMIT 1"

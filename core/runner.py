@@ -1,0 +1,361 @@
+"""The glue between router adapters, the job ledger and the media cache (no streamlit).
+
+    submit_job      record "submitting" → POST once → queued | submission_unknown | failed
+    refresh_jobs    poll every due job concurrently, download finished videos at once, mark stale
+    refresh_active  refresh_jobs over the ledger's active jobs and pending downloads
+    track_task      follow a task by (endpoint, task id); also resolves a "submission unknown" job
+    resume          stale → running, schedule reset
+    dismiss         submission unknown → failed (the user found no task on the router)
+
+`now` is the clock: a float (a fixed moment, as tests and benchmarks inject it) or a callable
+returning unix seconds. A poll error never stops the other jobs: it is noted on the job, which stays
+active and backs off. The API key only travels inside RouterAccess to the adapters.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from core import catalog, config, providers
+from core.catalog import Endpoint
+from core.errors import NotFoundError, StudioError, SubmissionUnknownError
+from core.jobs import (
+    InvalidTransition,
+    Job,
+    JobError,
+    JobState,
+    apply_status,
+    is_due,
+    is_past_deadline,
+    is_pollable,
+    mark_stale,
+    needs_download,
+    new_job,
+    record_poll_error,
+    start_polling,
+    transition,
+)
+from core.models import RouterAccess, TaskRef
+from core.pricing import Estimate
+from core.store import Ledger, MediaCache, StaleWriteError, externalize_body
+
+log = logging.getLogger(__name__)
+
+Clock = float | Callable[[], float]
+
+LOST_TASK_MESSAGE = (
+    "The router no longer knows this task id. If you started it elsewhere, check the id; "
+    "otherwise the task was lost on the router's side."
+)
+ORPHAN_MESSAGE = (
+    "The app stopped while sending this request, so we cannot tell whether the router accepted it. "
+    "It was not sent again. Check the router's dashboard; if you find the task, track it by its id."
+)
+UNEXPECTED_POLL_MESSAGE = "Checking this job failed unexpectedly; it will be tried again."
+DOWNLOAD_FAILED_MESSAGE = "The finished video could not be saved yet; it will be tried again."
+VIDEO_EXTENSIONS = ("mp4", "mov", "webm")
+DEFAULT_VIDEO_EXT = "mp4"
+
+
+def _clock(now: Clock) -> Callable[[], float]:
+    return now if callable(now) else (lambda: float(now))
+
+
+def _error_of(exc: StudioError) -> JobError:
+    code = exc.code or (str(exc.status_code) if exc.status_code else None)
+    return JobError(kind=exc.kind, message=exc.user_message, code=code)
+
+
+def _raw(value: Any) -> dict[str, Any] | list[Any] | None:
+    if value is None or isinstance(value, dict | list):
+        return value
+    return {"detail": str(value)}
+
+
+def _estimated_usd(estimate: Estimate | float | None) -> float | None:
+    if isinstance(estimate, Estimate):
+        return estimate.total_usd
+    return None if estimate is None else float(estimate)
+
+
+def _save(ledger: Ledger, job: Job) -> Job:
+    """Write a job; when another writer moved it on (e.g. finished it), keep theirs."""
+    try:
+        return ledger.update(job)
+    except StaleWriteError:
+        current = ledger.get(job.id)
+        log.info("job %s changed elsewhere; keeping the stored copy", job.id)
+        return current if current is not None else job
+
+
+# --- submit ---------------------------------------------------------------------------------------
+
+
+def submit_job(
+    ledger: Ledger,
+    media: MediaCache,
+    client: httpx.Client,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    access: RouterAccess,
+    *,
+    estimate: Estimate | float | None = None,
+    now: Clock = time.time,
+    title: str = "",
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+) -> Job:
+    """Record the job as "submitting", POST it once, and record what happened.
+
+    Returns the job queued with its task reference; or "submission_unknown" when the request may
+    have reached the router without an answer (never retried); or "failed" with the plain reason
+    when the router refused it (no credit, bad key, invalid body…). Never raises a StudioError.
+    """
+    clock = _clock(now)
+    stored = externalize_body(body, media)
+    try:
+        mode = str(catalog.mode_of(endpoint, body))
+    except (KeyError, ValueError, TypeError):
+        mode = ""
+    job = new_job(
+        endpoint_id=endpoint.id, router=endpoint.router, body=stored, at=clock(), mode=mode, title=title,
+        estimated_cost=_estimated_usd(estimate), note=f"Sending to {endpoint.router_label}",
+    )
+    job = ledger.add(job)  # on disk before the POST: nothing is lost if the app stops now
+    try:
+        ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand)
+    except SubmissionUnknownError as exc:
+        unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), exc.user_message)
+        unknown = unknown.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
+        return _save(ledger, unknown)
+    except StudioError as exc:
+        failed = transition(job, JobState.FAILED, clock(), exc.user_message)
+        failed = failed.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
+        return _save(ledger, failed)
+    except (ValueError, TypeError) as exc:  # refused before anything was sent (wrong router, bad body)
+        failed = transition(job, JobState.FAILED, clock(), str(exc))
+        failed = failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
+        return _save(ledger, failed)
+    except Exception as exc:  # we cannot tell whether it left: treat as unknown, never resend
+        log.exception("unexpected error while submitting job %s", job.id)
+        message = SubmissionUnknownError.default_message
+        unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), message)
+        error = JobError(kind=type(exc).__name__, message=message)
+        return _save(ledger, unknown.model_copy(update={"error": error}))
+    t = clock()
+    queued = transition(job, JobState.QUEUED, t, f"Accepted by {endpoint.router_label} as task {ref.task_id}")
+    queued = queued.model_copy(update={"task": ref, "raw_reply": _raw(reply)})
+    return _save(ledger, start_polling(queued, t))
+
+
+# --- refresh --------------------------------------------------------------------------------------
+
+
+def _video_ext(url: str) -> str:
+    suffix = PurePosixPath(urlparse(url).path).suffix.lower().lstrip(".")
+    return suffix if suffix in VIDEO_EXTENSIONS else DEFAULT_VIDEO_EXT
+
+
+def _download(ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, t: float) -> Job:
+    url = job.video_urls[0]
+    tmp = media.temp_path(".part")
+    attempts = job.poll.download_attempts + 1
+    try:
+        providers.download(client, url, tmp, max_bytes=config.VIDEO_MAX_DOWNLOAD_BYTES)
+        name = media.adopt_file(tmp, _video_ext(url))
+    except StudioError as exc:
+        tmp.unlink(missing_ok=True)
+        reason = f"{DOWNLOAD_FAILED_MESSAGE} ({exc.user_message})"
+        poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": reason})
+        return _save(ledger, job.model_copy(update={"poll": poll, "updated_at": t}))
+    poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": None})
+    return _save(ledger, job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t}))
+
+
+def _poll_once(
+    client: httpx.Client, job: Job, access: RouterAccess, clock: Callable[[], float],
+    sleep: Callable[[float], None], rand: Callable[[], float],
+) -> Job:
+    assert job.task is not None
+    try:
+        status = providers.poll(client, job.task, access, sleep=sleep, rand=rand)
+    except NotFoundError as exc:
+        t = clock()
+        noted = record_poll_error(job, LOST_TASK_MESSAGE, t, exc.retry_after)
+        if noted.poll.consecutive_errors >= config.POLL_NOT_FOUND_LIMIT:
+            failed = transition(noted, JobState.FAILED, t, LOST_TASK_MESSAGE)
+            error = JobError(kind=exc.kind, message=LOST_TASK_MESSAGE, code=exc.code or "404")
+            return failed.model_copy(update={"error": error, "raw_reply": _raw(exc.raw_body)})
+        return noted
+    except StudioError as exc:
+        return record_poll_error(job, exc.user_message, clock(), exc.retry_after)
+    return apply_status(job, status, clock())
+
+
+def _refresh_one(
+    ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, access: RouterAccess | None,
+    clock: Callable[[], float], sleep: Callable[[float], None], rand: Callable[[], float],
+) -> Job:
+    """Poll one job if still due (re-read from the ledger first), then download a finished video."""
+    current = ledger.get(job.id) or job
+    try:
+        if access is not None and is_due(current, clock()):
+            current = _save(ledger, _poll_once(client, current, access, clock, sleep, rand))
+        if needs_download(current):
+            current = _download(ledger, media, client, current, clock())
+    except Exception:  # one job's trouble never stops the others
+        log.exception("refreshing job %s failed", job.id)
+        if is_pollable(current):
+            current = _save(ledger, record_poll_error(current, UNEXPECTED_POLL_MESSAGE, clock()))
+    return current
+
+
+def _orphaned(job: Job, t: float) -> bool:
+    return job.state == JobState.SUBMITTING and t - job.created_at >= config.SUBMIT_ORPHAN_AFTER_S
+
+
+def refresh_jobs(
+    ledger: Ledger,
+    media: MediaCache,
+    client: httpx.Client,
+    jobs: Iterable[Job],
+    access_by_router: Mapping[str, RouterAccess],
+    *,
+    now: Clock = time.time,
+    max_workers: int = config.MAX_CONCURRENT_POLLS,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+) -> list[Job]:
+    """Bring jobs up to date; returns them (same order) as now stored.
+
+    Every pollable job that is due per the schedule is polled, concurrently (a thread pool sharing
+    the client); finished videos are downloaded into the media cache at once; jobs past the
+    deadline become stale; a "submitting" job left behind by a stopped app becomes
+    "submission_unknown". Jobs of a router without access (no key) are left as they are.
+    """
+    clock = _clock(now)
+    t = clock()
+    out = list(jobs)
+    work: list[int] = []
+    for i, job in enumerate(out):
+        if _orphaned(job, t):
+            out[i] = _settle(ledger, job, lambda j: _orphan(j, t))
+        elif is_pollable(job) and is_past_deadline(job, t):
+            out[i] = _settle(ledger, job, lambda j: mark_stale(j, t))
+        elif (is_pollable(job) and job.router in access_by_router and is_due(job, t)) or needs_download(job):
+            work.append(i)
+    if work:
+        workers = max(1, min(max_workers, len(work)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
+            futures = {
+                i: pool.submit(
+                    _refresh_one, ledger, media, client, out[i], access_by_router.get(out[i].router),
+                    clock, sleep, rand,
+                )
+                for i in work
+            }
+            for i, future in futures.items():
+                out[i] = future.result()
+    return out
+
+
+def _orphan(job: Job, t: float) -> Job:
+    unknown = transition(job, JobState.SUBMISSION_UNKNOWN, t, ORPHAN_MESSAGE)
+    error = JobError(kind=SubmissionUnknownError.__name__, message=ORPHAN_MESSAGE)
+    return unknown.model_copy(update={"error": error})
+
+
+def _settle(ledger: Ledger, job: Job, change: Callable[[Job], Job]) -> Job:
+    """Apply a state change to the stored copy; if that copy moved on meanwhile, keep it."""
+    try:
+        return ledger.modify(job.id, change)
+    except (InvalidTransition, KeyError):
+        return ledger.get(job.id) or job
+
+
+def refresh_active(
+    ledger: Ledger,
+    media: MediaCache,
+    client: httpx.Client,
+    access_by_router: Mapping[str, RouterAccess],
+    *,
+    now: Clock = time.time,
+    max_workers: int = config.MAX_CONCURRENT_POLLS,
+) -> list[Job]:
+    """refresh_jobs over everything in flight plus finished jobs whose video is not saved yet."""
+    jobs = ledger.active() + ledger.needing_download()
+    return refresh_jobs(ledger, media, client, jobs, access_by_router, now=now, max_workers=max_workers)
+
+
+# --- user actions ----------------------------------------------------------------------------------
+
+
+def track_task(
+    ledger: Ledger,
+    endpoint: Endpoint,
+    task_id: str,
+    access: RouterAccess,
+    *,
+    now: Clock = time.time,
+    job_id: str | None = None,
+    title: str = "",
+) -> Job:
+    """Follow a task by its id ("Track a task"). With `job_id` of a "submission unknown" job, that
+    job gets the task id and is polled again; a task already in the ledger is returned (resumed
+    when stale); otherwise a new job (with no stored request body) is created. Raises ValueError in
+    plain words for an empty id or a router mismatch."""
+    task_id = (task_id or "").strip()
+    if not task_id:
+        raise ValueError("Give the task id shown by the router.")
+    if access.router != endpoint.router:
+        raise ValueError(f"This endpoint belongs to {endpoint.router_label}, not {access.router}.")
+    t = _clock(now)()
+    ref = TaskRef(router=endpoint.router, path=endpoint.path, task_id=task_id)
+    note = f"Tracking task {task_id}"
+    if job_id is not None:
+        def resolve(job: Job) -> Job:
+            if job.task == ref and job.state != JobState.SUBMISSION_UNKNOWN:
+                return job
+            if job.state != JobState.SUBMISSION_UNKNOWN:
+                raise InvalidTransition(f"job {job.id} is {job.state.value}, not waiting for a task id")
+            queued = transition(job, JobState.QUEUED, t, note)
+            return start_polling(queued.model_copy(update={"task": ref, "error": None}), t)
+
+        return ledger.modify(job_id, resolve)
+    existing = ledger.find_by_task(endpoint.router, task_id)
+    if existing is not None:
+        return resume(ledger, existing.id, now=t) if existing.state == JobState.STALE else existing
+    job = new_job(
+        endpoint_id=endpoint.id, router=endpoint.router, body={}, at=t, mode=str(endpoint.modes[0]),
+        title=title or f"Tracked task {task_id}", state=JobState.QUEUED, note=note,
+    )
+    return ledger.add(start_polling(job.model_copy(update={"task": ref}), t))
+
+
+def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
+    """A stale job goes back to running and is polled at once (its schedule starts again)."""
+    t = _clock(now)()
+
+    def wake(job: Job) -> Job:
+        if job.state in (JobState.QUEUED, JobState.RUNNING):
+            return job
+        running = start_polling(transition(job, JobState.RUNNING, t, "Resumed"), t)
+        return running.model_copy(update={"poll": running.poll.model_copy(update={"next_poll_at": t})})
+
+    return ledger.modify(job_id, wake)
+
+
+def dismiss(ledger: Ledger, job_id: str, *, now: Clock = time.time, note: str = "") -> Job:
+    """The user found no task for a "submission unknown" job: it becomes failed."""
+    t = _clock(now)()
+    message = note or "Dismissed: no task was found on the router."
+    return ledger.modify(job_id, lambda job: transition(job, JobState.FAILED, t, message))
