@@ -18,6 +18,7 @@ import email.utils
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ import httpx
 
 from core import config
 from core.errors import (
+    AuthError,
     NetworkError,
     RouterError,
     ServerError,
@@ -64,6 +66,7 @@ _NETWORK_REASONS: tuple[tuple[type[Exception], str], ...] = (
     (httpx.WriteError, "the connection was dropped while sending"),
     (httpx.UnsupportedProtocol, "the base URL must start with http:// or https://"),
     (httpx.InvalidURL, "the address is not a valid URL"),
+    (httpx.LocalProtocolError, "the request could not be built"),
 )
 
 
@@ -99,9 +102,26 @@ def make_async_client(*, transport: httpx.AsyncBaseTransport | None = None) -> h
     )
 
 
-def auth_headers(key: str) -> dict[str, str]:
-    """The per-request header that carries the key (never set on a client)."""
-    return {"Authorization": f"Bearer {key}"}
+KEY_MISSING_MESSAGE = "No API key is set for this router. Paste it in Settings."
+KEY_INVALID_MESSAGE = (
+    "The API key contains characters that cannot be sent (spaces, line breaks or non-English letters). "
+    "Paste it again in Settings."
+)
+_SENDABLE_KEY = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII only: anything else breaks the header
+
+
+def auth_headers(key: str | None, *, router: str | None = None) -> dict[str, str]:
+    """The per-request header that carries the key (never set on a client).
+
+    A blank key, or one with characters an HTTP header cannot carry, raises AuthError before
+    anything is sent (httpx would otherwise put the key itself in its exception text).
+    """
+    cleaned = (key or "").strip()
+    if not cleaned:
+        raise AuthError(KEY_MISSING_MESSAGE, router=router)
+    if not _SENDABLE_KEY.match(cleaned):
+        raise AuthError(KEY_INVALID_MESSAGE, router=router)
+    return {"Authorization": f"Bearer {cleaned}"}
 
 
 # --- retry arithmetic (pure) ---------------------------------------------------------------------
@@ -316,7 +336,7 @@ def get_with_retries(
     client: httpx.Client,
     url: str,
     *,
-    key: str | None,
+    key: str,
     router: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
@@ -330,7 +350,7 @@ def get_with_retries(
     connections and unreadable JSON, waiting `backoff_delay` (Retry-After honoured). Any other
     non-2xx raises its mapped error at once; when the budget is spent the last error is raised.
     """
-    send_headers = {**(headers or {}), **(auth_headers(key) if key else {})}
+    send_headers = {**(headers or {}), **auth_headers(key, router=router)}
     attempt = 0
     while True:
         retry_after: float | None = None
@@ -338,6 +358,8 @@ def get_with_retries(
             response = client.get(url, headers=send_headers)
         except RETRYABLE_TRANSPORT_ERRORS as exc:
             error: RouterError = network_error(exc, router=router)
+        except httpx.LocalProtocolError as exc:  # never sent; its text may quote headers: not chained
+            raise network_error(exc, router=router) from None
         except httpx.TransportError as exc:  # bad URL, unsupported scheme: retrying cannot help
             raise network_error(exc, router=router) from exc
         else:
@@ -391,10 +413,11 @@ def send_once(
 
     Any failure after the request may have been sent raises SubmissionUnknownError.
     """
+    headers = auth_headers(key, router=router)
     attempt = 0
     while True:
         try:
-            return client.request(method, url, headers=auth_headers(key), **request_kwargs)
+            return client.request(method, url, headers=headers, **request_kwargs)
         except CONNECT_PHASE_ERRORS as exc:
             if attempt >= connect_retries:
                 raise network_error(exc, router=router) from exc
@@ -404,6 +427,8 @@ def send_once(
             attempt += 1
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise network_error(exc, router=router) from exc
+        except httpx.LocalProtocolError as exc:  # never sent; its text may quote headers: not chained
+            raise network_error(exc, router=router) from None
         except httpx.TransportError as exc:  # read/write timeout, dropped connection: it may have arrived
             raise _unknown(router=router, reason=network_reason(exc)) from exc
 

@@ -375,3 +375,30 @@ def test_unsupported_scheme_is_a_network_error_without_retry():
 )
 def test_error_text_from_body(router, body, expected):
     assert error_text_from_body(body, router) == expected
+
+
+UNSENDABLE_KEYS = ["", "  ", None, "sk-abc\nX-Evil: 1", "sk-a\x00b", "ключ-secret", "two words"]
+
+
+@pytest.mark.parametrize("key", UNSENDABLE_KEYS)
+def test_unsendable_key_raises_auth_error_and_sends_nothing(key):
+    handler, seen = scripted(httpx.Response(200, json={}))
+    with client_for(handler) as client:
+        for call in (
+            lambda: get_with_retries(client, URL, key=key, sleep=Recorder()),
+            lambda: post_once(client, URL, key=key, json={}, sleep=Recorder()),
+        ):
+            with pytest.raises(AuthError) as info:
+                call()
+            exc = info.value
+            assert exc.__cause__ is None and exc.__context__ is None
+            if key and key.strip():
+                assert key.strip() not in str(exc) and key.strip() not in repr(exc)
+    assert seen == []
+
+
+def test_key_is_stripped_before_sending():
+    handler, seen = scripted(httpx.Response(200, json={}))
+    with client_for(handler) as client:
+        get_with_retries(client, URL, key=f"  {KEY}\n")
+    assert seen[0].headers["authorization"] == f"Bearer {KEY}"

@@ -34,6 +34,7 @@ from core.errors import (
     StudioError,
 )
 from core.http import (
+    KEY_MISSING_MESSAGE,
     auth_headers,
     error_from_response,
     get_with_retries,
@@ -190,12 +191,12 @@ def upload_image(
     provider = get_provider(access.router)
     if not isinstance(provider, ApimartProvider):
         raise ValueError("only APIMart needs image uploads; MuleRouter takes images inline as Base64")
+    headers = auth_headers(access.key, router=access.router)
     try:
-        response = client.post(
-            provider.upload_url(access.base_url),
-            headers=auth_headers(access.key),
-            files={"file": (filename, data, content_type)},
-        )
+        files = {"file": (filename, data, content_type)}
+        response = client.post(provider.upload_url(access.base_url), headers=headers, files=files)
+    except httpx.LocalProtocolError as exc:  # never sent; its text may quote headers: not chained
+        raise network_error(exc, router=access.router) from None
     except httpx.TransportError as exc:
         raise network_error(exc, router=access.router) from exc
     if not response.is_success:
@@ -230,7 +231,6 @@ def _upload_url_of(payload: Any) -> str | None:
 
 
 KEY_OK = "The router accepted the API key."
-KEY_MISSING = "No API key is set for this router. Paste it in Settings."
 
 
 def test_connection(client: httpx.Client, access: RouterAccess) -> tuple[bool, str]:
@@ -240,7 +240,7 @@ def test_connection(client: httpx.Client, access: RouterAccess) -> tuple[bool, s
     401/403 → bad key; network trouble → a plain message. Never retried.
     """
     if not access.key or not access.key.strip():
-        return False, KEY_MISSING
+        return False, KEY_MISSING_MESSAGE
     provider = get_provider(access.router)
     try:
         payload = get_with_retries(
