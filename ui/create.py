@@ -69,11 +69,9 @@ def cost_line(estimate: Any, *, demo: bool) -> str:
     if total is None:
         return "No price is known for this request; the router reports the charge when the job ends."
     seconds, rate, basis = (getattr(estimate, n, None) for n in ("seconds", "rate", "basis"))
-    detail = []
-    if seconds is not None and rate is not None:
+    detail = [str(basis)] if basis else []
+    if not detail and seconds is not None and rate is not None:
         detail.append(f"{seconds:g} s × ${rate:.4f}/s")
-    if basis:
-        detail.append(str(basis))
     how = f" ({', '.join(detail)})" if detail else ""
     if demo:
         return f"Would cost about ${total:.2f}{how} on the real router — nothing is charged in demo mode."

@@ -11,7 +11,8 @@ prefix = f"t.{mode}.{endpoint.id}"
 pending = st.session_state.pop("harness.load", None)
 if pending is not None:
     form.load_into_form(endpoint, pending, key_prefix=prefix)
-result = form.render_form(endpoint, mode, key_prefix=prefix, show_errors=bool(st.session_state.get("harness.show")),
+show = bool(st.session_state.get("harness.show"))
+result = form.render_form(endpoint, mode, key_prefix=prefix, show_errors=show,
                           uploader=st.session_state.get("harness.uploader"))
 form.show_unplaced(result)
 st.session_state["harness.result"] = {"body": result.body, "errors": result.errors, "ok": result.ok}
