@@ -13,6 +13,7 @@ generic form renderer (ui/form.py) reads nothing else:
     tokens   for image/element/video lists: the prompt token pattern, e.g. "<<<image_{n}>>>"
     max_items  for list widgets: how many items the endpoint accepts (when it is fixed)
     fixed    for a hidden field: the value it always has (e.g. APIMart's `model`)
+    initial  the value a new form starts from when it differs from the schema default
 
 Cross-field rules are written as small pure functions that return `Issue`s (a field location and a
 plain message); a model's `model_validator` collects them and `raise_issues` turns them into one
@@ -375,7 +376,10 @@ def shot_type_field(*, modes: Modes = None) -> Any:
         title="Shot type",
         description="customize = you write each shot and its length; intelligence = the model cuts the "
         "prompt into shots itself (may be refused by Omni).",
-        json_schema_extra=ui_hint("segmented", ORDER["shot_type"], show_if={"multi_shot": True}, modes=modes),
+        # ⚠ intelligence is reportedly refused by the official Omni endpoint: forms start on customize.
+        json_schema_extra=ui_hint(
+            "segmented", ORDER["shot_type"], show_if={"multi_shot": True}, modes=modes, initial=SHOT_CUSTOMIZE
+        ),
     )
 
 
