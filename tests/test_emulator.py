@@ -541,3 +541,29 @@ def test_cli_starts_and_stops(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(timeout=CLI_START_TIMEOUT_S) == 0
+
+
+# --- the app's own adapters understand the emulator (contract check) -------------------------------
+@pytest.mark.parametrize("endpoint_id", ["mulerouter/kling-v3-omni/text-to-video", "apimart/kling-v3"])
+def test_adapters_round_trip_against_the_emulator(emu, tmp_path, endpoint_id):
+    from core import providers
+    from core.errors import SubmissionUnknownError
+    from core.models import RouterAccess, TaskState
+
+    emu.set_complete_after(0)
+    endpoint = catalog.get(endpoint_id)
+    access = RouterAccess(router=endpoint.router, base_url=emu.base_url, key=KEY, demo=True)
+    with httpx.Client(timeout=10) as c:
+        ref, _ = providers.submit(c, endpoint, {"prompt": "a lighthouse at dawn", "duration": 6}, access)
+        status = providers.poll(c, ref, access)
+        assert status.state == TaskState.SUCCEEDED and status.progress in (None, 100)
+        written = providers.download(c, status.video_urls[0], tmp_path / "v.mp4")
+        emu.set_fault("moderated")
+        moderated, _ = providers.submit(c, endpoint, {"prompt": "x", "duration": 5}, access)
+        failed = providers.poll(c, moderated, access)
+        emu.set_fault("drop_after_create")
+        with pytest.raises(SubmissionUnknownError):
+            providers.submit(c, endpoint, {"prompt": "y", "duration": 5}, access)
+    assert written == (tmp_path / "v.mp4").stat().st_size and mp4_shape((tmp_path / "v.mp4").read_bytes())
+    assert failed.state == TaskState.FAILED and "moderation" in (failed.error_message or "")
+    assert [s["task_id"] is not None for s in emu.submissions] == [True, True, True]  # each sent once
