@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -149,6 +150,8 @@ def test_mulerouter_poll_must_use_the_submit_path(emu):
         assert c.get(f"{MR_V3_T2V}/{task_id}").status_code == 404
         assert c.get(f"{catalog.MR_PREFIX}/kling-v9/x/generation/{task_id}").status_code == 404
         assert c.get(f"/v1/tasks/{task_id}").status_code == 404  # not an APIMart task
+        trace = c.get(f"{MR_T2V}/{task_id}").headers["traceparent"]
+        assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", trace)
         assert c.post(f"{catalog.MR_PREFIX}/kling-v9/text-to-video/generation", json={}).status_code == 404
 
 

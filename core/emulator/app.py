@@ -29,7 +29,15 @@ _UPLOAD_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp
 DropFn = Callable[[Any], bool]
 
 
+def traceparent() -> str:
+    """A W3C trace context header value, as MuleRouter sends on every reply (for support tickets)."""
+    return f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+
+
 def _json(router: str, status: int, body: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    headers = dict(headers or {})
+    if router == MR:
+        headers["Traceparent"] = traceparent()
     return JSONResponse(body, status_code=status, headers=headers)
 
 
