@@ -254,6 +254,11 @@ def needs_download(job: Job) -> bool:
     )
 
 
+def download_due(job: Job, now: float) -> bool:
+    """A missing video whose next download try (after a failed one, backed off) is due."""
+    return needs_download(job) and (job.poll.next_poll_at is None or job.poll.next_poll_at <= now)
+
+
 # --- the poll schedule ----------------------------------------------------------------------------
 
 

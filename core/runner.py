@@ -34,12 +34,13 @@ from core.jobs import (
     JobError,
     JobState,
     apply_status,
+    download_due,
     is_due,
     is_past_deadline,
     is_pollable,
     mark_stale,
-    needs_download,
     new_job,
+    poll_error_backoff,
     record_poll_error,
     start_polling,
     transition,
@@ -175,7 +176,10 @@ def _download(ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job,
     except StudioError as exc:
         tmp.unlink(missing_ok=True)
         reason = f"{DOWNLOAD_FAILED_MESSAGE} ({exc.user_message})"
-        poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": reason})
+        retry_at = t + poll_error_backoff(attempts, exc.retry_after)
+        poll = job.poll.model_copy(
+            update={"download_attempts": attempts, "last_error": reason, "next_poll_at": retry_at}
+        )
         return _save(ledger, job.model_copy(update={"poll": poll, "updated_at": t}))
     poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": None})
     return _save(ledger, job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t}))
@@ -210,7 +214,7 @@ def _refresh_one(
     try:
         if access is not None and is_due(current, clock()):
             current = _save(ledger, _poll_once(client, current, access, clock, sleep, rand))
-        if needs_download(current):
+        if download_due(current, clock()):
             current = _download(ledger, media, client, current, clock())
     except Exception:  # one job's trouble never stops the others
         log.exception("refreshing job %s failed", job.id)
@@ -251,7 +255,7 @@ def refresh_jobs(
             out[i] = _settle(ledger, job, lambda j: _orphan(j, t))
         elif is_pollable(job) and is_past_deadline(job, t):
             out[i] = _settle(ledger, job, lambda j: mark_stale(j, t))
-        elif (is_pollable(job) and job.router in access_by_router and is_due(job, t)) or needs_download(job):
+        elif (is_pollable(job) and job.router in access_by_router and is_due(job, t)) or download_due(job, t):
             work.append(i)
     if work:
         workers = max(1, min(max_workers, len(work)))
