@@ -64,7 +64,7 @@ _NETWORK_REASONS: tuple[tuple[type[Exception], str], ...] = (
     (httpx.RemoteProtocolError, "the connection was dropped"),
     (httpx.ReadError, "the connection was dropped"),
     (httpx.WriteError, "the connection was dropped while sending"),
-    (httpx.UnsupportedProtocol, "the base URL must start with http:// or https://"),
+    (httpx.UnsupportedProtocol, "the address must start with http:// or https://"),
     (httpx.InvalidURL, "the address is not a valid URL"),
     (httpx.LocalProtocolError, "the request could not be built"),
 )
