@@ -119,6 +119,7 @@ VIDEO_DOWNLOAD_ATTEMPTS = 5  # a finished job retries its download this many tim
 PRICE_DEFAULT_SECONDS = 5  # billed seconds assumed when a base edit's input length is unknown
 POLL_NOT_FOUND_LIMIT = 3  # 404s in a row before a task counts as lost (one may be transient)
 SUBMIT_ORPHAN_AFTER_S = 180.0  # a job still "submitting" after this was left behind by a stopped app
+REFRESH_MAX_WORKERS = 32  # concurrent polls in one refresh (50 due jobs at 200 ms latency: 2 rounds)
 
 # --- router emulator details (core/emulator/) -----------------------------------------------------
 EMULATOR_HOST = "127.0.0.1"

@@ -235,7 +235,7 @@ def refresh_jobs(
     access_by_router: Mapping[str, RouterAccess],
     *,
     now: Clock = time.time,
-    max_workers: int = config.MAX_CONCURRENT_POLLS,
+    max_workers: int = config.REFRESH_MAX_WORKERS,
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
 ) -> list[Job]:
@@ -293,7 +293,7 @@ def refresh_active(
     access_by_router: Mapping[str, RouterAccess],
     *,
     now: Clock = time.time,
-    max_workers: int = config.MAX_CONCURRENT_POLLS,
+    max_workers: int = config.REFRESH_MAX_WORKERS,
 ) -> list[Job]:
     """refresh_jobs over everything in flight plus finished jobs whose video is not saved yet."""
     jobs = ledger.active() + ledger.needing_download()
