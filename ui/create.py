@@ -72,9 +72,9 @@ def cost_line(estimate: Any, *, demo: bool) -> str:
     detail = [str(basis)] if basis else []
     if not detail and seconds is not None and rate is not None:
         detail.append(f"{seconds:g} s × ${rate:.4f}/s")
-    how = f" ({', '.join(detail)})" if detail else ""
+    how = f" · {'; '.join(detail)}" if detail else ""
     if demo:
-        return f"Would cost about ${total:.2f}{how} on the real router — nothing is charged in demo mode."
+        return f"Would cost about ${total:.2f}{how} on the real router — nothing is charged in demo mode"
     return f"Estimated cost: ${total:.2f}{how}"
 
 
@@ -181,9 +181,18 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
             st.session_state.pop(_k(mode, "duplicate"), None)
             st.session_state[_k(mode, "last_job")] = session.submit(endpoint, result.body)
             st.session_state[_k(mode, "toast")] = True
+    except Exception:  # session.submit records router errors on the job; anything else lands here
+        st.session_state[_k(mode, "last_job")] = _Unexpected()
     finally:
         st.session_state.pop(_k(mode, "inflight"), None)
     st.rerun()
+
+
+class _Unexpected:
+    """Stands for a send that broke inside the app: we cannot tell whether the router got it."""
+
+    state = UNKNOWN_STATES[0]
+    error = None
 
 
 def _duplicate_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:

@@ -215,5 +215,5 @@ def test_pure_helpers() -> None:
         total_usd, seconds, rate, basis = 0.448, 5, 0.0896, "5 s × $0.0896/s (APIMart kling-v3-omni pro)"
 
     line = create.cost_line(Est(), demo=False)
-    assert line == "Estimated cost: $0.45 (5 s × $0.0896/s (APIMart kling-v3-omni pro))"
+    assert line == "Estimated cost: $0.45 · 5 s × $0.0896/s (APIMart kling-v3-omni pro)"
     assert "nothing is charged in demo mode" in create.cost_line(Est(), demo=True)
