@@ -32,9 +32,9 @@ from core.store import Ledger, MediaCache, internalize_body
 from tests.images import png
 
 T0 = 1_800_000_000.0
-FAST_S = 0.3  # emulator tasks finish this fast in these tests
+FAST_S = 0.15  # emulator tasks finish this fast in these tests
 ROUNDS = 60
-ROUND_PAUSE_S = 0.03
+ROUND_PAUSE_S = 0.02
 
 MR_T2V = "mulerouter/kling-v3/text-to-video"
 MR_I2V = "mulerouter/kling-v3-omni/image-to-video"
