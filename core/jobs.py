@@ -135,6 +135,7 @@ class Job(BaseModel):
     poll: PollInfo = Field(default_factory=PollInfo)
     prompt_preview: str = ""
     title: str = ""
+    demo: bool = False  # made against the built-in emulator (demo mode): polled there, never charged
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
 
     @property
@@ -191,6 +192,7 @@ def new_job(
     state: JobState = JobState.SUBMITTING,
     note: str = "",
     job_id: str | None = None,
+    demo: bool = False,
 ) -> Job:
     """A fresh job record (state `submitting` unless told otherwise), its first history entry set."""
     text = preview(prompt_text(body))
@@ -208,6 +210,7 @@ def new_job(
         estimated_cost=estimated_cost,
         prompt_preview=text,
         title=title or text,
+        demo=demo,
     )
 
 

@@ -129,7 +129,7 @@ def submit_job(
         mode = ""
     job = new_job(
         endpoint_id=endpoint.id, router=endpoint.router, body=stored, at=clock(), mode=mode, title=title,
-        estimated_cost=_estimated_usd(estimate), note=f"Sending to {endpoint.router_label}",
+        estimated_cost=_estimated_usd(estimate), note=f"Sending to {endpoint.router_label}", demo=access.demo,
     )
     job = ledger.add(job)  # on disk before the POST: nothing is lost if the app stops now
     try:
@@ -340,7 +340,7 @@ def track_task(
         return resume(ledger, existing.id, now=t) if existing.state == JobState.STALE else existing
     job = new_job(
         endpoint_id=endpoint.id, router=endpoint.router, body={}, at=t, mode=str(endpoint.modes[0]),
-        title=title or f"Tracked task {task_id}", state=JobState.QUEUED, note=note,
+        title=title or f"Tracked task {task_id}", state=JobState.QUEUED, note=note, demo=access.demo,
     )
     return ledger.add(start_polling(job.model_copy(update={"task": ref}), t))
 

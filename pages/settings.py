@@ -87,19 +87,17 @@ st.caption(
     "edit them to match your plan. APIMart reports the real charge when a job ends."
 )
 edited = st.data_editor(
-    pd.DataFrame(pricing.default_table()),
+    pd.DataFrame(pricing.table_to_rows(pricing.default_table())),
     key="settings.price_editor",
     hide_index=True,
     width="stretch",
-    disabled=["router", "model", "mode", "audio", "video_input"],
-    column_config={
-        "usd_per_second": st.column_config.NumberColumn("USD per second", format="%.4f", min_value=0)
-    },
+    disabled=["router", "model", "mode", "audio", "video_input", "note"],
+    column_config={"usd_per_s": st.column_config.NumberColumn("USD per second", format="%.4f", min_value=0)},
 )
-st.session_state[session.PRICE_TABLE_KEY] = edited.to_dict("records")
+session.set_price_rows(edited.to_dict("records"))
 if st.button("Reset prices to defaults"):
     st.session_state.pop("settings.price_editor", None)
-    st.session_state[session.PRICE_TABLE_KEY] = pricing.default_table()
+    session.set_price_rows(pricing.table_to_rows(pricing.default_table()))
     st.rerun()
 
 st.subheader("Data")

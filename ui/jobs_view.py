@@ -154,9 +154,9 @@ def details(job: Job, *, key_prefix: str) -> None:
     cols[1].metric("Elapsed", fmt_elapsed(elapsed_s(job)))
     cols[2].metric("Estimate", fmt_usd(job.estimated_cost))
     cols[3].metric("Charged", fmt_usd(job.reported_cost))
-    if job.task_ref:
+    if job.task:
         st.caption("Task id (copy with the button on the right)")
-        st.code(job.task_ref.task_id, language=None)
+        st.code(job.task.task_id, language=None)
     st.caption("Prompt")
     st.text(job.prompt_preview or "(no prompt)")
     with st.expander("Request sent"):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import config, pricing, runner, store
+from core import config, jobs, pricing, runner, store
 from core import http as core_http
 from core.catalog import Endpoint
 from core.emulator import EmulatorHandle, start_emulator
@@ -55,6 +55,11 @@ def _ledger(data_dir: str) -> store.Ledger:
 
 
 @st.cache_resource(show_spinner=False)
+def _media(data_dir: str) -> store.MediaCache:
+    return store.MediaCache(Path(data_dir) / config.MEDIA_DIRNAME)
+
+
+@st.cache_resource(show_spinner=False)
 def _client():
     return core_http.make_client()
 
@@ -68,7 +73,7 @@ def ledger() -> store.Ledger:
 
 
 def media() -> store.MediaCache:
-    return ledger().media
+    return _media(str(data_dir()))
 
 
 def client():
@@ -175,16 +180,22 @@ def uploader_for(router: str) -> Callable[[bytes, str, str], str] | None:
 # --- prices, history, submission --------------------------------------------------------------------
 
 
-def price_table() -> list[dict]:
-    table = st.session_state.get(PRICE_TABLE_KEY)
-    if table is None:
-        table = pricing.default_table()
-        st.session_state[PRICE_TABLE_KEY] = table
-    return table
+def price_rows() -> list[dict]:
+    """The price table as editable rows (this session's edits, else the defaults)."""
+    rows = st.session_state.get(PRICE_TABLE_KEY)
+    return rows if rows is not None else pricing.table_to_rows(pricing.default_table())
+
+
+def set_price_rows(rows: list[dict]) -> None:
+    st.session_state[PRICE_TABLE_KEY] = rows
 
 
 def estimate(endpoint: Endpoint, body: dict) -> pricing.Estimate:
-    return pricing.estimate(endpoint, body, price_table())
+    try:
+        table = pricing.rows_to_table(price_rows())
+    except (ValueError, TypeError, KeyError):
+        table = pricing.default_table()
+    return pricing.estimate(endpoint, body, table)
 
 
 def session_job_ids() -> list[str]:
@@ -192,9 +203,9 @@ def session_job_ids() -> list[str]:
 
 
 def find_duplicate(endpoint: Endpoint, body: dict) -> Job | None:
-    return runner.find_duplicate(
-        ledger(), endpoint, body, now=time.time(), within_s=config.DUPLICATE_WINDOW_S
-    )
+    """An identical request (same endpoint, same body) sent in the last minute, if any."""
+    digest = jobs.body_hash(endpoint.id, store.fingerprint_body(body))
+    return ledger().find_recent_duplicate(digest, config.DUPLICATE_WINDOW_S, time.time())
 
 
 def submit(endpoint: Endpoint, body: dict) -> Job:
@@ -226,17 +237,104 @@ def active_jobs() -> list[Job]:
     return ledger().active()
 
 
+def _access_map(demo: bool) -> dict[str, RouterAccess]:
+    """Access per router for jobs made in (or out of) demo mode; routers without a key are left out."""
+    if demo:
+        return {r: router_access(r, demo=True) for r in config.ROUTERS}
+    return {r: router_access(r, demo=False) for r in config.ROUTERS if has_key(r)}
+
+
 def refresh_active_jobs() -> list[Job]:
-    """Poll every active job that is due, for the routers this session can reach."""
-    jobs = active_jobs()
-    if not jobs:
+    """Poll every active job that is due (demo jobs at the emulator, others at their router)."""
+    pending = ledger().active() + ledger().needing_download()
+    if not pending:
         return []
-    access = {
-        (router, demo): router_access(router, demo=demo)
-        for router in config.ROUTERS
-        for demo in (True, False)
-    }
-    return runner.refresh_jobs(ledger(), media(), client(), jobs, access, now=time.time())
+    out: list[Job] = []
+    for demo in (True, False):
+        group = [j for j in pending if j.demo == demo]
+        if group:
+            out += runner.refresh_jobs(ledger(), media(), client(), group, _access_map(demo), now=time.time)
+    return out
+
+
+def get_job(job_id: str) -> Job | None:
+    return ledger().get(job_id)
+
+
+def list_jobs(
+    *, text: str = "", ids: list[str] | None = None, limit: int, offset: int
+) -> tuple[list[Job], int]:
+    """A page of jobs, newest first, and how many match."""
+    if ids is not None:
+        wanted = [j for j in (ledger().get(i) for i in reversed(ids)) if j is not None]
+        if text.strip():
+            wanted = [j for j in wanted if text.strip().lower() in j.prompt_preview.lower()]
+        return wanted[offset : offset + limit], len(wanted)
+    filters = store.JobFilter(text=text)
+    return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
+
+
+def list_videos(*, mode=None, router=None, text: str = "", limit: int, offset: int) -> tuple[list[Job], int]:
+    filters = store.JobFilter(
+        modes=(str(mode),) if mode else (),
+        routers=(router,) if router else (),
+        text=text or "",
+        has_video=True,
+    )
+    return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
+
+
+def video_path(job: Job) -> Path | None:
+    if not job.video_file or not media().has(job.video_file):
+        return None
+    return media().path(job.video_file)
+
+
+def params_summary(job: Job) -> str:
+    body = job.body
+    parts = [
+        f"{body['duration']} s" if "duration" in body else None,
+        body.get("mode"),
+        body.get("aspect_ratio"),
+    ]
+    if body.get("sound") == "on" or body.get("audio") is True:
+        parts.append("sound")
+    if body.get("multi_shot"):
+        parts.append(f"{len(body.get('multi_prompt') or [])} shots")
+    return " · ".join(p for p in parts if p)
+
+
+def restore_body(job: Job) -> dict:
+    """The request body with cached images turned back into Base64 (for editing or resending)."""
+    return store.internalize_body(job.body, media())
+
+
+def display_body(job: Job) -> dict:
+    """The stored request for display: media references stay short."""
+    return job.body
+
+
+def retry(job: Job) -> Job:
+    """A new submission of the same request (after the user confirmed)."""
+    from core import catalog
+
+    return submit(catalog.get(job.endpoint_id), restore_body(job))
+
+
+def resume(job_id: str) -> Job:
+    return runner.resume(ledger(), job_id, now=time.time)
+
+
+def dismiss(job_id: str) -> Job:
+    return runner.dismiss(ledger(), job_id, now=time.time)
+
+
+def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> Job:
+    access = router_access(endpoint.router)
+    job = runner.track_task(ledger(), endpoint, task_id, access, now=time.time, job_id=job_id)
+    if job.id not in session_job_ids():
+        session_job_ids().append(job.id)
+    return job
 
 
 def test_connection(router: str) -> tuple[bool, str]:
