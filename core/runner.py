@@ -252,9 +252,9 @@ def refresh_jobs(
     work: list[int] = []
     for i, job in enumerate(out):
         if _orphaned(job, t):
-            out[i] = _settle(ledger, job, lambda j: _orphan(j, t))
+            out[i] = _settle(ledger, job, lambda j: _orphan(j, t) if _orphaned(j, t) else j)
         elif is_pollable(job) and is_past_deadline(job, t):
-            out[i] = _settle(ledger, job, lambda j: mark_stale(j, t))
+            out[i] = _settle(ledger, job, lambda j: mark_stale(j, t) if is_past_deadline(j, t) else j)
         elif (is_pollable(job) and job.router in access_by_router and is_due(job, t)) or download_due(job, t):
             work.append(i)
     if work:
