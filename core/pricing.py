@@ -210,7 +210,9 @@ class Spend:
 
 
 def _may_cost(job: Any) -> bool:
-    """A job costs nothing when the router refused it before creating a task."""
+    """A job costs nothing when the router refused it before creating a task, or in demo mode."""
+    if getattr(job, "demo", False):
+        return False
     state = str(getattr(job, "state", ""))
     return getattr(job, "task", None) is not None or state == "submission_unknown"
 

@@ -137,6 +137,7 @@ def test_session_spend_prefers_reported_charges():
         _job(2, estimated=0.3),
         _job(3, estimated=1.0, task=False, state=JobState.FAILED),  # refused: nothing charged
         _job(4, estimated=0.2, task=False, state=JobState.SUBMISSION_UNKNOWN),  # may have been charged
+        _job(5, estimated=0.7).model_copy(update={"demo": True}),  # the emulator charges nothing
     ]
     spend = session_spend(jobs)
     assert spend.jobs == 3 and spend.reported_jobs == 1

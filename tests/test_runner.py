@@ -250,6 +250,13 @@ def test_a_task_created_without_an_answer_can_be_tracked_to_the_end(rig, emu):
     assert len(emu.submissions) == 1
 
 
+def test_demo_jobs_remember_demo_mode(rig, emu):
+    rig.access["apimart"] = rig.access["apimart"].model_copy(update={"demo": True})
+    job = rig.submit(AM_OMNI)
+    assert job.demo and rig.ledger.get(job.id).demo
+    assert not rig.submit(MR_T2V).demo
+
+
 def test_dismissing_an_unknown_submission(rig, emu):
     emu.set_fault("drop", router="apimart", phase="submit")
     job = rig.submit(AM_OMNI)
