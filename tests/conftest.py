@@ -49,3 +49,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv(config.DATA_DIR_ENV, str(path))
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running until the session ends."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
