@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import catalog, config
+from core import catalog, config, pricing
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.models import MODE_TITLES, Mode
@@ -78,6 +78,46 @@ def cost_line(estimate: Any, *, demo: bool) -> str:
     return f"Estimated cost: ${total:.2f}{how}"
 
 
+def demo_spend(jobs: list[Any]) -> float:
+    """What this session's demo jobs would have cost on the real router (their estimates)."""
+    return round(sum(getattr(j, "estimated_cost", None) or 0.0 for j in jobs
+                     if getattr(j, "demo", False) and getattr(j, "task", None) is not None), 4)
+
+
+def budget_excess(spent: float, estimate: float | None, cap: float | None) -> float | None:
+    """By how much a submission would take the session's spend past the cap (None: within, or no cap)."""
+    if not cap or cap <= 0 or estimate is None:
+        return None
+    over = round(spent + estimate - cap, 4)
+    return over if over > 0 else None
+
+
+def spend_line(spend: pricing.Spend, *, demo: bool, would_be: float, cap: float | None) -> str:
+    """'This session so far: $1.20 (estimated $1.10, router reported $0.90 for 1 of 2 jobs) of your $5 budget'
+
+    The total counts the router's reported charge where it gave one, else the estimate.
+    """
+    limit = f" of your ${cap:.2f} budget" if cap and cap > 0 else ""
+    if demo:
+        return f"Demo jobs this session would have cost about ${would_be:.2f}{limit} — nothing was charged"
+    if not spend.jobs:
+        return f"This session so far: nothing spent{limit}"
+    detail = f"estimated ${spend.estimated_usd:.2f}"
+    if spend.reported_jobs:
+        detail += (f", router reported ${spend.reported_usd:.2f} "
+                   f"for {spend.reported_jobs} of {spend.jobs} jobs")
+    return f"This session so far: ${spend.total_usd:.2f} ({detail}){limit}"
+
+
+def budget_message(excess: float, *, estimate: float, spent: float, cap: float, demo: bool) -> str:
+    """The confirmation question when a submission would pass the budget."""
+    head = (f"This request (about ${estimate:.2f}) would take this session's spend to "
+            f"${spent + estimate:.2f}, ${excess:.2f} over your budget of ${cap:.2f}.")
+    if demo:
+        return head + " In demo mode nothing is charged; on the real router it would be. Send anyway?"
+    return head + " Send anyway?"
+
+
 def _state_name(job: Any) -> str:
     state = getattr(job, "state", "")
     return str(getattr(state, "value", state))
@@ -128,15 +168,43 @@ def _pick_endpoint(mode: Mode, router: str) -> Endpoint | None:
     return endpoint
 
 
+def _budget_cap() -> float:
+    try:
+        return float(st.session_state.get(session.BUDGET_KEY) or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _session_jobs() -> list[Any]:
+    return [j for j in (session.get_job(i) for i in session.session_job_ids()) if j is not None]
+
+
+def spent_so_far(demo: bool) -> float:
+    """This session's spend counted against the budget (demo: what the demo jobs would have cost)."""
+    jobs = _session_jobs()
+    return demo_spend(jobs) if demo else pricing.session_spend(jobs).total_usd
+
+
+def _estimate_usd(endpoint: Endpoint, body: dict[str, Any]) -> float | None:
+    try:
+        return session.estimate(endpoint, body).total_usd
+    except Exception:  # an incomplete body has no price
+        return None
+
+
 def _estimate(endpoint: Endpoint, result: form.FormResult, demo: bool) -> None:
     try:
         estimate = session.estimate(endpoint, result.body)
     except Exception:  # an incomplete form has no price yet; never break the page over an estimate
         st.caption("The cost estimate appears once the form is complete.")
-        return
-    st.markdown("**" + form.escape_markdown(cost_line(estimate, demo=demo)) + "**")
-    for note in getattr(estimate, "assumptions", None) or []:
-        st.caption(form.escape_markdown(str(note)))
+        estimate = None
+    if estimate is not None:
+        st.markdown("**" + form.escape_markdown(cost_line(estimate, demo=demo)) + "**")
+        for note in getattr(estimate, "assumptions", None) or []:
+            st.caption(form.escape_markdown(str(note)))
+    jobs = _session_jobs()
+    line = spend_line(pricing.session_spend(jobs), demo=demo, would_be=demo_spend(jobs), cap=_budget_cap())
+    st.caption(form.escape_markdown(line))
 
 
 def _request_preview(endpoint: Endpoint, body: dict[str, Any]) -> None:
@@ -150,18 +218,25 @@ def _request_preview(endpoint: Endpoint, body: dict[str, Any]) -> None:
         st.code(curl_command(endpoint, base, body), language="bash")
 
 
-def _on_generate(mode: Mode, endpoint_id: str, confirmed: bool = False) -> None:
+CONFIRM_DUPLICATE, CONFIRM_BUDGET = "duplicate", "budget"
+
+
+def _on_generate(mode: Mode, endpoint_id: str, confirmed: str = "") -> None:
+    """Generate (confirmed="") or a confirmation button ("duplicate" / "budget": asked and answered)."""
     since = st.session_state.get(_k(mode, "inflight"))
     if since and time.time() - since < SUBMIT_GUARD_S:
         return  # a send is on its way: a second click does nothing
     st.session_state[_k(mode, "show_errors." + endpoint_id)] = True
     st.session_state[_k(mode, "requested")] = True
-    st.session_state[_k(mode, "confirmed")] = confirmed
+    kinds = set(st.session_state.get(_k(mode, "confirmed")) or ()) if confirmed else set()
+    st.session_state[_k(mode, "confirmed")] = kinds | ({confirmed} if confirmed else set())
     st.session_state[_k(mode, "inflight")] = time.time()  # Generate is drawn disabled while it sends
 
 
 def _on_cancel(mode: Mode) -> None:
     st.session_state.pop(_k(mode, "duplicate"), None)
+    st.session_state.pop(_k(mode, "over_budget"), None)
+    st.session_state.pop(_k(mode, "confirmed"), None)
 
 
 def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
@@ -169,18 +244,31 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
 
     Ends with a rerun once something changed, so that Generate is drawn enabled again.
     """
-    confirmed = st.session_state.pop(_k(mode, "confirmed"), False)
+    confirmed = set(st.session_state.get(_k(mode, "confirmed")) or ())
     if not result.ok:
         st.session_state.pop(_k(mode, "inflight"), None)
+        st.session_state.pop(_k(mode, "confirmed"), None)
         st.error("Nothing was sent: fix the fields marked in red above.", icon=":material/block:")
         return
+    fingerprint = body_fingerprint(endpoint, result.body)
     try:
-        if not confirmed and session.find_duplicate(endpoint, result.body) is not None:
-            st.session_state[_k(mode, "duplicate")] = body_fingerprint(endpoint, result.body)
+        demo = session.is_demo(endpoint.router)
+        cost = _estimate_usd(endpoint, result.body)
+        spent = spent_so_far(demo)
+        excess = budget_excess(spent, cost, _budget_cap())
+        st.session_state.pop(_k(mode, "over_budget"), None)
+        st.session_state.pop(_k(mode, "duplicate"), None)
+        if excess is not None and CONFIRM_BUDGET not in confirmed:
+            st.session_state[_k(mode, "over_budget")] = (fingerprint, budget_message(
+                excess, estimate=cost or 0.0, spent=spent, cap=_budget_cap(), demo=demo))
+        elif CONFIRM_DUPLICATE not in confirmed and session.find_duplicate(endpoint, result.body) is not None:
+            st.session_state[_k(mode, "duplicate")] = fingerprint
         else:
-            st.session_state.pop(_k(mode, "duplicate"), None)
-            st.session_state[_k(mode, "last_job")] = session.submit(endpoint, result.body)
+            st.session_state.pop(_k(mode, "confirmed"), None)
+            job = session.submit(endpoint, result.body)
+            st.session_state[_k(mode, "last_job")] = job
             st.session_state[_k(mode, "toast")] = True
+            _after_submit(mode, endpoint, job)
     except Exception:  # session.submit records router errors on the job; anything else lands here
         st.session_state[_k(mode, "last_job")] = _Unexpected()
     finally:
@@ -205,8 +293,24 @@ def _duplicate_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) ->
         )
         with st.container(horizontal=True):
             st.button("Send again anyway", key=_k(mode, "again"), on_click=_on_generate,
-                      args=(mode, endpoint.id, True), type="primary")
+                      args=(mode, endpoint.id, CONFIRM_DUPLICATE), type="primary")
             st.button("Cancel", key=_k(mode, "cancel"), on_click=_on_cancel, args=(mode,))
+
+
+def _budget_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
+    pending = st.session_state.get(_k(mode, "over_budget"))
+    if not pending or pending[0] != body_fingerprint(endpoint, result.body):
+        return
+    with st.container(border=True):
+        st.warning(form.escape_markdown(pending[1]), icon=":material/savings:")
+        with st.container(horizontal=True):
+            st.button("Send anyway", key=_k(mode, "budget_go"), on_click=_on_generate,
+                      args=(mode, endpoint.id, CONFIRM_BUDGET), type="primary")
+            st.button("Cancel", key=_k(mode, "budget_cancel"), on_click=_on_cancel, args=(mode,))
+
+
+def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
+    """A job was made from this page: link it as a take of the preset loaded or saved here, if any."""
 
 
 def _outcome(mode: Mode) -> None:
@@ -263,5 +367,6 @@ def render_create_page(mode: Mode | str) -> None:
     )
     if st.session_state.pop(_k(mode, "requested"), False):
         _send(mode, endpoint, result)
+    _budget_panel(mode, endpoint, result)
     _duplicate_panel(mode, endpoint, result)
     _outcome(mode)
