@@ -141,3 +141,20 @@ EMULATOR_CLIP_SIZE_PORTRAIT = (108, 192)
 EMULATOR_CLIP_SIZE_SQUARE = (128, 128)
 EMULATOR_MAX_UPLOAD_BYTES = IMAGE_MAX_BYTES
 EMULATOR_START_POLL_S = 0.005  # how often start_emulator checks that the server accepts connections
+
+# --- prompt authoring (core/storyboard.py, core/tokens.py, core/imagefix.py, core/library.py) -------
+SPLIT_MIN_SHOT_S = 2  # a shot needs at least this many seconds to be split in two
+TRANSLATED_ELEMENT_NAME = "element_{n}"  # APIMart subject name given to MuleRouter element n
+TRANSLATED_ELEMENT_DESCRIPTION = "Subject {n}, moved from MuleRouter"  # APIMart needs a description
+IMAGE_FIX_PAD_BLUR_RADIUS = 24  # blur of the stretched image used as a padding background
+IMAGE_FIX_JPEG_QUALITY_START = 92
+IMAGE_FIX_JPEG_QUALITY_MIN = 60
+IMAGE_FIX_JPEG_QUALITY_STEP = 8
+IMAGE_FIX_DOWNSCALE_STEP = 0.85  # each downscale round keeps this share of each side
+IMAGE_FIX_SIZE_MARGIN = 0.98  # aim a little under the byte limit
+IMAGE_FIX_THUMBNAIL_PX = 256
+URL_PROBE_TIMEOUT_S = 5.0  # an image/video URL check gives up after this
+URL_PROBE_RANGE_BYTES = 64 * 1024  # first bytes fetched when HEAD says nothing useful
+LIBRARY_FILENAME = "library.sqlite3"
+PRESETS_FORMAT = "kling-prompt-studio/presets@1"
+PRESET_NAME_MAX_CHARS = 120
