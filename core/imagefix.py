@@ -1,0 +1,338 @@
+"""Fixes for images that break a router rule, and checks of media given as URLs.
+
+The rules (core.media.check_image_bytes): JPG/PNG, ≤10 MB, both sides ≥300 px, aspect between
+1:2.5 and 2.5:1. `suggest_fixes(check)` names the fixes that help; `apply_fix(data, fix_id)` runs
+one of them and then whatever else the image still needs, so every fix yields an image that passes
+the checks; `fix_all(data)` picks the fixes in a sensible order (aspect by padding, then size,
+then encoding). `probe_url` checks an image or video URL for what can be checked without
+downloading more than the size limit.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import httpx
+from PIL import Image, ImageFilter, ImageOps
+
+from core import config, media
+
+FIX_UPSCALE = "upscale"
+FIX_PAD = "pad"
+FIX_CROP = "crop"
+FIX_REENCODE = "reencode"
+FIX_IDS = (FIX_UPSCALE, FIX_PAD, FIX_CROP, FIX_REENCODE)
+PAD_BLUR = "blur"
+PAD_EDGE = "edge"
+_PAD_PREVIEW_SHRINK = 8  # the blurred background is made small, then stretched (fast on big images)
+_ASPECT_EPS = 1e-9
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+_VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v")
+
+
+@dataclass(frozen=True)
+class Fix:
+    id: str
+    label: str
+    description: str
+
+
+_FIXES = {
+    FIX_UPSCALE: Fix(FIX_UPSCALE, "Upscale", f"Enlarge the image (keeping its shape) so both sides are at "
+                     f"least {config.IMAGE_MIN_SIDE_PX} px."),
+    FIX_PAD: Fix(FIX_PAD, "Pad", "Add a soft blurred border to reach the nearest allowed shape (1:2.5 to "
+                 "2.5:1); nothing of the picture is lost."),
+    FIX_CROP: Fix(FIX_CROP, "Crop", "Cut the middle out to the nearest allowed shape (1:2.5 to 2.5:1); the "
+                  "edges are lost."),
+    FIX_REENCODE: Fix(FIX_REENCODE, "Re-encode as JPEG", f"Save as a JPEG under "
+                      f"{media.human_bytes(config.IMAGE_MAX_BYTES)} (smaller if needed)."),
+}
+
+
+def _aspect_ok(width: int, height: int) -> bool:
+    aspect = width / height
+    return config.IMAGE_MIN_ASPECT - _ASPECT_EPS <= aspect <= config.IMAGE_MAX_ASPECT + _ASPECT_EPS
+
+
+def suggest_fixes(check: media.ImageCheck) -> list[Fix]:
+    """The fixes that help with the problems of a checked image (none for an unreadable file)."""
+    if check.width is None or check.height is None or check.ok:
+        return []
+    fixes = []
+    if not _aspect_ok(check.width, check.height):
+        fixes += [_FIXES[FIX_PAD], _FIXES[FIX_CROP]]
+    if min(check.width, check.height) < config.IMAGE_MIN_SIDE_PX:
+        fixes.append(_FIXES[FIX_UPSCALE])
+    if check.format not in config.IMAGE_FORMATS or check.size_bytes > config.IMAGE_MAX_BYTES:
+        fixes.append(_FIXES[FIX_REENCODE])
+    return fixes
+
+
+# --- pixel operations (Image → Image) ---------------------------------------------------------------
+
+
+def open_image(data: bytes) -> tuple[Image.Image, str | None]:
+    """Decode bytes (first frame of an animation), upright per EXIF, as RGB or RGBA.
+
+    ValueError (plain words) when the bytes are not a readable image.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format
+            img.seek(0)
+            out = ImageOps.exif_transpose(img)
+            has_alpha = out.mode in ("RGBA", "LA", "PA") or "transparency" in out.info
+            return out.convert("RGBA" if has_alpha else "RGB"), fmt
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValueError("is not a readable image, so it cannot be fixed") from exc
+
+
+def upscale(img: Image.Image) -> Image.Image:
+    """Enlarge (LANCZOS, same shape) so the smaller side is at least the minimum; unchanged if it is."""
+    w, h = img.size
+    if min(w, h) >= config.IMAGE_MIN_SIDE_PX:
+        return img
+    scale = config.IMAGE_MIN_SIDE_PX / min(w, h)
+    size = (max(config.IMAGE_MIN_SIDE_PX, math.ceil(w * scale)),
+            max(config.IMAGE_MIN_SIDE_PX, math.ceil(h * scale)))
+    return img.resize(size, Image.Resampling.LANCZOS)
+
+
+def target_canvas(width: int, height: int) -> tuple[int, int]:
+    """The smallest canvas holding width×height whose aspect is allowed (pad target)."""
+    if width / height > config.IMAGE_MAX_ASPECT:
+        return width, math.ceil(width / config.IMAGE_MAX_ASPECT)
+    if width / height < config.IMAGE_MIN_ASPECT:
+        return math.ceil(height * config.IMAGE_MIN_ASPECT), height
+    return width, height
+
+
+def target_crop(width: int, height: int) -> tuple[int, int]:
+    """The largest allowed-aspect size inside width×height (crop target)."""
+    if width / height > config.IMAGE_MAX_ASPECT:
+        return max(1, math.floor(height * config.IMAGE_MAX_ASPECT)), height
+    if width / height < config.IMAGE_MIN_ASPECT:
+        return width, max(1, math.floor(width / config.IMAGE_MIN_ASPECT))
+    return width, height
+
+
+def _background(img: Image.Image, size: tuple[int, int], style: str) -> Image.Image:
+    if style == PAD_EDGE:
+        rgb = img.convert("RGB")
+        w, h = rgb.size
+        edge = [rgb.getpixel((x, y)) for x, y in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
+        colour = tuple(sum(c[i] for c in edge) // len(edge) for i in range(3))
+        return Image.new(img.mode, size, colour + ((255,) if img.mode == "RGBA" else ()))
+    small = (max(1, size[0] // _PAD_PREVIEW_SHRINK), max(1, size[1] // _PAD_PREVIEW_SHRINK))
+    radius = max(1, config.IMAGE_FIX_PAD_BLUR_RADIUS // _PAD_PREVIEW_SHRINK)
+    blurred = img.resize(small, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(radius))
+    return blurred.resize(size, Image.Resampling.BILINEAR)
+
+
+def pad(img: Image.Image, style: str = PAD_BLUR) -> Image.Image:
+    """Centre the image on a canvas of the nearest allowed aspect (blurred copy or edge colour behind)."""
+    size = target_canvas(*img.size)
+    if size == img.size:
+        return img
+    canvas = _background(img, size, style)
+    canvas.paste(img, ((size[0] - img.width) // 2, (size[1] - img.height) // 2))
+    return canvas
+
+
+def crop(img: Image.Image) -> Image.Image:
+    """Centre crop to the nearest allowed aspect."""
+    w, h = target_crop(*img.size)
+    if (w, h) == img.size:
+        return img
+    left, top = (img.width - w) // 2, (img.height - h) // 2
+    return img.crop((left, top, left + w, top + h))
+
+
+# --- encoding -----------------------------------------------------------------------------------------
+
+
+def _save(img: Image.Image, fmt: str, quality: int = config.IMAGE_FIX_JPEG_QUALITY_START) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        if img.mode == "RGBA":
+            flat = Image.new("RGB", img.size, "white")
+            flat.paste(img, mask=img.getchannel("A"))
+            img = flat
+        img.convert("RGB").save(buf, format="JPEG", quality=quality, optimize=True)
+    else:
+        img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def _limit() -> int:
+    return int(config.IMAGE_MAX_BYTES * config.IMAGE_FIX_SIZE_MARGIN)
+
+
+def encode_jpeg_under_limit(img: Image.Image) -> bytes:
+    """JPEG with the quality stepped down, then the image scaled down (never under the minimum side)."""
+    while True:
+        quality = config.IMAGE_FIX_JPEG_QUALITY_START
+        while True:
+            data = _save(img, "JPEG", quality)
+            if len(data) <= _limit() or quality <= config.IMAGE_FIX_JPEG_QUALITY_MIN:
+                break
+            quality = max(config.IMAGE_FIX_JPEG_QUALITY_MIN, quality - config.IMAGE_FIX_JPEG_QUALITY_STEP)
+        if len(data) <= _limit():
+            return data
+        floor = config.IMAGE_MIN_SIDE_PX / min(img.size)
+        if floor >= 1:
+            return data  # cannot shrink further (never happens for allowed shapes: 300×750 fits easily)
+        scale = max(floor, min(config.IMAGE_FIX_DOWNSCALE_STEP, math.sqrt(_limit() / len(data))))
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(size, Image.Resampling.LANCZOS)
+
+
+def _encode(img: Image.Image, source_format: str | None, force_jpeg: bool) -> bytes:
+    """Keep PNG/JPEG when it fits; else (or when asked) a JPEG under the size limit."""
+    if not force_jpeg and source_format in config.IMAGE_FORMATS:
+        data = _save(img, source_format)
+        if len(data) <= config.IMAGE_MAX_BYTES:
+            return data
+    return encode_jpeg_under_limit(img)
+
+
+# --- fixes --------------------------------------------------------------------------------------------
+
+
+def _finish(img: Image.Image, source_format: str | None, *, force_jpeg: bool = False) -> bytes:
+    """After the chosen fix: whatever the image still needs to pass (shape by padding, size, encoding)."""
+    if not _aspect_ok(*img.size):
+        img = pad(img)
+    return _encode(upscale(img), source_format, force_jpeg)
+
+
+def apply_fix(data: bytes, fix_id: str) -> bytes:
+    """Run one fix, then whatever else the image needs, so the result passes the image checks."""
+    img, fmt = open_image(data)
+    if fix_id == FIX_UPSCALE:
+        return _finish(upscale(img), fmt)
+    if fix_id == FIX_PAD:
+        return _finish(pad(img), fmt)
+    if fix_id == FIX_CROP:
+        return _finish(crop(img), fmt)
+    if fix_id == FIX_REENCODE:
+        return _finish(img, fmt, force_jpeg=True)
+    raise ValueError(f"unknown fix {fix_id!r}; choose one of {', '.join(FIX_IDS)}")
+
+
+def fix_all(data: bytes) -> bytes:
+    """Apply what is needed, in order: shape (pad), size (upscale), then encoding under the limit.
+
+    An image that already passes is returned unchanged.
+    """
+    if media.check_image_bytes(data).ok:
+        return data
+    img, fmt = open_image(data)
+    return _finish(img, fmt)
+
+
+def thumbnail(data: bytes, max_side: int = config.IMAGE_FIX_THUMBNAIL_PX) -> bytes:
+    """A small preview (PNG) with the longer side at most max_side, for before/after views."""
+    img, _fmt = open_image(data)
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return _save(img, "PNG")
+
+
+# --- URL checks -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UrlCheck:
+    """What a URL check found. `note` is plain words for the UI (empty when all is well)."""
+
+    url: str
+    reachable: bool
+    status_code: int | None = None
+    content_type: str | None = None
+    size_bytes: int | None = None
+    image: media.ImageCheck | None = None
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and (self.image is None or self.image.ok) and not self.note
+
+
+def _kind(url: str, content_type: str | None) -> str:
+    path = url.split("?", 1)[0].lower()
+    if (content_type or "").startswith("image/") or path.endswith(_IMAGE_SUFFIXES):
+        return "image"
+    if (content_type or "").startswith("video/") or path.endswith(_VIDEO_SUFFIXES):
+        return "video"
+    return "other"
+
+
+def _size_from(response: httpx.Response) -> int | None:
+    content_range = response.headers.get("content-range", "")
+    if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
+        return int(content_range.rsplit("/", 1)[1])
+    length = response.headers.get("content-length", "")
+    return int(length) if length.isdigit() and response.status_code != httpx.codes.PARTIAL_CONTENT else None
+
+
+def _read_capped(client: httpx.Client, url: str, timeout: float, cap: int) -> tuple[httpx.Response, bytes]:
+    with client.stream("GET", url, timeout=timeout) as response:
+        chunks, total = [], 0
+        if response.is_success:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > cap:
+                    break
+        return response, b"".join(chunks)
+
+
+def _unreachable(url: str, note: str, status: int | None = None) -> UrlCheck:
+    return UrlCheck(url, False, status_code=status, note=note)
+
+
+def probe_url(url: str, *, client: httpx.Client, timeout: float = config.URL_PROBE_TIMEOUT_S,
+              expect: str | None = None) -> UrlCheck:
+    """Check a media URL: reachable, content type, size; an image is fetched (up to the limit) and checked.
+
+    HEAD first; when HEAD is refused or says nothing, a ranged GET of the first bytes. Never raises
+    for network trouble: an unreachable URL gives a plain note (the router may still reach it).
+    """
+    if not media.is_url(url):
+        return _unreachable(url, "is not an http(s) address")
+    try:
+        head = client.head(url, timeout=timeout, follow_redirects=True)
+        if head.status_code >= httpx.codes.BAD_REQUEST or not head.headers.get("content-type"):
+            head = client.get(url, timeout=timeout, follow_redirects=True,
+                              headers={"Range": f"bytes=0-{config.URL_PROBE_RANGE_BYTES - 1}"})
+        if head.status_code >= httpx.codes.BAD_REQUEST:
+            return _unreachable(url, f"answered HTTP {head.status_code}; the router will not be able to "
+                                "fetch it either", head.status_code)
+        content_type = (head.headers.get("content-type") or "").split(";")[0].strip() or None
+        size = _size_from(head)
+        kind = expect or _kind(url, content_type)
+        if kind != "image":
+            note = ""
+            if kind == "video" and content_type and not content_type.startswith("video/"):
+                note = f"says it is {content_type}, not a video"
+            elif kind == "video" and size is not None and size > config.VIDEO_MAX_DOWNLOAD_BYTES:
+                note = f"is {media.human_bytes(size)}, too big for a reference video"
+            return UrlCheck(url, True, head.status_code, content_type, size, None, note)
+        if size is not None and size > config.IMAGE_MAX_BYTES:
+            note = (f"is {media.human_bytes(size)}; the limit is {media.human_bytes(config.IMAGE_MAX_BYTES)}")
+            return UrlCheck(url, True, head.status_code, content_type, size, None, note)
+        response, data = _read_capped(client, url, timeout, config.IMAGE_MAX_BYTES)
+        if not response.is_success:
+            return _unreachable(url, f"answered HTTP {response.status_code}", response.status_code)
+    except httpx.HTTPError as exc:
+        reason = type(exc).__name__.replace("Error", " error").replace("Exception", "").strip()
+        return _unreachable(url, f"could not be reached within {timeout:g} s ({reason}); the router may "
+                            "still reach it, but check the address")
+    if len(data) > config.IMAGE_MAX_BYTES:
+        return UrlCheck(url, True, response.status_code, content_type, len(data), None,
+                        f"is more than {media.human_bytes(config.IMAGE_MAX_BYTES)}, the limit")
+    check = media.check_image_bytes(data)
+    note = ("the image " + "; ".join(check.problems)) if check.problems else ""
+    return UrlCheck(url, True, response.status_code, content_type, size or len(data), check, note)
