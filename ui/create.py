@@ -18,7 +18,7 @@ from core import catalog, config, pricing
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.models import MODE_TITLES, Mode
-from ui import form, session
+from ui import binding, form, session
 from ui import widgets as w
 
 SUBMIT_GUARD_S = config.READ_TIMEOUT_S + config.CONNECT_TIMEOUT_S  # a send cannot take longer than this
@@ -347,12 +347,15 @@ def render_create_page(mode: Mode | str) -> None:
     if endpoint is None:
         return
     demo = session.is_demo(router)
+    binding.show_translate_notes(endpoint)
     show = bool(st.session_state.get(_k(mode, "show_errors." + endpoint.id)))
     result = form.render_form(
         endpoint, mode, key_prefix=form_prefix(mode, endpoint), show_errors=show,
         uploader=session.uploader_for(router),
     )
     st.divider()
+    with st.container(horizontal=True):
+        binding.draw_router_switch(endpoint, str(mode), result.body)
     _estimate(endpoint, result, demo)
     _request_preview(endpoint, result.body)
     if show:

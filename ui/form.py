@@ -36,12 +36,14 @@ LONG_TEXT_MIN_CHARS = 200  # a str allowed to be longer than this → a text are
 PROMPT_HEIGHT_PX = 140
 SHOT_PROMPT_HEIGHT_PX = 80
 GENERAL = ""  # errors that concern the whole body (or a field that is not on show)
+PANEL = "__binding_panel"  # the slot under the prompt where the reference binding panel is drawn
 ON_VALUES = ("on", "yes", "true")
 LIST_ITEM_LABELS = {
     "shots": "Shot", "elements": "Element", "images": "Image", "image_roles": "Image",
     "video_list": "Video", "videos": "Video",
 }
 KIND_IMAGE, KIND_IMAGE_URL, KIND_VIDEO, KIND_TEXT = "image", "image_url", "video", "text"
+_NUMBERED_TOKEN = re.compile(r"<<<([a-z]+)_\{n\}>>>")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,13 @@ class FieldSpec:
     item_model: type[BaseModel] | None = None  # for lists of objects
     initial: Any = None  # the value a new form starts from when it differs from the schema default
     nullable_flag: bool = False  # a bool defaulting to None: sent only when switched on
+    tokens: str | None = None  # the prompt token pattern of a reference list, e.g. "<<<image_{n}>>>"
+
+    @property
+    def numbered_kind(self) -> str | None:
+        """'image' for "<<<image_{n}>>>": a list whose tokens are renumbered when items move."""
+        match = _NUMBERED_TOKEN.fullmatch(self.tokens or "")
+        return match.group(1) if match else None
 
 
 @dataclass
@@ -220,6 +229,7 @@ def _spec(name: str, info: FieldInfo) -> FieldSpec:
         max_items=hint.get("max_items", bounds.get("max_len")) if kind == "list" else None,
         default=default, required=required, item_kind=item_kind, item_model=item_model,
         initial=hint.get("initial"), nullable_flag=kind == "bool" and not required and default is None,
+        tokens=hint.get("tokens"),
     )
 
 
@@ -433,6 +443,10 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
     else:  # text, video and anything else: a one-line text input
         placeholder = "https://…" if spec.kind == KIND_VIDEO or spec.widget == "video" else None
         value = (st.text_input(label, key=key, help=helptext, placeholder=placeholder) or "").strip() or None
+        if spec.kind == KIND_VIDEO or spec.widget == "video":
+            from ui import imagefix_view
+
+            imagefix_view.check_url_button(key, value, "video")
     w.remember(key, st.session_state.get(key))
     return value
 
@@ -450,7 +464,54 @@ def _initial_count(spec: FieldSpec) -> int:
     return 0 if spec.widget == "elements" else max(spec.min_items or 0, 1)
 
 
+def _item_buttons(key: str, i: int, n: int, initial: int, *, cols: tuple[Any, Any, Any],
+                  prompt_key: str | None, kind: str | None, positions: list[int | None]) -> None:
+    """Move up / down and Remove for list item i; a reference list renumbers the prompt's tokens."""
+    from ui import binding
+
+    up, down, remove = cols
+    here = positions[i]
+    before = positions[i - 1] if i > 0 else None
+    after = positions[i + 1] if i + 1 < n else None
+    if kind:  # only reference lists are ordered for the user (their tokens carry the order)
+        up.button("", key=f"{key}.{i}.__up", icon=":material/arrow_upward:", help="Move up", disabled=i == 0,
+                  on_click=binding.on_move_item, args=(key, i, i - 1),
+                  kwargs={"prompt_key": prompt_key, "kind": kind, "pi": here, "pj": before})
+        down.button("", key=f"{key}.{i}.__down", icon=":material/arrow_downward:", help="Move down",
+                    disabled=i == n - 1, on_click=binding.on_move_item, args=(key, i, i + 1),
+                    kwargs={"prompt_key": prompt_key, "kind": kind, "pi": here, "pj": after})
+    remove.button("Remove", key=f"{key}.{i}.__remove", on_click=binding.on_remove_item,
+                  args=(key, i, initial), icon=":material/delete:",
+                  kwargs={"prompt_key": prompt_key, "kind": kind, "position": here})
+
+
+def _draw_shots(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
+    """multi_prompt: the storyboard editor (ui/storyboard.py) around the shot sub-forms."""
+    from ui import storyboard
+
+    st.markdown(f"**{spec.label}**")
+    if spec.help:
+        st.caption(spec.help)
+    model = spec.item_model
+    indexed = model is not None and "index" in model.model_fields
+
+    def draw_shot(i: int) -> dict[str, Any]:
+        item_path = f"{path}.{i}"
+        value = _draw_model(model, item_path, ctx, shot=True, index=i) if model is not None else {}
+        _slot(item_path, ctx, f"Shot {i + 1}")
+        return value
+
+    items, after = storyboard.draw_storyboard(
+        ctx.key(path), n_initial=_initial_count(spec), max_shots=spec.max_items, indexed=indexed,
+        draw_shot=draw_shot, total_key=ctx.key("duration"),
+    )
+    ctx.after.append(after)
+    return items or None
+
+
 def _draw_list(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
+    if spec.widget == "shots":
+        return _draw_shots(spec, path, ctx)
     key = ctx.key(path)
     initial = _initial_count(spec)
     n = w.count(key, initial)
@@ -459,13 +520,15 @@ def _draw_list(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
     if spec.help:
         st.caption(spec.help)
     items: list[Any] = []
+    kind = spec.numbered_kind
+    prompt_key = ctx.key("prompt") if kind and path == spec.name else None
+    positions: list[int | None] = []  # each item's number in its tokens (None: an empty item, not sent)
+    rows: list[tuple[Any, Any, Any]] = []
     for i in range(n):
         item_path = f"{path}.{i}"
         with st.container(border=spec.item_model is not None):
-            head, remove = st.columns([5, 1], vertical_alignment="center")
+            head, up, down, remove = st.columns([8, 1, 1, 2], vertical_alignment="center")
             head.markdown(f"*{noun} {i + 1}*")
-            remove.button("Remove", key=f"{key}.{i}.__remove", on_click=w.remove_item, args=(key, i, initial),
-                          icon=":material/delete:")
             if spec.item_model is not None:
                 value = _draw_model(spec.item_model, item_path, ctx, shot=spec.widget == "shots", index=i)
                 keep = spec.widget == "shots" or not _item_is_empty(value, spec.item_model)
@@ -478,15 +541,15 @@ def _draw_list(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
                 value = _draw_scalar(item_spec, item_path, ctx)
                 keep = bool(value)
             _slot(item_path, ctx, f"{noun} {i + 1}")
+            positions.append(len(items) + 1 if keep else None)
             if keep:
                 items.append(value)
+            rows.append((up, down, remove))
+    for i, cols in enumerate(rows):  # drawn once every item's token number is known
+        _item_buttons(key, i, n, initial, cols=cols, prompt_key=prompt_key, kind=kind, positions=positions)
     full = spec.max_items is not None and n >= spec.max_items
     st.button(f"Add {noun.lower()}", key=f"{key}.__add", on_click=w.add_item, args=(key, initial),
               disabled=full, icon=":material/add:")
-    if spec.widget == "shots":
-        line = st.empty()
-        ctx.after.append(lambda body, items=items, line=line: line.caption(
-            w.shot_sum_message([s.get("duration") for s in items], body.get("duration"))))
     return items or None
 
 
@@ -547,6 +610,10 @@ def _draw_field(spec: FieldSpec, ctx: _Ctx) -> Any:
         value = _draw_model(spec.item_model, spec.name, ctx) or None
     else:
         value = _draw_scalar(spec, spec.name, ctx)
+        if spec.name == "shot_type":
+            from ui import storyboard
+
+            storyboard.explain_shot_type(value)
     _slot(spec.name, ctx, spec.label)
     return value
 
@@ -580,6 +647,8 @@ def render_form(
                 if not shown(spec, value_of):
                     continue
                 value = _draw_field(spec, ctx)
+                if spec.name == "prompt":
+                    ctx.slots[PANEL] = st.container()  # the reference binding panel, filled below
                 values[spec.name] = value
                 if value is not None:
                     fields[spec.name] = value
@@ -589,6 +658,7 @@ def render_form(
             body[spec.name] = spec.options[0]
     for hook in ctx.after:
         hook(body)
+    _bind_references(endpoint, body, ctx)
     errors = {
         path: [sentence(m, ctx.labels.get(path) or _path_label(path)) for m in msgs]
         for path, msgs in problems_for(endpoint, body).items()
@@ -598,6 +668,21 @@ def render_form(
         errors[path] = [*msgs, *[m for m in errors[path] if m not in msgs]]
     unplaced = _place_errors(errors, ctx, show_errors)
     return FormResult(body=body, errors=errors, ok=not errors, unplaced=unplaced)
+
+
+def _bind_references(endpoint: Endpoint, body: dict[str, Any], ctx: _Ctx) -> None:
+    """Tokens that point at nothing block the send (shown under the prompt at once); the panel of
+    references (chips, insert buttons, unused warnings) goes right under the prompt."""
+    from ui import binding
+
+    for where, message in binding.blocking_problems(endpoint, body):
+        path = where if slot_for(where, set(ctx.slots)) else GENERAL
+        if message not in ctx.local.get(path, []):
+            ctx.local[path] = [*ctx.local.get(path, []), message]
+    panel = ctx.slots.pop(PANEL, None)
+    if panel is not None:
+        with panel:
+            binding.draw_panel(endpoint, body, prompt_key=ctx.key("prompt"))
 
 
 def _path_label(path: str) -> str | None:

@@ -20,6 +20,7 @@ from core import config, media
 SHADOW_KEY = "form.__shadow"  # {widget key: last value}, survives widget clean-up
 UPLOAD_SEQ_KEY = "form.__upload_seq"  # global counter: every file uploader key is used once
 Uploader = Callable[[bytes, str, str], str]
+UPLOAD_TYPES = ("png", "jpg", "jpeg", "webp", "gif", "bmp")  # other than jpg/png: checked, then fixed
 
 # plain-state suffixes attached to a field key (not widgets; Streamlit keeps them between runs)
 COUNT = ".__n"  # number of items in a list field
@@ -27,6 +28,7 @@ INLINE = ".__inline"  # an image given inline (uploaded, or loaded from a body):
 INLINE_NAME = ".__inline_name"
 PROBLEM = ".__problem"  # a local problem with the last upload (not sent, so no schema error)
 UPLOAD_ID = ".__upload_id"
+REJECTED = ".__rejected"  # (bytes, file name) of an upload refused by the checks: offered a fix
 
 
 # --- state that outlives hidden widgets ----------------------------------------------------------
@@ -70,8 +72,14 @@ def keys_under(prefix: str) -> set[str]:
     return {k for k in names if k == prefix or k.startswith(prefix + ".")}
 
 
+BUTTON_MARKS = ("__remove", "__up", "__down", "__check", "__split", "__add", "__fit", "__fix", "__insert")
+
+
 def is_upload_key(key: str) -> bool:
-    return ".upload." in key
+    """A file uploader's or a button's key: widget state that must never be copied or assigned."""
+    if ".upload." in key:
+        return True
+    return any(key.endswith(f".{mark}") or f".{mark}." in key for mark in BUTTON_MARKS)
 
 
 def clear_under(prefix: str) -> None:
@@ -159,6 +167,7 @@ def set_inline(key: str, value: str | None, name: str = "") -> None:
     if value is None:
         drop(key + INLINE)
         drop(key + INLINE_NAME)
+        drop(key + REJECTED)
     else:
         put(key + INLINE, value)
         put(key + INLINE_NAME, name)
@@ -188,6 +197,7 @@ def _handle_upload(key: str, file: Any, *, inline_base64: bool, uploader: Upload
     if not check.ok:
         set_inline(key, None)
         put(key + PROBLEM, [f"The uploaded image {p}." for p in check.problems] + [check.summary()])
+        put(key + REJECTED, (data, file.name))
         return
     if uploader is None:
         put(key + PROBLEM, ["This router takes image links only: paste a public image URL."])
@@ -233,6 +243,13 @@ def image_field(
             )
         if check is not None:
             _show_check(check)
+            if not check.ok:
+                from ui import imagefix_view
+
+                def apply_inline(data: bytes, new_name: str) -> None:
+                    set_inline(key, media.encode_base64(data), new_name)
+
+                imagefix_view.offer_fixes(key, media.decode_base64(inline), name, apply_inline)
         return inline, []
 
     seed(key, "")
@@ -241,15 +258,40 @@ def image_field(
     can_upload = inline_base64 or uploader is not None
     if can_upload:
         file = st.file_uploader(
-            f"or upload a file for {label.lower()}", type=["png", "jpg", "jpeg"], key=upload_key(key),
+            f"or upload a file for {label.lower()}", type=list(UPLOAD_TYPES), key=upload_key(key),
             max_upload_size=config.IMAGE_MAX_BYTES // (1024 * 1024), label_visibility="collapsed",
         )
         if file is not None:
             _handle_upload(key, file, inline_base64=inline_base64, uploader=uploader)
             if current(key + INLINE):
                 return image_field(label, key, help=help, inline_base64=inline_base64, uploader=None)
+    from ui import imagefix_view
+
+    imagefix_view.check_url_button(key, url.strip(), "image")
     problems = [] if url.strip() else list(current(key + PROBLEM) or [])
+    rejected = current(key + REJECTED)
+    if problems and rejected and can_upload:
+        imagefix_view.offer_fixes(key, rejected[0], rejected[1], _apply_upload(key, uploader, inline_base64))
     return (url.strip() or None), problems
+
+
+def _apply_upload(key: str, uploader: Uploader | None, inline_base64: bool) -> Callable[[bytes, str], None]:
+    """Use a fixed image in place of a refused upload (inline, or uploaded to the router first)."""
+
+    def apply(data: bytes, name: str) -> None:
+        drop(key + REJECTED)
+        if inline_base64 or uploader is None:
+            set_inline(key, media.encode_base64(data), name)
+            return
+        try:
+            url = uploader(data, name, "image/jpeg" if name.endswith(".jpg") else "image/png")
+        except Exception as exc:  # the router's upload failed: say so, keep the fix on offer
+            put(key + PROBLEM, [getattr(exc, "user_message", None) or "The image could not be uploaded."])
+            put(key + REJECTED, (data, name))
+            return
+        set_inline(key, url, name)
+
+    return apply
 
 
 def content_hash(data: bytes) -> str:

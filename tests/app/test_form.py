@@ -342,3 +342,102 @@ def test_loading_replaces_what_was_typed() -> None:
            "sound": "off"}
     at.session_state["harness.load"] = new
     assert result(at.run())["body"] == new
+
+
+# --- media fixes (ui/imagefix_view.py) -------------------------------------------------------------
+
+def _upload(at: AppTest, key_start: str, name: str, data: bytes, kind: str = "image/png") -> AppTest:
+    next(u for u in at.file_uploader if u.key.startswith(key_start)).set_value((name, data, kind))
+    return at.run()
+
+
+def _fix_buttons(at: AppTest, field_key: str) -> list[str]:
+    return [b.key for b in at.button if (b.key or "").startswith(field_key + ".__fix.")]
+
+
+@pytest.mark.parametrize("size", [(200, 200), (100, 600), (3000, 300)])
+def test_every_offered_fix_yields_an_image_that_passes(size: tuple[int, int]) -> None:
+    """MuleRouter (inline Base64): each fix offered for a broken upload, applied, passes every check."""
+    endpoint = "mulerouter/kling-v3/image-to-video"
+    at = harness(endpoint)
+    p = prefix(at)
+    at.text_area(key=f"{p}.prompt").input("The kite rises")
+    _upload(at, f"{p}.first_frame.upload", "bad.png", png(size))
+    field_key = f"{p}.first_frame"
+    fixes = _fix_buttons(at, field_key)
+    assert fixes, "a broken image is offered at least one fix"
+    assert len(at.get("image")) >= 3  # the upload, and a before/after preview per fix
+    for fix_key in fixes:
+        again = harness(endpoint)
+        again.text_area(key=f"{p}.prompt").input("The kite rises")
+        _upload(again, f"{p}.first_frame.upload", "bad.png", png(size))
+        again.button(key=fix_key).click().run()
+        out = result(again)
+        data = media.decode_base64(out["body"]["first_frame"])
+        check = media.check_image_bytes(data)
+        if fix_key.endswith(".all") or len(fixes) == 1:
+            assert check.ok, (fix_key, check.problems)
+            assert out["ok"], out["errors"]
+        else:  # a single fix solves its own problem (others may remain when the image had several)
+            assert len(check.problems) < len(media.check_image_bytes(png(size)).problems), (fix_key, check)
+        assert not _fix_buttons(again, field_key) or not check.ok
+
+
+def test_other_formats_are_reencoded_and_pass() -> None:
+    from tests.images import image_bytes
+
+    for fmt in ("GIF", "WEBP"):
+        at = harness("mulerouter/kling-v3/image-to-video")
+        p = prefix(at)
+        at.text_area(key=f"{p}.prompt").input("The kite rises")
+        # the uploader's type filter is the browser's; a renamed file still arrives as bytes
+        _upload(at, f"{p}.first_frame.upload", f"x.{fmt.lower()}", image_bytes(fmt, (640, 360)))
+        keys = _fix_buttons(at, f"{p}.first_frame")
+        assert keys, fmt
+        at.button(key=keys[-1]).click().run()
+        out = result(at)
+        assert media.check_image_bytes(media.decode_base64(out["body"]["first_frame"])).ok, fmt
+        assert out["ok"], out["errors"]
+
+
+def test_apimart_refused_upload_is_fixed_then_uploaded() -> None:
+    calls: list[tuple[str, bytes]] = []
+
+    def uploader(data: bytes, filename: str, content_type: str) -> str:
+        calls.append((filename, data))
+        return "https://upload.example.com/fixed.jpg"
+
+    at = harness("apimart/kling-v3", "image", uploader=uploader)
+    p = prefix(at)
+    at.text_area(key=f"{p}.prompt").input("Waves")
+    _upload(at, f"{p}.image_urls.0.upload", "tiny.png", png((200, 200)))
+    assert not calls
+    keys = _fix_buttons(at, f"{p}.image_urls.0")
+    assert keys
+    at.button(key=keys[0]).click().run()
+    assert len(calls) == 1 and media.check_image_bytes(calls[0][1]).ok  # only a passing image is uploaded
+    assert calls[0][0].startswith("tiny-fixed.")
+    out = result(at)
+    assert out["body"]["image_urls"] == ["https://upload.example.com/fixed.jpg"]
+    assert out["ok"], out["errors"]
+
+
+def test_check_url_is_on_demand_and_cached_per_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import imagefix_view
+
+    seen: list[str] = []
+
+    def fake_probe(url: str, kind: str) -> str:
+        seen.append(url)
+        return f"Could not reach {url} within a few seconds."
+
+    monkeypatch.setattr(imagefix_view, "_probe", fake_probe)
+    at = harness("mulerouter/kling-v3/image-to-video")
+    p = prefix(at)
+    at.text_input(key=f"{p}.first_frame").input("https://example.invalid/a.png").run()
+    assert not seen  # nothing is fetched until asked
+    at.button(key=f"{p}.first_frame.__check").click().run()
+    at.run()
+    at.run()
+    assert seen == ["https://example.invalid/a.png"]  # reruns do not refetch
+    assert any("Could not reach" in t.value for t in at.text)

@@ -1,0 +1,156 @@
+"""The storyboard editor (ui/storyboard.py) through the form harness: cards, sums, timeline, add /
+remove / reorder / split, "Fit to duration", APIMart indexes, the shot type explanation; and on the
+real Text to video page, a storyboard that does not add up sends nothing until it is fitted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core import storyboard as sb
+from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, session_jobs
+from tests.app.test_create_pages import prefix as page_prefix
+from tests.app.test_form import harness, prefix, result
+from ui import storyboard
+
+__all__ = ["demo"]
+OMNI = "mulerouter/kling-v3-omni/text-to-video"
+
+
+def shots_on(at: AppTest) -> str:
+    p = prefix(at)
+    at.toggle(key=f"{p}.multi_shot").set_value(True).run()
+    return p
+
+
+def durations(at: AppTest) -> list[int]:
+    return [s["duration"] for s in result(at)["body"]["multi_prompt"]]
+
+
+def prompts(at: AppTest) -> list[str]:
+    return [s["prompt"] for s in result(at)["body"]["multi_prompt"]]
+
+
+def red(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith(":red[")]
+
+
+def test_sums_timeline_and_fit_to_duration() -> None:
+    at = harness(OMNI)
+    p = shots_on(at)
+    assert at.number_input(key=f"{p}.multi_prompt.0.duration").value == 5  # the first shot takes it all
+    at.button(key=f"{p}.multi_prompt.__add").click().run()
+    at.text_area(key=f"{p}.multi_prompt.0.prompt").input("Wide: the harbour at dawn")
+    at.text_area(key=f"{p}.multi_prompt.1.prompt").input("Close: a gull lands").run()
+    assert durations(at) == [5, 1]  # a new shot gets at least 1 s: now 6 s of 5 s
+    assert red(at) == [":red[The shots are 1 s too long for the 5 s video: Fit to duration, or shorten one.]"]
+    assert "Shots: 6 s of 5 s — remove 1 s" in [c.value for c in at.caption]
+    assert "Shot 1: 5 s (100 %) · Shot 2: 1 s (20 %)" in [c.value for c in at.caption]
+    assert not result(at)["ok"]
+
+    at.button(key=f"{p}.multi_prompt.__fit").click().run()
+    assert durations(at) == [4, 1] and sum(durations(at)) == 5
+    assert prompts(at) == ["Wide: the harbour at dawn", "Close: a gull lands"]  # order and prompts kept
+    assert not red(at) and result(at)["ok"], result(at)["errors"]
+    assert "Shots: 5 s of 5 s — adds up" in [c.value for c in at.caption]
+
+    at.slider(key=f"{p}.duration").set_value(12).run()  # a longer video: 7 s missing, in red
+    assert red(at) == [":red[The shots are 7 s short of the 12 s video: Fit to duration, or lengthen a shot.]"
+                       ]
+    at.button(key=f"{p}.multi_prompt.__fit").click().run()
+    expected = sb.fit_to_duration([{"prompt": "x", "duration": 4}, {"prompt": "y", "duration": 1}], 12)
+    assert durations(at) == [s["duration"] for s in expected]
+    assert sum(durations(at)) == 12 and all(d >= 1 for d in durations(at))
+    assert result(at)["ok"]
+
+
+def test_add_remove_reorder_split() -> None:
+    at = harness(OMNI)
+    p = shots_on(at)
+    at.slider(key=f"{p}.duration").set_value(10).run()
+    at.text_area(key=f"{p}.multi_prompt.0.prompt").input("A").run()
+    at.number_input(key=f"{p}.multi_prompt.0.duration").set_value(6).run()
+    at.button(key=f"{p}.multi_prompt.__add").click().run()
+    at.text_area(key=f"{p}.multi_prompt.1.prompt").input("B").run()
+    assert durations(at) == [6, 4]  # the new shot takes the seconds still missing
+
+    at.button(key=f"{p}.multi_prompt.0.__split").click().run()
+    assert prompts(at) == ["A", "A", "B"] and durations(at) == [3, 3, 4]
+    at.button(key=f"{p}.multi_prompt.2.__up").click().run()
+    assert prompts(at) == ["A", "B", "A"] and durations(at) == [3, 4, 3]
+    at.button(key=f"{p}.multi_prompt.0.__down").click().run()
+    assert prompts(at) == ["B", "A", "A"] and durations(at) == [4, 3, 3]
+    at.button(key=f"{p}.multi_prompt.1.__remove").click().run()
+    assert prompts(at) == ["B", "A"] and durations(at) == [4, 3]
+    assert at.button(key=f"{p}.multi_prompt.0.__up").disabled  # the first cannot move up
+
+    # a 1 s shot cannot be split: the core's plain reason is shown, nothing changes
+    at.number_input(key=f"{p}.multi_prompt.1.duration").set_value(1).run()
+    at.button(key=f"{p}.multi_prompt.1.__split").click().run()
+    assert prompts(at) == ["B", "A"]
+    assert any("needs at least 2 s to be split" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_six_shots_at_most() -> None:
+    at = harness(OMNI)
+    p = shots_on(at)
+    at.slider(key=f"{p}.duration").set_value(12).run()
+    for _ in range(5):
+        at.button(key=f"{p}.multi_prompt.__add").click().run()
+    assert len(result(at)["body"]["multi_prompt"]) == 6
+    assert at.button(key=f"{p}.multi_prompt.__add").disabled
+    assert at.button(key=f"{p}.multi_prompt.0.__split").disabled
+
+
+def test_apimart_indexes_are_numbered_for_the_user_and_sent_1_to_n() -> None:
+    at = harness("apimart/kling-v3-omni", "text")
+    p = shots_on(at)
+    at.button(key=f"{p}.multi_prompt.__add").click().run()
+    at.button(key=f"{p}.multi_prompt.__add").click().run()
+    at.button(key=f"{p}.multi_prompt.__fit").click().run()
+    body = result(at)["body"]
+    assert [s["index"] for s in body["multi_prompt"]] == [1, 2, 3]
+    assert sum(s["duration"] for s in body["multi_prompt"]) == body["duration"]
+    labels = [m.value for m in at.markdown]
+    assert "**Shot 3** · sent as index 3" in labels
+    at.button(key=f"{p}.multi_prompt.0.__remove").click().run()
+    assert [s["index"] for s in result(at)["body"]["multi_prompt"]] == [1, 2]
+
+
+def test_switching_shot_type_explains_what_changes() -> None:
+    at = harness(OMNI)
+    p = shots_on(at)
+    captions = [c.value for c in at.caption]
+    assert sb.shot_type_explanation("customize") in captions
+    at.segmented_control(key=f"{p}.shot_type").set_value("intelligence").run()
+    captions = [c.value for c in at.caption]
+    assert sb.shot_type_explanation("intelligence") in captions
+    assert "multi_prompt" not in result(at)["body"]  # no shot list with intelligence
+
+
+def test_timeline_spec_marks_the_gap_in_red() -> None:
+    shots = [{"prompt": "a", "duration": 2}, {"prompt": "b", "duration": 1}]
+    spec = storyboard.timeline_spec(shots, 5)
+    rows = spec["data"]["values"]
+    assert [(r["part"], r["start"], r["end"]) for r in rows] == [
+        ("Shot 1", 0, 2), ("Shot 2", 2, 3), ("missing 2 s", 3, 5)]
+    assert rows[-1]["colour"] == storyboard.GAP_COLOUR
+    over = storyboard.timeline_spec([{"prompt": "a", "duration": 7}], 5)["data"]["values"]
+    assert over[-1]["part"] == "over by 2 s" and (over[-1]["start"], over[-1]["end"]) == (5, 7)
+    assert storyboard.gap_text(shots, 3) is None
+
+
+def test_text_page_storyboard_sends_nothing_until_fitted(demo: Path) -> None:
+    at = open_page("text")
+    p = page_prefix(at, "text")
+    at.toggle(key=f"{p}.multi_shot").set_value(True).run()
+    at.button(key=f"{p}.multi_prompt.__add").click().run()
+    at.text_area(key=f"{p}.multi_prompt.0.prompt").input("Harbour at dawn")
+    at.text_area(key=f"{p}.multi_prompt.1.prompt").input("A gull takes off").run()
+    generate(at, "text")
+    assert any("Nothing was sent" in e.value for e in at.error)
+    assert not session_jobs(at) and jobs_in_ledger(demo) == 0
+    at.button(key=f"{p}.multi_prompt.__fit").click().run()
+    generate(at, "text")
+    assert len(session_jobs(at)) == 1 and jobs_in_ledger(demo) == 1

@@ -1,0 +1,234 @@
+"""The storyboard editor for `multi_prompt` (any schema whose field has the "shots" widget hint).
+
+    draw_storyboard(key, *, n_initial, max_shots, indexed, draw_shot, total_key) -> (items, after_hook)
+
+Shots are cards in order, each with its prompt (counter) and seconds, and buttons to move it up or
+down, split it in two or remove it; under them "Add shot", "Fit to duration" and a timeline bar (a
+small Vega-Lite chart, no HTML) showing each shot's share of the total and, in red, how far the sum
+is from it. The arithmetic lives in core.storyboard; this module only reads and writes widget state.
+Shot state keys: "<key>.<i>.prompt" and "<key>.<i>.duration" (the form renderer's keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from core import config
+from core import storyboard as sb
+from ui import widgets as w
+
+SHOT_FIELDS = ("prompt", "duration")
+NOTE = ".__note"  # a plain note left by the last storyboard action (e.g. why a split was refused)
+TIMELINE_HEIGHT_PX = 56
+SHOT_COLOURS = ("#4C78A8", "#72B7B2", "#54A24B", "#EECA3B", "#B279A2", "#9D755D")
+GAP_COLOUR = "#E45756"
+CARD_COLUMNS = (6, 1, 1, 1, 1)  # header, up, down, split, remove
+
+
+# --- state <-> shots --------------------------------------------------------------------------------
+
+def read_shots(key: str, n: int) -> list[dict[str, Any]]:
+    """The shots as {prompt, duration} dicts from widget state (whether drawn this run or not)."""
+    shots = []
+    for i in range(n):
+        prompt = w.current(f"{key}.{i}.prompt") or ""
+        seconds = w.current(f"{key}.{i}.duration")
+        seconds = seconds if isinstance(seconds, int) else config.SHOT_MIN_S
+        shots.append({"prompt": prompt, "duration": seconds})
+    return shots
+
+
+def write_shots(key: str, shots: list[dict[str, Any]]) -> None:
+    """Put shots back into widget state (callback-safe: runs before the widgets are drawn)."""
+    old = w.count(key, 0)
+    for i in range(len(shots), old):
+        w.clear_under(f"{key}.{i}")
+    for i, shot in enumerate(shots):
+        for name in SHOT_FIELDS:
+            w.put(f"{key}.{i}.{name}", shot.get(name))
+    w.set_count(key, len(shots))
+
+
+def _note(key: str, text: str | None) -> None:
+    if text:
+        w.put(key + NOTE, text)
+    else:
+        w.drop(key + NOTE)
+
+
+def _total(total_key: str) -> int | None:
+    value = w.current(total_key)
+    return value if isinstance(value, int) else None
+
+
+# --- callbacks -------------------------------------------------------------------------------------
+
+def _apply(key: str, n: int, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+    try:
+        shots = change(read_shots(key, n))
+    except ValueError as exc:  # the core refuses in plain words (too many shots, too short to split…)
+        _note(key, str(exc))
+        return
+    _note(key, None)
+    write_shots(key, [dict(s) for s in shots])
+
+
+def on_move(key: str, n: int, i: int, j: int) -> None:
+    _apply(key, n, lambda shots: sb.move_shot(shots, i, j))
+
+
+def on_remove(key: str, n: int, i: int) -> None:
+    _apply(key, n, lambda shots: sb.remove_shot(shots, i))
+
+
+def on_split(key: str, n: int, i: int) -> None:
+    _apply(key, n, lambda shots: sb.split_shot(shots, i))
+
+
+def on_add(key: str, n: int) -> None:
+    """A new shot at the end; the form seeds its seconds with what is still missing from the total."""
+    _note(key, None)
+    w.set_count(key, n + 1)
+
+
+def on_fit(key: str, n: int, total_key: str) -> None:
+    total = _total(total_key)
+    if total is None:
+        _note(key, "Set the video's duration first; the shots are then fitted to it.")
+        return
+    _apply(key, n, lambda shots: sb.fit_to_duration(shots, total))
+
+
+# --- drawing ---------------------------------------------------------------------------------------
+
+def timeline_spec(shots: list[dict[str, Any]], total: int | None) -> dict[str, Any]:
+    """A Vega-Lite horizontal stacked bar: one segment per shot, and the gap to the total in red."""
+    duration = total if isinstance(total, int) else sb.total(shots)
+    rows = []
+    for i, seg in enumerate(sb.timeline(shots, duration)):
+        rows.append({"part": seg.label, "start": seg.start, "end": seg.start + seg.seconds,
+                     "seconds": seg.seconds, "colour": SHOT_COLOURS[i % len(SHOT_COLOURS)]})
+    gap = sb.gap(shots, duration)
+    used = sb.total(shots)
+    if gap < 0:
+        rows.append({"part": f"missing {-gap} s", "start": used, "end": duration, "seconds": -gap,
+                     "colour": GAP_COLOUR})
+    elif gap > 0:
+        rows.append({"part": f"over by {gap} s", "start": duration, "end": used, "seconds": gap,
+                     "colour": GAP_COLOUR})
+    right = max(duration, used, 1)
+    return {
+        "data": {"values": rows},
+        "height": TIMELINE_HEIGHT_PX,
+        "layer": [
+            {
+                "mark": {"type": "bar", "stroke": "white", "strokeWidth": 1},
+                "encoding": {
+                    "x": {"field": "start", "type": "quantitative", "title": "seconds",
+                          "scale": {"domain": [0, right]}},
+                    "x2": {"field": "end"},
+                    "color": {"field": "colour", "type": "nominal", "scale": None},
+                    "tooltip": [{"field": "part"}, {"field": "seconds"}],
+                },
+            },
+            {
+                "mark": {"type": "text", "color": "white", "dx": 4, "align": "left"},
+                "encoding": {"x": {"field": "start", "type": "quantitative"},
+                             "text": {"field": "part"}},
+            },
+            {
+                "data": {"values": [{"total": duration}]},
+                "mark": {"type": "rule", "color": "black", "strokeWidth": 2},
+                "encoding": {"x": {"field": "total", "type": "quantitative"}},
+            },
+        ],
+    }
+
+
+def timeline_text(shots: list[dict[str, Any]], total: int | None) -> str:
+    """The same timeline in words: 'Shot 1: 2 s (40 %) · Shot 2: 3 s (60 %)'."""
+    duration = total if isinstance(total, int) else sb.total(shots)
+    segments = sb.timeline(shots, duration)
+    parts = [f"{seg.label}: {seg.seconds} s ({round(seg.share * 100)} %)" for seg in segments]
+    return " · ".join(parts)
+
+
+def gap_text(shots: list[dict[str, Any]], total: int | None) -> str | None:
+    """'The shots are 2 s short of the 5 s video' / '… 1 s too long …' (None when they add up)."""
+    if not isinstance(total, int):
+        return None
+    gap = sb.gap(shots, total)
+    if gap < 0:
+        return f"The shots are {-gap} s short of the {total} s video: Fit to duration, or lengthen a shot."
+    if gap > 0:
+        return f"The shots are {gap} s too long for the {total} s video: Fit to duration, or shorten one."
+    return None
+
+
+def draw_timeline(shots: list[dict[str, Any]], total: int | None) -> None:
+    if not shots:
+        return
+    st.vega_lite_chart(timeline_spec(shots, total), width="stretch")
+    st.caption(timeline_text(shots, total))
+    st.caption(w.shot_sum_message([s["duration"] for s in shots], total if isinstance(total, int) else None))
+    gap = gap_text(shots, total)
+    if gap:
+        st.markdown(f":red[{gap}]")  # our own words, no user text
+
+
+def draw_storyboard(
+    key: str,
+    *,
+    n_initial: int,
+    max_shots: int | None,
+    indexed: bool,
+    draw_shot: Callable[[int], dict[str, Any]],
+    total_key: str,
+) -> tuple[list[dict[str, Any]], Callable[[dict[str, Any]], None]]:
+    """Draw the shot cards; return the shots (as the body carries them) and a hook that draws the
+    timeline once the whole body (its duration) is known."""
+    n = w.count(key, n_initial)
+    limit = max_shots or config.SHOTS_MAX
+    items: list[dict[str, Any]] = []
+    for i in range(n):
+        with st.container(border=True):
+            head, up, down, split, remove = st.columns(CARD_COLUMNS, vertical_alignment="center")
+            label = f"**Shot {i + 1}**" + (f" · sent as index {i + 1}" if indexed else "")
+            head.markdown(label)
+            up.button("", key=f"{key}.{i}.__up", icon=":material/arrow_upward:", help="Move up",
+                      disabled=i == 0, on_click=on_move, args=(key, n, i, i - 1))
+            down.button("", key=f"{key}.{i}.__down", icon=":material/arrow_downward:", help="Move down",
+                        disabled=i == n - 1, on_click=on_move, args=(key, n, i, i + 1))
+            split.button("", key=f"{key}.{i}.__split", icon=":material/call_split:",
+                         help="Split this shot in two (halves of its seconds, prompt copied)",
+                         disabled=n >= limit, on_click=on_split, args=(key, n, i))
+            remove.button("", key=f"{key}.{i}.__remove", icon=":material/delete:", help="Remove this shot",
+                          disabled=n <= 1, on_click=on_remove, args=(key, n, i))
+            items.append(draw_shot(i))
+    with st.container(horizontal=True):
+        st.button("Add shot", key=f"{key}.__add", icon=":material/add:", disabled=n >= limit,
+                  on_click=on_add, args=(key, n))
+        st.button("Fit to duration", key=f"{key}.__fit", icon=":material/fit_width:",
+                  help="Spread the difference over the shots in whole seconds (each at least 1 s).",
+                  on_click=on_fit, args=(key, n, total_key))
+    note = w.current(key + NOTE)
+    if note:
+        st.warning(str(note), icon=":material/info:")
+    box = st.container()
+
+    def after(body: dict[str, Any]) -> None:
+        with box:
+            draw_timeline([{"prompt": s.get("prompt") or "", "duration": s.get("duration")
+                            if isinstance(s.get("duration"), int) else 0} for s in items],
+                          body.get("duration"))
+
+    return items, after
+
+
+def explain_shot_type(shot_type: Any) -> None:
+    """Under the shot type switch: what this choice means for the prompt and the shots."""
+    if shot_type:
+        st.caption(sb.shot_type_explanation(str(shot_type)))
