@@ -1,0 +1,319 @@
+"""The prompt library: named presets with versions and the takes (jobs) made from each version.
+
+Stored in its own SQLite file in the data directory (WAL, one short connection per call). Bodies
+are kept with inline Base64 images replaced by "media:sha256-…" references into the media cache
+(core.store.externalize_body), so a preset costs one copy of each image however often it is saved.
+`Library.body(version)` gives the body back ready to send; `Library.export()` writes self-contained
+JSON (images inline again). Saving a body identical to the latest version of a name adds nothing.
+
+Pure helpers: `word_diff`, `param_diff`, `export_presets`, `import_presets`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core import catalog, check, config
+from core.store import MediaCache, externalize_body, internalize_body
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS versions (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS takes (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    job_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (name, version, job_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One saved version of a named prompt. `body` is as stored (images as media references)."""
+
+    name: str
+    number: int
+    endpoint_id: str
+    body: dict[str, Any]
+    created: float
+    body_hash: str
+
+
+@dataclass(frozen=True)
+class PromptSummary:
+    name: str
+    latest: int  # the newest version number
+    endpoint_id: str  # of the newest version
+    updated: float
+    takes: int  # over all versions
+
+
+@dataclass(frozen=True)
+class ImportedPreset:
+    """One entry of an imported file; `problems` empty = good to save."""
+
+    name: str
+    endpoint_id: str
+    body: dict[str, Any]
+    version: int | None = None
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def body_hash(endpoint_id: str, body: dict[str, Any]) -> str:
+    """A stable hash of an endpoint and a body (key order does not matter)."""
+    text = json.dumps([endpoint_id, body], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def clean_name(name: str) -> str:
+    """A preset name trimmed; ValueError (plain words) when empty or too long."""
+    name = re.sub(r"\s+", " ", name or "").strip()
+    if not name:
+        raise ValueError("Give the prompt a name to save it under.")
+    if len(name) > config.PRESET_NAME_MAX_CHARS:
+        raise ValueError(f"The name is {len(name)} characters long; keep it under "
+                         f"{config.PRESET_NAME_MAX_CHARS}.")
+    return name
+
+
+class Library:
+    """Named prompts with versions, in `<data_dir>/library.sqlite3`."""
+
+    def __init__(self, data_dir: Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
+        self.dir = Path(data_dir) if data_dir is not None else config.data_dir()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / config.LIBRARY_FILENAME
+        self.media = MediaCache(self.dir / config.MEDIA_DIRNAME)
+        self._clock = clock
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"Library({str(self.path)!r})"
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=config.SQLITE_BUSY_TIMEOUT_MS / 1000)
+        conn.row_factory = sqlite3.Row
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _version(row: sqlite3.Row) -> Version:
+        return Version(row["name"], row["version"], row["endpoint_id"], json.loads(row["body"]),
+                       row["created"], row["body_hash"])
+
+    def save(self, name: str, endpoint_id: str, body: dict[str, Any]) -> Version:
+        """Save a body under a name: a new version, or the latest one when the body is unchanged."""
+        name = clean_name(name)
+        catalog.get(endpoint_id)  # KeyError naming the known ids
+        stored = externalize_body(body, self.media)
+        digest = body_hash(endpoint_id, stored)
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            latest = conn.execute("SELECT * FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1",
+                                  (name,)).fetchone()
+            if latest is not None and latest["body_hash"] == digest:
+                return self._version(latest)
+            number = latest["version"] + 1 if latest is not None else 1
+            created = self._clock()
+            conn.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
+                         (name, number, endpoint_id, json.dumps(stored, ensure_ascii=False), digest, created))
+        return Version(name, number, endpoint_id, stored, created, digest)
+
+    def list_prompts(self) -> list[PromptSummary]:
+        """Every named prompt, most recently saved first."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                """SELECT v.name, v.version, v.endpoint_id, v.created,
+                          (SELECT COUNT(*) FROM takes t WHERE t.name = v.name) AS takes
+                   FROM versions v
+                   WHERE v.version = (SELECT MAX(version) FROM versions w WHERE w.name = v.name)
+                   ORDER BY v.created DESC, v.name"""
+            ).fetchall()
+        return [PromptSummary(r["name"], r["version"], r["endpoint_id"], r["created"], r["takes"])
+                for r in rows]
+
+    def versions(self, name: str) -> list[Version]:
+        """The versions of a name, oldest first (empty when unknown)."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM versions WHERE name = ? ORDER BY version", (name,)).fetchall()
+        return [self._version(r) for r in rows]
+
+    def get_version(self, name: str, number: int) -> Version | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM versions WHERE name = ? AND version = ?",
+                               (name, number)).fetchone()
+        return self._version(row) if row is not None else None
+
+    def latest(self, name: str) -> Version | None:
+        found = self.versions(name)
+        return found[-1] if found else None
+
+    def body(self, version: Version) -> dict[str, Any]:
+        """The version's body ready to send (media references back to inline Base64)."""
+        return internalize_body(version.body, self.media)
+
+    def link_take(self, name: str, version: int, job_id: str) -> None:
+        """Remember that a job was made from a version (linking twice is harmless)."""
+        if self.get_version(name, version) is None:
+            raise ValueError(f"There is no version {version} of “{name}” to link the take to.")
+        with self._connect() as conn:
+            conn.execute("INSERT OR IGNORE INTO takes VALUES (?, ?, ?, ?)",
+                         (name, version, job_id, self._clock()))
+
+    def takes(self, name: str, version: int) -> list[str]:
+        """Job ids made from a version, oldest first."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT job_id FROM takes WHERE name = ? AND version = ? "
+                                "ORDER BY created, job_id", (name, version)).fetchall()
+        return [r["job_id"] for r in rows]
+
+    def delete(self, name: str, version: int | None = None) -> bool:
+        """Delete one version (or the whole prompt) and its take links; False when nothing matched.
+
+        Media files stay in the cache (other versions or jobs may share them).
+        """
+        if version is None:
+            where, args = "name = ?", (name,)
+        else:
+            where, args = "name = ? AND version = ?", (name, version)
+        with self._connect() as conn:
+            removed = conn.execute(f"DELETE FROM versions WHERE {where}", args).rowcount
+            conn.execute(f"DELETE FROM takes WHERE {where}", args)
+        return removed > 0
+
+    def export(self, names: Iterable[str] | None = None) -> str:
+        """Self-contained JSON of every version of the given names (all names when None)."""
+        wanted = list(names) if names is not None else [p.name for p in self.list_prompts()]
+        items = [
+            {"name": v.name, "version": v.number, "endpoint_id": v.endpoint_id, "body": self.body(v)}
+            for name in wanted for v in self.versions(name)
+        ]
+        return export_presets(items)
+
+    def import_text(self, text: str) -> tuple[list[Version], list[ImportedPreset]]:
+        """Save every good entry of an exported file; returns (saved versions, refused entries)."""
+        entries = import_presets(text)
+        saved = [self.save(e.name, e.endpoint_id, e.body) for e in entries if e.ok]
+        return saved, [e for e in entries if not e.ok]
+
+
+# --- pure helpers -----------------------------------------------------------------------------------
+
+
+def word_diff(a: str, b: str) -> list[tuple[str, str]]:
+    """Word-level difference: [(op, text)] with op "equal", "insert" or "delete" (a replace is both)."""
+    wa, wb = (a or "").split(), (b or "").split()
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(("equal", " ".join(wa[i1:i2])))
+        if op in ("delete", "replace"):
+            out.append(("delete", " ".join(wa[i1:i2])))
+        if op in ("insert", "replace"):
+            out.append(("insert", " ".join(wb[j1:j2])))
+    return out
+
+
+_MISSING = None
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(value, list) and value:
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_flatten(v, f"{prefix}.{i}" if prefix else str(i)))
+        return out
+    return {prefix: value}
+
+
+def param_diff(body_a: dict[str, Any], body_b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Fields that differ between two bodies: [(dotted path, value in a, value in b)], None = absent."""
+    fa, fb = _flatten(body_a), _flatten(body_b)
+    paths = list(fa) + [p for p in fb if p not in fa]
+    return [(p, fa.get(p, _MISSING), fb.get(p, _MISSING)) for p in paths
+            if p not in fa or p not in fb or fa[p] != fb[p]]
+
+
+def export_presets(items: Iterable[dict[str, Any]]) -> str:
+    """JSON text of presets ({name, endpoint_id, body, version?}) with the format marker."""
+    presets = []
+    for item in items:
+        entry = {"name": item["name"], "endpoint_id": item["endpoint_id"], "body": item["body"]}
+        if item.get("version") is not None:
+            entry["version"] = item["version"]
+        presets.append(entry)
+    return json.dumps({"format": config.PRESETS_FORMAT, "presets": presets}, ensure_ascii=False, indent=2)
+
+
+def _entry(raw: Any, position: int) -> ImportedPreset:
+    if not isinstance(raw, dict):
+        return ImportedPreset(f"entry {position}", "", {}, None, ("is not a preset object",))
+    name, endpoint_id, body = raw.get("name"), raw.get("endpoint_id"), raw.get("body")
+    label = name if isinstance(name, str) and name.strip() else f"entry {position}"
+    problems: list[str] = []
+    try:
+        name = clean_name(name if isinstance(name, str) else "")
+    except ValueError as exc:
+        problems.append(str(exc))
+    if not isinstance(endpoint_id, str) or endpoint_id not in catalog.ids():
+        problems.append(f"names an unknown endpoint {endpoint_id!r}")
+    elif not isinstance(body, dict):
+        problems.append("has no request body")
+    else:
+        problems += [p.line() for p in check.problems(endpoint_id, body)]
+    version = raw.get("version") if isinstance(raw.get("version"), int) else None
+    return ImportedPreset(label, endpoint_id if isinstance(endpoint_id, str) else "",
+                          body if isinstance(body, dict) else {}, version, tuple(problems))
+
+
+def import_presets(text: str) -> list[ImportedPreset]:
+    """Read an exported file: one entry per preset, each checked (bad entries carry their problems).
+
+    ValueError (plain words) only when the file as a whole is not a presets file.
+    """
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ValueError("This file is not valid JSON, so it holds no presets.") from exc
+    if not isinstance(data, dict) or data.get("format") != config.PRESETS_FORMAT:
+        raise ValueError(f"This is not a presets file (expected the format “{config.PRESETS_FORMAT}”).")
+    presets = data.get("presets")
+    if not isinstance(presets, list):
+        raise ValueError("The presets file has no list of presets.")
+    entries = [_entry(raw, i) for i, raw in enumerate(presets, start=1)]
+    # versions of one name are saved in their original order
+    return sorted(entries, key=lambda e: (e.version is None, e.version or 0))

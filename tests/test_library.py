@@ -1,0 +1,159 @@
+"""Prompt library: versions, takes, media by content hash, diffs, export/import round trip."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from core import config
+from core.library import Library, body_hash, export_presets, import_presets, param_diff, word_diff
+from tests.images import png_b64
+
+MR_I2V = "mulerouter/kling-v3-omni/image-to-video"
+MR_T2V = "mulerouter/kling-v3/text-to-video"
+AM = "apimart/kling-v3-omni"
+
+
+def counter_clock():
+    ticks = itertools.count(1000)
+    return lambda: float(next(ticks))
+
+
+@pytest.fixture
+def lib(data_dir) -> Library:
+    return Library(data_dir, clock=counter_clock())
+
+
+def t2v(prompt: str, **extra) -> dict:
+    return {"prompt": prompt, "duration": 5, "mode": "std", **extra}
+
+
+def test_versions_and_unchanged_saves(lib, data_dir):
+    v1 = lib.save("Lighthouse", MR_T2V, t2v("a lighthouse at dusk"))
+    assert v1.number == 1 and (data_dir / config.LIBRARY_FILENAME).is_file()
+    same = lib.save("Lighthouse", MR_T2V, {"mode": "std", "duration": 5, "prompt": "a lighthouse at dusk"})
+    assert same.number == 1  # identical body (key order aside): no new version
+    v2 = lib.save("  Lighthouse ", MR_T2V, t2v("a lighthouse at dawn"))
+    assert v2.number == 2
+    assert [v.number for v in lib.versions("Lighthouse")] == [1, 2]
+    assert lib.get_version("Lighthouse", 1).body["prompt"] == "a lighthouse at dusk"
+    assert lib.get_version("Lighthouse", 9) is None
+    back_to_v1 = lib.save("Lighthouse", MR_T2V, t2v("a lighthouse at dusk"))
+    assert back_to_v1.number == 3  # same as v1 but not as the latest: a new version
+    lib.save("Other", AM, {"model": "kling-v3-omni", "prompt": "x"})
+    summaries = lib.list_prompts()
+    assert [s.name for s in summaries] == ["Other", "Lighthouse"]
+    assert summaries[1].latest == 3 and summaries[1].endpoint_id == MR_T2V
+
+
+def test_takes_hang_off_versions(lib):
+    lib.save("P", MR_T2V, t2v("one"))
+    lib.save("P", MR_T2V, t2v("two"))
+    lib.link_take("P", 1, "job-a")
+    lib.link_take("P", 2, "job-b")
+    lib.link_take("P", 2, "job-c")
+    lib.link_take("P", 2, "job-b")  # twice is harmless
+    assert lib.takes("P", 1) == ["job-a"]
+    assert lib.takes("P", 2) == ["job-b", "job-c"]
+    assert lib.list_prompts()[0].takes == 3
+    with pytest.raises(ValueError, match="no version 7"):
+        lib.link_take("P", 7, "job-x")
+    assert lib.delete("P", 1) and lib.takes("P", 1) == []
+    assert [v.number for v in lib.versions("P")] == [2]
+    assert lib.delete("P") and lib.versions("P") == [] and not lib.delete("P")
+
+
+def test_bad_names_and_endpoints(lib):
+    with pytest.raises(ValueError, match="name"):
+        lib.save("   ", MR_T2V, t2v("x"))
+    with pytest.raises(ValueError, match="characters"):
+        lib.save("n" * (config.PRESET_NAME_MAX_CHARS + 1), MR_T2V, t2v("x"))
+    with pytest.raises(KeyError):
+        lib.save("x", "nowhere/endpoint", {})
+
+
+def test_images_stored_by_content_hash(lib, data_dir):
+    image = png_b64()
+    body = {"prompt": "move", "first_frame": image, "aspect_ratio": "16:9", "duration": 5}
+    v = lib.save("Frame", MR_I2V, body)
+    assert v.body["first_frame"].startswith("media:sha256-")
+    assert image not in (data_dir / config.LIBRARY_FILENAME).read_bytes().decode("latin-1")
+    assert lib.body(v) == body
+    assert lib.save("Frame", MR_I2V, dict(body)).number == 1
+
+
+def test_preset_saved_versioned_diffed_exported_imported_reloaded(lib, tmp_path):
+    image = png_b64()
+    first = {
+        "prompt": "a red kite over the sea <<<image_1>>>",
+        "images": [image],
+        "first_frame": image,
+        "duration": 5,
+        "aspect_ratio": "16:9",
+        "mode": "pro",
+        "sound": "off",
+    }
+    second = {**first, "prompt": "a blue kite over the calm sea <<<image_1>>>", "duration": 8, "sound": "on"}
+    lib.save("Kite", MR_I2V, first)
+    v2 = lib.save("Kite", MR_I2V, second)
+    a, b = lib.versions("Kite")
+    diff = word_diff(a.body["prompt"], b.body["prompt"])
+    assert ("delete", "red") in diff and ("insert", "blue") in diff and ("insert", "calm") in diff
+    assert param_diff(a.body, b.body) == [
+        ("prompt", first["prompt"], second["prompt"]),
+        ("duration", 5, 8),
+        ("sound", "off", "on"),
+    ]
+    text = lib.export()
+    assert json.loads(text)["format"] == config.PRESETS_FORMAT
+    other = Library(tmp_path / "elsewhere", clock=counter_clock())
+    saved, refused = other.import_text(text)
+    assert refused == [] and [v.number for v in saved] == [1, 2]
+    reloaded = other.get_version("Kite", v2.number)
+    assert other.body(reloaded) == second
+    assert other.body(other.get_version("Kite", 1)) == first
+    assert body_hash(MR_I2V, reloaded.body) == v2.body_hash
+
+
+def test_word_diff_and_param_diff_edges():
+    assert word_diff("", "") == []
+    assert word_diff("same words", "same words") == [("equal", "same words")]
+    assert word_diff("a b", "") == [("delete", "a b")]
+    a = {"multi_prompt": [{"prompt": "x", "duration": 2}], "sound": "on"}
+    b = {"multi_prompt": [{"prompt": "x", "duration": 3}, {"prompt": "y", "duration": 1}]}
+    assert param_diff(a, b) == [
+        ("multi_prompt.0.duration", 2, 3),
+        ("sound", "on", None),
+        ("multi_prompt.1.prompt", None, "y"),
+        ("multi_prompt.1.duration", None, 1),
+    ]
+    assert param_diff(a, a) == []
+
+
+def test_import_reports_bad_entries_without_crashing():
+    good = {"name": "ok", "endpoint_id": MR_T2V, "body": t2v("fine")}
+    text = export_presets(
+        [
+            good,
+            {"name": "bad body", "endpoint_id": MR_T2V, "body": {"prompt": "x", "duration": 99}},
+            {"name": "where", "endpoint_id": "nowhere", "body": {}},
+            {"name": "", "endpoint_id": MR_T2V, "body": t2v("no name")},
+        ]
+    )
+    data = json.loads(text)
+    data["presets"].append("junk")
+    entries = import_presets(json.dumps(data))
+    assert [e.ok for e in entries] == [True, False, False, False, False]
+    assert any("duration" in p for p in entries[1].problems)
+    assert "unknown endpoint" in entries[2].problems[0]
+    assert entries[0].body == good["body"]
+    for bad in (
+        "not json",
+        json.dumps({"format": "other@1", "presets": []}),
+        json.dumps([1, 2]),
+        json.dumps({"format": config.PRESETS_FORMAT}),
+    ):
+        with pytest.raises(ValueError):
+            import_presets(bad)
