@@ -61,6 +61,7 @@ class Binding:
     index_or_name: int | str
     label: str
     field: str  # the body field holding the media
+    frame: bool = False  # a first/last frame: numbered, but it need not be mentioned
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def available_tokens(endpoint_id: str, body: dict[str, Any]) -> list[Binding]:
             elif kind == KIND_ELEMENT:
                 out.append(Binding(template.format(n=n), kind, n, f"Element {n}", name))
             else:
-                out.append(Binding(template.format(n=n), kind, n, _image_label(item, n), name))
+                frame = isinstance(item, dict) and item.get("role") in ("first_frame", "last_frame")
+                out.append(Binding(template.format(n=n), kind, n, _image_label(item, n), name, frame))
     return out
 
 
@@ -200,7 +202,7 @@ def unused(prompt: str, body: dict[str, Any], endpoint_id: str) -> list[TokenIss
     used = {_key(t.kind, t.ref) for _, text in _prompts(prompt, body) for t in find_tokens(text)}
     issues = []
     for b in bindings:
-        if (b.kind, b.index_or_name) in used:
+        if (b.kind, b.index_or_name) in used or b.frame:
             continue
         message = f"{b.label} is never mentioned in the prompt; write {b.token} where it belongs"
         issues.append(TokenIssue(b.token, message))
