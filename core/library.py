@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from core import catalog, check, config
 from core.store import MediaCache, externalize_body, internalize_body
@@ -80,6 +80,16 @@ class ImportedPreset:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def __str__(self) -> str:
+        return f"{self.name}: " + ("; ".join(self.problems) if self.problems else "fine")
+
+
+class ImportResult(NamedTuple):
+    """What an import file holds: the entries good to save and the refused ones (with problems)."""
+
+    presets: list[ImportedPreset]
+    refused: list[ImportedPreset]
 
 
 def body_hash(endpoint_id: str, body: dict[str, Any]) -> str:
@@ -221,9 +231,8 @@ class Library:
 
     def import_text(self, text: str) -> tuple[list[Version], list[ImportedPreset]]:
         """Save every good entry of an exported file; returns (saved versions, refused entries)."""
-        entries = import_presets(text)
-        saved = [self.save(e.name, e.endpoint_id, e.body) for e in entries if e.ok]
-        return saved, [e for e in entries if not e.ok]
+        good, refused = import_presets(text)
+        return [self.save(e.name, e.endpoint_id, e.body) for e in good], refused
 
 
 # --- pure helpers -----------------------------------------------------------------------------------
@@ -300,8 +309,8 @@ def _entry(raw: Any, position: int) -> ImportedPreset:
                           body if isinstance(body, dict) else {}, version, tuple(problems))
 
 
-def import_presets(text: str) -> list[ImportedPreset]:
-    """Read an exported file: one entry per preset, each checked (bad entries carry their problems).
+def import_presets(text: str) -> ImportResult:
+    """Read an exported file: (good entries, refused entries); each refused one carries its problems.
 
     ValueError (plain words) only when the file as a whole is not a presets file.
     """
@@ -316,4 +325,5 @@ def import_presets(text: str) -> list[ImportedPreset]:
         raise ValueError("The presets file has no list of presets.")
     entries = [_entry(raw, i) for i, raw in enumerate(presets, start=1)]
     # versions of one name are saved in their original order
-    return sorted(entries, key=lambda e: (e.version is None, e.version or 0))
+    entries.sort(key=lambda e: (e.version is None, e.version or 0))  # a name's versions stay in order
+    return ImportResult([e for e in entries if e.ok], [e for e in entries if not e.ok])

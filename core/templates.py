@@ -150,6 +150,10 @@ def _all() -> list[Template]:
     return out
 
 
+TEMPLATES: tuple[Template, ...] = tuple(_all())
+"""Every built-in template (both routers). Copy a body before changing it; `templates()` gives copies."""
+
+
 def templates(router: str | None = None, mode: Mode | str | None = None) -> list[Template]:
     """The starter templates, optionally for one router and/or one Create mode (fresh copies)."""
     wanted = Mode(mode) if mode else None

@@ -144,11 +144,12 @@ def test_import_reports_bad_entries_without_crashing():
     )
     data = json.loads(text)
     data["presets"].append("junk")
-    entries = import_presets(json.dumps(data))
-    assert [e.ok for e in entries] == [True, False, False, False, False]
-    assert any("duration" in p for p in entries[1].problems)
-    assert "unknown endpoint" in entries[2].problems[0]
-    assert entries[0].body == good["body"]
+    good_entries, refused = import_presets(json.dumps(data))
+    assert [e.name for e in good_entries] == ["ok"] and good_entries[0].body == good["body"]
+    assert [e.ok for e in refused] == [False] * 4
+    assert any("duration" in p for p in refused[0].problems)
+    assert "unknown endpoint" in refused[1].problems[0]
+    assert str(refused[1]).startswith("where: ")
     for bad in (
         "not json",
         json.dumps({"format": "other@1", "presets": []}),

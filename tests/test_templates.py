@@ -49,6 +49,10 @@ def test_apimart_twin_uses_subject_names():
     assert sum(s["duration"] for s in story.body["multi_prompt"]) == story.body["duration"]
 
 
+def test_template_constant_lists_them_all():
+    assert [(t.name, t.endpoint_id) for t in templates.TEMPLATES] == [(t.name, t.endpoint_id) for t in ALL]
+
+
 def test_templates_are_fresh_copies():
     first = templates.templates(config.MULEROUTER, Mode.TEXT)[0]
     first.body["prompt"] = "changed"
