@@ -14,6 +14,7 @@ PAGES = {
         st.Page("pages/image_to_video.py", title="Image to video", icon=":material/image:"),
         st.Page("pages/references_to_video.py", title="References to video", icon=":material/collections:"),
         st.Page("pages/video_to_video.py", title="Video to video", icon=":material/video_library:"),
+        st.Page("pages/library.py", title="Library", icon=":material/bookmarks:"),
     ],
     "Results": [
         st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),

@@ -18,7 +18,7 @@ from core import catalog, config, pricing
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.models import MODE_TITLES, Mode
-from ui import binding, form, session
+from ui import binding, form, library_view, session
 from ui import widgets as w
 
 SUBMIT_GUARD_S = config.READ_TIMEOUT_S + config.CONNECT_TIMEOUT_S  # a send cannot take longer than this
@@ -311,6 +311,7 @@ def _budget_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> No
 
 def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
     """A job was made from this page: link it as a take of the preset loaded or saved here, if any."""
+    library_view.link_take(mode, endpoint, job)
 
 
 def _outcome(mode: Mode) -> None:
@@ -348,6 +349,7 @@ def render_create_page(mode: Mode | str) -> None:
         return
     demo = session.is_demo(router)
     binding.show_translate_notes(endpoint)
+    library_view.start_panel(mode, endpoint)
     show = bool(st.session_state.get(_k(mode, "show_errors." + endpoint.id)))
     result = form.render_form(
         endpoint, mode, key_prefix=form_prefix(mode, endpoint), show_errors=show,
@@ -356,6 +358,7 @@ def render_create_page(mode: Mode | str) -> None:
     st.divider()
     with st.container(horizontal=True):
         binding.draw_router_switch(endpoint, str(mode), result.body)
+        library_view.save_panel(mode, endpoint, result.body)
     _estimate(endpoint, result, demo)
     _request_preview(endpoint, result.body)
     if show:

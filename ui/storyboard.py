@@ -22,7 +22,8 @@ from ui import widgets as w
 
 SHOT_FIELDS = ("prompt", "duration")
 NOTE = ".__note"  # a plain note left by the last storyboard action (e.g. why a split was refused)
-TIMELINE_HEIGHT_PX = 56
+TIMELINE_HEIGHT_PX = 70  # the chart, axis included
+TIMELINE_BAR_PX = 28  # the bar itself (Streamlit sizes the chart; the bar gets explicit pixels)
 SHOT_COLOURS = ("#4C78A8", "#72B7B2", "#54A24B", "#EECA3B", "#B279A2", "#9D755D")
 GAP_COLOUR = "#E45756"
 CARD_COLUMNS = (6, 1, 1, 1, 1)  # header, up, down, split, remove
@@ -109,40 +110,44 @@ def timeline_spec(shots: list[dict[str, Any]], total: int | None) -> dict[str, A
     duration = total if isinstance(total, int) else sb.total(shots)
     rows = []
     for i, seg in enumerate(sb.timeline(shots, duration)):
+        hidden = seg.start >= duration  # past the total: under the red part, so no label of its own
         rows.append({"part": seg.label, "start": seg.start, "end": seg.start + seg.seconds,
-                     "seconds": seg.seconds, "colour": SHOT_COLOURS[i % len(SHOT_COLOURS)]})
+                     "seconds": seg.seconds, "colour": SHOT_COLOURS[i % len(SHOT_COLOURS)],
+                     "text": "" if hidden else seg.label})
     gap = sb.gap(shots, duration)
     used = sb.total(shots)
     if gap < 0:
         rows.append({"part": f"missing {-gap} s", "start": used, "end": duration, "seconds": -gap,
-                     "colour": GAP_COLOUR})
+                     "colour": GAP_COLOUR, "text": f"missing {-gap} s"})
     elif gap > 0:
         rows.append({"part": f"over by {gap} s", "start": duration, "end": used, "seconds": gap,
-                     "colour": GAP_COLOUR})
+                     "colour": GAP_COLOUR, "text": f"over by {gap} s"})
     right = max(duration, used, 1)
+    x_axis = {"title": None, "tickMinStep": 1, "labelExpr": "datum.value + ' s'"}
+    band = {"y": {"value": 0}, "y2": {"value": TIMELINE_BAR_PX}}
     return {
         "data": {"values": rows},
-        "height": TIMELINE_HEIGHT_PX,
         "layer": [
             {
                 "mark": {"type": "bar", "stroke": "white", "strokeWidth": 1},
                 "encoding": {
-                    "x": {"field": "start", "type": "quantitative", "title": "seconds",
+                    "x": {"field": "start", "type": "quantitative", "axis": x_axis,
                           "scale": {"domain": [0, right]}},
                     "x2": {"field": "end"},
+                    **band,
                     "color": {"field": "colour", "type": "nominal", "scale": None},
                     "tooltip": [{"field": "part"}, {"field": "seconds"}],
                 },
             },
             {
-                "mark": {"type": "text", "color": "white", "dx": 4, "align": "left"},
+                "mark": {"type": "text", "color": "white", "dx": 4, "align": "left", "baseline": "middle"},
                 "encoding": {"x": {"field": "start", "type": "quantitative"},
-                             "text": {"field": "part"}},
+                             "y": {"value": TIMELINE_BAR_PX / 2}, "text": {"field": "text"}},
             },
             {
                 "data": {"values": [{"total": duration}]},
                 "mark": {"type": "rule", "color": "black", "strokeWidth": 2},
-                "encoding": {"x": {"field": "total", "type": "quantitative"}},
+                "encoding": {"x": {"field": "total", "type": "quantitative"}, **band},
             },
         ],
     }
@@ -171,7 +176,7 @@ def gap_text(shots: list[dict[str, Any]], total: int | None) -> str | None:
 def draw_timeline(shots: list[dict[str, Any]], total: int | None) -> None:
     if not shots:
         return
-    st.vega_lite_chart(timeline_spec(shots, total), width="stretch")
+    st.vega_lite_chart(timeline_spec(shots, total), width="stretch", height=TIMELINE_HEIGHT_PX)
     st.caption(timeline_text(shots, total))
     st.caption(w.shot_sum_message([s["duration"] for s in shots], total if isinstance(total, int) else None))
     gap = gap_text(shots, total)

@@ -1,0 +1,127 @@
+"""The prompt library through the app: "Save as preset" makes versions, Generate links takes, the
+Library page lists prompts with versions and takes, shows the word diff and parameter differences,
+exports and imports JSON, and "Load" puts the identical request body back on the right Create page.
+Starter templates load from the Create page and the Library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+from core import check, library, templates
+from tests.app.test_create_pages import PAGES, demo, generate, open_page, prefix, session_jobs
+from ui import create, library_view
+
+__all__ = ["demo"]
+LIBRARY = "pages/library.py"
+
+
+def request_body(at: AppTest) -> dict[str, Any]:
+    value = at.json[0].value
+    return value if isinstance(value, dict) else json.loads(value)
+
+
+def save_preset(at: AppTest, mode: str, name: str) -> AppTest:
+    at.text_input(key=f"create.{mode}.__preset_name").input(name)
+    at.button(key=f"create.{mode}.__preset_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_saved_versioned_diffed_exported_imported_and_reloaded_gives_the_identical_body(demo: Path) -> None:
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A red fox trots through snow").run()
+    save_preset(at, "text", "Fox")
+    assert any("Saved “Fox” as version 1" in t.value for t in at.toast)
+    at.text_area(key=f"{p}.prompt").input("A red fox leaps through fresh snow at dusk").run()
+    at.slider(key=f"{p}.duration").set_value(8).run()
+    save_preset(at, "text", "Fox")
+    assert any("version 2" in t.value for t in at.toast)
+    v2_body = request_body(at)
+    save_preset(at, "text", "Fox")  # nothing changed: no new version
+    assert any("unchanged" in t.value for t in at.toast)
+    lib = library.Library(demo)
+    assert [v.number for v in lib.versions("Fox")] == [1, 2]
+
+    generate(at, "text")  # a take of v2
+    at.segmented_control(key=f"{p}.mode").set_value("pro").run()
+    generate(at, "text")  # a second take with another parameter
+    assert lib.takes("Fox", 2) == session_jobs(at) and len(session_jobs(at)) == 2
+
+    at.switch_page(LIBRARY).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Library"
+    assert any(e.label.startswith("Fox · v2") for e in at.expander)
+    codes = [c.value for c in at.code]
+    assert "A red fox [-trots-] {+leaps+} through {+fresh+} snow {+at dusk+}" in codes, codes
+    frames = [f.value for f in at.dataframe]
+    version_diff = frames[0]
+    assert list(version_diff["field"]) == ["prompt", "duration"]
+    take_diff = frames[1]
+    assert list(take_diff["field"]) == ["mode"] and list(take_diff.iloc[0, 1:]) == ["std", "pro"]
+
+    exported = lib.export()  # what "Export all presets" offers
+    data = json.loads(exported)
+    assert data["format"] == "kling-prompt-studio/presets@1" and len(data["presets"]) == 2
+    for item in data["presets"]:
+        item["name"] = "Fox imported"
+    data["presets"].append({"name": "Broken", "endpoint_id": "nowhere", "body": {}})
+    at.file_uploader(key="library.import").set_value(
+        ("presets.json", json.dumps(data).encode(), "application/json")).run()
+    texts = [t.value for t in at.text]
+    assert "Imported 2 preset version(s)." in texts, texts
+    assert any(t.startswith("Skipped Broken") for t in texts), texts
+    assert [v.number for v in lib.versions("Fox imported")] == [1, 2]
+
+    at.button(key="library.Fox imported.load").click().run()  # the newest version by default
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Text to video"
+    assert request_body(at) == v2_body  # identical request body after the whole round trip
+    assert not check.problems("mulerouter/kling-v3/text-to-video", v2_body)
+    at.switch_page(PAGES["text"]).run()  # AppTest reruns the page it was told last
+    assert request_body(at) == v2_body
+    generate(at, "text")  # the same request as the first take, a minute ago: asks first
+    at.button(key="create.text.__again").click().run()
+    assert len(session_jobs(at)) == 3
+    assert library.Library(demo).takes("Fox imported", 2) == [session_jobs(at)[-1]]
+
+
+def test_older_version_loads_into_the_form(demo: Path) -> None:
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("First words").run()
+    save_preset(at, "text", "Words")
+    first = request_body(at)
+    at.text_area(key=f"{p}.prompt").input("Second words").run()
+    save_preset(at, "text", "Words")
+    at.switch_page(LIBRARY).run()
+    at.segmented_control(key="library.Words.version").set_value(1).run()
+    at.button(key="library.Words.load").click().run()
+    assert request_body(at) == first
+    assert library_view.ACTIVE_KEY in at.session_state
+    assert at.session_state[library_view.ACTIVE_KEY]["text"][:2] == ("Words", 1)
+
+
+def test_templates_load_from_the_create_page_and_pass_the_checks(demo: Path) -> None:
+    at = open_page("reference")
+    tpl = templates.templates("mulerouter", "reference")[0]
+    at.button(key="create.reference.__tpl.0").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    body = request_body(at)
+    assert body["prompt"] == tpl.body["prompt"]
+    assert at.session_state[create.picker_key("reference", "mulerouter")] == tpl.endpoint_id
+    assert not check.problems(tpl.endpoint_id, body)
+
+
+def test_templates_load_from_the_library(demo: Path) -> None:
+    at = open_page("text")
+    at.switch_page(LIBRARY).run()
+    tpl = library_view._templates_for("video")[0]
+    at.button(key="library.tpl.video.0").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Video to video"
+    assert request_body(at)["prompt"] == tpl.body["prompt"]

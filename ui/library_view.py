@@ -1,0 +1,329 @@
+"""The prompt library in the app: presets with versions and takes, starter templates, import/export.
+
+    start_panel(mode, endpoint)          Create page: "Start from a template" (built-in, per mode)
+    save_panel(mode, endpoint, body)     Create page: "Save as preset" (a name → a new version)
+    link_take(mode, endpoint, job)       after Generate: the job becomes a take of the active preset
+    render_library_page()                the Library page
+
+The store itself (SQLite in the data dir) and the diff helpers live in core.library; the starter
+templates in core.templates. Prompts are user text: shown with st.text / st.code only.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core import catalog, library, store, templates
+from core.catalog import Endpoint
+from core.models import MODE_TITLES, Mode
+from ui import session
+from ui.form import escape_markdown
+
+ACTIVE_KEY = "library.active"  # {mode: (name, version number, endpoint id)}: Generate links takes to it
+MESSAGE_KEY = "library.message"  # a one-off confirmation shown on the next run
+EXPORT_FILE = "kling-presets.json"
+TAKE_THUMBS_PER_ROW = 4
+PROMPT_PREVIEW_CHARS = 90
+
+
+@st.cache_resource(show_spinner=False)
+def _library(data_dir: str) -> library.Library:
+    return library.Library(Path(data_dir))
+
+
+def lib() -> library.Library:
+    return _library(str(session.data_dir()))
+
+
+def _active() -> dict[str, tuple[str, int, str]]:
+    return st.session_state.setdefault(ACTIVE_KEY, {})
+
+
+def set_active(mode: Mode | str, name: str | None, version: int | None = None, endpoint_id: str = "") -> None:
+    if name is None:
+        _active().pop(str(mode), None)
+    else:
+        _active()[str(mode)] = (name, int(version or 0), endpoint_id)
+
+
+def active(mode: Mode | str) -> tuple[str, int, str] | None:
+    return _active().get(str(mode))
+
+
+def _flash(text: str) -> None:
+    st.session_state[MESSAGE_KEY] = text
+
+
+def _show_flash() -> None:
+    text = st.session_state.pop(MESSAGE_KEY, None)
+    if text:
+        st.toast(text, icon=":material/bookmark:")
+
+
+# --- bodies ---------------------------------------------------------------------------------------
+# The library stores inline Base64 images by content hash in the data dir's media cache (core.library
+# externalizes on save); a body loaded back into a form is internalized again.
+
+def loadable_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A stored body ready for the form again (media references turned back into Base64)."""
+    return store.internalize_body(body, session.media())
+
+
+def _version_number(version: Any) -> int:
+    return int(getattr(version, "number", 0) or 0)
+
+
+# --- Create page parts ------------------------------------------------------------------------------
+
+def on_load(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name: str | None,
+            number: int | None) -> None:
+    """Queue a body for the Create page of its mode; a preset version becomes the page's active preset."""
+    session.queue_form(endpoint_id, loadable_body(body))
+    set_active(mode, name, number, endpoint_id)
+
+
+def on_save(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name_key: str) -> None:
+    name = (st.session_state.get(name_key) or "").strip()
+    if not name:
+        _flash("Give the preset a name first.")
+        return
+    before = list(lib().versions(name))
+    try:
+        version = lib().save(name, endpoint_id, body)
+    except ValueError as exc:  # a name the library refuses (blank, too long…), in plain words
+        _flash(str(exc))
+        return
+    number = _version_number(version)
+    set_active(mode, name, number, endpoint_id)
+    if before and _version_number(before[-1]) == number:
+        _flash(f"“{name}” is unchanged: it is the same as version {number}.")
+    else:
+        _flash(f"Saved “{name}” as version {number}. Jobs you generate now are its takes.")
+
+
+def save_panel(mode: Mode | str, endpoint: Endpoint, body: dict[str, Any]) -> None:
+    _show_flash()
+    current = active(mode)
+    with st.popover("Save as preset", icon=":material/bookmark_add:"):
+        name_key = f"create.{mode}.__preset_name"
+        if current and name_key not in st.session_state:
+            st.session_state[name_key] = current[0]
+        st.text_input("Preset name", key=name_key, placeholder="e.g. Harbour at dawn",
+                      help="Saving under a name that exists makes a new version of it.")
+        st.button("Save", key=f"create.{mode}.__preset_save", icon=":material/save:", type="primary",
+                  on_click=on_save, args=(mode, endpoint.id, body, name_key))
+    if current and current[2] == endpoint.id:
+        st.caption(f"Takes go to preset “{current[0]}” v{current[1]}")
+
+
+def _templates_for(mode: Mode | str, router: str | None = None) -> list[Any]:
+    return templates.templates(router, mode)
+
+
+def on_template(mode: Mode | str, router: str | None, index: int) -> None:
+    tpl = _templates_for(mode, router)[index]
+    session.queue_form(tpl.endpoint_id, tpl.body)
+    set_active(mode, None)
+
+
+def start_panel(mode: Mode | str, endpoint: Endpoint) -> None:
+    """'Start from a template': the built-in starters of this mode, each explaining its tokens."""
+    items = _templates_for(mode, endpoint.router)
+    if not items:
+        return
+    with st.expander("Start from a template", icon=":material/library_books:"):
+        for i, tpl in enumerate(items):
+            with st.container(border=True):
+                target = catalog.get(tpl.endpoint_id)
+                st.markdown(f"**{tpl.name}** · {target.router_label} {target.label}")
+                st.caption(tpl.explanation)
+                st.code(str(tpl.body.get("prompt") or _first_shot(tpl.body)), language=None, wrap_lines=True)
+                st.button("Use this template", key=f"create.{mode}.__tpl.{i}", icon=":material/input:",
+                          on_click=on_template, args=(mode, endpoint.router, i))
+
+
+def _first_shot(body: dict[str, Any]) -> str:
+    shots = body.get("multi_prompt") or []
+    return " / ".join(str(s.get("prompt", "")) for s in shots if isinstance(s, dict))
+
+
+def link_take(mode: Mode | str, endpoint: Endpoint, job: Any) -> None:
+    """A job made on a page with an active preset (loaded or saved there) is a take of that version."""
+    current = active(mode)
+    if not current or current[2] != endpoint.id or getattr(job, "id", None) is None:
+        return
+    if str(getattr(getattr(job, "state", ""), "value", getattr(job, "state", ""))) == "failed":
+        return  # the router refused it: no video, no take
+    try:
+        lib().link_take(current[0], current[1], job.id)
+    except ValueError:  # the version was deleted meanwhile: the job simply is no take
+        set_active(mode, None)
+
+
+# --- the Library page -------------------------------------------------------------------------------
+
+def _short(text: str) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= PROMPT_PREVIEW_CHARS else text[: PROMPT_PREVIEW_CHARS - 1] + "…"
+
+
+def word_diff_text(a: str, b: str) -> str:
+    """A git-style word diff: [-removed-]{+added+} (shown in st.code, never as Markdown)."""
+    out = []
+    for op, text in library.word_diff(a, b):
+        out.append({"equal": text, "delete": f"[-{text}-]", "insert": f"{{+{text}+}}"}.get(op, text))
+    return " ".join(x for x in out if x)
+
+
+def _prompt_of(body: dict[str, Any]) -> str:
+    return str(body.get("prompt") or _first_shot(body))
+
+
+def _takes(name: str, number: int) -> list[Any]:
+    jobs = [session.get_job(j) for j in lib().takes(name, number)]
+    return [j for j in jobs if j is not None]
+
+
+def _draw_takes(name: str, number: int) -> list[Any]:
+    takes = _takes(name, number)
+    if not takes:
+        st.caption("No takes yet: load this version and Generate.")
+        return []
+    cols = st.columns(TAKE_THUMBS_PER_ROW)
+    for i, job in enumerate(takes):
+        with cols[i % TAKE_THUMBS_PER_ROW], st.container(border=True):
+            path = session.video_path(job)
+            if path is not None:
+                st.video(str(path))
+            state = getattr(job.state, "value", job.state)
+            made = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at))
+            st.caption(f"{state} · {session.params_summary(job)} · {made}")
+    return takes
+
+
+def _version_block(name: str, versions: list[Any]) -> None:
+    numbers = [_version_number(v) for v in versions]
+    latest = versions[-1]
+    chosen_n = st.segmented_control("Version", numbers, default=numbers[-1], key=f"library.{name}.version",
+                                    format_func=lambda n: f"v{n}") or numbers[-1]
+    version = next((v for v in versions if _version_number(v) == chosen_n), latest)
+    endpoint = catalog.get(version.endpoint_id)
+    mode = catalog.mode_of(endpoint, version.body)
+    st.caption(f"{endpoint.router_label} · {endpoint.label} · {MODE_TITLES[mode]}")
+    st.text(_prompt_of(version.body))
+    with st.expander("Parameters"):
+        st.json(version.body)
+    with st.container(horizontal=True):
+        if st.button("Load", key=f"library.{name}.load", icon=":material/input:", type="primary",
+                     help=f"Open v{chosen_n} on the {MODE_TITLES[mode]} page"):
+            on_load(mode, version.endpoint_id, version.body, name, chosen_n)
+            if session.current_router() != endpoint.router:
+                session.set_router(endpoint.router)
+            st.switch_page(catalog.MODE_PAGES[mode])
+        st.button("Delete preset", key=f"library.{name}.delete", icon=":material/delete:",
+                  on_click=lambda: lib().delete(name))
+    st.markdown("**Takes**")
+    takes = _draw_takes(name, chosen_n)
+    if len(versions) > 1:
+        st.markdown("**Compare versions**")
+        a_col, b_col = st.columns(2)
+        a = a_col.selectbox("From", numbers, index=len(numbers) - 2, key=f"library.{name}.diff_a",
+                            format_func=lambda n: f"v{n}")
+        b = b_col.selectbox("To", numbers, index=len(numbers) - 1, key=f"library.{name}.diff_b",
+                            format_func=lambda n: f"v{n}")
+        va = next(v for v in versions if _version_number(v) == a)
+        vb = next(v for v in versions if _version_number(v) == b)
+        st.code(word_diff_text(_prompt_of(va.body), _prompt_of(vb.body)), language=None, wrap_lines=True)
+        _param_table(va.body, vb.body, f"v{a}", f"v{b}")
+    if len(takes) > 1:
+        st.markdown("**Compare takes**")
+        ids = [t.id for t in takes]
+        a_col, b_col = st.columns(2)
+        ta = a_col.selectbox("Take", ids, index=0, key=f"library.{name}.take_a")
+        tb = b_col.selectbox("with take", ids, index=1, key=f"library.{name}.take_b")
+        ja, jb = (next(t for t in takes if t.id == x) for x in (ta, tb))
+        _param_table(ja.body, jb.body, ta, tb)
+
+
+def _param_table(a: dict[str, Any], b: dict[str, Any], la: str, lb: str) -> None:
+    rows = [{"field": path, la: _cell(x), lb: _cell(y)} for path, x, y in library.param_diff(a, b)]
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    else:
+        st.caption("Same parameters.")
+
+
+def _cell(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+def _export_import() -> None:
+    with st.expander("Import / export", icon=":material/import_export:"):
+        has_any = bool(lib().list_prompts())
+        st.download_button("Export all presets (JSON)", lib().export() if has_any else "",
+                           file_name=EXPORT_FILE, mime="application/json", icon=":material/download:",
+                           disabled=not has_any, key="library.export")
+        upload = st.file_uploader("Import presets (JSON)", type=["json"], key="library.import")
+        if upload is not None and st.session_state.get("library.imported") != upload.file_id:
+            st.session_state["library.imported"] = upload.file_id
+            import_file(upload.getvalue().decode("utf-8", errors="replace"))
+            st.rerun()  # list the imported prompts above
+        for line in st.session_state.get("library.import_report", []):
+            st.text(line)
+
+
+def import_file(text: str) -> None:
+    """Save every good preset of an exported file; report what was refused and why."""
+    try:
+        saved, refused = lib().import_text(text)
+    except ValueError as exc:
+        st.session_state["library.import_report"] = [str(exc)]
+        return
+    report = [f"Imported {len(saved)} preset version(s)."]
+    report += [f"Skipped {entry}" for entry in refused]
+    st.session_state["library.import_report"] = report
+
+
+def _name(item: Any) -> str:
+    return item if isinstance(item, str) else getattr(item, "name", str(item))
+
+
+def render_library_page() -> None:
+    st.title("Library")
+    _show_flash()
+    st.caption("Your saved prompts, their versions and the videos made from them (takes).")
+    search = st.text_input("Search prompts", key="library.search", placeholder="name or words")
+    names = [_name(p) for p in lib().list_prompts()]
+    if search.strip():
+        wanted = search.strip().lower()
+        names = [n for n in names if wanted in n.lower()
+                 or any(wanted in _prompt_of(v.body).lower() for v in lib().versions(n))]
+    if not names:
+        st.info("No saved prompts yet. Use “Save as preset” on a Create page, or start from a template "
+                "below.")
+    for name in names:
+        versions = list(lib().versions(name))
+        if not versions:
+            continue
+        title = f"{name} · v{_version_number(versions[-1])} · {_short(_prompt_of(versions[-1].body))}"
+        with st.expander(escape_markdown(title)):
+            _version_block(name, versions)
+    _export_import()
+    st.subheader("Starter templates")
+    st.caption("Each teaches the prompt's reference tokens; load one and change it.")
+    for mode in Mode:
+        for i, tpl in enumerate(_templates_for(mode)):
+            with st.container(border=True):
+                target = catalog.get(tpl.endpoint_id)
+                st.markdown(f"**{tpl.name}** · {MODE_TITLES[mode]} · {target.router_label}")
+                st.caption(tpl.explanation)
+                st.code(_prompt_of(tpl.body), language=None, wrap_lines=True)
+                if st.button("Load", key=f"library.tpl.{mode}.{i}", icon=":material/input:"):
+                    on_template(mode, None, i)
+                    if session.current_router() != target.router:
+                        session.set_router(target.router)
+                    st.switch_page(catalog.MODE_PAGES[mode])
