@@ -158,3 +158,14 @@ URL_PROBE_RANGE_BYTES = 64 * 1024  # first bytes fetched when HEAD says nothing 
 LIBRARY_FILENAME = "library.sqlite3"
 PRESETS_FORMAT = "kling-prompt-studio/presets@1"
 PRESET_NAME_MAX_CHARS = 120
+
+# --- results pages (pages/jobs.py, pages/gallery.py, pages/settings.py, ui/jobs_view.py) -----------
+JOBS_PAGE_SIZE = 50  # rows of the Jobs table per page
+JOBS_TABLE_PROMPT_CHARS = 80  # prompt start shown in the Jobs table
+JOBS_LIVE_EVERY_S = 2.0  # default refresh of the live views while a job is active
+GALLERY_PAGE_SIZE = 12  # videos per Gallery page
+GALLERY_COLUMNS = 3
+DOWNLOAD_SLUG_CHARS = 40  # prompt slug length in a downloaded video's file name
+POLL_EVERY_MIN_S = 1.0  # Settings slider bounds for the live refresh
+POLL_EVERY_MAX_S = 10.0
+POLL_EVERY_STEP_S = 0.5
