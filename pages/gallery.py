@@ -1,4 +1,7 @@
-"""Gallery: finished videos from the local media cache, newest first, filtered and paginated."""
+"""Gallery: finished videos from the local media cache, newest first, filtered and paginated.
+
+Only one page of jobs is read per run (LIMIT/OFFSET on indexed columns), so a long history stays fast.
+"""
 
 from __future__ import annotations
 
@@ -8,74 +11,92 @@ from core import config
 from core.models import MODE_TITLES, Mode
 from ui import jobs_view, session
 
-PAGE_SIZE = 12
-COLUMNS = 3
+PAGE_KEY = "gallery.page"
 
 st.title("Gallery")
 
-with st.container(horizontal=True):
+
+def _reset_page() -> None:
+    st.session_state[PAGE_KEY] = 0
+
+
+with st.container(horizontal=True, vertical_alignment="bottom"):
     mode = st.selectbox(
         "Mode",
         [None, *Mode],
         format_func=lambda m: "All modes" if m is None else MODE_TITLES[m],
         key="gallery.mode",
+        on_change=_reset_page,
     )
     router = st.selectbox(
         "Router",
         [None, *config.ROUTERS],
         format_func=lambda r: "All routers" if r is None else config.ROUTER_LABELS[r],
         key="gallery.router",
+        on_change=_reset_page,
     )
-    text = st.text_input("Prompt contains", key="gallery.text", placeholder="e.g. cat")
+    text = st.text_input("Prompt contains", key="gallery.text", placeholder="e.g. cat", on_change=_reset_page)
 
-jobs, total = session.list_videos(
-    mode=mode,
-    router=router,
-    text=text,
-    limit=PAGE_SIZE,
-    offset=int(st.session_state.get("gallery.page", 0)) * PAGE_SIZE,
-)
+size = config.GALLERY_PAGE_SIZE
+page_no = int(st.session_state.get(PAGE_KEY, 0))
+jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size, offset=page_no * size)
 if not total:
-    st.info("No finished videos yet" + (" match these filters." if (mode or router or text) else "."))
+    filtered = bool(mode or router or text.strip())
+    st.info("No finished videos match these filters." if filtered else
+            "No finished videos yet. They appear here when a job is done.")
     st.stop()
+pages = max(1, -(-total // size))
+if page_no >= pages:
+    page_no = pages - 1
+    jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size, offset=page_no * size)
+st.caption(f"{total} video{'s' * (total != 1)}, newest first · page {page_no + 1} of {pages}")
 
-pages = max(1, -(-total // PAGE_SIZE))
-page_no = min(int(st.session_state.get("gallery.page", 0)), pages - 1)
-st.caption(f"{total} video{'s' * (total != 1)} · page {page_no + 1} of {pages}")
 
-cols = st.columns(COLUMNS)
-for i, job in enumerate(jobs):
-    with cols[i % COLUMNS].container(border=True):
-        path = session.video_path(job)
-        if path:
-            st.video(str(path))
-        else:
-            st.warning("The video file is missing from the media cache.")
-        st.text(job.prompt_preview or "(no prompt)")
-        st.caption(
-            f"{jobs_view.endpoint_label(job.endpoint_id)} · {session.params_summary(job)} · "
-            f"{jobs_view.fmt_usd(job.reported_cost if job.reported_cost is not None else job.estimated_cost)}"
-            f"{' (demo)' if job.demo else ''} · {jobs_view.fmt_time(job.created_at)}"
+def card(job) -> None:
+    path = session.video_path(job)
+    if path:
+        st.video(str(path))
+    else:
+        st.warning("The video file is missing from the media cache.", icon=":material/broken_image:")
+    st.text(job.prompt_preview or job.title or "(no prompt)")  # text, never Markdown
+    cost = job.reported_cost if job.reported_cost is not None else job.estimated_cost
+    st.caption(
+        f"{jobs_view.endpoint_label(job.endpoint_id)}  \n"
+        f"{session.params_summary(job) or 'default settings'}  \n"
+        f"{'demo, free' if job.demo else jobs_view.fmt_usd(cost)} · {jobs_view.fmt_time(job.created_at)}"
+    )
+    if path:
+        st.download_button(
+            "Download",
+            data=lambda p=path: p.open("rb"),
+            file_name=jobs_view.download_name(job),
+            mime="video/mp4",
+            key=f"gallery.dl.{job.id}",
+            icon=":material/download:",
+            on_click="ignore",
+            width="stretch",
         )
-        c1, c2 = st.columns(2)
-        if path:
-            c1.download_button(
-                "Download",
-                data=lambda p=path: p.open("rb"),
-                file_name=jobs_view.download_name(job),
-                mime="video/mp4",
-                key=f"gallery.dl.{job.id}",
-                icon=":material/download:",
-                on_click="ignore",
-            )
-        if c2.button("Edit and run again", key=f"gallery.edit.{job.id}", icon=":material/edit:"):
-            jobs_view.edit_and_run_again(job)
+    if st.button(
+        "Edit and run again",
+        key=f"gallery.edit.{job.id}",
+        icon=":material/edit:",
+        width="stretch",
+        disabled=not jobs_view.can_resend(job),
+    ):
+        jobs_view.edit_and_run_again(job)
+
+
+cols = st.columns(config.GALLERY_COLUMNS)
+for i, job in enumerate(jobs):
+    with cols[i % config.GALLERY_COLUMNS].container(border=True):
+        card(job)
 
 if pages > 1:
-    prev_col, _, next_col = st.columns([1, 4, 1])
-    if prev_col.button("← Newer", disabled=page_no == 0, key="gallery.prev"):
-        st.session_state["gallery.page"] = page_no - 1
-        st.rerun()
-    if next_col.button("Older →", disabled=page_no >= pages - 1, key="gallery.next"):
-        st.session_state["gallery.page"] = page_no + 1
-        st.rerun()
+    with st.container(horizontal=True, horizontal_alignment="center"):
+        if st.button("← Newer", disabled=page_no == 0, key="gallery.prev"):
+            st.session_state[PAGE_KEY] = page_no - 1
+            st.rerun()
+        st.text(f"Page {page_no + 1} of {pages}")
+        if st.button("Older →", disabled=page_no >= pages - 1, key="gallery.next"):
+            st.session_state[PAGE_KEY] = page_no + 1
+            st.rerun()

@@ -1,4 +1,7 @@
-"""Jobs: a live table of this session's and earlier jobs, details and actions, and "Track a task"."""
+"""Jobs: a live table of this session's and earlier jobs, details and actions, and "Track a task".
+
+The open job is kept in the address (?job=<id>): a deep link, a reload or a new tab opens it again.
+"""
 
 from __future__ import annotations
 
@@ -7,81 +10,103 @@ import time
 import streamlit as st
 
 from core import catalog, config
-from ui import jobs_view, session
+from ui import frame, jobs_view, session
 
-PAGE_SIZE = 50
+ROW_IDS_KEY = "jobs.row_ids"
+TABLE_KEY = "jobs.table"
+PAGE_KEY = "jobs.page"
+COLUMNS = ["status", "progress", "elapsed", "router", "endpoint", "prompt", "estimate", "charged", "created",
+           "demo"]
 
 st.title("Jobs")
 
-scope = st.segmented_control(
-    "Show",
-    options=["All jobs", "This session"],
-    default="All jobs",
-    key="jobs.scope",
-)
-text = st.text_input("Filter by prompt text", key="jobs.text", placeholder="e.g. sunset")
-page_no = int(st.session_state.get("jobs.page", 0))
+
+def _reset_page() -> None:
+    st.session_state[PAGE_KEY] = 0
 
 
-def _jobs():
-    only_ids = session.session_job_ids() if scope == "This session" else None
-    return session.list_jobs(text=text, ids=only_ids, limit=PAGE_SIZE, offset=page_no * PAGE_SIZE)
+def _open_selected() -> None:
+    """A row was clicked: remember its job in the address (row numbers move as new jobs arrive)."""
+    rows = st.session_state[TABLE_KEY].selection.rows
+    ids = st.session_state.get(ROW_IDS_KEY, [])
+    if rows and rows[0] < len(ids):
+        st.query_params["job"] = ids[rows[0]]
 
 
-@st.fragment(run_every=2.0 if session.active_jobs() else None)
-def live_table() -> None:
-    jobs, total = _jobs()
-    if not total:
-        st.info("No jobs yet. Write a prompt on a Create page and press Generate.")
-        return
-    st.caption(f"{total} job{'s' * (total != 1)}" + (" — updating live" if session.active_jobs() else ""))
-    event = st.dataframe(
-        jobs_view.table_rows(jobs, time.time()),
-        key="jobs.table",
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_order=[
-            "status",
-            "progress",
-            "elapsed",
-            "router",
-            "endpoint",
-            "prompt",
-            "estimate",
-            "charged",
-            "created",
-            "demo",
-        ],
-        column_config={
-            "progress": st.column_config.ProgressColumn(
-                "progress", min_value=0, max_value=1, format="percent"
-            ),
-            "estimate": st.column_config.NumberColumn("estimate", format="$%.2f"),
-            "charged": st.column_config.NumberColumn("charged", format="$%.2f"),
-        },
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    scope = st.segmented_control(
+        "Show", options=["All jobs", "This session"], default="All jobs", key="jobs.scope",
+        on_change=_reset_page,
     )
-    pages = max(1, -(-total // PAGE_SIZE))
-    if pages > 1:
-        st.number_input(
-            "Page",
-            min_value=1,
-            max_value=pages,
-            value=page_no + 1,
-            key="jobs.page_input",
-            on_change=lambda: st.session_state.update({"jobs.page": st.session_state["jobs.page_input"] - 1}),
+    text = st.text_input(
+        "Filter by prompt text or task id", key="jobs.text", placeholder="e.g. sunset", on_change=_reset_page
+    )
+
+
+@st.fragment(run_every=frame.poll_interval(len(session.active_jobs())))
+def live_table() -> None:
+    only_ids = session.session_job_ids() if scope == "This session" else None
+    size = config.JOBS_PAGE_SIZE
+    page_no = int(st.session_state.get(PAGE_KEY, 0))
+    jobs, total = session.list_jobs(text=text, ids=only_ids, limit=size, offset=page_no * size)
+    pages = max(1, -(-total // size))
+    if page_no >= pages:  # the filter shrank the list
+        page_no = pages - 1
+        jobs, total = session.list_jobs(text=text, ids=only_ids, limit=size, offset=page_no * size)
+    if not total:
+        st.info(
+            "No jobs match this filter." if text.strip() else
+            "No jobs yet. Write a prompt on a Create page and press Generate."
         )
-    selected = event.selection.rows if event and event.selection else []
-    job_id = jobs[selected[0]].id if selected else st.query_params.get("job")
-    if job_id:
-        job = session.get_job(job_id)
-        if job:
-            st.divider()
-            st.subheader("Job details")
-            jobs_view.details(job, key_prefix="jobs")
     else:
-        st.caption("Select a row to see its details, retry it or edit it.")
+        active = len(session.active_jobs())
+        st.caption(
+            f"{total} job{'s' * (total != 1)}"
+            + (f" · page {page_no + 1} of {pages}" if pages > 1 else "")
+            + (f" · {active} active, updating live" if active else "")
+        )
+        st.session_state[ROW_IDS_KEY] = [j.id for j in jobs]
+        st.dataframe(
+            jobs_view.table_rows(jobs, time.time()),
+            key=TABLE_KEY,
+            hide_index=True,
+            width="stretch",
+            on_select=_open_selected,
+            selection_mode="single-row",
+            column_order=COLUMNS,
+            column_config={
+                "progress": st.column_config.ProgressColumn(
+                    "progress", min_value=0, max_value=1, format="percent"
+                ),
+                "estimate": st.column_config.NumberColumn("estimate", format="$%.2f"),
+                "charged": st.column_config.NumberColumn("charged", format="$%.2f"),
+            },
+        )
+        if pages > 1:
+            with st.container(horizontal=True):
+                if st.button("← Newer", disabled=page_no == 0, key="jobs.prev"):
+                    st.session_state[PAGE_KEY] = page_no - 1
+                    st.rerun(scope="fragment")
+                if st.button("Older →", disabled=page_no >= pages - 1, key="jobs.next"):
+                    st.session_state[PAGE_KEY] = page_no + 1
+                    st.rerun(scope="fragment")
+    job_id = st.query_params.get("job")
+    if not job_id:
+        if total:
+            st.caption("Select a row to see its details, retry it or edit it.")
+        return
+    job = session.get_job(job_id)
+    st.divider()
+    if job is None:
+        st.warning("No job with this id is in the history of this app.", icon=":material/search_off:")
+        st.text(job_id)
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.subheader("Job details")
+        if st.button("Close", key="jobs.close", icon=":material/close:"):
+            del st.query_params["job"]
+            st.rerun()
+    jobs_view.details(job, key_prefix="jobs")
 
 
 live_table()
@@ -89,27 +114,26 @@ live_table()
 st.divider()
 with st.expander("Track a task", icon=":material/travel_explore:"):
     st.caption(
-        "Follow a task that was made elsewhere, or one whose submission was left unknown: give its router, "
+        "Follow a task that was made elsewhere (for example on the router's website): give its router, "
         "endpoint and task id. Nothing new is sent or charged."
     )
     router = st.selectbox(
         "Router", config.ROUTERS, format_func=config.ROUTER_LABELS.get, key="jobs.track_router"
     )
-    endpoints = [e for e in catalog.ENDPOINTS if e.router == router]
     with st.form("jobs.track_form"):
         endpoint_id = st.selectbox(
             "Endpoint",
-            [e.id for e in endpoints],
+            [e.id for e in catalog.ENDPOINTS if e.router == router],
             key="jobs.track_endpoint",
             format_func=jobs_view.endpoint_label,
         )
         task_id = st.text_input("Task id", key="jobs.track_id")
-        if st.form_submit_button("Track"):
-            endpoint = catalog.get(endpoint_id)
-            if not task_id.strip():
-                st.error("Enter the task id.")
+        if st.form_submit_button("Track", icon=":material/travel_explore:"):
+            try:
+                job = session.track_task(catalog.get(endpoint_id), task_id)
+            except ValueError as exc:
+                st.error(str(exc))
             else:
-                job = session.track_task(endpoint, task_id.strip())
-                st.toast(f"Tracking task {task_id.strip()[:24]}")
+                st.toast("Tracking the task; its status appears above.", icon=":material/travel_explore:")
                 st.query_params["job"] = job.id
                 st.rerun()

@@ -43,10 +43,11 @@ def sidebar() -> None:
             st.success(f"{config.ROUTER_LABELS[router]} key set ({source}).", icon=":material/key:")
 
 
-def _poll_interval(active_count: int) -> float | None:
+def poll_interval(active_count: int) -> float | None:
+    """The live refresh period (Settings), or None (no timer) when no job is active."""
     if not active_count:
         return None
-    return float(st.session_state.get(session.POLL_EVERY_KEY, session.DEFAULT_FRAGMENT_EVERY_S))
+    return float(st.session_state.get(session.POLL_EVERY_KEY, config.JOBS_LIVE_EVERY_S))
 
 
 def live_jobs() -> None:
@@ -54,7 +55,7 @@ def live_jobs() -> None:
     active = session.active_jobs()
     had_active = bool(active)
 
-    @st.fragment(run_every=_poll_interval(len(active)))
+    @st.fragment(run_every=poll_interval(len(active)))
     def _poller() -> None:
         before = {j.id: j.state for j in session.active_jobs()}
         try:

@@ -1,6 +1,7 @@
 """Job views shared by the Jobs and Gallery pages: table rows, details panel, next steps, actions.
 
 Untrusted text (prompts, router replies) is shown with st.text / st.code / st.json only.
+Status is shown in plain words (emoji render as empty boxes in some browsers).
 """
 
 from __future__ import annotations
@@ -13,28 +14,35 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from core import catalog, config
-from core.jobs import Job, JobState
+from core.jobs import ACTIVE_STATES, Job, JobState
 from ui import session
 
 STATE_LABELS = {
     JobState.SUBMITTING: "sending",
-    JobState.SUBMISSION_UNKNOWN: "submission unknown",
+    JobState.SUBMISSION_UNKNOWN: "sent, no answer",
     JobState.QUEUED: "queued",
     JobState.RUNNING: "running",
     JobState.SUCCEEDED: "done",
     JobState.FAILED: "failed",
     JobState.CANCELLED: "cancelled",
-    JobState.STALE: "stale (paused)",
+    JobState.STALE: "stopped waiting",
 }
-STATE_ICONS = {
-    JobState.SUBMITTING: "⏳",
-    JobState.SUBMISSION_UNKNOWN: "❓",
-    JobState.QUEUED: "🕒",
-    JobState.RUNNING: "⚙️",
-    JobState.SUCCEEDED: "✅",
-    JobState.FAILED: "❌",
-    JobState.CANCELLED: "🚫",
-    JobState.STALE: "⏸️",
+STATE_ICONS = {  # Material icons for places that render them (badges, headings), never table cells
+    JobState.SUBMITTING: ":material/upload:",
+    JobState.SUBMISSION_UNKNOWN: ":material/help:",
+    JobState.QUEUED: ":material/schedule:",
+    JobState.RUNNING: ":material/autorenew:",
+    JobState.SUCCEEDED: ":material/check_circle:",
+    JobState.FAILED: ":material/error:",
+    JobState.CANCELLED: ":material/block:",
+    JobState.STALE: ":material/pause_circle:",
+}
+STATE_COLORS = {
+    JobState.SUCCEEDED: "green",
+    JobState.FAILED: "red",
+    JobState.CANCELLED: "gray",
+    JobState.SUBMISSION_UNKNOWN: "orange",
+    JobState.STALE: "orange",
 }
 
 NEXT_STEPS = {
@@ -47,22 +55,32 @@ NEXT_STEPS = {
     "ServerError": "The router had a problem. Wait a little, then use “Retry”.",
     "NetworkError": "Check the network and the base URL in Settings, then use “Retry”.",
     "SubmissionUnknownError": (
-        "Look in the router's dashboard for a task made at this time. If it is there, use “Track a task” "
-        "below with its task id (no new charge). If it is not, use “Retry”."
+        "The request went out but no answer came back, so it may or may not have been made (and "
+        "charged). Look in the router's dashboard for a task made at this time. If it is there, give "
+        "its task id below: the app follows it with no new charge. If it is not, use “Retry”."
     ),
     "moderation": (
-        "Change the wording (or the image) so it cannot be read as unsafe content, then run it again."
+        "Change the wording (or the image) so it cannot be read as unsafe content, then use "
+        "“Edit and run again”."
     ),
-    "TaskFailedError": "Try again; if it keeps failing, change the prompt or settings.",
+    "balance": "Top up the router account's balance, then use “Retry”.",
+    "stale": "The task may still finish on the router: use “Resume” to check again.",
+    "TaskFailedError": "Use “Retry”; if it keeps failing, change the prompt or settings.",
 }
+_MODERATION_HINTS = ("moderat", "unsafe", "prohibited")
+_BALANCE_HINTS = ("balance", "top up", "credit")
 
 
 def fmt_usd(value: float | None) -> str:
     return "—" if value is None else f"${value:,.2f}"
 
 
+def is_active(job: Job) -> bool:
+    return job.state in ACTIVE_STATES
+
+
 def elapsed_s(job: Job, now: float | None = None) -> float:
-    end = job.updated_at if not _is_active(job) else (now or time.time())
+    end = (now if now is not None else time.time()) if is_active(job) else job.updated_at
     return max(0.0, end - job.created_at)
 
 
@@ -75,8 +93,8 @@ def fmt_time(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
-def _is_active(job: Job) -> bool:
-    return job.state in (JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING)
+def state_label(job: Job) -> str:
+    return STATE_LABELS.get(job.state, str(job.state))
 
 
 def endpoint_label(endpoint_id: str) -> str:
@@ -87,16 +105,23 @@ def endpoint_label(endpoint_id: str) -> str:
     return f"{e.router_label} · {e.label}"
 
 
+def progress_fraction(job: Job) -> float:
+    if job.state == JobState.SUCCEEDED:
+        return 1.0
+    return (job.progress or 0) / 100
+
+
 def table_rows(jobs: list[Job], now: float) -> list[dict]:
+    """One plain row per job for the Jobs table (no emoji: they render as boxes in some browsers)."""
     return [
         {
             "id": j.id,
-            "status": f"{STATE_ICONS.get(j.state, '')} {STATE_LABELS.get(j.state, j.state)}",
-            "progress": (j.progress or (100 if j.state == JobState.SUCCEEDED else 0)) / 100,
+            "status": state_label(j),
+            "progress": progress_fraction(j),
             "elapsed": fmt_elapsed(elapsed_s(j, now)),
             "router": config.ROUTER_LABELS.get(j.router, j.router),
             "endpoint": endpoint_label(j.endpoint_id),
-            "prompt": (j.prompt_preview or "")[:80],
+            "prompt": (j.prompt_preview or j.title or "")[: config.JOBS_TABLE_PROMPT_CHARS],
             "estimate": j.estimated_cost,
             "charged": j.reported_cost,
             "created": fmt_time(j.created_at),
@@ -107,102 +132,172 @@ def table_rows(jobs: list[Job], now: float) -> list[dict]:
 
 
 def next_step(job: Job) -> str | None:
+    """What the user should do next, in plain words (None when nothing is needed)."""
     if job.state == JobState.SUBMISSION_UNKNOWN:
         return NEXT_STEPS["SubmissionUnknownError"]
-    if job.state != JobState.FAILED or not job.error:
+    if job.state == JobState.STALE:
+        return NEXT_STEPS["stale"]
+    if job.state not in (JobState.FAILED, JobState.CANCELLED) or not job.error:
         return None
     message = (job.error.message or "").lower()
-    if "moderat" in message or "unsafe" in message or "prohibited" in message:
+    if any(h in message for h in _MODERATION_HINTS):
         return NEXT_STEPS["moderation"]
+    if job.error.kind not in NEXT_STEPS and any(h in message for h in _BALANCE_HINTS):
+        return NEXT_STEPS["balance"]
     return NEXT_STEPS.get(job.error.kind, NEXT_STEPS["TaskFailedError"])
 
 
-def slug(text: str, max_len: int = 40) -> str:
+def slug(text: str, max_len: int = config.DOWNLOAD_SLUG_CHARS) -> str:
     s = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
     return (s[:max_len].rstrip("-")) or "video"
 
 
 def download_name(job: Job) -> str:
-    endpoint = job.endpoint_id.replace("/", "_")
+    """A meaningful file name: prompt slug, endpoint, date (UTC)."""
+    endpoint = re.sub(r"[^A-Za-z0-9.-]+", "_", job.endpoint_id)
     day = datetime.fromtimestamp(job.created_at, tz=UTC).strftime("%Y%m%d-%H%M")
-    return f"{slug(job.prompt_preview)}_{endpoint}_{day}.mp4"
+    ext = (job.video_file or ".mp4").rsplit(".", 1)[-1]
+    return f"{slug(job.prompt_preview or job.title)}_{endpoint}_{day}.{ext}"
+
+
+def can_resend(job: Job) -> bool:
+    """A job made from a request the app knows (tracked tasks have no stored request)."""
+    return bool(job.body)
 
 
 def edit_and_run_again(job: Job) -> None:
     """Open the right Create page with this job's request filled in."""
-    endpoint = catalog.get(job.endpoint_id)
-    body = session.restore_body(job)
+    try:
+        endpoint = catalog.get(job.endpoint_id)
+        body = session.restore_body(job)
+    except (KeyError, FileNotFoundError) as exc:
+        st.error(f"This job cannot be opened for editing: {exc}")
+        return
     session.set_router(endpoint.router)
     session.queue_form(endpoint.id, body)
     st.switch_page(catalog.MODE_PAGES[catalog.mode_of(endpoint, body)])
 
 
 def show_error(job: Job) -> None:
-    if job.error:
-        st.error(f"**{STATE_LABELS.get(job.state, job.state).capitalize()}.** The router's reason:", icon="⚠️")
+    """The router's reason (plain words, shown as text) and the next step."""
+    if job.error and job.state in (JobState.FAILED, JobState.CANCELLED, JobState.SUBMISSION_UNKNOWN):
+        st.error(f"**This job {state_label(job)}.** The reason:", icon=":material/error:")
         st.text(job.error.message)
+    elif job.poll.last_error and is_active(job):
+        st.warning("The last status check did not work; the app keeps trying:", icon=":material/wifi_off:")
+        st.text(job.poll.last_error)
     step = next_step(job)
     if step:
-        st.info(f"**Next step:** {step}")
+        st.info(f"**Next step:** {step}", icon=":material/lightbulb:")
+
+
+def _history_rows(job: Job) -> list[dict]:
+    return [{"state": STATE_LABELS.get(h.state, str(h.state)), "at": fmt_time(h.at), "note": h.note}
+            for h in job.history]
 
 
 def details(job: Job, *, key_prefix: str) -> None:
-    """Everything about one job: status history, request, raw reply, actions."""
+    """Everything about one job: reason and next step, figures, task id, prompt, request, history,
+    raw reply, actions."""
+    st.badge(state_label(job), icon=STATE_ICONS.get(job.state), color=STATE_COLORS.get(job.state, "blue"))
     show_error(job)
     cols = st.columns(4)
-    cols[0].metric("Status", STATE_LABELS.get(job.state, job.state))
+    cols[0].metric("Progress", f"{int(progress_fraction(job) * 100)} %")
     cols[1].metric("Elapsed", fmt_elapsed(elapsed_s(job)))
-    cols[2].metric("Estimate", fmt_usd(job.estimated_cost))
+    cols[2].metric("Estimate", "demo, free" if job.demo else fmt_usd(job.estimated_cost))
     cols[3].metric("Charged", fmt_usd(job.reported_cost))
+    st.caption(f"{endpoint_label(job.endpoint_id)} · made {fmt_time(job.created_at)} · job {job.id}")
     if job.task:
-        st.caption("Task id (copy with the button on the right)")
+        st.caption("Task id (the copy button is on the right of the box)")
         st.code(job.task.task_id, language=None)
     st.caption("Prompt")
-    st.text(job.prompt_preview or "(no prompt)")
+    st.text(job.prompt_preview or job.title or "(no prompt)")
+    if job.state == JobState.SUBMISSION_UNKNOWN:
+        task_id_form(job, key_prefix=key_prefix)
     with st.expander("Request sent"):
-        st.json(session.display_body(job), expanded=2)
+        if job.body:
+            st.json(session.display_body(job), expanded=2)
+        else:
+            st.text("No request is stored for this job (it was tracked by its task id).")
     with st.expander("Status history"):
-        st.dataframe(
-            [
-                {"state": STATE_LABELS.get(h.state, h.state), "at": fmt_time(h.at), "note": h.note}
-                for h in job.history
-            ],
-            hide_index=True,
-            width="stretch",
-        )
+        st.dataframe(_history_rows(job), hide_index=True, width="stretch")
     if job.raw_reply is not None:
         with st.expander("Router's last reply (raw)"):
             st.json(json.loads(json.dumps(job.raw_reply, default=str)), expanded=1)
     actions(job, key_prefix=key_prefix)
 
 
-def actions(job: Job, *, key_prefix: str) -> None:
-    cols = st.columns(4)
-    if cols[0].button("Edit and run again", key=f"{key_prefix}.edit.{job.id}", icon=":material/edit:"):
-        edit_and_run_again(job)
-    retryable = job.state in (JobState.FAILED, JobState.SUBMISSION_UNKNOWN, JobState.SUCCEEDED)
-    if retryable and cols[1].button("Retry…", key=f"{key_prefix}.retry.{job.id}", icon=":material/replay:"):
-        st.session_state[f"{key_prefix}.confirm_retry"] = job.id
-    if job.state == JobState.STALE and cols[2].button("Resume", key=f"{key_prefix}.resume.{job.id}"):
-        session.resume(job.id)
-        st.rerun()
-    if job.state == JobState.SUBMISSION_UNKNOWN and cols[3].button(
-        "Dismiss", key=f"{key_prefix}.dismiss.{job.id}", help="Mark as not sent (you checked the dashboard)"
-    ):
-        session.dismiss(job.id)
-        st.rerun()
-    if st.session_state.get(f"{key_prefix}.confirm_retry") == job.id:
-        est = job.estimated_cost
-        st.warning(
-            "This sends the same request again as a **new paid job**"
-            + (f" (about {fmt_usd(est)})." if est is not None and not job.demo else ".")
+def task_id_form(job: Job, *, key_prefix: str) -> None:
+    """A "submission unknown" job: the user gives the task id found on the router's dashboard."""
+    with st.form(f"{key_prefix}.taskid_form.{job.id}", border=True):
+        task_id = st.text_input(
+            "Task id found on the router's dashboard",
+            key=f"{key_prefix}.taskid.{job.id}",
+            help="The app then follows that task for this job. Nothing new is sent or charged.",
         )
-        c1, c2 = st.columns(2)
-        if c1.button("Yes, send it again", key=f"{key_prefix}.retry_yes.{job.id}", type="primary"):
-            st.session_state.pop(f"{key_prefix}.confirm_retry", None)
-            new_job = session.retry(job)
-            st.toast(f"New job started ({new_job.id}).")
+        if st.form_submit_button("Follow this task", icon=":material/travel_explore:"):
+            try:
+                session.track_task(catalog.get(job.endpoint_id), task_id, job_id=job.id)
+            except (ValueError, KeyError) as exc:
+                st.error(str(exc))
+            else:
+                st.toast("Following the task; its status appears here.", icon=":material/travel_explore:")
+                st.rerun()
+
+
+def _confirm_key(key_prefix: str) -> str:
+    return f"{key_prefix}.confirm_retry"
+
+
+def actions(job: Job, *, key_prefix: str) -> None:
+    resendable = can_resend(job)
+    with st.container(horizontal=True):
+        if st.button(
+            "Edit and run again",
+            key=f"{key_prefix}.edit.{job.id}",
+            icon=":material/edit:",
+            disabled=not resendable,
+            help=None if resendable else "No request is stored for a tracked task.",
+        ):
+            edit_and_run_again(job)
+        retryable = resendable and job.state in (
+            JobState.FAILED, JobState.SUBMISSION_UNKNOWN, JobState.SUCCEEDED, JobState.CANCELLED
+        )
+        if retryable and st.button("Retry…", key=f"{key_prefix}.retry.{job.id}", icon=":material/replay:"):
+            st.session_state[_confirm_key(key_prefix)] = job.id
+        if job.state == JobState.STALE and st.button(
+            "Resume", key=f"{key_prefix}.resume.{job.id}", icon=":material/play_arrow:"
+        ):
+            session.resume(job.id)
             st.rerun()
-        if c2.button("Cancel", key=f"{key_prefix}.retry_no.{job.id}"):
-            st.session_state.pop(f"{key_prefix}.confirm_retry", None)
+        if job.state == JobState.SUBMISSION_UNKNOWN and st.button(
+            "Not on the dashboard: mark as not sent",
+            key=f"{key_prefix}.dismiss.{job.id}",
+            icon=":material/close:",
+        ):
+            session.dismiss(job.id)
+            st.rerun()
+    if st.session_state.get(_confirm_key(key_prefix)) == job.id:
+        confirm_retry(job, key_prefix=key_prefix)
+
+
+def confirm_retry(job: Job, *, key_prefix: str) -> None:
+    est = job.estimated_cost
+    cost = " It costs nothing in demo mode." if job.demo else (
+        f" It costs about {fmt_usd(est)}." if est is not None else ""
+    )
+    st.warning(f"Send the same request again as a **new job**?{cost}", icon=":material/replay:")
+    with st.container(horizontal=True):
+        if st.button("Yes, send it again", key=f"{key_prefix}.retry_yes.{job.id}", type="primary"):
+            st.session_state.pop(_confirm_key(key_prefix), None)
+            try:
+                new_job = session.retry(job)
+            except (KeyError, FileNotFoundError) as exc:
+                st.error(f"It could not be sent again: {exc}")
+                return
+            st.toast("New job started.", icon=":material/replay:")
+            st.query_params["job"] = new_job.id
+            st.rerun()
+        if st.button("Cancel", key=f"{key_prefix}.retry_no.{job.id}"):
+            st.session_state.pop(_confirm_key(key_prefix), None)
             st.rerun()
