@@ -220,7 +220,13 @@ def _version_block(name: str, versions: list[Any]) -> None:
     with st.container(horizontal=True):
         if st.button("Load", key=f"library.{name}.load", icon=":material/input:", type="primary",
                      help=f"Open v{chosen_n} on the {MODE_TITLES[mode]} page"):
-            on_load(mode, version.endpoint_id, version.body, name, chosen_n)
+            try:
+                body = lib().body(version)  # cached images back to inline Base64
+            except FileNotFoundError as exc:
+                st.error("This version cannot be loaded: an image it uses is no longer stored.")
+                st.text(str(exc))
+                st.stop()
+            on_load(mode, version.endpoint_id, body, name, chosen_n)
             if session.current_router() != endpoint.router:
                 session.set_router(endpoint.router)
             st.switch_page(catalog.MODE_PAGES[mode])
