@@ -86,10 +86,11 @@ def card(job) -> None:
         jobs_view.edit_and_run_again(job)
 
 
-cols = st.columns(config.GALLERY_COLUMNS)
-for i, job in enumerate(jobs):
-    with cols[i % config.GALLERY_COLUMNS].container(border=True):
-        card(job)
+n = config.GALLERY_COLUMNS
+for row in (jobs[i : i + n] for i in range(0, len(jobs), n)):  # row by row: newest first, left to right
+    for col, job in zip(st.columns(n), row, strict=False):
+        with col.container(border=True):
+            card(job)
 
 if pages > 1:
     with st.container(horizontal=True, horizontal_alignment="center"):
