@@ -10,18 +10,22 @@ st.set_page_config(page_title="Kling Prompt Studio", page_icon=":material/movie:
 
 PAGES = {
     "Create": [
-        st.Page("pages/text_to_video.py", title="Text to video", icon=":material/edit_note:", default=True),
-        st.Page("pages/image_to_video.py", title="Image to video", icon=":material/image:"),
-        st.Page("pages/references_to_video.py", title="References to video", icon=":material/collections:"),
-        st.Page("pages/video_to_video.py", title="Video to video", icon=":material/video_library:"),
-        st.Page("pages/library.py", title="Library", icon=":material/bookmarks:"),
+        st.Page(
+            "app_pages/text_to_video.py", title="Text to video", icon=":material/edit_note:", default=True
+        ),
+        st.Page("app_pages/image_to_video.py", title="Image to video", icon=":material/image:"),
+        st.Page(
+            "app_pages/references_to_video.py", title="References to video", icon=":material/collections:"
+        ),
+        st.Page("app_pages/video_to_video.py", title="Video to video", icon=":material/video_library:"),
+        st.Page("app_pages/library.py", title="Library", icon=":material/bookmarks:"),
     ],
     "Results": [
-        st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
-        st.Page("pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
+        st.Page("app_pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
+        st.Page("app_pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
     ],
     "Studio": [
-        st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+        st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
     ],
 }
 

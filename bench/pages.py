@@ -30,14 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"
 SAMPLE_VIDEO = ROOT / "core" / "emulator" / "assets" / "demo_16x9_3s.mp4"
 PAGES = (
-    "pages/text_to_video.py",
-    "pages/image_to_video.py",
-    "pages/references_to_video.py",
-    "pages/video_to_video.py",
-    "pages/library.py",
-    "pages/jobs.py",
-    "pages/gallery.py",
-    "pages/settings.py",
+    "app_pages/text_to_video.py",
+    "app_pages/image_to_video.py",
+    "app_pages/references_to_video.py",
+    "app_pages/video_to_video.py",
+    "app_pages/library.py",
+    "app_pages/jobs.py",
+    "app_pages/gallery.py",
+    "app_pages/settings.py",
 )
 SIZES = (10, 1_000, 10_000)
 FLAT_TARGET = 2.0
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Part 1: median rerun per page ({SIZES[0]} jobs in the ledger, {args.reruns} reruns)")
         for page in PAGES:
             print(f"  {page:32s} {page_rerun_s(page, args.reruns) * 1000:8.1f} ms")
-        results: dict[str, dict[int, float]] = {"pages/jobs.py": {}, "pages/gallery.py": {}}
+        results: dict[str, dict[int, float]] = {"app_pages/jobs.py": {}, "app_pages/gallery.py": {}}
         for size in SIZES:
             if size != SIZES[0]:
                 _with_data(size, root)

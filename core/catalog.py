@@ -149,10 +149,10 @@ def by_apimart_model(model: str) -> Endpoint | None:
 
 
 MODE_PAGES = {
-    Mode.TEXT: "pages/text_to_video.py",
-    Mode.IMAGE: "pages/image_to_video.py",
-    Mode.REFERENCE: "pages/references_to_video.py",
-    Mode.VIDEO: "pages/video_to_video.py",
+    Mode.TEXT: "app_pages/text_to_video.py",
+    Mode.IMAGE: "app_pages/image_to_video.py",
+    Mode.REFERENCE: "app_pages/references_to_video.py",
+    Mode.VIDEO: "app_pages/video_to_video.py",
 }
 
 

@@ -36,8 +36,8 @@ FAST_SCHEDULE = {  # a poll schedule for one-second emulator tasks (the real one
 }
 SETTLE_DEADLINE_S = 20.0
 SETTLE_PAUSE_S = 0.25
-PAGES = ("pages/jobs.py", "pages/gallery.py", "pages/settings.py", "pages/text_to_video.py",
-         "pages/library.py")
+PAGES = ("app_pages/jobs.py", "app_pages/gallery.py", "app_pages/settings.py", "app_pages/text_to_video.py",
+         "app_pages/library.py")
 
 
 def tree_text(node) -> str:
@@ -63,7 +63,7 @@ def sent_keys(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _generate(at: AppTest, router: str, prompt: str) -> None:
     at.session_state["studio.router"] = router
-    at.switch_page("pages/text_to_video.py").run()
+    at.switch_page("app_pages/text_to_video.py").run()
     endpoint_id = at.session_state[create.picker_key("text", router)]
     at.text_area(key=f"create.text.{endpoint_id}.prompt").input(prompt).run()
     at.button(key="create.text.__generate").click().run()
@@ -94,7 +94,7 @@ def test_canary_keys_appear_nowhere(
     rendered: list[str] = []
 
     at = AppTest.from_file(str(APP), default_timeout=30).run()
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("app_pages/settings.py").run()
     at.text_input(key=f"settings.keyinput.{config.APIMART}").input(CANARY_AM)
     at.button(key=f"FormSubmitter:settings.keyform.{config.APIMART}-Use this key").click().run()
     for router in config.ROUTERS:
@@ -118,14 +118,14 @@ def test_canary_keys_appear_nowhere(
     assert not any(j.demo for j in jobs)  # real-router mode: the keys were used
     assert sum(1 for j in jobs if j.video_file) == 2
 
-    at.switch_page("pages/jobs.py").run()
+    at.switch_page("app_pages/jobs.py").run()
     task_id = next(j.task.task_id for j in jobs if j.task and j.router == config.APIMART)
     at.selectbox(key="jobs.track_router").select(config.APIMART).run()
     at.text_input(key="jobs.track_id").input(task_id)
     at.button(key="FormSubmitter:jobs.track_form-Track").click().run()
     for job in jobs:
         at.query_params["job"] = job.id
-        at.switch_page("pages/jobs.py").run()
+        at.switch_page("app_pages/jobs.py").run()
         assert not at.exception, [e.value for e in at.exception]
         rendered.append(tree_text(at._tree))
     for page in PAGES:

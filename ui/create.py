@@ -22,7 +22,7 @@ from ui import binding, form, library_view, session
 from ui import widgets as w
 
 SUBMIT_GUARD_S = config.READ_TIMEOUT_S + config.CONNECT_TIMEOUT_S  # a send cannot take longer than this
-JOBS_PAGE = "pages/jobs.py"
+JOBS_PAGE = "app_pages/jobs.py"
 FAILED_STATES = ("failed",)
 UNKNOWN_STATES = ("submission_unknown",)
 

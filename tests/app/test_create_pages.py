@@ -17,8 +17,8 @@ from ui import create
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
 GENERATE = {m: f"create.{m}.__generate" for m in ("text", "image", "reference", "video")}
-PAGES = {"text": "pages/text_to_video.py", "image": "pages/image_to_video.py",
-         "reference": "pages/references_to_video.py", "video": "pages/video_to_video.py"}
+PAGES = {"text": "app_pages/text_to_video.py", "image": "app_pages/image_to_video.py",
+         "reference": "app_pages/references_to_video.py", "video": "app_pages/video_to_video.py"}
 VIDEO_URL = "https://example.com/source-clip.mp4"
 
 

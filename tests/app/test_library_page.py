@@ -16,7 +16,7 @@ from tests.app.test_create_pages import PAGES, demo, generate, open_page, prefix
 from ui import create, library_view
 
 __all__ = ["demo"]
-LIBRARY = "pages/library.py"
+LIBRARY = "app_pages/library.py"
 
 
 def request_body(at: AppTest) -> dict[str, Any]:

@@ -25,14 +25,14 @@ from ui import jobs_view
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
 ALL_PAGES = (
-    "pages/text_to_video.py",
-    "pages/image_to_video.py",
-    "pages/references_to_video.py",
-    "pages/video_to_video.py",
-    "pages/library.py",
-    "pages/jobs.py",
-    "pages/gallery.py",
-    "pages/settings.py",
+    "app_pages/text_to_video.py",
+    "app_pages/image_to_video.py",
+    "app_pages/references_to_video.py",
+    "app_pages/video_to_video.py",
+    "app_pages/library.py",
+    "app_pages/jobs.py",
+    "app_pages/gallery.py",
+    "app_pages/settings.py",
 )
 MR_T2V = "mulerouter/kling-v3/text-to-video"
 EMOJI = ("✅", "❌", "⏳", "❓", "🕒", "⚙", "🚫", "⏸")
@@ -107,7 +107,7 @@ def test_every_page_renders_without_an_exception(demo: Path) -> None:
 
 def test_jobs_page_lists_finished_jobs_in_plain_words(demo: Path) -> None:
     seeded = seed_jobs(demo, 10)
-    at = open_page("pages/jobs.py")
+    at = open_page("app_pages/jobs.py")
     table = at.dataframe[0].value
     assert len(table) == 10
     assert list(table["id"]) == [j.id for j in reversed(seeded)]  # newest first
@@ -119,7 +119,7 @@ def test_jobs_page_lists_finished_jobs_in_plain_words(demo: Path) -> None:
 def test_failed_job_shows_the_routers_reason_and_the_next_step(live: Path, emu, api_key: str) -> None:
     job = runner_job(live, emu.base_url, api_key, "A quiet street at night [emu:moderated]")
     assert job.state == JobState.FAILED
-    at = open_page("pages/jobs.py", job=job.id)
+    at = open_page("app_pages/jobs.py", job=job.id)
     assert any("This job failed" in e.value for e in at.error)
     assert any("moderation" in t for t in texts(at)), texts(at)
     assert any("Next step" in i.value and "wording" in i.value for i in at.info)
@@ -130,7 +130,7 @@ def test_retry_asks_first_and_sends_only_after_yes(demo: Path) -> None:
     ledger = Ledger(demo)
     failed = finished_job(MR_T2V, "A kite over the dunes", time.time() - 60, None, failed=True)
     ledger.add(failed)
-    at = open_page("pages/jobs.py", job=failed.id)
+    at = open_page("app_pages/jobs.py", job=failed.id)
     at.button(key=f"jobs.retry.{failed.id}").click().run()
     assert any("new job" in w.value for w in at.warning)
     assert ledger.count() == 1  # asking sends nothing
@@ -148,7 +148,7 @@ def test_retry_asks_first_and_sends_only_after_yes(demo: Path) -> None:
 def test_track_a_task_follows_a_task_made_elsewhere(live: Path, emu, api_key: str, tmp_path: Path) -> None:
     elsewhere = runner_job(tmp_path / "elsewhere", emu.base_url, api_key, "A lantern festival")
     task_id = elsewhere.task.task_id
-    at = open_page("pages/jobs.py")
+    at = open_page("app_pages/jobs.py")
     at.selectbox(key="jobs.track_router").select(config.MULEROUTER).run()
     at.selectbox(key="jobs.track_endpoint").select(MR_T2V).run()
     at.text_input(key="jobs.track_id").input(task_id)
@@ -161,7 +161,7 @@ def test_track_a_task_follows_a_task_made_elsewhere(live: Path, emu, api_key: st
 
 
 def test_track_a_task_without_an_id_says_so(demo: Path) -> None:
-    at = open_page("pages/jobs.py")
+    at = open_page("app_pages/jobs.py")
     at.button(key="FormSubmitter:jobs.track_form-Track").click().run()
     assert any("task id" in e.value for e in at.error)
     assert Ledger(demo).count() == 0
@@ -171,7 +171,7 @@ def test_submission_unknown_job_takes_the_task_id_from_the_dashboard(live: Path,
     job = runner_job(live, emu.base_url, api_key, "A heron lands [emu:drop_after_create]")
     assert job.state == JobState.SUBMISSION_UNKNOWN
     [made] = [s for s in emu.submissions if s["task_id"]]
-    at = open_page("pages/jobs.py", job=job.id)
+    at = open_page("app_pages/jobs.py", job=job.id)
     assert any("dashboard" in i.value for i in at.info)
     at.text_input(key=f"jobs.taskid.{job.id}").input(made["task_id"])
     at.button(key=f"FormSubmitter:jobs.taskid_form.{job.id}-Follow this task").click().run()
@@ -183,24 +183,24 @@ def test_submission_unknown_job_takes_the_task_id_from_the_dashboard(live: Path,
 def test_deep_link_opens_that_job_in_a_new_session(demo: Path) -> None:
     seeded = seed_jobs(demo, 5)
     target = seeded[1]
-    at = open_page("pages/jobs.py", job=target.id)
+    at = open_page("app_pages/jobs.py", job=target.id)
     assert any(s.value == "Job details" for s in at.subheader)
     assert target.prompt_preview in texts(at)
     assert any(target.id in c.value for c in at.caption)
 
 
 def test_deep_link_to_an_unknown_job_says_so(demo: Path) -> None:
-    at = open_page("pages/jobs.py", job="nosuchjob")
+    at = open_page("app_pages/jobs.py", job="nosuchjob")
     assert any("No job with this id" in w.value for w in at.warning)
 
 
 def test_reload_keeps_the_history(demo: Path) -> None:
-    first = open_page("pages/text_to_video.py")
+    first = open_page("app_pages/text_to_video.py")
     p = f"create.text.{first.session_state['create.text.mulerouter.endpoint']}"
     first.text_area(key=f"{p}.prompt").input("A snail crosses a leaf, reload test").run()
     first.button(key="create.text.__generate").click().run()
     assert Ledger(demo).count() == 1
-    again = open_page("pages/jobs.py")  # a fresh session: a reload or a new tab
+    again = open_page("app_pages/jobs.py")  # a fresh session: a reload or a new tab
     assert list(again.dataframe[0].value["prompt"]) == ["A snail crosses a leaf, reload test"]
 
 
@@ -211,7 +211,7 @@ def test_gallery_shows_finished_videos_newest_first(demo: Path) -> None:
     seeded = seed_jobs(demo, 10)  # one failed: no video
     done = [j for j in reversed(seeded) if j.state == JobState.SUCCEEDED]
     assert len(done) == 9
-    at = open_page("pages/gallery.py")
+    at = open_page("app_pages/gallery.py")
     videos = at.get("video")
     assert len(videos) == len(done)
     assert all("/media/" in v.proto.url for v in videos)  # played from the media cache
@@ -227,7 +227,7 @@ def test_gallery_filters_by_router_and_text_and_pages(demo: Path) -> None:
     with_video = [j for j in seeded if j.video_file]
     on_apimart = [j for j in with_video if j.router == config.APIMART]
     assert len(with_video) > 2 * config.GALLERY_PAGE_SIZE and len(on_apimart) > config.GALLERY_PAGE_SIZE
-    at = open_page("pages/gallery.py")
+    at = open_page("app_pages/gallery.py")
     assert any(f"{len(with_video)} videos" in c.value and "page 1 of 3" in c.value for c in at.caption)
     at.button(key="gallery.next").click().run()
     assert any("page 2 of 3" in c.value for c in at.caption)
@@ -241,7 +241,7 @@ def test_gallery_filters_by_router_and_text_and_pages(demo: Path) -> None:
 
 def test_gallery_edit_and_run_again_opens_the_create_page_filled_in(demo: Path) -> None:
     [job] = seed_jobs(demo, 1)
-    at = open_page("pages/gallery.py")
+    at = open_page("app_pages/gallery.py")
     at.button(key=f"gallery.edit.{job.id}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Text to video"

@@ -28,7 +28,7 @@ def demo(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def open_settings() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=30).run()
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("app_pages/settings.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -51,7 +51,13 @@ def test_typed_key_is_used_but_never_rendered_back(demo: Path) -> None:
     page = tree_text(at._tree)
     assert "Key set (from session)" in page
     assert SECRET not in page  # … and shown nowhere: not in the box, a badge, a toast or the sidebar
-    for other in ("pages/jobs.py", "pages/gallery.py", "pages/text_to_video.py", "pages/settings.py"):
+    others = (
+        "app_pages/jobs.py",
+        "app_pages/gallery.py",
+        "app_pages/text_to_video.py",
+        "app_pages/settings.py",
+    )
+    for other in others:
         at.switch_page(other).run()
         assert SECRET not in tree_text(at._tree), other
 
@@ -78,10 +84,10 @@ def test_poll_and_budget_survive_leaving_the_page(demo: Path) -> None:
     at = open_settings()
     at.slider(key="settings.poll_input").set_value(config.POLL_EVERY_MAX_S).run()
     at.number_input(key="settings.budget_input").set_value(3.5).run()
-    at.switch_page("pages/jobs.py").run()
+    at.switch_page("app_pages/jobs.py").run()
     assert at.session_state[session.POLL_EVERY_KEY] == config.POLL_EVERY_MAX_S
     assert at.session_state[session.BUDGET_KEY] == 3.5
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("app_pages/settings.py").run()
     assert at.slider(key="settings.poll_input").value == config.POLL_EVERY_MAX_S
     assert at.number_input(key="settings.budget_input").value == 3.5
 

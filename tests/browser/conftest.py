@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -54,60 +56,52 @@ def app_data_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("studio-browser-data")
 
 
-@pytest.fixture(scope="session")
-def app_url(app_data_dir) -> str:
+@contextlib.contextmanager
+def running_app(data_dir: Path) -> Iterator[str]:
     """A Streamlit server in demo mode (no keys), its own data dir, emulator jobs done in ~3 s."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(
-        STUDIO_DATA_DIR=str(app_data_dir),
+        STUDIO_DATA_DIR=str(data_dir),
         STUDIO_EMULATOR_COMPLETE_AFTER="3",
         STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
     )
-    log = open(app_data_dir / "streamlit.log", "wb")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    log_path = data_dir / "streamlit.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
         try:
-            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the Streamlit server did not start")
-    if proc.poll() is not None:
-        pytest.fail("the Streamlit server exited: " + (app_data_dir / "streamlit.log").read_text()[-2000:])
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.3)
+            else:
+                pytest.fail("the Streamlit server did not start: " + log_path.read_text()[-2000:])
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_data_dir) -> Iterator[str]:
+    with running_app(app_data_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app():
+    """Start another server of our own (a context manager taking a data dir)."""
+    return running_app

@@ -75,3 +75,15 @@ def test_prompt_with_html_and_markdown_shows_literally(page: Page, app_url: str,
     expect(page.locator("img[src='x']")).to_have_count(0)
     page.screenshot(path=str(app_data_dir / "literal-prompt.png"), full_page=True)
     _no_exception(page)
+
+
+def test_first_visit_by_deep_link_keeps_the_app_navigation(page: Page, tmp_path, fresh_app):
+    """Regression: with page files in a folder named `pages/`, the first visit to a fresh server through a
+    deep link (/jobs) put the whole server into Streamlit's legacy page list. Our pages live in app_pages/."""
+    with fresh_app(tmp_path) as url:
+        page.goto(f"{url}/jobs")
+        expect(page.get_by_role("heading", name="Jobs").first).to_be_visible(timeout=LONG)
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav.get_by_role("link", name="Text to video")).to_be_visible(timeout=LONG)
+        expect(nav.get_by_text("streamlit app")).to_have_count(0)
+        expect(page.get_by_text("Demo mode").first).to_be_visible()
