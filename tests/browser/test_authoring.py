@@ -22,9 +22,10 @@ def _settle(page: Page) -> None:
 
 
 def test_storyboard_that_does_not_add_up_sends_nothing_until_fitted(page: Page, app_url: str, app_data_dir):
-    page.goto(app_url)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Text to video").click()
+    page.goto(app_url)  # opens on Text to video
     expect(page.get_by_role("heading", name="Text to video").first).to_be_visible(timeout=LONG)
+    _settle(page)
+    expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text("5")  # the documented default
     before = _jobs(app_data_dir)
 
     page.get_by_text("Multi-shot", exact=True).first.click()
