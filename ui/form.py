@@ -408,7 +408,17 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
     if spec.widget in ("prompt", "textarea"):
         height = PROMPT_HEIGHT_PX if spec.widget == "prompt" else None
         return w.text_area(label, key, limit=spec.max_len, help=helptext, height=height) or None
-    w.seed(key, _empty(spec))
+    numeric_start: dict[str, Any] = {}
+    if spec.widget in ("slider", "number") and not w.take_put(key):
+        # Numbers are drawn from `value=` (their current value) rather than seeded session state: the
+        # widget's own default then always equals what it shows. Otherwise its default is the minimum,
+        # and a click on the open page's nav link (the browser re-mounts the page) reset e.g. the
+        # duration to 3 s. A value set from code (w.put: fit to duration, loading a preset) goes
+        # through session state instead, which is what makes the browser show it.
+        numeric_start["value"] = w.current(key, _empty(spec))
+        st.session_state.pop(key, None)
+    else:
+        w.seed(key, _empty(spec))
     if spec.widget == "toggle":
         value = bool(st.toggle(label, key=key, help=helptext))
         w.remember(key, value)
@@ -431,7 +441,7 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
         value = st.segmented_control(label, options, key=key, help=helptext, format_func=_fmt(spec))
     elif spec.widget == "slider":
         value = st.slider(label, min_value=int(spec.minimum), max_value=int(spec.maximum), step=1, key=key,
-                          help=helptext)
+                          help=helptext, **numeric_start)
     elif spec.widget == "number":
         is_int = spec.kind == "int"
         cast = int if is_int else float
@@ -439,6 +449,7 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
             label, key=key, help=helptext, step=1 if is_int else None,
             min_value=cast(spec.minimum) if spec.minimum is not None else None,
             max_value=cast(spec.maximum) if spec.maximum is not None else None,
+            **numeric_start,
         )
     else:  # text, video and anything else: a one-line text input
         placeholder = "https://…" if spec.kind == KIND_VIDEO or spec.widget == "video" else None

@@ -55,10 +55,23 @@ def current(key: str, default: Any = None) -> Any:
     return shadow().get(key, default)
 
 
+PUT_KEYS = ".__put_keys"  # widget keys set from code since they were last drawn
+
+
 def put(key: str, value: Any) -> None:
     """Set a widget's value from code (before it is drawn this run, or from a callback)."""
     st.session_state[key] = value
     shadow()[key] = value
+    st.session_state.setdefault(SHADOW_KEY + PUT_KEYS, set()).add(key)
+
+
+def take_put(key: str) -> bool:
+    """True (once) when code set this widget's value since it was last drawn."""
+    keys = st.session_state.get(SHADOW_KEY + PUT_KEYS)
+    if keys and key in keys:
+        keys.discard(key)
+        return True
+    return False
 
 
 def drop(key: str) -> None:

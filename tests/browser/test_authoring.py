@@ -22,10 +22,12 @@ def _settle(page: Page) -> None:
 
 
 def test_storyboard_that_does_not_add_up_sends_nothing_until_fitted(page: Page, app_url: str, app_data_dir):
-    page.goto(app_url)  # opens on Text to video
+    page.goto(app_url)  # opens on Text to video; clicking its nav link at once re-mounts the page in
+    # the browser, which used to reset the duration slider to its minimum (3 s) instead of the 5 s default
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Text to video").click()
     expect(page.get_by_role("heading", name="Text to video").first).to_be_visible(timeout=LONG)
     _settle(page)
-    expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text("5")  # the documented default
+    expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text("5")
     before = _jobs(app_data_dir)
 
     page.get_by_text("Multi-shot", exact=True).first.click()
@@ -61,3 +63,5 @@ def test_storyboard_that_does_not_add_up_sends_nothing_until_fitted(page: Page, 
     expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
     assert _jobs(app_data_dir) == before + 1
     expect(page.get_by_test_id("stException")).to_have_count(0)
+    # no Streamlit complaint about widget values set both ways
+    expect(page.get_by_text("Session State API")).to_have_count(0)
