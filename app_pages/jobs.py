@@ -43,7 +43,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     )
 
 
-@st.fragment(run_every=frame.poll_interval(len(session.active_jobs())))
+@st.fragment(run_every=frame.poll_interval(session.active_count()))
 def live_table() -> None:
     only_ids = session.session_job_ids() if scope == "This session" else None
     size = config.JOBS_PAGE_SIZE
@@ -59,7 +59,7 @@ def live_table() -> None:
             "No jobs yet. Write a prompt on a Create page and press Generate."
         )
     else:
-        active = len(session.active_jobs())
+        active = session.active_count()
         st.caption(
             f"{total} job{'s' * (total != 1)}"
             + (f" · page {page_no + 1} of {pages}" if pages > 1 else "")

@@ -223,6 +223,17 @@ def _refresh_one(
     return current
 
 
+AccessFor = Mapping[str, RouterAccess] | Callable[[Job], RouterAccess | None]
+"""How to reach a job's router: a map by router name, or a function of the job (e.g. demo jobs go to the
+emulator, the others to their real router). None means no access (no key): the job is left as it is."""
+
+
+def _access(access_for: AccessFor, job: Job) -> RouterAccess | None:
+    if isinstance(access_for, Mapping):
+        return access_for.get(job.router)
+    return access_for(job)
+
+
 def _orphaned(job: Job, t: float) -> bool:
     return job.state == JobState.SUBMITTING and t - job.created_at >= config.SUBMIT_ORPHAN_AFTER_S
 
@@ -232,7 +243,7 @@ def refresh_jobs(
     media: MediaCache,
     client: httpx.Client,
     jobs: Iterable[Job],
-    access_by_router: Mapping[str, RouterAccess],
+    access_for: AccessFor,
     *,
     now: Clock = time.time,
     max_workers: int = config.REFRESH_MAX_WORKERS,
@@ -249,23 +260,22 @@ def refresh_jobs(
     clock = _clock(now)
     t = clock()
     out = list(jobs)
-    work: list[int] = []
+    work: dict[int, RouterAccess | None] = {}  # job index → access (resolved here, not in the workers)
     for i, job in enumerate(out):
         if _orphaned(job, t):
             out[i] = _settle(ledger, job, lambda j: _orphan(j, t) if _orphaned(j, t) else j)
         elif is_pollable(job) and is_past_deadline(job, t):
             out[i] = _settle(ledger, job, lambda j: mark_stale(j, t) if is_past_deadline(j, t) else j)
-        elif (is_pollable(job) and job.router in access_by_router and is_due(job, t)) or download_due(job, t):
-            work.append(i)
+        else:
+            access = _access(access_for, job) if is_pollable(job) else None
+            if (access is not None and is_due(job, t)) or download_due(job, t):
+                work[i] = access
     if work:
         workers = max(1, min(max_workers, len(work)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
             futures = {
-                i: pool.submit(
-                    _refresh_one, ledger, media, client, out[i], access_by_router.get(out[i].router),
-                    clock, sleep, rand,
-                )
-                for i in work
+                i: pool.submit(_refresh_one, ledger, media, client, out[i], access, clock, sleep, rand)
+                for i, access in work.items()
             }
             for i, future in futures.items():
                 out[i] = future.result()
@@ -290,14 +300,19 @@ def refresh_active(
     ledger: Ledger,
     media: MediaCache,
     client: httpx.Client,
-    access_by_router: Mapping[str, RouterAccess],
+    access_for: AccessFor,
     *,
     now: Clock = time.time,
     max_workers: int = config.REFRESH_MAX_WORKERS,
 ) -> list[Job]:
-    """refresh_jobs over everything in flight plus finished jobs whose video is not saved yet."""
-    jobs = ledger.active() + ledger.needing_download()
-    return refresh_jobs(ledger, media, client, jobs, access_by_router, now=now, max_workers=max_workers)
+    """refresh_jobs over `pending_jobs`: everything in flight plus finished jobs whose video is not saved."""
+    jobs = pending_jobs(ledger)
+    return refresh_jobs(ledger, media, client, jobs, access_for, now=now, max_workers=max_workers)
+
+
+def pending_jobs(ledger: Ledger) -> list[Job]:
+    """The jobs a refresh has work for: in flight, or finished with the video not saved yet."""
+    return ledger.active() + ledger.needing_download()
 
 
 # --- user actions ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import config
-from core.jobs import JobState
+from core.jobs import JobState, is_active
 from ui import session
 
 ROUTER_WIDGET_KEY = "frame.router"
@@ -52,29 +52,29 @@ def poll_interval(active_count: int) -> float | None:
 
 def live_jobs() -> None:
     """Poll active jobs on every page; show the live count in the sidebar."""
-    active = session.active_jobs()
-    had_active = bool(active)
+    had_active = session.active_count() > 0
 
-    @st.fragment(run_every=poll_interval(len(active)))
+    @st.fragment(run_every=poll_interval(int(had_active)))
     def _poller() -> None:
-        before = {j.id: j.state for j in session.active_jobs()}
         try:
-            updated = session.refresh_active_jobs()
+            pairs = session.refresh_active_jobs()
         except Exception:  # the poller must never break a page; the job rows carry their own errors
-            updated = []
-        for job in updated:
-            if before.get(job.id) != job.state and job.state == JobState.SUCCEEDED:
+            pairs = []
+        for before, job in pairs:
+            if before.state == job.state:
+                continue
+            if job.state == JobState.SUCCEEDED:
                 st.toast(
                     f"Video ready: {job.prompt_preview[:40] or job.endpoint_id}", icon=":material/movie:"
                 )
-            elif before.get(job.id) != job.state and job.state == JobState.FAILED:
+            elif job.state == JobState.FAILED:
                 st.toast("A job failed — see Jobs for the reason.", icon=":material/error:")
-        now_active = session.active_jobs()
-        if now_active:
-            st.caption(f":material/autorenew: **{len(now_active)}** active job{'s' * (len(now_active) != 1)}")
+        active = sum(1 for _, job in pairs if is_active(job))
+        if active:
+            st.caption(f":material/autorenew: **{active}** active job{'s' * (active != 1)}")
         else:
             st.caption("No active jobs")
-        if had_active and not now_active:
+        if had_active and not active:
             st.rerun()  # a full run stops the timer and refreshes the page that is open
 
     with st.sidebar:

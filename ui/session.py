@@ -233,28 +233,25 @@ def pending_form() -> tuple[str, dict] | None:
     return st.session_state.pop(PENDING_FORM_KEY, None)
 
 
-def active_jobs() -> list[Job]:
-    return ledger().active()
+def active_count() -> int:
+    """How many jobs are in flight (a count query; no rows loaded)."""
+    return ledger().count(store.JobFilter(states=tuple(jobs.ACTIVE_STATES)))
 
 
-def _access_map(demo: bool) -> dict[str, RouterAccess]:
-    """Access per router for jobs made in (or out of) demo mode; routers without a key are left out."""
-    if demo:
-        return {r: router_access(r, demo=True) for r in config.ROUTERS}
-    return {r: router_access(r, demo=False) for r in config.ROUTERS if has_key(r)}
+def _access_for(job: Job) -> RouterAccess | None:
+    """Demo jobs are polled at the emulator; the others at their router, when this session has its key."""
+    if job.demo:
+        return router_access(job.router, demo=True)
+    return router_access(job.router, demo=False) if has_key(job.router) else None
 
 
-def refresh_active_jobs() -> list[Job]:
-    """Poll every active job that is due (demo jobs at the emulator, others at their router)."""
-    pending = ledger().active() + ledger().needing_download()
+def refresh_active_jobs() -> list[tuple[Job, Job]]:
+    """Poll every job that is due; returns (before, after) pairs so callers can see what changed."""
+    pending = runner.pending_jobs(ledger())
     if not pending:
         return []
-    out: list[Job] = []
-    for demo in (True, False):
-        group = [j for j in pending if j.demo == demo]
-        if group:
-            out += runner.refresh_jobs(ledger(), media(), client(), group, _access_map(demo), now=time.time)
-    return out
+    updated = runner.refresh_jobs(ledger(), media(), client(), pending, _access_for, now=time.time)
+    return list(zip(pending, updated, strict=True))
 
 
 def get_job(job_id: str) -> Job | None:
