@@ -31,6 +31,7 @@ IMAGE_MIN_SIDE_PX = 300
 IMAGE_MIN_ASPECT = 1 / 2.5
 IMAGE_MAX_ASPECT = 2.5
 IMAGE_FORMATS = ("JPEG", "PNG")
+IMAGE_CHECK_CACHE_SIZE = 8  # decoded-image checks kept (validation runs on every rerun; each holds its text)
 MAX_REFS_NO_VIDEO = 7  # images + elements without a reference video
 MAX_REFS_WITH_VIDEO = 4  # images + elements with a reference video
 MAX_ELEMENTS_V3 = 3

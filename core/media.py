@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -132,4 +133,10 @@ def check_image_value(value: str) -> ImageCheck | None:
         )
     if not looks_like_base64(value):
         raise ValueError("is neither an http(s) URL nor Base64 image data")
+    return _check_base64(value)
+
+
+@functools.lru_cache(maxsize=config.IMAGE_CHECK_CACHE_SIZE)
+def _check_base64(value: str) -> ImageCheck:
+    """Decode and check once per distinct image: a form is validated on every Streamlit rerun."""
     return check_image_bytes(decode_base64(value))
