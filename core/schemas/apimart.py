@@ -16,6 +16,7 @@ from pydantic import Field
 from core import config
 from core.models import Mode
 from core.schemas.common import (
+    MODE_LABELS,
     ORDER,
     REFER_BASE,
     AspectRatio,
@@ -129,7 +130,7 @@ def _mode(options: str, *, modes: tuple[str, ...]) -> Any:
         "std",
         title="Quality",
         description=options,
-        json_schema_extra=ui_hint("segmented", ORDER["mode"], modes=modes),
+        json_schema_extra=ui_hint("segmented", ORDER["mode"], modes=modes, labels=MODE_LABELS),
     )
 
 

@@ -117,6 +117,7 @@ ShotType = Literal["customize", "intelligence"]
 ReferType = Literal["base", "feature"]
 YesNo = Literal["yes", "no"]
 StdPro = Literal["std", "pro"]
+MODE_LABELS = {"std": "Standard (720p)", "pro": "Pro (1080p)", "4k": "4K"}  # what the form shows
 
 SHOT_CUSTOMIZE = "customize"
 SHOT_INTELLIGENCE = "intelligence"

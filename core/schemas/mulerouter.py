@@ -13,6 +13,7 @@ from pydantic import Field
 
 from core import config
 from core.schemas.common import (
+    MODE_LABELS,
     ORDER,
     REFER_BASE,
     AspectRatio,
@@ -124,7 +125,7 @@ def _mode(default: str) -> Any:
         default,
         title="Quality",
         description="std = 720p, cheaper; pro = 1080p.",
-        json_schema_extra=ui_hint("segmented", ORDER["mode"]),
+        json_schema_extra=ui_hint("segmented", ORDER["mode"], labels=MODE_LABELS),
     )
 
 
