@@ -1,35 +1,45 @@
-"""Kling Prompt Studio: router and frame. Page config, the shared sidebar, navigation, live polling."""
+"""Kling Prompt Studio: router and frame. Page config, the shared sidebar, navigation, live job view.
+
+`streamlit run streamlit_app.py` finds the `st.App` below and serves it with uvicorn: this module is
+then imported once as the server (`core/server.py`: its lifespan starts the job engine and the demo
+emulator, its routes serve media), and run as a script (`__name__ == "__main__"`) for every session.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import frame
+if __name__ != "__main__":  # imported by the server process, once: the ASGI app
+    from core import server
 
-st.set_page_config(page_title="Kling Prompt Studio", page_icon=":material/movie:", layout="wide")
+    app = st.App("streamlit_app.py", routes=server.routes(), lifespan=server.lifespan)
+else:  # a script run of one browser session
+    from ui import frame
 
-PAGES = {
-    "Create": [
-        st.Page(
-            "app_pages/text_to_video.py", title="Text to video", icon=":material/edit_note:", default=True
-        ),
-        st.Page("app_pages/image_to_video.py", title="Image to video", icon=":material/image:"),
-        st.Page(
-            "app_pages/references_to_video.py", title="References to video", icon=":material/collections:"
-        ),
-        st.Page("app_pages/video_to_video.py", title="Video to video", icon=":material/video_library:"),
-        st.Page("app_pages/library.py", title="Library", icon=":material/bookmarks:"),
-    ],
-    "Results": [
-        st.Page("app_pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
-        st.Page("app_pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
-    ],
-    "Studio": [
-        st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
-    ],
-}
+    st.set_page_config(page_title="Kling Prompt Studio", page_icon=":material/movie:", layout="wide")
 
-page = st.navigation(PAGES)
-frame.sidebar()
-frame.live_jobs()
-page.run()
+    PAGES = {
+        "Create": [
+            st.Page(
+                "app_pages/text_to_video.py", title="Text to video", icon=":material/edit_note:", default=True
+            ),
+            st.Page("app_pages/image_to_video.py", title="Image to video", icon=":material/image:"),
+            st.Page(
+                "app_pages/references_to_video.py", title="References to video", icon=":material/collections:"
+            ),
+            st.Page("app_pages/video_to_video.py", title="Video to video", icon=":material/video_library:"),
+            st.Page("app_pages/library.py", title="Library", icon=":material/bookmarks:"),
+        ],
+        "Results": [
+            st.Page("app_pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
+            st.Page("app_pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
+        ],
+        "Studio": [
+            st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
+        ],
+    }
+
+    page = st.navigation(PAGES)
+    frame.sidebar()
+    frame.live_jobs()
+    page.run()
