@@ -43,7 +43,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     )
 
 
-@st.fragment(run_every=frame.poll_interval(session.active_count()))
+@st.fragment(run_every=frame.poll_interval())
 def live_table() -> None:
     only_ids = session.session_job_ids() if scope == "This session" else None
     size = config.JOBS_PAGE_SIZE

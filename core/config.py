@@ -58,7 +58,7 @@ SUBMIT_CONNECT_RETRIES = 2  # only failures before the request could reach the r
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_CONCURRENT_POLLS = 16
 DOWNLOAD_TIMEOUT_S = 120.0
-VIDEO_MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
+VIDEO_MAX_DOWNLOAD_BYTES = 2 * 1024**3  # default cap of one video download ($STUDIO_VIDEO_MAX_BYTES)
 BACKOFF_JITTER = 0.25  # a retry waits between 75 % and 100 % of the capped exponential delay
 ERROR_TEXT_MAX_CHARS = 300  # router error text shown to the user is cut to this length
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
@@ -86,6 +86,18 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # --- emulator ------------------------------------------------------------------------------------
 EMULATOR_COMPLETE_AFTER_S = 10.0
 DEMO_KEY = "demo-key-not-secret"
+
+
+VIDEO_MAX_BYTES_ENV = "STUDIO_VIDEO_MAX_BYTES"
+
+
+def video_max_bytes() -> int:
+    """The cap of one video download: $STUDIO_VIDEO_MAX_BYTES or VIDEO_MAX_DOWNLOAD_BYTES."""
+    try:
+        value = int(os.environ.get(VIDEO_MAX_BYTES_ENV, "") or VIDEO_MAX_DOWNLOAD_BYTES)
+    except ValueError:
+        return VIDEO_MAX_DOWNLOAD_BYTES
+    return value if value > 0 else VIDEO_MAX_DOWNLOAD_BYTES
 
 
 def data_dir() -> Path:
@@ -116,11 +128,23 @@ POLL_ERROR_BACKOFF_CAP_S = 120.0  # … capped here
 PROMPT_PREVIEW_CHARS = 160
 JOB_ID_HEX_CHARS = 12
 JOB_LIST_MAX_LIMIT = 500
-VIDEO_DOWNLOAD_ATTEMPTS = 5  # a finished job retries its download this many times
+VIDEO_LINK_TTL_S = 24 * 3600.0  # result links are fetched until they expire (APIMart: expires_at, ~1 day)
+DOWNLOAD_MIN_WINDOW_S = 3600.0  # … but for at least this long after the job finished (clock skew)
 PRICE_DEFAULT_SECONDS = 5  # billed seconds assumed when a base edit's input length is unknown
 POLL_NOT_FOUND_LIMIT = 3  # 404s in a row before a task counts as lost (one may be transient)
 SUBMIT_ORPHAN_AFTER_S = 180.0  # a job still "submitting" after this was left behind by a stopped app
 REFRESH_MAX_WORKERS = 32  # concurrent polls in one refresh (50 due jobs at 200 ms latency: 2 rounds)
+
+# --- the job engine (core/engine.py) ---------------------------------------------------------------
+ENGINE_TICK_S = 0.2  # how often the engine looks for due work (polls start within this of their time)
+ENGINE_LEASE_S = 30.0  # a claimed job is ours this long; renewed while the work goes on
+ENGINE_HEARTBEAT_S = 5.0  # renew leases and announce held session keys this often
+ENGINE_KEY_HOLD_S = 30.0  # a held-key announcement lasts this long (a dead process's keys lapse)
+ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)
+ENGINE_STOP_TIMEOUT_S = 5.0
+ENGINE_PART_MAX_AGE_S = 120.0  # an unfinished download file untouched this long is removed at start
+ENGINE_PROBE_TIMEOUT_S = 0.5  # is an earlier run's emulator still there?
+EMULATOR_URL_ENV = "STUDIO_EMULATOR_URL"  # use a running emulator for demo mode instead of starting one
 
 # --- router emulator details (core/emulator/) -----------------------------------------------------
 EMULATOR_HOST = "127.0.0.1"

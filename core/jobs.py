@@ -109,6 +109,7 @@ class PollInfo(BaseModel):
     consecutive_errors: int = 0
     last_error: str | None = None  # plain words, the last poll that failed (job stays active)
     download_attempts: int = 0
+    download_until: float | None = None  # downloads are retried until the router's links expire
 
 
 class Job(BaseModel):
@@ -136,6 +137,8 @@ class Job(BaseModel):
     prompt_preview: str = ""
     title: str = ""
     demo: bool = False  # made against the built-in emulator (demo mode): polled there, never charged
+    access: str = ""  # which access sent it (core/access.py): operator:<router>, session:<id>, demo:<url>
+    base_url: str = ""  # where it was sent (never a key)
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
 
     @property
@@ -247,19 +250,50 @@ def is_pollable(job: Job) -> bool:
     return job.state in POLLABLE_STATES and job.task is not None
 
 
+def download_window_end(job: Job) -> float:
+    """Until when a finished job's video is worth fetching: the router's link expiry, else a day after it
+    finished (jobs recorded before the window was kept: a day after their last change)."""
+    if job.poll.download_until is not None:
+        return job.poll.download_until
+    return job.updated_at + config.VIDEO_LINK_TTL_S
+
+
 def needs_download(job: Job) -> bool:
-    """A finished job whose video is not in the media cache yet (and downloads have not run out)."""
-    return (
-        job.state == JobState.SUCCEEDED
-        and bool(job.video_urls)
-        and not job.video_file
-        and job.poll.download_attempts < config.VIDEO_DOWNLOAD_ATTEMPTS
-    )
+    """A finished job whose video is not in the media cache yet."""
+    return job.state == JobState.SUCCEEDED and bool(job.video_urls) and not job.video_file
 
 
 def download_due(job: Job, now: float) -> bool:
-    """A missing video whose next download try (after a failed one, backed off) is due."""
-    return needs_download(job) and (job.poll.next_poll_at is None or job.poll.next_poll_at <= now)
+    """A missing video whose next download try (after a failed one, backed off) is due, links still valid."""
+    return (
+        needs_download(job)
+        and (job.poll.next_poll_at is None or job.poll.next_poll_at <= now)
+        and now < download_window_end(job)
+    )
+
+
+def download_given_up(job: Job, now: float) -> bool:
+    """The video could not be fetched before the links expired ("Try download again" can still try)."""
+    return needs_download(job) and now >= download_window_end(job)
+
+
+def engine_due_at(job: Job) -> float | None:
+    """When the job engine next has work for this job (None: nothing to do). Stored as an indexed column.
+
+    A "submitting" job is looked at once it could be an orphan of a stopped app; a pollable one at its
+    next poll (or its deadline, when it goes stale); a finished one at its next download try while its
+    links are valid.
+    """
+    if job.state == JobState.SUBMITTING:
+        return job.created_at + config.SUBMIT_ORPHAN_AFTER_S
+    if is_pollable(job):
+        start = job.poll.started_at if job.poll.started_at is not None else job.created_at
+        due = job.poll.next_poll_at if job.poll.next_poll_at is not None else start
+        return min(due, start + config.POLL_DEADLINE_S)
+    if needs_download(job):
+        due = job.poll.next_poll_at if job.poll.next_poll_at is not None else job.updated_at
+        return due if due < download_window_end(job) else None
+    return None
 
 
 # --- the poll schedule ----------------------------------------------------------------------------
@@ -389,6 +423,11 @@ def apply_status(job: Job, status: TaskStatus, now: float) -> Job:
         changes["progress"] = 100
     if status.video_urls:
         changes["video_urls"] = list(status.video_urls)
+    if new_state == JobState.SUCCEEDED:
+        # the router's expiry, but never less than a short window (its clock and ours may disagree)
+        until = max(status.expires_at or now + config.VIDEO_LINK_TTL_S, now + config.DOWNLOAD_MIN_WINDOW_S)
+        poll = poll.model_copy(update={"download_until": until, "next_poll_at": now})
+        changes["poll"] = poll
     if status.cost is not None:
         changes["reported_cost"] = status.cost
     if new_state in (JobState.FAILED, JobState.CANCELLED):

@@ -114,8 +114,10 @@ def submit_job(
     title: str = "",
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
+    access_id: str = "",
 ) -> Job:
-    """Record the job as "submitting", POST it once, and record what happened.
+    """Record the job as "submitting" (with `access_id`, which access sends it: core/access.py), POST it
+    once, and record what happened.
 
     Returns the job queued with its task reference; or "submission_unknown" when the request may
     have reached the router without an answer (never retried); or "failed" with the plain reason
@@ -131,6 +133,7 @@ def submit_job(
         endpoint_id=endpoint.id, router=endpoint.router, body=stored, at=clock(), mode=mode, title=title,
         estimated_cost=_estimated_usd(estimate), note=f"Sending to {endpoint.router_label}", demo=access.demo,
     )
+    job = job.model_copy(update={"access": access_id, "base_url": access.base_url})
     job = ledger.add(job)  # on disk before the POST: nothing is lost if the app stops now
     try:
         ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand)
@@ -166,12 +169,20 @@ def _video_ext(url: str) -> str:
     return suffix if suffix in VIDEO_EXTENSIONS else DEFAULT_VIDEO_EXT
 
 
-def _download(ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, t: float) -> Job:
+def download_step(
+    media: MediaCache, client: httpx.Client, job: Job, t: float, *, allowed_origins: Iterable[str] = ()
+) -> Job:
+    """Try once to fetch a finished job's video into the media cache; the job as it should be stored.
+
+    On failure the reason is noted and the next try is backed off (the engine retries until the
+    router's links expire)."""
     url = job.video_urls[0]
     tmp = media.temp_path(".part")
     attempts = job.poll.download_attempts + 1
     try:
-        providers.download(client, url, tmp, max_bytes=config.VIDEO_MAX_DOWNLOAD_BYTES)
+        providers.download(
+            client, url, tmp, max_bytes=config.video_max_bytes(), allowed_origins=tuple(allowed_origins)
+        )
         name = media.adopt_file(tmp, _video_ext(url))
     except StudioError as exc:
         tmp.unlink(missing_ok=True)
@@ -180,18 +191,23 @@ def _download(ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job,
         poll = job.poll.model_copy(
             update={"download_attempts": attempts, "last_error": reason, "next_poll_at": retry_at}
         )
-        return _save(ledger, job.model_copy(update={"poll": poll, "updated_at": t}))
+        return job.model_copy(update={"poll": poll, "updated_at": t})
     poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": None})
-    return _save(ledger, job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t}))
+    return job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t})
+
+
+def _download(ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, t: float) -> Job:
+    origins = (job.base_url,) if job.base_url else ()
+    return _save(ledger, download_step(media, client, job, t, allowed_origins=origins))
 
 
 def _poll_once(
     client: httpx.Client, job: Job, access: RouterAccess, clock: Callable[[], float],
-    sleep: Callable[[float], None], rand: Callable[[], float],
+    sleep: Callable[[float], None], rand: Callable[[], float], budget: int = config.POLL_RETRY_BUDGET,
 ) -> Job:
     assert job.task is not None
     try:
-        status = providers.poll(client, job.task, access, sleep=sleep, rand=rand)
+        status = providers.poll(client, job.task, access, sleep=sleep, rand=rand, budget=budget)
     except NotFoundError as exc:
         t = clock()
         noted = record_poll_error(job, LOST_TASK_MESSAGE, t, exc.retry_after)
@@ -221,6 +237,45 @@ def _refresh_one(
         if is_pollable(current):
             current = _save(ledger, record_poll_error(current, UNEXPECTED_POLL_MESSAGE, clock()))
     return current
+
+
+def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def advance(
+    media: MediaCache,
+    client: httpx.Client,
+    job: Job,
+    access: RouterAccess | None,
+    *,
+    now: Clock = time.time,
+    rand: Callable[[], float] = random.random,
+) -> Job:
+    """One step of the job engine on a job it has claimed; returns the job as it should be stored.
+
+    Settles an orphaned "submitting" job or one past its deadline; polls a due job once (no retries
+    or sleeps inside: a failure, or a long Retry-After, moves the job's next poll time instead); then
+    downloads a finished video that is due, from the job's router (or emulator) only. No ledger
+    access: the engine writes the result under its lease.
+    """
+    clock = _clock(now)
+    t = clock()
+    if _orphaned(job, t):
+        return _orphan(job, t)
+    if is_pollable(job) and is_past_deadline(job, t):
+        return mark_stale(job, t)
+    try:
+        if access is not None and is_due(job, t):
+            job = _poll_once(client, job, access, clock, _no_sleep, rand, budget=0)
+        if download_due(job, clock()):
+            origins = [o for o in (job.base_url, access.base_url if access else "") if o]
+            job = download_step(media, client, job, clock(), allowed_origins=origins)
+    except Exception:  # one job's trouble never stops the engine
+        log.exception("working on job %s failed", job.id)
+        if is_pollable(job):
+            job = record_poll_error(job, UNEXPECTED_POLL_MESSAGE, clock())
+    return job
 
 
 AccessFor = Mapping[str, RouterAccess] | Callable[[Job], RouterAccess | None]
@@ -327,6 +382,7 @@ def track_task(
     now: Clock = time.time,
     job_id: str | None = None,
     title: str = "",
+    access_id: str = "",
 ) -> Job:
     """Follow a task by its id ("Track a task"). With `job_id` of a "submission unknown" job, that
     job gets the task id and is polled again; a task already in the ledger is returned (resumed
@@ -357,7 +413,8 @@ def track_task(
         endpoint_id=endpoint.id, router=endpoint.router, body={}, at=t, mode=str(endpoint.modes[0]),
         title=title or f"Tracked task {task_id}", state=JobState.QUEUED, note=note, demo=access.demo,
     )
-    return ledger.add(start_polling(job.model_copy(update={"task": ref}), t))
+    job = job.model_copy(update={"task": ref, "access": access_id, "base_url": access.base_url})
+    return ledger.add(start_polling(job, t))
 
 
 def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:

@@ -1,19 +1,135 @@
 """The server process: what runs once per app server, whether or not a browser tab is open.
 
     lifespan(app)   started and stopped with the server by `st.App` (streamlit_app.py): the demo
-                    emulator, the job engine (core/engine.py) and its ledger/media/client
+                    emulator and, per data directory, the ledger, media cache, HTTP client, the
+                    session-key registry and the job engine (core/engine.py)
     routes()        Starlette routes mounted beside Streamlit's own (e.g. /api/media/<name>)
+    services()      the process's shared pieces for the data directory in use (pages read them)
 
-No Streamlit import here: `st.App` takes these as plain ASGI pieces.
+No Streamlit import here: `st.App` takes these as plain ASGI pieces. When the app runs without the
+lifespan (AppTest, or an old entry script), `services()` starts the same pieces on first use.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import threading
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 from starlette.routing import BaseRoute
+
+from core import access as acc
+from core import config, engine, store
+from core import http as core_http
+from core.emulator import EmulatorHandle, start_emulator
+from core.models import RouterAccess
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What one server process shares between its sessions for one data directory (no user data but
+    the session keys held, by design, in `registry`)."""
+
+    data_dir: Path
+    ledger: store.Ledger
+    media: store.MediaCache
+    client: httpx.Client
+    registry: acc.AccessRegistry
+    engine: engine.Engine
+    emulator_url: str
+
+    @property
+    def demo_access(self) -> RouterAccess:
+        return demo_access(self.emulator_url)
+
+
+def demo_access(emulator_url: str, router: str = config.MULEROUTER) -> RouterAccess:
+    return RouterAccess(router=router, base_url=emulator_url, key=config.DEMO_KEY, demo=True)
+
+
+_lock = threading.RLock()
+_services: dict[str, Services] = {}
+_emulator: EmulatorHandle | None = None
+
+
+def emulator_url() -> str:
+    """The demo emulator: $STUDIO_EMULATOR_URL (one shared by several servers), else our own, started once."""
+    global _emulator
+    shared = os.environ.get(config.EMULATOR_URL_ENV, "").strip().rstrip("/")
+    if shared:
+        return shared
+    with _lock:
+        if _emulator is None:
+            _emulator = start_emulator(complete_after=config.emulator_complete_after())
+        return _emulator.base_url
+
+
+def operator_accesses() -> dict[str, RouterAccess]:
+    """The operator's keys (environment, then secrets.toml), each with the operator's base URL."""
+    values = acc.read_secrets(acc.secrets_files())
+    found = {r: acc.operator_access(r, values) for r in config.ROUTERS}
+    return {r: a for r, a in found.items() if a is not None}
+
+
+def _build(data_dir: Path) -> Services:
+    ledger = store.Ledger(data_dir)
+    media = store.MediaCache(data_dir / config.MEDIA_DIRNAME)
+    client = core_http.make_client()
+    registry = acc.AccessRegistry()
+    url = emulator_url()
+    eng = engine.Engine(
+        ledger, media, client, operator=operator_accesses(), demo=demo_access(url), registry=registry
+    )
+    return Services(data_dir, ledger, media, client, registry, eng, url)
+
+
+def services(data_dir: Path | None = None, *, start: bool = True) -> Services:
+    """The shared pieces for `data_dir` (default: config.data_dir()), built once per process.
+
+    One engine runs per process: asking for another data directory (tests do) stops the others."""
+    path = Path(data_dir) if data_dir is not None else config.data_dir()
+    name = str(path.resolve())
+    with _lock:
+        found = _services.get(name)
+        if found is None:
+            for other_name, other in list(_services.items()):
+                other.engine.stop()
+                other.client.close()
+                del _services[other_name]
+            found = _services[name] = _build(path)
+        if start and not found.engine.running:
+            found.engine.start()
+        return found
+
+
+def stop_engines() -> None:
+    """Stop every engine and forget the services (the emulator stays): tests, between data directories."""
+    with _lock:
+        for svc in _services.values():
+            svc.engine.stop()
+            svc.client.close()
+        _services.clear()
+
+
+def shutdown() -> None:
+    """Stop every engine and the embedded emulator (the server is stopping)."""
+    global _emulator
+    with _lock:
+        for svc in _services.values():
+            svc.engine.stop()
+            svc.client.close()
+        _services.clear()
+        if _emulator is not None:
+            _emulator.stop()
+            _emulator = None
 
 
 def routes() -> list[BaseRoute]:
@@ -23,5 +139,10 @@ def routes() -> list[BaseRoute]:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Start the process's services with the server and stop them with it."""
-    yield
+    """Start the process's services with the server (the engine runs with no tab open); stop them with it."""
+    svc = services()
+    log.info("job engine %s started on %s", svc.engine.owner, svc.data_dir)
+    try:
+        yield
+    finally:
+        shutdown()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import access as access_ids
 from core import config, media
 from core.jobs import (
     FINAL_STATES,
@@ -31,6 +32,7 @@ from core.jobs import (
     Job,
     JobState,
     can_transition,
+    engine_due_at,
     needs_download,
     prompt_text,
 )
@@ -66,6 +68,27 @@ CREATE INDEX IF NOT EXISTS jobs_hash ON jobs (body_hash, created_at DESC);
 CREATE INDEX IF NOT EXISTS jobs_task ON jobs (router, task_id);
 CREATE INDEX IF NOT EXISTS jobs_video ON jobs (video_file, created_at DESC);
 """
+
+SCHEMA_VERSION = 1
+# Version 1: the job engine's columns. `next_at` (when the engine next has work for the job, NULL when
+# none), `access` (which access sent it: core/access.py), the lease (`lease_owner`, `lease_until`:
+# one engine at a time works on a job), `seq` (a change counter: tabs read what changed since they last
+# looked), and the table of engines holding session keys in memory.
+_MIGRATION_1 = (
+    "ALTER TABLE jobs ADD COLUMN next_at REAL",
+    "ALTER TABLE jobs ADD COLUMN access TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE jobs ADD COLUMN lease_until REAL",
+    "ALTER TABLE jobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (next_at) WHERE next_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS jobs_seq ON jobs (seq)",
+    "CREATE TABLE IF NOT EXISTS key_holders "
+    "(access TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL)",
+)
+
+
+class LeaseLostError(InvalidTransition):
+    """Another engine holds this job now (our lease expired): our result is dropped."""
 
 
 class StaleWriteError(InvalidTransition):
@@ -130,13 +153,25 @@ def _row_values(job: Job) -> dict[str, Any]:
         "video_file": job.video_file,
         "revision": job.revision,
         "data": job.model_dump_json(),
+        "next_at": engine_due_at(job),
+        "access": job_access(job),
     }
+
+
+def job_access(job: Job) -> str:
+    """The job's access id; jobs recorded before access was kept went out with the operator's key (or, in
+    demo mode, to an emulator of an earlier run: "demo:" with no address)."""
+    if job.access:
+        return job.access
+    return f"{access_ids.DEMO}:" if job.demo else access_ids.operator_id(job.router)
 
 
 _COLUMNS = (
     "id", "created_at", "updated_at", "router", "endpoint_id", "mode", "state", "task_id", "body_hash",
-    "search", "video_file", "revision", "data",
+    "search", "video_file", "revision", "data", "next_at", "access",
 )
+_NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"
+_SETS = ",".join(f"{c} = :{c}" for c in _COLUMNS if c != "id") + f", seq = {_NEXT_SEQ}"
 
 
 class Ledger:
@@ -148,7 +183,30 @@ class Ledger:
         self.path = self.data_dir / config.LEDGER_FILENAME
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION in one transaction (several processes may start at once)."""
+        with self._write() as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version >= SCHEMA_VERSION:
+                return
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+            for statement in _MIGRATION_1:
+                name = statement.split("ADD COLUMN ", 1)[1].split()[0] if "ADD COLUMN" in statement else None
+                if name is None or name not in columns:
+                    conn.execute(statement)
+            rows = conn.execute("SELECT id, data FROM jobs ORDER BY created_at, id").fetchall()
+            for seq, (job_id, data) in enumerate(rows, start=1):
+                job = Job.model_validate_json(data)
+                conn.execute(
+                    "UPDATE jobs SET next_at = ?, access = ?, seq = ? WHERE id = ?",
+                    (engine_due_at(job), job_access(job), seq, job_id),
+                )
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -185,7 +243,10 @@ class Ledger:
     def add_many(self, jobs: list[Job]) -> None:
         """Insert several new jobs in one transaction (imports, tests)."""
         rows = [_row_values(j.model_copy(update={"revision": 1})) for j in jobs]
-        sql = f"INSERT INTO jobs ({','.join(_COLUMNS)}) VALUES ({','.join(':' + c for c in _COLUMNS)})"
+        sql = (
+            f"INSERT INTO jobs ({','.join(_COLUMNS)}, seq) "
+            f"VALUES ({','.join(':' + c for c in _COLUMNS)}, {_NEXT_SEQ})"
+        )
         try:
             with self._write() as conn:
                 conn.executemany(sql, rows)
@@ -212,9 +273,7 @@ class Ledger:
             if stored_state in FINAL_STATES and job.revision != stored_rev:
                 raise StaleWriteError(f"job {job.id} changed since this copy was read")
             saved = job.model_copy(update={"revision": stored_rev + 1})
-            values = _row_values(saved)
-            sets = ",".join(f"{c} = :{c}" for c in _COLUMNS if c != "id")
-            conn.execute(f"UPDATE jobs SET {sets} WHERE id = :id", values)
+            conn.execute(f"UPDATE jobs SET {_SETS} WHERE id = :id", _row_values(saved))
         return saved
 
     def modify(self, job_id: str, change: Callable[[Job], Job]) -> Job:
@@ -230,14 +289,134 @@ class Ledger:
                     f"job {job_id} is {current.state.value}; it cannot become {new.state.value}"
                 )
             saved = new.model_copy(update={"revision": current.revision + 1})
-            values = _row_values(saved)
-            sets = ",".join(f"{c} = :{c}" for c in _COLUMNS if c != "id")
-            conn.execute(f"UPDATE jobs SET {sets} WHERE id = :id", values)
+            conn.execute(f"UPDATE jobs SET {_SETS} WHERE id = :id", _row_values(saved))
         return saved
 
     def delete(self, job_id: str) -> bool:
         with self._write() as conn:
             return conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+
+    # --- the engine's leases ----------------------------------------------------------------------
+
+    def next_due(self, accesses: tuple[str, ...]) -> float | None:
+        """The earliest moment the engine holding `accesses` has work (no lock taken; an indexed MIN)."""
+        sql = (
+            f"SELECT MIN(next_at) FROM jobs WHERE next_at IS NOT NULL "
+            f"AND (access IN ({_placeholders(accesses)}) OR state = ?)"
+        )
+        with self._connect() as conn:
+            value = conn.execute(sql, [*accesses, JobState.SUBMITTING.value]).fetchone()[0]
+        return None if value is None else float(value)
+
+    def claim_due(
+        self, owner: str, accesses: tuple[str, ...], *, now: float, lease_s: float, limit: int
+    ) -> list[Job]:
+        """Claim up to `limit` jobs that are due (compare-and-set: none is leased by a live owner), oldest
+        due first; only jobs sent with an access in `accesses`, and "submitting" jobs (to settle
+        orphans). Returns them as stored; each stays ours until `release` or until the lease expires."""
+        if limit <= 0:
+            return []
+        sql = (
+            "SELECT id, data FROM jobs WHERE next_at IS NOT NULL AND next_at <= ? "
+            "AND (lease_until IS NULL OR lease_until < ?) "
+            f"AND (access IN ({_placeholders(accesses)}) OR state = ?) ORDER BY next_at LIMIT ?"
+        )
+        with self._write() as conn:
+            rows = conn.execute(sql, [now, now, *accesses, JobState.SUBMITTING.value, limit]).fetchall()
+            conn.executemany(
+                "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                [(owner, now + lease_s, r[0]) for r in rows],
+            )
+        return [Job.model_validate_json(r[1]) for r in rows]
+
+    def renew(self, owner: str, job_ids: list[str], until: float) -> int:
+        """Extend our leases (work still going on); returns how many are still ours."""
+        if not job_ids:
+            return 0
+        sql = f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({_placeholders(job_ids)})"
+        with self._write() as conn:
+            return conn.execute(sql, [until, owner, *job_ids]).rowcount
+
+    def release(self, job: Job, owner: str) -> Job:
+        """Write the result of our work on a claimed job and give the lease up, in one transaction.
+
+        Raises LeaseLostError when another engine took the job over meanwhile (our result is dropped).
+        When someone else changed the job since we claimed it (a user action), theirs is kept.
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT state, revision, lease_owner, data FROM jobs WHERE id = ?", (job.id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no job {job.id!r} in the ledger")
+            if row[2] != owner:
+                raise LeaseLostError(f"job {job.id} is being worked on elsewhere now")
+            stored_state, stored_rev = JobState(row[0]), int(row[1])
+            moved = stored_rev != job.revision or (
+                stored_state != job.state and not can_transition(stored_state, job.state)
+            )
+            conn.execute("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE id = ?", (job.id,))
+            if moved:
+                return Job.model_validate_json(row[3])
+            saved = job.model_copy(update={"revision": stored_rev + 1})
+            conn.execute(f"UPDATE jobs SET {_SETS} WHERE id = :id", _row_values(saved))
+        return saved
+
+    def lease_of(self, job_id: str) -> tuple[str | None, float | None]:
+        with self._connect() as conn:
+            row = conn.execute("SELECT lease_owner, lease_until FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    # --- keys held in engines' memory ---------------------------------------------------------------
+
+    def hold_keys(self, owner: str, accesses: list[str], until: float) -> None:
+        """Say that `owner` holds these session accesses in memory until `until` (a heartbeat)."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO key_holders (access, owner, until) VALUES (?, ?, ?) "
+                "ON CONFLICT(access) DO UPDATE SET owner = excluded.owner, until = excluded.until",
+                [(a, owner, until) for a in accesses],
+            )
+            conn.execute("DELETE FROM key_holders WHERE until < ?", (until - 3600.0,))
+
+    def held_keys(self, now: float) -> set[str]:
+        """Session accesses some running engine holds in memory right now."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT access FROM key_holders WHERE until >= ?", (now,)).fetchall()
+        return {r[0] for r in rows}
+
+    def waiting_for_key(self, router: str, now: float) -> list[Job]:
+        """Jobs with work left that were sent with a session key no running engine holds any more."""
+        held = self.held_keys(now)
+        sql = (
+            "SELECT access, data FROM jobs WHERE next_at IS NOT NULL AND router = ? AND access LIKE ? "
+            "ORDER BY created_at"
+        )
+        with self._connect() as conn:
+            rows = conn.execute(sql, (router, f"{access_ids.SESSION}:%")).fetchall()
+        return [Job.model_validate_json(r[1]) for r in rows if r[0] not in held]
+
+    def with_work(self, prefix: str = "") -> list[Job]:
+        """Jobs the engine still has work for, sent with an access id starting with `prefix`."""
+        sql = "SELECT data FROM jobs WHERE next_at IS NOT NULL AND access LIKE ? ESCAPE '\\' ORDER BY next_at"
+        with self._connect() as conn:
+            rows = conn.execute(sql, (_like_escape(prefix) + "%",)).fetchall()
+        return [Job.model_validate_json(r[0]) for r in rows]
+
+    # --- what changed -------------------------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM jobs").fetchone()[0])
+
+    def changes_since(self, seq: int, limit: int = config.JOB_LIST_MAX_LIMIT) -> tuple[int, list[Job]]:
+        """Jobs written after change number `seq` (oldest change first) and the newest change number."""
+        sql = "SELECT seq, data FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?"
+        with self._connect() as conn:
+            rows = conn.execute(sql, (int(seq), int(limit))).fetchall()
+        if not rows:
+            return int(seq), []
+        return int(rows[-1][0]), [Job.model_validate_json(r[1]) for r in rows]
 
     # --- reads ------------------------------------------------------------------------------------
 

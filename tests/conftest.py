@@ -51,6 +51,15 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _app_services_stop_after_each_test() -> Iterator[None]:
+    """Pages start the server's job engine on first use (AppTest has no lifespan): stop it after the test."""
+    yield
+    from core import server
+
+    server.stop_engines()
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser tests run last: Playwright's sync API keeps an event loop running until the session ends."""
     items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))

@@ -250,6 +250,12 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         st.session_state.pop(_k(mode, "confirmed"), None)
         st.error("Nothing was sent: fix the fields marked in red above.", icon=":material/block:")
         return
+    problem = session.access_problem(endpoint.router)
+    if problem:
+        st.session_state.pop(_k(mode, "inflight"), None)
+        st.session_state.pop(_k(mode, "confirmed"), None)
+        st.error(f"Nothing was sent. {problem}", icon=":material/key_off:")
+        return
     fingerprint = body_fingerprint(endpoint, result.body)
     try:
         demo = session.is_demo(endpoint.router)

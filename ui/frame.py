@@ -1,16 +1,24 @@
-"""The shared frame: sidebar (router in use, key status, demo notice) and the live job poller.
+"""The shared frame: sidebar (router in use, key status, demo notice) and the live job view.
 
-The poller is a fragment drawn in the sidebar from the entry script, so it runs whichever page is
-open: active jobs keep being polled and the sidebar counter moves.
+The live view is a fragment drawn in the sidebar from the entry script, so it runs whichever page is
+open. It only reads: the job engine in the server polls and downloads (core/engine.py); the tab asks
+the ledger what changed since it last looked (one indexed query) for its counter and toasts.
 """
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from core import config
-from core.jobs import JobState, is_active
+from core.jobs import FINAL_STATES, JobState
 from ui import session
+
+SEQ_KEY = "frame.seen_change"  # the newest ledger change this tab has looked at
+SINCE_KEY = "frame.since"  # when this tab started looking (older events make no toast)
+TOASTED_KEY = "frame.toasted"  # job ids already announced
+ACTIVE_KEY = "frame.active"  # the active count at the last look
 
 ROUTER_WIDGET_KEY = "frame.router"
 
@@ -43,39 +51,51 @@ def sidebar() -> None:
             st.success(f"{config.ROUTER_LABELS[router]} key set ({source}).", icon=":material/key:")
 
 
-def poll_interval(active_count: int) -> float | None:
-    """The live refresh period (Settings), or None (no timer) when no job is active."""
-    if not active_count:
-        return None
+def poll_interval(active_count: int | None = None) -> float:
+    """How often the live views look at the ledger (Settings; a job made in another tab shows this fast)."""
     return float(st.session_state.get(session.POLL_EVERY_KEY, config.JOBS_LIVE_EVERY_S))
 
 
-def live_jobs() -> None:
-    """Poll active jobs on every page; show the live count in the sidebar."""
-    had_active = session.active_count() > 0
+def _announce(job, since: float, toasted: set[str]) -> bool:
+    """A toast for a job that became ready (video saved) or failed since this tab started; True if a video."""
+    if job.id in toasted or job.state not in FINAL_STATES or not job.history or job.history[-1].at < since:
+        return False
+    if job.state == JobState.SUCCEEDED and job.video_file:
+        toasted.add(job.id)
+        st.toast(f"Video ready: {job.prompt_preview[:40] or job.endpoint_id}", icon=":material/movie:")
+        return True
+    if job.state == JobState.FAILED:
+        toasted.add(job.id)
+        st.toast("A job failed — see Jobs for the reason.", icon=":material/error:")
+    return False
 
-    @st.fragment(run_every=poll_interval(int(had_active)))
-    def _poller() -> None:
+
+def live_jobs() -> None:
+    """The sidebar counter and toasts, from the ledger's changes since this tab last looked."""
+
+    @st.fragment(run_every=poll_interval())
+    def _watch() -> None:
+        since = st.session_state.setdefault(SINCE_KEY, time.time())
+        toasted = st.session_state.setdefault(TOASTED_KEY, set())
+        seen = st.session_state.get(SEQ_KEY)
+        changes = []
         try:
-            pairs = session.refresh_active_jobs()
-        except Exception:  # the poller must never break a page; the job rows carry their own errors
-            pairs = []
-        for before, job in pairs:
-            if before.state == job.state:
-                continue
-            if job.state == JobState.SUCCEEDED:
-                st.toast(
-                    f"Video ready: {job.prompt_preview[:40] or job.endpoint_id}", icon=":material/movie:"
-                )
-            elif job.state == JobState.FAILED:
-                st.toast("A job failed — see Jobs for the reason.", icon=":material/error:")
-        active = sum(1 for _, job in pairs if is_active(job))
+            if seen is None:
+                st.session_state[SEQ_KEY] = session.last_change()
+            else:
+                st.session_state[SEQ_KEY], changes = session.changes_since(seen)
+            active = session.active_count()
+        except Exception:  # the live view must never break a page
+            return
+        new_videos = sum(_announce(job, since, toasted) for job in changes)
         if active:
             st.caption(f":material/autorenew: **{active}** active job{'s' * (active != 1)}")
         else:
             st.caption("No active jobs")
-        if had_active and not active:
-            st.rerun()  # a full run stops the timer and refreshes the page that is open
+        was_active = st.session_state.get(ACTIVE_KEY, 0)
+        st.session_state[ACTIVE_KEY] = active
+        if new_videos or (was_active and not active):
+            st.rerun()  # a full run refreshes the page that is open (new videos, final states)
 
     with st.sidebar:
-        _poller()
+        _watch()

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core import catalog, config
-from core.jobs import ACTIVE_STATES, Job, JobState
+from core import access, catalog, config
+from core.jobs import ACTIVE_STATES, Job, JobState, download_given_up, needs_download
 from ui import session
 
 STATE_LABELS = {
@@ -93,7 +93,12 @@ def fmt_time(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
-def state_label(job: Job) -> str:
+def state_label(job: Job, held: set[str] | None = None) -> str:
+    """Plain status words; `held`: the session keys running servers hold (None: look them up)."""
+    if session.needs_key(job, held):
+        return "needs your key"
+    if job.state == JobState.SUCCEEDED and needs_download(job):
+        return "done, video not saved" if download_given_up(job, time.time()) else "done, saving video"
     return STATE_LABELS.get(job.state, str(job.state))
 
 
@@ -113,10 +118,11 @@ def progress_fraction(job: Job) -> float:
 
 def table_rows(jobs: list[Job], now: float) -> list[dict]:
     """One plain row per job for the Jobs table (no emoji: they render as boxes in some browsers)."""
+    held = session.held_keys()
     return [
         {
             "id": j.id,
-            "status": state_label(j),
+            "status": state_label(j, held),
             "progress": progress_fraction(j),
             "elapsed": fmt_elapsed(elapsed_s(j, now)),
             "router": config.ROUTER_LABELS.get(j.router, j.router),
@@ -201,6 +207,7 @@ def details(job: Job, *, key_prefix: str) -> None:
     raw reply, actions."""
     st.badge(state_label(job), icon=STATE_ICONS.get(job.state), color=STATE_COLORS.get(job.state, "blue"))
     show_error(job)
+    engine_notes(job, key_prefix=key_prefix)
     cols = st.columns(4)
     cols[0].metric("Progress", f"{int(progress_fraction(job) * 100)} %")
     cols[1].metric("Elapsed", fmt_elapsed(elapsed_s(job)))
@@ -243,6 +250,28 @@ def task_id_form(job: Job, *, key_prefix: str) -> None:
             else:
                 st.toast("Following the task; its status appears here.", icon=":material/travel_explore:")
                 st.rerun()
+
+
+def engine_notes(job: Job, *, key_prefix: str) -> None:
+    """What the server's job engine is waiting for: a key typed again, or a video it could not save yet."""
+    if session.needs_key(job):
+        router = config.ROUTER_LABELS.get(job.router, job.router)
+        st.warning(access.NEEDS_KEY_MESSAGE.format(router=router), icon=":material/key_off:")
+    if job.state != JobState.SUCCEEDED or not needs_download(job):
+        return
+    if download_given_up(job, time.time()):
+        st.error("The finished video could not be saved before the router's link expired.",
+                 icon=":material/cloud_off:")
+    elif job.poll.last_error:
+        st.warning("The finished video is not saved yet; the app keeps trying.", icon=":material/cloud_sync:")
+    else:
+        st.info("The finished video is being saved.", icon=":material/cloud_download:")
+    if job.poll.last_error:
+        st.text(job.poll.last_error)  # may quote the server's words
+    if st.button("Try download again", key=f"{key_prefix}.redownload.{job.id}", icon=":material/download:"):
+        session.retry_download(job.id)
+        st.toast("Trying to save the video again.", icon=":material/download:")
+        st.rerun()
 
 
 def _confirm_key(key_prefix: str) -> str:
@@ -292,7 +321,7 @@ def confirm_retry(job: Job, *, key_prefix: str) -> None:
             st.session_state.pop(_confirm_key(key_prefix), None)
             try:
                 new_job = session.retry(job)
-            except (KeyError, FileNotFoundError) as exc:
+            except (KeyError, FileNotFoundError, ValueError) as exc:
                 st.error(f"It could not be sent again: {exc}")
                 return
             st.toast("New job started.", icon=":material/replay:")

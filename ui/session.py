@@ -1,10 +1,12 @@
-"""Per-browser-session state and the shared server resources, in one place.
+"""Per-browser-session state and the server's shared pieces, in one place.
 
-Shared (st.cache_resource, one per server process, nothing user-specific): the router emulator used
-in demo mode, the job ledger, the media cache and a keyless httpx client.
+Shared (core/server.py, one set per server process, started with the server): the router emulator
+used in demo mode, the job ledger, the media cache, a keyless httpx client, the job engine that polls
+and downloads every job, and the registry holding keys typed in Settings (memory only).
 Per session (st.session_state): the router in use, keys typed in Settings, base-URL overrides, demo
-switch, poll settings, the ids of jobs made in this session.
-Keys are looked up per request: session password box → .streamlit/secrets.toml → environment.
+switch, poll settings, the ids of jobs made in this session, what the live view last saw.
+Keys are looked up per request: session password box → .streamlit/secrets.toml → environment. A job
+records which of those sent it; the engine, not the tab, polls it with exactly that access.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import config, jobs, pricing, runner, store
-from core import http as core_http
+from core import access as acc
+from core import config, jobs, pricing, runner, server, store
 from core.catalog import Endpoint
-from core.emulator import EmulatorHandle, start_emulator
 from core.jobs import Job
 from core.models import RouterAccess
 
@@ -33,6 +34,10 @@ POLL_EVERY_KEY = "settings.poll_every_s"
 DEFAULT_FRAGMENT_EVERY_S = 2.0
 
 
+class AccessRefusedError(ValueError):
+    """This session may not send to the router as configured (plain words, shown next to Generate)."""
+
+
 def _session_key_name(router: str) -> str:
     return f"settings.key.{router}"
 
@@ -41,27 +46,11 @@ def _base_url_override_name(router: str) -> str:
     return f"settings.base_url.{router}"
 
 
-# --- shared resources (server-wide, no user data) ---------------------------------------------------
+# --- shared resources (server-wide, started with the server) ---------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
-def _emulator() -> EmulatorHandle:
-    return start_emulator(complete_after=config.emulator_complete_after())
-
-
-@st.cache_resource(show_spinner=False)
-def _ledger(data_dir: str) -> store.Ledger:
-    return store.Ledger(Path(data_dir))
-
-
-@st.cache_resource(show_spinner=False)
-def _media(data_dir: str) -> store.MediaCache:
-    return store.MediaCache(Path(data_dir) / config.MEDIA_DIRNAME)
-
-
-@st.cache_resource(show_spinner=False)
-def _client():
-    return core_http.make_client()
+def services() -> server.Services:
+    return server.services(data_dir())
 
 
 def data_dir() -> Path:
@@ -69,19 +58,19 @@ def data_dir() -> Path:
 
 
 def ledger() -> store.Ledger:
-    return _ledger(str(data_dir()))
+    return services().ledger
 
 
 def media() -> store.MediaCache:
-    return _media(str(data_dir()))
+    return services().media
 
 
 def client():
-    return _client()
+    return services().client
 
 
 def emulator_url() -> str:
-    return _emulator().base_url
+    return services().emulator_url
 
 
 # --- keys and routers ---------------------------------------------------------------------------------
@@ -131,25 +120,66 @@ def is_demo(router: str) -> bool:
     return not has_key(router)
 
 
-def base_url(router: str) -> str:
-    override = st.session_state.get(_base_url_override_name(router), "").strip()
-    if override:
-        return override.rstrip("/")
+def operator_base_url(router: str) -> str:
+    """The base URL the operator configured (environment or secrets), else the router's default."""
     env_name = config.BASE_URL_ENV_VARS[router]
     return (
-        _secret(env_name) or os.environ.get(env_name, "").strip() or config.DEFAULT_BASE_URLS[router]
+        os.environ.get(env_name, "").strip() or _secret(env_name) or config.DEFAULT_BASE_URLS[router]
     ).rstrip("/")
+
+
+def base_url_override(router: str) -> str:
+    return st.session_state.get(_base_url_override_name(router), "").strip().rstrip("/")
+
+
+def base_url(router: str) -> str:
+    return base_url_override(router) or operator_base_url(router)
+
+
+def session_key(router: str) -> str:
+    return st.session_state.get(_session_key_name(router), "").strip()
 
 
 def set_base_url(router: str, url: str) -> None:
     st.session_state[_base_url_override_name(router)] = url.strip()
 
 
+def access_problem(router: str) -> str | None:
+    """Why this session may not send to the router as set up (None: it may). The operator's key only
+    goes to the operator's base URL: a base URL typed in this session needs a key typed here too."""
+    if is_demo(router):
+        return None
+    override = base_url_override(router)
+    if override and override != operator_base_url(router) and not session_key(router):
+        return acc.SESSION_URL_NEEDS_SESSION_KEY.format(router=config.ROUTER_LABELS[router])
+    return None
+
+
+def bound_access(router: str, *, demo: bool | None = None) -> tuple[RouterAccess, str]:
+    """How this session reaches the router, and the access id its jobs record (core/access.py).
+
+    Demo mode: the emulator. A key typed here: held in the server's memory for the job's lifetime,
+    sent to this session's base URL. Otherwise the operator's key, to the operator's base URL only.
+    Raises AccessRefusedError (plain words) when the combination is not allowed."""
+    if demo if demo is not None else is_demo(router):
+        url = emulator_url()
+        access = RouterAccess(router=router, base_url=url, key=config.DEMO_KEY, demo=True)
+        return access, acc.demo_id(url)
+    problem = access_problem(router)
+    if problem:
+        raise AccessRefusedError(problem)
+    key = session_key(router)
+    if key:
+        url = base_url(router)
+        access_id = services().engine.bind_session_key(router, key, url)
+        return RouterAccess(router=router, base_url=url, key=key), access_id
+    url = operator_base_url(router)
+    return RouterAccess(router=router, base_url=url, key=_api_key(router)), acc.operator_id(router)
+
+
 def router_access(router: str, *, demo: bool | None = None) -> RouterAccess:
     """How to reach the router for this session: the emulator in demo mode, else the real router."""
-    if demo if demo is not None else is_demo(router):
-        return RouterAccess(router=router, base_url=emulator_url(), key=config.DEMO_KEY, demo=True)
-    return RouterAccess(router=router, base_url=base_url(router), key=_api_key(router), demo=False)
+    return bound_access(router, demo=demo)[0]
 
 
 def current_router() -> str:
@@ -209,7 +239,8 @@ def find_duplicate(endpoint: Endpoint, body: dict) -> Job | None:
 
 
 def submit(endpoint: Endpoint, body: dict) -> Job:
-    access = router_access(endpoint.router)
+    """Send once (recorded first, with the access that sends it); the engine polls it from then on."""
+    access, access_id = bound_access(endpoint.router)
     job = runner.submit_job(
         ledger(),
         media(),
@@ -219,8 +250,10 @@ def submit(endpoint: Endpoint, body: dict) -> Job:
         access,
         estimate=estimate(endpoint, body),
         now=time.time(),
+        access_id=access_id,
     )
     session_job_ids().append(job.id)
+    services().engine.wake()
     return job
 
 
@@ -238,20 +271,39 @@ def active_count() -> int:
     return ledger().count(store.JobFilter(states=tuple(jobs.ACTIVE_STATES)))
 
 
-def _access_for(job: Job) -> RouterAccess | None:
-    """Demo jobs are polled at the emulator; the others at their router, when this session has its key."""
-    if job.demo:
-        return router_access(job.router, demo=True)
-    return router_access(job.router, demo=False) if has_key(job.router) else None
+def last_change() -> int:
+    """The ledger's newest change number (tabs remember it and ask what changed since)."""
+    return ledger().last_seq()
 
 
-def refresh_active_jobs() -> list[tuple[Job, Job]]:
-    """Poll every job that is due; returns (before, after) pairs so callers can see what changed."""
-    pending = runner.pending_jobs(ledger())
-    if not pending:
-        return []
-    updated = runner.refresh_jobs(ledger(), media(), client(), pending, _access_for, now=time.time)
-    return list(zip(pending, updated, strict=True))
+def changes_since(seq: int) -> tuple[int, list[Job]]:
+    """Jobs changed (by any tab, or by the engine) since change number `seq`: one indexed query."""
+    return ledger().changes_since(seq)
+
+
+def held_keys() -> set[str]:
+    return ledger().held_keys(time.time())
+
+
+def needs_key(job: Job, held: set[str] | None = None) -> bool:
+    """Sent with a key typed in Settings that no running server holds any more (e.g. after a restart)."""
+    if acc.kind_of(job.access) != acc.SESSION or jobs.engine_due_at(job) is None:
+        return False
+    return job.access not in (held if held is not None else held_keys())
+
+
+def retry_download(job_id: str) -> Job:
+    """'Try download again': the engine fetches the video again now (and keeps trying a while)."""
+    t = time.time()
+
+    def again(job: Job) -> Job:
+        until = max(jobs.download_window_end(job), t + config.DOWNLOAD_MIN_WINDOW_S)
+        poll = job.poll.model_copy(update={"next_poll_at": t, "download_until": until, "last_error": None})
+        return job.model_copy(update={"poll": poll})
+
+    job = ledger().modify(job_id, again)
+    services().engine.wake()
+    return job
 
 
 def get_job(job_id: str) -> Job | None:
@@ -319,7 +371,9 @@ def retry(job: Job) -> Job:
 
 
 def resume(job_id: str) -> Job:
-    return runner.resume(ledger(), job_id, now=time.time)
+    job = runner.resume(ledger(), job_id, now=time.time)
+    services().engine.wake()
+    return job
 
 
 def dismiss(job_id: str) -> Job:
@@ -327,8 +381,11 @@ def dismiss(job_id: str) -> Job:
 
 
 def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> Job:
-    access = router_access(endpoint.router)
-    job = runner.track_task(ledger(), endpoint, task_id, access, now=time.time, job_id=job_id)
+    access, access_id = bound_access(endpoint.router)
+    job = runner.track_task(
+        ledger(), endpoint, task_id, access, now=time.time, job_id=job_id, access_id=access_id
+    )
+    services().engine.wake()
     if job.id not in session_job_ids():
         session_job_ids().append(job.id)
     return job
@@ -337,7 +394,10 @@ def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> J
 def test_connection(router: str) -> tuple[bool, str]:
     from core import providers
 
-    access = router_access(router)
+    try:
+        access = router_access(router)
+    except AccessRefusedError as exc:
+        return False, str(exc)
     ok, message = providers.test_connection(client(), access)
     where = "the built-in emulator (demo mode)" if access.demo else access.base_url
     return ok, f"{message} ({where})"

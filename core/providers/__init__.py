@@ -143,6 +143,7 @@ def download(
     dest_path: str | os.PathLike[str],
     *,
     max_bytes: int = config.VIDEO_MAX_DOWNLOAD_BYTES,
+    allowed_origins: tuple[str, ...] = (),
 ) -> int:
     """Stream a finished video to `dest_path` (temp file, then rename); return the bytes written.
 

@@ -69,6 +69,14 @@ def _data(payload: Any) -> dict[str, Any]:
     return {}
 
 
+def links_expire_at(videos: Any) -> float | None:
+    """The earliest `expires_at` of the result videos (`[{"url": [...], "expires_at": 1712345678}]`)."""
+    items = videos if isinstance(videos, list) else [videos]
+    times = [as_number(v.get("expires_at")) for v in items if isinstance(v, dict)]
+    known = [t for t in times if t is not None and t > 0]
+    return min(known) if known else None
+
+
 class ApimartProvider(Provider):
     router = config.APIMART
 
@@ -115,5 +123,6 @@ class ApimartProvider(Provider):
             error_message=status_message(state, code, text),
             cost=as_number(data.get("cost")),
             estimated_time_s=as_number(data.get("estimated_time")),
+            expires_at=links_expire_at(result.get("videos")),
             raw=payload if isinstance(payload, (dict, list)) else None,
         )

@@ -1,0 +1,186 @@
+"""Which access sent a job, and the keys the server holds for the jobs still in flight (no Streamlit).
+
+A job records the access it was sent with, as an id that carries no secret:
+
+    operator:<router>     the operator's key (environment or .streamlit/secrets.toml) and base URL
+    session:<token>       a key typed in Settings in one browser session; the key itself is held only
+                          in this process's memory (AccessRegistry), never on disk, never logged
+    demo:<emulator url>   the built-in router emulator (demo mode), no real key
+
+The job engine polls and downloads each job with exactly that access. Rules (design.md rule 8):
+the operator's key only goes to the operator's base URL; a base URL typed in a session is only used
+with a key typed in that same session.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from core import config
+from core.models import RouterAccess
+
+OPERATOR = "operator"
+SESSION = "session"
+DEMO = "demo"
+
+NEEDS_KEY_MESSAGE = (
+    "Needs your key to continue: this job was sent with a key typed in Settings, and the app was restarted "
+    "since, so the key is gone (keys typed in Settings are never saved). Type your {router} key in Settings "
+    "and the job goes on by itself."
+)
+SESSION_URL_NEEDS_SESSION_KEY = (
+    "A base URL typed here is only used with a key typed here too: type your {router} key above "
+    "(the operator's key is only ever sent to the operator's own address)."
+)
+
+
+def operator_id(router: str) -> str:
+    return f"{OPERATOR}:{router}"
+
+
+def demo_id(emulator_url: str) -> str:
+    return f"{DEMO}:{origin(emulator_url)}"
+
+
+def session_id(token: str) -> str:
+    return f"{SESSION}:{token}"
+
+
+def kind_of(access_id: str) -> str:
+    return access_id.split(":", 1)[0] if ":" in access_id else ""
+
+
+def token_of(access_id: str) -> str | None:
+    """The session token of a session access id, else None."""
+    kind, _, rest = access_id.partition(":")
+    return rest if kind == SESSION and rest else None
+
+
+def origin(url: str) -> str:
+    """scheme://host:port of a URL, lower-cased, default ports made explicit."""
+    parts = urlsplit(url.strip())
+    scheme = (parts.scheme or "").lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+    return f"{scheme}://{host}:{port}"
+
+
+# --- the operator's settings (environment, then secrets.toml) -------------------------------------
+
+
+def secrets_files(roots: Iterable[Path] | None = None) -> list[Path]:
+    """Where Streamlit looks for secrets.toml: the project's (or working directory's) .streamlit/, then ~."""
+    if roots is None:
+        roots = [Path.cwd(), Path(__file__).resolve().parents[1]]
+    files = [Path(r) / ".streamlit" / "secrets.toml" for r in roots]
+    files.append(Path.home() / ".streamlit" / "secrets.toml")
+    return list(dict.fromkeys(files))
+
+
+def read_secrets(files: Iterable[Path]) -> dict[str, str]:
+    """Top-level string values of the secrets files (later files do not override earlier ones)."""
+    found: dict[str, str] = {}
+    for path in files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+        for name, value in data.items():
+            if isinstance(value, str) and value.strip():
+                found.setdefault(name, value.strip())
+    return found
+
+
+def operator_value(name: str, secrets_values: dict[str, str] | None = None) -> str:
+    """A setting of the operator: the environment first, then secrets.toml."""
+    env = os.environ.get(name, "").strip()
+    if env:
+        return env
+    values = read_secrets(secrets_files()) if secrets_values is None else secrets_values
+    return values.get(name, "").strip()
+
+
+def operator_base_url(router: str, secrets_values: dict[str, str] | None = None) -> str:
+    value = operator_value(config.BASE_URL_ENV_VARS[router], secrets_values)
+    return (value or config.DEFAULT_BASE_URLS[router]).rstrip("/")
+
+
+def operator_access(router: str, secrets_values: dict[str, str] | None = None) -> RouterAccess | None:
+    """The operator's access to a router (key + the operator's base URL), or None without a key."""
+    key = operator_value(config.KEY_ENV_VARS[router], secrets_values)
+    if not key:
+        return None
+    return RouterAccess(router=router, base_url=operator_base_url(router, secrets_values), key=key)
+
+
+# --- keys typed in a session, held in memory ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Held:
+    access: RouterAccess
+    since: float
+
+
+class AccessRegistry:
+    """Keys typed in browser sessions, by token, in this process's memory only.
+
+    `bind` gives a token for (router, key, base URL); the same triple gives the same token, so a
+    session that types its key again finds its jobs. Nothing here is ever written anywhere.
+    """
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self._clock = clock or time.time
+        self._lock = threading.Lock()
+        self._by_token: dict[str, Held] = {}
+        self._salt = secrets.token_bytes(16)
+
+    def __repr__(self) -> str:  # never the keys
+        return f"AccessRegistry({len(self._by_token)} session key(s) held)"
+
+    def _fingerprint(self, router: str, key: str, base_url: str) -> str:
+        import hashlib
+        import hmac
+
+        message = f"{router}\n{base_url.rstrip('/')}\n{key}".encode()
+        return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:32]
+
+    def bind(self, router: str, key: str, base_url: str) -> str:
+        """Hold a session's key for `router` at `base_url`; returns the access id for its jobs."""
+        key = key.strip()
+        if not key:
+            raise ValueError("an empty key cannot be held")
+        token = self._fingerprint(router, key, base_url)
+        with self._lock:
+            if token not in self._by_token:
+                access = RouterAccess(router=router, base_url=base_url.rstrip("/"), key=key)
+                self._by_token[token] = Held(access, self._clock())
+        return session_id(token)
+
+    def get(self, access_id: str) -> RouterAccess | None:
+        token = token_of(access_id)
+        with self._lock:
+            held = self._by_token.get(token or "")
+        return held.access if held else None
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [session_id(t) for t in self._by_token]
+
+    def drop(self, keep: Iterable[str]) -> int:
+        """Forget every key whose id is not in `keep` (no job in flight needs it); returns how many."""
+        wanted = {token_of(k) for k in keep}
+        with self._lock:
+            gone = [t for t in self._by_token if t not in wanted]
+            for t in gone:
+                del self._by_token[t]
+        return len(gone)

@@ -1,0 +1,269 @@
+"""The job engine: one per server process, running whether or not a browser tab is open (no Streamlit).
+
+    Engine.start()   a daemon thread: every tick, claim the due jobs this process has access to
+                     (a lease in the ledger: owner + expiry, compare-and-set), work on each in a
+                     small pool (runner.advance: settle, poll once, download), write the result and
+                     give the lease up in one transaction (Ledger.release)
+    Engine.stop()    stops claiming, lets the work in hand finish (bounded), gives leases up
+
+Several processes may run engines on one ledger: a job is only worked on by the engine holding its
+lease, so no task is polled twice at once and no video is downloaded twice. A lease is renewed while
+the work goes on and expires when its process dies, so another engine takes the job over.
+
+Access (core/access.py): an engine claims only the jobs whose access it holds — the operator's keys
+(environment/secrets), its own demo emulator, and the session keys typed in this process (held in
+memory, announced in the ledger by a heartbeat so other engines and the tabs know they are alive).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from core import access as acc
+from core import config, runner
+from core.jobs import Job
+from core.models import RouterAccess
+from core.store import LeaseLostError, Ledger, MediaCache, StaleWriteError
+
+log = logging.getLogger(__name__)
+
+
+def new_owner_id() -> str:
+    """Who holds a lease: host, process and a random part (a restarted process is a new owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def remove_stale_parts(
+    directory: Path, now: float, older_than_s: float = config.ENGINE_PART_MAX_AGE_S
+) -> int:
+    """Delete unfinished download files (`.…part…`) nobody has written to for a while; returns how many.
+
+    A download in progress in another process writes all the time, so its file is never old."""
+    removed = 0
+    for path in directory.glob(".*part*"):
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def origin_alive(url: str, timeout: float = config.ENGINE_PROBE_TIMEOUT_S) -> bool:
+    """Does something accept connections at this URL's host and port?"""
+    origin = acc.origin(url)
+    try:
+        host_port = origin.split("://", 1)[1]
+        host, port = host_port.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+class Engine:
+    """Polls, downloads and settles the jobs of one ledger, from this process, under leases."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        media: MediaCache,
+        client: httpx.Client,
+        *,
+        operator: dict[str, RouterAccess] | None = None,
+        demo: RouterAccess | None = None,
+        registry: acc.AccessRegistry | None = None,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+        tick_s: float = config.ENGINE_TICK_S,
+        lease_s: float = config.ENGINE_LEASE_S,
+        workers: int = config.ENGINE_WORKERS,
+    ) -> None:
+        self.ledger = ledger
+        self.media = media
+        self.client = client
+        self.operator = dict(operator or {})
+        self.demo = demo
+        self.registry = registry or acc.AccessRegistry()
+        self.owner = owner or new_owner_id()
+        self.clock = clock
+        self.tick_s = tick_s
+        self.lease_s = lease_s
+        self.workers = workers
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+        self._last_heartbeat = 0.0
+        self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0}
+
+    def __repr__(self) -> str:
+        return f"Engine({self.owner!r}, {self.ledger!r})"
+
+    # --- what this engine can reach ---------------------------------------------------------------
+
+    def accesses(self) -> dict[str, RouterAccess]:
+        """Access id → access, for every access this process holds right now."""
+        held: dict[str, RouterAccess] = {acc.operator_id(r): a for r, a in self.operator.items()}
+        if self.demo is not None:
+            held[acc.demo_id(self.demo.base_url)] = self.demo
+        for access_id in self.registry.ids():
+            found = self.registry.get(access_id)
+            if found is not None:
+                held[access_id] = found
+        return held
+
+    def bind_session_key(self, router: str, key: str, base_url: str) -> str:
+        """Hold a key typed in a session (memory only); jobs waiting for a key of this router at this
+        address (sent before a restart) continue with it. Returns the access id for new jobs."""
+        access_id = self.registry.bind(router, key, base_url)
+        now = self.clock()
+        self.ledger.hold_keys(self.owner, [access_id], now + config.ENGINE_KEY_HOLD_S)
+        for job in self.ledger.waiting_for_key(router, now):
+            if job.base_url.rstrip("/") == base_url.rstrip("/") and job.access != access_id:
+                self._rebind(job, access_id)
+        self.wake()
+        return access_id
+
+    def _rebind(self, job: Job, access_id: str) -> None:
+        def change(current: Job) -> Job:
+            if current.access != job.access:
+                return current
+            return current.model_copy(update={"access": access_id})
+
+        with contextlib.suppress(KeyError, StaleWriteError):
+            self.ledger.modify(job.id, change)
+
+    def adopt_orphaned_demo_jobs(self) -> int:
+        """Demo jobs whose emulator is gone (an earlier run's) are polled at ours: the task is unknown
+        there, so they end as "lost" instead of waiting forever. Returns how many were moved."""
+        if self.demo is None:
+            return 0
+        ours = acc.demo_id(self.demo.base_url)
+        moved = 0
+        alive: dict[str, bool] = {}
+        for job in self.ledger.with_work(prefix=f"{acc.DEMO}:"):
+            if job.access == ours:
+                continue
+            where = job.access.split(":", 1)[1]
+            if where not in alive:
+                alive[where] = bool(where) and origin_alive(where)
+            if not alive[where]:
+                self._rebind(job, ours)
+                moved += 1
+        return moved
+
+    # --- running ------------------------------------------------------------------------------------
+
+    def start(self) -> Engine:
+        if self._thread is not None:
+            return self
+        removed = remove_stale_parts(self.media.dir, self.clock())
+        if removed:
+            log.info("removed %d unfinished download file(s) left by a stopped app", removed)
+        self.adopt_orphaned_demo_jobs()
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="engine-work")
+        self._thread = threading.Thread(target=self._run, name="job-engine", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = config.ENGINE_STOP_TIMEOUT_S) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Look for due work now (e.g. a job was just recorded)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the engine must survive anything one tick meets
+                self.stats["errors"] += 1
+                log.exception("job engine tick failed")
+            self._wake.wait(self.tick_s)
+            self._wake.clear()
+
+    def tick(self) -> int:
+        """One round: heartbeat, then claim and start work on what is due. Returns how many were claimed."""
+        now = self.clock()
+        if now - self._last_heartbeat >= config.ENGINE_HEARTBEAT_S:
+            self._heartbeat(now)
+        held = self.accesses()
+        with self._lock:
+            free = self.workers - len(self._inflight)
+        if free <= 0:
+            return 0
+        ids = tuple(held)
+        due = self.ledger.next_due(ids)
+        if due is None or due > now:
+            return 0
+        claimed = self.ledger.claim_due(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
+        for job in claimed:
+            self.stats["claimed"] += 1
+            with self._lock:
+                if self._pool is None:
+                    break
+                self._inflight[job.id] = self._pool.submit(self._work, job, held.get(job.access))
+        return len(claimed)
+
+    def _heartbeat(self, now: float) -> None:
+        self._last_heartbeat = now
+        with self._lock:
+            working = list(self._inflight)
+        if working:
+            self.ledger.renew(self.owner, working, now + self.lease_s)
+        keys = self.registry.ids()
+        if keys:
+            self.ledger.hold_keys(self.owner, keys, now + config.ENGINE_KEY_HOLD_S)
+
+    def _work(self, job: Job, access: RouterAccess | None) -> None:
+        try:
+            result = runner.advance(self.media, self.client, job, access, now=self.clock)
+            self.ledger.release(result, self.owner)
+            self.stats["released"] += 1
+        except LeaseLostError:
+            self.stats["lost"] += 1
+            log.info("job %s was taken over by another engine; our result is dropped", job.id)
+        except Exception:
+            self.stats["errors"] += 1
+            log.exception("the engine could not finish job %s", job.id)
+        finally:
+            with self._lock:
+                self._inflight.pop(job.id, None)
+            self._wake.set()  # the job's next step may be due at once (e.g. the download after "Done")
+
+    def run_until_idle(self, timeout: float) -> None:
+        """Tests and benchmarks: tick until nothing is claimed or in hand, or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            claimed = self.tick()
+            with self._lock:
+                busy = bool(self._inflight)
+            if not claimed and not busy:
+                return
+            time.sleep(self.tick_s / 4)
