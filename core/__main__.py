@@ -1,4 +1,6 @@
-"""Command line: `python -m core check ENDPOINT_ID FILE [--json]` and `python -m core endpoints`.
+"""Command line: `python -m core check ENDPOINT_ID FILE [--json]`, `python -m core endpoints`, and
+`python -m core engine [--data-dir DIR]` (the job engine alone, without the web app: polls and downloads
+the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on one ledger).
 
 Exit codes of `check`: 0 the body is valid, 1 it has problems (one line each, field path first),
 2 unknown endpoint id or unreadable JSON.
@@ -25,7 +27,27 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("file", help="a JSON file holding the request body, or - for standard input")
     chk.add_argument("--json", action="store_true", help="print the problems as a JSON list")
     sub.add_parser("endpoints", help="list the endpoint ids")
+    eng = sub.add_parser("engine", help="run the job engine alone (no web app) until stopped")
+    eng.add_argument("--data-dir", default=None, help="the ledger's folder (default: $STUDIO_DATA_DIR)")
     return parser
+
+
+def run_engine(data_dir: str | None, out: TextIO) -> int:
+    """Run the job engine of this process until SIGINT/SIGTERM."""
+    import signal
+    import threading
+    from pathlib import Path
+
+    from core import server
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    svc = server.services(Path(data_dir) if data_dir else None)
+    print(f"engine {svc.engine.owner} running on {svc.data_dir}", file=out, flush=True)
+    stop.wait()
+    server.shutdown()
+    return EXIT_OK
 
 
 def _read(path: str, stdin: TextIO) -> str:
@@ -66,6 +88,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO
     if args.command == "endpoints":
         print("\n".join(check.endpoint_lines()), file=out)
         return EXIT_OK
+    if args.command == "engine":
+        return run_engine(args.data_dir, out)
     return run_check(args.endpoint_id, args.file, args.json, stdin, out, err)
 
 
