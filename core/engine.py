@@ -73,6 +73,14 @@ def origin_alive(url: str, timeout: float = config.ENGINE_PROBE_TIMEOUT_S) -> bo
         return False
 
 
+def access_for(job: Job, held: dict[str, RouterAccess]) -> RouterAccess | None:
+    """The access to work on `job` with: the one it was sent with (the demo emulator serves both routers)."""
+    found = held.get(job.access)
+    if found is not None and found.router != job.router:
+        return found.model_copy(update={"router": job.router}) if found.demo else None
+    return found
+
+
 class Engine:
     """Polls, downloads and settles the jobs of one ledger, from this process, under leases."""
 
@@ -228,7 +236,7 @@ class Engine:
             with self._lock:
                 if self._pool is None:
                     break
-                self._inflight[job.id] = self._pool.submit(self._work, job, held.get(job.access))
+                self._inflight[job.id] = self._pool.submit(self._work, job, access_for(job, held))
         return len(claimed)
 
     def _heartbeat(self, now: float) -> None:

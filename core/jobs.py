@@ -277,6 +277,13 @@ def download_given_up(job: Job, now: float) -> bool:
     return needs_download(job) and now >= download_window_end(job)
 
 
+def download_again(job: Job, now: float) -> Job:
+    """'Try download again': fetch now, and keep trying for at least a short window from now."""
+    until = max(download_window_end(job), now + config.DOWNLOAD_MIN_WINDOW_S)
+    poll = job.poll.model_copy(update={"next_poll_at": now, "download_until": until, "last_error": None})
+    return job.model_copy(update={"poll": poll})
+
+
 def engine_due_at(job: Job) -> float | None:
     """When the job engine next has work for this job (None: nothing to do). Stored as an indexed column.
 

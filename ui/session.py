@@ -295,13 +295,7 @@ def needs_key(job: Job, held: set[str] | None = None) -> bool:
 def retry_download(job_id: str) -> Job:
     """'Try download again': the engine fetches the video again now (and keeps trying a while)."""
     t = time.time()
-
-    def again(job: Job) -> Job:
-        until = max(jobs.download_window_end(job), t + config.DOWNLOAD_MIN_WINDOW_S)
-        poll = job.poll.model_copy(update={"next_poll_at": t, "download_until": until, "last_error": None})
-        return job.model_copy(update={"poll": poll})
-
-    job = ledger().modify(job_id, again)
+    job = ledger().modify(job_id, lambda j: jobs.download_again(j, t))
     services().engine.wake()
     return job
 
