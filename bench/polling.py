@@ -21,8 +21,9 @@ The workload is NOT drawn from the schedule's constants (nothing in core.config 
   * wrong estimate: no progress, only an estimated_time hint that is wrong: half the jobs say a
     flat 60 s (the API reference's example reply says estimated_time 60 for a task whose
     actual_time was 19), the rest the true time × log-normal(0, 0.7) (off ×2 either way at 1σ).
-  The schedule sees only what a real poller keeps: age, attempts, the last progress and
-  estimated_time (kept when a reply omits them, as core.jobs.apply_status does) and the state.
+  The schedule sees only what a real poller keeps: age, attempts, the last progress (and when that
+  figure was first reported) and estimated_time, kept when a reply omits them as
+  core.jobs.apply_status does, and the state.
 - Fixed pollers poll every `interval` from submission; the 1 s poller is the request baseline.
 
 Metrics per policy and behaviour: requests per job (mean, the poll that sees "done" included),
