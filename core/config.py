@@ -71,8 +71,8 @@ CONNECTION_TEST_TASK_IDS = {  # task ids that cannot exist: a 404 for them means
 POLL_FIRST_DELAY_S = 5.0  # nothing finishes faster than this
 POLL_MIN_INTERVAL_S = 1.0
 POLL_MAX_INTERVAL_S = 30.0
-POLL_NEAR_DONE_INTERVAL_S = 2.0
-POLL_TYPICAL_DONE_S = 45.0  # typical earliest completion of a Kling job
+POLL_NEAR_DONE_INTERVAL_S = 3.0  # interval around the completion the router's progress points at
+POLL_TYPICAL_DONE_S = 45.0  # typical earliest completion of a Kling job (api-reference §2.5: 45-90 s)
 POLL_DEADLINE_S = 30 * 60.0  # past this a job becomes "stale" (resumable), never "failed"
 DUPLICATE_WINDOW_S = 60.0  # an identical request within this window asks for confirmation
 
@@ -118,10 +118,10 @@ def emulator_complete_after() -> float:
 
 
 # --- job schedule and ledger details (core/jobs.py, core/store.py, core/runner.py) ----------------
-POLL_TYPICAL_LATE_S = 150.0  # most Kling jobs are done by then (some take up to 10 min)
-POLL_WINDOW_INTERVAL_S = 4.0  # interval inside the typical window when the router gives no progress
-POLL_LEAD_FRACTION = 0.4  # before the expected completion, wait this share of the time left
-POLL_OVERDUE_GROWTH = 0.04  # past the expected completion, the interval grows this many s per s late
+POLL_TYPICAL_LATE_S = 150.0  # most Kling jobs are done by then ("up to ~150 s at peak"; some take 10 min)
+POLL_WINDOW_INTERVAL_S = 3.5  # interval inside the typical window when the router gives no progress
+POLL_LEAD_FRACTION = 0.4  # before a window of likely completion, wait this share of the time left
+POLL_OVERDUE_GROWTH = 0.01  # past a window of likely completion, the interval grows this many s per s late
 POLL_PROGRESS_MIN_PCT = 3  # below this, a progress figure is too coarse to extrapolate an ETA
 POLL_ERROR_BACKOFF_BASE_S = 5.0  # a failed poll waits base·2^(n-1) before the next try …
 POLL_ERROR_BACKOFF_CAP_S = 120.0  # … capped here
@@ -194,3 +194,8 @@ DOWNLOAD_SLUG_CHARS = 40  # prompt slug length in a downloaded video's file name
 POLL_EVERY_MIN_S = 1.0  # Settings slider bounds for the live refresh
 POLL_EVERY_MAX_S = 10.0
 POLL_EVERY_STEP_S = 0.5
+
+# --- poll schedule: router hints (core/jobs.py next_poll_delay; measured by bench/polling.py) -----
+POLL_PROGRESS_SPREAD = 0.5  # a progress ETA may be this × (100 - progress) % too late …
+#   … so dense polls start that much before it
+POLL_ESTIMATE_MARGIN = 0.3  # estimated_time ± this share widens the typical window (never narrows it)

@@ -165,24 +165,63 @@ def test_slow_early_dense_in_typical_window_then_growing_and_capped():
     assert next_poll_delay(10_000, 50) == config.POLL_MAX_INTERVAL_S
 
 
-def test_progress_extrapolation_makes_polls_dense_near_the_eta():
-    # 50 % after 40 s: done at about 80 s
+def test_progress_extrapolation_makes_polls_dense_before_the_eta():
+    # 50 % after 40 s: done at about 80 s; the estimate may be late, so dense polls start earlier
     assert expected_total_s(40, 50, None, JobState.RUNNING) == pytest.approx(80)
+    opens = 80 * (1 - config.POLL_PROGRESS_SPREAD * 0.5)
     far = next_poll_delay(40, 5, progress=50, last_state=JobState.RUNNING)
     near = next_poll_delay(78, 9, progress=97, last_state=JobState.RUNNING)
-    assert far == pytest.approx(40 * config.POLL_LEAD_FRACTION)
+    assert far == pytest.approx((opens - 40) * config.POLL_LEAD_FRACTION)
     assert near == config.POLL_NEAR_DONE_INTERVAL_S
     # a queued job's progress 0 says nothing: the typical window rules
     assert expected_total_s(40, 0, None, JobState.QUEUED) is None
+    assert next_poll_delay(60, 5, progress=0, last_state=JobState.QUEUED) == config.POLL_WINDOW_INTERVAL_S
 
 
-def test_router_estimate_is_used_without_progress():
+def test_progress_far_from_done_polls_less_than_the_typical_window():
+    # 10 % after 50 s: inside the typical window, but the progress says the end is far
+    assert next_poll_delay(50, 5, progress=10, last_state=JobState.RUNNING) == config.POLL_MAX_INTERVAL_S
+    assert next_poll_delay(50, 5) == config.POLL_WINDOW_INTERVAL_S
+
+
+def test_a_stuck_progress_figure_keeps_its_eta():
+    # 60 % first reported at 60 s and unchanged at 120 s: the job was due at 100 s, keep polling densely
+    assert expected_total_s(120, 60, None, JobState.RUNNING, progress_age_s=60) == pytest.approx(100)
+    stuck = next_poll_delay(120, 12, progress=60, last_state=JobState.RUNNING, progress_age_s=60)
+    assert stuck == pytest.approx(config.POLL_NEAR_DONE_INTERVAL_S + 20 * config.POLL_OVERDUE_GROWTH)
+    # read as a fresh figure it would push the ETA to 200 s and the next poll far out
+    fresh = next_poll_delay(120, 12, progress=60, last_state=JobState.RUNNING)
+    assert fresh > 4 * config.POLL_WINDOW_INTERVAL_S
+    # a figure reported before the schedule epoch (a resume) says nothing about this run
+    assert expected_total_s(30, 60, None, JobState.RUNNING, progress_age_s=0) is None
+
+
+def test_past_the_progress_eta_never_slower_than_the_typical_window():
+    # 50 % at 20 s (due at 40 s), still running at 140 s: the typical window's interval bounds the wait
+    late = next_poll_delay(140, 20, progress=50, last_state=JobState.RUNNING, progress_age_s=20)
+    assert late == config.POLL_WINDOW_INTERVAL_S
+
+
+def test_router_estimate_only_widens_the_typical_window():
     assert expected_total_s(20, None, 60, JobState.RUNNING) == 60
-    assert next_poll_delay(20, 2, estimated_time_s=60) == pytest.approx(40 * config.POLL_LEAD_FRACTION)
-    assert next_poll_delay(59, 8, estimated_time_s=60) == config.POLL_NEAR_DONE_INTERVAL_S
-    assert next_poll_delay(20, 2, estimated_time_s=6000) == config.POLL_MAX_INTERVAL_S
-    later = next_poll_delay(300, 30, estimated_time_s=60)
-    assert config.POLL_NEAR_DONE_INTERVAL_S < later <= config.POLL_MAX_INTERVAL_S
+    margin = config.POLL_ESTIMATE_MARGIN
+    assert next_poll_delay(20, 2, estimated_time_s=60) == pytest.approx((60 * (1 - margin) - 20)
+                                                                       * config.POLL_LEAD_FRACTION)
+    assert next_poll_delay(20, 2, estimated_time_s=10) == config.POLL_WINDOW_INTERVAL_S
+    # a long estimate never makes early polls sparser (it can be wrong), but keeps the window open later
+    assert next_poll_delay(20, 2, estimated_time_s=6000) == next_poll_delay(20, 2)
+    assert next_poll_delay(300, 30, estimated_time_s=400) == config.POLL_WINDOW_INTERVAL_S
+    assert next_poll_delay(300, 30) > config.POLL_WINDOW_INTERVAL_S
+
+
+@pytest.mark.parametrize("progress", [None, 0, 2, 3, 40, 99, 100])
+@pytest.mark.parametrize("estimate", [None, 0, 1, 60, 10_000])
+@pytest.mark.parametrize("state", [JobState.QUEUED, JobState.RUNNING, None])
+def test_every_delay_is_within_bounds(progress, estimate, state):
+    for age in (5, 30, 60, 150, 400, 5000):
+        for seen in (None, 0, age / 2, age):
+            delay = next_poll_delay(age, 3, progress, estimate, state, progress_age_s=seen)
+            assert config.POLL_MIN_INTERVAL_S <= delay <= config.POLL_MAX_INTERVAL_S
 
 
 def test_error_backoff_grows_caps_and_honours_retry_after():
@@ -213,6 +252,16 @@ def test_apply_status_running_then_succeeded():
     assert job.state == JobState.RUNNING and job.progress == 40
     assert job.poll.attempts == 1 and job.poll.estimated_time_s == 60
     assert job.poll.next_poll_at > now
+    assert job.poll.progress_at == now  # when this figure was first reported
+    same = apply_status(job, TaskStatus(state=TaskState.RUNNING, progress=40), now + 10)
+    assert same.poll.progress_at == now and same.poll.estimated_time_s == 60
+    epoch = same.poll.started_at  # the schedule sees the figure's age, not only its value
+    expected = next_poll_delay(now + 10 - epoch, 2, 40, 60, JobState.RUNNING, progress_age_s=now - epoch)
+    assert same.poll.next_poll_at == pytest.approx(now + 10 + expected)
+    quiet = apply_status(same, TaskStatus(state=TaskState.RUNNING), now + 15)
+    assert quiet.progress == 40 and quiet.poll.progress_at == now
+    moved = apply_status(quiet, TaskStatus(state=TaskState.RUNNING, progress=55), now + 20)
+    assert moved.poll.progress_at == now + 20
     reply = TaskStatus(state=TaskState.SUCCEEDED, video_urls=["http://x/v.mp4"], cost=0.34, raw={"a": 1})
     done = apply_status(job, reply, now + 30)
     assert done.state == JobState.SUCCEEDED and done.progress == 100
