@@ -61,6 +61,9 @@ def router_panel(router: str) -> None:
             session.set_base_url(router, url)
         else:
             st.error("The base URL must start with http:// or https://")
+    problem = session.access_problem(router)
+    if problem:
+        st.warning(problem, icon=":material/key_off:")
     if st.button("Test connection", key=f"settings.test.{router}", icon=":material/network_check:"):
         with st.spinner("Asking the router…"):
             ok, message = session.test_connection(router)
@@ -70,8 +73,14 @@ def router_panel(router: str) -> None:
 
 st.subheader("Routers and keys")
 st.caption(
-    "A key typed here lives only in this browser tab's session: it is never saved, logged or shown again. "
-    "Keys can also come from the environment or from `.streamlit/secrets.toml`."
+    "A key typed here belongs to this browser tab: it is never saved, logged or shown again. The server "
+    "keeps it in memory while your jobs run, so they go on when you close the tab; after a restart of the "
+    "app they wait until you type it again. Keys can also come from the environment or from "
+    "`.streamlit/secrets.toml` (the operator's keys)."
+)
+st.caption(
+    "A base URL typed here is only used with a key typed here too: the operator's key is only ever sent "
+    "to the operator's own address."
 )
 for r in config.ROUTERS:
     with st.container(border=True):
@@ -98,8 +107,8 @@ st.slider(
     key=POLL_INPUT_KEY,
     on_change=_copy,
     args=(POLL_INPUT_KEY, session.POLL_EVERY_KEY),
-    help="How often the page checks. Each job is asked on its own schedule (sparse at first, "
-    "dense near its expected finish), so this never floods the router.",
+    help="How often this tab looks for changes. The server checks each job with the router on its own "
+    "schedule (sparse at first, dense near its expected finish), whether or not a tab is open.",
 )
 st.caption(
     f"A job still running after {int(config.POLL_DEADLINE_S // 60)} minutes stops being checked "

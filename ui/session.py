@@ -105,7 +105,11 @@ def _api_key(router: str) -> str:
 
 
 def set_session_key(router: str, key: str) -> None:
+    """Keep a key typed in Settings for this session; the server holds it in memory for its jobs, and jobs
+    that were waiting for a key of this router at this address (after a restart) go on with it."""
     st.session_state[_session_key_name(router)] = key.strip()
+    if key.strip():
+        services().engine.bind_session_key(router, key.strip(), base_url(router))
 
 
 def has_key(router: str) -> bool:
