@@ -14,9 +14,12 @@ with a key typed in that same session.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -137,8 +140,6 @@ class AccessRegistry:
     """
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
-        import time
-
         self._clock = clock or time.time
         self._lock = threading.Lock()
         self._by_token: dict[str, Held] = {}
@@ -148,9 +149,6 @@ class AccessRegistry:
         return f"AccessRegistry({len(self._by_token)} session key(s) held)"
 
     def _fingerprint(self, router: str, key: str, base_url: str) -> str:
-        import hashlib
-        import hmac
-
         message = f"{router}\n{base_url.rstrip('/')}\n{key}".encode()
         return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:32]
 
@@ -161,9 +159,10 @@ class AccessRegistry:
             raise ValueError("an empty key cannot be held")
         token = self._fingerprint(router, key, base_url)
         with self._lock:
-            if token not in self._by_token:
-                access = RouterAccess(router=router, base_url=base_url.rstrip("/"), key=key)
-                self._by_token[token] = Held(access, self._clock())
+            held = self._by_token.get(token)
+            access = held.access if held else RouterAccess(router=router, base_url=base_url.rstrip("/"),
+                                                            key=key)
+            self._by_token[token] = Held(access, self._clock())  # `since`: last time a session gave it
         return session_id(token)
 
     def get(self, access_id: str) -> RouterAccess | None:
@@ -176,11 +175,13 @@ class AccessRegistry:
         with self._lock:
             return [session_id(t) for t in self._by_token]
 
-    def drop(self, keep: Iterable[str]) -> int:
-        """Forget every key whose id is not in `keep` (no job in flight needs it); returns how many."""
+    def drop(self, keep: Iterable[str], idle_s: float = config.SESSION_KEY_IDLE_S) -> int:
+        """Forget every key no job with work left needs (`keep`) and no session gave in the last `idle_s`
+        seconds; returns how many were forgotten."""
         wanted = {token_of(k) for k in keep}
+        cutoff = self._clock() - idle_s
         with self._lock:
-            gone = [t for t in self._by_token if t not in wanted]
+            gone = [t for t, h in self._by_token.items() if t not in wanted and h.since < cutoff]
             for t in gone:
                 del self._by_token[t]
         return len(gone)

@@ -140,6 +140,7 @@ ENGINE_TICK_S = 0.2  # how often the engine looks for due work (polls start with
 ENGINE_LEASE_S = 30.0  # a claimed job is ours this long; renewed while the work goes on
 ENGINE_HEARTBEAT_S = 5.0  # renew leases and announce held session keys this often
 ENGINE_KEY_HOLD_S = 30.0  # a held-key announcement lasts this long (a dead process's keys lapse)
+SESSION_KEY_IDLE_S = 3600.0  # a typed key no job needs any more is forgotten this long after last use
 ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)
 ENGINE_STOP_TIMEOUT_S = 5.0
 ENGINE_PART_MAX_AGE_S = 120.0  # an unfinished download file untouched this long is removed at start

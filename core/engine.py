@@ -247,6 +247,9 @@ class Engine:
             self.ledger.renew(self.owner, working, now + self.lease_s)
         keys = self.registry.ids()
         if keys:
+            needed = {j.access for j in self.ledger.with_work(prefix=f"{acc.SESSION}:")}
+            if self.registry.drop(needed):
+                keys = self.registry.ids()
             self.ledger.hold_keys(self.owner, keys, now + config.ENGINE_KEY_HOLD_S)
 
     def _work(self, job: Job, access: RouterAccess | None) -> None:

@@ -183,7 +183,9 @@ class Ledger:
         self.path = self.data_dir / config.LEDGER_FILENAME
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-        self._migrate()
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if current < SCHEMA_VERSION:
+            self._migrate()
 
     def _migrate(self) -> None:
         """Bring the file to SCHEMA_VERSION in one transaction (several processes may start at once)."""
