@@ -170,3 +170,17 @@ DOWNLOAD_SLUG_CHARS = 40  # prompt slug length in a downloaded video's file name
 POLL_EVERY_MIN_S = 1.0  # Settings slider bounds for the live refresh
 POLL_EVERY_MAX_S = 10.0
 POLL_EVERY_STEP_S = 0.5
+
+# --- media by URL (core/media_route.py, ui/media_links.py) ------------------------------------------
+MEDIA_ROUTE_PREFIX = "/api/media"  # Streamlit reserves /media/, so ours lives under /api/
+MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"  # names are content hashes: never change
+MEDIA_CONTENT_TYPES = {
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+}
+MEDIA_DOWNLOAD_NAME_MAX_CHARS = 150  # a download's file name (Content-Disposition) is cut to this
+MEDIA_LINK_FALLBACK_HOST = "localhost"  # when the browser's URL is unknown (AppTest, first run)
