@@ -87,7 +87,7 @@ def download_filename(raw: str, ext: str) -> str:
     at most MEDIA_DOWNLOAD_NAME_MAX_CHARS, always ending in `.<ext>` (the file's real type)."""
     text = unicodedata.normalize("NFC", raw or "")
     text = text.replace("\\", "/").rsplit("/", 1)[-1]
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = "".join("\x00" if unicodedata.category(ch)[0] == "C" else ch for ch in text)  # → "_" below
     text = _UNSAFE_NAME_CHARS.sub("_", text).strip(" .")
     suffix = f".{ext}"
     if text.lower().endswith(suffix):
@@ -129,7 +129,12 @@ def media_endpoint(cache_for: Callable[[], MediaCache]) -> Callable[[Request], R
     """The endpoint serving one cache file (see the module docstring)."""
 
     def serve(request: Request) -> Response:
-        media = find_media(cache_for(), request.path_params.get("name", ""))
+        name = request.path_params.get("name", "")
+        # Starlette's route regex ends in `$`, which also matches before a final newline: ".mp4\n" would
+        # arrive here as ".mp4". The name must be the whole rest of the path.
+        if not request.scope["path"].endswith("/" + name):
+            return _not_found()
+        media = find_media(cache_for(), name)
         if media is None:
             return _not_found()
         headers = media_headers(media, request.query_params.get(DOWNLOAD_PARAM))
