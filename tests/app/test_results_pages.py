@@ -20,7 +20,7 @@ from core.jobs import JobState
 from core.models import RouterAccess
 from core.runner import refresh_jobs, submit_job
 from core.store import Ledger, MediaCache
-from ui import jobs_view
+from ui import jobs_view, media_links
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -290,3 +290,14 @@ def test_next_step_per_failure() -> None:
     balance = failed.model_copy(update={"error": failed.error.model_copy(
         update={"kind": "PaymentRequiredError", "message": "Not enough balance."})})
     assert "Top up" in jobs_view.next_step(balance)
+
+
+def test_media_links_origin_and_base_path() -> None:
+    assert media_links.origin_of("http://127.0.0.1:8501/gallery") == "http://127.0.0.1:8501"
+    assert media_links.origin_of("HTTPS://studio.example.com/app/jobs?x=1") == "https://studio.example.com"
+    assert media_links.origin_of("javascript:alert(1)") is None
+    assert media_links.origin_of("file:///etc/passwd") is None
+    assert media_links.origin_of("") is None and media_links.origin_of(None) is None
+    assert [media_links.base_path(b) for b in ("", None, "/", "app", "/app/", "a/b")] == [
+        "", "", "", "/app", "/app", "/a/b"
+    ]
