@@ -12,7 +12,8 @@ import streamlit as st
 if __name__ != "__main__":  # imported by the server process, once: the ASGI app
     from core import server
 
-    app = st.App("streamlit_app.py", routes=server.routes(), lifespan=server.lifespan)
+    routes = server.routes(st.get_option("server.baseUrlPath"))  # st.App mounts ours at the root
+    app = st.App("streamlit_app.py", routes=routes, lifespan=server.lifespan)
 else:  # a script run of one browser session
     from ui import frame
 

@@ -1,5 +1,7 @@
 """Gallery: finished videos from the local media cache, newest first, filtered and paginated.
 
+Videos play from the media route (the browser streams them by URL); Download is a link to the same route.
+
 Only one page of jobs is read per run (LIMIT/OFFSET on indexed columns), so a long history stays fast.
 """
 
@@ -53,10 +55,8 @@ st.caption(f"{total} video{'s' * (total != 1)}, newest first · page {page_no + 
 
 
 def card(job) -> None:
-    path = session.video_path(job)
-    if path:
-        st.video(str(path))
-    else:
+    playable = jobs_view.video_player(job)  # played from the media route: no file is read here
+    if not playable:
         st.warning("The video file is missing from the media cache.", icon=":material/broken_image:")
     st.text(job.prompt_preview or job.title or "(no prompt)")  # text, never Markdown
     cost = job.reported_cost if job.reported_cost is not None else job.estimated_cost
@@ -65,17 +65,8 @@ def card(job) -> None:
         f"{session.params_summary(job) or 'default settings'}  \n"
         f"{'demo, free' if job.demo else jobs_view.fmt_usd(cost)} · {jobs_view.fmt_time(job.created_at)}"
     )
-    if path:
-        st.download_button(
-            "Download",
-            data=lambda p=path: p.open("rb"),
-            file_name=jobs_view.download_name(job),
-            mime="video/mp4",
-            key=f"gallery.dl.{job.id}",
-            icon=":material/download:",
-            on_click="ignore",
-            width="stretch",
-        )
+    if playable:
+        jobs_view.download_link(job, key=f"gallery.dl.{job.id}")
     if st.button(
         "Edit and run again",
         key=f"gallery.edit.{job.id}",

@@ -1,9 +1,20 @@
-"""Page rerun benchmark: `python bench/pages.py [--reruns N]`.
+"""Page rerun benchmark: `python bench/pages.py [--reruns N] [--part all|reruns|real-size]`.
 
 Part 1: median rerun time of every page (AppTest, the real entry script) with 10 jobs in the ledger.
 Part 2: the Jobs and Gallery pages with 10, 1,000 and 10,000 finished jobs in the ledger (inserted with
 Ledger.add_many, one small real MP4 in the media cache), and the 10,000/10 ratio per page.
 Target: ratio under 2 (flat: a rerun reads one page of jobs, never the whole history).
+
+Part 3 (real size): 12 finished jobs with real-size videos (≈20 MB each: a real MP4 clip followed by a
+top-level `free` box, which players skip, so each file still plays; distinct bytes, distinct names) and
+the real app server (`streamlit run streamlit_app.py`, STUDIO_DATA_DIR set) driven by Debian's Chromium
+(Playwright): 5 Gallery visits, each a new session. Measured on the server process: bytes read per visit
+(/proc/<pid>/io `rchar` = every read() of the process, `read_bytes` = what reached the block device, i.e.
+not served from the page cache) and VmRSS after the 5 visits. Phase "script": the browser's media
+requests are blocked, so the figures are the script runs alone; phase "playback": the browser plays the
+videos (the route streams what the browser asks for). Baseline in the same run: the old way,
+`st.video(path)`, in a throwaway entry script (bench/gallery_by_path.py) on the same data.
+Targets (issue 7): a Gallery rerun reads ≤ 1 MB from disk; server RSS ≤ 250 MB after 5 Gallery visits.
 
 Demo mode (no keys), a fresh temporary data directory per size. The seeding helpers are also used by
 the tests of the results pages.
@@ -12,11 +23,17 @@ the tests of the results pages.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import statistics
+import struct
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -49,6 +66,26 @@ SEED_STEP_S = 60.0  # seeded jobs are this far apart
 SEED_RUN_S = 90.0  # seeded jobs took this long
 SEED_COST_USD = 0.42
 MODERATION_TEXT = "The router refused the prompt or image as unsafe content (moderation)."
+
+# part 3: real-size videos in the real app server
+REAL_VIDEOS = 12
+REAL_VIDEO_BYTES = 20 * 1024 * 1024
+REAL_SOURCE_CLIP = ROOT / "core" / "emulator" / "assets" / "demo_16x9_10s.mp4"
+REAL_VISITS = 5
+BASELINE_SCRIPT = "bench/gallery_by_path.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--autoplay-policy=no-user-gesture-required"]
+SERVER_START_TIMEOUT_S = 60
+PAGE_TIMEOUT_MS = 60_000
+SETTLE_MS = 1_500  # after a visit's script run ends, before reading the counters
+HAVE_CURRENT_DATA = 2
+TARGET_READ_PER_RERUN = 1024 * 1024
+TARGET_RSS = 250 * 1024 * 1024
+FREE_BOX_HEADER = 8  # 32-bit size + b"free"
+COPY_CHUNK = 1 << 20
+MB = 1024 * 1024
 
 
 def seed_body(endpoint_id: str, prompt: str) -> dict:
@@ -123,11 +160,259 @@ def _with_data(count: int, root: Path) -> Path:
     return path
 
 
+# --- part 3: real-size videos, the real server, a real browser -------------------------------------------
+
+
+def write_real_size_mp4(src: Path, dest: Path, size: int, salt: int) -> None:
+    """A playable MP4 of `size` bytes: the clip `src`, then one top-level `free` box filling the rest
+    (players skip `free`/`skip` boxes); `salt` makes each file's bytes (and cache name) distinct."""
+    clip = src.read_bytes()
+    box = size - len(clip)
+    if box < FREE_BOX_HEADER + 8 or box >= 1 << 32:
+        raise ValueError(f"cannot pad a {len(clip)}-byte clip to {size} bytes with one free box")
+    with open(dest, "wb") as fh:
+        fh.write(clip)
+        fh.write(struct.pack(">I", box) + b"free" + salt.to_bytes(8, "big"))
+        left = box - FREE_BOX_HEADER - 8
+        zeros = bytes(COPY_CHUNK)
+        while left:
+            n = min(left, COPY_CHUNK)
+            fh.write(zeros[:n])
+            left -= n
+
+
+def seed_real_size(data_dir: Path, count: int = REAL_VIDEOS, size: int = REAL_VIDEO_BYTES) -> list[Job]:
+    """`count` finished jobs, each with its own real-size video in the media cache."""
+    cache = MediaCache(data_dir / config.MEDIA_DIRNAME)
+    jobs = []
+    for i in range(count):
+        tmp = cache.temp_path(".mp4")
+        write_real_size_mp4(REAL_SOURCE_CLIP, tmp, size, salt=i)
+        name = cache.adopt_file(tmp, "mp4")
+        jobs.append(finished_job(SEED_ENDPOINTS[i % len(SEED_ENDPOINTS)],
+                                 f"Real-size scene {i}: waves on a pier", T0 + i * SEED_STEP_S, name))
+    Ledger(data_dir).add_many(jobs)
+    return jobs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def app_server(script: str, data_dir: Path) -> Iterator[tuple[str, int]]:
+    """`streamlit run <script>` in demo mode on a free port: (base URL, server pid)."""
+    import httpx
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in config.KEY_ENV_VARS.values()}
+    env.update({config.DATA_DIR_ENV: str(data_dir), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
+    log_path = data_dir / f"server-{Path(script).stem}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+            while True:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{script} did not start: {log_path.read_text()[-2000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
+                        break
+                time.sleep(0.3)
+            yield url, proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def proc_io(pid: int) -> dict[str, int]:
+    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return {k: int(v) for k, v in fields.items()}
+
+
+def proc_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+@dataclass
+class VisitFigures:
+    """Server-side deltas, one entry per visit (a page load: new session, frontend assets, script run)
+    and per rerun (the "R" key in the open Gallery: the script run alone)."""
+
+    visit_rchar: list[int]
+    visit_read_bytes: list[int]
+    visit_served: list[int]  # HTTP body bytes of the frontend (not media) the browser got per visit
+    rerun_rchar: list[int]
+    rerun_read_bytes: list[int]
+    rss_after: int
+    playable: int  # videos at readyState >= HAVE_CURRENT_DATA on the last visit (playback phase)
+
+
+def _settle(page) -> None:
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(SETTLE_MS // 3)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_timeout(SETTLE_MS)
+
+
+def _visit(page, url: str, count: int) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    expect(page.get_by_text(f"{count} videos").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    _settle(page)
+
+
+def _rerun(page) -> None:
+    page.get_by_role("heading", name="Gallery").first.click()  # focus the page, not a widget
+    page.keyboard.press("r")  # Streamlit's "Rerun" shortcut
+    _settle(page)
+
+
+def _playable(page) -> int:
+    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    ready = 0
+    while time.monotonic() < deadline:
+        states = page.evaluate("[...document.querySelectorAll('video')].map(v => v.readyState)")
+        ready = sum(s >= HAVE_CURRENT_DATA for s in states)
+        if states and ready == len(states):
+            break
+        page.wait_for_timeout(300)
+    return ready
+
+
+def _frontend_bytes(response) -> int:
+    """Declared body size of a non-media response (media replies announce whole files the browser
+    then stops reading, so their Content-Length says nothing of what was sent)."""
+    if "/media/" in response.url:
+        return 0
+    try:
+        return int(response.headers.get("content-length", 0))
+    except ValueError:
+        return 0
+
+
+def gallery_visits(browser, url: str, pid: int, count: int, *, block_media: bool) -> VisitFigures:
+    """REAL_VISITS visits of the Gallery at `url`, each a new page (a new session) and one rerun."""
+    figures = VisitFigures([], [], [], [], [], 0, 0)
+    served = [0]
+    context = browser.new_context()
+    context.on("response", lambda r: served.__setitem__(0, served[0] + _frontend_bytes(r)))
+    try:
+        if block_media:  # both our /api/media/ and Streamlit's /media/
+            context.route("**/media/**", lambda route: route.abort())
+        for _ in range(REAL_VISITS):
+            page = context.new_page()
+            before, served[0] = proc_io(pid), 0
+            _visit(page, url, count)
+            if not block_media:
+                figures.playable = _playable(page)
+            after = proc_io(pid)
+            figures.visit_rchar.append(after["rchar"] - before["rchar"])
+            figures.visit_read_bytes.append(after["read_bytes"] - before["read_bytes"])
+            figures.visit_served.append(served[0])
+            before = proc_io(pid)
+            _rerun(page)
+            after = proc_io(pid)
+            figures.rerun_rchar.append(after["rchar"] - before["rchar"])
+            figures.rerun_read_bytes.append(after["read_bytes"] - before["read_bytes"])
+            page.close()
+    finally:
+        context.close()
+    figures.rss_after = proc_rss(pid)
+    return figures
+
+
+def _mb(n: float) -> str:
+    return f"{n / MB:9.2f} MB"
+
+
+def _ratio(new: float, old: float) -> str:
+    return f"{new / old:8.4f}" if old else "     n/a"
+
+
+def real_size(root: Path) -> int:
+    """Part 3; returns 0 when both targets are met, 1 otherwise (2: no browser)."""
+    if not Path(CHROMIUM).exists():
+        print(f"\nPart 3 skipped: Debian's Chromium is not installed at {CHROMIUM}")
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    data = root / "data-real-size"
+    data.mkdir()
+    jobs = seed_real_size(data)
+    sizes = [(data / config.MEDIA_DIRNAME / j.video_file).stat().st_size for j in jobs]
+    print(f"\nPart 3: {len(jobs)} videos of {_mb(statistics.mean(sizes)).strip()} each, "
+          f"{REAL_VISITS} Gallery visits per phase (each a new session), real server + Chromium")
+    runs: dict[str, dict[str, VisitFigures]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for label, script, path in (("by URL (media route)", "streamlit_app.py", "/gallery"),
+                                        ("baseline st.video(path)", BASELINE_SCRIPT, "/")):
+                with app_server(script, data) as (url, pid):
+                    runs[label] = {
+                        "script": gallery_visits(browser, url + path, pid, len(jobs), block_media=True),
+                        "playback": gallery_visits(browser, url + path, pid, len(jobs), block_media=False),
+                    }
+        finally:
+            browser.close()
+    new, old = runs["by URL (media route)"], runs["baseline st.video(path)"]
+    print(f"  {'median, read by the server process':46s}{'by URL':>13s}{'baseline':>13s}{'ratio':>9s}")
+    rows = (
+        ("script", "rerun_rchar", "Gallery rerun: rchar"),
+        ("script", "rerun_read_bytes", "Gallery rerun: read_bytes"),
+        ("script", "visit_rchar", "visit, media blocked: rchar"),
+        ("script", "visit_served", "visit: frontend HTTP bytes sent"),
+        ("playback", "rerun_rchar", "rerun, videos playing: rchar"),
+        ("playback", "visit_rchar", "visit, videos playing: rchar"),
+        ("playback", "visit_read_bytes", "visit, videos playing: read_bytes"),
+    )
+    for phase, field, label in rows:
+        a = statistics.median(getattr(new[phase], field))
+        b = statistics.median(getattr(old[phase], field))
+        print(f"  {label:46s}{_mb(a)}  {_mb(b)} {_ratio(a, b)}")
+    for phase in ("script", "playback"):
+        a, b = new[phase].rss_after, old[phase].rss_after
+        print(f"  {'server RSS after the ' + phase + ' phase':46s}{_mb(a)}  {_mb(b)} {_ratio(a, b)}")
+    print(f"  videos playable (readyState >= 2) on the last visit: "
+          f"by URL {new['playback'].playable}/{len(jobs)}, baseline {old['playback'].playable}/{len(jobs)}")
+    print("  (rchar: every read() of the process, page cache and sockets included; read_bytes: only what "
+          "came from the block device. A visit also serves Streamlit's frontend, ~2.3 MB.)")
+    per_rerun = statistics.median(new["script"].rerun_rchar)
+    rss = new["script"].rss_after
+    ok_read, ok_rss = per_rerun <= TARGET_READ_PER_RERUN, rss <= TARGET_RSS
+    print(f"  target: a Gallery rerun reads <= 1 MB: {_mb(per_rerun).strip()} (rchar) "
+          f"{'met' if ok_read else 'NOT met'}; server RSS <= 250 MB after {REAL_VISITS} visits: "
+          f"{_mb(rss).strip()} {'met' if ok_rss else 'NOT met'}")
+    return 0 if ok_read and ok_rss else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Median page rerun times (AppTest).")
+    parser = argparse.ArgumentParser(description="Page rerun times (AppTest) and real-size Gallery reads.")
     parser.add_argument("--reruns", type=int, default=DEFAULT_RERUNS)
+    parser.add_argument("--part", choices=("all", "reruns", "real-size"), default="all")
     args = parser.parse_args(argv)
     _no_keys()
+    if args.part == "real-size":
+        with tempfile.TemporaryDirectory() as tmp:
+            real_size(Path(tmp))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _with_data(SIZES[0], root)
@@ -151,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "flat" if worst < FLAT_TARGET else "NOT flat"
         print(f"\n{SIZES[-1]:,}/{SIZES[0]} ratio, worst page: {worst:.2f} (target < {FLAT_TARGET}): "
               f"{verdict}")
+        if args.part == "all":
+            real_size(root)
     return 0
 
 

@@ -200,3 +200,17 @@ POLL_EVERY_STEP_S = 0.5
 POLL_PROGRESS_SPREAD = 0.5  # a progress ETA may be this × (100 - progress) % too late …
 #   … so dense polls start that much before it
 POLL_ESTIMATE_MARGIN = 0.3  # estimated_time ± this share widens the typical window (never narrows it)
+
+# --- media by URL (core/media_route.py, ui/media_links.py) ------------------------------------------
+MEDIA_ROUTE_PREFIX = "/api/media"  # Streamlit reserves /media/, so ours lives under /api/
+MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"  # names are content hashes: never change
+MEDIA_CONTENT_TYPES = {
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+}
+MEDIA_DOWNLOAD_NAME_MAX_CHARS = 150  # a download's file name (Content-Disposition) is cut to this
+MEDIA_LINK_FALLBACK_HOST = "localhost"  # when the browser's URL is unknown (AppTest, first run)

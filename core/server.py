@@ -25,7 +25,7 @@ import httpx
 from starlette.routing import BaseRoute
 
 from core import access as acc
-from core import config, engine, store
+from core import config, engine, media_route, store
 from core import http as core_http
 from core.emulator import EmulatorHandle, start_emulator
 from core.models import RouterAccess
@@ -132,9 +132,24 @@ def shutdown() -> None:
             _emulator = None
 
 
-def routes() -> list[BaseRoute]:
-    """Our routes beside Streamlit's (Streamlit reserves /media/, so ours live under /api/)."""
-    return []
+_media_caches: dict[Path, store.MediaCache] = {}
+_media_caches_lock = threading.Lock()
+
+
+def media_cache() -> store.MediaCache:
+    """The media cache of the current data directory, made once per directory (on first use)."""
+    directory = config.data_dir() / config.MEDIA_DIRNAME
+    with _media_caches_lock:
+        cache = _media_caches.get(directory)
+        if cache is None:
+            cache = _media_caches[directory] = store.MediaCache(directory)
+        return cache
+
+
+def routes(base_url_path: str = "") -> list[BaseRoute]:
+    """Our routes beside Streamlit's (Streamlit reserves /media/, so ours live under /api/).
+    `base_url_path`: Streamlit's `server.baseUrlPath` (st.App mounts user routes at the root)."""
+    return [*media_route.media_routes(media_cache, base_url_path=base_url_path)]
 
 
 @contextlib.asynccontextmanager

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import access, catalog, config
 from core.jobs import ACTIVE_STATES, Job, JobState, download_given_up, needs_download
-from ui import session
+from ui import media_links, session
 
 STATE_LABELS = {
     JobState.SUBMITTING: "sending",
@@ -166,6 +166,30 @@ def download_name(job: Job) -> str:
     return f"{slug(job.prompt_preview or job.title)}_{endpoint}_{day}.{ext}"
 
 
+def has_video_file(job: Job) -> bool:
+    """The job's video is in the media cache (a stat, nothing read)."""
+    return session.video_path(job) is not None
+
+
+def video_player(job: Job) -> bool:
+    """Play the job's video from the media route (the browser streams it); False when it is missing."""
+    if not has_video_file(job):
+        return False
+    st.video(media_links.media_url(job.video_file))
+    return True
+
+
+def download_link(job: Job, *, key: str) -> None:
+    """A link that downloads the job's video under a meaningful name (served by the media route)."""
+    st.link_button(
+        "Download",
+        media_links.media_url(job.video_file, download_name=download_name(job)),
+        key=key,
+        icon=":material/download:",
+        width="stretch",
+    )
+
+
 def can_resend(job: Job) -> bool:
     """A job made from a request the app knows (tracked tasks have no stored request)."""
     return bool(job.body)
@@ -219,6 +243,8 @@ def details(job: Job, *, key_prefix: str) -> None:
         st.code(job.task.task_id, language=None)
     st.caption("Prompt")
     st.text(job.prompt_preview or job.title or "(no prompt)")
+    if job.state == JobState.SUCCEEDED and video_player(job):
+        download_link(job, key=f"{key_prefix}.dl.{job.id}")
     if job.state == JobState.SUBMISSION_UNKNOWN:
         task_id_form(job, key_prefix=key_prefix)
     with st.expander("Request sent"):

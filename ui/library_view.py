@@ -20,7 +20,7 @@ import streamlit as st
 from core import catalog, library, store, templates
 from core.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
-from ui import session
+from ui import jobs_view, session
 from ui.form import escape_markdown
 
 ACTIVE_KEY = "library.active"  # {mode: (name, version number, endpoint id)}: Generate links takes to it
@@ -196,9 +196,7 @@ def _draw_takes(name: str, number: int) -> list[Any]:
     cols = st.columns(TAKE_THUMBS_PER_ROW)
     for i, job in enumerate(takes):
         with cols[i % TAKE_THUMBS_PER_ROW], st.container(border=True):
-            path = session.video_path(job)
-            if path is not None:
-                st.video(str(path))
+            jobs_view.video_player(job)  # from the media route: the browser streams it, nothing read here
             state = getattr(job.state, "value", job.state)
             made = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at))
             st.caption(f"{state} · {session.params_summary(job)} · {made}")

@@ -14,13 +14,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.pages import finished_job, seed_jobs
-from core import catalog, config
+from core import catalog, config, library
 from core.http import make_client
 from core.jobs import JobState
 from core.models import RouterAccess
 from core.runner import refresh_jobs, submit_job
 from core.store import Ledger, MediaCache
-from ui import jobs_view
+from ui import jobs_view, media_links
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -189,6 +189,25 @@ def test_deep_link_opens_that_job_in_a_new_session(demo: Path) -> None:
     assert any(target.id in c.value for c in at.caption)
 
 
+def test_job_details_play_the_finished_video_from_the_media_route(demo: Path) -> None:
+    seeded = seed_jobs(demo, 3)
+    target = seeded[0]
+    at = open_page("app_pages/jobs.py", job=target.id)
+    assert [v.proto.url for v in at.get("video")] == [f"http://localhost:8501/api/media/{target.video_file}"]
+    [link] = at.get("link_button")
+    name = jobs_view.download_name(target)
+    assert link.proto.url == f"http://localhost:8501/api/media/{target.video_file}?download={name}"
+
+
+def test_library_takes_play_from_the_media_route(demo: Path) -> None:
+    [job] = seed_jobs(demo, 1)
+    lib = library.Library(demo)
+    lib.save("Lighthouse", job.endpoint_id, job.body)
+    lib.link_take("Lighthouse", 1, job.id)
+    at = open_page("app_pages/library.py")
+    assert [v.proto.url for v in at.get("video")] == [f"http://localhost:8501/api/media/{job.video_file}"]
+
+
 def test_deep_link_to_an_unknown_job_says_so(demo: Path) -> None:
     at = open_page("app_pages/jobs.py", job="nosuchjob")
     assert any("No job with this id" in w.value for w in at.warning)
@@ -214,11 +233,17 @@ def test_gallery_shows_finished_videos_newest_first(demo: Path) -> None:
     at = open_page("app_pages/gallery.py")
     videos = at.get("video")
     assert len(videos) == len(done)
-    assert all("/media/" in v.proto.url for v in videos)  # played from the media cache
+    # played by URL from the app's media route (the browser streams it), not read into Streamlit's memory
+    assert [v.proto.url for v in videos] == [f"http://localhost:8501/api/media/{j.video_file}" for j in done]
+    assert all(v.proto.url.startswith("http") and "/api/media/sha256-" in v.proto.url for v in videos)
     prompts = [t for t in texts(at) if t.startswith("Seeded scene")]
     assert prompts == [j.prompt_preview for j in done]
     assert [b.label for b in at.button if b.key.startswith("gallery.edit.")] == ["Edit and run again"] * 9
-    assert len(at.get("download_button")) == 9
+    links = at.get("link_button")
+    assert len(links) == 9 and not at.get("download_button")
+    assert [b.proto.url for b in links] == [
+        f"http://localhost:8501/api/media/{j.video_file}?download={jobs_view.download_name(j)}" for j in done
+    ]
     assert any("9 videos" in c.value for c in at.caption)
 
 
@@ -265,3 +290,14 @@ def test_next_step_per_failure() -> None:
     balance = failed.model_copy(update={"error": failed.error.model_copy(
         update={"kind": "PaymentRequiredError", "message": "Not enough balance."})})
     assert "Top up" in jobs_view.next_step(balance)
+
+
+def test_media_links_origin_and_base_path() -> None:
+    assert media_links.origin_of("http://127.0.0.1:8501/gallery") == "http://127.0.0.1:8501"
+    assert media_links.origin_of("HTTPS://studio.example.com/app/jobs?x=1") == "https://studio.example.com"
+    assert media_links.origin_of("javascript:alert(1)") is None
+    assert media_links.origin_of("file:///etc/passwd") is None
+    assert media_links.origin_of("") is None and media_links.origin_of(None) is None
+    assert [media_links.base_path(b) for b in ("", None, "/", "app", "/app/", "a/b")] == [
+        "", "", "", "/app", "/app", "/a/b"
+    ]
