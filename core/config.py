@@ -170,3 +170,10 @@ DOWNLOAD_SLUG_CHARS = 40  # prompt slug length in a downloaded video's file name
 POLL_EVERY_MIN_S = 1.0  # Settings slider bounds for the live refresh
 POLL_EVERY_MAX_S = 10.0
 POLL_EVERY_STEP_S = 0.5
+
+# --- robustness (issue 7 §5): library import caps, Library page size, image pixel limit -------------
+PRESETS_IMPORT_MAX_BYTES = 5 * 1024 * 1024  # a presets file bigger than this is refused unread
+PRESETS_IMPORT_MAX_ENTRIES = 1_000  # presets in one import file
+PRESETS_IMPORT_MAX_DEPTH = 32  # nesting of objects/lists in a presets file (an export is about 7 deep)
+LIBRARY_PAGE_SIZE = 20  # saved prompts listed per Library page
+IMAGE_FIX_MAX_PIXELS = 40_000_000  # above this, no automatic fix previews; fixes run only on click
