@@ -214,3 +214,10 @@ MEDIA_CONTENT_TYPES = {
 }
 MEDIA_DOWNLOAD_NAME_MAX_CHARS = 150  # a download's file name (Content-Disposition) is cut to this
 MEDIA_LINK_FALLBACK_HOST = "localhost"  # when the browser's URL is unknown (AppTest, first run)
+
+# --- robustness (issue 7 §5): library import caps, Library page size, image pixel limit -------------
+PRESETS_IMPORT_MAX_BYTES = 5 * 1024 * 1024  # a presets file bigger than this is refused unread
+PRESETS_IMPORT_MAX_ENTRIES = 1_000  # presets in one import file
+PRESETS_IMPORT_MAX_DEPTH = 32  # nesting of objects/lists in a presets file (an export is about 7 deep)
+LIBRARY_PAGE_SIZE = 20  # saved prompts listed per Library page
+IMAGE_FIX_MAX_PIXELS = 40_000_000  # above this, no automatic fix previews; fixes run only on click

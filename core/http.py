@@ -107,7 +107,7 @@ KEY_INVALID_MESSAGE = (
     "The API key contains characters that cannot be sent (spaces, line breaks or non-English letters). "
     "Paste it again in Settings."
 )
-_SENDABLE_KEY = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII only: anything else breaks the header
+_SENDABLE_KEY = re.compile(r"^[\x21-\x7e]+\Z")  # visible ASCII only: anything else breaks the header
 
 
 def auth_headers(key: str | None, *, router: str | None = None) -> dict[str, str]:

@@ -6,6 +6,11 @@ one of them and then whatever else the image still needs, so every fix yields an
 the checks; `fix_all(data)` picks the fixes in a sensible order (aspect by padding, then size,
 then encoding). `probe_url` checks an image or video URL for what can be checked without
 downloading more than the size limit.
+
+A picture of more than config.IMAGE_FIX_MAX_PIXELS is never decoded for a preview
+(`preview_fix` and `preview_thumbnail` return None; `pixel_limit_note` says why): its fixes run only
+when the user clicks one, and then it is decoded bounded (a JPEG at a reduced scale straight from the
+file, anything else reduced right after decoding) before any fix works on it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ FIX_PAD = "pad"
 FIX_CROP = "crop"
 FIX_REENCODE = "reencode"
 FIX_IDS = (FIX_UPSCALE, FIX_PAD, FIX_CROP, FIX_REENCODE)
+FIX_ALL = "all"  # every fix needed, in order (fix_all)
 PAD_BLUR = "blur"
 PAD_EDGE = "edge"
 _PAD_PREVIEW_SHRINK = 8  # the blurred background is made small, then stretched (fast on big images)
@@ -73,16 +79,74 @@ def suggest_fixes(check: media.ImageCheck) -> list[Fix]:
 # --- pixel operations (Image → Image) ---------------------------------------------------------------
 
 
-def open_image(data: bytes) -> tuple[Image.Image, str | None]:
+_ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_EXIF_ORIENTATION = 0x0112
+_REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F")
+
+
+def pixel_count(check: media.ImageCheck) -> int | None:
+    """Width × height of a checked image (None when unreadable)."""
+    return None if check.width is None or check.height is None else check.width * check.height
+
+
+def over_pixel_limit(check: media.ImageCheck, limit: int = config.IMAGE_FIX_MAX_PIXELS) -> bool:
+    """True for a picture too big to decode for previews (its fixes run only on click)."""
+    count = pixel_count(check)
+    return count is not None and count > limit
+
+
+def _megapixels(count: int) -> str:
+    return f"{round(count / 1_000_000, 1):g}"
+
+
+def pixel_limit_note(check: media.ImageCheck, *, with_fixes: bool = True) -> str:
+    """The plain message for a picture over the pixel limit ("" when it is not)."""
+    if not over_pixel_limit(check):
+        return ""
+    count = pixel_count(check) or 0
+    note = (f"This picture is {_megapixels(count)} megapixels; previews are skipped above "
+            f"{_megapixels(config.IMAGE_FIX_MAX_PIXELS)} MP.")
+    return note + (" Fixes run when you click them." if with_fixes else "")
+
+
+def _bounded_decode(img: Image.Image, max_pixels: int) -> Image.Image:
+    """Decode `img` (an opened file) to at most about `max_pixels`, upright per EXIF, never holding more
+    than the one full decode (a JPEG is decoded at 1/2, 1/4 or 1/8 scale straight away)."""
+    orientation = img.getexif().get(_EXIF_ORIENTATION)
+    w, h = img.size
+    scale = math.sqrt(max_pixels / (w * h))
+    if img.format == "JPEG":  # asking for half the target makes the decoder pick a scale of 1/2 or less
+        img.draft(None, (max(1, math.floor(w * scale / 2)), max(1, math.floor(h * scale / 2))))
+    img.load()
+    if img.width * img.height > max_pixels:
+        if img.mode not in _REDUCIBLE_MODES:
+            img = img.convert("RGBA" if "A" in img.mode or "transparency" in img.info else "RGB")
+        factor = math.ceil(math.sqrt(img.width * img.height / max_pixels))
+        while math.ceil(img.width / factor) * math.ceil(img.height / factor) > max_pixels:
+            factor += 1
+        img = img.reduce(min(factor, img.width, img.height))
+    method = _ORIENTATIONS.get(orientation or 1)
+    return img.transpose(method) if method is not None else img
+
+
+def open_image(data: bytes, max_pixels: int = config.IMAGE_FIX_MAX_PIXELS) -> tuple[Image.Image, str | None]:
     """Decode bytes (first frame of an animation), upright per EXIF, as RGB or RGBA.
 
+    A picture of more than `max_pixels` comes out reduced to at most that many (see _bounded_decode).
     ValueError (plain words) when the bytes are not a readable image.
     """
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format
             img.seek(0)
-            out = ImageOps.exif_transpose(img)
+            if img.width * img.height > max_pixels:
+                out = _bounded_decode(img, max_pixels)
+            else:
+                out = ImageOps.exif_transpose(img)
             has_alpha = out.mode in ("RGBA", "LA", "PA") or "transparency" in out.info
             return out.convert("RGBA" if has_alpha else "RGB"), fmt
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -208,18 +272,36 @@ def _finish(img: Image.Image, source_format: str | None, *, force_jpeg: bool = F
     return _encode(upscale(img), source_format, force_jpeg)
 
 
+def _decode_budget(data: bytes, fix_id: str) -> int:
+    """How many pixels to decode for a fix so that its result stays within the pixel limit: padding to
+    an allowed shape enlarges the canvas, so a picture that will be padded is decoded smaller."""
+    limit = config.IMAGE_FIX_MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as probe:  # the header only
+            w, h = probe.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return limit  # open_image says it plainly
+    if fix_id == FIX_CROP or w * h == 0:
+        return limit
+    cw, ch = target_canvas(w, h)
+    return max(1, limit * w * h // (cw * ch))
+
+
 def apply_fix(data: bytes, fix_id: str) -> bytes:
-    """Run one fix, then whatever else the image needs, so the result passes the image checks."""
-    img, fmt = open_image(data)
+    """Run one fix, then whatever else the image needs, so the result passes the image checks.
+
+    The picture is decoded bounded (see open_image): the result has at most IMAGE_FIX_MAX_PIXELS.
+    """
+    if fix_id not in FIX_IDS:
+        raise ValueError(f"unknown fix {fix_id!r}; choose one of {', '.join(FIX_IDS)}")
+    img, fmt = open_image(data, _decode_budget(data, fix_id))
     if fix_id == FIX_UPSCALE:
         return _finish(upscale(img), fmt)
     if fix_id == FIX_PAD:
         return _finish(pad(img), fmt)
     if fix_id == FIX_CROP:
         return _finish(crop(img), fmt)
-    if fix_id == FIX_REENCODE:
-        return _finish(img, fmt, force_jpeg=True)
-    raise ValueError(f"unknown fix {fix_id!r}; choose one of {', '.join(FIX_IDS)}")
+    return _finish(img, fmt, force_jpeg=True)
 
 
 def fix_all(data: bytes) -> bytes:
@@ -229,7 +311,7 @@ def fix_all(data: bytes) -> bytes:
     """
     if media.check_image_bytes(data).ok:
         return data
-    img, fmt = open_image(data)
+    img, fmt = open_image(data, _decode_budget(data, FIX_ALL))
     return _finish(img, fmt)
 
 
@@ -238,6 +320,27 @@ def thumbnail(data: bytes, max_side: int = config.IMAGE_FIX_THUMBNAIL_PX) -> byt
     img, _fmt = open_image(data)
     img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return _save(img, "PNG")
+
+
+# --- previews: only for pictures under the pixel limit ------------------------------------------------
+
+
+def preview_fix(data: bytes, fix_id: str, check: media.ImageCheck | None = None) -> bytes | None:
+    """The result of a fix ("all" = fix_all) to show before the user clicks it; None, without decoding
+    anything, for a picture over the pixel limit (its fixes run on click only)."""
+    check = check if check is not None else media.check_image_bytes(data)
+    if over_pixel_limit(check):
+        return None
+    return fix_all(data) if fix_id == FIX_ALL else apply_fix(data, fix_id)
+
+
+def preview_thumbnail(data: bytes, max_side: int = config.IMAGE_FIX_THUMBNAIL_PX,
+                      check: media.ImageCheck | None = None) -> bytes | None:
+    """`thumbnail` for a picture under the pixel limit; None (nothing decoded) above it."""
+    check = check if check is not None else media.check_image_bytes(data)
+    if over_pixel_limit(check):
+        return None
+    return thumbnail(data, max_side)
 
 
 # --- URL checks -----------------------------------------------------------------------------------------

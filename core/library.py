@@ -7,14 +7,20 @@ are kept with inline Base64 images replaced by "media:sha256-…" references int
 JSON (images inline again). Saving a body identical to the latest version of a name adds nothing.
 
 Pure helpers: `word_diff`, `param_diff`, `export_presets`, `import_presets`.
+
+An import file is bounded before anything is saved: at most config.PRESETS_IMPORT_MAX_BYTES, nested
+at most config.PRESETS_IMPORT_MAX_DEPTH levels, at most config.PRESETS_IMPORT_MAX_ENTRIES presets;
+a refused file changes nothing, and each entry is saved whole or not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -25,6 +31,8 @@ from typing import Any, NamedTuple
 
 from core import catalog, check, config
 from core.store import MediaCache, externalize_body, internalize_body
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (
@@ -129,6 +137,8 @@ class Library:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self.path, timeout=config.SQLITE_BUSY_TIMEOUT_MS / 1000)
         conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: safe, and no fsync per saved version (as the ledger)
+        conn.create_function("py_lower", 1, _lower, deterministic=True)
         try:
             with conn:
                 yield conn
@@ -142,34 +152,60 @@ class Library:
 
     def save(self, name: str, endpoint_id: str, body: dict[str, Any]) -> Version:
         """Save a body under a name: a new version, or the latest one when the body is unchanged."""
+        with self._connect() as conn:
+            return self._save_in(conn, name, endpoint_id, body)
+
+    def _save_in(
+        self, conn: sqlite3.Connection, name: str, endpoint_id: str, body: dict[str, Any]
+    ) -> Version:
+        """`save` on an open connection, in one transaction of its own (committed or rolled back)."""
         name = clean_name(name)
         catalog.get(endpoint_id)  # KeyError naming the known ids
         stored = externalize_body(body, self.media)
         digest = body_hash(endpoint_id, stored)
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             latest = conn.execute("SELECT * FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1",
                                   (name,)).fetchone()
             if latest is not None and latest["body_hash"] == digest:
+                conn.rollback()
                 return self._version(latest)
             number = latest["version"] + 1 if latest is not None else 1
             created = self._clock()
             conn.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
                          (name, number, endpoint_id, json.dumps(stored, ensure_ascii=False), digest, created))
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
         return Version(name, number, endpoint_id, stored, created, digest)
 
-    def list_prompts(self) -> list[PromptSummary]:
-        """Every named prompt, most recently saved first."""
+    def list_prompts(self, limit: int | None = None, offset: int = 0, text: str = "") -> list[PromptSummary]:
+        """Named prompts, most recently saved first: one page (`limit`, `offset`) of those whose name or
+        prompt (any version, shots included) contains `text` (case-insensitive); all when no limit."""
+        where, args = _search_clause(text)
+        page = ""
+        if limit is not None:
+            page = " LIMIT ? OFFSET ?"
+            args = [*args, max(0, int(limit)), max(0, int(offset))]
         with self._connect() as conn:
             rows = conn.execute(
-                """SELECT v.name, v.version, v.endpoint_id, v.created,
+                f"""SELECT v.name, v.version, v.endpoint_id, v.created,
                           (SELECT COUNT(*) FROM takes t WHERE t.name = v.name) AS takes
                    FROM versions v
-                   WHERE v.version = (SELECT MAX(version) FROM versions w WHERE w.name = v.name)
-                   ORDER BY v.created DESC, v.name"""
+                   WHERE v.version = (SELECT MAX(version) FROM versions w WHERE w.name = v.name){where}
+                   ORDER BY v.created DESC, v.name{page}""",
+                args,
             ).fetchall()
         return [PromptSummary(r["name"], r["version"], r["endpoint_id"], r["created"], r["takes"])
                 for r in rows]
+
+    def count_prompts(self, text: str = "") -> int:
+        """How many named prompts match `text` (see list_prompts); one query, no rows loaded."""
+        where, args = _search_clause(text)
+        with self._connect() as conn:
+            return int(conn.execute(f"SELECT COUNT(DISTINCT v.name) FROM versions v WHERE 1 = 1{where}",
+                                    args).fetchone()[0])
 
     def versions(self, name: str) -> list[Version]:
         """The versions of a name, oldest first (empty when unknown)."""
@@ -229,10 +265,24 @@ class Library:
         ]
         return export_presets(items)
 
-    def import_text(self, text: str) -> tuple[list[Version], list[ImportedPreset]]:
-        """Save every good entry of an exported file; returns (saved versions, refused entries)."""
+    def import_text(self, text: str | bytes) -> tuple[list[Version], list[ImportedPreset]]:
+        """Save every good entry of an exported file; returns (saved versions, refused entries).
+
+        ValueError (plain words) when the file as a whole is refused (too big, too deeply nested, too
+        many presets, not a presets file): then nothing is saved. Each entry is saved whole or not at
+        all; one that cannot be saved is reported with the refused ones and the others still go in.
+        Nothing already in the library is changed: a name that exists gets a new version.
+        """
         good, refused = import_presets(text)
-        return [self.save(e.name, e.endpoint_id, e.body) for e in good], refused
+        saved: list[Version] = []
+        with self._connect() as conn:  # one connection, one transaction per entry
+            for entry in good:
+                try:
+                    saved.append(self._save_in(conn, entry.name, entry.endpoint_id, entry.body))
+                except (ValueError, KeyError, OSError, sqlite3.Error):
+                    log.warning("an imported preset could not be saved", exc_info=True)
+                    refused.append(dataclasses.replace(entry, problems=(IMPORT_SAVE_FAILED,)))
+        return saved, refused
 
 
 # --- pure helpers -----------------------------------------------------------------------------------
@@ -309,21 +359,108 @@ def _entry(raw: Any, position: int) -> ImportedPreset:
                           body if isinstance(body, dict) else {}, version, tuple(problems))
 
 
-def import_presets(text: str) -> ImportResult:
-    """Read an exported file: (good entries, refused entries); each refused one carries its problems.
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
-    ValueError (plain words) only when the file as a whole is not a presets file.
+
+_SEARCH_SQL = """ AND v.name IN (
+    SELECT s.name FROM versions s WHERE instr(py_lower(s.name), ?) > 0
+        OR instr(py_lower(coalesce(json_extract(s.body, '$.prompt'), '')), ?) > 0
+        OR EXISTS (SELECT 1 FROM json_each(s.body, '$.multi_prompt') shot
+                   WHERE instr(py_lower(coalesce(json_extract(shot.value, '$.prompt'), '')), ?) > 0))"""
+
+
+def _search_clause(text: str) -> tuple[str, list[Any]]:
+    wanted = (text or "").strip().lower()
+    return (_SEARCH_SQL, [wanted] * 3) if wanted else ("", [])
+
+
+IMPORT_SAVE_FAILED = "could not be saved just now (nothing of it was kept); import the file again"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _byte_size(data: str | bytes, limit: int) -> int:
+    """The size of `data` in bytes; a string longer than `limit` characters is not encoded to know."""
+    if isinstance(data, bytes) or len(data) > limit:  # UTF-8 has at least one byte per character
+        return len(data)
+    return len(data.encode("utf-8", errors="replace"))
+
+
+def import_text_of(data: str | bytes) -> str:
+    """The text of an import file after the size cap; ValueError (plain words) when refused."""
+    limit = config.PRESETS_IMPORT_MAX_BYTES
+    size = _byte_size(data, limit)
+    if size > limit:
+        raise ValueError(f"This file is {_megabytes(size)}; a presets file can be at most "
+                         f"{_megabytes(limit)}. Export fewer prompts at a time, or split the file.")
+    if isinstance(data, bytes):
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValueError("This file is not text (UTF-8), so it holds no presets.") from exc
+    return data
+
+
+def json_depth(value: Any, stop_at: int | None = None) -> int:
+    """How deeply objects and lists nest in `value` (a scalar is 0, [] is 1), without recursion.
+
+    With `stop_at`, returns as soon as the depth goes past it (the exact figure is then not needed).
     """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if stop_at is not None and deepest > stop_at:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep() -> ValueError:
+    return ValueError(f"This file nests lists or objects more than {config.PRESETS_IMPORT_MAX_DEPTH} levels "
+                      "deep, which no presets file does; it was not imported.")
+
+
+def parse_presets_file(data: str | bytes) -> list[Any]:
+    """The raw preset entries of an import file, after every whole-file check (size, JSON, depth,
+    format marker, entry count); ValueError (plain words) naming the first one that fails."""
+    text = import_text_of(data)
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as exc:
+        parsed = json.loads(text)
+    except RecursionError as exc:  # the parser gives up on deep nesting: say so plainly
+        raise _too_deep() from exc
+    except (ValueError, TypeError) as exc:  # JSONDecodeError, or an integer with too many digits
         raise ValueError("This file is not valid JSON, so it holds no presets.") from exc
-    if not isinstance(data, dict) or data.get("format") != config.PRESETS_FORMAT:
+    if json_depth(parsed, stop_at=config.PRESETS_IMPORT_MAX_DEPTH) > config.PRESETS_IMPORT_MAX_DEPTH:
+        raise _too_deep()
+    if not isinstance(parsed, dict) or parsed.get("format") != config.PRESETS_FORMAT:
         raise ValueError(f"This is not a presets file (expected the format “{config.PRESETS_FORMAT}”).")
-    presets = data.get("presets")
+    presets = parsed.get("presets")
     if not isinstance(presets, list):
         raise ValueError("The presets file has no list of presets.")
+    if len(presets) > config.PRESETS_IMPORT_MAX_ENTRIES:
+        raise ValueError(f"This file holds {len(presets):,} presets; at most "
+                         f"{config.PRESETS_IMPORT_MAX_ENTRIES:,} can be imported at once. Split it into "
+                         "smaller files.")
+    return presets
+
+
+def import_presets(data: str | bytes) -> ImportResult:
+    """Read an exported file: (good entries, refused entries); each refused one carries its problems.
+
+    ValueError (plain words) only when the file as a whole is refused (see parse_presets_file).
+    """
+    presets = parse_presets_file(data)
     entries = [_entry(raw, i) for i, raw in enumerate(presets, start=1)]
-    # versions of one name are saved in their original order
     entries.sort(key=lambda e: (e.version is None, e.version or 0))  # a name's versions stay in order
     return ImportResult([e for e in entries if e.ok], [e for e in entries if not e.ok])

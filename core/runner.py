@@ -385,9 +385,12 @@ def track_task(
     access_id: str = "",
 ) -> Job:
     """Follow a task by its id ("Track a task"). With `job_id` of a "submission unknown" job, that
-    job gets the task id and is polled again; a task already in the ledger is returned (resumed
-    when stale); otherwise a new job (with no stored request body) is created. Raises ValueError in
-    plain words for an empty id or a router mismatch."""
+    job gets the task id and is polled again (tracking the same task again from that job is
+    harmless and returns it); otherwise a new job (with no stored request body) is created.
+
+    Raises ValueError in plain words for an empty id, a router mismatch, or a task that another job
+    already follows (naming that job: one task, one job, one poller).
+    """
     task_id = (task_id or "").strip()
     if not task_id:
         raise ValueError("Give the task id shown by the router.")
@@ -396,6 +399,18 @@ def track_task(
     t = _clock(now)()
     ref = TaskRef(router=endpoint.router, path=endpoint.path, task_id=task_id)
     note = f"Tracking task {task_id}"
+
+    def refuse_if_followed() -> None:
+        other = ledger.find_by_task(endpoint.router, task_id)
+        if other is None or other.id == job_id:
+            return
+        created = time.localtime(other.created_at)
+        when = time.strftime("%H:%M" if created[:3] == time.localtime(t)[:3] else "%Y-%m-%d %H:%M", created)
+        stopped = other.state == JobState.STALE
+        hint = " It had stopped: open it on the Jobs page to resume it." if stopped else ""
+        raise ValueError(f"This task is already followed by job {other.id} (created {when}).{hint}")
+
+    refuse_if_followed()
     if job_id is not None:
         def resolve(job: Job) -> Job:
             if job.task == ref and job.state != JobState.SUBMISSION_UNKNOWN:
@@ -406,9 +421,6 @@ def track_task(
             return start_polling(queued.model_copy(update={"task": ref, "error": None}), t)
 
         return ledger.modify(job_id, resolve)
-    existing = ledger.find_by_task(endpoint.router, task_id)
-    if existing is not None:
-        return resume(ledger, existing.id, now=t) if existing.state == JobState.STALE else existing
     job = new_job(
         endpoint_id=endpoint.id, router=endpoint.router, body={}, at=t, mode=str(endpoint.modes[0]),
         title=title or f"Tracked task {task_id}", state=JobState.QUEUED, note=note, demo=access.demo,

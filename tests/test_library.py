@@ -158,3 +158,91 @@ def test_import_reports_bad_entries_without_crashing():
     ):
         with pytest.raises(ValueError):
             import_presets(bad)
+
+
+# --- hostile imports ----------------------------------------------------------------------------------
+
+
+def _snapshot(lib: Library) -> tuple:
+    """Everything a user has saved: prompts, every version's body, the media files."""
+    names = [p.name for p in lib.list_prompts()]
+    versions = [(v.name, v.number, v.body_hash) for n in names for v in lib.versions(n)]
+    return names, versions, sorted(p.name for p in lib.media.dir.iterdir())
+
+
+def _presets_file(presets: list) -> str:
+    return json.dumps({"format": config.PRESETS_FORMAT, "presets": presets})
+
+
+HOSTILE = {
+    "deep": ("[" * 100_000 + "]" * 100_000, f"more than {config.PRESETS_IMPORT_MAX_DEPTH} levels deep"),
+    "deep but parseable": (
+        _presets_file([{"name": "n", "endpoint_id": MR_T2V, "body": json.loads("[" * 200 + "]" * 200)}]),
+        f"more than {config.PRESETS_IMPORT_MAX_DEPTH} levels deep",
+    ),
+    "many": (_presets_file([{}] * (config.PRESETS_IMPORT_MAX_ENTRIES * 50 + 1)),
+             "holds 50,001 presets; at most 1,000 can be imported at once"),
+    "big": ('{"format": "x", "pad": "' + "x" * (6 * 1024 * 1024) + '"}',
+            "is 6.0 MB; a presets file can be at most 5.0 MB"),
+    "not json": ("this is not json {", "is not valid JSON"),
+    "huge integer": ("1" * 5000, "is not valid JSON"),
+    "wrong marker": (json.dumps({"format": "other@1", "presets": []}), "is not a presets file"),
+    "not utf-8": (b"\xff\xfe\x00{", "is not text (UTF-8)"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_imports_are_refused_plainly_and_change_nothing(lib, case):
+    lib.save("Keep me", MR_I2V, {"prompt": "a kept prompt", "duration": 5, "first_frame": png_b64()})
+    before = _snapshot(lib)
+    data, message = HOSTILE[case]
+    with pytest.raises(ValueError) as refused:
+        lib.import_text(data)
+    assert message in str(refused.value), str(refused.value)
+    assert "Traceback" not in str(refused.value) and "Recursion" not in str(refused.value)
+    assert _snapshot(lib) == before
+    assert lib.body(lib.latest("Keep me"))["prompt"] == "a kept prompt"
+
+
+def test_the_caps_let_a_full_export_through(lib):
+    n = config.PRESETS_IMPORT_MAX_ENTRIES
+    text = export_presets({"name": f"p{i}", "endpoint_id": MR_T2V, "body": t2v(f"prompt {i}")}
+                          for i in range(n))
+    assert len(text.encode()) < config.PRESETS_IMPORT_MAX_BYTES
+    saved, refused = lib.import_text(text.encode())  # bytes, as the uploader gives them
+    assert len(saved) == n and not refused
+    assert lib.count_prompts() == n and len(lib.list_prompts(limit=config.LIBRARY_PAGE_SIZE)) == 20
+
+
+def test_an_import_adds_versions_and_never_replaces(lib):
+    lib.save("Fox", MR_T2V, t2v("the original fox"))
+    saved, refused = lib.import_text(_presets_file([{"name": "Fox", "endpoint_id": MR_T2V,
+                                                     "body": t2v("an imported fox")}]))
+    assert [v.number for v in saved] == [2] and not refused
+    assert [lib.body(v)["prompt"] for v in lib.versions("Fox")] == ["the original fox", "an imported fox"]
+
+
+def test_json_depth_is_iterative():
+    from core.library import json_depth
+
+    assert json_depth(5) == 0 and json_depth([]) == 1 and json_depth({"a": [{"b": []}]}) == 4
+    deep: list = []
+    for _ in range(50_000):
+        deep = [deep]
+    assert json_depth(deep) == 50_001
+    assert json_depth(deep, stop_at=32) == 33
+
+
+def test_prompts_are_listed_a_page_at_a_time_and_searched(lib):
+    for i in range(7):
+        lib.save(f"Name {i}", MR_T2V, t2v(f"a {'Ärger' if i == 3 else 'calm'} sea {i}"))
+    lib.save("Shots", MR_T2V, {"duration": 5, "multi_shot": True, "shot_type": "customize",
+                               "multi_prompt": [{"prompt": "a LIGHTHOUSE", "duration": 5}]})
+    assert lib.count_prompts() == 8
+    first, second = lib.list_prompts(limit=5), lib.list_prompts(limit=5, offset=5)
+    assert len(first) == 5 and len(second) == 3
+    assert [p.name for p in first + second] == [p.name for p in lib.list_prompts()]
+    assert [p.name for p in lib.list_prompts(text="ärger")] == ["Name 3"]
+    assert lib.count_prompts(text="ÄRGER") == 1
+    assert [p.name for p in lib.list_prompts(text="lighthouse")] == ["Shots"]
+    assert lib.count_prompts(text="name") == 7 and lib.count_prompts(text="duration") == 0

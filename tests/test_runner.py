@@ -14,7 +14,7 @@ import pytest
 from core import catalog, config
 from core.errors import PaymentRequiredError
 from core.http import make_client
-from core.jobs import JobState, is_active, needs_download, new_job
+from core.jobs import JobState, is_active, needs_download, new_job, transition
 from core.media import encode_base64
 from core.models import RouterAccess
 from core.pricing import estimate
@@ -338,7 +338,9 @@ def test_track_a_task_by_id_and_again(rig, emu):
         ref, _ = providers.submit(other, endpoint, _body(AM_OMNI), rig.access["apimart"])
     job = track_task(rig.ledger, endpoint, f"  {ref.task_id} ", rig.access["apimart"], now=T0)
     assert job.state == JobState.QUEUED and job.task_id == ref.task_id and job.body == {}
-    assert track_task(rig.ledger, endpoint, ref.task_id, rig.access["apimart"], now=T0 + 1).id == job.id
+    with pytest.raises(ValueError, match=f"already followed by job {job.id} \\(created "):
+        track_task(rig.ledger, endpoint, ref.task_id, rig.access["apimart"], now=T0 + 1)
+    assert rig.ledger.count() == 1
     done = rig.drive(job)
     assert done.state == JobState.SUCCEEDED and done.video_file
     with pytest.raises(ValueError):
@@ -413,3 +415,55 @@ def test_the_api_key_never_reaches_the_disk(emu, tmp_path):
     assert any(p.suffix == ".mp4" for p in files) and any(p.name.endswith(".sqlite3") for p in files)
     for path in files:
         assert canary.encode() not in path.read_bytes(), path
+
+
+# --- one task, one job -------------------------------------------------------------------------------
+
+
+def _unknown_job(rig, emu):
+    """A "submission unknown" job whose task the emulator did create (the answer was dropped)."""
+    emu.set_fault("drop_after_create", router="mulerouter")
+    job = rig.submit(MR_T2V)
+    assert job.state == JobState.SUBMISSION_UNKNOWN
+    return job, emu.submissions[-1]["task_id"]
+
+
+def test_a_task_followed_by_another_job_is_refused_naming_it(rig, emu):
+    endpoint = catalog.get(MR_T2V)
+    first, task_id = _unknown_job(rig, emu)
+    second, _ = _unknown_job(rig, emu)
+    mule = rig.access["mulerouter"]
+    followed = track_task(rig.ledger, endpoint, task_id, mule, now=T0 + 5, job_id=first.id)
+    assert followed.task_id == task_id
+    before = rig.ledger.get(second.id)
+    with pytest.raises(ValueError) as refused:
+        track_task(rig.ledger, endpoint, task_id, rig.access["mulerouter"], now=T0 + 6, job_id=second.id)
+    message = str(refused.value)
+    assert message.startswith("This task is already followed by job ") and first.id in message
+    when = time.strftime("%H:%M", time.localtime(first.created_at))
+    assert f"(created {when})" in message and "Traceback" not in message
+    assert rig.ledger.get(second.id) == before  # still waiting for its own task id, nothing changed
+    with pytest.raises(ValueError, match=first.id):  # "Track a task" with a new job: refused too
+        track_task(rig.ledger, endpoint, task_id, rig.access["mulerouter"], now=T0 + 7)
+    assert rig.ledger.count() == 2
+    assert [j.id for j in rig.ledger.active() if j.task_id == task_id] == [first.id]
+
+
+def test_tracking_again_from_the_same_job_is_harmless(rig, emu):
+    endpoint = catalog.get(MR_T2V)
+    job, task_id = _unknown_job(rig, emu)
+    a = track_task(rig.ledger, endpoint, task_id, rig.access["mulerouter"], now=T0 + 5, job_id=job.id)
+    b = track_task(rig.ledger, endpoint, f" {task_id} ", rig.access["mulerouter"], now=T0 + 6, job_id=job.id)
+    assert a.id == b.id == job.id and b.task_id == task_id and b.state == JobState.QUEUED
+    done = rig.drive(b)
+    assert done.state == JobState.SUCCEEDED and rig.ledger.count() == 1
+
+
+def test_a_stopped_job_is_named_with_a_way_to_resume_it(rig, emu):
+    endpoint = catalog.get(AM_OMNI)
+    job = rig.submit(AM_OMNI)
+    stale = rig.ledger.modify(job.id, lambda j: transition(j, JobState.STALE, T0 + 9, "stopped"))
+    with pytest.raises(ValueError, match="resume it") as refused:
+        track_task(rig.ledger, endpoint, stale.task_id, rig.access["apimart"], now=T0 + 10)
+    assert job.id in str(refused.value)
+    assert rig.ledger.get(job.id).state == JobState.STALE and rig.ledger.count() == 1

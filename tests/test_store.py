@@ -239,3 +239,13 @@ def test_inline_image_ignores_text_and_non_images():
     assert inline_image("a prompt with spaces in it") is None
     assert inline_image(base64.b64encode(b"just some bytes, not an image").decode()) is None
     assert inline_image(base64.b64encode(_png()).decode())[1] == "png"
+
+
+def test_cache_names_refuse_a_trailing_newline(tmp_path):
+    cache = MediaCache(tmp_path / "media")
+    name = "sha256-" + "a" * 64 + ".png"
+    assert cache.path(name).name == name
+    for bad in (name + "\n", name + "\r\n", "\n" + name, name + "\x00"):
+        with pytest.raises(ValueError):
+            cache.path(bad)
+        assert not cache.has(bad)

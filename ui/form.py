@@ -264,7 +264,7 @@ def shown(spec: FieldSpec, values: Callable[[str], Any]) -> bool:
 
 # --- errors ------------------------------------------------------------------------------------
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 

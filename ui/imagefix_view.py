@@ -6,7 +6,9 @@
                                           the result is kept per URL in the session, so reruns do not refetch
 
 The pixel work lives in core.imagefix. Previews are computed once per (image, fix) and kept in this
-browser session only (st.cache_data with scope="session": an upload is user data).
+browser session only (st.cache_data with scope="session": an upload is user data). A picture over
+config.IMAGE_FIX_MAX_PIXELS gets a plain message and fix buttons without previews: nothing decodes it
+until the user clicks a fix.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ Apply = Callable[[bytes, str], None]
 
 
 @st.cache_data(scope="session", show_spinner=False, max_entries=64)
-def _fixed(data: bytes, fix_id: str) -> bytes:
-    return fx.fix_all(data) if fix_id == "all" else fx.apply_fix(data, fix_id)
+def _fixed(data: bytes, fix_id: str) -> bytes | None:
+    return fx.preview_fix(data, fix_id)  # None above the pixel limit: nothing decoded
 
 
 @st.cache_data(scope="session", show_spinner=False, max_entries=128)
-def _thumb(data: bytes) -> bytes:
-    return fx.thumbnail(data, PREVIEW_SIDE_PX)
+def _thumb(data: bytes) -> bytes | None:
+    return fx.preview_thumbnail(data, PREVIEW_SIDE_PX)
 
 
 def fixed_name(name: str, data: bytes) -> str:
@@ -46,18 +48,59 @@ def fixed_name(name: str, data: bytes) -> str:
 
 def _preview(data: bytes, caption: str) -> None:
     try:
-        st.image(_thumb(data), caption=caption)
+        thumb = _thumb(data)
     except Exception:  # an image Pillow cannot read has no preview; its problem is listed anyway
+        thumb = None
+    if thumb is None:
         st.text(f"{caption}: no preview")
+    else:
+        st.image(thumb, caption=caption)
+
+
+FIX_ERROR = ".__fix_error"  # the plain message of a fix that failed on click
+
+
+def run_fix(key: str, data: bytes, fix_id: str, name: str, apply: Apply) -> None:
+    """A fix clicked on a picture too big for previews: run it now (bounded decode), then apply it."""
+    st.session_state.pop(key + FIX_ERROR, None)
+    try:
+        fixed = fx.fix_all(data) if fix_id == fx.FIX_ALL else fx.apply_fix(data, fix_id)
+    except (ValueError, OSError, MemoryError) as exc:
+        detail = str(exc) or "it is too big to work on here"
+        st.session_state[key + FIX_ERROR] = f"This fix could not be made for this picture: {detail}."
+        return
+    apply(fixed, fixed_name(name, fixed))
+
+
+def _offer_fixes_on_click(key: str, data: bytes, name: str, apply: Apply, fixes: list[fx.Fix]) -> None:
+    """Fix buttons with no previews: each runs its fix only when clicked."""
+    for fix in fixes:
+        with st.container(border=True):
+            st.markdown(f"**{fix.label}**")
+            st.caption(fix.description)
+            st.button(f"Apply: {fix.label}", key=f"{key}.__fix.{fix.id}", icon=":material/auto_fix_high:",
+                      on_click=run_fix, args=(key, data, fix.id, name, apply))
+    if len(fixes) > 1:
+        st.button("Fix everything", key=f"{key}.__fix.all", type="primary", icon=":material/done_all:",
+                  on_click=run_fix, args=(key, data, fx.FIX_ALL, name, apply),
+                  help="Apply every fix needed, in a sensible order.")
 
 
 def offer_fixes(key: str, data: bytes, name: str, apply: Apply) -> None:
-    """List the image's problems and offer a one-click fix for each, with a before/after preview."""
+    """List the image's problems and offer a one-click fix for each, with a before/after preview
+    (a picture over the pixel limit gets the fixes without previews: they run on click)."""
     check = media.check_image_bytes(data)
     fixes = list(fx.suggest_fixes(check))
     if not fixes:
         return
     with st.expander("Fix this image", expanded=True, icon=":material/auto_fix_high:"):
+        failed = st.session_state.get(key + FIX_ERROR)
+        if failed:
+            st.text(failed)
+        if fx.over_pixel_limit(check):
+            st.info(fx.pixel_limit_note(check), icon=":material/photo_size_select_large:")
+            _offer_fixes_on_click(key, data, name, apply, fixes)
+            return
         for fix in fixes:
             with st.container(border=True):
                 st.markdown(f"**{fix.label}**")
@@ -68,6 +111,8 @@ def offer_fixes(key: str, data: bytes, name: str, apply: Apply) -> None:
                     st.warning("This fix cannot be made for this image.", icon=":material/warning:")
                     st.text(str(exc))
                     continue
+                if after is None:
+                    continue
                 before_col, after_col = st.columns(2)
                 with before_col:
                     _preview(data, "Before")
@@ -77,8 +122,10 @@ def offer_fixes(key: str, data: bytes, name: str, apply: Apply) -> None:
                           on_click=apply, args=(after, fixed_name(name, after)))
         if len(fixes) > 1:
             try:
-                after = _fixed(data, "all")
+                after = _fixed(data, fx.FIX_ALL)
             except Exception:  # the single fixes above still work
+                return
+            if after is None:
                 return
             st.button("Fix everything", key=f"{key}.__fix.all", type="primary", icon=":material/done_all:",
                       on_click=apply, args=(after, fixed_name(name, after)),

@@ -11,13 +11,15 @@ templates in core.templates. Prompts are user text: shown with st.text / st.code
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from core import catalog, library, store, templates
+from core import catalog, config, library, store, templates
 from core.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
 from ui import jobs_view, session
@@ -265,35 +267,95 @@ def _cell(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def _export_import() -> None:
+EXPORT_KEY = "library.export_file"  # (bytes, caption) of the prepared export, built on "Prepare export"
+IMPORT_REPORT_KEY = "library.import_report"
+
+
+def prepare_export() -> None:
+    """Build the export file now (on click only: with images inline it can be large)."""
+    try:
+        text = lib().export()
+    except FileNotFoundError as exc:
+        st.session_state[EXPORT_KEY] = None
+        st.session_state[IMPORT_REPORT_KEY] = ["The export could not be made: an image a preset uses is no "
+                                               "longer stored.", str(exc)]
+        return
+    count = len(json.loads(text).get("presets", []))
+    made = time.strftime("%H:%M:%S")
+    st.session_state[EXPORT_KEY] = (text.encode("utf-8"), f"{count} preset version(s), prepared at {made}.")
+
+
+def _export_import(has_any: bool) -> None:
     with st.expander("Import / export", icon=":material/import_export:"):
-        has_any = bool(lib().list_prompts())
-        st.download_button("Export all presets (JSON)", lib().export() if has_any else "",
-                           file_name=EXPORT_FILE, mime="application/json", icon=":material/download:",
-                           disabled=not has_any, key="library.export")
-        upload = st.file_uploader("Import presets (JSON)", type=["json"], key="library.import")
+        with st.container(horizontal=True):
+            st.button("Prepare export", key="library.export_prepare", icon=":material/inventory_2:",
+                      disabled=not has_any, on_click=prepare_export,
+                      help="Builds one JSON file of every preset (images included), then offers it.")
+            prepared = st.session_state.get(EXPORT_KEY)
+            if prepared:
+                st.download_button("Download presets (JSON)", prepared[0], file_name=EXPORT_FILE,
+                                   mime="application/json", icon=":material/download:", key="library.export",
+                                   on_click="ignore")
+        if prepared:
+            st.caption(prepared[1])
+        upload = st.file_uploader(
+            "Import presets (JSON)", type=["json"], key="library.import",
+            max_upload_size=max(1, config.PRESETS_IMPORT_MAX_BYTES // (1024 * 1024)),
+            help=f"At most {config.PRESETS_IMPORT_MAX_ENTRIES:,} presets and "
+            f"{config.PRESETS_IMPORT_MAX_BYTES // (1024 * 1024)} MB per file. Presets you have are kept: "
+            "a name that exists gets a new version.",
+        )
         if upload is not None and st.session_state.get("library.imported") != upload.file_id:
             st.session_state["library.imported"] = upload.file_id
-            import_file(upload.getvalue().decode("utf-8", errors="replace"))
+            import_upload(upload)
             st.rerun()  # list the imported prompts above
-        for line in st.session_state.get("library.import_report", []):
+        for line in st.session_state.get(IMPORT_REPORT_KEY, []):
             st.text(line)
 
 
-def import_file(text: str) -> None:
+def import_upload(upload: Any) -> None:
+    """An uploaded file: refused unread when too big, else imported like `import_file`."""
+    size = int(getattr(upload, "size", 0) or 0)
+    if size > config.PRESETS_IMPORT_MAX_BYTES:
+        st.session_state[IMPORT_REPORT_KEY] = [
+            f"This file is {size / (1024 * 1024):.1f} MB; a presets file can be at most "
+            f"{config.PRESETS_IMPORT_MAX_BYTES / (1024 * 1024):.1f} MB. Export fewer prompts at a time, or "
+            "split the file."
+        ]
+        return
+    import_file(upload.getvalue())
+
+
+def import_file(data: str | bytes) -> None:
     """Save every good preset of an exported file; report what was refused and why."""
     try:
-        saved, refused = lib().import_text(text)
+        saved, refused = lib().import_text(data)
     except ValueError as exc:
-        st.session_state["library.import_report"] = [str(exc)]
+        st.session_state[IMPORT_REPORT_KEY] = [str(exc), "Nothing was imported; your presets are unchanged."]
         return
     report = [f"Imported {len(saved)} preset version(s)."]
-    report += [f"Skipped {entry}" for entry in refused]
-    st.session_state["library.import_report"] = report
+    report += [f"Skipped {entry}" for entry in refused[: config.LIBRARY_PAGE_SIZE]]
+    if len(refused) > config.LIBRARY_PAGE_SIZE:
+        report.append(f"… and {len(refused) - config.LIBRARY_PAGE_SIZE} more skipped.")
+    st.session_state[IMPORT_REPORT_KEY] = report
 
 
 def _name(item: Any) -> str:
     return item if isinstance(item, str) else getattr(item, "name", str(item))
+
+
+PAGE_KEY = "library.page"
+
+
+def _page_number(total: int) -> int:
+    """The Library page shown (1-based): a page picker when the prompts fill more than one page."""
+    pages = max(1, math.ceil(total / config.LIBRARY_PAGE_SIZE))
+    if pages == 1:
+        return 1
+    current = st.session_state.get(PAGE_KEY, 1)
+    if not isinstance(current, int) or not 1 <= current <= pages:
+        st.session_state[PAGE_KEY] = min(max(1, int(current or 1)), pages)
+    return int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY))
 
 
 def render_library_page() -> None:
@@ -301,22 +363,23 @@ def render_library_page() -> None:
     _show_flash()
     st.caption("Your saved prompts, their versions and the videos made from them (takes).")
     search = st.text_input("Search prompts", key="library.search", placeholder="name or words")
-    names = [_name(p) for p in lib().list_prompts()]
-    if search.strip():
-        wanted = search.strip().lower()
-        names = [n for n in names if wanted in n.lower()
-                 or any(wanted in _prompt_of(v.body).lower() for v in lib().versions(n))]
-    if not names:
-        st.info("No saved prompts yet. Use “Save as preset” on a Create page, or start from a template "
-                "below.")
-    for name in names:
+    total = lib().count_prompts(search)
+    page = _page_number(total)
+    offset = (page - 1) * config.LIBRARY_PAGE_SIZE
+    summaries = lib().list_prompts(limit=config.LIBRARY_PAGE_SIZE, offset=offset, text=search)
+    if total > config.LIBRARY_PAGE_SIZE:
+        st.caption(f"Prompts {offset + 1}–{offset + len(summaries)} of {total:,}.")
+    if not total:
+        st.info("No saved prompts match." if search.strip() else "No saved prompts yet. Use “Save as preset” "
+                "on a Create page, or start from a template below.")
+    for name in (_name(p) for p in summaries):
         versions = list(lib().versions(name))
         if not versions:
             continue
         title = f"{name} · v{_version_number(versions[-1])} · {_short(_prompt_of(versions[-1].body))}"
         with st.expander(escape_markdown(title)):
             _version_block(name, versions)
-    _export_import()
+    _export_import(total > 0 if not search.strip() else lib().count_prompts() > 0)
     st.subheader("Starter templates")
     st.caption("Each teaches the prompt's reference tokens; load one and change it.")
     for mode in Mode:

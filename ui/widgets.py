@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import config, media
+from core import config, imagefix, media
 
 SHADOW_KEY = "form.__shadow"  # {widget key: last value}, survives widget clean-up
 UPLOAD_SEQ_KEY = "form.__upload_seq"  # global counter: every file uploader key is used once
@@ -245,10 +245,13 @@ def image_field(
                 st.text(f"{name}: {inline}")
             else:
                 check = _check_inline(inline)
-                try:
-                    st.image(media.decode_base64(inline), width=96)
-                except Exception:  # an unreadable image still shows its check result below
-                    st.text(name)
+                if check is not None and imagefix.over_pixel_limit(check):
+                    st.text(name)  # no thumbnail: st.image would decode the whole picture on every run
+                else:
+                    try:
+                        st.image(media.decode_base64(inline), width=96)
+                    except Exception:  # an unreadable image still shows its check result below
+                        st.text(name)
                 st.text(f"{name} (sent inline)")
             st.button(
                 "Remove", key=f"{key}.remove", icon=":material/close:",
@@ -256,6 +259,8 @@ def image_field(
             )
         if check is not None:
             _show_check(check)
+            if check.ok and imagefix.over_pixel_limit(check):
+                st.caption(imagefix.pixel_limit_note(check, with_fixes=False))
             if not check.ok:
                 from ui import imagefix_view
 

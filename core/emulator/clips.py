@@ -17,7 +17,7 @@ CLIP_SIZES: dict[str, tuple[int, int]] = {
     "1:1": config.EMULATOR_CLIP_SIZE_SQUARE,
 }
 DEFAULT_ASPECT = "16:9"
-_NAME = re.compile(r"^demo_(\d+)x(\d+)_(\d+)s\.mp4$")
+_NAME = re.compile(r"^demo_(\d+)x(\d+)_(\d+)s\.mp4\Z")
 
 
 def _slug(aspect: str) -> str:

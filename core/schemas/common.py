@@ -95,13 +95,24 @@ def _validate_url(value: str) -> str:
     return value
 
 
-ImageRef = Annotated[str, AfterValidator(_validate_image_ref)]
+@dataclass(frozen=True)
+class MediaField:
+    """Marks a field type as holding media (`kind` "image" or "video"): stored bodies keep inline images
+    of these fields (and only these) in the media cache (core.schemas.media_fields, core.store)."""
+
+    kind: str
+
+
+IMAGE_FIELD = MediaField("image")
+VIDEO_FIELD = MediaField("video")
+
+ImageRef = Annotated[str, AfterValidator(_validate_image_ref), IMAGE_FIELD]
 """An image: http(s) URL, or bare Base64 that is decoded and checked (jpg/png, ≤10 MB, ≥300 px, aspect)."""
 
-ImageUrl = Annotated[str, AfterValidator(_validate_url)]
+ImageUrl = Annotated[str, AfterValidator(_validate_url), IMAGE_FIELD]
 """An image given only as a public URL (APIMart documents URLs only)."""
 
-VideoUrl = Annotated[str, AfterValidator(_validate_url)]
+VideoUrl = Annotated[str, AfterValidator(_validate_url), VIDEO_FIELD]
 """A reference video: public http(s) URL only (no router accepts inline video)."""
 
 PromptText = Annotated[str, StringConstraints(max_length=config.PROMPT_MAX_CHARS)]
