@@ -6,9 +6,16 @@ endpoint, mode, state, task id, prompt text, times) live in their own indexed co
 record is a JSON blob next to them. `update` enforces the state machine at write time: a writer
 holding an old copy can never move a final job back.
 
-Request bodies are stored with inline Base64 images replaced by "media:sha256-<hex>.<ext>"
-references to files in the media cache (`externalize_body` / `internalize_body`). The API key is
-never part of a job, so it never reaches this file or the media directory.
+The job engine's columns (schema version 1, migrated at open): `next_at` (when the engine next has
+work for the job), `access` (which access sent it), a lease (`lease_owner`, `lease_until`: claimed by
+compare-and-set, so one engine at a time works on a job, across processes), and `seq` (a change
+number: tabs ask what changed since they last looked). `key_holders` lists the session keys running
+engines hold in memory (a heartbeat), so jobs whose key is gone can say "needs your key".
+
+Request bodies are stored with inline Base64 images in image/video fields (read from the schemas)
+replaced by "media:sha256-<hex>.<ext>" references to files in the media cache (`externalize_body` /
+`internalize_body`); text fields are never touched. The API key is never part of a job, so it never
+reaches this file or the media directory.
 """
 
 from __future__ import annotations
