@@ -58,7 +58,6 @@ SUBMIT_CONNECT_RETRIES = 2  # only failures before the request could reach the r
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_CONCURRENT_POLLS = 16
 DOWNLOAD_TIMEOUT_S = 120.0
-VIDEO_MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
 BACKOFF_JITTER = 0.25  # a retry waits between 75 % and 100 % of the capped exponential delay
 ERROR_TEXT_MAX_CHARS = 300  # router error text shown to the user is cut to this length
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
@@ -170,3 +169,28 @@ DOWNLOAD_SLUG_CHARS = 40  # prompt slug length in a downloaded video's file name
 POLL_EVERY_MIN_S = 1.0  # Settings slider bounds for the live refresh
 POLL_EVERY_MAX_S = 10.0
 POLL_EVERY_STEP_S = 0.5
+
+
+# --- bounded fetching (core/fetch.py; design rule 12) ----------------------------------------------
+VIDEO_MAX_DOWNLOAD_BYTES_ENV = "STUDIO_VIDEO_MAX_BYTES"
+VIDEO_DOWNLOAD_DEADLINE_ENV = "STUDIO_VIDEO_DOWNLOAD_DEADLINE_S"
+VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024  # a finished video larger than this is refused
+VIDEO_DOWNLOAD_DEADLINE_S_DEFAULT = 30 * 60.0  # a whole video download (all redirects) ends by then
+URL_PROBE_MAX_BYTES = 1024 * 1024  # a URL check reads at most this much of the body
+FETCH_MAX_REDIRECTS = 5  # each hop is checked again (scheme, address, allow-list)
+FETCH_SNIFF_BYTES = 16  # first bytes needed to tell a video by its magic bytes
+FETCH_ERROR_BODY_BYTES = 64 * 1024  # of a non-2xx reply, kept for the error details
+
+
+def _positive_env(name: str, default: float) -> float:
+    """A positive number from the environment; the default when unset or unreadable."""
+    try:
+        value = float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+# Read once at start (the app is restarted to change them).
+VIDEO_MAX_DOWNLOAD_BYTES = int(_positive_env(VIDEO_MAX_DOWNLOAD_BYTES_ENV, VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT))
+VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOWNLOAD_DEADLINE_S_DEFAULT)

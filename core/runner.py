@@ -166,12 +166,15 @@ def _video_ext(url: str) -> str:
     return suffix if suffix in VIDEO_EXTENSIONS else DEFAULT_VIDEO_EXT
 
 
-def _download(ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, t: float) -> Job:
+def _download(
+    ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, t: float, access: RouterAccess | None
+) -> Job:
     url = job.video_urls[0]
+    allowed = (access.base_url,) if access is not None else ()  # the job's own router may serve it
     tmp = media.temp_path(".part")
     attempts = job.poll.download_attempts + 1
     try:
-        providers.download(client, url, tmp, max_bytes=config.VIDEO_MAX_DOWNLOAD_BYTES)
+        providers.download(client, url, tmp, allowed_origins=allowed)
         name = media.adopt_file(tmp, _video_ext(url))
     except StudioError as exc:
         tmp.unlink(missing_ok=True)
@@ -215,7 +218,7 @@ def _refresh_one(
         if access is not None and is_due(current, clock()):
             current = _save(ledger, _poll_once(client, current, access, clock, sleep, rand))
         if download_due(current, clock()):
-            current = _download(ledger, media, client, current, clock())
+            current = _download(ledger, media, client, current, clock(), access)
     except Exception:  # one job's trouble never stops the others
         log.exception("refreshing job %s failed", job.id)
         if is_pollable(current):
@@ -267,7 +270,7 @@ def refresh_jobs(
         elif is_pollable(job) and is_past_deadline(job, t):
             out[i] = _settle(ledger, job, lambda j: mark_stale(j, t) if is_past_deadline(j, t) else j)
         else:
-            access = _access(access_for, job) if is_pollable(job) else None
+            access = _access(access_for, job) if is_pollable(job) or download_due(job, t) else None
             if (access is not None and is_due(job, t)) or download_due(job, t):
                 work[i] = access
     if work:
