@@ -174,6 +174,7 @@ class _Deadline:
         self._clock = clock
         self._at = clock() + seconds
         self.cut = threading.Event()
+        self.answered = False  # the final reply's headers came
 
     def remaining(self) -> float:
         return self._at - self._clock()
@@ -186,6 +187,9 @@ class _Deadline:
             raise self.too_slow()
 
     def too_slow(self) -> FetchRefusedError:
+        if not self.answered:
+            return _refused("too_slow", f"did not answer within {self.seconds:g} s",
+                            f"The server did not answer within {self.seconds:g} s.")
         return _refused("too_slow", f"sent its content too slowly: gave up after {self.seconds:g} s",
                         f"The server sent the file too slowly: gave up after {self.seconds:g} s.")
 
@@ -271,6 +275,7 @@ def _guarded(
     deadline = _Deadline(policy.deadline_s)
     try:
         response = _final_response(client, url, policy, deadline, resolve, headers)
+        deadline.answered = True
         watchdog = threading.Timer(max(0.0, deadline.remaining()), _shut, (response, deadline))
         watchdog.daemon = True
         watchdog.start()
