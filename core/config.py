@@ -154,7 +154,6 @@ IMAGE_FIX_DOWNSCALE_STEP = 0.85  # each downscale round keeps this share of each
 IMAGE_FIX_SIZE_MARGIN = 0.98  # aim a little under the byte limit
 IMAGE_FIX_THUMBNAIL_PX = 256
 URL_PROBE_TIMEOUT_S = 5.0  # an image/video URL check gives up after this
-URL_PROBE_RANGE_BYTES = 64 * 1024  # first bytes fetched when HEAD says nothing useful
 LIBRARY_FILENAME = "library.sqlite3"
 PRESETS_FORMAT = "kling-prompt-studio/presets@1"
 PRESET_NAME_MAX_CHARS = 120

@@ -52,6 +52,9 @@ EXPECT_ANY = "any"
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _DEADLINE_SLACK_S = 0.1  # a timeout this close to the deadline is the deadline's doing
+# identity: a compressed body is never inflated here; close: a connection the watchdog may shut is
+# never handed back to the client's pool for another request
+_FETCH_HEADERS = {"Accept-Encoding": "identity", "Connection": "close"}
 _DROPPED_HEADERS = ("authorization", "cookie", "proxy-authorization")
 _REPLY_HEADERS_DROPPED = ("content-length", "content-encoding", "transfer-encoding")
 _IMAGE_OPEN_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error)
@@ -234,7 +237,7 @@ def _check_peer(client: httpx.Client, response: httpx.Response, policy: FetchPol
 
 def _send(client: httpx.Client, url: str, deadline: _Deadline, headers: dict[str, str]) -> httpx.Response:
     request = client.build_request(
-        "GET", url, headers={"Accept-Encoding": "identity", **headers}, timeout=deadline.timeout()
+        "GET", url, headers={**_FETCH_HEADERS, **headers}, timeout=deadline.timeout()
     )
     for name in _DROPPED_HEADERS:
         request.headers.pop(name, None)

@@ -475,4 +475,4 @@ def test_no_authorization_or_cookie_is_sent(hostile, tmp_path):
     assert len(hostile.headers) == 3
     for seen in hostile.headers:
         assert "authorization" not in seen and "cookie" not in seen
-        assert seen.get("accept-encoding") == "identity"
+        assert seen.get("accept-encoding") == "identity" and seen.get("connection") == "close"
