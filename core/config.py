@@ -58,7 +58,6 @@ SUBMIT_CONNECT_RETRIES = 2  # only failures before the request could reach the r
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_CONCURRENT_POLLS = 16
 DOWNLOAD_TIMEOUT_S = 120.0
-VIDEO_MAX_DOWNLOAD_BYTES = 2 * 1024**3  # default cap of one video download ($STUDIO_VIDEO_MAX_BYTES)
 BACKOFF_JITTER = 0.25  # a retry waits between 75 % and 100 % of the capped exponential delay
 ERROR_TEXT_MAX_CHARS = 300  # router error text shown to the user is cut to this length
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
@@ -86,18 +85,6 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # --- emulator ------------------------------------------------------------------------------------
 EMULATOR_COMPLETE_AFTER_S = 10.0
 DEMO_KEY = "demo-key-not-secret"
-
-
-VIDEO_MAX_BYTES_ENV = "STUDIO_VIDEO_MAX_BYTES"
-
-
-def video_max_bytes() -> int:
-    """The cap of one video download: $STUDIO_VIDEO_MAX_BYTES or VIDEO_MAX_DOWNLOAD_BYTES."""
-    try:
-        value = int(os.environ.get(VIDEO_MAX_BYTES_ENV, "") or VIDEO_MAX_DOWNLOAD_BYTES)
-    except ValueError:
-        return VIDEO_MAX_DOWNLOAD_BYTES
-    return value if value > 0 else VIDEO_MAX_DOWNLOAD_BYTES
 
 
 def data_dir() -> Path:
@@ -180,7 +167,6 @@ IMAGE_FIX_DOWNSCALE_STEP = 0.85  # each downscale round keeps this share of each
 IMAGE_FIX_SIZE_MARGIN = 0.98  # aim a little under the byte limit
 IMAGE_FIX_THUMBNAIL_PX = 256
 URL_PROBE_TIMEOUT_S = 5.0  # an image/video URL check gives up after this
-URL_PROBE_RANGE_BYTES = 64 * 1024  # first bytes fetched when HEAD says nothing useful
 LIBRARY_FILENAME = "library.sqlite3"
 PRESETS_FORMAT = "kling-prompt-studio/presets@1"
 PRESET_NAME_MAX_CHARS = 120
@@ -221,3 +207,27 @@ PRESETS_IMPORT_MAX_ENTRIES = 1_000  # presets in one import file
 PRESETS_IMPORT_MAX_DEPTH = 32  # nesting of objects/lists in a presets file (an export is about 7 deep)
 LIBRARY_PAGE_SIZE = 20  # saved prompts listed per Library page
 IMAGE_FIX_MAX_PIXELS = 40_000_000  # above this, no automatic fix previews; fixes run only on click
+
+# --- bounded fetching (core/fetch.py; design rule 12) ----------------------------------------------
+VIDEO_MAX_DOWNLOAD_BYTES_ENV = "STUDIO_VIDEO_MAX_BYTES"
+VIDEO_DOWNLOAD_DEADLINE_ENV = "STUDIO_VIDEO_DOWNLOAD_DEADLINE_S"
+VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024  # a finished video larger than this is refused
+VIDEO_DOWNLOAD_DEADLINE_S_DEFAULT = 30 * 60.0  # a whole video download (all redirects) ends by then
+URL_PROBE_MAX_BYTES = 1024 * 1024  # a URL check reads at most this much of the body
+FETCH_MAX_REDIRECTS = 5  # each hop is checked again (scheme, address, allow-list)
+FETCH_SNIFF_BYTES = 16  # first bytes needed to tell a video by its magic bytes
+FETCH_ERROR_BODY_BYTES = 64 * 1024  # of a non-2xx reply, kept for the error details
+
+
+def _positive_env(name: str, default: float) -> float:
+    """A positive number from the environment; the default when unset or unreadable."""
+    try:
+        value = float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+# Read once at start (the app is restarted to change them).
+VIDEO_MAX_DOWNLOAD_BYTES = int(_positive_env(VIDEO_MAX_DOWNLOAD_BYTES_ENV, VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT))
+VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOWNLOAD_DEADLINE_S_DEFAULT)

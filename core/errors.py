@@ -13,6 +13,10 @@
     │   └── NetworkError             no HTTP reply at all (DNS, connect, read timeout, dropped)
     ├── TaskFailedError              the task ran and ended failed (moderation, upstream error, …)
     ├── PollTimeoutError             we stopped waiting; the task may still finish (job goes "stale")
+    ├── FetchRefusedError            the app would not fetch (or keep) something from a chosen address:
+    │                                not http(s), inside this network, too many redirects, too big,
+    │                                too slow, or not what it claims to be (core.fetch); `.note`
+    │                                says the same as a phrase after "This address …"
     └── SubmissionUnknownError       a submit may have reached the router but we got no answer:
                                      never replayed automatically; the user checks first
 
@@ -116,6 +120,16 @@ class PollTimeoutError(StudioError):
     default_message = (
         "Stopped waiting for this job. It may still finish on the router; you can resume it from Jobs."
     )
+
+
+class FetchRefusedError(StudioError):
+    """A bounded fetch refused an address or what it sent; `.code` names the rule, `.note` is a phrase."""
+
+    default_message = "The app did not fetch this address."
+
+    def __init__(self, user_message: str | None = None, *, note: str = "", **kwargs: Any) -> None:
+        super().__init__(user_message, **kwargs)
+        self.note = note or self.user_message
 
 
 class SubmissionUnknownError(StudioError):

@@ -4,8 +4,8 @@ The rules (core.media.check_image_bytes): JPG/PNG, ≤10 MB, both sides ≥300 p
 1:2.5 and 2.5:1. `suggest_fixes(check)` names the fixes that help; `apply_fix(data, fix_id)` runs
 one of them and then whatever else the image still needs, so every fix yields an image that passes
 the checks; `fix_all(data)` picks the fixes in a sensible order (aspect by padding, then size,
-then encoding). `probe_url` checks an image or video URL for what can be checked without
-downloading more than the size limit.
+then encoding). `probe_url` checks an image or video URL from its first bytes only (bounded by
+core.fetch: at most 1 MB, 5 s, redirects checked, nothing inside this network).
 
 A picture of more than config.IMAGE_FIX_MAX_PIXELS is never decoded for a preview
 (`preview_fix` and `preview_thumbnail` return None; `pixel_limit_note` says why): its fixes run only
@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import httpx
 from PIL import Image, ImageFilter, ImageOps
 
-from core import config, media
+from core import config, fetch, media
+from core.errors import FetchRefusedError, NetworkError
+from core.http import network_reason
 
 FIX_UPSCALE = "upscale"
 FIX_PAD = "pad"
@@ -372,70 +375,87 @@ def _kind(url: str, content_type: str | None) -> str:
     return "other"
 
 
-def _size_from(response: httpx.Response) -> int | None:
-    content_range = response.headers.get("content-range", "")
-    if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
-        return int(content_range.rsplit("/", 1)[1])
-    length = response.headers.get("content-length", "")
-    return int(length) if length.isdigit() and response.status_code != httpx.codes.PARTIAL_CONTENT else None
-
-
-def _read_capped(client: httpx.Client, url: str, timeout: float, cap: int) -> tuple[httpx.Response, bytes]:
-    with client.stream("GET", url, timeout=timeout) as response:
-        chunks, total = [], 0
-        if response.is_success:
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                total += len(chunk)
-                if total > cap:
-                    break
-        return response, b"".join(chunks)
-
-
 def _unreachable(url: str, note: str, status: int | None = None) -> UrlCheck:
     return UrlCheck(url, False, status_code=status, note=note)
 
 
-def probe_url(url: str, *, client: httpx.Client, timeout: float = config.URL_PROBE_TIMEOUT_S,
-              expect: str | None = None) -> UrlCheck:
-    """Check a media URL: reachable, content type, size; an image is fetched (up to the limit) and checked.
+def _enough(kind: str) -> Callable[[fetch.FetchHead, bytes], bool]:
+    """When a URL check has read enough: an image once Pillow knows format and pixels (and the size is
+    known from the headers), anything else once its first bytes can be sniffed."""
 
-    HEAD first; when HEAD is refused or says nothing, a ranged GET of the first bytes. Never raises
-    for network trouble: an unreachable URL gives a plain note (the router may still reach it).
+    def enough(head: fetch.FetchHead, prefix: bytes) -> bool:
+        if (kind if kind != "other" else _kind("", head.content_type)) != "image":
+            return len(prefix) >= config.FETCH_SNIFF_BYTES
+        try:
+            return head.total_size is not None and fetch.image_facts(prefix) is not None
+        except Image.DecompressionBombError:
+            return True
+
+    return enough
+
+
+def _network_note(exc: NetworkError, timeout: float) -> str:
+    cause = exc.__cause__
+    reason = "its host name could not be found"
+    if isinstance(cause, httpx.HTTPError):
+        reason = network_reason(cause)
+    return (f"could not be reached within {timeout:g} s ({reason}); the router may still reach it, but check "
+            "the address")
+
+
+def _image_check(url: str, head: fetch.FetchHead, prefix: bytes) -> UrlCheck:
+    size = head.total_size if head.total_size is not None else (len(prefix) if head.complete else None)
+    found = (url, True, head.status_code, head.content_type, size)
+    if size is not None and size > config.IMAGE_MAX_BYTES:
+        return UrlCheck(*found, None, f"is {media.human_bytes(size)}; the limit is "
+                        f"{media.human_bytes(config.IMAGE_MAX_BYTES)}")
+    try:
+        facts = fetch.image_facts(prefix)
+    except Image.DecompressionBombError:
+        return UrlCheck(*found, None, "is an image with far too many pixels to be checked")
+    if facts is None:
+        check = media.ImageCheck(None, size or len(prefix), None, None,
+                                 ("is not a readable image (use a JPG or PNG file)",))
+    else:
+        check = media.check_image_facts(facts[0], size or len(prefix), facts[1], facts[2])
+    note = ("the image " + "; ".join(check.problems)) if check.problems else ""
+    if not note and size is None:
+        note = (f"did not say how large the image is; the router accepts up to "
+                f"{media.human_bytes(config.IMAGE_MAX_BYTES)}")
+    return UrlCheck(*found, check, note)
+
+
+def probe_url(url: str, *, client: httpx.Client, timeout: float = config.URL_PROBE_TIMEOUT_S,
+              expect: str | None = None, allowed_origins: Iterable[str] = ()) -> UrlCheck:
+    """Check a media URL from its first bytes only: reachable, content type, size; an image's format and
+    pixels (Pillow reads them from the start of the file), a video's magic bytes.
+
+    One ranged GET, bounded by core.fetch: at most URL_PROBE_MAX_BYTES read, `timeout` for everything,
+    redirects checked, no address inside this network unless its origin is in `allowed_origins`.
+    Never raises for network trouble or a refusal: the result carries a plain note.
     """
     if not media.is_url(url):
         return _unreachable(url, "is not an http(s) address")
+    policy = fetch.FetchPolicy(allowed_origins=frozenset(allowed_origins), deadline_s=timeout,
+                               max_bytes=config.URL_PROBE_MAX_BYTES)
+    kind = expect or _kind(url, None)
     try:
-        head = client.head(url, timeout=timeout, follow_redirects=True)
-        if head.status_code >= httpx.codes.BAD_REQUEST or not head.headers.get("content-type"):
-            head = client.get(url, timeout=timeout, follow_redirects=True,
-                              headers={"Range": f"bytes=0-{config.URL_PROBE_RANGE_BYTES - 1}"})
-        if head.status_code >= httpx.codes.BAD_REQUEST:
-            return _unreachable(url, f"answered HTTP {head.status_code}; the router will not be able to "
-                                "fetch it either", head.status_code)
-        content_type = (head.headers.get("content-type") or "").split(";")[0].strip() or None
-        size = _size_from(head)
-        kind = expect or _kind(url, content_type)
-        if kind != "image":
-            note = ""
-            if kind == "video" and content_type and not content_type.startswith("video/"):
-                note = f"says it is {content_type}, not a video"
-            elif kind == "video" and size is not None and size > config.VIDEO_MAX_DOWNLOAD_BYTES:
-                note = f"is {media.human_bytes(size)}, too big for a reference video"
-            return UrlCheck(url, True, head.status_code, content_type, size, None, note)
-        if size is not None and size > config.IMAGE_MAX_BYTES:
-            note = (f"is {media.human_bytes(size)}; the limit is {media.human_bytes(config.IMAGE_MAX_BYTES)}")
-            return UrlCheck(url, True, head.status_code, content_type, size, None, note)
-        response, data = _read_capped(client, url, timeout, config.IMAGE_MAX_BYTES)
-        if not response.is_success:
-            return _unreachable(url, f"answered HTTP {response.status_code}", response.status_code)
-    except httpx.HTTPError as exc:
-        reason = type(exc).__name__.replace("Error", " error").replace("Exception", "").strip()
-        return _unreachable(url, f"could not be reached within {timeout:g} s ({reason}); the router may "
-                            "still reach it, but check the address")
-    if len(data) > config.IMAGE_MAX_BYTES:
-        return UrlCheck(url, True, response.status_code, content_type, len(data), None,
-                        f"is more than {media.human_bytes(config.IMAGE_MAX_BYTES)}, the limit")
-    check = media.check_image_bytes(data)
-    note = ("the image " + "; ".join(check.problems)) if check.problems else ""
-    return UrlCheck(url, True, response.status_code, content_type, size or len(data), check, note)
+        head, prefix = fetch.fetch_prefix(client, url, policy=policy, max_bytes=config.URL_PROBE_MAX_BYTES,
+                                          enough=_enough(kind))
+    except FetchRefusedError as exc:
+        return _unreachable(url, exc.note)
+    except NetworkError as exc:
+        return _unreachable(url, _network_note(exc, timeout))
+    if head.status_code >= httpx.codes.BAD_REQUEST or not head.ok:
+        return _unreachable(url, f"answered HTTP {head.status_code}; the router will not be able to fetch it "
+                            "either", head.status_code)
+    kind = expect or _kind(url, head.content_type)
+    if kind == "image":
+        return _image_check(url, head, prefix)
+    size = head.total_size if head.total_size is not None else (len(prefix) if head.complete else None)
+    note = ""
+    if kind == "video" and fetch.sniff_video(prefix) is None:
+        note = fetch.not_a_video(prefix, head.content_type).note
+    elif kind == "video" and size is not None and size > config.VIDEO_MAX_DOWNLOAD_BYTES:
+        note = f"is {media.human_bytes(size)}, too big for a reference video"
+    return UrlCheck(url, True, head.status_code, head.content_type, size, None, note)

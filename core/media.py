@@ -53,7 +53,9 @@ def human_bytes(n: int) -> str:
         return f"{n} B"
     if n < 1024 * 1024:
         return f"{n / 1024:.0f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
+    if n < 1024 * 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    return f"{n / (1024 * 1024 * 1024):.1f} GB"
 
 
 def is_url(value: str) -> bool:
@@ -91,20 +93,27 @@ def encode_base64(data: bytes) -> str:
 
 def check_image_bytes(data: bytes) -> ImageCheck:
     """Check raw image bytes against every documented image rule."""
-    problems: list[str] = []
     size = len(data)
-    if size > config.IMAGE_MAX_BYTES:
-        problems.append(
-            f"is {human_bytes(size)}; the limit is {human_bytes(config.IMAGE_MAX_BYTES)}"
-        )
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format
             width, height = img.size
             img.verify()  # catches truncated or corrupt files (PNG chunks and checksums)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        problems.insert(0, "is not a readable image (use a JPG or PNG file)")
+        problems = ["is not a readable image (use a JPG or PNG file)", *_size_problems(size)]
         return ImageCheck(None, size, None, None, tuple(problems))
+    return check_image_facts(fmt, size, width, height)
+
+
+def _size_problems(size: int) -> list[str]:
+    if size > config.IMAGE_MAX_BYTES:
+        return [f"is {human_bytes(size)}; the limit is {human_bytes(config.IMAGE_MAX_BYTES)}"]
+    return []
+
+
+def check_image_facts(fmt: str | None, size: int, width: int, height: int) -> ImageCheck:
+    """The rules applied to what is known of an image (format, size in bytes, pixels), without decoding it."""
+    problems = _size_problems(size)
     if fmt not in config.IMAGE_FORMATS:
         problems.append(f"is {fmt or 'an unknown format'}; only JPG and PNG are accepted")
     if min(width, height) < config.IMAGE_MIN_SIDE_PX:

@@ -180,9 +180,7 @@ def download_step(
     tmp = media.temp_path(".part")
     attempts = job.poll.download_attempts + 1
     try:
-        providers.download(
-            client, url, tmp, max_bytes=config.video_max_bytes(), allowed_origins=tuple(allowed_origins)
-        )
+        providers.download(client, url, tmp, allowed_origins=tuple(allowed_origins))
         name = media.adopt_file(tmp, _video_ext(url))
     except StudioError as exc:
         tmp.unlink(missing_ok=True)
@@ -196,8 +194,11 @@ def download_step(
     return job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t})
 
 
-def _download(ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, t: float) -> Job:
-    origins = (job.base_url,) if job.base_url else ()
+def _download(
+    ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, t: float,
+    access: RouterAccess | None = None,
+) -> Job:
+    origins = [o for o in (job.base_url, access.base_url if access else "") if o]  # the job's own router
     return _save(ledger, download_step(media, client, job, t, allowed_origins=origins))
 
 
@@ -231,7 +232,7 @@ def _refresh_one(
         if access is not None and is_due(current, clock()):
             current = _save(ledger, _poll_once(client, current, access, clock, sleep, rand))
         if download_due(current, clock()):
-            current = _download(ledger, media, client, current, clock())
+            current = _download(ledger, media, client, current, clock(), access)
     except Exception:  # one job's trouble never stops the others
         log.exception("refreshing job %s failed", job.id)
         if is_pollable(current):
@@ -322,7 +323,7 @@ def refresh_jobs(
         elif is_pollable(job) and is_past_deadline(job, t):
             out[i] = _settle(ledger, job, lambda j: mark_stale(j, t) if is_past_deadline(j, t) else j)
         else:
-            access = _access(access_for, job) if is_pollable(job) else None
+            access = _access(access_for, job) if is_pollable(job) or download_due(job, t) else None
             if (access is not None and is_due(job, t)) or download_due(job, t):
                 work[i] = access
     if work:

@@ -561,7 +561,8 @@ def test_adapters_round_trip_against_the_emulator(emu, tmp_path, endpoint_id):
         ref, _ = providers.submit(c, endpoint, {"prompt": "a lighthouse at dawn", "duration": 6}, access)
         status = providers.poll(c, ref, access)
         assert status.state == TaskState.SUCCEEDED and status.progress in (None, 100)
-        written = providers.download(c, status.video_urls[0], tmp_path / "v.mp4")
+        written = providers.download(c, status.video_urls[0], tmp_path / "v.mp4",
+                                     allowed_origins=(emu.base_url,))
         emu.set_fault("moderated")
         moderated, _ = providers.submit(c, endpoint, {"prompt": "x", "duration": 5}, access)
         failed = providers.poll(c, moderated, access)

@@ -190,23 +190,35 @@ def server() -> Iterator[str]:
 
 
 def test_probe_url_images_and_videos(server):
+    def probe(path: str):
+        return imagefix.probe_url(server + path, client=client, timeout=2, allowed_origins=(server,))
+
     with httpx.Client() as client:
-        ok = imagefix.probe_url(server + "/ok.jpg", client=client, timeout=2)
+        ok = probe("/ok.jpg")
         assert ok.ok and ok.image is not None and ok.image.width == 640 and ok.content_type == "image/jpeg"
-        small = imagefix.probe_url(server + "/small.png", client=client, timeout=2)
+        assert ok.size_bytes == len(_Handler.files["/ok.jpg"][1])
+        small = probe("/small.png")
         assert small.reachable and not small.ok and "300 px" in small.note
-        clip = imagefix.probe_url(server + "/clip.mp4", client=client, timeout=2)
+        clip = probe("/clip.mp4")
         assert clip.ok and clip.size_bytes == 2012 and clip.image is None
-        fake = imagefix.probe_url(server + "/fake.mp4", client=client, timeout=2)
-        assert not fake.ok and "not a video" in fake.note
-        nohead = imagefix.probe_url(server + "/nohead.png", client=client, timeout=2)
+        fake = probe("/fake.mp4")
+        assert not fake.ok and fake.note == "does not lead to a video file (it is a web page)"
+        nohead = probe("/nohead.png")
         assert nohead.ok and nohead.image is not None
-        missing = imagefix.probe_url(server + "/gone.jpg", client=client, timeout=2)
+        missing = probe("/gone.jpg")
         assert not missing.reachable and "404" in missing.note
+
+
+def test_probe_url_refuses_a_loopback_address_not_allowed(server):
+    with httpx.Client() as client:
+        check = imagefix.probe_url(server + "/ok.jpg", client=client, timeout=2)
+    assert not check.reachable and not check.ok
+    assert check.note == "points inside this network (127.0.0.1), which the app does not fetch from"
 
 
 def test_probe_url_unreachable_gives_a_plain_note():
     with httpx.Client() as client:
-        check = imagefix.probe_url("http://127.0.0.1:9/x.jpg", client=client, timeout=1)
+        check = imagefix.probe_url("http://127.0.0.1:9/x.jpg", client=client, timeout=1,
+                                   allowed_origins=("http://127.0.0.1:9",))
     assert not check.reachable and "could not be reached" in check.note
     assert not imagefix.probe_url("ftp://x/y.png", client=httpx.Client()).reachable

@@ -4,6 +4,7 @@ over httpx.MockTransport (submit fallback, poll, download, upload, connection te
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -12,11 +13,11 @@ import pytest
 from core import catalog, config
 from core.errors import (
     AuthError,
+    FetchRefusedError,
     NotFoundError,
     PaymentRequiredError,
     RateLimitedError,
     RequestRejectedError,
-    RouterError,
     ServerError,
     SubmissionUnknownError,
     TaskFailedError,
@@ -508,45 +509,67 @@ def test_poll_retries_then_parses():
     assert seen[0].url.path == f"{MR_T2V.path}/t"
 
 
-def test_download_streams_without_key_and_follows_redirect(tmp_path: Path):
-    blob = b"\x00\x00\x00\x18ftypmp42" + b"v" * 300_000
+def public_dns(host, port, *args, **kwargs):
+    """A resolver that puts every mock host on a public address (the address rule lets it through)."""
+    return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("93.184.216.34", port))]
 
+
+MP4_BLOB = b"\x00\x00\x00\x18ftypmp42" + b"v" * 300_000
+
+
+def test_download_streams_without_key_and_follows_redirect(tmp_path: Path):
     def handler(request):
         assert "authorization" not in request.headers
         if request.url.path == "/start.mp4":
             return httpx.Response(302, headers={"Location": "https://cdn.test/final.mp4"})
-        return httpx.Response(200, content=blob, headers={"Content-Type": "video/mp4"})
+        return httpx.Response(200, content=MP4_BLOB, headers={"Content-Type": "video/mp4"})
 
     client, seen = mock_client(handler)
     dest = tmp_path / "sub" / "v.mp4"
     with client:
-        assert download(client, "https://cdn.test/start.mp4", dest) == len(blob)
-    assert dest.read_bytes() == blob
+        assert download(client, "https://cdn.test/start.mp4", dest, resolve=public_dns) == len(MP4_BLOB)
+    assert dest.read_bytes() == MP4_BLOB
     assert len(seen) == 2
     assert list(dest.parent.iterdir()) == [dest]
 
 
 def test_download_too_large_leaves_nothing(tmp_path: Path):
-    client, _ = mock_client(lambda request: httpx.Response(200, content=b"x" * 5000))
+    client, _ = mock_client(lambda request: httpx.Response(200, content=MP4_BLOB[:5000]))
     dest = tmp_path / "v.mp4"
-    with client, pytest.raises(RouterError) as info:
-        download(client, "https://cdn.test/v.mp4", dest, max_bytes=1000)
-    assert "download limit" in info.value.user_message
+    with client, pytest.raises(FetchRefusedError) as info:
+        download(client, "https://cdn.test/v.mp4", dest, max_bytes=1000, resolve=public_dns)
+    assert info.value.user_message == "The file is larger than the 1000 B limit."
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_refuses_a_redirect_into_this_network(tmp_path: Path):
+    def handler(request):
+        return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
+
+    def dns(host, port, *args, **kwargs):
+        return public_dns(host, port) if host == "cdn.test" else [(socket.AF_INET, 0, 0, "", (host, port))]
+
+    client, seen = mock_client(handler)
+    with client, pytest.raises(FetchRefusedError) as info:
+        download(client, "https://cdn.test/v.mp4", tmp_path / "v.mp4", resolve=dns)
+    assert "(169.254.169.254)" in info.value.user_message
+    assert [r.url.host for r in seen] == ["cdn.test"]
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(("status", "cls"), [(404, NotFoundError), (403, AuthError), (500, ServerError)])
 def test_download_http_errors_leave_nothing(tmp_path: Path, status, cls):
     client, _ = mock_client(lambda request: httpx.Response(status, text="expired"))
-    with client, pytest.raises(cls):
-        download(client, "https://cdn.test/v.mp4", tmp_path / "v.mp4")
+    with client, pytest.raises(cls) as info:
+        download(client, "https://cdn.test/v.mp4", tmp_path / "v.mp4", resolve=public_dns)
+    assert info.value.raw_body == "expired"
     assert list(tmp_path.iterdir()) == []
 
 
 def test_download_empty_body_is_an_error(tmp_path: Path):
     client, _ = mock_client(lambda request: httpx.Response(200, content=b""))
     with client, pytest.raises(ServerError):
-        download(client, "https://cdn.test/v.mp4", tmp_path / "v.mp4")
+        download(client, "https://cdn.test/v.mp4", tmp_path / "v.mp4", resolve=public_dns)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -12,6 +12,7 @@ from images import png
 from core import catalog, config
 from core.errors import (
     AuthError,
+    FetchRefusedError,
     NotFoundError,
     PaymentRequiredError,
     RateLimitedError,
@@ -19,6 +20,7 @@ from core.errors import (
     ServerError,
     SubmissionUnknownError,
 )
+from core.fetch import FetchPolicy, fetch_to_file
 from core.http import make_client
 from core.models import RouterAccess, TaskRef, TaskState, TaskStatus
 from core.providers import download, poll, submit, test_connection, upload_image
@@ -125,7 +127,7 @@ def test_submit_poll_download(fast_emu, client, tmp_path: Path, endpoint_id):
     assert all(s.state in (TaskState.QUEUED, TaskState.RUNNING) for s in statuses[:-1])
 
     dest = tmp_path / "out" / f"{ref.task_id}.mp4"
-    size = download(client, final.video_urls[0], dest)
+    size = download(client, final.video_urls[0], dest, allowed_origins=(fast_emu.base_url,))
     data = dest.read_bytes()
     assert size == len(data) > 1000
     assert data[4:8] == b"ftyp"  # an MP4 container
@@ -359,7 +361,8 @@ def test_upload_image_then_fetch(fast_emu, client, tmp_path: Path):
     data = png((400, 300))
     url = upload_image(client, access(fast_emu, config.APIMART), data, "frame.png", "image/png")
     assert url.startswith(fast_emu.base_url)
-    assert download(client, url, tmp_path / "frame.png") == len(data)
+    policy = FetchPolicy(allowed_origins=frozenset({fast_emu.base_url}), deadline_s=10, max_bytes=len(data))
+    assert fetch_to_file(client, url, tmp_path / "frame.png", policy=policy, expect="image") == len(data)
     assert (tmp_path / "frame.png").read_bytes() == data
 
 
@@ -369,9 +372,19 @@ def test_download_fault_leaves_nothing(fast_emu, client, tmp_path: Path):
     url = wait_final(client, ref, acc)[-1].video_urls[0]
     fast_emu.set_fault("server_error", phase="download")
     with pytest.raises(ServerError):
-        download(client, url, tmp_path / "v.mp4")
+        download(client, url, tmp_path / "v.mp4", allowed_origins=(fast_emu.base_url,))
     assert list(tmp_path.iterdir()) == []
-    assert download(client, url, tmp_path / "v.mp4") > 0
+    assert download(client, url, tmp_path / "v.mp4", allowed_origins=(fast_emu.base_url,)) > 0
+
+
+def test_download_from_the_emulator_needs_it_allowed(fast_emu, client, tmp_path: Path):
+    endpoint, acc = endpoint_and_access(fast_emu, MR_ID)
+    ref, _ = submit(client, endpoint, BODIES[MR_ID], acc)
+    url = wait_final(client, ref, acc)[-1].video_urls[0]
+    with pytest.raises(FetchRefusedError) as info:
+        download(client, url, tmp_path / "v.mp4")
+    assert "inside this network (127.0.0.1)" in info.value.user_message
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("router", [config.MULEROUTER, config.APIMART])

@@ -3,7 +3,7 @@
     get_provider(router) -> Provider
     submit(client, endpoint, body, access) -> (TaskRef, raw reply)       at most once
     poll(client, ref, access, *, sleep, rand) -> TaskStatus                GET with retries
-    download(client, url, dest_path, *, max_bytes) -> bytes written        no key sent to CDNs
+    download(client, url, dest_path, *, max_bytes, allowed_origins) -> bytes  bounded (core.fetch), no key
     upload_image(client, access, data, filename, content_type) -> URL      APIMart only
     test_connection(client, access) -> (ok, plain message)                 for Settings
 
@@ -15,10 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import random
-import tempfile
+import socket
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -29,10 +28,10 @@ from core.errors import (
     NotFoundError,
     PaymentRequiredError,
     RequestRejectedError,
-    RouterError,
     ServerError,
     StudioError,
 )
+from core.fetch import EXPECT_VIDEO, FetchPolicy, Resolver, fetch_to_file
 from core.http import (
     KEY_MISSING_MESSAGE,
     auth_headers,
@@ -42,7 +41,6 @@ from core.http import (
     post_once,
     trace_id_of,
 )
-from core.media import human_bytes
 from core.models import RouterAccess, TaskRef, TaskStatus
 from core.providers.apimart import ApimartProvider, envelope_error
 from core.providers.base import Provider
@@ -130,56 +128,30 @@ def poll(
         raise
 
 
-def _too_large(max_bytes: int) -> RouterError:
-    return RouterError(
-        f"The video is larger than the {human_bytes(max_bytes)} download limit, so it was not saved.",
-        code="too_large",
-    )
-
-
 def download(
     client: httpx.Client,
     url: str,
     dest_path: str | os.PathLike[str],
     *,
     max_bytes: int = config.VIDEO_MAX_DOWNLOAD_BYTES,
-    allowed_origins: tuple[str, ...] = (),
+    allowed_origins: Iterable[str] = (),
+    deadline_s: float | None = None,
+    resolve: Resolver = socket.getaddrinfo,
 ) -> int:
-    """Stream a finished video to `dest_path` (temp file, then rename); return the bytes written.
+    """Fetch a finished video into `dest_path` (a `.part` beside it, renamed at the end); bytes written.
 
-    No Authorization header is sent: result URLs are public CDN links. Redirects are followed
-    for this GET only. Nothing is left behind on failure.
+    Bounded (core.fetch): http(s) only, no address inside this network unless its origin is in
+    `allowed_origins` (the configured router or the emulator), redirects checked hop by hop, one
+    deadline (VIDEO_DOWNLOAD_DEADLINE_S by default), `max_bytes`, and the first bytes must be a video.
+    No Authorization header is sent: result URLs are public CDN links. Nothing is left behind on
+    failure. Raises FetchRefusedError, NetworkError or the reply's mapped RouterError.
     """
-    dest = Path(dest_path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    written = 0
-    timeout = httpx.Timeout(config.DOWNLOAD_TIMEOUT_S, connect=config.CONNECT_TIMEOUT_S)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            try:
-                with client.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
-                    if not response.is_success:
-                        response.read()
-                        raise error_from_response(response, router=None, key=None)
-                    declared = response.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > max_bytes:
-                        raise _too_large(max_bytes)
-                    for chunk in response.iter_bytes(config.DOWNLOAD_CHUNK_BYTES):
-                        written += len(chunk)
-                        if written > max_bytes:
-                            raise _too_large(max_bytes)
-                        fh.write(chunk)
-            except httpx.TransportError as exc:
-                raise network_error(exc, router=None) from exc
-        if written == 0:
-            raise ServerError("The video file from the router was empty, so it was not saved.")
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return written
+    policy = FetchPolicy(
+        allowed_origins=frozenset(allowed_origins),
+        deadline_s=config.VIDEO_DOWNLOAD_DEADLINE_S if deadline_s is None else deadline_s,
+        max_bytes=max_bytes,
+    )
+    return fetch_to_file(client, url, dest_path, policy=policy, expect=EXPECT_VIDEO, resolve=resolve)
 
 
 def upload_image(
