@@ -14,6 +14,7 @@ with a key typed in that same session.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -73,6 +74,32 @@ def origin(url: str) -> str:
     host = (parts.hostname or "").lower()
     port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
     return f"{scheme}://{host}:{port}"
+
+
+ALLOW_INTERNAL_BASE_URLS_ENV = "STUDIO_ALLOW_INTERNAL_BASE_URLS"  # "1": sessions may use internal addresses
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved_refusal(url: str, allowed: tuple[str, ...]) -> str | None:
+    from core import fetch
+    from core.errors import FetchRefusedError, NetworkError
+
+    try:
+        fetch.check_url(url, fetch.FetchPolicy(allowed_origins=frozenset(allowed)))
+    except FetchRefusedError as exc:
+        return f"This base URL {exc.note}: the server does not send requests there for a session."
+    except NetworkError:
+        return None  # an unknown host: the request will fail and say so; nothing to protect
+    return None
+
+
+def base_url_refusal(url: str, allowed: Iterable[str]) -> str | None:
+    """Why a base URL typed in a session is refused (None: it is fine): the server would send requests
+    (polls, downloads) there, so it must be a public http(s) address, unless it is one of `allowed`
+    (the configured routers, the emulator) or the operator allows internal addresses."""
+    if os.environ.get(ALLOW_INTERNAL_BASE_URLS_ENV, "").strip() == "1":
+        return None
+    return _resolved_refusal(url.strip(), tuple(sorted(origin(a) for a in allowed)))
 
 
 # --- the operator's settings (environment, then secrets.toml) -------------------------------------

@@ -150,13 +150,17 @@ def set_base_url(router: str, url: str) -> None:
 
 def access_problem(router: str) -> str | None:
     """Why this session may not send to the router as set up (None: it may). The operator's key only
-    goes to the operator's base URL: a base URL typed in this session needs a key typed here too."""
+    goes to the operator's base URL: a base URL typed in this session needs a key typed here too, and
+    may not point inside the server's network (unless it is a configured router or the emulator)."""
     if is_demo(router):
         return None
     override = base_url_override(router)
-    if override and override != operator_base_url(router) and not session_key(router):
+    if not override or override == operator_base_url(router):
+        return None
+    if not session_key(router):
         return acc.SESSION_URL_NEEDS_SESSION_KEY.format(router=config.ROUTER_LABELS[router])
-    return None
+    allowed = (*(operator_base_url(r) for r in config.ROUTERS), emulator_url())
+    return acc.base_url_refusal(override, allowed)
 
 
 def bound_access(router: str, *, demo: bool | None = None) -> tuple[RouterAccess, str]:

@@ -86,9 +86,23 @@ def test_a_session_base_url_never_receives_the_operator_key(operator: Path, fake
     assert all(OPERATOR_KEY not in auth for _, auth in sent)
 
 
-def test_a_session_key_goes_with_the_session_base_url_and_the_job_records_its_access(
+def test_a_session_base_url_inside_the_network_is_refused_even_with_a_session_key(
     operator: Path, fake, sent
 ) -> None:
+    at = _settings()
+    at.text_input(key=f"settings.urlinput.{MR}").input(fake.base_url).run()
+    at.text_input(key=f"settings.keyinput.{MR}").input(SESSION_KEY)
+    at.button(key=KEY_FORM_SUBMIT.format(router=MR)).click().run()
+    assert any("points inside this network" in w.value for w in at.warning)
+    _generate(at, "A lighthouse in fog, sent to an internal address")
+    assert any("Nothing was sent" in e.value for e in at.error)
+    assert Ledger(operator).count() == 0 and fake.submissions == []
+
+
+def test_a_session_key_goes_with_the_session_base_url_and_the_job_records_its_access(
+    operator: Path, fake, sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(acc.ALLOW_INTERNAL_BASE_URLS_ENV, "1")  # the fake router lives on loopback
     at = _settings()
     at.text_input(key=f"settings.urlinput.{MR}").input(fake.base_url).run()
     at.text_input(key=f"settings.keyinput.{MR}").input(SESSION_KEY)
