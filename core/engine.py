@@ -31,10 +31,10 @@ from pathlib import Path
 import httpx
 
 from core import access as acc
-from core import config, runner
-from core.jobs import Job
+from core import catalog, config, runner
+from core.jobs import Job, JobError, JobState, transition
 from core.models import RouterAccess
-from core.store import LeaseLostError, Ledger, MediaCache, StaleWriteError
+from core.store import LeaseLostError, Ledger, MediaCache, StaleWriteError, internalize_body
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Engine:
         media: MediaCache,
         client: httpx.Client,
         *,
-        operator: dict[str, RouterAccess] | None = None,
+        operator: dict[str, RouterAccess] | Callable[[], dict[str, RouterAccess]] | None = None,
         demo: RouterAccess | None = None,
         registry: acc.AccessRegistry | None = None,
         owner: str | None = None,
@@ -102,7 +102,9 @@ class Engine:
         self.ledger = ledger
         self.media = media
         self.client = client
-        self.operator = dict(operator or {})
+        self._operator_source = operator if callable(operator) else None
+        self.operator = {} if callable(operator) else dict(operator or {})
+        self._refresh_operator = self._operator_source is not None
         self.demo = demo
         self.registry = registry or acc.AccessRegistry()
         self.owner = owner or new_owner_id()
@@ -126,6 +128,9 @@ class Engine:
 
     def accesses(self) -> dict[str, RouterAccess]:
         """Access id → access, for every access this process holds right now."""
+        if self._refresh_operator and self._operator_source is not None:
+            self._refresh_operator = False
+            self.operator = dict(self._operator_source())
         held: dict[str, RouterAccess] = {acc.operator_id(r): a for r, a in self.operator.items()}
         if self.demo is not None:
             held[acc.demo_id(self.demo.base_url)] = self.demo
@@ -203,7 +208,8 @@ class Engine:
         return self._thread is not None and self._thread.is_alive()
 
     def wake(self) -> None:
-        """Look for due work now (e.g. a job was just recorded)."""
+        """Look for due work now (e.g. a job was just recorded); read the operator's keys again."""
+        self._refresh_operator = self._operator_source is not None
         self._wake.set()
 
     def _run(self) -> None:
@@ -220,6 +226,7 @@ class Engine:
         """One round: heartbeat, then claim and start work on what is due. Returns how many were claimed."""
         now = self.clock()
         if now - self._last_heartbeat >= config.ENGINE_HEARTBEAT_S:
+            self._refresh_operator = self._operator_source is not None
             self._heartbeat(now)
         held = self.accesses()
         with self._lock:
@@ -231,8 +238,17 @@ class Engine:
         if due is None or due > now:
             return 0
         claimed = self.ledger.claim_due(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
+        started: dict[tuple[str, str], int] = {}  # (group, router) → sends started in this tick
         for job in claimed:
             self.stats["claimed"] += 1
+            if job.state == JobState.WAITING and job.group_limit > 0:
+                slot = (job.group, job.router)
+                if slot not in started:
+                    started[slot] = self.ledger.in_flight_in_group(job.group, job.router)
+                if started[slot] >= job.group_limit:  # its turn has not come: look again a little later
+                    self.ledger.defer(job.id, self.owner, now + config.ENGINE_GROUP_RETRY_S)
+                    continue
+                started[slot] += 1
             with self._lock:
                 if self._pool is None:
                     break
@@ -252,9 +268,33 @@ class Engine:
                 keys = self.registry.ids()
             self.ledger.hold_keys(self.owner, keys, now + config.ENGINE_KEY_HOLD_S)
 
+    def _send(self, job: Job, access: RouterAccess | None) -> Job:
+        """Send a waiting job once: "sending" is written (lease kept) before the POST, the outcome after."""
+        if access is None:
+            return job
+        now = self.clock()
+        try:
+            endpoint = catalog.get(job.endpoint_id)
+            body = internalize_body(job.body, self.media)
+        except (KeyError, FileNotFoundError, ValueError) as exc:  # nothing can be sent: say why
+            failed = transition(job, JobState.SUBMITTING, now)
+            failed = transition(failed, JobState.FAILED, now, str(exc))
+            return failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
+        sending = transition(job, JobState.SUBMITTING, now, f"Sending to {endpoint.router_label}")
+        sending = self.ledger.release(sending, self.owner, keep_lease=True)
+        if sending.state != JobState.SUBMITTING:  # stopped meanwhile: nothing is sent
+            return sending
+        return runner.send_recorded(
+            self.ledger, self.client, endpoint, body, access, sending, now=self.clock,
+            save=lambda done: done,
+        )
+
     def _work(self, job: Job, access: RouterAccess | None) -> None:
         try:
-            result = runner.advance(self.media, self.client, job, access, now=self.clock)
+            if job.state == JobState.WAITING:
+                result = self._send(job, access)
+            else:
+                result = runner.advance(self.media, self.client, job, access, now=self.clock)
             self.ledger.release(result, self.owner)
             self.stats["released"] += 1
         except LeaseLostError:

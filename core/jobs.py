@@ -1,5 +1,7 @@
 """Job records, their state machine and the poll schedule. Pure: no I/O, no clock, no streamlit.
 
+    waiting ──> submitting          (recorded, nothing sent yet: the server's engine sends it when its
+       └──> cancelled                turn comes; "Stop" cancels it before anything leaves)
     submitting ──> queued ──> running ──> succeeded | failed | cancelled     (final: never change)
         │            ▲ │         ▲ │
         │            │ └─────────┼─┴──> stale ──(resume)──> queued | running
@@ -26,6 +28,7 @@ from core.models import TaskRef, TaskState, TaskStatus
 
 
 class JobState(StrEnum):
+    WAITING = "waiting"
     SUBMITTING = "submitting"
     SUBMISSION_UNKNOWN = "submission_unknown"
     QUEUED = "queued"
@@ -37,10 +40,12 @@ class JobState(StrEnum):
 
 
 FINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
-ACTIVE_STATES = frozenset({JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING})
+ACTIVE_STATES = frozenset({JobState.WAITING, JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING})
 POLLABLE_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
+SENDING_STATES = frozenset({JobState.WAITING, JobState.SUBMITTING})
 
 STATE_LABELS = {
+    JobState.WAITING: "Waiting to be sent",
     JobState.SUBMITTING: "Sending",
     JobState.SUBMISSION_UNKNOWN: "Sent, no answer",
     JobState.QUEUED: "Queued",
@@ -53,6 +58,7 @@ STATE_LABELS = {
 
 _IN_FLIGHT = {JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
 ALLOWED: dict[JobState, frozenset[JobState]] = {
+    JobState.WAITING: frozenset({JobState.SUBMITTING, JobState.CANCELLED}),
     JobState.SUBMITTING: frozenset(
         {JobState.QUEUED, JobState.RUNNING, JobState.SUBMISSION_UNKNOWN, JobState.FAILED}
     ),
@@ -138,6 +144,8 @@ class Job(BaseModel):
     prompt_preview: str = ""
     title: str = ""
     demo: bool = False  # made against the built-in emulator (demo mode): polled there, never charged
+    group: str = ""  # jobs sent together (e.g. a Compare experiment): at most `group_limit` in flight
+    group_limit: int = 0  # 0: no limit
     access: str = ""  # which access sent it (core/access.py): operator:<router>, session:<id>, demo:<url>
     base_url: str = ""  # where it was sent (never a key)
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
@@ -278,6 +286,14 @@ def download_given_up(job: Job, now: float) -> bool:
     return needs_download(job) and now >= download_window_end(job)
 
 
+def sending_since(job: Job) -> float:
+    """When the job started to be sent (its last "submitting" entry; created_at for older records)."""
+    for event in reversed(job.history):
+        if event.state == JobState.SUBMITTING:
+            return event.at
+    return job.created_at
+
+
 def download_again(job: Job, now: float) -> Job:
     """'Try download again': fetch now, and keep trying for at least a short window from now."""
     until = max(download_window_end(job), now + config.DOWNLOAD_MIN_WINDOW_S)
@@ -292,8 +308,10 @@ def engine_due_at(job: Job) -> float | None:
     next poll (or its deadline, when it goes stale); a finished one at its next download try while its
     links are valid.
     """
+    if job.state == JobState.WAITING:
+        return job.poll.next_poll_at if job.poll.next_poll_at is not None else job.created_at
     if job.state == JobState.SUBMITTING:
-        return job.created_at + config.SUBMIT_ORPHAN_AFTER_S
+        return sending_since(job) + config.SUBMIT_ORPHAN_AFTER_S
     if is_pollable(job):
         start = job.poll.started_at if job.poll.started_at is not None else job.created_at
         due = job.poll.next_poll_at if job.poll.next_poll_at is not None else start

@@ -42,6 +42,7 @@ from core.jobs import (
     new_job,
     poll_error_backoff,
     record_poll_error,
+    sending_since,
     start_polling,
     transition,
 )
@@ -101,6 +102,79 @@ def _save(ledger: Ledger, job: Job) -> Job:
 # --- submit ---------------------------------------------------------------------------------------
 
 
+def build_job(
+    media: MediaCache,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    access: RouterAccess,
+    *,
+    at: float,
+    estimate: Estimate | float | None = None,
+    title: str = "",
+    access_id: str = "",
+    state: JobState = JobState.SUBMITTING,
+    group: str = "",
+    group_limit: int = 0,
+) -> Job:
+    """A new job record for `body` (images stored in the media cache), not yet in the ledger."""
+    stored = externalize_body(body, media)
+    try:
+        mode = str(catalog.mode_of(endpoint, body))
+    except (KeyError, ValueError, TypeError):
+        mode = ""
+    note = f"Sending to {endpoint.router_label}" if state == JobState.SUBMITTING else "Waiting to be sent"
+    job = new_job(
+        endpoint_id=endpoint.id, router=endpoint.router, body=stored, at=at, mode=mode, title=title,
+        estimated_cost=_estimated_usd(estimate), note=note, demo=access.demo, state=state,
+    )
+    return job.model_copy(
+        update={"access": access_id, "base_url": access.base_url, "group": group, "group_limit": group_limit}
+    )
+
+
+def send_recorded(
+    ledger: Ledger,
+    client: httpx.Client,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    access: RouterAccess,
+    job: Job,
+    *,
+    now: Clock = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+    save: Callable[[Job], Job] | None = None,
+) -> Job:
+    """POST a job already recorded as "submitting" once, and record what happened (with `save`, default
+    Ledger.update). Never raises a StudioError; never sends twice."""
+    clock = _clock(now)
+    keep = save or (lambda j: _save(ledger, j))
+    try:
+        ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand)
+    except SubmissionUnknownError as exc:
+        unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), exc.user_message)
+        unknown = unknown.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
+        return keep(unknown)
+    except StudioError as exc:
+        failed = transition(job, JobState.FAILED, clock(), exc.user_message)
+        failed = failed.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
+        return keep(failed)
+    except (ValueError, TypeError) as exc:  # refused before anything was sent (wrong router, bad body)
+        failed = transition(job, JobState.FAILED, clock(), str(exc))
+        failed = failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
+        return keep(failed)
+    except Exception as exc:  # we cannot tell whether it left: treat as unknown, never resend
+        log.exception("unexpected error while submitting job %s", job.id)
+        message = SubmissionUnknownError.default_message
+        unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), message)
+        error = JobError(kind=type(exc).__name__, message=message)
+        return keep(unknown.model_copy(update={"error": error}))
+    t = clock()
+    queued = transition(job, JobState.QUEUED, t, f"Accepted by {endpoint.router_label} as task {ref.task_id}")
+    queued = queued.model_copy(update={"task": ref, "raw_reply": _raw(reply)})
+    return keep(start_polling(queued, t))
+
+
 def submit_job(
     ledger: Ledger,
     media: MediaCache,
@@ -117,48 +191,57 @@ def submit_job(
     access_id: str = "",
 ) -> Job:
     """Record the job as "submitting" (with `access_id`, which access sends it: core/access.py), POST it
-    once, and record what happened.
+    once, and record what happened, in the caller's thread.
 
     Returns the job queued with its task reference; or "submission_unknown" when the request may
     have reached the router without an answer (never retried); or "failed" with the plain reason
     when the router refused it (no credit, bad key, invalid body…). Never raises a StudioError.
+    The app itself records jobs as "waiting" instead (`record_job`) and lets the server's engine send
+    them, so that nothing depends on the browser tab staying.
     """
     clock = _clock(now)
-    stored = externalize_body(body, media)
-    try:
-        mode = str(catalog.mode_of(endpoint, body))
-    except (KeyError, ValueError, TypeError):
-        mode = ""
-    job = new_job(
-        endpoint_id=endpoint.id, router=endpoint.router, body=stored, at=clock(), mode=mode, title=title,
-        estimated_cost=_estimated_usd(estimate), note=f"Sending to {endpoint.router_label}", demo=access.demo,
-    )
-    job = job.model_copy(update={"access": access_id, "base_url": access.base_url})
+    job = build_job(media, endpoint, body, access, at=clock(), estimate=estimate, title=title,
+                    access_id=access_id)
     job = ledger.add(job)  # on disk before the POST: nothing is lost if the app stops now
-    try:
-        ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand)
-    except SubmissionUnknownError as exc:
-        unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), exc.user_message)
-        unknown = unknown.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
-        return _save(ledger, unknown)
-    except StudioError as exc:
-        failed = transition(job, JobState.FAILED, clock(), exc.user_message)
-        failed = failed.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
-        return _save(ledger, failed)
-    except (ValueError, TypeError) as exc:  # refused before anything was sent (wrong router, bad body)
-        failed = transition(job, JobState.FAILED, clock(), str(exc))
-        failed = failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
-        return _save(ledger, failed)
-    except Exception as exc:  # we cannot tell whether it left: treat as unknown, never resend
-        log.exception("unexpected error while submitting job %s", job.id)
-        message = SubmissionUnknownError.default_message
-        unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), message)
-        error = JobError(kind=type(exc).__name__, message=message)
-        return _save(ledger, unknown.model_copy(update={"error": error}))
-    t = clock()
-    queued = transition(job, JobState.QUEUED, t, f"Accepted by {endpoint.router_label} as task {ref.task_id}")
-    queued = queued.model_copy(update={"task": ref, "raw_reply": _raw(reply)})
-    return _save(ledger, start_polling(queued, t))
+    return send_recorded(ledger, client, endpoint, body, access, job, now=clock, sleep=sleep, rand=rand)
+
+
+def record_job(
+    ledger: Ledger,
+    media: MediaCache,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    access: RouterAccess,
+    *,
+    access_id: str,
+    estimate: Estimate | float | None = None,
+    now: Clock = time.time,
+    title: str = "",
+    group: str = "",
+    group_limit: int = 0,
+) -> Job:
+    """Record a job as "waiting" (nothing sent): the engine holding `access_id` sends it once, when its
+    turn comes (at most `group_limit` of its group in flight). Returns it as stored."""
+    job = build_job(media, endpoint, body, access, at=_clock(now)(), estimate=estimate, title=title,
+                    access_id=access_id, state=JobState.WAITING, group=group, group_limit=group_limit)
+    return ledger.add(job)
+
+
+STOPPED_MESSAGE = "Stopped before it was sent; nothing was charged."
+
+
+def stop_waiting(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
+    """'Stop': a job still waiting to be sent is cancelled (one already sent is left as it is)."""
+    t = _clock(now)()
+
+    def stop(job: Job) -> Job:
+        if job.state != JobState.WAITING:
+            return job
+        return transition(job, JobState.CANCELLED, t, STOPPED_MESSAGE).model_copy(
+            update={"error": JobError(kind="Cancelled", message=STOPPED_MESSAGE)}
+        )
+
+    return ledger.modify(job_id, stop)
 
 
 # --- refresh --------------------------------------------------------------------------------------
@@ -291,7 +374,7 @@ def _access(access_for: AccessFor, job: Job) -> RouterAccess | None:
 
 
 def _orphaned(job: Job, t: float) -> bool:
-    return job.state == JobState.SUBMITTING and t - job.created_at >= config.SUBMIT_ORPHAN_AFTER_S
+    return job.state == JobState.SUBMITTING and t - sending_since(job) >= config.SUBMIT_ORPHAN_AFTER_S
 
 
 def refresh_jobs(

@@ -48,7 +48,8 @@ MEDIA_PREFIX = "media:"
 _NAME = re.compile(r"^sha256-[0-9a-f]{64}\.[a-z0-9]{1,8}\Z")  # \Z: "$" would accept a trailing newline
 _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"))
 
-_ACTIVE = (JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
+_ACTIVE = (JobState.WAITING.value, JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
+_IN_FLIGHT = (JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -346,8 +347,9 @@ class Ledger:
         with self._write() as conn:
             return conn.execute(sql, [until, owner, *job_ids]).rowcount
 
-    def release(self, job: Job, owner: str) -> Job:
-        """Write the result of our work on a claimed job and give the lease up, in one transaction.
+    def release(self, job: Job, owner: str, *, keep_lease: bool = False) -> Job:
+        """Write the result of our work on a claimed job and give the lease up, in one transaction
+        (`keep_lease`: a step of work that goes on, e.g. "sending" written before the POST).
 
         Raises LeaseLostError when another engine took the job over meanwhile (our result is dropped).
         When someone else changed the job since we claimed it (a user action), theirs is kept.
@@ -364,12 +366,32 @@ class Ledger:
             moved = stored_rev != job.revision or (
                 stored_state != job.state and not can_transition(stored_state, job.state)
             )
-            conn.execute("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE id = ?", (job.id,))
+            if not keep_lease:
+                conn.execute("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE id = ?", (job.id,))
             if moved:
                 return Job.model_validate_json(row[3])
             saved = job.model_copy(update={"revision": stored_rev + 1})
             conn.execute(f"UPDATE jobs SET {_SETS} WHERE id = :id", _row_values(saved))
         return saved
+
+    def defer(self, job_id: str, owner: str, until: float) -> bool:
+        """Give a claimed job back untouched, to be looked at again at `until` (no change number: nothing a
+        tab would see changed)."""
+        sql = (
+            "UPDATE jobs SET next_at = ?, lease_owner = NULL, lease_until = NULL "
+            "WHERE id = ? AND lease_owner = ?"
+        )
+        with self._write() as conn:
+            return conn.execute(sql, (until, job_id, owner)).rowcount > 0
+
+    def in_flight_in_group(self, group: str, router: str) -> int:
+        """Jobs of a group that are being sent or run on the router (for its concurrency limit)."""
+        sql = (
+            f"SELECT COUNT(*) FROM jobs WHERE router = ? AND state IN ({_placeholders(_IN_FLIGHT)}) "
+            "AND json_extract(data, '$.group') = ?"
+        )
+        with self._connect() as conn:
+            return int(conn.execute(sql, [router, *_IN_FLIGHT, group]).fetchone()[0])
 
     def lease_of(self, job_id: str) -> tuple[str | None, float | None]:
         with self._connect() as conn:

@@ -297,3 +297,75 @@ def test_the_operator_key_only_goes_to_the_operator_base_url(rig, emu) -> None:
         assert fake.submissions == [] and fake.tasks == {}
     finally:
         fake.stop()
+
+
+# --- sending from the engine (the tab only records the intent) ----------------------------------------
+
+
+def _record(ledger, media, access, access_id, **kw):
+    endpoint = catalog.get(MR_T2V)
+    return runner.record_job(ledger, media, endpoint, dict(BODIES[MR_T2V]), access, access_id=access_id, **kw)
+
+
+def test_a_recorded_job_is_sent_once_by_the_engine_and_finishes(rig, emu) -> None:
+    ledger, media, client = rig
+    demo = _demo(emu, config.MULEROUTER)
+    job = _record(ledger, media, demo, acc.demo_id(emu.base_url))
+    assert job.state == JobState.WAITING and emu.submissions == []
+    engine = _engine(ledger, media, client, demo=demo).start()
+    try:
+        [done] = _settle(ledger, [job.id], _saved)
+    finally:
+        engine.stop()
+    assert _saved(done)
+    assert len(emu.submissions) == 1
+    states = [h.state for h in done.history]
+    assert states[:3] == [JobState.WAITING, JobState.SUBMITTING, JobState.QUEUED]
+
+
+def test_a_group_never_has_more_than_its_limit_in_flight(rig, emu) -> None:
+    ledger, media, client = rig
+    emu.set_complete_after(0.6)
+    demo = _demo(emu, config.MULEROUTER)
+    ids = [_record(ledger, media, demo, acc.demo_id(emu.base_url), group="exp1", group_limit=2).id
+           for _ in range(6)]
+    engine = _engine(ledger, media, client, demo=demo).start()
+    most = 0
+    try:
+        deadline = time.monotonic() + SETTLE_S
+        while time.monotonic() < deadline and not all(_saved(ledger.get(i)) for i in ids):
+            most = max(most, ledger.in_flight_in_group("exp1", config.MULEROUTER))
+            time.sleep(0.02)
+    finally:
+        engine.stop()
+    assert all(_saved(ledger.get(i)) for i in ids)
+    assert most == 2  # the limit was reached and never passed
+    assert len(emu.submissions) == 6
+
+
+def test_stop_cancels_jobs_not_yet_sent_and_nothing_goes_out(rig, emu) -> None:
+    ledger, media, client = rig
+    demo = _demo(emu, config.MULEROUTER)
+    jobs = [_record(ledger, media, demo, acc.demo_id(emu.base_url)) for _ in range(3)]
+    stopped = [runner.stop_waiting(ledger, j.id) for j in jobs]
+    assert all(j.state == JobState.CANCELLED and "nothing was charged" in j.error.message for j in stopped)
+    engine = _engine(ledger, media, client, demo=demo).start()
+    time.sleep(0.5)
+    engine.stop()
+    assert emu.submissions == []
+
+
+def test_a_job_left_sending_by_a_dead_engine_becomes_unknown_and_is_never_resent(rig, emu) -> None:
+    ledger, media, client = rig
+    demo = _demo(emu, config.MULEROUTER)
+    job = _record(ledger, media, demo, acc.demo_id(emu.base_url))
+    past = time.time() - config.SUBMIT_ORPHAN_AFTER_S - 5
+    sending = runner.transition(job, JobState.SUBMITTING, past, "Sending")
+    ledger.update(sending)  # the engine wrote "sending", then its process died before the answer
+    engine = _engine(ledger, media, client, demo=demo).start()
+    try:
+        [done] = _settle(ledger, [job.id], lambda j: j.state != JobState.SUBMITTING)
+    finally:
+        engine.stop()
+    assert done.state == JobState.SUBMISSION_UNKNOWN
+    assert emu.submissions == []  # never sent again

@@ -125,9 +125,11 @@ def test_stale_resumes_and_submission_unknown_resolves():
 
 
 def test_no_way_back_to_submitting():
+    """Only a job that was never sent ("waiting") may start sending: nothing is ever sent twice."""
     for state in JobState:
-        if state != JobState.SUBMITTING:
+        if state not in (JobState.SUBMITTING, JobState.WAITING):
             assert not can_transition(state, JobState.SUBMITTING)
+    assert not can_transition(JobState.SUBMITTING, JobState.WAITING)
     assert all(not ALLOWED[s] for s in FINAL_STATES)
 
 

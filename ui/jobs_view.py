@@ -18,6 +18,7 @@ from core.jobs import ACTIVE_STATES, Job, JobState, download_given_up, needs_dow
 from ui import media_links, session
 
 STATE_LABELS = {
+    JobState.WAITING: "waiting to be sent",
     JobState.SUBMITTING: "sending",
     JobState.SUBMISSION_UNKNOWN: "sent, no answer",
     JobState.QUEUED: "queued",
@@ -28,6 +29,7 @@ STATE_LABELS = {
     JobState.STALE: "stopped waiting",
 }
 STATE_ICONS = {  # Material icons for places that render them (badges, headings), never table cells
+    JobState.WAITING: ":material/hourglass_empty:",
     JobState.SUBMITTING: ":material/upload:",
     JobState.SUBMISSION_UNKNOWN: ":material/help:",
     JobState.QUEUED: ":material/schedule:",

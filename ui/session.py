@@ -246,22 +246,27 @@ def find_duplicate(endpoint: Endpoint, body: dict) -> Job | None:
     return ledger().find_recent_duplicate(digest, config.DUPLICATE_WINDOW_S, time.time())
 
 
-def submit(endpoint: Endpoint, body: dict) -> Job:
-    """Send once (recorded first, with the access that sends it); the engine polls it from then on."""
+def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT_S) -> Job:
+    """Record the request (with the access that sends it) and let the server's engine send it once;
+    wait up to `wait_s` for the router's answer. A click or a closed tab cannot cut a send in half:
+    once recorded, the job is sent whatever the tab does."""
     access, access_id = bound_access(endpoint.router)
-    job = runner.submit_job(
-        ledger(),
-        media(),
-        client(),
-        endpoint,
-        body,
-        access,
-        estimate=estimate(endpoint, body),
-        now=time.time(),
-        access_id=access_id,
+    job = runner.record_job(
+        ledger(), media(), endpoint, body, access, access_id=access_id,
+        estimate=estimate(endpoint, body), now=time.time(),
     )
     session_job_ids().append(job.id)
     services().engine.wake()
+    return wait_until_sent(job.id, wait_s) or job
+
+
+def wait_until_sent(job_id: str, timeout_s: float) -> Job | None:
+    """The job once the router has answered its submission (or as it is after `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    job = ledger().get(job_id)
+    while job is not None and job.state in jobs.SENDING_STATES and time.monotonic() < deadline:
+        time.sleep(config.SUBMIT_WAIT_POLL_S)
+        job = ledger().get(job_id)
     return job
 
 
