@@ -200,3 +200,6 @@ POLL_EVERY_STEP_S = 0.5
 POLL_PROGRESS_SPREAD = 0.5  # a progress ETA may be this × (100 - progress) % too late …
 #   … so dense polls start that much before it
 POLL_ESTIMATE_MARGIN = 0.3  # estimated_time ± this share widens the typical window (never narrows it)
+
+# --- request rules: problems vs cautions (core/rules.py) -------------------------------------------
+IMAGE_MAX_BYTES_DECIMAL = 10_000_000  # "10MB" read as decimal: the kling-v3 i2v page's own limit
