@@ -368,10 +368,25 @@ def _count(
         if unless is not None and sum(_n(_get(m, p)) for p in unless) > unless_limit:
             return []
         named = [name for name, n in counts if n]
-        listed = " + ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts if n)
+        listed = " + ".join(f"{n} {_noun(name, n)}" for name, n in counts if n)
         return [Issue((named[-1],), f"{listed} make {total} references; at most {limit} are accepted")]
 
     return check
+
+
+_NOUNS = {
+    "frames": "frame",
+    "images": "image",
+    "image_urls": "image",
+    "image_with_roles": "image",
+    "elements": "element",
+}
+
+
+def _noun(name: str, n: int) -> str:
+    """'images', 1 → 'image'; 'image_with_roles', 2 → 'images'."""
+    singular = _NOUNS.get(name, name.replace("_", " "))
+    return singular if n == 1 else singular + "s"
 
 
 def _apimart_count(m: Any) -> list[Issue]:
