@@ -1,9 +1,11 @@
-"""Command line: `python -m core check ENDPOINT_ID FILE [--json]`, `python -m core endpoints`, and
+"""Command line: `python -m core check ENDPOINT_ID FILE [--json] [--strict]`, `python -m core endpoints`,
+`python -m core rules ENDPOINT_ID` (the rules table: rule, level, field, source), and
 `python -m core engine [--data-dir DIR]` (the job engine alone, without the web app: polls and downloads
 the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on one ledger).
 
-Exit codes of `check`: 0 the body is valid, 1 it has problems (one line each, field path first),
-2 unknown endpoint id or unreadable JSON.
+Exit codes of `check`: 0 the body is valid (cautions, printed as lines starting `caution:`, do not
+count unless --strict), 1 it has problems (one line each, field path first) or, with --strict,
+cautions; 2 unknown endpoint id or unreadable JSON. `rules`: 0, or 2 for an unknown endpoint id.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from core import catalog, check
+from core import catalog, check, rules
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -25,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="check a request body before sending it")
     chk.add_argument("endpoint_id", help="an endpoint id (see `python -m core endpoints`)")
     chk.add_argument("file", help="a JSON file holding the request body, or - for standard input")
-    chk.add_argument("--json", action="store_true", help="print the problems as a JSON list")
+    chk.add_argument("--json", action="store_true", help="print the problems (and cautions) as a JSON list")
+    chk.add_argument("--strict", action="store_true", help="cautions count as problems (exit 1)")
+    rls = sub.add_parser("rules", help="print an endpoint's rules: rule, level, field, source")
+    rls.add_argument("endpoint_id", help="an endpoint id (see `python -m core endpoints`)")
     sub.add_parser("endpoints", help="list the endpoint ids")
     eng = sub.add_parser("engine", help="run the job engine alone (no web app) until stopped")
     eng.add_argument("--data-dir", default=None, help="the ledger's folder (default: $STUDIO_DATA_DIR)")
@@ -57,10 +62,24 @@ def _read(path: str, stdin: TextIO) -> str:
         return fh.read()
 
 
-def run_check(endpoint_id: str, path: str, as_json: bool, stdin: TextIO, out: TextIO, err: TextIO) -> int:
-    if endpoint_id not in catalog.ids():
-        print(f"unknown endpoint {endpoint_id!r}; known endpoints:", file=err)
-        print("\n".join(catalog.ids()), file=err)
+def _unknown(endpoint_id: str, err: TextIO) -> bool:
+    if endpoint_id in catalog.ids():
+        return False
+    print(f"unknown endpoint {endpoint_id!r}; known endpoints:", file=err)
+    print("\n".join(catalog.ids()), file=err)
+    return True
+
+
+def run_rules(endpoint_id: str, out: TextIO, err: TextIO) -> int:
+    if _unknown(endpoint_id, err):
+        return EXIT_USAGE
+    print("\n".join(rules.table_lines(endpoint_id)), file=out)
+    return EXIT_OK
+
+
+def run_check(endpoint_id: str, path: str, as_json: bool, stdin: TextIO, out: TextIO, err: TextIO,
+              strict: bool = False) -> int:
+    if _unknown(endpoint_id, err):
         return EXIT_USAGE
     try:
         body = check.parse_body(_read(path, stdin))
@@ -72,13 +91,13 @@ def run_check(endpoint_id: str, path: str, as_json: bool, stdin: TextIO, out: Te
         print(str(exc), file=err)
         return EXIT_USAGE
     found = check.problems(endpoint_id, body)
+    warned = check.cautions(endpoint_id, body)
     if as_json:
-        print(check.format_json(found), file=out)
-    elif found:
-        print(check.format_lines(found), file=out)
+        print(check.format_json(found, warned), file=out)
     else:
-        print("ok", file=out)
-    return EXIT_PROBLEMS if found else EXIT_OK
+        text = "\n".join(t for t in (check.format_lines(found), check.caution_lines(warned)) if t)
+        print(text or "ok", file=out)
+    return EXIT_PROBLEMS if found or (strict and warned) else EXIT_OK
 
 
 def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO | None = None,
@@ -90,7 +109,9 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO
         return EXIT_OK
     if args.command == "engine":
         return run_engine(args.data_dir, out)
-    return run_check(args.endpoint_id, args.file, args.json, stdin, out, err)
+    if args.command == "rules":
+        return run_rules(args.endpoint_id, out, err)
+    return run_check(args.endpoint_id, args.file, args.json, stdin, out, err, strict=args.strict)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
-"""Preflight check of a request body: the problems a router would refuse it for, in plain words.
+"""Preflight check of a request body: the problems a router would refuse it for, and the cautions.
 
 `problems(endpoint_id, body)` validates a body exactly as it would be sent (no defaults filled in
 from the catalog) against the endpoint's schema and returns one `Problem` per broken rule, each
 with the dotted path of the field to fix (`multi_prompt.1.duration`, or `body` for the whole body).
-The UI, the emulator and `python -m core check` all use it.
+Only rules the router's own docs state are problems (core/rules.py). The UI, the emulator and
+`python -m core check` all use it.
+
+`cautions(endpoint_id, body)` returns the caution-level findings (rules only another source supports,
+fields the router ignores): `rules.Finding`s that carry their rule and source. They never block.
 """
 
 from __future__ import annotations
@@ -15,9 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from core import catalog
-from core.schemas.apimart import ELEMENT_NAME_PATTERN
-from core.schemas.common import RULE_ERROR_TYPE
+from core import catalog, rules
+from core.schemas.common import RULE_ERROR_TYPE, SKIP_RULES
 
 BODY_FIELD = "body"
 
@@ -94,8 +97,6 @@ def plain_message(error: Mapping[str, Any]) -> str:
     if kind == "literal_error":
         return f"is {json.dumps(value)}; choose one of {ctx.get('expected')}"
     if kind == "string_pattern_mismatch":
-        if ctx.get("pattern") == ELEMENT_NAME_PATTERN:
-            return "may only use letters, digits and underscores (it is written as @name in the prompt)"
         return "contains characters that are not allowed"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
@@ -122,6 +123,18 @@ def problems(endpoint_id: str, body: Any) -> list[Problem]:
     return schema_problems(catalog.get(endpoint_id).schema, body)
 
 
+def cautions(endpoint_id: str, body: Any) -> list[rules.Finding]:
+    """The caution-level findings of a body (empty when its field types do not validate)."""
+    schema = catalog.get(endpoint_id).schema
+    if not isinstance(body, dict):
+        return []
+    try:
+        model = schema.model_validate(body, context={SKIP_RULES: True})
+    except ValidationError:
+        return []
+    return rules.findings(endpoint_id, model, rules.CAUTION)
+
+
 def parse_body(text: str) -> Any:
     """JSON text → value; BodyReadError with plain words when it is not JSON."""
     try:
@@ -135,8 +148,17 @@ def format_lines(found: Iterable[Problem]) -> str:
     return "\n".join(p.line() for p in found)
 
 
-def format_json(found: Iterable[Problem]) -> str:
-    return json.dumps([asdict(p) for p in found], ensure_ascii=False, indent=2)
+def format_json(found: Iterable[Problem], warned: Iterable[rules.Finding] = ()) -> str:
+    """Problems as {field, message}; cautions after them with "level": "caution", rule and source."""
+    items: list[dict[str, str]] = [asdict(p) for p in found]
+    items += [{"field": c.field, "message": c.message, "level": c.level, "rule": c.rule.id,
+               "source": c.rule.source_ref} for c in warned]
+    return json.dumps(items, ensure_ascii=False, indent=2)
+
+
+def caution_lines(warned: Iterable[rules.Finding]) -> str:
+    """One line per caution, each starting `caution:`."""
+    return "\n".join(c.line() for c in warned)
 
 
 def endpoint_lines() -> list[str]:

@@ -234,3 +234,6 @@ def _positive_env(name: str, default: float) -> float:
 # Read once at start (the app is restarted to change them).
 VIDEO_MAX_DOWNLOAD_BYTES = int(_positive_env(VIDEO_MAX_DOWNLOAD_BYTES_ENV, VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT))
 VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOWNLOAD_DEADLINE_S_DEFAULT)
+
+# --- request rules: problems vs cautions (core/rules.py) -------------------------------------------
+IMAGE_MAX_BYTES_DECIMAL = 10_000_000  # "10MB" read as decimal: the kling-v3 i2v page's own limit

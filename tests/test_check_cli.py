@@ -137,6 +137,10 @@ def test_non_utf8_file_exits_2(tmp_path):
 def test_problems_for_every_endpoint_on_an_empty_body():
     for endpoint_id in catalog.ids():
         found = check.problems(endpoint_id, {})
+        if endpoint_id == "mulerouter/kling-v3-omni/reference-to-video":
+            # seed 000 marks no field required (prompt is "string | null"): only a caution (issue 8)
+            assert not found and [c.field for c in check.cautions(endpoint_id, {})] == ["prompt"]
+            continue
         assert found, endpoint_id
         assert all(p.field and p.message for p in found)
         if endpoint_id.startswith("apimart/"):
@@ -170,7 +174,7 @@ def test_field_path(loc, path):
         ({"prompt": "x", "elements": ["dog"]}, "elements.0", "must be a JSON object"),
         ({"prompt": "x", "elements": [{"type": "image"}] * 8}, "elements", "has 8 items; the limit is 7"),
         ({"prompt": "x", "first_frame": "data:image/png;base64,AAAA"}, "first_frame", "bare Base64"),
-        ({"prompt": "x", "multi_shot": True}, "shot_type", "is required when multi_shot is on"),
+        ({"multi_shot": True}, "prompt", "is required, or a shot list"),
     ],
 )
 def test_messages_are_plain_words(body, field, words):
@@ -183,9 +187,10 @@ def test_apimart_element_name_message():
     body = {"model": "kling-v3-omni", "prompt": "x",
             "elements": [{"name": "my dog", "description": "d",
                           "element_input_urls": ["https://a/1", "https://a/2"]}]}
-    (problem,) = check.problems(AM_OMNI, body)
-    assert problem.field == "elements.0.name"
-    assert "letters, digits and underscores" in problem.message
+    assert check.problems(AM_OMNI, body) == []  # a caution since issue 8: no seed limits the characters
+    (caution,) = check.cautions(AM_OMNI, body)
+    assert caution.field == "elements.0.name"
+    assert "letters, digits and underscores" in caution.message
 
 
 def test_format_helpers_round_trip():

@@ -218,11 +218,18 @@ def _request_preview(endpoint: Endpoint, body: dict[str, Any]) -> None:
         st.code(curl_command(endpoint, base, body), language="bash")
 
 
-CONFIRM_DUPLICATE, CONFIRM_BUDGET = "duplicate", "budget"
+CONFIRM_DUPLICATE, CONFIRM_BUDGET, CONFIRM_CAUTIONS = "duplicate", "budget", "cautions"
+
+
+def caution_question(n: int) -> str:
+    """The one question asked before sending a request that still has cautions."""
+    what = "1 caution remains" if n == 1 else f"{n} cautions remain"
+    return (f"{what} (shown in yellow above). Only other sources than this router's own docs support "
+            "them, so the router may well accept the request — or refuse it. Send anyway?")
 
 
 def _on_generate(mode: Mode, endpoint_id: str, confirmed: str = "") -> None:
-    """Generate (confirmed="") or a confirmation button ("duplicate" / "budget": asked and answered)."""
+    """Generate (confirmed="") or a confirmation button ("cautions" / "duplicate" / "budget": answered)."""
     since = st.session_state.get(_k(mode, "inflight"))
     if since and time.time() - since < SUBMIT_GUARD_S:
         return  # a send is on its way: a second click does nothing
@@ -236,11 +243,13 @@ def _on_generate(mode: Mode, endpoint_id: str, confirmed: str = "") -> None:
 def _on_cancel(mode: Mode) -> None:
     st.session_state.pop(_k(mode, "duplicate"), None)
     st.session_state.pop(_k(mode, "over_budget"), None)
+    st.session_state.pop(_k(mode, "cautions"), None)
     st.session_state.pop(_k(mode, "confirmed"), None)
 
 
 def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
-    """Handle a Generate click in this run: errors → nothing sent; duplicate → ask; else submit.
+    """Handle a Generate click in this run: errors → nothing sent; cautions, over budget or a duplicate →
+    ask (each once); else submit. Cautions never block: "Send anyway" sends the body as previewed.
 
     Ends with a rerun once something changed, so that Generate is drawn enabled again.
     """
@@ -264,7 +273,11 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         excess = budget_excess(spent, cost, _budget_cap())
         st.session_state.pop(_k(mode, "over_budget"), None)
         st.session_state.pop(_k(mode, "duplicate"), None)
-        if excess is not None and CONFIRM_BUDGET not in confirmed:
+        st.session_state.pop(_k(mode, "cautions"), None)
+        warned = result.caution_messages()
+        if warned and CONFIRM_CAUTIONS not in confirmed:
+            st.session_state[_k(mode, "cautions")] = (fingerprint, caution_question(len(warned)))
+        elif excess is not None and CONFIRM_BUDGET not in confirmed:
             st.session_state[_k(mode, "over_budget")] = (fingerprint, budget_message(
                 excess, estimate=cost or 0.0, spent=spent, cap=_budget_cap(), demo=demo))
         elif CONFIRM_DUPLICATE not in confirmed and session.find_duplicate(endpoint, result.body) is not None:
@@ -313,6 +326,18 @@ def _budget_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> No
             st.button("Send anyway", key=_k(mode, "budget_go"), on_click=_on_generate,
                       args=(mode, endpoint.id, CONFIRM_BUDGET), type="primary")
             st.button("Cancel", key=_k(mode, "budget_cancel"), on_click=_on_cancel, args=(mode,))
+
+
+def _caution_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
+    pending = st.session_state.get(_k(mode, "cautions"))
+    if not pending or pending[0] != body_fingerprint(endpoint, result.body):
+        return
+    with st.container(border=True):
+        st.warning(form.escape_markdown(pending[1]), icon=":material/warning:")
+        with st.container(horizontal=True):
+            st.button("Send anyway", key=_k(mode, "cautions_go"), on_click=_on_generate,
+                      args=(mode, endpoint.id, CONFIRM_CAUTIONS), type="primary")
+            st.button("Cancel", key=_k(mode, "cautions_cancel"), on_click=_on_cancel, args=(mode,))
 
 
 def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
@@ -369,6 +394,9 @@ def render_create_page(mode: Mode | str) -> None:
     _request_preview(endpoint, result.body)
     if show:
         form.show_unplaced(result)
+    else:
+        for m in result.unplaced_cautions:
+            form.draw_caution(m, None)
     if not result.ok:
         st.session_state.pop(_k(mode, "inflight"), None)  # nothing will be sent in this run
     since = st.session_state.get(_k(mode, "inflight"))
@@ -379,6 +407,7 @@ def render_create_page(mode: Mode | str) -> None:
     )
     if st.session_state.pop(_k(mode, "requested"), False):
         _send(mode, endpoint, result)
+    _caution_panel(mode, endpoint, result)
     _budget_panel(mode, endpoint, result)
     _duplicate_panel(mode, endpoint, result)
     _outcome(mode)

@@ -87,9 +87,14 @@ class FormResult:
     errors: dict[str, list[str]]  # dotted field path ("" = the whole request) → plain messages
     ok: bool
     unplaced: list[str] = field(default_factory=list)  # messages with no field on show: draw them on top
+    cautions: dict[str, list[str]] = field(default_factory=dict)  # path → messages that never block
+    unplaced_cautions: list[str] = field(default_factory=list)
 
     def messages(self) -> list[str]:
         return [m for msgs in self.errors.values() for m in msgs]
+
+    def caution_messages(self) -> list[str]:
+        return [m for msgs in self.cautions.values() for m in msgs]
 
 
 # --- reading the schema ------------------------------------------------------------------------
@@ -314,6 +319,18 @@ def problems_for(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, list[str
         if message not in out.setdefault(path, []):
             out[path].append(message)
     return out
+
+
+def cautions_for(endpoint: Endpoint, body: dict[str, Any]) -> list[Any]:
+    """The cautions of a body (core.check: rules only another source supports, fields ignored)."""
+    from core import check as core_check
+
+    return core_check.cautions(endpoint.id, body)
+
+
+def why_line(rule: Any) -> str:
+    """'Why? seed 004 (APIMart kling-v3-omni): "When video_list is present, audio is ignored"'."""
+    return f"Why? {rule.source_line()}"
 
 
 _FRAGMENT_STARTS = ("is ", "are ", "has ", "have ", "must ", "may ", "cannot ", "contains ", "only ",
@@ -677,8 +694,18 @@ def render_form(
     for path, msgs in ctx.local.items():
         errors.setdefault(path, [])
         errors[path] = [*msgs, *[m for m in errors[path] if m not in msgs]]
-    unplaced = _place_errors(errors, ctx, show_errors)
-    return FormResult(body=body, errors=errors, ok=not errors, unplaced=unplaced)
+    found = cautions_for(endpoint, body)
+    cautions: dict[str, list[str]] = {}
+    whys: dict[str, str] = {}
+    for c in found:
+        path = GENERAL if c.field == "body" else c.field
+        text = sentence(c.message, None)
+        if text not in cautions.setdefault(path, []):
+            cautions[path].append(text)
+            whys[text] = why_line(c.rule)
+    unplaced, unplaced_cautions = _place_errors(errors, ctx, show_errors, cautions, whys)
+    return FormResult(body=body, errors=errors, ok=not errors, unplaced=unplaced, cautions=cautions,
+                      unplaced_cautions=unplaced_cautions)
 
 
 def _bind_references(endpoint: Endpoint, body: dict[str, Any], ctx: _Ctx) -> None:
@@ -701,7 +728,17 @@ def _path_label(path: str) -> str | None:
     return last.replace("_", " ").capitalize() or None
 
 
-def _place_errors(errors: dict[str, list[str]], ctx: _Ctx, show_errors: bool) -> list[str]:
+def _place_errors(errors: dict[str, list[str]], ctx: _Ctx, show_errors: bool,
+                  cautions: dict[str, list[str]] | None = None,
+                  whys: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """Draw problems (once asked for) and cautions (always) under their fields, in one slot each.
+
+    Returns (problems, cautions) that have no field on show: the page draws them above Generate.
+    """
+    warn_by_slot: dict[str, list[str]] = {}
+    for path, msgs in (cautions or {}).items():
+        slot = slot_for(path, set(ctx.slots))
+        warn_by_slot.setdefault(slot, []).extend(m for m in msgs if m not in warn_by_slot[slot])
     by_slot: dict[str, list[str]] = {}
     for path, msgs in errors.items():
         slot = slot_for(path, set(ctx.slots))
@@ -712,19 +749,30 @@ def _place_errors(errors: dict[str, list[str]], ctx: _Ctx, show_errors: bool) ->
         for m in shown_msgs:
             if m not in by_slot.setdefault(slot, []):
                 by_slot[slot].append(m)
-    for slot, msgs in by_slot.items():
+    for slot in [*by_slot, *(s for s in warn_by_slot if s not in by_slot)]:
         if slot == GENERAL:
             continue
         with ctx.slots[slot].container():
-            for m in msgs:
+            for m in by_slot.get(slot, []):
                 st.error(escape_markdown(m), icon=":material/error:")
-    return by_slot.get(GENERAL, [])
+            for m in warn_by_slot.get(slot, []):
+                draw_caution(m, (whys or {}).get(m))
+    return by_slot.get(GENERAL, []), warn_by_slot.get(GENERAL, [])
+
+
+def draw_caution(message: str, why: str | None) -> None:
+    """A caution: a warning (it never blocks) and, in small print, the rule's source and quote."""
+    st.warning(escape_markdown(message), icon=":material/warning:")
+    if why:
+        st.caption(escape_markdown(why))
 
 
 def show_unplaced(result: FormResult) -> None:
-    """Body-level problems (drawn by the page on top of its Generate button)."""
+    """Body-level problems and cautions (drawn by the page on top of its Generate button)."""
     for m in result.unplaced:
         st.error(escape_markdown(m), icon=":material/error:")
+    for m in result.unplaced_cautions:
+        draw_caution(m, None)
 
 
 # --- pre-filling -------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ each class's `issues()`.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Literal
 
 from pydantic import Field
@@ -18,11 +17,9 @@ from core.models import Mode
 from core.schemas.common import (
     MODE_LABELS,
     ORDER,
-    REFER_BASE,
     AspectRatio,
     Flag,
     ImageUrl,
-    Issue,
     PromptText,
     RuledModel,
     Seconds,
@@ -32,15 +29,13 @@ from core.schemas.common import (
     StdPro,
     StrictModel,
     VideoRef,
+    VideoUrl,
     aspect_ratio_field,
     duration_field,
     multi_prompt_field,
     multi_shot_field,
-    multi_shot_issues,
     negative_prompt_field,
-    nonempty,
     prompt_field,
-    reference_count_issues,
     shot_duration_field,
     shot_prompt_field,
     shot_type_field,
@@ -52,7 +47,6 @@ ImageRole = Literal["first_frame", "last_frame", "reference"]
 IMAGE_TOKENS = "<<<image_{n}>>>"
 ELEMENT_TOKENS = "@{name}"
 MODE_4K = "4k"
-ELEMENT_NAME_PATTERN = r"^[A-Za-z0-9_]+$"
 
 ALL_MODES = (Mode.TEXT, Mode.IMAGE, Mode.REFERENCE, Mode.VIDEO)
 NO_VIDEO_MODES = (Mode.TEXT, Mode.IMAGE, Mode.REFERENCE)
@@ -73,17 +67,16 @@ class ApimartShot(StrictModel):
 class ApimartElement(StrictModel):
     """A subject created on the fly: a name used as @name in the prompt, a description, 2–4 pictures."""
 
+    # Seed 004: name, description and element_input_urls are required (2 to 4 images); the name's length
+    # and characters and the description's length are cautions (core/rules.py).
     name: str = Field(
         min_length=1,
-        max_length=config.APIMART_ELEMENT_NAME_MAX,
-        pattern=ELEMENT_NAME_PATTERN,
         title="Name",
         description=f"Up to {config.APIMART_ELEMENT_NAME_MAX} letters, digits or underscores; write @name "
         "in the prompt to use it (e.g. @element_dog).",
     )
     description: str = Field(
         min_length=1,
-        max_length=config.APIMART_ELEMENT_DESCRIPTION_MAX,
         title="Description",
         description=f"What the subject is, up to {config.APIMART_ELEMENT_DESCRIPTION_MAX} characters.",
     )
@@ -110,8 +103,19 @@ class ApimartVideoRef(VideoRef):
     """The one reference video: `{video_url, refer_type, keep_original_sound}`.
 
     ⚠ APIMart's page only says "URL-based"; `video_url` is what the one known client sends and the
-    official Kling key.
+    official Kling key, so the form sends it. A body keyed `url` is accepted with a caution, and one of
+    the two is required (core/rules.py).
     """
+
+    video_url: VideoUrl | None = Field(  # type: ignore[assignment]
+        None,
+        title="Video URL",
+        description="Public http(s) address of the source video (mp4/mov, 3–10 s). Refer to it as @Video1.",
+    )
+    url: VideoUrl | None = Field(
+        None, title="Video URL (as url)", description="The same address under the key url.",
+        json_schema_extra=ui_hint("hidden", 99),
+    )
 
 
 # --- field factories --------------------------------------------------------------------------
@@ -156,52 +160,6 @@ _PROMPT_HELP = (
     f"What happens in the video, up to {config.PROMPT_MAX_CHARS} characters. Refer to images as "
     "<<<image_1>>> (order of the image list) and subjects as @name."
 )
-
-
-def _multi_shot(m: Any) -> list[Issue]:
-    return multi_shot_issues(
-        multi_shot=m.multi_shot, shot_type=m.shot_type, shots=m.multi_prompt, prompt=m.prompt,
-        duration=m.duration, indexed=True,
-    )
-
-
-def _required_prompt(prompt: str) -> list[Issue]:
-    # APIMart marks `prompt` required on its page, even in multi-shot customize mode: we ask for it
-    # always rather than risk a refused (or misread) request.
-    return [Issue(("prompt",), "is required; describe the video")] if not prompt.strip() else []
-
-
-def role_issues(roles: list[RoleImage], *, base_video: bool) -> list[Issue]:
-    """image_with_roles: ≤1 first and ≤1 last frame, no last frame alone, no frames with a base video."""
-    issues: list[Issue] = []
-    seen: Counter[str] = Counter()
-    for i, item in enumerate(roles):
-        seen[item.role] += 1
-        loc = ("image_with_roles", i, "role")
-        if item.role == "reference":
-            continue
-        if seen[item.role] > 1:
-            issues.append(Issue(loc, f"is a second {item.role}; give at most one first and one last frame"))
-        if base_video:
-            issues.append(Issue(loc, "frames cannot be used with a base video (refer_type base edits that "
-                                "video); use role reference or refer_type feature"))
-    if seen["last_frame"] and not seen["first_frame"]:
-        last = next(i for i, item in enumerate(roles) if item.role == "last_frame")
-        issues.append(Issue(("image_with_roles", last, "role"), "a last frame alone is not accepted; add a "
-                            "first_frame image too"))
-    return issues
-
-
-def element_name_issues(elements: list[ApimartElement] | None) -> list[Issue]:
-    """Two subjects with one name would make @name ambiguous."""
-    issues: list[Issue] = []
-    seen: set[str] = set()
-    for i, element in enumerate(elements or []):
-        if element.name in seen:
-            issues.append(Issue(("elements", i, "name"), f"@{element.name} is used twice; give each subject "
-                                "its own name"))
-        seen.add(element.name)
-    return issues
 
 
 class ApimartKlingV3Omni(RuledModel):
@@ -253,27 +211,6 @@ class ApimartKlingV3Omni(RuledModel):
     audio: Flag = _audio(modes=NO_VIDEO_MODES)
     watermark: Flag | None = _watermark(modes=ALL_MODES)
 
-    def issues(self) -> list[Issue]:
-        issues = _required_prompt(self.prompt) + _multi_shot(self) + element_name_issues(self.elements)
-        if self.image_urls and self.image_with_roles:
-            issues.append(Issue(("image_with_roles",), "cannot be used together with image_urls; put every "
-                                "image in one of the two lists"))
-        video = bool(self.video_list)
-        base = any(v.refer_type == REFER_BASE for v in self.video_list or [])
-        issues += role_issues(self.image_with_roles or [], base_video=base)
-        if video and self.audio:
-            issues.append(Issue(("audio",), "cannot be on with a reference video; turn audio off (use "
-                                "keep_original_sound to keep the video's sound)"))
-        if video and self.mode == MODE_4K:
-            # 🟡 4k is reportedly refused with a reference video: refuse it here before it costs anything.
-            issues.append(Issue(("mode",), "4k is not available with a reference video; choose std or pro"))
-        limit = config.MAX_REFS_WITH_VIDEO if video else config.MAX_REFS_NO_VIDEO
-        return issues + reference_count_issues(
-            [("image_urls", nonempty(self.image_urls)), ("image_with_roles", nonempty(self.image_with_roles)),
-             ("elements", nonempty(self.elements))],
-            limit, with_video=video,
-        )
-
 
 class ApimartKlingV3(RuledModel):
     """Kling v3 on APIMart: text, or a first frame (and a last frame) to video; no subjects or video."""
@@ -303,6 +240,3 @@ class ApimartKlingV3(RuledModel):
     mode: StdPro = _mode("std = 720p, pro = 1080p.", modes=V3_MODES)
     audio: Flag = _audio(modes=V3_MODES)
     watermark: Flag | None = _watermark(modes=V3_MODES)
-
-    def issues(self) -> list[Issue]:
-        return _required_prompt(self.prompt) + _multi_shot(self)

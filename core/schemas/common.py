@@ -15,14 +15,15 @@ generic form renderer (ui/form.py) reads nothing else:
     fixed    for a hidden field: the value it always has (e.g. APIMart's `model`)
     initial  the value a new form starts from when it differs from the schema default
 
-Cross-field rules are written as small pure functions that return `Issue`s (a field location and a
-plain message); a model's `model_validator` collects them and `raise_issues` turns them into one
-`ValidationError` whose entries carry the location of the field the user must fix.
+Cross-field rules live in core/rules.py, each with its level (problem or caution) and its source; a
+model's `model_validator` raises the problem-level ones (small pure functions returning `Issue`s: a
+field location and a plain message) as one `ValidationError` whose entries carry the location of the
+field the user must fix. Cautions are read by core.check and never raise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -33,6 +34,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -116,7 +118,8 @@ VideoUrl = Annotated[str, AfterValidator(_validate_url), VIDEO_FIELD]
 """A reference video: public http(s) URL only (no router accepts inline video)."""
 
 PromptText = Annotated[str, StringConstraints(max_length=config.PROMPT_MAX_CHARS)]
-ShotPrompt = Annotated[str, StringConstraints(min_length=1, max_length=config.SHOT_PROMPT_MAX_CHARS)]
+ShotPrompt = Annotated[str, StringConstraints(min_length=1)]
+"""A shot's prompt; its 512-character limit is a rule of core/rules.py (a problem only where stated)."""
 Seconds = Annotated[int, Field(strict=True, ge=config.DURATION_MIN_S, le=config.DURATION_MAX_S)]
 """Total duration: a bare JSON integer 3–15 (a quoted "6" is refused, as the routers refuse it)."""
 ShotSeconds = Annotated[int, Field(strict=True, ge=config.SHOT_MIN_S, le=config.DURATION_MAX_S)]
@@ -214,114 +217,24 @@ def is_blank(text: str | None) -> bool:
     return text is None or not text.strip()
 
 
-def multi_shot_issues(
-    *,
-    multi_shot: bool,
-    shot_type: str | None,
-    shots: Sequence[Any] | None,
-    prompt: str | None,
-    duration: int,
-    indexed: bool,
-) -> list[Issue]:
-    """The multi-shot rules, plus "a prompt is needed unless the shots carry the script".
-
-    multi_shot on ⇒ shot_type required; customize ⇒ 1–6 shots, each ≤ total, summing to the total
-    (APIMart: `index` 1, 2, 3…); intelligence ⇒ a prompt. multi_shot off ⇒ no shot_type/multi_prompt
-    (the router would silently ignore a script the user wrote).
-    """
-    issues: list[Issue] = []
-    if not multi_shot:
-        if shot_type is not None:
-            issues.append(Issue(("shot_type",), "only applies to multi-shot videos; turn multi_shot on "
-                                                "or remove shot_type"))
-        if shots:
-            issues.append(Issue(("multi_prompt",), "the shot list is only used when multi_shot is on "
-                                                   "with shot_type customize; turn multi-shot on or "
-                                                   "remove the shots"))
-        if is_blank(prompt):
-            issues.append(Issue(("prompt",), "is required; describe the video"))
-        return issues
-    if shot_type is None:
-        issues.append(Issue(("shot_type",), "is required when multi_shot is on: choose customize "
-                                            "(you write the shots) or intelligence (the model splits)"))
-        return issues
-    if shot_type == SHOT_INTELLIGENCE:
-        if is_blank(prompt):
-            issues.append(Issue(("prompt",), "is required with shot_type intelligence (the model cuts "
-                                             "the shots from it)"))
-        if shots:
-            issues.append(Issue(("multi_prompt",), "is only used with shot_type customize; remove the "
-                                                   "shots or switch to customize"))
-        return issues
-    if not shots:
-        issues.append(Issue(("multi_prompt",), "is required with shot_type customize: write 1 to "
-                                               f"{config.SHOTS_MAX} shots"))
-        return issues
-    issues.extend(shot_list_issues(shots, duration, indexed=indexed))
-    return issues
-
-
-def shot_list_issues(shots: Sequence[Any], duration: int, *, indexed: bool) -> list[Issue]:
-    """Per-shot duration ≤ total, sum == total, and (APIMart) index 1..n in order."""
-    issues: list[Issue] = []
-    for i, shot in enumerate(shots):
-        if shot.duration > duration:
-            issues.append(Issue(("multi_prompt", i, "duration"),
-                                f"is {shot.duration} s, longer than the whole video ({duration} s)"))
-        if indexed and shot.index != i + 1:
-            issues.append(Issue(("multi_prompt", i, "index"),
-                                f"is {shot.index}; shot {i + 1} must have index {i + 1} "
-                                "(indexes start at 1 and go up by 1)"))
-    total = sum(shot.duration for shot in shots)
-    if total != duration:
-        issues.append(Issue(("multi_prompt",),
-                            f"shots add up to {total} s but the video is {duration} s; make them "
-                            "add up to the duration"))
-    return issues
-
-
-def last_frame_issues(first_frame: Any, last_frame: Any) -> list[Issue]:
-    """A last frame needs a first frame (a last frame alone is refused)."""
-    if last_frame is not None and first_frame is None:
-        return [Issue(("last_frame",), "is set without a first frame; add a first frame too "
-                                       "(a last frame alone is not accepted)")]
-    return []
-
-
-def reference_count_issues(
-    counts: Iterable[tuple[str, int]], limit: int, *, with_video: bool
-) -> list[Issue]:
-    """Images + elements (+ frames) must stay within `limit`; the error sits on the last non-empty list."""
-    counts = list(counts)
-    total = sum(n for _, n in counts)
-    if total <= limit:
-        return []
-    named = [name for name, n in counts if n]
-    where = "with a reference video" if with_video else "in one request"
-    parts = " + ".join(f"{n} {_noun(name, n)}" for name, n in counts if n)
-    return [Issue((named[-1],), f"{parts} make {total} references; at most {limit} are accepted {where}")]
-
-
-_NOUNS = {"frames": "frame", "images": "image", "image_urls": "image", "image_with_roles": "image",
-          "elements": "element"}
-
-
-def _noun(name: str, n: int) -> str:
-    """'images', 1 → 'image'; 'image_with_roles', 2 → 'images'."""
-    singular = _NOUNS.get(name, name.replace("_", " "))
-    return singular if n == 1 else singular + "s"
-
-
 def nonempty(items: Sequence[Any] | None) -> int:
     return len(items) if items else 0
 
 
+SKIP_RULES = "skip_rules"  # validation context key: check the field types only (core.check cautions)
+
+
 class RuledModel(StrictModel):
-    """A request body with cross-field rules: subclasses list them in `issues()`."""
+    """A request body with cross-field rules: its own `issues()` (nested objects) plus the problem-level
+    rules of core/rules.py for the endpoint whose schema it is. Cautions never raise."""
 
     @model_validator(mode="after")
-    def _cross_field_rules(self) -> RuledModel:
-        raise_issues(type(self).__name__, self.issues())
+    def _cross_field_rules(self, info: ValidationInfo) -> RuledModel:
+        if isinstance(info.context, dict) and info.context.get(SKIP_RULES):
+            return self
+        from core import rules  # the registry imports this module
+
+        raise_issues(type(self).__name__, self.issues() + rules.model_problems(self))
         return self
 
     def issues(self) -> list[Issue]:

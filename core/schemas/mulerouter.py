@@ -2,7 +2,8 @@
 
 Every class is the JSON body exactly as MuleRouter receives it: `sound` is the string "on"/"off",
 `duration` a bare integer, `multi_prompt` items are `{prompt, duration}` (no `index`), images are an
-http(s) URL or bare Base64. Cross-field rules live in each class's `issues()`.
+http(s) URL or bare Base64. Cross-field rules live in core/rules.py (each with its level and source);
+an element's own rules (frontal + other angles, MR-LLM-O) in `MuleElement.issues()`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from core import config
 from core.schemas.common import (
     MODE_LABELS,
     ORDER,
-    REFER_BASE,
     AspectRatio,
     Flag,
     ImageRef,
@@ -32,14 +32,10 @@ from core.schemas.common import (
     VideoUrl,
     aspect_ratio_field,
     duration_field,
-    last_frame_issues,
     multi_prompt_field,
     multi_shot_field,
-    multi_shot_issues,
     negative_prompt_field,
-    nonempty,
     prompt_field,
-    reference_count_issues,
     shot_duration_field,
     shot_prompt_field,
     shot_type_field,
@@ -136,16 +132,18 @@ def _frame(which: str) -> Any:
         title="First frame" if first else "Last frame",
         description=("The opening" if first else "The closing") + " frame of the video: an image URL or "
         "an uploaded JPG/PNG (≥300 px each side, ≤10 MB, aspect 1:2.5 to 2.5:1)."
-        + ("" if first else " Needs a first frame."),
+        + ("" if first else " Most endpoints want a first frame with it."),
         json_schema_extra=ui_hint("image", ORDER[which]),
     )
 
 
-def _images(*, min_length: int | None = None, limit: int = config.MAX_REFS_NO_VIDEO) -> Any:
+def _images(*, min_length: int | None = None, limit: int = config.MAX_REFS_NO_VIDEO,
+            stated: bool = False) -> Any:
+    """`stated`: the endpoint's own page caps the list (seed 000); elsewhere the cap is a caution."""
     return Field(
         None,
         min_length=min_length,
-        max_length=limit,
+        max_length=limit if stated else None,
         title="Reference images",
         description="Pictures that guide the look (style, scene, subject). Refer to them in the prompt as "
         "<<<image_1>>>, <<<image_2>>>…",
@@ -184,23 +182,6 @@ _VIDEO_PROMPT_HELP = (
 )
 
 
-def _frame_count(first: Any, last: Any) -> int:
-    return (first is not None) + (last is not None)
-
-
-def _multi_shot(m: Any) -> list[Issue]:
-    return multi_shot_issues(
-        multi_shot=m.multi_shot, shot_type=m.shot_type, shots=m.multi_prompt, prompt=m.prompt,
-        duration=m.duration, indexed=False,
-    )
-
-
-def _required_prompt(prompt: str | None) -> list[Issue]:
-    if prompt is None or not prompt.strip():
-        return [Issue(("prompt",), "is required; describe what you want")]
-    return []
-
-
 # --- kling-v3 ---------------------------------------------------------------------------------
 
 
@@ -220,9 +201,6 @@ class KlingV3TextToVideo(RuledModel):
     mode: StdPro = _mode("std")
     sound: Sound = _sound()
 
-    def issues(self) -> list[Issue]:
-        return _multi_shot(self) + last_frame_issues(self.first_frame, self.last_frame)
-
 
 class KlingV3ImageToVideo(RuledModel):
     """Kling v3 image-to-video on MuleRouter: animate from a first frame, optionally to a last frame."""
@@ -238,15 +216,6 @@ class KlingV3ImageToVideo(RuledModel):
     duration: Seconds = duration_field()
     mode: StdPro = _mode("std")
     sound: Sound = _sound()
-
-    def issues(self) -> list[Issue]:
-        issues = _multi_shot(self)
-        if self.first_frame is None and self.last_frame is None:
-            issues.append(Issue(("first_frame",), "is required: give the image the video starts from"))
-        # ⚠ Seed 003 says "at least one of first_frame/last_frame", but the official Kling rule says a
-        # last frame alone is invalid. We take the safe reading (no paid failure): a last frame needs
-        # a first frame.
-        return issues + last_frame_issues(self.first_frame, self.last_frame)
 
 
 # --- kling-v3-omni ------------------------------------------------------------------------------
@@ -268,17 +237,6 @@ class OmniTextToVideo(RuledModel):
     mode: StdPro = _mode("pro")
     sound: Sound = _sound()
 
-    def issues(self) -> list[Issue]:
-        return (
-            _multi_shot(self)
-            + last_frame_issues(self.first_frame, self.last_frame)
-            + reference_count_issues(
-                [("frames", _frame_count(self.first_frame, self.last_frame)),
-                 ("elements", nonempty(self.elements))],
-                config.MAX_REFS_NO_VIDEO, with_video=False,
-            )
-        )
-
 
 class OmniImageToVideo(RuledModel):
     """Kling v3 Omni image-to-video on MuleRouter: animate a first frame and/or reference images."""
@@ -299,29 +257,13 @@ class OmniImageToVideo(RuledModel):
     mode: StdPro = _mode("pro")
     sound: Sound = _sound()
 
-    def issues(self) -> list[Issue]:
-        issues = _multi_shot(self) + last_frame_issues(self.first_frame, self.last_frame)
-        frames = _frame_count(self.first_frame, self.last_frame)
-        if self.first_frame is None and not self.images:
-            issues.append(Issue(("first_frame",), "is required (or give reference images): image-to-video "
-                                "needs at least one image"))
-        if self.first_frame is None and self.aspect_ratio is None:
-            issues.append(Issue(("aspect_ratio",), "is required when there is no first frame"))
-        if frames and nonempty(self.elements) > config.MAX_ELEMENTS_V3:
-            issues.append(Issue(("elements",), f"has {len(self.elements or [])} elements; with a first/last "
-                                f"frame at most {config.MAX_ELEMENTS_V3} are accepted"))
-        return issues + reference_count_issues(
-            [("frames", frames), ("images", nonempty(self.images)), ("elements", nonempty(self.elements))],
-            config.MAX_REFS_NO_VIDEO, with_video=False,
-        )
-
 
 class OmniReferenceToVideo(RuledModel):
     """Kling v3 Omni reference-to-video on MuleRouter: reference images and elements guide the video."""
 
     prompt: PromptText | None = prompt_field(required=False, description=_OMNI_PROMPT_HELP)
     negative_prompt: str | None = negative_prompt_field()
-    images: list[ImageRef] | None = _images()
+    images: list[ImageRef] | None = _images(stated=True)
     first_frame: ImageRef | None = _frame("first_frame")
     last_frame: ImageRef | None = _frame("last_frame")
     elements: list[MuleElement] | None = _elements(config.MAX_REFS_NO_VIDEO)
@@ -332,19 +274,6 @@ class OmniReferenceToVideo(RuledModel):
     aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
     mode: StdPro = _mode("pro")
     sound: Sound = _sound()
-
-    def issues(self) -> list[Issue]:
-        issues = _multi_shot(self) + last_frame_issues(self.first_frame, self.last_frame)
-        # 🟡 MuleRouter's own skills refuse a last frame with several images and a first frame.
-        if self.last_frame is not None and self.first_frame is not None and nonempty(self.images) > 1:
-            issues.append(Issue(("last_frame",), "cannot be used with a first frame and more than one "
-                                "reference image; remove the last frame or keep one image"))
-        # 🟡 The skills count the frames in the limit of 7 too (the safe reading).
-        return issues + reference_count_issues(
-            [("frames", _frame_count(self.first_frame, self.last_frame)),
-             ("images", nonempty(self.images)), ("elements", nonempty(self.elements))],
-            config.MAX_REFS_NO_VIDEO, with_video=False,
-        )
 
 
 class OmniReferenceVideoToVideo(RuledModel):
@@ -368,9 +297,6 @@ class OmniReferenceVideoToVideo(RuledModel):
     aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
     mode: StdPro = _mode("pro")
 
-    def issues(self) -> list[Issue]:
-        return _required_prompt(self.prompt)
-
 
 class OmniVideoToVideo(RuledModel):
     """Kling v3 Omni video-to-video on MuleRouter: one source video used as a base (edit) or a reference."""
@@ -393,19 +319,6 @@ class OmniVideoToVideo(RuledModel):
     aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
     mode: StdPro = _mode("pro")
 
-    def issues(self) -> list[Issue]:
-        issues = _required_prompt(self.prompt) + last_frame_issues(self.first_frame, self.last_frame)
-        if any(v.refer_type == REFER_BASE for v in self.video_list):
-            for name in ("first_frame", "last_frame"):
-                if getattr(self, name) is not None:
-                    issues.append(Issue((name,), "cannot be used with a base video (refer_type base edits "
-                                        "that video); remove the frame or use refer_type feature"))
-        return issues + reference_count_issues(
-            [("frames", _frame_count(self.first_frame, self.last_frame)),
-             ("images", nonempty(self.images)), ("elements", nonempty(self.elements))],
-            config.MAX_REFS_WITH_VIDEO, with_video=True,
-        )
-
 
 class OmniVideoEdit(RuledModel):
     """Kling v3 Omni video edit on MuleRouter: change an existing video by describing the change.
@@ -421,8 +334,3 @@ class OmniVideoEdit(RuledModel):
     aspect_ratio: AspectRatio | None = aspect_ratio_field(None)
     mode: StdPro = _mode("pro")
 
-    def issues(self) -> list[Issue]:
-        return _required_prompt(self.prompt) + reference_count_issues(
-            [("images", nonempty(self.images)), ("elements", nonempty(self.elements))],
-            config.MAX_REFS_WITH_VIDEO, with_video=True,
-        )

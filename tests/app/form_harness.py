@@ -15,4 +15,5 @@ show = bool(st.session_state.get("harness.show"))
 result = form.render_form(endpoint, mode, key_prefix=prefix, show_errors=show,
                           uploader=st.session_state.get("harness.uploader"))
 form.show_unplaced(result)
-st.session_state["harness.result"] = {"body": result.body, "errors": result.errors, "ok": result.ok}
+st.session_state["harness.result"] = {"body": result.body, "errors": result.errors, "ok": result.ok,
+                                     "cautions": result.cautions}

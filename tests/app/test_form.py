@@ -134,12 +134,17 @@ def test_every_endpoint_and_mode_renders(endpoint_id: str, mode: str) -> None:
     for key, value in endpoint.fixed_body:
         assert out["body"][key] == value
     assert at.text_area(key=f"{prefix(at)}.prompt").label == "Prompt"
-    assert not out["ok"]  # an empty prompt is never enough
+    if endpoint_id == "mulerouter/kling-v3-omni/reference-to-video":
+        # seed 000 marks prompt "string | null": an empty prompt is a caution there, not a problem
+        assert out["ok"] and "prompt" in out["cautions"]
+    else:
+        assert not out["ok"]  # an empty prompt is never enough
     assert not at.error  # errors wait for Generate (show_errors=False)
 
 
 def test_shots_that_do_not_add_up_show_under_the_shots() -> None:
-    at = harness("mulerouter/kling-v3-omni/text-to-video", show=True)
+    # kling-v3: its own page states the sum rule (a problem); on Omni it is a caution since issue 8
+    at = harness("mulerouter/kling-v3/text-to-video", show=True)
     p = prefix(at)
     at.toggle(key=f"{p}.multi_shot").set_value(True).run()
     at.segmented_control(key=f"{p}.shot_type").set_value("customize").run()

@@ -47,12 +47,14 @@ def test_sums_timeline_and_fit_to_duration() -> None:
     assert red(at) == [":red[The shots are 1 s too long for the 5 s video: Fit to duration, or shorten one.]"]
     assert "Shots: 6 s of 5 s — remove 1 s" in [c.value for c in at.caption]
     assert "Shot 1: 5 s (100 %) · Shot 2: 1 s (20 %)" in [c.value for c in at.caption]
-    assert not result(at)["ok"]
+    # Omni's own page does not state the sum rule (Kling's docs do): a caution since issue 8, not a problem
+    assert result(at)["ok"] and "multi_prompt" in result(at)["cautions"]
 
     at.button(key=f"{p}.multi_prompt.__fit").click().run()
     assert durations(at) == [4, 1] and sum(durations(at)) == 5
     assert prompts(at) == ["Wide: the harbour at dawn", "Close: a gull lands"]  # order and prompts kept
     assert not red(at) and result(at)["ok"], result(at)["errors"]
+    assert "multi_prompt" not in result(at)["cautions"]
     assert "Shots: 5 s of 5 s — adds up" in [c.value for c in at.caption]
 
     at.slider(key=f"{p}.duration").set_value(12).run()  # a longer video: 7 s missing, in red

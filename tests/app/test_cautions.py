@@ -1,0 +1,56 @@
+"""Cautions on the Create page (issue 8): shown under their field with their source, never blocking;
+Generate asks "Send anyway?" once while cautions remain; a problem still blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, prefix, session_jobs
+
+__all__ = ["demo"]  # the fixture, re-used
+
+
+def _warnings(at) -> list[str]:
+    return [w.value.replace("\\", "") for w in at.warning]
+
+
+def test_caution_is_shown_under_its_field_and_send_anyway_is_asked_once(demo: Path) -> None:
+    at = open_page("text")  # MuleRouter kling-v3 text-to-video
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A lighthouse in a storm").run()
+    at.toggle(key=f"{p}.multi_shot").set_value(True).run()
+    at.segmented_control(key=f"{p}.shot_type").set_value("customize").run()
+    at.text_area(key=f"{p}.multi_prompt.0.prompt").input("Waves crash on the rocks").run()
+    warned = [w for w in _warnings(at) if "Ignored by the router" in w]
+    assert warned and "this prompt is not used" in warned[0]
+    assert any("Why? seed 003" in c.value.replace("\\", "") for c in at.caption)
+    assert not at.error  # a caution is not an error
+
+    generate(at, "text")
+    assert any("Send anyway?" in w for w in _warnings(at))
+    assert len(session_jobs(at)) == 0 and jobs_in_ledger(demo) == 0  # asked, nothing sent yet
+
+    at.button(key="create.text.__cautions_cancel").click().run()
+    assert not any("Send anyway?" in w for w in _warnings(at))
+
+    generate(at, "text")
+    at.button(key="create.text.__cautions_go").click().run()  # answered once: sent as previewed
+    assert len(session_jobs(at)) == 1 and jobs_in_ledger(demo) == 1
+    assert not any("Send anyway?" in w for w in _warnings(at))
+
+
+def test_a_problem_blocks_and_asks_nothing(demo: Path) -> None:
+    at = open_page("text")
+    generate(at, "text")  # no prompt: the kling-v3 page requires one
+    assert any("Nothing was sent" in e.value for e in at.error)
+    assert not any("Send anyway?" in w for w in _warnings(at))
+    assert len(session_jobs(at)) == 0
+
+
+def test_no_caution_no_question(demo: Path) -> None:
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A lighthouse at dawn").run()
+    generate(at, "text")
+    assert not any("Send anyway?" in w for w in _warnings(at))
+    assert len(session_jobs(at)) == 1
