@@ -322,6 +322,11 @@ def actions(job: Job, *, key_prefix: str) -> None:
         )
         if retryable and st.button("Retry…", key=f"{key_prefix}.retry.{job.id}", icon=":material/replay:"):
             st.session_state[_confirm_key(key_prefix)] = job.id
+        if job.state == JobState.WAITING and st.button(
+            "Stop (not sent yet)", key=f"{key_prefix}.stop.{job.id}", icon=":material/stop_circle:"
+        ):
+            session.stop_waiting(job.id)
+            st.rerun()
         if job.state == JobState.STALE and st.button(
             "Resume", key=f"{key_prefix}.resume.{job.id}", icon=":material/play_arrow:"
         ):

@@ -383,6 +383,11 @@ def resume(job_id: str) -> Job:
     return job
 
 
+def stop_waiting(job_id: str) -> Job:
+    """Cancel a job that has not been sent yet (nothing is charged); a sent one is left as it is."""
+    return runner.stop_waiting(ledger(), job_id, now=time.time)
+
+
 def dismiss(job_id: str) -> Job:
     return runner.dismiss(ledger(), job_id, now=time.time)
 
