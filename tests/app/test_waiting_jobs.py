@@ -1,0 +1,34 @@
+"""A job recorded but not sent yet ("waiting") can be stopped from its Jobs page at no cost."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core import access as acc
+from core import catalog, config, runner
+from core.jobs import JobState
+from core.models import RouterAccess
+from core.store import Ledger, MediaCache
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "streamlit_app.py"
+
+
+def test_a_waiting_job_is_stopped_and_never_sent(data_dir: Path, emu) -> None:
+    ledger, media = Ledger(data_dir), MediaCache(data_dir / config.MEDIA_DIRNAME)
+    endpoint = catalog.get("mulerouter/kling-v3/text-to-video")
+    access = RouterAccess(router=endpoint.router, base_url=emu.base_url, key="sk-typed-in-another-server")
+    job = runner.record_job(ledger, media, endpoint, {"prompt": "A kite over dunes", "duration": 5}, access,
+                            access_id=acc.session_id("held-by-a-server-that-is-gone"), now=time.time())
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    at.query_params["job"] = job.id
+    at.switch_page("app_pages/jobs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("needs your key" in str(b.proto) for b in at.get("badge"))  # its key is gone: it waits
+    at.button(key=f"jobs.stop.{job.id}").click().run()
+    stopped = ledger.get(job.id)
+    assert stopped.state == JobState.CANCELLED and "nothing was charged" in stopped.error.message
+    assert emu.submissions == []
