@@ -27,7 +27,6 @@ def test_a_waiting_job_is_stopped_and_never_sent(data_dir: Path, emu) -> None:
     at.query_params["job"] = job.id
     at.switch_page("app_pages/jobs.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("needs your key" in str(b.proto) for b in at.get("badge"))  # its key is gone: it waits
     at.button(key=f"jobs.stop.{job.id}").click().run()
     stopped = ledger.get(job.id)
     assert stopped.state == JobState.CANCELLED and "nothing was charged" in stopped.error.message
