@@ -228,7 +228,10 @@ class Engine:
             with self._lock:
                 if self._pool is None:
                     break
-                self._inflight[job.id] = self._pool.submit(self._work, job, held.get(job.access))
+                access = held.get(job.access)
+                if access is not None and access.demo and access.router != job.router:
+                    access = access.model_copy(update={"router": job.router})  # one emulator, both routers
+                self._inflight[job.id] = self._pool.submit(self._work, job, access)
         return len(claimed)
 
     def _heartbeat(self, now: float) -> None:
