@@ -194,3 +194,15 @@ DOWNLOAD_SLUG_CHARS = 40  # prompt slug length in a downloaded video's file name
 POLL_EVERY_MIN_S = 1.0  # Settings slider bounds for the live refresh
 POLL_EVERY_MAX_S = 10.0
 POLL_EVERY_STEP_S = 0.5
+
+# --- engine lease from the environment (tests and benchmarks shorten it; core/server.py) -----------
+ENGINE_LEASE_ENV = "STUDIO_ENGINE_LEASE_S"
+
+
+def engine_lease_s() -> float:
+    """How long a claimed job stays an engine's: $STUDIO_ENGINE_LEASE_S (> 0) or ENGINE_LEASE_S."""
+    try:
+        value = float(os.environ.get(ENGINE_LEASE_ENV, "") or ENGINE_LEASE_S)
+    except ValueError:
+        return ENGINE_LEASE_S
+    return value if value > 0 else ENGINE_LEASE_S
