@@ -1,7 +1,7 @@
 """Several `python -m core engine` processes on one ledger, the emulator behind a counting proxy
 (bench/proxy.py): every job is polled by one owner at a time, never twice within 0.5 s, and its video is
-downloaded exactly once; a process killed in the middle of a poll has its job taken over once its lease
-has expired."""
+downloaded exactly once; a process killed in the middle of its polls has its jobs taken over once their
+leases have expired."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ JOBS = 12
 KILL_JOBS = 9
 PROCESSES = 4
 KILL_PROCESSES = 3
-SHORT_LEASE_S = 3.0  # the lease of the kill test (STUDIO_ENGINE_LEASE_S)
-SLOW_POLL_S = 2.0  # one poll held this long by the emulator, shorter than the lease
+SHORT_LEASE_S = 4.0  # the lease of the kill test (STUDIO_ENGINE_LEASE_S)
+SLOW_POLL_S = 1.5  # polls held this long by the emulator until the kill: well inside the lease
 SETTLE_TIMEOUT_S = 60.0  # a deadline for a failing run, not a speed check
 ENDPOINTS = (eb.MR_T2V, eb.AM_V3)
 
@@ -99,10 +99,11 @@ def test_a_killed_engines_job_is_taken_over_after_its_lease(tmp_path, proxy, emu
     by_pid = {p.pid: p for p in procs}
     ledger = Ledger(data_dir)
     try:
+        # every poll is held by the emulator until the kill, so the engine killed is in the middle of polls
+        # only: killed between a download and its write to the ledger, its video would be fetched again
+        emu.set_fault("slow", phase="poll", seconds=SLOW_POLL_S, count=None)
         jobs = _submit(data_dir, proxy.url, KILL_JOBS)
         victim_job = jobs[0]
-        # its first poll is held by the emulator: the engine that sent it is then killed mid-work
-        emu.set_fault("slow", phase="poll", task_id=victim_job.task_id, seconds=SLOW_POLL_S, count=1)
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         in_flight = []
         while not in_flight and time.monotonic() < deadline:
@@ -116,6 +117,7 @@ def test_a_killed_engines_job_is_taken_over_after_its_lease(tmp_path, proxy, emu
         assert pid in by_pid, f"the lease owner {owner} is none of our engines"
         os.kill(pid, signal.SIGKILL)
         by_pid[pid].wait()
+        emu.clear_faults()
         settled = _wait_settled(ledger, KILL_JOBS)
         time.sleep(eb.LINGER_S)
         hits = proxy.hits()
