@@ -9,6 +9,8 @@ one run, each given the same workload:
                         st.App lifespan) with that many Chromium tabs open on the Jobs page
     4 engines           4 `python -m core engine` processes on one ledger
 
+The settings run one after another (about 4–5 minutes); `--quick` runs fewer, shorter jobs with all settings
+side by side (about 1 minute; the figures then include their contention for the CPU).
 Every process gets STUDIO_EMULATOR_URL=<proxy>, so the engines poll and download through the proxy.
 Jobs are submitted from this process with core.runner.submit_job (demo access of the proxy, half
 MuleRouter — no progress in its replies — half APIMart), at random moments in a window; each task's
