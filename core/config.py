@@ -237,3 +237,15 @@ VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOW
 
 # --- request rules: problems vs cautions (core/rules.py) -------------------------------------------
 IMAGE_MAX_BYTES_DECIMAL = 10_000_000  # "10MB" read as decimal: the kling-v3 i2v page's own limit
+
+# --- engine lease from the environment (tests and benchmarks shorten it; core/server.py) -----------
+ENGINE_LEASE_ENV = "STUDIO_ENGINE_LEASE_S"
+
+
+def engine_lease_s() -> float:
+    """How long a claimed job stays an engine's: $STUDIO_ENGINE_LEASE_S (> 0) or ENGINE_LEASE_S."""
+    try:
+        value = float(os.environ.get(ENGINE_LEASE_ENV, "") or ENGINE_LEASE_S)
+    except ValueError:
+        return ENGINE_LEASE_S
+    return value if value > 0 else ENGINE_LEASE_S

@@ -225,7 +225,7 @@ class Engine:
     def tick(self) -> int:
         """One round: heartbeat, then claim and start work on what is due. Returns how many were claimed."""
         now = self.clock()
-        if now - self._last_heartbeat >= config.ENGINE_HEARTBEAT_S:
+        if now - self._last_heartbeat >= min(config.ENGINE_HEARTBEAT_S, self.lease_s / 3):
             self._refresh_operator = self._operator_source is not None
             self._heartbeat(now)
         held = self.accesses()

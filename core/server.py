@@ -86,7 +86,8 @@ def _build(data_dir: Path) -> Services:
     registry = acc.AccessRegistry()
     url = emulator_url()
     eng = engine.Engine(
-        ledger, media, client, operator=operator_accesses, demo=demo_access(url), registry=registry
+        ledger, media, client, operator=operator_accesses, demo=demo_access(url), registry=registry,
+        lease_s=config.engine_lease_s(),
     )
     return Services(data_dir, ledger, media, client, registry, eng, url)
 
