@@ -140,6 +140,7 @@ class Job(BaseModel):
     demo: bool = False  # made against the built-in emulator (demo mode): polled there, never charged
     access: str = ""  # which access sent it (core/access.py): operator:<router>, session:<id>, demo:<url>
     base_url: str = ""  # where it was sent (never a key)
+    browser: str = ""  # the browser that made it (the studio_browser cookie's id): "Mine" on Jobs
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
 
     @property
