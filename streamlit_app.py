@@ -13,7 +13,7 @@ if __name__ != "__main__":  # imported by the server process, once: the ASGI app
     from core import server
 
     routes = server.routes(st.get_option("server.baseUrlPath"))  # st.App mounts ours at the root
-    app = st.App("streamlit_app.py", routes=routes, lifespan=server.lifespan)
+    app = st.App("streamlit_app.py", routes=routes, lifespan=server.lifespan, middleware=server.middleware())
 else:  # a script run of one browser session
     from ui import frame
 

@@ -1,6 +1,8 @@
-"""Jobs: a live table of this session's and earlier jobs, details and actions, and "Track a task".
+"""Jobs: a live table of all jobs or only this browser's ("Mine"), details and actions, and "Track a task".
 
-The open job is kept in the address (?job=<id>): a deep link, a reload or a new tab opens it again.
+"Mine" are the jobs made from this browser (its id is in a cookie, so they stay "Mine" across reloads,
+new tabs and restarts): one indexed query. The open job is kept in the address (?job=<id>): a deep
+link, a reload or a new tab opens it again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ui import frame, jobs_view, session
 ROW_IDS_KEY = "jobs.row_ids"
 TABLE_KEY = "jobs.table"
 PAGE_KEY = "jobs.page"
+SCOPE_ALL, SCOPE_MINE = "All", "Mine"
 COLUMNS = ["status", "progress", "elapsed", "router", "endpoint", "prompt", "estimate", "charged", "created",
            "demo"]
 
@@ -35,29 +38,40 @@ def _open_selected() -> None:
 
 with st.container(horizontal=True, vertical_alignment="bottom"):
     scope = st.segmented_control(
-        "Show", options=["All jobs", "This session"], default="All jobs", key="jobs.scope",
-        on_change=_reset_page,
+        "Show", options=[SCOPE_ALL, SCOPE_MINE], default=SCOPE_ALL, key="jobs.scope", required=True,
+        on_change=_reset_page, help="Mine: the jobs made from this browser (kept across reloads and tabs).",
     )
     text = st.text_input(
         "Filter by prompt text or task id", key="jobs.text", placeholder="e.g. sunset", on_change=_reset_page
     )
 
 
+def _page_of_jobs(mine: bool, page_no: int, size: int):
+    if mine:
+        return session.list_my_jobs(text=text, limit=size, offset=page_no * size)
+    return session.list_jobs(text=text, limit=size, offset=page_no * size)
+
+
+def _empty_message(mine: bool) -> str:
+    if text.strip():
+        return "No jobs match this filter."
+    if mine:
+        return "No jobs from this browser yet. Write a prompt on a Create page and press Generate."
+    return "No jobs yet. Write a prompt on a Create page and press Generate."
+
+
 @st.fragment(run_every=frame.poll_interval())
 def live_table() -> None:
-    only_ids = session.session_job_ids() if scope == "This session" else None
+    mine = scope == SCOPE_MINE
     size = config.JOBS_PAGE_SIZE
     page_no = int(st.session_state.get(PAGE_KEY, 0))
-    jobs, total = session.list_jobs(text=text, ids=only_ids, limit=size, offset=page_no * size)
+    jobs, total = _page_of_jobs(mine, page_no, size)
     pages = max(1, -(-total // size))
     if page_no >= pages:  # the filter shrank the list
         page_no = pages - 1
-        jobs, total = session.list_jobs(text=text, ids=only_ids, limit=size, offset=page_no * size)
+        jobs, total = _page_of_jobs(mine, page_no, size)
     if not total:
-        st.info(
-            "No jobs match this filter." if text.strip() else
-            "No jobs yet. Write a prompt on a Create page and press Generate."
-        )
+        st.info(_empty_message(mine))
     else:
         active = session.active_count()
         st.caption(
@@ -130,7 +144,7 @@ with st.expander("Track a task", icon=":material/travel_explore:"):
         task_id = st.text_input("Task id", key="jobs.track_id")
         if st.form_submit_button("Track", icon=":material/travel_explore:"):
             try:
-                job = session.track_task(catalog.get(endpoint_id), task_id)
+                job = session.mark_mine(session.track_task(catalog.get(endpoint_id), task_id))
             except ValueError as exc:
                 st.error(str(exc))
             else:

@@ -17,12 +17,18 @@ POLL_INPUT_KEY = "settings.poll_input"
 BUDGET_INPUT_KEY = "settings.budget_input"
 PRICE_EDITOR_KEY = "settings.price_editor"
 PRICE_BASE_KEY = "settings.price_base"
+DEMO_INPUT_KEY = "settings.demo_toggle"
 
 st.title("Settings")
 
 
 def _copy(widget_key: str, target_key: str) -> None:
     st.session_state[target_key] = st.session_state[widget_key]
+
+
+def _on_demo_toggle() -> None:
+    """Forced demo mode on, or back to automatic (demo only for a router with no key)."""
+    st.session_state[session.DEMO_KEY] = True if st.session_state[DEMO_INPUT_KEY] else None
 
 
 def router_panel(router: str) -> None:
@@ -87,13 +93,13 @@ for r in config.ROUTERS:
         router_panel(r)
 
 st.subheader("Demo mode")
-forced = st.toggle(
+st.session_state[DEMO_INPUT_KEY] = bool(st.session_state.get(session.DEMO_KEY))
+st.toggle(
     "Always use demo mode (the built-in emulator), even when a key is set",
-    value=bool(st.session_state.get(session.DEMO_KEY)),
-    key="settings.demo_toggle",
+    key=DEMO_INPUT_KEY,
+    on_change=_on_demo_toggle,  # set before the rerun draws the sidebar and the router cards
     help="With no key, a router is always in demo mode: videos are placeholders and nothing is charged.",
 )
-st.session_state[session.DEMO_KEY] = True if forced else None
 
 st.subheader("Polling")
 st.session_state[POLL_INPUT_KEY] = float(

@@ -249,3 +249,10 @@ def engine_lease_s() -> float:
     except ValueError:
         return ENGINE_LEASE_S
     return value if value > 0 else ENGINE_LEASE_S
+
+# --- drafts and "Mine" (issue 9 items 4, 5): the browser id cookie, drafts kept in the ledger ---------
+BROWSER_COOKIE = "studio_browser"  # set by the server (core/server.py) on any response lacking it
+BROWSER_ID_BYTES = 16  # random bytes of a browser id (URL-safe Base64, 22 characters)
+BROWSER_COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest a browser keeps a cookie (Chromium caps at 400 days)
+DRAFT_KEEP_S = 90 * 24 * 3600.0  # a draft nobody touched for this long is removed on the next save
+DRAFT_MAX_BYTES = 2 * 1024 * 1024  # a draft larger than this (after images go to the media cache) is not kept

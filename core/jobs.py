@@ -148,6 +148,7 @@ class Job(BaseModel):
     group_limit: int = 0  # 0: no limit
     access: str = ""  # which access sent it (core/access.py): operator:<router>, session:<id>, demo:<url>
     base_url: str = ""  # where it was sent (never a key)
+    browser: str = ""  # the browser that made it (the studio_browser cookie's id): "Mine" on Jobs
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
 
     @property

@@ -4,6 +4,7 @@
                     emulator and, per data directory, the ledger, media cache, HTTP client, the
                     session-key registry and the job engine (core/engine.py)
     routes()        Starlette routes mounted beside Streamlit's own (e.g. /api/media/<name>)
+    middleware()    BrowserCookie: gives every browser a random id in an HttpOnly cookie (drafts, "Mine")
     services()      the process's shared pieces for the data directory in use (pages read them)
 
 No Streamlit import here: `st.App` takes these as plain ASGI pieces. When the app runs without the
@@ -22,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from core import access as acc
-from core import config, engine, media_route, store
+from core import config, drafts, engine, media_route, store
 from core import http as core_http
 from core.emulator import EmulatorHandle, start_emulator
 from core.models import RouterAccess
@@ -151,6 +153,37 @@ def routes(base_url_path: str = "") -> list[BaseRoute]:
     """Our routes beside Streamlit's (Streamlit reserves /media/, so ours live under /api/).
     `base_url_path`: Streamlit's `server.baseUrlPath` (st.App mounts user routes at the root)."""
     return [*media_route.media_routes(media_cache, base_url_path=base_url_path)]
+
+
+class BrowserCookie:
+    """ASGI middleware: a response to a request that carries no (valid) studio_browser cookie sets one, a
+    random id, HttpOnly and SameSite=Lax. Script runs read it with st.context.cookies (ui/session.py):
+    drafts and "Mine" on Jobs belong to that browser. The id is no secret of the router: never a key."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        header = b"; ".join(v for k, v in scope.get("headers") or [] if k == b"cookie").decode("latin-1")
+        if drafts.browser_id_from_cookie_header(header):
+            await self.app(scope, receive, send)
+            return
+        cookie = drafts.set_cookie_value(drafts.new_browser_id()).encode("latin-1")
+
+        async def send_with_cookie(message: dict) -> None:
+            if message.get("type") == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def middleware() -> list[Middleware]:
+    """Our middleware for st.App (it runs before Streamlit's own)."""
+    return [Middleware(BrowserCookie)]
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,10 @@ compare-and-set, so one engine at a time works on a job, across processes), and 
 number: tabs ask what changed since they last looked). `key_holders` lists the session keys running
 engines hold in memory (a heartbeat), so jobs whose key is gone can say "needs your key".
 
+Version 2 adds `browser` (the browser that made a job: "Mine" on Jobs is one indexed query; written once,
+never undone by a later writer's copy) and the `drafts` table (what a browser was writing on a Create
+page, per page: core/drafts.py). A draft never holds an API key.
+
 Request bodies are stored with inline Base64 images in image/video fields (read from the schemas)
 replaced by "media:sha256-<hex>.<ext>" references to files in the media cache (`externalize_body` /
 `internalize_body`); text fields are never touched. The API key is never part of a job, so it never
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -32,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from core import access as access_ids
-from core import config, media
+from core import config, drafts, media
 from core.jobs import (
     FINAL_STATES,
     InvalidTransition,
@@ -77,7 +82,7 @@ CREATE INDEX IF NOT EXISTS jobs_task ON jobs (router, task_id);
 CREATE INDEX IF NOT EXISTS jobs_video ON jobs (video_file, created_at DESC);
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Version 1: the job engine's columns. `next_at` (when the engine next has work for the job, NULL when
 # none), `access` (which access sent it: core/access.py), the lease (`lease_owner`, `lease_until`:
 # one engine at a time works on a job), `seq` (a change counter: tabs read what changed since they last
@@ -93,6 +98,19 @@ _MIGRATION_1 = (
     "CREATE TABLE IF NOT EXISTS key_holders "
     "(access TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL)",
 )
+
+
+# Version 2: the browser that made a job (write-once; "Mine" on Jobs) and the drafts of the Create pages,
+# one per (browser, page), saved as they are typed.
+_MIGRATION_2 = (
+    "ALTER TABLE jobs ADD COLUMN browser TEXT NOT NULL DEFAULT ''",
+    "CREATE INDEX IF NOT EXISTS jobs_browser ON jobs (browser, created_at DESC)",
+    "CREATE TABLE IF NOT EXISTS drafts "
+    "(browser TEXT NOT NULL, scope TEXT NOT NULL, data TEXT NOT NULL, updated_at REAL NOT NULL, "
+    "PRIMARY KEY (browser, scope))",
+    "CREATE INDEX IF NOT EXISTS drafts_updated ON drafts (updated_at)",
+)
+_MIGRATIONS = ((1, _MIGRATION_1), (2, _MIGRATION_2))
 
 
 class LeaseLostError(InvalidTransition):
@@ -113,6 +131,7 @@ class JobFilter:
     states: tuple[str, ...] = ()
     text: str = ""
     has_video: bool | None = None  # True: only jobs whose video is in the media cache
+    browser: str = ""  # only jobs made from this browser ("Mine")
 
 
 def _placeholders(values: tuple[str, ...]) -> str:
@@ -143,6 +162,9 @@ def _where(filters: JobFilter | None) -> tuple[str, list[Any]]:
         args.append(f"%{_like_escape(filters.text.strip().lower())}%")
     if filters.has_video is not None:
         clauses.append("video_file IS " + ("NOT NULL" if filters.has_video else "NULL"))
+    if filters.browser:
+        clauses.append("browser = ?")
+        args.append(filters.browser)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -163,6 +185,7 @@ def _row_values(job: Job) -> dict[str, Any]:
         "data": job.model_dump_json(),
         "next_at": engine_due_at(job),
         "access": job_access(job),
+        "browser": job.browser,
     }
 
 
@@ -176,10 +199,17 @@ def job_access(job: Job) -> str:
 
 _COLUMNS = (
     "id", "created_at", "updated_at", "router", "endpoint_id", "mode", "state", "task_id", "body_hash",
-    "search", "video_file", "revision", "data", "next_at", "access",
+    "search", "video_file", "revision", "data", "next_at", "access", "browser",
 )
 _NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"
-_SETS = ",".join(f"{c} = :{c}" for c in _COLUMNS if c != "id") + f", seq = {_NEXT_SEQ}"
+# `browser` is written once: a copy read before it was set (an engine's claim) keeps it, in the column and
+# in the record (SQLite evaluates every SET expression against the row as it was).
+_WRITE_ONCE = {
+    "browser": "browser = CASE WHEN browser = '' THEN :browser ELSE browser END",
+    "data": "data = CASE WHEN browser != '' AND :browser = '' THEN json_set(:data, '$.browser', browser) "
+            "ELSE :data END",
+}
+_SETS = ",".join(_WRITE_ONCE.get(c, f"{c} = :{c}") for c in _COLUMNS if c != "id") + f", seq = {_NEXT_SEQ}"
 
 
 class Ledger:
@@ -205,17 +235,22 @@ class Ledger:
                 if statement.strip():
                     conn.execute(statement)
             columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-            for statement in _MIGRATION_1:
-                name = statement.split("ADD COLUMN ", 1)[1].split()[0] if "ADD COLUMN" in statement else None
-                if name is None or name not in columns:
-                    conn.execute(statement)
-            rows = conn.execute("SELECT id, data FROM jobs ORDER BY created_at, id").fetchall()
-            for seq, (job_id, data) in enumerate(rows, start=1):
-                job = Job.model_validate_json(data)
-                conn.execute(
-                    "UPDATE jobs SET next_at = ?, access = ?, seq = ? WHERE id = ?",
-                    (engine_due_at(job), job_access(job), seq, job_id),
-                )
+            for number, statements in _MIGRATIONS:
+                if version >= number:
+                    continue
+                for statement in statements:
+                    added = statement.split("ADD COLUMN ", 1)
+                    name = added[1].split()[0] if len(added) > 1 else None
+                    if name is None or name not in columns:
+                        conn.execute(statement)
+            if version < 1:
+                rows = conn.execute("SELECT id, data FROM jobs ORDER BY created_at, id").fetchall()
+                for seq, (job_id, data) in enumerate(rows, start=1):
+                    job = Job.model_validate_json(data)
+                    conn.execute(
+                        "UPDATE jobs SET next_at = ?, access = ?, seq = ? WHERE id = ?",
+                        (engine_due_at(job), job_access(job), seq, job_id),
+                    )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def __repr__(self) -> str:
@@ -433,6 +468,53 @@ class Ledger:
         with self._connect() as conn:
             rows = conn.execute(sql, (_like_escape(prefix) + "%",)).fetchall()
         return [Job.model_validate_json(r[0]) for r in rows]
+
+    # --- the browser that made a job, and drafts ----------------------------------------------------
+
+    def set_browser(self, job_id: str, browser: str) -> bool:
+        """Record which browser made a job (once; no new revision, so no engine's claimed copy goes stale).
+        False when the job is unknown or already has a browser."""
+        if not drafts.is_browser_id(browser):
+            raise ValueError("not a browser id")
+        sql = ("UPDATE jobs SET browser = ?, data = json_set(data, '$.browser', ?) "
+               "WHERE id = ? AND browser = ''")
+        with self._write() as conn:
+            return conn.execute(sql, (browser, browser, job_id)).rowcount > 0
+
+    def save_draft(self, browser: str, scope: str, data: dict[str, Any], now: float) -> bool:
+        """Keep what a browser is writing on one page (replacing the last save); drafts untouched for
+        config.DRAFT_KEEP_S go. Fields named like keys are dropped. False when it is too large to keep."""
+        text = json.dumps(drafts.without_secret_fields(data), ensure_ascii=False, separators=(",", ":"))
+        if len(text.encode("utf-8")) > config.DRAFT_MAX_BYTES:
+            return False
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO drafts (browser, scope, data, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(browser, scope) DO UPDATE SET data = excluded.data, "
+                "updated_at = excluded.updated_at",
+                (browser, scope, text, now),
+            )
+            conn.execute("DELETE FROM drafts WHERE updated_at < ?", (now - config.DRAFT_KEEP_S,))
+        return True
+
+    def get_draft(self, browser: str, scope: str) -> dict[str, Any] | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT data FROM drafts WHERE browser = ? AND scope = ?", (browser, scope)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            value = json.loads(row[0])
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def delete_draft(self, browser: str, scope: str) -> bool:
+        with self._write() as conn:
+            return conn.execute(
+                "DELETE FROM drafts WHERE browser = ? AND scope = ?", (browser, scope)
+            ).rowcount > 0
 
     # --- what changed -------------------------------------------------------------------------------
 

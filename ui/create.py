@@ -1,7 +1,9 @@
 """The Create page shared by the four mode pages: endpoint picker, generic form, cost, request, Generate.
 
-Reads top to bottom: title → pending "Edit and run again" body → endpoint picker → form → estimate →
-request preview → Generate (guarded against double clicks and duplicates) → outcome of the last send.
+Reads top to bottom: title → this browser's saved draft (first visit of the session) → pending body
+("Edit and run again", a template: asks first when it would replace a draft) → endpoint picker → the
+draft carried over when the router or model changed → form (saved as a draft whenever it changes) →
+estimate → request preview → Generate (guarded against double clicks and duplicates) → outcome.
 Untrusted text (prompts, router replies) is shown with st.text / st.code / st.json only.
 """
 
@@ -14,7 +16,8 @@ from typing import Any
 
 import streamlit as st
 
-from core import catalog, config, pricing
+from core import catalog, config, drafts, pricing
+from core import tokens as tk
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.models import MODE_TITLES, Mode
@@ -40,6 +43,14 @@ def picker_key(mode: Mode, router: str) -> str:
 
 def _k(mode: Mode, name: str) -> str:
     return f"create.{mode}.__{name}"
+
+
+def draft_scope(mode: Mode | str) -> str:
+    """The ledger's name for a Create page's draft (one per browser and page)."""
+    return f"create.{Mode(mode)}"
+
+
+DRAWN, SAVED, RESTORED, ASK, REPLACE_OK, UNDO = "drawn", "saved", "restored", "ask", "replace_ok", "undo"
 
 
 # --- pure helpers --------------------------------------------------------------------------------
@@ -125,26 +136,194 @@ def _state_name(job: Any) -> str:
 
 # --- page parts ----------------------------------------------------------------------------------
 
-def _take_pending(mode: Mode) -> None:
-    """'Edit and run again' queued a body: load it into this page's form once."""
+def _take_pending(mode: Mode) -> bool:
+    """'Edit and run again', a template or a preset queued a body: load it into this page's form once.
+
+    When it would replace a draft with something in it, ask first (the body waits in ASK). A prompt moved
+    by "Open on …" is the draft itself: no question. True when a body was loaded."""
     pending = session.pending_form()
     if not pending:
-        return
+        return False
     endpoint_id, body = pending
     try:
         endpoint = catalog.get(endpoint_id)
     except KeyError:
-        return
+        return False
     if catalog.mode_of(endpoint, body) != mode and mode not in endpoint.modes:
         session.queue_form(endpoint_id, body)  # meant for another Create page
-        return
+        return False
+    moving = (st.session_state.get(binding.NOTES_KEY) or (None,))[0] == endpoint_id
+    confirmed = st.session_state.pop(_k(mode, REPLACE_OK), False)
+    if not (moving or confirmed) and would_replace(st.session_state.get(_k(mode, DRAWN)), endpoint_id, body):
+        st.session_state[_k(mode, ASK)] = (endpoint_id, body)
+        return False
+    _load(mode, endpoint, body)
+    st.toast("Loaded the request into the form. Change what you like, then Generate.")
+    return True
+
+
+def would_replace(drawn: tuple[str, dict[str, Any]] | None, endpoint_id: str, body: dict[str, Any]) -> bool:
+    """Loading `body` would lose something the person wrote: the form shows content, and not the same."""
+    if not drawn or not drafts.has_content(drawn[1]):
+        return False
+    return drafts.fingerprint(*drawn) != drafts.fingerprint(endpoint_id, body)
+
+
+def _load(mode: Mode, endpoint: Endpoint, body: dict[str, Any]) -> None:
+    """Put a body into this page's form for `endpoint` (router and model follow)."""
     if session.current_router() != endpoint.router:
         session.set_router(endpoint.router)
     w.put(picker_key(mode, endpoint.router), endpoint.id)
-    prefix = form_prefix(mode, endpoint)
-    form.load_into_form(endpoint, body, key_prefix=prefix)
+    form.load_into_form(endpoint, body, key_prefix=form_prefix(mode, endpoint))
     st.session_state[_k(mode, "show_errors." + endpoint.id)] = False
-    st.toast("Loaded the request into the form. Change what you like, then Generate.")
+    st.session_state[_k(mode, DRAWN)] = (endpoint.id, body)
+
+
+# --- drafts: restored, carried across routers and models, saved, started over --------------------
+
+def carry_target(from_id: str, mode: Mode | str, body: dict[str, Any], router: str) -> str | None:
+    """Where a draft on endpoint `from_id` goes on `router`: the same model there, else the first endpoint
+    of the mode (None when the router offers nothing for the mode)."""
+    ids = [e.id for e in catalog.for_mode(router, mode)]
+    if from_id in ids:
+        return from_id
+    other = tk.counterpart(from_id, mode, body) if catalog.get(from_id).router != router else None
+    return other if other in ids else (ids[0] if ids else None)
+
+
+def _restore_draft(mode: Mode) -> None:
+    """First visit of this page in the session: this browser's saved draft goes back into the form."""
+    if st.session_state.get(_k(mode, RESTORED)):
+        return
+    st.session_state[_k(mode, RESTORED)] = True
+    if st.session_state.get(_k(mode, DRAWN)):
+        return
+    try:
+        found = drafts.read_draft(session.load_draft(draft_scope(mode)))
+    except Exception:  # a draft that cannot be read never breaks the page
+        found = None
+    if found is None or found[0] not in catalog.ids():
+        return
+    endpoint_id, body = found
+    target = carry_target(endpoint_id, mode, body, session.current_router())
+    if target is None:
+        return
+    if target != endpoint_id:  # the router in use changed since the draft was saved: carry it over
+        body, notes = tk.translate(body, endpoint_id, target)
+        st.session_state[_k(mode, "carry_note")] = (target, notes)
+    _load(mode, catalog.get(target), body)
+    st.session_state[_k(mode, SAVED)] = None  # the next run's form is the baseline: nothing new to save
+
+
+def _preselect_for_router(mode: Mode, router: str) -> None:
+    """The router changed since this page was drawn: pick the same model on the new router."""
+    drawn = st.session_state.get(_k(mode, DRAWN))
+    if not drawn or drawn[0] not in catalog.ids() or catalog.get(drawn[0]).router == router:
+        return
+    target = carry_target(drawn[0], mode, drawn[1], router)
+    if target is not None:
+        w.put(picker_key(mode, router), target)
+
+
+def _carry(mode: Mode, endpoint: Endpoint) -> None:
+    """The router or the model changed since the last run: the draft moves with it, translated."""
+    drawn = st.session_state.get(_k(mode, DRAWN))
+    if not drawn or drawn[0] == endpoint.id or drawn[0] not in catalog.ids():
+        return
+    body, notes = tk.translate(drawn[1], drawn[0], endpoint.id)
+    form.load_into_form(endpoint, body, key_prefix=form_prefix(mode, endpoint))
+    st.session_state[_k(mode, DRAWN)] = (endpoint.id, body)
+    st.session_state[_k(mode, "carry_note")] = (endpoint.id, notes)
+
+
+def _show_carry_note(mode: Mode, endpoint: Endpoint) -> None:
+    pending = st.session_state.pop(_k(mode, "carry_note"), None)
+    if not pending or pending[0] != endpoint.id:
+        return
+    notes = list(pending[1])
+    line = drafts.carry_line(f"{endpoint.router_label} · {endpoint.label}", notes)
+    st.info(form.escape_markdown(line), icon=":material/swap_horiz:")
+    others = [n for n in notes if not drafts.left_out([n])]
+    if others:
+        with st.expander("What changed on the way"):
+            for note in others:
+                st.text("• " + str(note))
+
+
+def _keep_draft(mode: Mode, endpoint: Endpoint, body: dict[str, Any]) -> None:
+    """Save the form as this browser's draft of the page whenever it changed (one write per change)."""
+    st.session_state[_k(mode, DRAWN)] = (endpoint.id, body)
+    fp = drafts.fingerprint(endpoint.id, body)
+    saved = st.session_state.get(_k(mode, SAVED))
+    if saved is None:  # the form as first drawn (fresh, restored or started over): nothing typed yet
+        st.session_state[_k(mode, SAVED)] = fp
+        return
+    if saved == fp:
+        return
+    try:
+        kept = session.save_draft(draft_scope(mode), drafts.make_draft(endpoint.id, body))
+    except Exception:  # a full disk or a locked file never breaks the page; the next change tries again
+        kept = False
+    if kept:
+        st.session_state[_k(mode, SAVED)] = fp
+        st.session_state.pop(_k(mode, UNDO), None)
+
+
+def _on_start_over(mode: Mode) -> None:
+    """'Start over': every form of this page empty again, the saved draft gone (Undo brings it back)."""
+    drawn = st.session_state.get(_k(mode, DRAWN))
+    for router in config.ROUTERS:
+        for e in catalog.for_mode(router, mode):
+            w.clear_under(form_prefix(mode, e))
+            st.session_state.pop(_k(mode, "show_errors." + e.id), None)
+    w.drop(f"create.{mode}.__preset_name")
+    library_view.set_active(mode, None)
+    session.forget_draft(draft_scope(mode))
+    st.session_state.pop(_k(mode, DRAWN), None)
+    st.session_state[_k(mode, SAVED)] = None
+    st.session_state[_k(mode, UNDO)] = drawn if drawn and drafts.has_content(drawn[1]) else None
+
+
+def _on_undo_start_over(mode: Mode) -> None:
+    drawn = st.session_state.pop(_k(mode, UNDO), None)
+    if drawn:
+        session.queue_form(*drawn)
+        st.session_state[_k(mode, REPLACE_OK)] = True
+
+
+def _on_replace(mode: Mode, replace: bool) -> None:
+    asked = st.session_state.pop(_k(mode, ASK), None)
+    if replace and asked:
+        session.queue_form(*asked)
+        st.session_state[_k(mode, REPLACE_OK)] = True
+
+
+def _replace_question(mode: Mode) -> None:
+    """A template, preset or earlier request waits: it would replace the draft on this page."""
+    asked = st.session_state.get(_k(mode, ASK))
+    if not asked:
+        return
+    with st.container(border=True):
+        st.warning("This replaces what you have written on this page (prompt and settings). Replace it?",
+                   icon=":material/edit_off:")
+        with st.container(horizontal=True):
+            st.button("Replace my draft", key=_k(mode, "replace_yes"), type="primary",
+                      on_click=_on_replace, args=(mode, True))
+            st.button("Keep my draft", key=_k(mode, "replace_no"), on_click=_on_replace, args=(mode, False))
+
+
+def _start_over_button(mode: Mode) -> None:
+    st.button("Start over", key=_k(mode, "start_over"), icon=":material/restart_alt:",
+              on_click=_on_start_over, args=(mode,),
+              help="Empty this page's form and forget its saved draft (you can undo right after).")
+
+
+def _undo_line(mode: Mode) -> None:
+    if st.session_state.get(_k(mode, UNDO)):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption("Started over: the form is empty and the saved draft is gone.")
+            st.button("Undo", key=_k(mode, "undo_btn"), icon=":material/undo:",
+                      on_click=_on_undo_start_over, args=(mode,))
 
 
 def _pick_endpoint(mode: Mode, router: str) -> Endpoint | None:
@@ -341,7 +520,10 @@ def _caution_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> N
 
 
 def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
-    """A job was made from this page: link it as a take of the preset loaded or saved here, if any."""
+    """A job was made from this page: it is this browser's ("Mine" on Jobs), and a take of the preset loaded
+    or saved here, if any."""
+    if getattr(job, "id", None):
+        session.mark_mine(job)
     library_view.link_take(mode, endpoint, job)
 
 
@@ -373,23 +555,33 @@ def render_create_page(mode: Mode | str) -> None:
     """The whole Create page of a mode (used by the four thin pages)."""
     mode = Mode(mode)
     st.title(MODE_TITLES[mode])
-    _take_pending(mode)
+    _restore_draft(mode)
+    loaded = _take_pending(mode)
     router = session.current_router()
+    if not loaded:
+        _preselect_for_router(mode, router)
     endpoint = _pick_endpoint(mode, router)
     if endpoint is None:
         return
+    if not loaded:
+        _carry(mode, endpoint)
     demo = session.is_demo(router)
+    _show_carry_note(mode, endpoint)
     binding.show_translate_notes(endpoint)
+    _replace_question(mode)
+    _undo_line(mode)
     library_view.start_panel(mode, endpoint)
     show = bool(st.session_state.get(_k(mode, "show_errors." + endpoint.id)))
     result = form.render_form(
         endpoint, mode, key_prefix=form_prefix(mode, endpoint), show_errors=show,
         uploader=session.uploader_for(router),
     )
+    _keep_draft(mode, endpoint, result.body)
     st.divider()
     with st.container(horizontal=True):
         binding.draw_router_switch(endpoint, str(mode), result.body)
         library_view.save_panel(mode, endpoint, result.body)
+        _start_over_button(mode)
     _estimate(endpoint, result, demo)
     _request_preview(endpoint, result.body)
     if show:

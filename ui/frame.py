@@ -7,6 +7,7 @@ the ledger what changed since it last looked (one indexed query) for its counter
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import streamlit as st
@@ -21,13 +22,36 @@ TOASTED_KEY = "frame.toasted"  # job ids already announced
 ACTIVE_KEY = "frame.active"  # the active count at the last look
 
 ROUTER_WIDGET_KEY = "frame.router"
+ROUTER_RESTORED_KEY = "frame.router_restored"
+ROUTER_DRAFT_SCOPE = "studio"  # this browser's router choice, kept like a draft (restored on reload)
 
 
 def _on_router_change() -> None:
-    session.set_router(st.session_state[ROUTER_WIDGET_KEY])
+    """The router changed: remember it for this browser. Each Create page carries its draft over
+    (ui/create.py)."""
+    router = st.session_state[ROUTER_WIDGET_KEY]
+    session.set_router(router)
+    with contextlib.suppress(Exception):  # never lose the switch over a ledger that cannot be written
+        session.save_draft(ROUTER_DRAFT_SCOPE, {"router": router})
+
+
+def _restore_router() -> None:
+    """Once per session: the router this browser used last (a reload, a new tab, after a restart)."""
+    if st.session_state.get(ROUTER_RESTORED_KEY):
+        return
+    st.session_state[ROUTER_RESTORED_KEY] = True
+    if st.session_state.get(session.ROUTER_KEY) in config.ROUTERS:
+        return
+    try:
+        saved = session.load_draft(ROUTER_DRAFT_SCOPE) or {}
+    except Exception:  # a ledger that cannot be read: the usual default
+        return
+    if saved.get("router") in config.ROUTERS:
+        session.set_router(saved["router"])
 
 
 def sidebar() -> None:
+    _restore_router()
     router = session.current_router()
     with st.sidebar:
         st.session_state[ROUTER_WIDGET_KEY] = router

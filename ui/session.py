@@ -19,7 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import access as acc
-from core import config, jobs, pricing, runner, server, store
+from core import config, drafts, jobs, pricing, runner, server, store
 from core.catalog import Endpoint
 from core.jobs import Job
 from core.models import RouterAccess
@@ -31,6 +31,7 @@ PENDING_FORM_KEY = "studio.pending_form"
 PRICE_TABLE_KEY = "settings.price_table"
 BUDGET_KEY = "settings.budget_usd"
 POLL_EVERY_KEY = "settings.poll_every_s"
+BROWSER_KEY = "studio.browser_id"  # this session's browser id when the browser sent no cookie (AppTest)
 DEFAULT_FRAGMENT_EVERY_S = 2.0
 
 
@@ -256,6 +257,7 @@ def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT
         estimate=estimate(endpoint, body), now=time.time(),
     )
     session_job_ids().append(job.id)
+    mark_mine(job)  # "Mine": made from this browser (before anything can interrupt this run)
     services().engine.wake()
     return wait_until_sent(job.id, wait_s) or job
 
@@ -374,7 +376,7 @@ def retry(job: Job) -> Job:
     """A new submission of the same request (after the user confirmed)."""
     from core import catalog
 
-    return submit(catalog.get(job.endpoint_id), restore_body(job))
+    return mark_mine(submit(catalog.get(job.endpoint_id), restore_body(job)))
 
 
 def resume(job_id: str) -> Job:
@@ -413,3 +415,77 @@ def test_connection(router: str) -> tuple[bool, str]:
     ok, message = providers.test_connection(client(), access)
     where = "the built-in emulator (demo mode)" if access.demo else access.base_url
     return ok, f"{message} ({where})"
+
+
+# --- this browser: drafts and "Mine" ------------------------------------------------------------------
+
+
+def browser_id() -> str:
+    """This browser's id: the studio_browser cookie the server set (core/server.py BrowserCookie), read
+    from the request that opened the session; with no cookie (AppTest, cookies blocked) an id kept for
+    this session only."""
+    try:
+        cookie = st.context.cookies.get(config.BROWSER_COOKIE)
+    except Exception:  # no request behind this run (AppTest)
+        cookie = None
+    if drafts.is_browser_id(cookie):
+        return cookie
+    found = st.session_state.get(BROWSER_KEY)
+    if not drafts.is_browser_id(found):
+        found = st.session_state[BROWSER_KEY] = drafts.new_browser_id()
+    return found
+
+
+def _held_secrets() -> list[str]:
+    """Every key this session could send with (typed here, secrets, environment): never saved in a draft."""
+    return [k for k in (_api_key(r) for r in config.ROUTERS) if k]
+
+
+def save_draft(scope: str, data: dict) -> bool:
+    """Keep what this browser is writing on a page (scope: e.g. "create.text"). Images go to the media
+    cache first (the draft keeps references). Refused (False) when a key of this session appears in it."""
+    if drafts.holds_secret(data, _held_secrets()):
+        return False
+    body = data.get("body")
+    if isinstance(body, dict):
+        data = {**data, "body": store.externalize_body(body, media())}
+    return ledger().save_draft(browser_id(), scope, data, time.time())
+
+
+def load_draft(scope: str) -> dict | None:
+    """This browser's draft of a page, images back inline; None when there is none (or it cannot load)."""
+    data = ledger().get_draft(browser_id(), scope)
+    if data is None:
+        return None
+    body = data.get("body")
+    if isinstance(body, dict):
+        try:
+            data = {**data, "body": store.internalize_body(body, media())}
+        except FileNotFoundError:  # an image left the media cache: keep the rest
+            data = {**data, "body": {k: v for k, v in body.items() if not _has_media_ref(v)}}
+    return data
+
+
+def _has_media_ref(value) -> bool:
+    if isinstance(value, dict):
+        return any(_has_media_ref(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_media_ref(v) for v in value)
+    return store.media_ref_name(value) is not None
+
+
+def forget_draft(scope: str) -> None:
+    ledger().delete_draft(browser_id(), scope)
+
+
+def mark_mine(job: Job) -> Job:
+    """Record that this browser made the job ("Mine" on Jobs); the job is returned as given."""
+    mine = browser_id()
+    ledger().set_browser(job.id, mine)
+    return job.model_copy(update={"browser": mine}) if not job.browser else job
+
+
+def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job], int]:
+    """A page of the jobs made from this browser, newest first, and how many match (indexed query)."""
+    filters = store.JobFilter(text=text, browser=browser_id())
+    return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)

@@ -80,6 +80,8 @@ def test_saved_versioned_diffed_exported_imported_and_reloaded_gives_the_identic
     at.button(key="library.Fox imported.load").click().run()  # the newest version by default
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Text to video"
+    at.switch_page(PAGES["text"]).run()  # AppTest reruns the page it was told last
+    at.button(key="create.text.__replace_yes").click().run()  # the page's draft is not empty: it asks first
     assert request_body(at) == v2_body  # identical request body after the whole round trip
     assert not check.problems("mulerouter/kling-v3/text-to-video", v2_body)
     at.switch_page(PAGES["text"]).run()  # AppTest reruns the page it was told last
@@ -101,6 +103,8 @@ def test_older_version_loads_into_the_form(demo: Path) -> None:
     at.switch_page(LIBRARY).run()
     at.segmented_control(key="library.Words.version").set_value(1).run()
     at.button(key="library.Words.load").click().run()
+    at.switch_page(PAGES["text"]).run()  # AppTest reruns the page it was told last
+    at.button(key="create.text.__replace_yes").click().run()  # the page's draft is not empty: it asks first
     assert request_body(at) == first
     assert library_view.ACTIVE_KEY in at.session_state
     assert at.session_state[library_view.ACTIVE_KEY]["text"][:2] == ("Words", 1)
