@@ -231,3 +231,10 @@ def _positive_env(name: str, default: float) -> float:
 # Read once at start (the app is restarted to change them).
 VIDEO_MAX_DOWNLOAD_BYTES = int(_positive_env(VIDEO_MAX_DOWNLOAD_BYTES_ENV, VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT))
 VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOWNLOAD_DEADLINE_S_DEFAULT)
+
+
+# --- uploads bigger than the routers take (issue 9 item 7) ---------------------------------------------
+# The file uploaders accept pictures up to this size (MB) so that the app can say "too large" at the field
+# and offer "Make it smaller"; the routers' own limit stays IMAGE_MAX_BYTES. Keep .streamlit/config.toml's
+# server.maxUploadSize at least this big.
+UPLOAD_ACCEPT_MAX_MB = 50
