@@ -71,7 +71,8 @@ def test_removing_and_reordering_images_renumbers_the_tokens() -> None:
     at.button(key=f"{p}.images.1.__remove").click().run()  # image 2 leaves; image 3 becomes image 2
     assert result(at)["body"]["images"] == [URL.format(1), URL.format(3)]
     # its own token is marked removed (never re-pointed at the picture that moved up), and it blocks
-    assert at.text_area(key=f"{p}.prompt").value == "<<<image_1>>> meets <<<image_2>>> near <<<removed image>>>"
+    assert at.text_area(key=f"{p}.prompt").value == ("<<<image_1>>> meets <<<image_2>>> near "
+                                                     "<<<removed image>>>")
     assert not result(at)["ok"]
     at.text_area(key=f"{p}.prompt").input("<<<image_1>>> meets <<<image_2>>>").run()
     at.button(key=f"{p}.images.1.__up").click().run()  # swap: the same pictures keep their tokens
