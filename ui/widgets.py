@@ -337,20 +337,24 @@ def image_field(
         return inline, []
 
     seed(key, "")
-    url = (st.text_input(label, key=key, help=help, placeholder="https://… (or upload a file below)",
-                         label_visibility="collapsed" if listed else "visible") or "")
-    remember(key, url)
-    can_upload = inline_base64 or uploader is not None
-    if can_upload:
-        file = st.file_uploader(
-            f"or upload a file for {label.lower()}", type=list(UPLOAD_TYPES), key=upload_key(key),
-            max_upload_size=config.UPLOAD_ACCEPT_MAX_MB, label_visibility="collapsed",
-        )
-        st.caption(upload_note())
-        if file is not None:
-            _handle_upload(key, file, inline_base64=inline_base64, uploader=uploader)
-            if current(key + INLINE):
-                return image_field(label, key, help=help, inline_base64=inline_base64, uploader=None)
+    slot = st.empty()  # the URL box and the uploader: emptied at once when an upload is taken
+    with slot.container():
+        url = (st.text_input(label, key=key, help=help, placeholder="https://… (or upload a file below)",
+                             label_visibility="collapsed" if listed else "visible") or "")
+        remember(key, url)
+        can_upload = inline_base64 or uploader is not None
+        file = None
+        if can_upload:
+            file = st.file_uploader(
+                f"or upload a file for {label.lower()}", type=list(UPLOAD_TYPES), key=upload_key(key),
+                max_upload_size=config.UPLOAD_ACCEPT_MAX_MB, label_visibility="collapsed",
+            )
+            st.caption(upload_note())
+    if file is not None:
+        _handle_upload(key, file, inline_base64=inline_base64, uploader=uploader)
+        if current(key + INLINE):
+            slot.empty()
+            return image_field(label, key, help=help, inline_base64=inline_base64, uploader=None)
     from ui import imagefix_view
 
     imagefix_view.check_url_button(key, url.strip(), "image")
