@@ -195,3 +195,15 @@ def test_one_heading_one_remove_per_image_numbered_like_the_tokens(demo: Path) -
     assert headings(at) == ["New image (empty)", "Image 1"]
     assert chip_labels(at) == ["Image 1"]
     assert len([b for b in at.button if b.key.startswith(f"{p}.images.") and b.label == "Remove"]) == 2
+
+
+def test_a_button_value_set_from_code_is_dropped_not_shown_as_a_crash(demo: Path) -> None:
+    """The safety net: even if some code assigned a list button's key, the page draws (no exception)."""
+    at = open_page("reference")
+    p = prefix(at, "reference")
+    fill_three(at, p)
+    at.session_state[f"{p}.images.1.__remove"] = False  # what the old list moves did to a button's key
+    at.session_state[f"{p}.images.0.__up"] = False
+    at.run()
+    no_exception(at)
+    assert len([b for b in at.button if b.label == "Remove" and b.key.startswith(f"{p}.images.")]) == 3
