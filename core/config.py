@@ -256,3 +256,10 @@ BROWSER_ID_BYTES = 16  # random bytes of a browser id (URL-safe Base64, 22 chara
 BROWSER_COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest a browser keeps a cookie (Chromium caps at 400 days)
 DRAFT_KEEP_S = 90 * 24 * 3600.0  # a draft nobody touched for this long is removed on the next save
 DRAFT_MAX_BYTES = 2 * 1024 * 1024  # a draft larger than this (after images go to the media cache) is not kept
+
+
+# --- uploads bigger than the routers take (issue 9 item 7) ---------------------------------------------
+# The file uploaders accept pictures up to this size (MB) so that the app can say "too large" at the field
+# and offer "Make it smaller"; the routers' own limit stays IMAGE_MAX_BYTES. Keep .streamlit/config.toml's
+# server.maxUploadSize at least this big.
+UPLOAD_ACCEPT_MAX_MB = 50

@@ -31,7 +31,8 @@ FIX_UPSCALE = "upscale"
 FIX_PAD = "pad"
 FIX_CROP = "crop"
 FIX_REENCODE = "reencode"
-FIX_IDS = (FIX_UPSCALE, FIX_PAD, FIX_CROP, FIX_REENCODE)
+FIX_SHRINK = "shrink"  # too many bytes: a JPEG (a transparent PNG stays PNG) under the limit
+FIX_IDS = (FIX_UPSCALE, FIX_PAD, FIX_CROP, FIX_REENCODE, FIX_SHRINK)
 FIX_ALL = "all"  # every fix needed, in order (fix_all)
 PAD_BLUR = "blur"
 PAD_EDGE = "edge"
@@ -57,6 +58,9 @@ _FIXES = {
                   "edges are lost."),
     FIX_REENCODE: Fix(FIX_REENCODE, "Re-encode as JPEG", f"Save as a JPEG under "
                       f"{media.human_bytes(config.IMAGE_MAX_BYTES)} (smaller if needed)."),
+    FIX_SHRINK: Fix(FIX_SHRINK, "Make it smaller", f"Save it again under the routers' "
+                    f"{media.human_bytes(config.IMAGE_MAX_BYTES)} limit (as a JPEG; a picture with "
+                    "transparent parts stays a PNG), scaled down only as far as needed."),
 }
 
 
@@ -74,8 +78,10 @@ def suggest_fixes(check: media.ImageCheck) -> list[Fix]:
         fixes += [_FIXES[FIX_PAD], _FIXES[FIX_CROP]]
     if min(check.width, check.height) < config.IMAGE_MIN_SIDE_PX:
         fixes.append(_FIXES[FIX_UPSCALE])
-    if check.format not in config.IMAGE_FORMATS or check.size_bytes > config.IMAGE_MAX_BYTES:
+    if check.format not in config.IMAGE_FORMATS:
         fixes.append(_FIXES[FIX_REENCODE])
+    elif check.size_bytes > config.IMAGE_MAX_BYTES:
+        fixes.append(_FIXES[FIX_SHRINK])
     return fixes
 
 
@@ -256,6 +262,25 @@ def encode_jpeg_under_limit(img: Image.Image) -> bytes:
         img = img.resize(size, Image.Resampling.LANCZOS)
 
 
+def shrink(img: Image.Image, source_format: str | None) -> bytes:
+    """Under the byte limit with as little loss as it takes: a JPEG is saved again (quality stepped
+    down, then scaled); a PNG with transparency stays a PNG, scaled down until it fits (never under the
+    minimum side); any other PNG becomes a JPEG (a photo saved as PNG is what makes most files too big)."""
+    has_alpha = img.mode == "RGBA" and img.getchannel("A").getextrema()[0] < 255
+    if source_format != "PNG" or not has_alpha:
+        return encode_jpeg_under_limit(img)
+    while True:
+        data = _save(img, "PNG")
+        if len(data) <= _limit():
+            return data
+        floor = config.IMAGE_MIN_SIDE_PX / min(img.size)
+        if floor >= 1:
+            return encode_jpeg_under_limit(img)  # no smaller PNG can pass: flatten to a JPEG
+        scale = max(floor, min(config.IMAGE_FIX_DOWNSCALE_STEP, math.sqrt(_limit() / len(data))))
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         Image.Resampling.LANCZOS)
+
+
 def _encode(img: Image.Image, source_format: str | None, force_jpeg: bool) -> bytes:
     """Keep PNG/JPEG when it fits; else (or when asked) a JPEG under the size limit."""
     if not force_jpeg and source_format in config.IMAGE_FORMATS:
@@ -304,6 +329,10 @@ def apply_fix(data: bytes, fix_id: str) -> bytes:
         return _finish(pad(img), fmt)
     if fix_id == FIX_CROP:
         return _finish(crop(img), fmt)
+    if fix_id == FIX_SHRINK:
+        if not _aspect_ok(*img.size):
+            img = pad(img)
+        return shrink(upscale(img), fmt)
     return _finish(img, fmt, force_jpeg=True)
 
 

@@ -107,7 +107,8 @@ def check_image_bytes(data: bytes) -> ImageCheck:
 
 def _size_problems(size: int) -> list[str]:
     if size > config.IMAGE_MAX_BYTES:
-        return [f"is {human_bytes(size)}; the limit is {human_bytes(config.IMAGE_MAX_BYTES)}"]
+        limit = human_bytes(config.IMAGE_MAX_BYTES)
+        return [f"is too large: {human_bytes(size)}, and the routers take at most {limit}"]
     return []
 
 

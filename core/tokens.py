@@ -5,6 +5,9 @@ Token grammar per router (api-reference.md §1.7, §2.6, §5):
     MuleRouter  <<<image_N>>>    N = 1-based position in `images`
                 <<<element_N>>>  N = 1-based position in `elements`
                 @Video1          the source video (video endpoints)
+    <<<removed image>>> / <<<removed element>>>   what a token becomes when its picture is removed
+                     from the list: it points at nothing and blocks the submit until the user
+                     rewrites it (never silently re-pointed at the next picture)
     APIMart     <<<image_N>>>    N = 1-based position in `image_urls` or `image_with_roles`
                 @name            the subject called `name` in `elements`
                 (no documented video tag; @Video1 is tolerated next to a `video_list`)
@@ -33,7 +36,10 @@ NUMBERED_KINDS = (KIND_IMAGE, KIND_ELEMENT)
 VIDEO_NAME = "Video1"
 VIDEO_TOKEN = "@" + VIDEO_NAME
 
-_TOKEN = re.compile(r"<<<(image|element|video)_(\d+)>>>|(?<![\w@.])@([A-Za-z0-9_]+)")
+KIND_REMOVED = "removed"
+_REMOVED_WITH_SPACE = re.compile(r" <<<removed (?:image|element)>>>|<<<removed (?:image|element)>>> ?")
+_TOKEN = re.compile(r"<<<(image|element|video)_(\d+)>>>|(?<![\w@.])@([A-Za-z0-9_]+)"
+                    r"|<<<removed (image|element)>>>")
 _FIELD_KINDS = {
     "images": KIND_IMAGE, "image_urls": KIND_IMAGE, "image_with_roles": KIND_IMAGE,
     "elements": KIND_ELEMENT, "video": KIND_VIDEO, "video_list": KIND_VIDEO,
@@ -45,8 +51,8 @@ _KIND_NOUNS = {KIND_IMAGE: "image", KIND_ELEMENT: "element", KIND_VIDEO: "video"
 class Token:
     """One token written in a prompt. `ref` is N for <<<kind_N>>> and the name for @name."""
 
-    kind: str  # "image" | "element" | "video" | "name" (an @name that is not @Video1)
-    ref: int | str
+    kind: str  # "image" | "element" | "video" | "name" (an @name that is not @Video1) | "removed"
+    ref: int | str  # for "removed": the kind of media that was removed ("image" | "element")
     start: int
     end: int
     text: str
@@ -80,7 +86,9 @@ def find_tokens(prompt: str) -> list[Token]:
     """Every token in a prompt, in order. @name is found only when not part of a word or address."""
     found = []
     for m in _TOKEN.finditer(prompt or ""):
-        if m.group(1):
+        if m.group(4):
+            found.append(Token(KIND_REMOVED, m.group(4), m.start(), m.end(), m.group(0)))
+        elif m.group(1):
             found.append(Token(m.group(1), int(m.group(2)), m.start(), m.end(), m.group(0)))
         elif m.group(3) == VIDEO_NAME:
             found.append(Token(KIND_VIDEO, 1, m.start(), m.end(), m.group(0)))
@@ -156,7 +164,19 @@ def _count(bindings: list[Binding], kind: str) -> int:
     return sum(1 for b in bindings if b.kind == kind)
 
 
+def removed_marker(kind: str) -> str:
+    """What a token becomes when the picture (or element) it pointed at leaves the list."""
+    return f"<<<removed {kind}>>>"
+
+
+REMOVED_MESSAGE = ("{token}: the {noun} this referred to was removed; write the token of another {noun} "
+                   "here, or delete it")
+_REMOVED_NOUNS = {KIND_IMAGE: "picture", KIND_ELEMENT: "element"}
+
+
 def _dangling_message(tok: Token, bindings: list[Binding], router: str) -> str:
+    if tok.kind == KIND_REMOVED:
+        return REMOVED_MESSAGE.format(token=tok.text, noun=_REMOVED_NOUNS.get(str(tok.ref), "picture"))
     count = _count(bindings, tok.kind)
     noun = _KIND_NOUNS.get(tok.kind, "subject")
     if router == config.APIMART and tok.kind == KIND_ELEMENT:
@@ -216,12 +236,15 @@ def unused(prompt: str, body: dict[str, Any], endpoint_id: str) -> list[TokenIss
 # --- renumbering ----------------------------------------------------------------------------------
 
 
-def _rewrite(prompt: str, kind: str, new_number: Callable[[int], int | None]) -> str:
+def _rewrite(prompt: str, kind: str, new_number: Callable[[int], int | str | None]) -> str:
+    """Rewrite <<<kind_N>>>: new_number(N) gives the new number, a replacement text, or None (keep)."""
     def sub(m: re.Match[str]) -> str:
         if m.group(1) != kind:
             return m.group(0)
         n = new_number(int(m.group(2)))
-        return m.group(0) if n is None else f"<<<{kind}_{n}>>>"
+        if n is None:
+            return m.group(0)
+        return n if isinstance(n, str) else f"<<<{kind}_{n}>>>"
 
     return _TOKEN.sub(sub, prompt)
 
@@ -229,12 +252,34 @@ def _rewrite(prompt: str, kind: str, new_number: Callable[[int], int | None]) ->
 def renumber_after_remove(prompt: str, kind: str, removed_index: int) -> tuple[str, list[str]]:
     """Rewrite <<<kind_N>>> after item `removed_index` (1-based) left its list.
 
-    Later items move up one; a token for the removed item is left as written and returned in the
-    list (it now points at nothing or at another item: the user decides).
+    Later items move up one (<<<image_3>>> → <<<image_2>>> when image 2 leaves). A token for the
+    removed item becomes <<<removed kind>>>: it points at nothing, so the check blocks the submit
+    until the user rewrites it, instead of silently meaning the picture that moved into its place.
+    Returns the new text and the tokens that were marked (as they were written).
     """
     orphans = [t.text for t in find_tokens(prompt) if t.kind == kind and t.ref == removed_index]
-    new = _rewrite(prompt, kind, lambda n: n - 1 if n > removed_index else None)
+    marker = removed_marker(kind)
+    new = _rewrite(prompt, kind,
+                   lambda n: n - 1 if n > removed_index else (marker if n == removed_index else None))
     return new, orphans
+
+
+def strip_removed(prompt: str) -> str:
+    """The prompt without its <<<removed …>>> markers (each taken out with one space next to it)."""
+    return _REMOVED_WITH_SPACE.sub("", prompt or "")
+
+
+def restore_after_remove(prompt: str, kind: str, removed_index: int) -> str:
+    """The inverse of renumber_after_remove (for Undo): the item is back at `removed_index`, so
+    <<<kind_N>>> from there on moves down one and <<<removed kind>>> points at it again."""
+    marker = removed_marker(kind)
+    shifted = _rewrite(prompt, kind, lambda n: n + 1 if n >= removed_index else None)
+    return _sub_tokens(shifted, lambda t: f"<<<{kind}_{removed_index}>>>" if t.text == marker else None)
+
+
+def removed_markers(prompt: str) -> list[str]:
+    """The <<<removed …>>> markers in a prompt."""
+    return [t.text for t in find_tokens(prompt) if t.kind == KIND_REMOVED]
 
 
 def renumber_after_move(prompt: str, kind: str, old_index: int, new_index: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import threading
 from collections.abc import Iterator
@@ -71,7 +72,7 @@ def test_every_suggested_fix_yields_a_passing_image(name):
 @pytest.mark.parametrize("fix_id", imagefix.FIX_IDS)
 def test_each_fix_passes_on_every_case(fix_id):
     for name, make in CASES.items():
-        if name == "oversized-png" and fix_id != imagefix.FIX_REENCODE:
+        if name == "oversized-png" and fix_id not in (imagefix.FIX_REENCODE, imagefix.FIX_SHRINK):
             continue  # covered above; keeps the test quick
         out = imagefix.apply_fix(make(), fix_id)
         assert media.check_image_bytes(out).ok, (name, fix_id)
@@ -79,7 +80,8 @@ def test_each_fix_passes_on_every_case(fix_id):
 
 def test_big_noisy_png_is_reencoded_under_the_limit(big_noise):
     fixes = [f.id for f in imagefix.suggest_fixes(media.check_image_bytes(big_noise))]
-    assert fixes == [imagefix.FIX_REENCODE]
+    assert fixes == [imagefix.FIX_SHRINK]  # issue 9 item 7: "Make it smaller"
+    assert imagefix.suggest_fixes(media.check_image_bytes(big_noise))[0].label == "Make it smaller"
     out = imagefix.fix_all(big_noise)
     check = media.check_image_bytes(out)
     assert check.ok and check.format == "JPEG"
@@ -222,3 +224,20 @@ def test_probe_url_unreachable_gives_a_plain_note():
                                    allowed_origins=("http://127.0.0.1:9",))
     assert not check.reachable and "could not be reached" in check.note
     assert not imagefix.probe_url("ftp://x/y.png", client=httpx.Client()).reachable
+
+
+def _noise_rgba_png(side: int) -> bytes:
+    """A transparent-cornered PNG of random pixels, stored uncompressed (big for its size)."""
+    img = Image.frombytes("RGBA", (side, side), os.urandom(side * side * 4))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=0)
+    return buf.getvalue()
+
+
+def test_make_it_smaller_keeps_a_transparent_png_a_png_under_the_limit():
+    data = _noise_rgba_png(math.isqrt(config.IMAGE_MAX_BYTES // 4) + 64)
+    assert len(data) > config.IMAGE_MAX_BYTES
+    assert [f.id for f in imagefix.suggest_fixes(media.check_image_bytes(data))] == [imagefix.FIX_SHRINK]
+    out = imagefix.apply_fix(data, imagefix.FIX_SHRINK)
+    check = media.check_image_bytes(out)
+    assert check.ok and check.format == "PNG" and len(out) <= config.IMAGE_MAX_BYTES

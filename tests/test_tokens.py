@@ -128,9 +128,27 @@ def test_unused_warns_and_names_apimart_prepend():
 def test_renumber_after_remove_keeps_pointing_at_the_same_media():
     prompt = "<<<image_1>>> then <<<image_3>>>, <<<element_3>>> and <<<image_2>>>"
     new, orphans = tk.renumber_after_remove(prompt, "image", 2)
-    assert new == "<<<image_1>>> then <<<image_2>>>, <<<element_3>>> and <<<image_2>>>"
+    assert new == "<<<image_1>>> then <<<image_2>>>, <<<element_3>>> and <<<removed image>>>"
     assert orphans == ["<<<image_2>>>"]
     assert tk.renumber_after_remove("<<<image_1>>>", "image", 3) == ("<<<image_1>>>", [])
+
+
+def test_a_token_of_a_removed_picture_is_never_re_pointed_and_blocks():
+    """Issue 9 item 2: "<<<image_1>>> meets <<<image_2>>>" minus image 1 is not "… meets <<<image_1>>>"
+    twice: the first token is marked removed, the second moves to image 1, and the check blocks."""
+    new, orphans = tk.renumber_after_remove("<<<image_1>>> meets <<<image_2>>>", "image", 1)
+    assert new == "<<<removed image>>> meets <<<image_1>>>" and orphans == ["<<<image_1>>>"]
+    body = {"prompt": new, "images": ["https://example.com/b.png"]}
+    [issue] = tk.dangling(new, body, MR_REF)
+    assert issue.token == "<<<removed image>>>"
+    assert "the picture this referred to was removed" in issue.message
+    assert tk.removed_markers(new) == ["<<<removed image>>>"]
+    assert tk.strip_removed(new) == "meets <<<image_1>>>"
+    assert tk.strip_removed("a <<<removed element>>> b") == "a b"
+    assert not tk.dangling(tk.strip_removed(new), body, MR_REF)
+    # the marker is no token of either router: moving the body keeps it as written, still blocking
+    moved, _notes = tk.translate(body, MR_REF, tk.counterpart(MR_REF, "reference"))
+    assert moved["prompt"] == new
 
 
 @pytest.mark.parametrize("old,new", [(1, 2), (2, 1), (1, 4), (4, 1), (2, 3), (3, 3)])
@@ -393,3 +411,12 @@ def test_shots_only_prompt_gets_a_main_prompt_on_apimart():
     assert am["prompt"] == "one two"
     assert check.problems(AM_OMNI, am) == []
     assert any("main prompt" in n for n in notes)
+
+
+def test_undo_of_a_removal_gives_the_prompt_back():
+    prompt = "<<<image_1>>> meets <<<image_2>>> by <<<image_3>>>"
+    for removed in (1, 2, 3):
+        new, _ = tk.renumber_after_remove(prompt, "image", removed)
+        assert tk.restore_after_remove(new, "image", removed) == prompt
+    edited = "<<<removed image>>> waves at <<<image_1>>>"  # typed after removing image 1
+    assert tk.restore_after_remove(edited, "image", 1) == "<<<image_1>>> waves at <<<image_2>>>"

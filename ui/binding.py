@@ -2,8 +2,11 @@
 
     draw_panel(endpoint, body, *, prompt_key)      chips: token, thumbnail, "insert" button; warnings
     blocking_problems(endpoint, body) -> list[str]  tokens that point at nothing (the form refuses to send)
-    on_remove_item(list_key, index, initial, *, prompt_key, kind, position)   remove + renumber tokens
+    on_remove_item(list_key, index, initial, *, prompt_key, kind, position)   remove + renumber tokens;
+                                                    a token of the removed picture becomes
+                                                    <<<removed image>>> (blocks the send); Undo offered
     on_move_item(list_key, i, j, *, prompt_key, kind, pi, pj)                 reorder + renumber tokens
+    draw_removal_notice(prompt_key)                 "Image 2 was removed" + Undo / take the marks out
     draw_router_switch(endpoint, mode, body)        "Open on APIMart" / "Open on MuleRouter"
 
 The token grammar, what a body offers and the translation between routers live in core.tokens.
@@ -55,26 +58,92 @@ def _renumbered(prompt_key: str, change: Any) -> None:
             w.put(key, new_text)
 
 
+REMOVED = ".__removed"  # under a list key: what the last Remove took away, for Undo (plain state)
+
+
+def _prompt_texts(prompt_key: str) -> dict[str, str]:
+    return {k: t for k in prompt_keys(prompt_key) if isinstance(t := w.current(k) or "", str)}
+
+
+def _item_name(list_key: str, index: int, noun: str, position: int | None) -> str:
+    item = f"{list_key}.{index}"
+    name = w.current(item + w.INLINE_NAME) or ""
+    url = w.current(item) if isinstance(w.current(item), str) else ""
+    shown = name or (url.rsplit("/", 1)[-1][:40] if url else "")
+    head = f"{noun.capitalize()} {position}" if position is not None else f"An empty {noun}"
+    return f"{head} ({shown})" if shown else head
+
+
 def on_remove_item(list_key: str, index: int, initial: int, *, prompt_key: str | None, kind: str | None,
                    position: int | None) -> None:
-    """Remove item `index` of a list field; the prompt's tokens then keep pointing at the same media."""
+    """Remove item `index` of a list field. Later pictures' tokens are renumbered to keep pointing at
+    the same pictures; a token of the removed one becomes <<<removed image>>> (it blocks the send until
+    rewritten, never silently means the next picture). The removal can be undone from under the prompt."""
+    values = {k: w.current(k) for k in w.value_keys_under(list_key)}
+    count = w.count(list_key, initial)
+    before = _prompt_texts(prompt_key) if prompt_key else {}
+    label = _item_name(list_key, index, "picture" if kind == tk.KIND_IMAGE else (kind or "item"), position)
     w.remove_item(list_key, index, initial)
+    marked = 0
     if prompt_key and kind and position is not None:
-        _renumbered(prompt_key, lambda text: tk.renumber_after_remove(text, kind, position))
+        for key, text in before.items():
+            new_text, orphans = tk.renumber_after_remove(text, kind, position)
+            marked += len(orphans)
+            if new_text != text:
+                w.put(key, new_text)
+    if prompt_key:
+        st.session_state[list_key + REMOVED] = {
+            "values": values, "count": count, "before": before, "after": _prompt_texts(prompt_key),
+            "kind": kind, "position": position, "label": label, "marked": marked, "prompt_key": prompt_key,
+        }
+
+
+def on_undo_remove(list_key: str) -> None:
+    """Put the removed item back where it was; the prompt as it was (or its tokens renumbered back)."""
+    snap = st.session_state.pop(list_key + REMOVED, None)
+    if not snap:
+        return
+    for key in w.value_keys_under(list_key):
+        w.drop(key)
+    w.fresh_uploaders(list_key)
+    for key, value in snap["values"].items():
+        w.put(key, value)
+    w.set_count(list_key, snap["count"])
+    now = _prompt_texts(snap["prompt_key"])
+    kind, position = snap["kind"], snap["position"]
+    for key, text in snap["before"].items():
+        if now.get(key) == snap["after"].get(key):
+            new_text = text
+        elif kind and position is not None:
+            new_text = tk.restore_after_remove(now.get(key, ""), kind, position)
+        else:
+            continue
+        if new_text != now.get(key):
+            w.put(key, new_text)
+
+
+def on_strip_removed(list_key: str) -> None:
+    """Take every <<<removed …>>> mark out of the prompt and the shot prompts (Undo still brings all back)."""
+    snap = st.session_state.get(list_key + REMOVED)
+    if not snap:
+        return
+    for key, text in _prompt_texts(snap["prompt_key"]).items():
+        stripped = tk.strip_removed(text)
+        if stripped != text:
+            w.put(key, stripped)
+    snap["after"] = _prompt_texts(snap["prompt_key"])
+
+
+def on_dismiss_removed(list_key: str) -> None:
+    st.session_state.pop(list_key + REMOVED, None)
 
 
 def _swap(list_key: str, i: int, j: int) -> None:
+    """Swap two items' recorded values (never a button's or an uploader's state); uploaders start empty."""
     a, b = f"{list_key}.{i}", f"{list_key}.{j}"
-    values_a = {k[len(a):]: w.current(k) for k in w.keys_under(a) if not w.is_upload_key(k)}
-    values_b = {k[len(b):]: w.current(k) for k in w.keys_under(b) if not w.is_upload_key(k)}
-    w.clear_under(a)
-    w.clear_under(b)
-    for rest, value in values_b.items():
-        w.put(a + rest, value)
-    for rest, value in values_a.items():
-        w.put(b + rest, value)
-    for k in (a, b):  # the uploaders start empty again under their new place
-        st.session_state.pop(k + w.UPLOAD_ID, None)
+    values_a, values_b = w.item_values(a), w.item_values(b)
+    w.set_item_values(a, values_b)
+    w.set_item_values(b, values_a)
 
 
 def on_move_item(list_key: str, i: int, j: int, *, prompt_key: str | None, kind: str | None,
@@ -131,8 +200,48 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def _list_fingerprint(list_key: str) -> tuple[Any, ...]:
+    """What a list holds now (its count and filled values), to tell whether it changed since a removal."""
+    values = ((k, v) for k in w.value_keys_under(list_key) if isinstance(v := w.current(k), str | int) and v)
+    return (w.current(list_key + w.COUNT), tuple(sorted((k, hash(v)) for k, v in values)))
+
+
+def draw_removal_notice(prompt_key: str) -> None:
+    """After a Remove in this form's reference lists: what went, what became of its tokens, and Undo."""
+    form_prefix = prompt_key.rsplit(".", 1)[0] + "."
+    pending = sorted(k for k in st.session_state
+                     if isinstance(k, str) and k.startswith(form_prefix) and k.endswith(REMOVED))
+    for key in pending:
+        snap = st.session_state.get(key)
+        if not isinstance(snap, dict) or snap.get("prompt_key") != prompt_key:
+            continue
+        list_key = key[: -len(REMOVED)]
+        fingerprint = _list_fingerprint(list_key)
+        if snap.setdefault("fingerprint", fingerprint) != fingerprint:  # the list changed since: no Undo
+            st.session_state.pop(key, None)
+            continue
+        marks = sorted({m for t in _prompt_texts(prompt_key).values() for m in tk.removed_markers(t)})
+        with st.container(border=True):
+            st.text(f"{snap['label']} was removed.")
+            if marks:
+                st.text(f"Its token in the prompt now reads {' / '.join(marks)}: write another picture's "
+                        "token there, or take it out. Nothing is sent until then.")
+            elif snap.get("marked"):
+                st.text("The prompt no longer refers to it.")
+            with st.container(horizontal=True):
+                w.safe_button(st, "Undo", key=f"{list_key}.__undo", icon=":material/undo:",
+                              on_click=on_undo_remove, args=(list_key,),
+                              help="Put the picture back where it was, and its tokens in the prompt.")
+                if marks:
+                    w.safe_button(st, "Take it out of the prompt", key=f"{list_key}.__strip",
+                                  icon=":material/backspace:", on_click=on_strip_removed, args=(list_key,))
+                w.safe_button(st, "OK", key=f"{list_key}.__undo.dismiss", on_click=on_dismiss_removed,
+                              args=(list_key,))
+
+
 def draw_panel(endpoint: Endpoint, body: dict[str, Any], *, prompt_key: str) -> None:
     """One chip per image, element and video the body offers: thumbnail, token, insert button."""
+    draw_removal_notice(prompt_key)
     bindings = list(tk.available_tokens(endpoint.id, body))
     if not bindings:
         return
@@ -152,9 +261,9 @@ def draw_panel(endpoint: Endpoint, body: dict[str, Any], *, prompt_key: str) -> 
                             st.text("(no preview)")
                     st.text(str(getattr(binding, "label", "")))
                     st.code(binding.token, language=None)
-                    st.button("Insert", key=f"{prompt_key}.__insert.{binding.token}",
-                              icon=":material/add_link:", on_click=on_insert,
-                              args=(prompt_key, binding.token))
+                    w.safe_button(st, "Insert", key=f"{prompt_key}.__insert.{binding.token}",
+                                  icon=":material/add_link:", on_click=on_insert,
+                                  args=(prompt_key, binding.token))
         for message in warnings_for(endpoint, body):
             st.warning(_plain(message), icon=":material/link_off:")
 

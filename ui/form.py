@@ -502,13 +502,13 @@ def _item_buttons(key: str, i: int, n: int, initial: int, *, cols: tuple[Any, An
     before = positions[i - 1] if i > 0 else None
     after = positions[i + 1] if i + 1 < n else None
     if kind:  # only reference lists are ordered for the user (their tokens carry the order)
-        up.button("", key=f"{key}.{i}.__up", icon=":material/arrow_upward:", help="Move up", disabled=i == 0,
-                  on_click=binding.on_move_item, args=(key, i, i - 1),
-                  kwargs={"prompt_key": prompt_key, "kind": kind, "pi": here, "pj": before})
-        down.button("", key=f"{key}.{i}.__down", icon=":material/arrow_downward:", help="Move down",
-                    disabled=i == n - 1, on_click=binding.on_move_item, args=(key, i, i + 1),
-                    kwargs={"prompt_key": prompt_key, "kind": kind, "pi": here, "pj": after})
-    remove.button("Remove", key=f"{key}.{i}.__remove", on_click=binding.on_remove_item,
+        w.safe_button(up, "", key=f"{key}.{i}.__up", icon=":material/arrow_upward:", help="Move up",
+                      disabled=i == 0, on_click=binding.on_move_item, args=(key, i, i - 1),
+                      kwargs={"prompt_key": prompt_key, "kind": kind, "pi": here, "pj": before})
+        w.safe_button(down, "", key=f"{key}.{i}.__down", icon=":material/arrow_downward:", help="Move down",
+                      disabled=i == n - 1, on_click=binding.on_move_item, args=(key, i, i + 1),
+                      kwargs={"prompt_key": prompt_key, "kind": kind, "pi": here, "pj": after})
+    w.safe_button(remove, "Remove", key=f"{key}.{i}.__remove", on_click=binding.on_remove_item,
                   args=(key, i, initial), icon=":material/delete:",
                   kwargs={"prompt_key": prompt_key, "kind": kind, "position": here})
 
@@ -556,7 +556,7 @@ def _draw_list(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
         item_path = f"{path}.{i}"
         with st.container(border=spec.item_model is not None):
             head, up, down, remove = st.columns([8, 1, 1, 2], vertical_alignment="center")
-            head.markdown(f"*{noun} {i + 1}*")
+            head = head.empty()  # its number is the item's token number, known once every item is read
             if spec.item_model is not None:
                 value = _draw_model(spec.item_model, item_path, ctx, shot=spec.widget == "shots", index=i)
                 keep = spec.widget == "shots" or not _item_is_empty(value, spec.item_model)
@@ -572,9 +572,11 @@ def _draw_list(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
             positions.append(len(items) + 1 if keep else None)
             if keep:
                 items.append(value)
-            rows.append((up, down, remove))
-    for i, cols in enumerate(rows):  # drawn once every item's token number is known
-        _item_buttons(key, i, n, initial, cols=cols, prompt_key=prompt_key, kind=kind, positions=positions)
+            rows.append((head, up, down, remove))
+    for i, (head, *cols) in enumerate(rows):  # drawn once every item's token number is known
+        head.markdown(f"*{noun} {positions[i]}*" if positions[i] else f"*New {noun.lower()} (empty)*")
+        _item_buttons(key, i, n, initial, cols=tuple(cols), prompt_key=prompt_key, kind=kind,
+                      positions=positions)
     full = spec.max_items is not None and n >= spec.max_items
     st.button(f"Add {noun.lower()}", key=f"{key}.__add", on_click=w.add_item, args=(key, initial),
               disabled=full, icon=":material/add:")

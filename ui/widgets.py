@@ -5,6 +5,11 @@ Every value the user typed lives in `st.session_state` under the widget key AND 
 because Streamlit drops the state of widgets that are not drawn in a run (a field hidden by
 show_if, another endpoint picked, another page opened). Widgets are never given `value=`: the
 state is seeded before the widget is drawn, so `load_into_form` can pre-fill any of them.
+
+Buttons and file uploaders are read-only to session state: assigning one (even by copying a list
+item's keys to its new place) makes Streamlit raise StreamlitValueAssignmentNotAllowedError when it
+is drawn. So `put` refuses action keys, list moves copy only the values recorded in the shadow, and
+`safe_button` drops a stray assigned value instead of letting the error reach the page.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitValueAssignmentNotAllowedError
 
 from core import config, imagefix, media
 
@@ -59,7 +65,11 @@ PUT_KEYS = ".__put_keys"  # widget keys set from code since they were last drawn
 
 
 def put(key: str, value: Any) -> None:
-    """Set a widget's value from code (before it is drawn this run, or from a callback)."""
+    """Set a widget's value from code (before it is drawn this run, or from a callback).
+
+    A button's or an uploader's key is never assigned (Streamlit refuses it when the widget is drawn)."""
+    if is_action_key(key):
+        return
     st.session_state[key] = value
     shadow()[key] = value
     st.session_state.setdefault(SHADOW_KEY + PUT_KEYS, set()).add(key)
@@ -85,7 +95,8 @@ def keys_under(prefix: str) -> set[str]:
     return {k for k in names if k == prefix or k.startswith(prefix + ".")}
 
 
-BUTTON_MARKS = ("__remove", "__up", "__down", "__check", "__split", "__add", "__fit", "__fix", "__insert")
+BUTTON_MARKS = ("__remove", "__up", "__down", "__check", "__split", "__add", "__fit", "__fix", "__insert",
+                "__undo", "__strip", "remove")
 
 
 def is_upload_key(key: str) -> bool:
@@ -95,10 +106,38 @@ def is_upload_key(key: str) -> bool:
     return any(key.endswith(f".{mark}") or f".{mark}." in key for mark in BUTTON_MARKS)
 
 
+is_action_key = is_upload_key
+
+
 def clear_under(prefix: str) -> None:
     for key in keys_under(prefix):
         if not is_upload_key(key):
             drop(key)
+
+
+def value_keys_under(prefix: str) -> set[str]:
+    """The values recorded at or under a prefix (typed, uploaded or set from code): what a list move copies.
+
+    Only shadow keys qualify: a widget's own state (a button's click, an uploader's file) never goes in the
+    shadow, so it is never copied to another place."""
+    return {k for k in shadow() if (k == prefix or k.startswith(prefix + ".")) and not is_action_key(k)}
+
+
+def fresh_uploaders(prefix: str) -> None:
+    """Every file uploader at or under a prefix starts empty on the next run (a new key)."""
+    for k in [k for k in st.session_state if isinstance(k, str) and k.endswith(UPLOAD_ID)]:
+        if k.startswith(prefix + ".") or k == prefix + UPLOAD_ID:
+            st.session_state.pop(k, None)
+
+
+def safe_button(container: Any, label: str, *, key: str, **kwargs: Any) -> bool:
+    """`container.button(...)`; a value wrongly assigned to its key is dropped, not shown as a crash."""
+    try:
+        return bool(container.button(label, key=key, **kwargs))
+    except StreamlitValueAssignmentNotAllowedError:
+        st.session_state.pop(key, None)
+        shadow().pop(key, None)
+        return bool(container.button(label, key=key, **kwargs))
 
 
 # --- lists -------------------------------------------------------------------------------------
@@ -117,17 +156,28 @@ def add_item(key: str, initial: int) -> None:
     set_count(key, count(key, initial) + 1)
 
 
+def item_values(item_prefix: str) -> dict[str, Any]:
+    """{key suffix: value} of one list item's recorded values ("" is the item's own widget)."""
+    return {k[len(item_prefix):]: current(k) for k in value_keys_under(item_prefix)}
+
+
+def set_item_values(item_prefix: str, values: dict[str, Any]) -> None:
+    """Replace one list item's values (its uploaders start empty)."""
+    clear_under(item_prefix)
+    fresh_uploaders(item_prefix)
+    for rest, value in values.items():
+        put(item_prefix + rest, value)
+
+
 def remove_item(key: str, index: int, initial: int) -> None:
-    """Remove item `index` of a list field: later items move up one place (callback-safe)."""
+    """Remove item `index` of a list field: later items move up one place (callback-safe).
+
+    Only recorded values move; buttons and uploaders keep their own (index-bound) state."""
     n = count(key, initial)
     for j in range(index, n - 1):
-        src, dst = f"{key}.{j + 1}", f"{key}.{j}"
-        clear_under(dst)
-        for old in keys_under(src):
-            if is_upload_key(old):
-                continue
-            put(dst + old[len(src):], current(old))
+        set_item_values(f"{key}.{j}", item_values(f"{key}.{j + 1}"))
     clear_under(f"{key}.{n - 1}")
+    fresh_uploaders(f"{key}.{n - 1}")
     set_count(key, max(0, n - 1))
 
 
@@ -225,6 +275,20 @@ def _handle_upload(key: str, file: Any, *, inline_base64: bool, uploader: Upload
     set_inline(key, url, file.name)
 
 
+def in_list(key: str) -> bool:
+    """Is this field part of a list item ("….images.2", "….elements.0.frontal_image")?
+
+    The list draws the item's heading and its one Remove button; the field then draws neither."""
+    return any(part.isdigit() for part in key.split(".")[1:])
+
+
+def upload_note() -> str:
+    """The line under an image uploader: the router's limit, and what happens to a bigger picture."""
+    limit = media.human_bytes(config.IMAGE_MAX_BYTES)
+    return (f"JPG or PNG, at most {limit}. A bigger picture (up to {config.UPLOAD_ACCEPT_MAX_MB} MB) is "
+            "taken and can be made smaller here.")
+
+
 def image_field(
     label: str, key: str, *, help: str | None, inline_base64: bool, uploader: Uploader | None
 ) -> tuple[str | None, list[str]]:
@@ -232,13 +296,16 @@ def image_field(
 
     `inline_base64`: the schema takes bare Base64 (MuleRouter) — uploads are sent inline.
     Otherwise uploads go through `uploader` and the field carries the URL it returns (APIMart).
+    In a list item the label and the Remove button are the list's (one heading, one remove per item).
     """
+    listed = in_list(key)
     inline = current(key + INLINE)
     check = None
     if inline:
         remember(key + INLINE, inline)
         name = current(key + INLINE_NAME, "") or "image"
-        st.markdown(f"**{label}**")
+        if not listed:
+            st.markdown(f"**{label}**")
         with st.container(horizontal=True, vertical_alignment="center"):
             if media.is_url(inline):
                 st.image(inline, width=96)
@@ -253,10 +320,9 @@ def image_field(
                     except Exception:  # an unreadable image still shows its check result below
                         st.text(name)
                 st.text(f"{name} (sent inline)")
-            st.button(
-                "Remove", key=f"{key}.remove", icon=":material/close:",
-                on_click=set_inline, args=(key, None),
-            )
+            if not listed:
+                safe_button(st, "Remove", key=f"{key}.remove", icon=":material/close:",
+                            on_click=set_inline, args=(key, None))
         if check is not None:
             _show_check(check)
             if check.ok and imagefix.over_pixel_limit(check):
@@ -271,18 +337,24 @@ def image_field(
         return inline, []
 
     seed(key, "")
-    url = (st.text_input(label, key=key, help=help, placeholder="https://… (or upload a file below)") or "")
-    remember(key, url)
-    can_upload = inline_base64 or uploader is not None
-    if can_upload:
-        file = st.file_uploader(
-            f"or upload a file for {label.lower()}", type=list(UPLOAD_TYPES), key=upload_key(key),
-            max_upload_size=config.IMAGE_MAX_BYTES // (1024 * 1024), label_visibility="collapsed",
-        )
-        if file is not None:
-            _handle_upload(key, file, inline_base64=inline_base64, uploader=uploader)
-            if current(key + INLINE):
-                return image_field(label, key, help=help, inline_base64=inline_base64, uploader=None)
+    slot = st.empty()  # the URL box and the uploader: emptied at once when an upload is taken
+    with slot.container():
+        url = (st.text_input(label, key=key, help=help, placeholder="https://… (or upload a file below)",
+                             label_visibility="collapsed" if listed else "visible") or "")
+        remember(key, url)
+        can_upload = inline_base64 or uploader is not None
+        file = None
+        if can_upload:
+            file = st.file_uploader(
+                f"or upload a file for {label.lower()}", type=list(UPLOAD_TYPES), key=upload_key(key),
+                max_upload_size=config.UPLOAD_ACCEPT_MAX_MB, label_visibility="collapsed",
+            )
+            st.caption(upload_note())
+    if file is not None:
+        _handle_upload(key, file, inline_base64=inline_base64, uploader=uploader)
+        if current(key + INLINE):
+            slot.empty()
+            return image_field(label, key, help=help, inline_base64=inline_base64, uploader=None)
     from ui import imagefix_view
 
     imagefix_view.check_url_button(key, url.strip(), "image")

@@ -70,14 +70,17 @@ def test_removing_and_reordering_images_renumbers_the_tokens() -> None:
     at.text_area(key=f"{p}.prompt").input("<<<image_1>>> meets <<<image_3>>> near <<<image_2>>>").run()
     at.button(key=f"{p}.images.1.__remove").click().run()  # image 2 leaves; image 3 becomes image 2
     assert result(at)["body"]["images"] == [URL.format(1), URL.format(3)]
-    assert at.text_area(key=f"{p}.prompt").value == "<<<image_1>>> meets <<<image_2>>> near <<<image_2>>>"
+    # its own token is marked removed (never re-pointed at the picture that moved up), and it blocks
+    assert at.text_area(key=f"{p}.prompt").value == ("<<<image_1>>> meets <<<image_2>>> near "
+                                                     "<<<removed image>>>")
+    assert not result(at)["ok"]
     at.text_area(key=f"{p}.prompt").input("<<<image_1>>> meets <<<image_2>>>").run()
     at.button(key=f"{p}.images.1.__up").click().run()  # swap: the same pictures keep their tokens
     assert result(at)["body"]["images"] == [URL.format(3), URL.format(1)]
     assert at.text_area(key=f"{p}.prompt").value == "<<<image_2>>> meets <<<image_1>>>"
-    at.button(key=f"{p}.images.1.__remove").click().run()  # its token is left as written, now dangling
-    assert at.text_area(key=f"{p}.prompt").value == "<<<image_2>>> meets <<<image_1>>>"
-    assert any("<<<image_2>>> points at image 2" in e.value.replace("\\", "") for e in at.error)
+    at.button(key=f"{p}.images.1.__remove").click().run()
+    assert at.text_area(key=f"{p}.prompt").value == "<<<removed image>>> meets <<<image_1>>>"
+    assert any("the picture this referred to was removed" in e.value.replace("\\", "") for e in at.error)
 
 
 def test_apimart_unused_image_says_it_is_prepended() -> None:
