@@ -231,3 +231,9 @@ def _positive_env(name: str, default: float) -> float:
 # Read once at start (the app is restarted to change them).
 VIDEO_MAX_DOWNLOAD_BYTES = int(_positive_env(VIDEO_MAX_DOWNLOAD_BYTES_ENV, VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT))
 VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOWNLOAD_DEADLINE_S_DEFAULT)
+
+# --- video upload (issue 9 item 6): a local source video made reachable by the router --------------
+VIDEO_UPLOAD_MAX_BYTES = 50 * 1024 * 1024  # a larger video file is refused (the routers take ≤ 200 MB)
+VIDEO_UPLOAD_TYPES = ("mp4", "mov")  # what the file picker offers (checked again by magic bytes)
+VIDEO_UPLOAD_TIMEOUT_S = 120.0  # one upload of a video file to where the router can fetch it
+EMULATOR_VIDEO_UPLOAD_PATH = "/_emulator/uploads/videos"  # POST multipart `file` → {"url": …}

@@ -405,6 +405,10 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
         if problems:
             ctx.local[path] = problems
         return value
+    if spec.kind == KIND_VIDEO or spec.widget == "video":  # a link, or a file where the router can reach it
+        from ui import video_upload
+
+        return video_upload.video_field(label, key, help=helptext)
     if spec.widget in ("prompt", "textarea"):
         height = PROMPT_HEIGHT_PX if spec.widget == "prompt" else None
         return w.text_area(label, key, limit=spec.max_len, help=helptext, height=height) or None
