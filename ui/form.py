@@ -661,6 +661,8 @@ def render_form(
             for spec in group_specs:
                 if not shown(spec, value_of):
                     continue
+                if spec.name == "prompt" and _prompt_hidden(spec, value_of):
+                    continue  # "your shots" mode: the shots carry the script (its text stays in state)
                 value = _draw_field(spec, ctx)
                 if spec.name == "prompt":
                     ctx.slots[PANEL] = st.container()  # the reference binding panel, filled below
@@ -683,6 +685,12 @@ def render_form(
         errors[path] = [*msgs, *[m for m in errors[path] if m not in msgs]]
     unplaced = _place_errors(errors, ctx, show_errors)
     return FormResult(body=body, errors=errors, ok=not errors, unplaced=unplaced)
+
+
+def _prompt_hidden(spec: FieldSpec, value_of: Callable[[str], Any]) -> bool:
+    from ui import storyboard
+
+    return storyboard.hide_main_prompt(spec.required, value_of)
 
 
 def _bind_references(endpoint: Endpoint, body: dict[str, Any], ctx: _Ctx) -> None:
