@@ -440,7 +440,7 @@ def render_library_page() -> None:
         if not versions:
             continue
         title = f"{name} · v{_version_number(versions[-1])} · {_short(_prompt_of(versions[-1].body))}"
-        with st.expander(escape_markdown(title)):
+        with st.expander(escape_words(title)):
             _version_block(name, versions)
     _export_import(total > 0 if not search.strip() else lib().count_prompts() > 0)
     st.subheader("Starter templates")

@@ -21,6 +21,7 @@ from ui import widgets as w
 
 UPLOADED = ".__video_upload"  # {"url", "name" (media cache name), "filename", "size"} of the sent file
 PROBLEM = ".__video_problem"  # why the last file was refused, in plain words
+PLAYER_WIDTH_PX = 480  # the preview of an uploaded file (the page stays readable under it)
 PLACEHOLDER = "https://… (a public link to an MP4 or MOV file)"
 
 
@@ -101,7 +102,7 @@ def _draw_uploaded(label: str, key: str, record: dict[str, Any]) -> str:
     w.remember(key, record["url"])
     st.markdown(f"**{label}**")
     with contextlib.suppress(ValueError):  # not a cache name (never written by us): no player
-        st.video(media_url(record["name"]))
+        st.video(media_url(record["name"]), width=PLAYER_WIDTH_PX)
     size = uploads.human_megabytes(int(record.get("size") or 0))
     where = record.get("where") or "the router"
     with st.container(horizontal=True, vertical_alignment="center"):
