@@ -194,6 +194,16 @@ def test_the_main_prompt_hides_in_your_shots_mode_and_comes_back() -> None:
     assert result(at)["body"]["prompt"] == "The whole story in one paragraph"
 
 
+def test_a_loaded_shots_body_keeps_its_main_prompt_for_later() -> None:
+    body = {"prompt": "Kept for later", "multi_shot": True, "shot_type": "customize", "duration": 5,
+            "multi_prompt": [{"prompt": "a", "duration": 5}]}
+    at = harness(OMNI, load=body)
+    p = prefix(at)
+    assert "prompt" not in result(at)["body"] and result(at)["ok"]
+    at.toggle(key=f"{p}.multi_shot").set_value(False).run()
+    assert result(at)["body"]["prompt"] == "Kept for later"
+
+
 def test_a_router_that_asks_for_the_prompt_keeps_it_with_a_note() -> None:
     at = harness("apimart/kling-v3-omni", "text")
     shots_on(at)
