@@ -263,3 +263,9 @@ DRAFT_MAX_BYTES = 2 * 1024 * 1024  # a draft larger than this (after images go t
 # and offer "Make it smaller"; the routers' own limit stays IMAGE_MAX_BYTES. Keep .streamlit/config.toml's
 # server.maxUploadSize at least this big.
 UPLOAD_ACCEPT_MAX_MB = 50
+
+# --- video upload (issue 9 item 6): a local source video made reachable by the router --------------
+VIDEO_UPLOAD_MAX_BYTES = 50 * 1024 * 1024  # a larger video file is refused (the routers take ≤ 200 MB)
+VIDEO_UPLOAD_TYPES = ("mp4", "mov")  # what the file picker offers (checked again by magic bytes)
+VIDEO_UPLOAD_TIMEOUT_S = 120.0  # one upload of a video file to where the router can fetch it
+EMULATOR_VIDEO_UPLOAD_PATH = "/_emulator/uploads/videos"  # POST multipart `file` → {"url": …}

@@ -6,7 +6,9 @@ are kept with inline Base64 images replaced by "media:sha256-…" references int
 `Library.body(version)` gives the body back ready to send; `Library.export()` writes self-contained
 JSON (images inline again). Saving a body identical to the latest version of a name adds nothing.
 
-Pure helpers: `word_diff`, `param_diff`, `export_presets`, `import_presets`.
+Pure helpers: `word_diff`, `diff_sides` (the two prompts side by side), `param_diff`,
+`param_label` / `labelled_param_diff` (paths named by the schema's field titles), `export_presets`,
+`import_presets`.
 
 An import file is bounded before anything is saved: at most config.PRESETS_IMPORT_MAX_BYTES, nested
 at most config.PRESETS_IMPORT_MAX_DEPTH levels, at most config.PRESETS_IMPORT_MAX_ENTRIES presets;
@@ -24,10 +26,13 @@ import logging
 import re
 import sqlite3
 import time
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from pydantic import BaseModel
 
 from core import catalog, check, config
 from core.store import MediaCache, externalize_body, internalize_body
@@ -302,6 +307,33 @@ def word_diff(a: str, b: str) -> list[tuple[str, str]]:
     return out
 
 
+Piece = tuple[str, bool]  # (words, changed?)
+
+
+def diff_sides(a: str, b: str) -> tuple[list[Piece], list[Piece]]:
+    """The two prompts side by side: the old one's words (changed = removed in the new one) and the new
+    one's words (changed = added). Joining each side's words with spaces gives that prompt back (its
+    whitespace normalised)."""
+    left: list[Piece] = []
+    right: list[Piece] = []
+    for op, text in word_diff(a, b):
+        if not text:
+            continue
+        if op in ("equal", "delete"):
+            _add_piece(left, text, op == "delete")
+        if op in ("equal", "insert"):
+            _add_piece(right, text, op == "insert")
+    return left, right
+
+
+def _add_piece(side: list[Piece], text: str, changed: bool) -> None:
+    """Append words, joined to the last piece when it is of the same kind."""
+    if side and side[-1][1] == changed:
+        side[-1] = (side[-1][0] + " " + text, changed)
+    else:
+        side.append((text, changed))
+
+
 _MISSING = None
 
 
@@ -325,6 +357,75 @@ def param_diff(body_a: dict[str, Any], body_b: dict[str, Any]) -> list[tuple[str
     paths = list(fa) + [p for p in fb if p not in fa]
     return [(p, fa.get(p, _MISSING), fb.get(p, _MISSING)) for p in paths
             if p not in fa or p not in fb or fa[p] != fb[p]]
+
+
+PROMPT_FIELD = "prompt"  # compared side by side, so left out of the parameter table
+LABEL_SEPARATOR = " › "
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The Pydantic model inside an annotation (`list[Shot] | None` → Shot), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _humanise(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize() or name
+
+
+def param_label(schema: type[BaseModel] | None, path: str) -> str:
+    """A dotted body path named by the schema's field titles: 'multi_prompt.1.duration' →
+    'Shots #2 › Duration (s)'. Unknown parts are humanised ('video_url' → 'Video url')."""
+    parts = path.split(".") if path else []
+    model = schema
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        info = model.model_fields.get(part) if model is not None else None
+        label = (info.title if info is not None and info.title else None) or _humanise(part)
+        if i + 1 < len(parts) and parts[i + 1].isdigit():
+            label += f" #{int(parts[i + 1]) + 1}"
+            i += 1
+        out.append(label)
+        model = _model_in(info.annotation) if info is not None else None
+        i += 1
+    return LABEL_SEPARATOR.join(out)
+
+
+def _schema_of(endpoint_id: str | None) -> type[BaseModel] | None:
+    try:
+        return catalog.get(endpoint_id).schema if endpoint_id else None
+    except KeyError:
+        return None
+
+
+def labelled_param_diff(
+    endpoint_a: str | None, body_a: dict[str, Any], endpoint_b: str | None, body_b: dict[str, Any]
+) -> list[tuple[str, Any, Any]]:
+    """param_diff without the prompt, each path named by its field titles (the first body's schema,
+    else the second's): [(label, value in a, value in b)]."""
+    schema_a, schema_b = _schema_of(endpoint_a), _schema_of(endpoint_b)
+    rows = []
+    for path, x, y in param_diff(body_a, body_b):
+        if path == PROMPT_FIELD:
+            continue
+        top = path.split(".", 1)[0]
+        schema = schema_a if schema_a is not None and top in schema_a.model_fields else schema_b or schema_a
+        rows.append((param_label(schema, path), x, y))
+    return rows
+
+
+def labelled_params(endpoint_id: str | None, body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every parameter of a body but the prompt, named by its field titles: [(label, value)]."""
+    schema = _schema_of(endpoint_id)
+    return [(param_label(schema, path), value) for path, value in _flatten(body).items()
+            if path != PROMPT_FIELD]
 
 
 def export_presets(items: Iterable[dict[str, Any]]) -> str:

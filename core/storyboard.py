@@ -181,3 +181,52 @@ def shot_type_explanation(shot_type: str) -> str:
     return SHOT_TYPE_EXPLANATIONS.get(
         shot_type, "Choose customize (you write each shot) or intelligence (the model cuts the prompt)."
     )
+
+
+@dataclass(frozen=True)
+class BarPart:
+    """A piece of the timeline bar: a shot's seconds inside the video, or (over=True) past its end."""
+
+    shot: int  # 1-based shot number
+    start: int
+    end: int
+    over: bool  # True: these seconds lie past the video's end
+
+
+def bar_parts(shots: Sequence[Shot], duration: int) -> list[BarPart]:
+    """Every shot on the bar, in order; a shot that runs past `duration` is cut in two at the end, its
+    second piece marked `over`. Shots of 0 s have no piece."""
+    parts: list[BarPart] = []
+    start = 0
+    for i, shot in enumerate(shots):
+        end = start + seconds_of(shot)
+        if start < min(end, duration):
+            parts.append(BarPart(i + 1, start, min(end, duration), False))
+        if end > max(start, duration):
+            parts.append(BarPart(i + 1, max(start, duration), end, True))
+        start = end
+    return parts
+
+
+def video_length_for(shots: Sequence[Shot]) -> int | None:
+    """The video duration the shots add up to, when a video may be that long (else None)."""
+    got = total(shots)
+    return got if config.DURATION_MIN_S <= got <= config.DURATION_MAX_S else None
+
+
+def fit_preview(shots: Sequence[Shot], duration: int) -> str | None:
+    """What "Fit" would make of the shots' seconds: '3/4/5 s → 1/2/2 s' (None: it cannot, or no change)."""
+    try:
+        fitted = fit_to_duration(shots, duration)
+    except ValueError:
+        return None
+    before = [seconds_of(s) for s in shots]
+    after = [seconds_of(s) for s in fitted]
+    if before == after:
+        return None
+    return f"{'/'.join(map(str, before))} s → {'/'.join(map(str, after))} s"
+
+
+def uses_main_prompt(multi_shot: Any, shot_type: Any) -> bool:
+    """False in "your shots" mode (multi-shot on, customize): each shot carries its own prompt."""
+    return not (bool(multi_shot) and shot_type == SHOT_CUSTOMIZE)

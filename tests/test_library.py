@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from core import config
+from core import config, library
 from core.library import Library, body_hash, export_presets, import_presets, param_diff, word_diff
 from tests.images import png_b64
 
@@ -246,3 +246,22 @@ def test_prompts_are_listed_a_page_at_a_time_and_searched(lib):
     assert lib.count_prompts(text="ÄRGER") == 1
     assert [p.name for p in lib.list_prompts(text="lighthouse")] == ["Shots"]
     assert lib.count_prompts(text="name") == 7 and lib.count_prompts(text="duration") == 0
+
+
+def test_diff_sides_gives_each_prompt_back_with_its_changes():
+    left, right = library.diff_sides("a red flower in a field", "a red flower at sunset in a field")
+    assert left == [("a red flower in a field", False)]
+    assert right == [("a red flower", False), ("at sunset", True), ("in a field", False)]
+    left, right = library.diff_sides("fox trots", "fox leaps")
+    assert left == [("fox", False), ("trots", True)] and right == [("fox", False), ("leaps", True)]
+    assert library.diff_sides("", "") == ([], [])
+
+
+def test_param_labels_come_from_the_schema_titles():
+    schema = library._schema_of("apimart/kling-v3-omni")
+    assert library.param_label(schema, "duration") == "Duration (s)"
+    assert library.param_label(schema, "video_list.0.video_url") == "Reference video #1 › Video URL"
+    assert library.param_label(None, "some_field.2") == "Some field #3"
+    rows = library.labelled_param_diff("apimart/kling-v3-omni", {"prompt": "a", "mode": "std"},
+                                       "apimart/kling-v3-omni", {"prompt": "b", "mode": "pro", "audio": True})
+    assert rows == [("Quality", "std", "pro"), ("Audio", None, True)]

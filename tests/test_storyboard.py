@@ -130,3 +130,23 @@ def test_shot_type_explanations():
     assert "not used" in sb.shot_type_explanation("customize")
     assert "cuts your prompt" in sb.shot_type_explanation("intelligence")
     assert "Choose" in sb.shot_type_explanation("other")
+
+
+def test_bar_parts_cut_a_shot_at_the_video_end():
+    parts = sb.bar_parts(shots(3, 4, 5), 5)
+    assert [(p.shot, p.start, p.end, p.over) for p in parts] == [
+        (1, 0, 3, False), (2, 3, 5, False), (2, 5, 7, True), (3, 7, 12, True)]
+    assert [(p.shot, p.over) for p in sb.bar_parts(shots(2, 0, 3), 10)] == [(1, False), (3, False)]
+
+
+def test_video_length_for_and_fit_preview():
+    assert sb.video_length_for(shots(3, 4, 5)) == 12
+    assert sb.video_length_for(shots(10, 6)) is None and sb.video_length_for(shots(1, 1)) is None
+    assert sb.fit_preview(shots(3, 4, 5), 5) == "3/4/5 s → 1/2/2 s"
+    assert sb.fit_preview(shots(2, 3), 5) is None  # adds up: nothing to do
+    assert sb.fit_preview(shots(1, 1, 1, 1), 3) is None  # cannot fit 4 shots in 3 s
+
+
+def test_the_main_prompt_is_unused_only_with_your_own_shots():
+    assert not sb.uses_main_prompt(True, "customize")
+    assert sb.uses_main_prompt(True, "intelligence") and sb.uses_main_prompt(False, "customize")

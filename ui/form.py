@@ -422,6 +422,10 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
         if problems:
             ctx.local[path] = problems
         return value
+    if spec.kind == KIND_VIDEO or spec.widget == "video":  # a link, or a file where the router can reach it
+        from ui import video_upload
+
+        return video_upload.video_field(label, key, help=helptext)
     if spec.widget in ("prompt", "textarea"):
         height = PROMPT_HEIGHT_PX if spec.widget == "prompt" else None
         return w.text_area(label, key, limit=spec.max_len, help=helptext, height=height) or None
@@ -676,6 +680,8 @@ def render_form(
             for spec in group_specs:
                 if not shown(spec, value_of):
                     continue
+                if spec.name == "prompt" and _prompt_hidden(spec, value_of):
+                    continue  # "your shots" mode: the shots carry the script (its text stays in state)
                 value = _draw_field(spec, ctx)
                 if spec.name == "prompt":
                     ctx.slots[PANEL] = st.container()  # the reference binding panel, filled below
@@ -708,6 +714,12 @@ def render_form(
     unplaced, unplaced_cautions = _place_errors(errors, ctx, show_errors, cautions, whys)
     return FormResult(body=body, errors=errors, ok=not errors, unplaced=unplaced, cautions=cautions,
                       unplaced_cautions=unplaced_cautions)
+
+
+def _prompt_hidden(spec: FieldSpec, value_of: Callable[[str], Any]) -> bool:
+    from ui import storyboard
+
+    return storyboard.hide_main_prompt(spec.required, value_of)
 
 
 def _bind_references(endpoint: Endpoint, body: dict[str, Any], ctx: _Ctx) -> None:

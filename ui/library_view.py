@@ -81,11 +81,33 @@ def _version_number(version: Any) -> int:
 
 # --- Create page parts ------------------------------------------------------------------------------
 
+def name_key(mode: Mode | str) -> str:
+    """The "Preset name" box of a Create page."""
+    return f"create.{mode}.__preset_name"
+
+
+def _named_for_key(mode: Mode | str) -> str:
+    return name_key(mode) + ".__for"  # the active preset the box was last filled from
+
+
 def on_load(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name: str | None,
             number: int | None) -> None:
-    """Queue a body for the Create page of its mode; a preset version becomes the page's active preset."""
+    """Queue a body for the Create page of its mode; a preset version becomes the page's active preset,
+    and its name fills the page's "Preset name" box (so a new version is one click away)."""
     session.queue_form(endpoint_id, loadable_body(body))
     set_active(mode, name, number, endpoint_id)
+    st.session_state.pop(_named_for_key(mode), None)
+
+
+def _fill_name(mode: Mode | str, current: tuple[str, int, str] | None) -> None:
+    """Before the box is drawn: show the active preset's name when it changed (Load, Save) or the box
+    has no value yet. A name typed since is kept until another preset becomes active."""
+    if not current:
+        return
+    key = name_key(mode)
+    if st.session_state.get(_named_for_key(mode)) != current or key not in st.session_state:
+        st.session_state[key] = current[0]
+        st.session_state[_named_for_key(mode)] = current
 
 
 def on_save(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name_key: str) -> None:
@@ -111,13 +133,12 @@ def save_panel(mode: Mode | str, endpoint: Endpoint, body: dict[str, Any]) -> No
     _show_flash()
     current = active(mode)
     with st.popover("Save as preset", icon=":material/bookmark_add:"):
-        name_key = f"create.{mode}.__preset_name"
-        if current and name_key not in st.session_state:
-            st.session_state[name_key] = current[0]
-        st.text_input("Preset name", key=name_key, placeholder="e.g. Harbour at dawn",
+        key = name_key(mode)
+        _fill_name(mode, current)
+        st.text_input("Preset name", key=key, placeholder="e.g. Harbour at dawn",
                       help="Saving under a name that exists makes a new version of it.")
         st.button("Save", key=f"create.{mode}.__preset_save", icon=":material/save:", type="primary",
-                  on_click=on_save, args=(mode, endpoint.id, body, name_key))
+                  on_click=on_save, args=(mode, endpoint.id, body, key))
     if current and current[2] == endpoint.id:
         st.caption(f"Takes go to preset “{current[0]}” v{current[1]}")
 
@@ -173,12 +194,41 @@ def _short(text: str) -> str:
     return text if len(text) <= PROMPT_PREVIEW_CHARS else text[: PROMPT_PREVIEW_CHARS - 1] + "…"
 
 
-def word_diff_text(a: str, b: str) -> str:
-    """A git-style word diff: [-removed-]{+added+} (shown in st.code, never as Markdown)."""
+REMOVED_MARK = "red-background"  # Streamlit's own colour markup, around escaped user words
+ADDED_MARK = "green-background"
+
+
+def escape_words(text: str) -> str:
+    """User words made inert for st.markdown: every Markdown-active character and ':' (colour and icon
+    directives) backslash-escaped."""
+    return escape_markdown(text).replace(":", "\\:")
+
+
+def marked_words(pieces: list[tuple[str, bool]], colour: str, *, strike: bool = False) -> str:
+    """One side of a comparison as Markdown: changed words in `colour` (struck through when removed)."""
     out = []
-    for op, text in library.word_diff(a, b):
-        out.append({"equal": text, "delete": f"[-{text}-]", "insert": f"{{+{text}+}}"}.get(op, text))
-    return " ".join(x for x in out if x)
+    for text, changed in pieces:
+        safe = escape_words(text)
+        if changed:
+            safe = f":{colour}[{'~~' + safe + '~~' if strike else safe}]"
+        out.append(safe)
+    return " ".join(out) or "*(no prompt)*"
+
+
+def draw_prompt_compare(a: str, b: str, label_a: str, label_b: str) -> None:
+    """The two prompts side by side, removed words struck through in red on the left, added ones in green
+    on the right; identical prompts say so."""
+    if " ".join((a or "").split()) == " ".join((b or "").split()):
+        st.caption(f"The prompt is the same in {label_a} and {label_b}.")
+        return
+    left, right = library.diff_sides(a, b)
+    st.caption(f"Struck through in red: words only in {label_a}. In green: words only in {label_b}.")
+    cols = st.columns(2)
+    for col, label, pieces, colour, strike in ((cols[0], label_a, left, REMOVED_MARK, True),
+                                              (cols[1], label_b, right, ADDED_MARK, False)):
+        with col, st.container(border=True):
+            st.markdown(f"**{escape_markdown(label)}**")
+            st.markdown(marked_words(pieces, colour, strike=strike))
 
 
 def _prompt_of(body: dict[str, Any]) -> str:
@@ -216,7 +266,9 @@ def _version_block(name: str, versions: list[Any]) -> None:
     st.caption(f"{endpoint.router_label} · {endpoint.label} · {MODE_TITLES[mode]}")
     st.text(_prompt_of(version.body))
     with st.expander("Parameters"):
-        st.json(version.body)
+        rows = [{"Setting": label, "Value": _cell(value)}
+                for label, value in library.labelled_params(version.endpoint_id, version.body)]
+        st.dataframe(rows, hide_index=True, width="stretch")
     with st.container(horizontal=True):
         if st.button("Load", key=f"library.{name}.load", icon=":material/input:", type="primary",
                      help=f"Open v{chosen_n} on the {MODE_TITLES[mode]} page"):
@@ -243,8 +295,8 @@ def _version_block(name: str, versions: list[Any]) -> None:
                             format_func=lambda n: f"v{n}")
         va = next(v for v in versions if _version_number(v) == a)
         vb = next(v for v in versions if _version_number(v) == b)
-        st.code(word_diff_text(_prompt_of(va.body), _prompt_of(vb.body)), language=None, wrap_lines=True)
-        _param_table(va.body, vb.body, f"v{a}", f"v{b}")
+        draw_prompt_compare(_prompt_of(va.body), _prompt_of(vb.body), f"v{a}", f"v{b}")
+        _param_table(va.endpoint_id, va.body, vb.endpoint_id, vb.body, f"v{a}", f"v{b}")
     if len(takes) > 1:
         st.markdown("**Compare takes**")
         ids = [t.id for t in takes]
@@ -252,19 +304,30 @@ def _version_block(name: str, versions: list[Any]) -> None:
         ta = a_col.selectbox("Take", ids, index=0, key=f"library.{name}.take_a")
         tb = b_col.selectbox("with take", ids, index=1, key=f"library.{name}.take_b")
         ja, jb = (next(t for t in takes if t.id == x) for x in (ta, tb))
-        _param_table(ja.body, jb.body, ta, tb)
+        draw_prompt_compare(_prompt_of(ja.body), _prompt_of(jb.body), "the first take", "the second take")
+        _param_table(ja.endpoint_id, ja.body, jb.endpoint_id, jb.body, ta, tb)
 
 
-def _param_table(a: dict[str, Any], b: dict[str, Any], la: str, lb: str) -> None:
-    rows = [{"field": path, la: _cell(x), lb: _cell(y)} for path, x, y in library.param_diff(a, b)]
+SETTING_COLUMN = "Setting"
+
+
+def _param_table(endpoint_a: str, a: dict[str, Any], endpoint_b: str, b: dict[str, Any], la: str,
+                 lb: str) -> None:
+    """The parameters that differ, named by their labels on the form (the prompt is compared above)."""
+    rows = [{SETTING_COLUMN: label, la: _cell(x), lb: _cell(y)}
+            for label, x, y in library.labelled_param_diff(endpoint_a, a, endpoint_b, b)]
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
     else:
-        st.caption("Same parameters.")
+        st.caption("Same settings.")
 
 
 def _cell(value: Any) -> str:
-    return "—" if value is None else str(value)
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 EXPORT_KEY = "library.export_file"  # (bytes, caption) of the prepared export, built on "Prepare export"
@@ -377,7 +440,7 @@ def render_library_page() -> None:
         if not versions:
             continue
         title = f"{name} · v{_version_number(versions[-1])} · {_short(_prompt_of(versions[-1].body))}"
-        with st.expander(escape_markdown(title)):
+        with st.expander(escape_words(title)):
             _version_block(name, versions)
     _export_import(total > 0 if not search.strip() else lib().count_prompts() > 0)
     st.subheader("Starter templates")

@@ -4,8 +4,10 @@
 
 Shots are cards in order, each with its prompt (counter) and seconds, and buttons to move it up or
 down, split it in two or remove it; under them "Add shot", "Fit to duration" and a timeline bar (a
-small Vega-Lite chart, no HTML) showing each shot's share of the total and, in red, how far the sum
-is from it. The arithmetic lives in core.storyboard; this module only reads and writes widget state.
+small Vega-Lite chart, no HTML) showing every shot with its seconds, the seconds past the video's end
+in a warning colour and the missing ones in red; when the shots do not add up, "Make the video N s"
+(when N is a length a video may have) and "Fit shots to N s" (with what it would do). The
+arithmetic lives in core.storyboard; this module only reads and writes widget state.
 Shot state keys: "<key>.<i>.prompt" and "<key>.<i>.duration" (the form renderer's keys).
 """
 
@@ -25,7 +27,8 @@ NOTE = ".__note"  # a plain note left by the last storyboard action (e.g. why a 
 TIMELINE_HEIGHT_PX = 70  # the chart, axis included
 TIMELINE_BAR_PX = 28  # the bar itself (Streamlit sizes the chart; the bar gets explicit pixels)
 SHOT_COLOURS = ("#4C78A8", "#72B7B2", "#54A24B", "#EECA3B", "#B279A2", "#9D755D")
-GAP_COLOUR = "#E45756"
+GAP_COLOUR = "#E45756"  # seconds still missing
+OVER_COLOUR = "#F58518"  # seconds of a shot past the video's end (a warning, the shot is still drawn)
 CARD_COLUMNS = (6, 1, 1, 1, 1)  # header, up, down, split, remove
 
 
@@ -106,22 +109,24 @@ def on_fit(key: str, n: int, total_key: str) -> None:
 # --- drawing ---------------------------------------------------------------------------------------
 
 def timeline_spec(shots: list[dict[str, Any]], total: int | None) -> dict[str, Any]:
-    """A Vega-Lite horizontal stacked bar: one segment per shot, and the gap to the total in red."""
+    """A Vega-Lite horizontal bar: every shot in order, labelled with its seconds; seconds past the
+    video's end in the warning colour, seconds still missing in red; a black rule where the video ends."""
     duration = total if isinstance(total, int) else sb.total(shots)
     rows = []
-    for i, seg in enumerate(sb.timeline(shots, duration)):
-        hidden = seg.start >= duration  # past the total: under the red part, so no label of its own
-        rows.append({"part": seg.label, "start": seg.start, "end": seg.start + seg.seconds,
-                     "seconds": seg.seconds, "colour": SHOT_COLOURS[i % len(SHOT_COLOURS)],
-                     "text": "" if hidden else seg.label})
-    gap = sb.gap(shots, duration)
+    for part in sb.bar_parts(shots, duration):
+        i = part.shot - 1
+        seconds = sb.seconds_of(shots[i])
+        first_piece = not rows or rows[-1]["shot"] != part.shot
+        name = f"Shot {part.shot}" + (" (past the end)" if part.over else "")
+        rows.append({"shot": part.shot, "part": name,
+                     "start": part.start, "end": part.end, "seconds": part.end - part.start,
+                     "colour": OVER_COLOUR if part.over else SHOT_COLOURS[i % len(SHOT_COLOURS)],
+                     "text": f"Shot {part.shot} · {seconds} s" if first_piece else ""})
     used = sb.total(shots)
-    if gap < 0:
-        rows.append({"part": f"missing {-gap} s", "start": used, "end": duration, "seconds": -gap,
-                     "colour": GAP_COLOUR, "text": f"missing {-gap} s"})
-    elif gap > 0:
-        rows.append({"part": f"over by {gap} s", "start": duration, "end": used, "seconds": gap,
-                     "colour": GAP_COLOUR, "text": f"over by {gap} s"})
+    if used < duration:
+        missing = f"missing {duration - used} s"
+        rows.append({"shot": 0, "part": missing, "start": used, "end": duration,
+                     "seconds": duration - used, "colour": GAP_COLOUR, "text": missing})
     right = max(duration, used, 1)
     x_axis = {"title": None, "tickMinStep": 1, "labelExpr": "datum.value + ' s'"}
     band = {"y": {"value": 0}, "y2": {"value": TIMELINE_BAR_PX}}
@@ -154,34 +159,67 @@ def timeline_spec(shots: list[dict[str, Any]], total: int | None) -> dict[str, A
 
 
 def timeline_text(shots: list[dict[str, Any]], total: int | None) -> str:
-    """The same timeline in words: 'Shot 1: 2 s (40 %) · Shot 2: 3 s (60 %)'."""
+    """The same timeline in words and seconds: 'Shot 1: 3 s (0–3 s) · Shot 2: 4 s (3–7 s, past the end)'."""
     duration = total if isinstance(total, int) else sb.total(shots)
-    segments = sb.timeline(shots, duration)
-    parts = [f"{seg.label}: {seg.seconds} s ({round(seg.share * 100)} %)" for seg in segments]
+    parts = []
+    for seg in sb.timeline(shots, duration):
+        end = seg.start + seg.seconds
+        past = ", past the end" if end > duration else ""
+        parts.append(f"{seg.label}: {seg.seconds} s ({seg.start}–{end} s{past})")
     return " · ".join(parts)
 
 
 def gap_text(shots: list[dict[str, Any]], total: int | None) -> str | None:
-    """'The shots are 2 s short of the 5 s video' / '… 1 s too long …' (None when they add up)."""
+    """'The shots are 2 s short of the 5 s video.' / '… 7 s too long …' (None when they add up)."""
     if not isinstance(total, int):
         return None
     gap = sb.gap(shots, total)
     if gap < 0:
-        return f"The shots are {-gap} s short of the {total} s video: Fit to duration, or lengthen a shot."
+        return f"The shots are {-gap} s short of the {total} s video."
     if gap > 0:
-        return f"The shots are {gap} s too long for the {total} s video: Fit to duration, or shorten one."
+        return f"The shots are {gap} s too long for the {total} s video."
     return None
 
 
-def draw_timeline(shots: list[dict[str, Any]], total: int | None) -> None:
+def on_make_video(total_key: str, seconds: int) -> None:
+    """'Make the video N s': the duration follows the shots (a callback)."""
+    w.put(total_key, seconds)
+
+
+def draw_timeline(shots: list[dict[str, Any]], total: int | None, *, key: str = "",
+                  total_key: str = "") -> None:
+    """The bar, the shots in seconds, and when they do not add up: the two ways out, with numbers."""
     if not shots:
         return
     st.vega_lite_chart(timeline_spec(shots, total), width="stretch", height=TIMELINE_HEIGHT_PX)
     st.caption(timeline_text(shots, total))
     st.caption(w.shot_sum_message([s["duration"] for s in shots], total if isinstance(total, int) else None))
     gap = gap_text(shots, total)
-    if gap:
-        st.markdown(f":red[{gap}]")  # our own words, no user text
+    if not gap or not key:
+        if gap:
+            st.markdown(f":red[{gap}]")  # our own words, no user text
+        return
+    assert isinstance(total, int)
+    length = sb.video_length_for(shots)
+    preview = sb.fit_preview(shots, total)
+    ways = []
+    if length is not None:
+        ways.append(f"make the video {length} s")
+    if preview:
+        ways.append(f"fit the shots to {total} s ({preview})")
+    if not ways:
+        ways.append("lengthen or shorten a shot")
+    st.markdown(f":red[{gap} You can {' or '.join(ways)}.]")
+    n = len(shots)
+    with st.container(horizontal=True):
+        if length is not None:
+            st.button(f"Make the video {length} s", key=f"{key}.__fit.video", icon=":material/timer:",
+                      type="primary", on_click=on_make_video, args=(total_key, length),
+                      help="Keep every shot as it is and set the video's duration to their sum.")
+        st.button(f"Fit shots to {total} s", key=f"{key}.__fit", icon=":material/fit_width:",
+                  disabled=preview is None, on_click=on_fit, args=(key, n, total_key),
+                  help="Keep the video's duration and spread the difference over the shots in whole "
+                  f"seconds (each at least {config.SHOT_MIN_S} s).")
 
 
 def draw_storyboard(
@@ -213,12 +251,8 @@ def draw_storyboard(
             remove.button("", key=f"{key}.{i}.__remove", icon=":material/delete:", help="Remove this shot",
                           disabled=n <= 1, on_click=on_remove, args=(key, n, i))
             items.append(draw_shot(i))
-    with st.container(horizontal=True):
-        st.button("Add shot", key=f"{key}.__add", icon=":material/add:", disabled=n >= limit,
-                  on_click=on_add, args=(key, n))
-        st.button("Fit to duration", key=f"{key}.__fit", icon=":material/fit_width:",
-                  help="Spread the difference over the shots in whole seconds (each at least 1 s).",
-                  on_click=on_fit, args=(key, n, total_key))
+    st.button("Add shot", key=f"{key}.__add", icon=":material/add:", disabled=n >= limit,
+              on_click=on_add, args=(key, n))
     note = w.current(key + NOTE)
     if note:
         st.warning(str(note), icon=":material/info:")
@@ -228,7 +262,7 @@ def draw_storyboard(
         with box:
             draw_timeline([{"prompt": s.get("prompt") or "", "duration": s.get("duration")
                             if isinstance(s.get("duration"), int) else 0} for s in items],
-                          body.get("duration"))
+                          body.get("duration"), key=key, total_key=total_key)
 
     return items, after
 
@@ -237,3 +271,23 @@ def explain_shot_type(shot_type: Any) -> None:
     """Under the shot type switch: what this choice means for the prompt and the shots."""
     if shot_type:
         st.caption(sb.shot_type_explanation(str(shot_type)))
+
+
+def hide_main_prompt(required: bool, values: Callable[[str], Any]) -> bool:
+    """Called by the form before the main Prompt: True (and a note in its place) in "your shots" mode,
+    where the shots carry the script. Its text stays in state and comes back when the mode changes.
+    A router that asks for the prompt anyway (APIMart) keeps the box, with a note why."""
+    if sb.uses_main_prompt(values("multi_shot"), values("shot_type")):
+        return False
+    if required:
+        st.caption(MAIN_PROMPT_STILL_ASKED)
+        return False
+    st.caption(MAIN_PROMPT_HIDDEN)
+    return True
+
+
+MAIN_PROMPT_HIDDEN = ("The main prompt is hidden while you write your own shots: each shot below has "
+                      "its own prompt. What you wrote there is kept and comes back when you switch "
+                      "multi-shot off or let Kling plan the shots.")
+MAIN_PROMPT_STILL_ASKED = ("With your own shots, each shot has its own prompt; this router still asks for a "
+                           "main prompt: one line about the whole video is enough.")

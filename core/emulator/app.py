@@ -20,12 +20,14 @@ from core import catalog, config
 from core.emulator import clips, replies, validate
 from core.emulator import state as st
 from core.emulator.state import EmulatorState, Fault, Task
+from core.fetch import sniff_video
 
 MR = config.MULEROUTER
 AM = config.APIMART
 _BEARER = re.compile(r"^\s*bearer\s+\S+", re.IGNORECASE)
 _MALFORMED_BODY = b'{"task_info": {"id": "'  # cut off mid-string: not JSON
 _UPLOAD_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+_VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm"}
 DropFn = Callable[[Any], bool]
 
 
@@ -78,6 +80,7 @@ class EmulatorApp:
             Route(catalog.APIMART_SUBMIT_PATH, self.am_submit, methods=["POST"]),
             Route("/v1/tasks/{task_id}", self.am_poll, methods=["GET"]),
             Route("/v1/uploads/images", self.am_upload, methods=["POST"]),
+            Route(config.EMULATOR_VIDEO_UPLOAD_PATH, self.video_upload, methods=["POST"]),
             Route("/_emulator/videos/{task_id}.mp4", self.video, methods=["GET", "HEAD"]),
             Route("/_emulator/uploads/{upload_id}/{filename}", self.upload_file, methods=["GET", "HEAD"]),
             Route("/_emulator/health", self.health, methods=["GET"]),
@@ -264,6 +267,39 @@ class EmulatorApp:
         safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[-100:] or "image"
         url = f"{str(request.base_url).rstrip('/')}/_emulator/uploads/{upload_id}/{safe_name}"
         return JSONResponse({"url": url, "filename": filename, "content_type": _UPLOAD_FORMATS[kind],
+                             "bytes": len(data), "created_at": int(self.wall())})
+
+    # -- video upload (demo mode: a local video made reachable for the emulator's own tasks) --------
+    async def video_upload(self, request: Request) -> Response:
+        """`POST /_emulator/uploads/videos` (multipart field `file`): an MP4/MOV/WebM by its magic bytes,
+        at most VIDEO_UPLOAD_MAX_BYTES; answers `{url, filename, content_type, bytes}` like the image upload.
+
+        Not a router endpoint: the app uses it in demo mode only, where no router can fetch a local file.
+        """
+        if (denied := await self._prelude(request, AM)) is not None:
+            return denied
+        limit = config.VIDEO_UPLOAD_MAX_BYTES
+        try:
+            form = await request.form(max_part_size=limit + 1)
+        except Exception:  # any multipart parse problem (or a part over the limit) is the client's
+            return _error(AM, 400, f"The upload must be multipart/form-data with a 'file' field of at "
+                          f"most {limit // (1024 * 1024)} MB.")
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return _error(AM, 400, "file: a video file is required (multipart field 'file').")
+        data = await upload.read()
+        if len(data) > limit:
+            return _error(AM, 400, f"file: the video is larger than {limit // (1024 * 1024)} MB.")
+        kind = sniff_video(data[: config.FETCH_SNIFF_BYTES])
+        if kind is None:
+            return _error(AM, 400, "file: not a video file (mp4, mov or webm).")
+        content_type = _VIDEO_TYPES[kind]
+        upload_id = uuid.uuid4().hex
+        self.state.add_upload(upload_id, content_type, data)
+        filename = upload.filename or f"video.{kind}"
+        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[-100:] or f"video.{kind}"
+        url = f"{str(request.base_url).rstrip('/')}/_emulator/uploads/{upload_id}/{safe_name}"
+        return JSONResponse({"url": url, "filename": filename, "content_type": content_type,
                              "bytes": len(data), "created_at": int(self.wall())})
 
     async def upload_file(self, request: Request) -> Response:

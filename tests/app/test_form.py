@@ -301,7 +301,7 @@ def test_eight_references_on_omni_show_under_elements() -> None:
 
 ROUND_TRIPS = [
     ("mulerouter/kling-v3-omni/text-to-video", "text", {
-        "prompt": "ignored with customize", "multi_shot": True, "shot_type": "customize",
+        "multi_shot": True, "shot_type": "customize",  # no main prompt: hidden (and not sent) in shots mode
         "multi_prompt": [{"prompt": "a", "duration": 2}, {"prompt": "b", "duration": 4}], "duration": 6,
         "aspect_ratio": "9:16", "mode": "std", "sound": "on", "negative_prompt": "blur",
     }),

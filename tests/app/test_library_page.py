@@ -56,13 +56,18 @@ def test_saved_versioned_diffed_exported_imported_and_reloaded_gives_the_identic
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Library"
     assert any(e.label.startswith("Fox · v2") for e in at.expander)
-    codes = [c.value for c in at.code]
-    assert "A red fox [-trots-] {+leaps+} through {+fresh+} snow {+at dusk+}" in codes, codes
+    marks = [m.value for m in at.markdown]
+    assert "A red fox :red-background[~~trots~~] through snow" in marks, marks  # v1, side by side with v2
+    added = ("A red fox :green-background[leaps] through :green-background[fresh] snow "
+             ":green-background[at dusk]")
+    assert added in marks, marks
+    assert not any("[-" in c.value or "{+" in c.value for c in at.code)  # no raw diff markup
     frames = [f.value for f in at.dataframe]
-    version_diff = frames[0]
-    assert list(version_diff["field"]) == ["prompt", "duration"]
-    take_diff = frames[1]
-    assert list(take_diff["field"]) == ["mode"] and list(take_diff.iloc[0, 1:]) == ["std", "pro"]
+    version_diff = next(f for f in frames if "v1" in f.columns)
+    assert list(version_diff["Setting"]) == ["Duration (s)"]  # the prompt is compared above, by words
+    take_diff = next(f for f in frames if "v1" not in f.columns and "Setting" in f.columns
+                     and len(f.columns) == 3)
+    assert list(take_diff["Setting"]) == ["Quality"] and list(take_diff.iloc[0, 1:]) == ["std", "pro"]
 
     exported = lib.export()  # what "Export all presets" offers
     data = json.loads(exported)
@@ -129,3 +134,53 @@ def test_templates_load_from_the_library(demo: Path) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Video to video"
     assert request_body(at)["prompt"] == tpl.body["prompt"]
+
+
+def test_load_keeps_the_preset_name_so_a_new_version_is_one_click(demo: Path) -> None:
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A flower").run()
+    save_preset(at, "text", "Flower")
+    at.text_input(key=library_view.name_key("text")).input("").run()  # the box emptied meanwhile
+    at.switch_page(LIBRARY).run()
+    at.button(key="library.Flower.load").click().run()
+    assert at.title[0].value == "Text to video"
+    assert at.text_input(key=library_view.name_key("text")).value == "Flower"
+    at.switch_page(PAGES["text"]).run()  # AppTest reruns the page it was told last
+    assert at.text_input(key=library_view.name_key("text")).value == "Flower"
+    at.text_area(key=f"{p}.prompt").input("A flower at sunset").run()
+    at.button(key="create.text.__preset_save").click().run()  # no retyping
+    assert [v.number for v in library.Library(demo).versions("Flower")] == [1, 2]
+    at.text_input(key=library_view.name_key("text")).input("Sunset flower").run()  # typed: kept
+    at.text_area(key=f"{p}.prompt").input("A flower at dusk").run()
+    assert at.text_input(key=library_view.name_key("text")).value == "Sunset flower"
+
+
+def test_compare_escapes_user_markup_and_names_settings_by_their_labels(demo: Path) -> None:
+    lib = library.Library(demo)
+    endpoint = "mulerouter/kling-v3/text-to-video"
+    shots = [{"prompt": "Wide", "duration": 2}, {"prompt": "Close", "duration": 3}]
+    lib.save("Tricky", endpoint, {"prompt": "a **bold** :red[x] $y$ flower", "duration": 5, "mode": "std",
+                                  "multi_shot": True, "shot_type": "customize", "multi_prompt": shots})
+    shots2 = [shots[0], {"prompt": "Close", "duration": 4}]
+    lib.save("Tricky", endpoint, {"prompt": "a **bold** :red[x] $y$ rose", "duration": 6, "mode": "std",
+                                  "multi_shot": True, "shot_type": "customize", "multi_prompt": shots2})
+    at = open_page("text")
+    at.switch_page(LIBRARY).run()
+    assert not at.exception, [e.value for e in at.exception]
+    marks = [m.value for m in at.markdown]
+    assert r"a \*\*bold\*\* \:red\[x\] \$y\$ :red-background[~~flower~~]" in marks, marks
+    assert r"a \*\*bold\*\* \:red\[x\] \$y\$ :green-background[rose]" in marks, marks
+    frames = [f.value for f in at.dataframe]
+    diff = next(f for f in frames if "v1" in f.columns)
+    assert list(diff["Setting"]) == ["Duration (s)", "Shots #2 › Shot length (s)"]
+    assert list(diff["v1"]) == ["5", "3"] and list(diff["v2"]) == ["6", "4"]
+    params = next(f for f in frames if "Value" in f.columns)
+    assert "Multi-shot" in list(params["Setting"]) and "multi_shot" not in list(params["Setting"])
+    assert "on" in list(params["Value"])
+
+
+def test_marked_words_are_inert() -> None:
+    pieces = [("plain", False), ("[link](http://x) :smile: ~~s~~", True)]
+    text = library_view.marked_words(pieces, library_view.ADDED_MARK)
+    assert text == r"plain :green-background[\[link\]\(http\://x\) \:smile\: \~\~s\~\~]"

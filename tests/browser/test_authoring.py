@@ -53,7 +53,7 @@ def test_storyboard_that_does_not_add_up_sends_nothing_until_fitted(page: Page, 
     assert _jobs(app_data_dir) == before
     page.screenshot(path=str(app_data_dir / "authoring-2-refused.png"), full_page=True)
 
-    page.get_by_role("button", name="Fit to duration").click()
+    page.get_by_role("button", name="Fit shots to 5 s").click()
     _settle(page)
     expect(page.get_by_text("Shots: 5 s of 5 s — adds up").first).to_be_visible(timeout=LONG)
     expect(page.get_by_text("too long for the")).to_have_count(0)

@@ -1,0 +1,113 @@
+"""Local video files made reachable by the router (video to video takes a public link only).
+
+    check_video_file(data, *, max_bytes) -> VideoFile                 magic bytes + size cap, ValueError
+    video_upload_target(access) -> VideoUploadTarget | None            where a file can go for this access
+    upload_video(client, target, data, filename) -> URL                 POST it there, once
+    NEEDS_PUBLIC_LINK                                                   why not, in one sentence
+
+A router fetches the source video itself, over the internet: a file on this computer must first be
+put somewhere it can reach. Today that is only the emulator (demo mode), whose tasks accept the URL
+it gives back. A real router needs an S3-compatible media store (a later issue): `video_upload_target`
+is the seam that will return it once one is configured; until then it returns None for a real router.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from core import config
+from core.errors import ServerError
+from core.fetch import sniff_video
+from core.http import auth_headers, error_from_response, network_error, trace_id_of
+from core.models import RouterAccess
+
+EMULATOR = "emulator"
+CONTENT_TYPES = {"mp4": "video/mp4", "webm": "video/webm"}
+NEEDS_PUBLIC_LINK = (
+    "The router downloads the source video itself over the internet, so it needs a public link: put the "
+    "file on a host that gives a direct download link (your own website, a public cloud-storage bucket or "
+    "a file-sharing service), then paste that link here."
+)
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    """A local file that passed the checks: its container (`mp4` also covers MOV) and size."""
+
+    kind: str
+    size: int
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class VideoUploadTarget:
+    """Where a local video can be put so that this access's router can fetch it."""
+
+    kind: str  # EMULATOR (an S3-compatible store later)
+    url: str  # the POST address
+    key: str  # sent as the Bearer token (the demo key for the emulator)
+    label: str  # plain words for the page: "the demo router"
+
+    def __repr__(self) -> str:  # never the key
+        return f"VideoUploadTarget({self.kind!r}, {self.url!r})"
+
+
+def human_megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def check_video_file(data: bytes, *, max_bytes: int = config.VIDEO_UPLOAD_MAX_BYTES) -> VideoFile:
+    """The file is a video by its first bytes (MP4/MOV or WebM) and at most `max_bytes`; else ValueError
+    in plain words."""
+    if len(data) > max_bytes:
+        raise ValueError(f"This file is {human_megabytes(len(data))}; a source video can be at most "
+                         f"{human_megabytes(max_bytes)} here. Shorten or compress it first.")
+    if not data:
+        raise ValueError("This file is empty.")
+    kind = sniff_video(data[: config.FETCH_SNIFF_BYTES])
+    if kind is None:
+        raise ValueError("This file is not a video (an MP4 or MOV file is needed).")
+    return VideoFile(kind, len(data))
+
+
+def video_upload_target(access: RouterAccess) -> VideoUploadTarget | None:
+    """Where a local video can go for this access: the emulator in demo mode; None for a real router
+    (until an S3-compatible media store is configured — the later issue fills this in)."""
+    if access.demo:
+        return VideoUploadTarget(EMULATOR, access.base_url.rstrip("/") + config.EMULATOR_VIDEO_UPLOAD_PATH,
+                                 access.key, "the demo router")
+    return None
+
+
+def upload_video(client: httpx.Client, target: VideoUploadTarget, data: bytes, filename: str) -> str:
+    """Send the file to the target once (multipart field `file`); returns the URL the router can fetch.
+
+    Checks the file first (check_video_file). Raises ValueError for a refused file, the mapped
+    RouterError for a refusal by the target, NetworkError when it cannot be reached.
+    """
+    video = check_video_file(data)
+    headers = auth_headers(target.key)
+    try:
+        files = {"file": (filename, data, video.content_type)}
+        response = client.post(target.url, headers=headers, files=files,
+                               timeout=config.VIDEO_UPLOAD_TIMEOUT_S)
+    except httpx.LocalProtocolError as exc:  # never sent; its text may quote headers: not chained
+        raise network_error(exc, router=None) from None
+    except httpx.TransportError as exc:
+        raise network_error(exc, router=None) from exc
+    if not response.is_success:
+        raise error_from_response(response, router=None, key=target.key)
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    url = payload.get("url") if isinstance(payload, dict) else None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ServerError("The video was sent but no link came back.", status_code=response.status_code,
+                          trace_id=trace_id_of(response))
+    return url
