@@ -249,6 +249,6 @@ BRUSH_TINT_ALPHA = 110  # how strongly a brush's area is tinted over the frame (
 BRUSH_STATIC_COLOUR = (40, 120, 255)  # the static brush's tint (blue)
 BRUSH_COLOURS = ((255, 80, 40), (60, 200, 80), (250, 200, 20), (200, 60, 220), (20, 200, 220), (255, 140, 0))
 BRUSH_BLANK_CANVAS = (40, 40, 40)  # the canvas when the first frame is a link (not fetched)
-BRUSH_LINE_FRACTION = 200  # path line width = the longer side / this
+BRUSH_LINE_FRACTION = 150  # path line width = the longer side / this
 BRUSH_PREVIEW_MAX_SIDE_PX = 640  # the overlay shown in the form
 BRUSH_OVERLAY_CACHE_SIZE = 8  # overlays kept (the form reruns on every click)
