@@ -150,3 +150,21 @@ def test_masks_are_image_fields_stored_like_frames():
     paths = image_paths(mr.KlingV3ImageToVideo)
     assert ("static_mask",) in paths and ("dynamic_masks", ITEM, "mask") in paths
     assert ("dynamic_masks", ITEM, "trajectories", ITEM, "x") not in paths
+
+
+def test_masks_are_stored_in_the_ledger_as_media_refs_and_come_back(tmp_path):
+    from core.store import MediaCache, content_name, externalize_body, internalize_body
+
+    cache = MediaCache(tmp_path / "media")
+    frame, mask = png((640, 360)), png((640, 360))
+    body = {
+        "first_frame": b64(frame),
+        "prompt": "x",
+        "static_mask": b64(mask),
+        "dynamic_masks": [{"mask": b64(mask), "trajectories": [{"x": 1, "y": 2}, {"x": 3, "y": 4}]}],
+    }
+    stored = externalize_body(body, cache)
+    ref = "media:" + content_name(mask, "png")
+    assert stored["static_mask"] == stored["dynamic_masks"][0]["mask"] == ref
+    assert stored["dynamic_masks"][0]["trajectories"] == body["dynamic_masks"][0]["trajectories"]
+    assert internalize_body(stored, cache) == body
