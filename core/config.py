@@ -269,3 +269,18 @@ VIDEO_UPLOAD_MAX_BYTES = 50 * 1024 * 1024  # a larger video file is refused (the
 VIDEO_UPLOAD_TYPES = ("mp4", "mov")  # what the file picker offers (checked again by magic bytes)
 VIDEO_UPLOAD_TIMEOUT_S = 120.0  # one upload of a video file to where the router can fetch it
 EMULATOR_VIDEO_UPLOAD_PATH = "/_emulator/uploads/videos"  # POST multipart `file` → {"url": …}
+
+# --- camera control and motion brush (issue 8 §3; core/camera.py, api-reference §7) --------------------
+CAMERA_AMOUNT_MAX = 10.0  # Kling: each camera axis is a float in [-10, 10]
+CAMERA_AMOUNT_STEP = 0.5  # the form's slider step
+MOVING_BRUSHES_MAX = 6  # Kling: dynamic_masks holds up to 6 groups
+TRAJECTORY_POINTS_MIN = 2  # Kling: a trajectory has 2 to 77 points (stated for a 5-second video)
+TRAJECTORY_POINTS_MAX = 77
+MASK_PAINTED_MIN_LEVEL = 128  # a mask pixel this light (0–255 grey) or lighter is painted
+BRUSH_TINT_ALPHA = 110  # how strongly a brush's area is tinted over the frame (0–255)
+BRUSH_STATIC_COLOUR = (40, 120, 255)  # the static brush's tint (blue)
+BRUSH_COLOURS = ((255, 80, 40), (60, 200, 80), (250, 200, 20), (200, 60, 220), (20, 200, 220), (255, 140, 0))
+BRUSH_BLANK_CANVAS = (40, 40, 40)  # the canvas when the first frame is a link (not fetched)
+BRUSH_LINE_FRACTION = 150  # path line width = the longer side / this
+BRUSH_PREVIEW_MAX_SIDE_PX = 640  # the overlay shown in the form
+BRUSH_OVERLAY_CACHE_SIZE = 8  # overlays kept (the form reruns on every click)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from core import config, media
+from core import camera, config, media
 from core.schemas.common import SHOT_CUSTOMIZE, SHOT_INTELLIGENCE, Issue, is_blank
 
 PROBLEM, CAUTION = "problem", "caution"
@@ -546,6 +546,152 @@ def _over_10mb(names: tuple[str, ...]) -> Check:
     return check
 
 
+# --- camera control and motion brush (kling-v3 image-to-video) -------------------------------------
+
+_EXCLUSIVE = (("last_frame",), ("static_mask", "dynamic_masks"), ("camera_control",))
+_EXCLUSIVE_WORDS = {"last_frame": "a last frame", "static_mask": "the motion brush",
+                    "dynamic_masks": "the motion brush", "camera_control": "camera movement"}
+
+
+def _used(m: Any, name: str) -> bool:
+    value = _get(m, name)
+    return bool(value) if isinstance(value, list) else value is not None
+
+
+def _one_of_three(m: Any) -> list[Issue]:
+    """last_frame, the brushes (static and/or moving) and camera_control: at most one group is used."""
+    groups = [[n for n in names if _used(m, n)] for names in _EXCLUSIVE]
+    used = [names for names in groups if names]
+    if len(used) < 2:
+        return []
+    first = _EXCLUSIVE_WORDS[used[0][0]]
+    return [
+        Issue((name,), f"cannot be used together with {first}; keep only one of a last frame, the motion "
+              "brush and camera movement")
+        for names in used[1:]
+        for name in names
+    ]
+
+
+def _camera(m: Any) -> Any:
+    return _get(m, "camera_control")
+
+
+def _camera_type(m: Any) -> list[Issue]:
+    cam = _camera(m)
+    return _one(
+        ("camera_control", "type"),
+        f"the camera movement is one of {', '.join(camera.CAMERA_TYPES)}; {cam.type!r} is not" if cam else "",
+        cam is not None and cam.type not in camera.CAMERA_TYPES,
+    )
+
+
+def _config_needed(m: Any) -> list[Issue]:
+    cam = _camera(m)
+    return _one(
+        ("camera_control", "config"),
+        "a simple camera movement needs its config (one axis and its amount)",
+        cam is not None and cam.type == camera.SIMPLE and cam.config is None,
+    )
+
+
+def _config_only_simple(m: Any) -> list[Issue]:
+    cam = _camera(m)
+    return _one(
+        ("camera_control", "config"),
+        f"config is only read with type simple; leave it out for {cam.type}" if cam else "",
+        cam is not None and cam.type != camera.SIMPLE and cam.config is not None,
+    )
+
+
+def _one_axis(m: Any) -> list[Issue]:
+    cam = _camera(m)
+    if cam is None or cam.type != camera.SIMPLE or cam.config is None:
+        return []
+    moving = camera.moving_axes(cam.config.model_dump())
+    if len(moving) == 1:
+        return []
+    said = f"{len(moving)} move ({', '.join(moving)})" if moving else "none moves"
+    return [Issue(("camera_control", "config"), f"exactly one axis is non-zero in a simple movement; {said}")]
+
+
+def _camera_range(m: Any) -> list[Issue]:
+    cam = _camera(m)
+    if cam is None or cam.config is None:
+        return []
+    top = config.CAMERA_AMOUNT_MAX
+    return [
+        Issue(("camera_control", "config", axis), f"each camera amount is between -{top:g} and {top:g}; "
+              f"this one is {value:g}")
+        for axis, value in cam.config.model_dump().items()
+        if value is not None and abs(value) > top
+    ]
+
+
+def _brush_count(m: Any) -> list[Issue]:
+    n, top = _n(_get(m, "dynamic_masks")), config.MOVING_BRUSHES_MAX
+    return _one(("dynamic_masks",), f"up to {top} moving brushes are accepted; there are {n}", n > top)
+
+
+def _trajectory_points(m: Any) -> list[Issue]:
+    lo, hi = config.TRAJECTORY_POINTS_MIN, config.TRAJECTORY_POINTS_MAX
+    return [
+        Issue(("dynamic_masks", i, "trajectories"), f"a brush's path has {lo} to {hi} points (for a 5-second "
+              f"video); this one has {_n(d.trajectories)}")
+        for i, d in enumerate(_get(m, "dynamic_masks") or [])
+        if not lo <= _n(d.trajectories) <= hi
+    ]
+
+
+def _masks(m: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """(location, value) of every mask of the body: the static one, then each moving brush's."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    if _get(m, "static_mask") is not None:
+        out.append((("static_mask",), m.static_mask))
+    out += [(("dynamic_masks", i, "mask"), d.mask) for i, d in enumerate(_get(m, "dynamic_masks") or [])]
+    return out
+
+
+def _mask_sizes(m: Any) -> list[tuple[tuple[str | int, ...], tuple[int, int]]]:
+    """The masks whose size is known (inline images; a URL is not fetched)."""
+    return [(loc, size) for loc, value in _masks(m) if (size := camera.image_size(value)) is not None]
+
+
+def _same_resolution(m: Any) -> list[Issue]:
+    sized = _mask_sizes(m)
+    if not sized:
+        return []
+    (w, h) = sized[0][1]
+    return [
+        Issue(loc, f"every mask has the same resolution; this one is {sw}×{sh} px, the first is {w}×{h} px")
+        for loc, (sw, sh) in sized[1:]
+        if (sw, sh) != (w, h)
+    ]
+
+
+def _mask_aspect(m: Any) -> list[Issue]:
+    frame = camera.image_size(_get(m, "first_frame"))
+    if frame is None:
+        return []
+    fw, fh = frame
+    return [
+        Issue(loc, f"a mask has the first frame's shape ({fw}×{fh} px); this one is {w}×{h} px, so the task "
+              "will fail")
+        for loc, (w, h) in _mask_sizes(m)
+        if not camera.same_shape((w, h), frame)
+    ]
+
+
+def _mask_image(m: Any) -> list[Issue]:
+    issues = []
+    for loc, value in _masks(m):
+        found = media.check_image_value(value)  # the type already refused what raises here
+        if found is not None and not found.ok:
+            said = "; ".join(found.problems)
+            issues.append(Issue(loc, f"a mask follows the frame's image rules: the mask {said}"))
+    return issues
+
+
 # --- the registry -------------------------------------------------------------------------------
 
 
@@ -570,6 +716,7 @@ _Q_SHOTS_V3 = (
 )
 _Q_SHOTS_AM = "Sum of all shot durations must equal top-level duration"
 _REF_KL_SHOTS = "api-reference §3.1/§3.2 (KL-SPEC via KL-T1)"
+_REF_KL_I2V = "api-reference §7 (Kling's image-to-video API reference)"
 
 RULES: tuple[Rule, ...] = (
     # --- field types (enforced by the schema) ---
@@ -1002,6 +1149,128 @@ RULES: tuple[Rule, ...] = (
         "no frames with a base video",
         _frames_with_base_video(("first_frame", "last_frame")),
         says="APIMart's docs and Kling's spec say",
+    ),
+    # --- camera control and motion brush (kling-v3 image-to-video) ---
+    _r(
+        "camera_brush_last_frame.exclusive",
+        (V3_I2V,),
+        "camera_control",
+        PROBLEM,
+        ROUTER_DOC,
+        SEED_V3_I2V,
+        "last_frame, dynamic_masks/static_mask, and camera_control are mutually exclusive.",
+        "one of: a last frame, the motion brush (static/moving), camera movement",
+        _one_of_three,
+    ),
+    _r(
+        "camera_control.type",
+        (V3_I2V,),
+        "camera_control.type",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "type: simple, down_back, forward_up, right_turn_forward, left_turn_forward",
+        "camera movement is one of the five types",
+        _camera_type,
+    ),
+    _r(
+        "camera_control.config_needed",
+        (V3_I2V,),
+        "camera_control.config",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "config: required when type is simple",
+        "a simple movement has a config",
+        _config_needed,
+    ),
+    _r(
+        "camera_control.config_only_simple",
+        (V3_I2V,),
+        "camera_control.config",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "config … must be left out (null) for the other four [types]",
+        "config only with type simple",
+        _config_only_simple,
+    ),
+    _r(
+        "camera_control.one_axis",
+        (V3_I2V,),
+        "camera_control.config",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "Only one parameter should be non-zero, while the rest should be zero.",
+        "one non-zero axis in a simple movement",
+        _one_axis,
+    ),
+    _r(
+        "camera_control.range",
+        (V3_I2V,),
+        "camera_control.config.*",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "six floats, each in [-10, 10]",
+        "each camera amount -10 to 10",
+        _camera_range,
+    ),
+    _r(
+        "dynamic_masks.count",
+        (V3_I2V,),
+        "dynamic_masks",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "dynamic_masks (array, up to 6 groups)",
+        "up to 6 moving brushes",
+        _brush_count,
+    ),
+    _r(
+        "dynamic_masks.points",
+        (V3_I2V,),
+        "dynamic_masks.*.trajectories",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "For a 5-second video a trajectory has 2 to 77 points",
+        "2 to 77 points per brush path",
+        _trajectory_points,
+    ),
+    _r(
+        "masks.same_resolution",
+        (V3_I2V,),
+        "dynamic_masks.*.mask",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "The resolutions of the static_mask image and the dynamic_masks.mask image must be identical.",
+        "every mask the same resolution",
+        _same_resolution,
+    ),
+    _r(
+        "masks.aspect",
+        (V3_I2V,),
+        "static_mask",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "The aspect ratio of the mask image must match the input image; otherwise, the task will fail.",
+        "a mask has the first frame's aspect ratio",
+        _mask_aspect,
+    ),
+    _r(
+        "masks.image",
+        (V3_I2V,),
+        "static_mask",
+        CAUTION,
+        KLING_DOC,
+        _REF_KL_I2V,
+        "static_mask (image: URL or Base64, jpg/jpeg/png, same rules as the frame image)",
+        "masks: JPG/PNG, both sides ≥300 px, aspect 1:2.5 to 2.5:1, ≤10 MiB",
+        _mask_image,
     ),
     # --- counts ---
     _r(

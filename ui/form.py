@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import re
 import types
 import typing
@@ -44,6 +45,9 @@ LIST_ITEM_LABELS = {
 }
 KIND_IMAGE, KIND_IMAGE_URL, KIND_VIDEO, KIND_TEXT = "image", "image_url", "video", "text"
 _NUMBERED_TOKEN = re.compile(r"<<<([a-z]+)_\{n\}>>>")
+# Widget hints drawn by a module of their own. The module's WIDGETS[hint](WidgetCall) draws the field and
+# returns (value, problems found while drawing); its LOADERS[hint](WidgetCall, value) pre-fills it.
+CUSTOM_WIDGETS = {"camera_control": "ui.camera", "static_brush": "ui.brush", "moving_brushes": "ui.brush"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,22 @@ class FieldSpec:
         """'image' for "<<<image_{n}>>>": a list whose tokens are renumbered when items move."""
         match = _NUMBERED_TOKEN.fullmatch(self.tokens or "")
         return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class WidgetCall:
+    """What a custom widget gets: its field, its widget key, other fields' keys, and error slots."""
+
+    spec: FieldSpec
+    key: str  # this field's widget key ("<prefix>.<field>")
+    key_of: Callable[[str], str]  # another field's widget key ("first_frame" → "<prefix>.first_frame")
+    slot: Callable[[str, str], None] = lambda path, label: None  # (dotted path, label): errors drawn here
+
+
+def custom_widget(widget: str, table: str = "WIDGETS") -> Callable[..., Any] | None:
+    """The drawer (or, with table="LOADERS", the loader) of a custom widget hint; None for the others."""
+    module = CUSTOM_WIDGETS.get(widget)
+    return getattr(importlib.import_module(module), table)[widget] if module else None
 
 
 @dataclass
@@ -637,7 +657,12 @@ def _slot(path: str, ctx: _Ctx, label: str) -> None:
 
 
 def _draw_field(spec: FieldSpec, ctx: _Ctx) -> Any:
-    if spec.kind == "list":
+    draw = custom_widget(spec.widget)
+    if draw is not None:
+        value, problems = draw(WidgetCall(spec, ctx.key(spec.name), ctx.key, lambda p, lb: _slot(p, ctx, lb)))
+        if problems:
+            ctx.local[spec.name] = list(problems)
+    elif spec.kind == "list":
         value = _draw_list(spec, spec.name, ctx)
     elif spec.kind == "model" and spec.item_model is not None:
         st.markdown(f"**{spec.label}**")
@@ -795,6 +820,10 @@ def _load_value(spec: FieldSpec, path: str, value: Any, prefix: str) -> None:
     key = f"{prefix}.{path}"
     w.clear_under(key)
     st.session_state.pop(key + w.UPLOAD_ID, None)
+    load = custom_widget(spec.widget, "LOADERS")
+    if load is not None:
+        load(WidgetCall(spec, key, lambda name: f"{prefix}.{name}"), value)
+        return
     if spec.kind == "list":
         items = value if isinstance(value, list) else []
         w.set_count(key, len(items) if items else _initial_count(spec))

@@ -8,12 +8,13 @@ an element's own rules (frontal + other angles, MR-LLM-O) in `MuleElement.issues
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from core import config
+from core import camera, config, media
 from core.schemas.common import (
+    IMAGE_FIELD,
     MODE_LABELS,
     ORDER,
     AspectRatio,
@@ -102,6 +103,118 @@ class MuleElement(RuledModel):
 
 class MuleVideoRef(VideoRef):
     """One source video of video-to-video: `{video_url, refer_type, keep_original_sound}`."""
+
+
+# --- camera control and motion brush (kling-v3 image-to-video; api-reference §7) ------------------
+# Seed 003 names these fields without defining them; their shapes come from Kling's own API docs, so
+# the types below only hold the structure, and every shape rule is a caution in core/rules.py.
+
+CAMERA_ORDER, STATIC_MASK_ORDER, DYNAMIC_MASKS_ORDER = 27, 28, 29
+
+
+def _validate_mask_ref(value: str) -> str:
+    """A mask is an image (URL or bare Base64) like a frame; its image rules are cautions (Kling's docs)."""
+    if not value or not value.strip():
+        raise ValueError("is empty; give a mask image URL or upload one")
+    media.check_image_value(value)  # refuses only a data: prefix or text that is no image at all
+    return value.strip()
+
+
+MaskRef = Annotated[str, AfterValidator(_validate_mask_ref), IMAGE_FIELD]
+"""A motion-brush mask: an http(s) URL or bare Base64 image (stored as a media ref like a frame)."""
+CameraAmount = Annotated[float, Field(strict=True)]
+PixelCoord = Annotated[int, Field(strict=True)]
+
+
+def _axis(axis: str) -> Any:
+    negative, positive = camera.AXIS_WORDS[axis]
+    return Field(
+        None,
+        title=axis.capitalize(),
+        description=f"-{config.CAMERA_AMOUNT_MAX:g} … {config.CAMERA_AMOUNT_MAX:g}: below 0 = {negative}, "
+        f"above 0 = {positive}.",
+    )
+
+
+class CameraConfig(StrictModel):
+    """The six axes of a `simple` camera move (Kling: only one of them non-zero)."""
+
+    horizontal: CameraAmount | None = _axis("horizontal")
+    vertical: CameraAmount | None = _axis("vertical")
+    pan: CameraAmount | None = _axis("pan")
+    tilt: CameraAmount | None = _axis("tilt")
+    roll: CameraAmount | None = _axis("roll")
+    zoom: CameraAmount | None = _axis("zoom")
+
+
+class CameraControl(StrictModel):
+    """`{type, config}`: one of Kling's five camera moves; `config` only with `simple`."""
+
+    type: str = Field(
+        title="Camera movement",
+        description="simple (one movement you choose), down_back, forward_up, right_turn_forward or "
+        "left_turn_forward.",
+    )
+    config: CameraConfig | None = Field(
+        None, title="Simple movement", description="Only with type simple: one axis and its amount."
+    )
+
+
+class TrajectoryPoint(StrictModel):
+    """One point of a moving brush's path, in pixels from the BOTTOM-LEFT corner of the first frame."""
+
+    x: PixelCoord = Field(title="x", description="Pixels from the left edge.")
+    y: PixelCoord = Field(title="y", description="Pixels from the bottom edge (Kling counts from there).")
+
+
+class DynamicMask(StrictModel):
+    """A moving brush: the painted area (`mask`) and the path it follows (`trajectories`)."""
+
+    mask: MaskRef = Field(
+        title="Mask", description="The painted area: white where the brush is, black elsewhere."
+    )
+    trajectories: list[TrajectoryPoint] | None = Field(
+        None,
+        title="Path",
+        description=f"{config.TRAJECTORY_POINTS_MIN} to {config.TRAJECTORY_POINTS_MAX} points, joined in "
+        "order; origin at the bottom-left of the first frame.",
+    )
+
+
+_UNCONFIRMED = (
+    " Kling's capability map does not confirm it for kling-v3. Cannot be combined with a last frame, "
+    "the motion brush or camera movement (only one of the three)."
+)
+
+
+def _camera_control() -> Any:
+    return Field(
+        None,
+        title="Camera movement",
+        description="Move the camera: one of five presets, or one simple movement with its strength."
+        + _UNCONFIRMED,
+        json_schema_extra=ui_hint("camera_control", CAMERA_ORDER),
+    )
+
+
+def _static_mask() -> Any:
+    return Field(
+        None,
+        title="Static brush",
+        description="A mask image of the parts that must stay still (white = still), the same shape as "
+        "the first frame." + _UNCONFIRMED,
+        json_schema_extra=ui_hint("static_brush", STATIC_MASK_ORDER),
+    )
+
+
+def _dynamic_masks() -> Any:
+    return Field(
+        None,
+        title="Moving brushes",
+        description=f"Up to {config.MOVING_BRUSHES_MAX} brushes, each a mask image (white = what moves) "
+        "and the path it follows over the first frame." + _UNCONFIRMED,
+        json_schema_extra=ui_hint("moving_brushes", DYNAMIC_MASKS_ORDER, max_items=config.MOVING_BRUSHES_MAX),
+    )
 
 
 # --- field factories (MuleRouter flavour) -------------------------------------------------------
@@ -210,6 +323,9 @@ class KlingV3ImageToVideo(RuledModel):
     prompt: PromptText | None = prompt_field(required=False, description=_PROMPT_HELP)
     negative_prompt: str | None = negative_prompt_field()
     elements: list[MuleElement] | None = _elements(config.MAX_ELEMENTS_V3, min_length=1)
+    camera_control: CameraControl | None = _camera_control()
+    static_mask: MaskRef | None = _static_mask()
+    dynamic_masks: list[DynamicMask] | None = _dynamic_masks()
     multi_shot: Flag = multi_shot_field()
     shot_type: ShotType | None = shot_type_field()
     multi_prompt: list[MuleShot] | None = multi_prompt_field()
