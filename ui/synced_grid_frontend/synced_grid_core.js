@@ -213,7 +213,7 @@ function createSyncedGrid(root, spec) {
   }
 
   function render(t) {
-    playBtn.textContent = state.playing ? "⏸ Pause" : "▶ Play all";
+    playBtn.textContent = state.playing ? "❚❚ Pause" : "▶ Play all";
     if (!state.dragging) seek.value = String(t);
     timeLbl.textContent = fmt(t) + " / " + fmt(duration());
   }
