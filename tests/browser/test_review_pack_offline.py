@@ -27,7 +27,8 @@ def _pack(tmp_path: Path) -> Path:
     cells = []
     for i, name in enumerate(names):
         cells.append(PackCell(
-            row=["calm", "stormy"][i % 2], col=["720p", "1080p"][(i // 2) % 2], third=["v3", "v3 Omni"][i // 4],
+            row=["calm", "stormy"][i % 2], col=["720p", "1080p"][(i // 2) % 2],
+            third=["v3", "v3 Omni"][i // 4],
             labels={}, prompt=f"A fox in a {['calm', 'stormy'][i % 2]} <sea>", base_prompt="A fox in a sea",
             params={"quality": ["720p", "1080p"][(i // 2) % 2]}, rating=3, note="", cost=0.42, status="done",
             made_by="ana", made_at=T0, request={"prompt": "…"}, video_name=name,
@@ -58,7 +59,8 @@ def test_pack_plays_offline_in_sync(page, tmp_path):
     assert [v["muted"] for v in states].count(False) == 1
 
     page.get_by_role("button", name="Play all").click()
-    sync_probe.wait_for(page, lambda vs: all(not v["paused"] for v in vs) and vs[0]["t"] > 0.3, what="playing")
+    sync_probe.wait_for(page, lambda vs: all(not v["paused"] for v in vs) and vs[0]["t"] > 0.3,
+                        what="playing")
     page.wait_for_timeout(PLAY_SETTLE_MS)
     for _ in range(5):
         states = sync_probe.videos(page)
@@ -66,7 +68,8 @@ def test_pack_plays_offline_in_sync(page, tmp_path):
         page.wait_for_timeout(150)
 
     sync_probe.set_range(page.get_by_label("Position"), 2.0)
-    sync_probe.wait_for(page, lambda vs: all(not v["paused"] and v["t"] >= 2.0 for v in vs), what="after seek")
+    sync_probe.wait_for(page, lambda vs: all(not v["paused"] and v["t"] >= 2.0 for v in vs),
+                        what="after seek")
     page.wait_for_timeout(PLAY_SETTLE_MS // 2)
     for _ in range(5):
         states = sync_probe.videos(page)

@@ -28,7 +28,8 @@ PLAY_SETTLE_MS = 1500
 def harness_url(tmp_path_factory):
     with serving(ASSETS) as media_base:
         port = _free_port()
-        env = {**os.environ, "SYNCED_GRID_MEDIA_BASE": media_base, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+        env = {**os.environ, "SYNCED_GRID_MEDIA_BASE": media_base,
+               "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
         log_path = tmp_path_factory.mktemp("grid-harness") / "streamlit.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -118,7 +119,8 @@ def test_rerun_keeps_the_grid_playing_and_an_empty_cell_is_grey(page, harness_ur
     page.get_by_role("button", name="Rerun").click()
     page.wait_for_timeout(1000)
     states = sync_probe.videos(page)
-    assert len(states) == 4 and all(not v["paused"] for v in states), "a rerun with the same cells changes nothing"
+    assert len(states) == 4, states
+    assert all(not v["paused"] for v in states), "a rerun with the same cells changes nothing"
     page.get_by_text("Leave one cell empty").click()
     sync_probe.wait_for(page, lambda vs: len(vs) == 3, what="three videos")
     expect(page.get_by_text("no video")).to_be_visible()
