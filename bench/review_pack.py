@@ -185,9 +185,9 @@ def main() -> None:
         dec = measure(lambda: decode_all(grid_paths))
         print(row("baseline: decode the 9 clips once", dec))
         grid_out = folder / "grid.mp4"
-        enc = measure(lambda: render_grid_video(grid_out, cells=cells_3x3,
-                                                row_labels=[f"wording {i}" for i in range(GRID)],
-                                                col_labels=[f"quality {i}" for i in range(GRID)], fps=GRID_FPS))
+        labels = {"row_labels": [f"wording {i}" for i in range(GRID)],
+                  "col_labels": [f"quality {i}" for i in range(GRID)]}
+        enc = measure(lambda: render_grid_video(grid_out, cells=cells_3x3, fps=GRID_FPS, **labels))
         with av.open(str(grid_out)) as c:
             s = c.streams.video[0]
             shape = f"{s.width}×{s.height}, {c.duration / av.time_base:.1f} s"
