@@ -60,7 +60,7 @@ def test_storyboard_that_does_not_add_up_sends_nothing_until_fitted(page: Page, 
     page.screenshot(path=str(app_data_dir / "authoring-3-fitted.png"), full_page=True)
 
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     assert _jobs(app_data_dir) == before + 1
     expect(page.get_by_test_id("stException")).to_have_count(0)
     # no Streamlit complaint about widget values set both ways

@@ -52,7 +52,7 @@ def test_prompt_survives_reload_and_new_tab_and_mine_lists_my_job(page: Page, ap
     other.close()
 
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Jobs").click()
     expect(page.get_by_role("heading", name="Jobs").first).to_be_visible(timeout=LONG)
     page.reload()

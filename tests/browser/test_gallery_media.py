@@ -52,7 +52,7 @@ def test_gallery_plays_from_the_media_route(page: Page, app_url: str, app_data_d
     box.blur()
     page.wait_for_timeout(400)
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     job = _finished(app_data_dir, prompt)
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Gallery").click()

@@ -33,7 +33,7 @@ def test_text_to_video_journey_generate_watch_play_reload(page: Page, app_url: s
     prompt = "A paper boat drifts down a rainy street, journey test"
     _write_prompt(page, prompt)
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     page.screenshot(path=str(app_data_dir / "journey-1-generated.png"), full_page=True)
     _no_exception(page)
 
@@ -66,7 +66,7 @@ def test_prompt_with_html_and_markdown_shows_literally(page: Page, app_url: str,
     page.goto(app_url)
     _write_prompt(page, nasty)
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     _nav(page, "Gallery")
     expect(page.get_by_text(nasty).first).to_be_visible(timeout=LONG)
     # nothing was interpreted: no bold element made from the prompt, no injected image

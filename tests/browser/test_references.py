@@ -133,7 +133,7 @@ def test_remove_move_and_a_removed_token_in_the_browser(page: Page, app_url: str
     _no_crash(page)
     expect(prompt).to_have_value("<<<image_2>>> walks up and meets near <<<image_1>>>")
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     assert _jobs(app_data_dir) == before + 1
     _shot(page, "5-sent")
 
@@ -160,6 +160,6 @@ def test_a_15_mb_picture_is_explained_and_made_smaller(page: Page, app_url: str,
     prompt.blur()
     _settle(page)
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     expect(page.get_by_text("First frame is required")).to_have_count(0)
     assert _jobs(app_data_dir) == before + 1

@@ -38,7 +38,7 @@ def test_failed_job_reason_on_jobs_and_deep_link(page: Page, app_url: str, app_d
     box.blur()
     page.wait_for_timeout(400)
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     job_id = _job_id(app_data_dir, prompt)
 
     _nav(page, "Jobs")

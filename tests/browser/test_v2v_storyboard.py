@@ -84,7 +84,7 @@ def test_upload_a_video_file_play_it_and_generate(page: Page, app_url: str, app_
     _shot(page, "v2v-2-uploaded.png")
 
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("stToast").first).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
     job = _finished(app_data_dir, prompt)
     source = job.body.get("video") or job.body["video_list"][0]["video_url"]
     assert "/_emulator/uploads/" in source and source.endswith(CLIP.name)
