@@ -237,3 +237,17 @@ VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOW
 
 # --- request rules: problems vs cautions (core/rules.py) -------------------------------------------
 IMAGE_MAX_BYTES_DECIMAL = 10_000_000  # "10MB" read as decimal: the kling-v3 i2v page's own limit
+
+# --- Compare: prompt experiments as a grid (core/experiments.py, app_pages/compare.py; issue 10) ----
+EXPERIMENT_MAX_AXES = 3  # prompt wordings, endpoint choices, model/router
+EXPERIMENT_MIN_WORDINGS = 2  # a wording axis holds 2–6 edited copies of the prompt
+EXPERIMENT_MAX_WORDINGS = 6
+EXPERIMENT_MAX_VALUES = 6  # values on any other axis
+EXPERIMENT_MIN_TAKES = 1  # takes per cell (the spread of one setting)
+EXPERIMENT_MAX_TAKES = 4
+EXPERIMENT_MAX_VIDEOS = 96  # one experiment never sends more videos than this (6 × 4 × 4 takes)
+EXPERIMENT_GROUP_LIMIT_DEFAULT = 2  # Settings: at most this many of an experiment's jobs in flight per router
+EXPERIMENT_GROUP_LIMIT_MAX = 8
+EXPERIMENT_LIST_LIMIT = 50  # experiments listed on the Compare page
+EXPERIMENT_TITLE_MAX_CHARS = 80
+EXPERIMENT_ID_HEX_CHARS = 10
