@@ -39,7 +39,7 @@ from typing import Any, Literal
 import annotated_types
 
 from core import catalog, check, config, library, pricing, runner, tokens
-from core.jobs import Job, JobState
+from core.jobs import ACTIVE_STATES, Job, JobState, needs_download
 from core.models import Mode, RouterAccess
 from core.store import CellRecord, Ledger, MediaCache, externalize_body
 
@@ -617,6 +617,13 @@ def take_status(job: Job | None) -> str:
     if job.state == JobState.SUCCEEDED and not job.video_file:
         return "saving video"
     return str(job.state.value).replace("_", " ")
+
+
+def in_progress(job: Job | None) -> bool:
+    """Still on its way: waiting, sending, running, or done with the video not saved yet."""
+    if job is None:
+        return False
+    return job.state in ACTIVE_STATES or (job.state == JobState.SUCCEEDED and needs_download(job))
 
 
 def finish_seconds(job: Job | None) -> float | None:
