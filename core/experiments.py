@@ -439,7 +439,8 @@ Bind = Callable[[str], tuple[RouterAccess, str]]
 def save(ledger: Ledger, media: MediaCache, exp: Experiment, *, now: float | None = None) -> Experiment:
     """Store the experiment (its base images go to the media cache, as job bodies do)."""
     stored = replace(exp, base=externalize_body(exp.base, media))
-    ledger.save_experiment(exp.id, exp.title, stored.to_dict(), now=time.time() if now is None else now)
+    t = time.time() if now is None else now
+    ledger.save_experiment(exp.id, exp.title, stored.to_dict(), now=t, created_at=exp.created_at or t)
     return exp
 
 

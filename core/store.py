@@ -557,7 +557,8 @@ class Ledger:
 
     # --- Compare's experiments (migration 3) ----------------------------------------------------------
 
-    def save_experiment(self, exp_id: str, title: str, data: dict[str, Any], *, now: float) -> None:
+    def save_experiment(self, exp_id: str, title: str, data: dict[str, Any], *, now: float,
+                        created_at: float | None = None) -> None:
         """Insert or replace an experiment's definition (cells, ratings and picks are kept)."""
         text = json.dumps(data, ensure_ascii=False)
         with self._write() as conn:
@@ -565,7 +566,7 @@ class Ledger:
                 "INSERT INTO experiments (id, created_at, updated_at, title, data) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, title = excluded.title, "
                 "data = excluded.data",
-                (exp_id, now, now, title, text),
+                (exp_id, now if created_at is None else created_at, now, title, text),
             )
 
     def touch_experiment(self, exp_id: str, now: float) -> None:

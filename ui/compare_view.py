@@ -101,7 +101,7 @@ def _picker(current: str | None) -> str | None:
     ids = [r["id"] for r in rows]
     if current and current not in ids:
         current = None
-    names = {r["id"]: f"{r['title']} · {r['videos']} videos · "
+    names = {r["id"]: f"{r['title']} · {r['videos']} video{'s' if r['videos'] != 1 else ''} · "
              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r['created_at']))}" for r in rows}
     if not ids:
         st.info("No experiments yet. On a Create page, write a prompt and press **Compare variants**.",
@@ -129,7 +129,7 @@ def _existing(exp: X.Experiment, kind: str, field: str = "") -> X.Axis | None:
 
 
 def _axis_editor(exp: X.Experiment) -> X.Experiment:
-    with st.expander("Axes and takes", expanded=not exp.axes, icon=":material/tune:"):
+    with st.expander("Axes and takes", expanded=True, icon=":material/tune:"):
         for i, axis in enumerate(exp.axes):
             with st.container(horizontal=True, vertical_alignment="center"):
                 st.markdown(f"**{escape_markdown(axis.name())}**: " + escape_markdown(

@@ -106,7 +106,7 @@ def test_over_budget_run_asks_first_and_sends_nothing(demo: Path) -> None:
 
 
 def test_reopened_by_link_in_a_new_session(demo: Path) -> None:
-    at, exp_id = _open_compare(demo)
+    _at, exp_id = _open_compare(demo)
     from streamlit.testing.v1 import AppTest
 
     from tests.app.test_create_pages import APP
