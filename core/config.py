@@ -251,3 +251,4 @@ EXPERIMENT_GROUP_LIMIT_MAX = 8
 EXPERIMENT_LIST_LIMIT = 50  # experiments listed on the Compare page
 EXPERIMENT_TITLE_MAX_CHARS = 80
 EXPERIMENT_ID_HEX_CHARS = 10
+MEDIA_CONTENT_TYPES["zip"] = "application/zip"  # Compare's review packs are served by the media route too

@@ -348,8 +348,9 @@ def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[s
                 url = media_links.media_url(job.video_file) if job is not None and job.video_file else None
                 row.append(GridCell(url=url, label=plan.cell(key).label) if url else None)
             cells.append(row)
-        synced_grid(cells, row_labels=layout.row_labels, col_labels=layout.col_labels, audio_from=None,
-                    key=_k(exp.id, "synced", take))
+        if any(c is not None for row in cells for c in row):
+            synced_grid(cells, row_labels=layout.row_labels, col_labels=layout.col_labels, audio_from=None,
+                        key=_k(exp.id, "synced", take))
     header = st.columns(len(layout.col_labels) + 1)
     for c, label in enumerate(layout.col_labels):
         header[c + 1].markdown(f"**{escape_markdown(label)}**")
@@ -462,6 +463,91 @@ def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any]) -> None:
                    icon=":material/bookmark:")
 
 
+# --- share: review pack and grid video (core/review_pack.py, core/grid_video.py) ---------------------------
+
+def _pack_cells(exp: X.Experiment, plan: X.Plan, records: dict[str, Any],
+                jobs: dict[str, Job | None]) -> list[Any]:
+    from core.review_pack import PackCell
+    from ui.form import shorten_inline_images
+
+    out = []
+    for cell in plan.cells:
+        labels = list(cell.labels)
+        for take in range(exp.takes):
+            job = jobs.get(_take_of(records.get(cell.key), take))
+            record = records.get(cell.key)
+            endpoint = catalog.get(cell.endpoint_id)
+            out.append(PackCell(
+                row=labels[0] if labels else "Base", col=labels[1] if len(labels) > 1 else "",
+                third=labels[2] if len(labels) > 2 else None, labels={"take": str(take + 1)},
+                prompt=X.prompt_of(cell.body), base_prompt=exp.base_prompt, params=shorten_inline_images(
+                    {k: v for k, v in cell.body.items() if k != "prompt"}),
+                rating=record.rating if record else None, note=record.note if record else "",
+                cost=cell.estimate_usd, status="blocked" if cell.blocked else X.take_status(job),
+                made_by=f"{endpoint.router_label}{' (demo)' if job is not None and job.demo else ''}",
+                made_at=job.created_at if job is not None else exp.created_at,
+                request={"method": "POST", "path": endpoint.path, "body": shorten_inline_images(cell.body)},
+                video_name=job.video_file if job is not None and job.video_file else None,
+            ))
+    return out
+
+
+def _adopt(write: Any, ext: str) -> str:
+    """Write a file into the media cache (streamed to disk, never held in memory); its cache name."""
+    media = session.media()
+    tmp = media.temp_path("." + ext)
+    try:
+        write(tmp)
+        return media.adopt_file(tmp, ext)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
+    pack_key, video_key = _k(exp.id, "pack_file"), _k(exp.id, "grid_file")
+    with st.container(horizontal=True):
+        if st.button("Prepare review pack", key=_k(exp.id, "pack"), icon=":material/folder_zip:",
+                     help="A zip with an offline page (grid, synced playback, prompts, ratings) "
+                     "and the MP4s."):
+            from core.review_pack import write_review_pack
+
+            cells = _pack_cells(exp, plan, records, jobs)
+
+            def write(path: Any) -> None:
+                with open(path, "wb") as out:
+                    write_review_pack(out, title=exp.title, axes=[a.name() for a in exp.axes] or ["Base"],
+                                      cells=cells, open_media=lambda n: session.media().path(n).open("rb"),
+                                      made_at=time.time())
+
+            st.session_state[pack_key] = _adopt(write, "zip")
+        if st.session_state.get(pack_key):
+            url = media_links.media_url(st.session_state[pack_key], download_name=f"compare-{exp.id}.zip")
+            st.link_button("Download review pack", url, icon=":material/download:")
+        if st.button("Prepare grid as video", key=_k(exp.id, "gridvideo"), icon=":material/movie:",
+                     help="One MP4 of the grid on show, labels burnt in, for chats and slides."):
+            from core.grid_video import render_grid_video
+
+            layout = X.grid_layout(exp, st.session_state.get(_k(exp.id, "rows")),
+                                   st.session_state.get(_k(exp.id, "cols")),
+                                   st.session_state.get(_k(exp.id, "third")) or 0)
+            take = st.session_state.get(_k(exp.id, "take")) or 0
+            paths = [[_video_path(jobs.get(_take_of(records.get(k), take))) for k in line]
+                     for line in layout.keys]
+            try:
+                st.session_state[video_key] = _adopt(lambda p: render_grid_video(
+                    p, cells=paths, row_labels=layout.row_labels, col_labels=layout.col_labels), "mp4")
+            except ValueError as exc:
+                st.warning(f"No grid video: {exc}.")
+        if st.session_state.get(video_key):
+            st.link_button("Download grid as video", media_links.media_url(
+                st.session_state[video_key], download_name=f"compare-{exp.id}-grid.mp4"),
+                icon=":material/download:")
+
+
+def _video_path(job: Job | None) -> Any:
+    return session.video_path(job) if job is not None else None
+
+
 # --- the page ------------------------------------------------------------------------------------------
 
 def render_compare_page() -> None:
@@ -500,5 +586,7 @@ def render_compare_page() -> None:
         with table_tab:
             _table(exp, plan, records, jobs)
         _winner(exp, plan, records)
+        if any(j is not None and j.video_file for j in jobs.values()):
+            _share(exp, plan, records, jobs)
 
     _live()
