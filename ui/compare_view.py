@@ -351,11 +351,11 @@ def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[s
         if any(c is not None for row in cells for c in row):
             synced_grid(cells, row_labels=layout.row_labels, col_labels=layout.col_labels, audio_from=None,
                         key=_k(exp.id, "synced", take))
-    header = st.columns(len(layout.col_labels) + 1)
+    header = st.columns([1] + [3] * len(layout.col_labels))
     for c, label in enumerate(layout.col_labels):
         header[c + 1].markdown(f"**{escape_markdown(label)}**")
     for r, line in enumerate(layout.keys):
-        cols = st.columns(len(line) + 1)
+        cols = st.columns([1] + [3] * len(line))
         cols[0].markdown(f"**{escape_markdown(layout.row_labels[r])}**")
         for c, key in enumerate(line):
             with cols[c + 1], st.container(border=True):
