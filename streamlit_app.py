@@ -34,6 +34,7 @@ else:  # a script run of one browser session
         "Results": [
             st.Page("app_pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
             st.Page("app_pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
+            st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
         ],
         "Studio": [
             st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),

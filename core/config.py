@@ -284,3 +284,18 @@ BRUSH_BLANK_CANVAS = (40, 40, 40)  # the canvas when the first frame is a link (
 BRUSH_LINE_FRACTION = 150  # path line width = the longer side / this
 BRUSH_PREVIEW_MAX_SIDE_PX = 640  # the overlay shown in the form
 BRUSH_OVERLAY_CACHE_SIZE = 8  # overlays kept (the form reruns on every click)
+
+# --- Compare: prompt experiments as a grid (core/experiments.py, app_pages/compare.py; issue 10) ----
+EXPERIMENT_MAX_AXES = 3  # prompt wordings, endpoint choices, model/router
+EXPERIMENT_MIN_WORDINGS = 2  # a wording axis holds 2–6 edited copies of the prompt
+EXPERIMENT_MAX_WORDINGS = 6
+EXPERIMENT_MAX_VALUES = 6  # values on any other axis
+EXPERIMENT_MIN_TAKES = 1  # takes per cell (the spread of one setting)
+EXPERIMENT_MAX_TAKES = 4
+EXPERIMENT_MAX_VIDEOS = 96  # one experiment never sends more videos than this (6 × 4 × 4 takes)
+EXPERIMENT_GROUP_LIMIT_DEFAULT = 2  # Settings: at most this many of an experiment's jobs in flight per router
+EXPERIMENT_GROUP_LIMIT_MAX = 8
+EXPERIMENT_LIST_LIMIT = 50  # experiments listed on the Compare page
+EXPERIMENT_TITLE_MAX_CHARS = 80
+EXPERIMENT_ID_HEX_CHARS = 10
+MEDIA_CONTENT_TYPES["zip"] = "application/zip"  # Compare's review packs are served by the media route too

@@ -82,7 +82,6 @@ CREATE INDEX IF NOT EXISTS jobs_task ON jobs (router, task_id);
 CREATE INDEX IF NOT EXISTS jobs_video ON jobs (video_file, created_at DESC);
 """
 
-SCHEMA_VERSION = 2
 # Version 1: the job engine's columns. `next_at` (when the engine next has work for the job, NULL when
 # none), `access` (which access sent it: core/access.py), the lease (`lease_owner`, `lease_until`:
 # one engine at a time works on a job), `seq` (a change counter: tabs read what changed since they last
@@ -110,7 +109,81 @@ _MIGRATION_2 = (
     "PRIMARY KEY (browser, scope))",
     "CREATE INDEX IF NOT EXISTS drafts_updated ON drafts (updated_at)",
 )
-_MIGRATIONS = ((1, _MIGRATION_1), (2, _MIGRATION_2))
+# Version 3: Compare's experiments (core/experiments.py). `experiments` holds each experiment (its base
+# request, axes and takes as JSON); `experiment_cells` one row per cell: the job id of each take, the
+# rating (1–5), the note and the pick ("row" / "grid" / ""). (Version 2 is the drafts' migration.)
+_MIGRATION_3 = (
+    "CREATE TABLE IF NOT EXISTS experiments (id TEXT PRIMARY KEY, created_at REAL NOT NULL, "
+    "updated_at REAL NOT NULL, title TEXT NOT NULL DEFAULT '', data TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS experiments_updated ON experiments (updated_at DESC)",
+    "CREATE TABLE IF NOT EXISTS experiment_cells (experiment_id TEXT NOT NULL, cell_key TEXT NOT NULL, "
+    "job_ids TEXT NOT NULL DEFAULT '[]', rating INTEGER, note TEXT NOT NULL DEFAULT '', "
+    "pick TEXT NOT NULL DEFAULT '', PRIMARY KEY (experiment_id, cell_key))",
+)
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    """The jobs table and the engine's columns (idempotent: columns already there are kept)."""
+    for statement in _SCHEMA.strip().split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    for statement in _MIGRATION_1:
+        name = statement.split("ADD COLUMN ", 1)[1].split()[0] if "ADD COLUMN" in statement else None
+        if name is None or name not in columns:
+            conn.execute(statement)
+    rows = conn.execute("SELECT id, data FROM jobs ORDER BY created_at, id").fetchall()
+    for seq, (job_id, data) in enumerate(rows, start=1):
+        job = Job.model_validate_json(data)
+        conn.execute(
+            "UPDATE jobs SET next_at = ?, access = ?, seq = ? WHERE id = ?",
+            (engine_due_at(job), job_access(job), seq, job_id),
+        )
+
+
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """The browser column of jobs and the drafts table (idempotent)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    for statement in _MIGRATION_2:
+        added = statement.split("ADD COLUMN ", 1)
+        name = added[1].split()[0] if len(added) > 1 else None
+        if name is None or name not in columns:
+            conn.execute(statement)
+
+
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Compare's experiment tables (idempotent: IF NOT EXISTS)."""
+    for statement in _MIGRATION_3:
+        conn.execute(statement)
+
+
+# (version, step): each step runs once, in order, on a file older than its version; every step is
+# idempotent, so a file half-way between versions is brought up safely.
+_MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
+    (1, _migration_1),
+    (2, _migration_2),
+    (3, _migration_3),
+]
+SCHEMA_VERSION = max(v for v, _ in _MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """What the ledger keeps of one experiment cell: the job of each take, the review."""
+
+    key: str
+    job_ids: tuple[str, ...] = ()
+    rating: int | None = None
+    note: str = ""
+    pick: str = ""  # "row" | "grid" | ""
+
+
+_KEEP = object()  # "leave this column as it is" (review_cell)
+
+
+def _experiment_row(row: Any) -> dict[str, Any]:
+    return {"id": row[0], "title": row[1], "created_at": row[2], "updated_at": row[3],
+            "data": json.loads(row[4])}
 
 
 class LeaseLostError(InvalidTransition):
@@ -231,26 +304,9 @@ class Ledger:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version >= SCHEMA_VERSION:
                 return
-            for statement in _SCHEMA.strip().split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-            for number, statements in _MIGRATIONS:
-                if version >= number:
-                    continue
-                for statement in statements:
-                    added = statement.split("ADD COLUMN ", 1)
-                    name = added[1].split()[0] if len(added) > 1 else None
-                    if name is None or name not in columns:
-                        conn.execute(statement)
-            if version < 1:
-                rows = conn.execute("SELECT id, data FROM jobs ORDER BY created_at, id").fetchall()
-                for seq, (job_id, data) in enumerate(rows, start=1):
-                    job = Job.model_validate_json(data)
-                    conn.execute(
-                        "UPDATE jobs SET next_at = ?, access = ?, seq = ? WHERE id = ?",
-                        (engine_due_at(job), job_access(job), seq, job_id),
-                    )
+            for number, step in _MIGRATIONS:
+                if number > version:
+                    step(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def __repr__(self) -> str:
@@ -581,6 +637,92 @@ class Ledger:
         with self._connect() as conn:
             row = conn.execute(sql, (router, task_id)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
+
+
+    # --- Compare's experiments (migration 3) ----------------------------------------------------------
+
+    def save_experiment(self, exp_id: str, title: str, data: dict[str, Any], *, now: float,
+                        created_at: float | None = None) -> None:
+        """Insert or replace an experiment's definition (cells, ratings and picks are kept)."""
+        text = json.dumps(data, ensure_ascii=False)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO experiments (id, created_at, updated_at, title, data) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, title = excluded.title, "
+                "data = excluded.data",
+                (exp_id, now if created_at is None else created_at, now, title, text),
+            )
+
+    def touch_experiment(self, exp_id: str, now: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE experiments SET updated_at = ? WHERE id = ?", (now, exp_id))
+
+    def get_experiment(self, exp_id: str) -> dict[str, Any] | None:
+        """{id, title, created_at, updated_at, data} or None."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT id, title, created_at, updated_at, data FROM experiments WHERE id = ?", (exp_id,)
+            ).fetchone()
+        return _experiment_row(row) if row else None
+
+    def list_experiments(self, limit: int = config.EXPERIMENT_LIST_LIMIT) -> list[dict[str, Any]]:
+        """Experiments, most recently changed first."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, title, created_at, updated_at, data FROM experiments "
+                "ORDER BY updated_at DESC, id LIMIT ?", (max(0, int(limit)),)
+            ).fetchall()
+        return [_experiment_row(r) for r in rows]
+
+    def delete_experiment(self, exp_id: str) -> bool:
+        """Forget an experiment and its cells (its jobs stay in the ledger)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM experiment_cells WHERE experiment_id = ?", (exp_id,))
+            return conn.execute("DELETE FROM experiments WHERE id = ?", (exp_id,)).rowcount > 0
+
+    def experiment_cells(self, exp_id: str) -> dict[str, CellRecord]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT cell_key, job_ids, rating, note, pick FROM experiment_cells WHERE experiment_id = ?",
+                (exp_id,),
+            ).fetchall()
+        return {r[0]: CellRecord(r[0], tuple(json.loads(r[1])), r[2], r[3], r[4]) for r in rows}
+
+    @staticmethod
+    def _ensure_cell(conn: sqlite3.Connection, exp_id: str, key: str) -> None:
+        conn.execute("INSERT OR IGNORE INTO experiment_cells (experiment_id, cell_key) VALUES (?, ?)",
+                     (exp_id, key))
+
+    def set_cell_jobs(self, exp_id: str, key: str, job_ids: list[str]) -> None:
+        """The job id of each take of a cell ("" for a take not sent)."""
+        with self._write() as conn:
+            self._ensure_cell(conn, exp_id, key)
+            conn.execute("UPDATE experiment_cells SET job_ids = ? WHERE experiment_id = ? AND cell_key = ?",
+                         (json.dumps(list(job_ids)), exp_id, key))
+
+    def review_cell(self, exp_id: str, key: str, *, rating: int | object | None = _KEEP,
+                    note: str | object = _KEEP) -> None:
+        """Set a cell's rating (None clears it) and/or note; what is not given is kept."""
+        where = " WHERE experiment_id = ? AND cell_key = ?"
+        with self._write() as conn:
+            self._ensure_cell(conn, exp_id, key)
+            if rating is not _KEEP:
+                conn.execute("UPDATE experiment_cells SET rating = ?" + where, (rating, exp_id, key))
+            if note is not _KEEP:
+                conn.execute("UPDATE experiment_cells SET note = ?" + where, (note, exp_id, key))
+
+    def set_pick(self, exp_id: str, key: str, scope: str, unpick: list[str]) -> None:
+        """In one transaction: the cells in `unpick` lose a pick of this `scope`; `key` gets it."""
+        with self._write() as conn:
+            self._ensure_cell(conn, exp_id, key)
+            if scope:
+                conn.executemany(
+                    "UPDATE experiment_cells SET pick = '' "
+                    "WHERE experiment_id = ? AND cell_key = ? AND pick = ?",
+                    [(exp_id, k, scope) for k in unpick],
+                )
+            conn.execute("UPDATE experiment_cells SET pick = ? WHERE experiment_id = ? AND cell_key = ?",
+                         (scope, exp_id, key))
 
 
 # --- media cache ------------------------------------------------------------------------------------

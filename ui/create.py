@@ -21,7 +21,7 @@ from core import tokens as tk
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.models import MODE_TITLES, Mode
-from ui import binding, form, library_view, session
+from ui import binding, compare_view, form, library_view, session
 from ui import widgets as w
 
 SUBMIT_GUARD_S = config.READ_TIMEOUT_S + config.CONNECT_TIMEOUT_S  # a send cannot take longer than this
@@ -593,10 +593,12 @@ def render_create_page(mode: Mode | str) -> None:
         st.session_state.pop(_k(mode, "inflight"), None)  # nothing will be sent in this run
     since = st.session_state.get(_k(mode, "inflight"))
     busy = bool(since) and time.time() - since < SUBMIT_GUARD_S
-    st.button(
-        "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:", disabled=busy,
-        on_click=_on_generate, args=(mode, endpoint.id),
-    )
+    with st.container(horizontal=True):
+        st.button(
+            "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:", disabled=busy,
+            on_click=_on_generate, args=(mode, endpoint.id),
+        )
+        compare_view.compare_button(mode, endpoint, result.body)
     if st.session_state.pop(_k(mode, "requested"), False):
         _send(mode, endpoint, result)
     _caution_panel(mode, endpoint, result)

@@ -282,6 +282,11 @@ def _version_block(name: str, versions: list[Any]) -> None:
             if session.current_router() != endpoint.router:
                 session.set_router(endpoint.router)
             st.switch_page(catalog.MODE_PAGES[mode])
+        if st.button("Compare variants", key=f"library.{name}.compare", icon=":material/compare:",
+                     help=f"Open v{chosen_n} as the base of a new experiment on the Compare page"):
+            from ui import compare_view
+
+            compare_view.open_from_library(version.endpoint_id, lib().body(version), str(mode))
         st.button("Delete preset", key=f"library.{name}.delete", icon=":material/delete:",
                   on_click=lambda: lib().delete(name))
     st.markdown("**Takes**")

@@ -489,3 +489,58 @@ def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job],
     """A page of the jobs made from this browser, newest first, and how many match (indexed query)."""
     filters = store.JobFilter(text=text, browser=browser_id())
     return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
+
+
+# --- Compare (issue 10): experiments run through the engine, at most N at a time per router -------------
+
+COMPARE_OPEN_KEY = "compare.open"  # the experiment on show (also ?exp=<id> in the URL)
+GROUP_LIMIT_KEY = "settings.compare_group_limit"
+
+
+def compare_group_limit() -> int:
+    """How many of one experiment's jobs may be in flight at once per router (a setting; default 2)."""
+    try:
+        value = int(st.session_state.get(GROUP_LIMIT_KEY) or config.EXPERIMENT_GROUP_LIMIT_DEFAULT)
+    except (TypeError, ValueError):
+        value = config.EXPERIMENT_GROUP_LIMIT_DEFAULT
+    return max(1, min(value, config.EXPERIMENT_GROUP_LIMIT_MAX))
+
+
+def price_table() -> pricing.RateTable:
+    try:
+        return pricing.rows_to_table(price_rows())
+    except (ValueError, TypeError, KeyError):
+        return pricing.default_table()
+
+
+def open_experiment(endpoint_id: str, body: dict, mode: str = "") -> str:
+    """'Compare variants': a new experiment with this draft as its base, stored and put on show."""
+    from core import experiments
+
+    exp = experiments.new_experiment(endpoint_id, body, mode=mode)
+    experiments.save(ledger(), media(), exp)
+    st.session_state[COMPARE_OPEN_KEY] = exp.id
+    return exp.id
+
+
+def run_experiment(exp, plan, *, rerun: bool = False, confirmed: bool = False, cap: float = 0.0,
+                   spent: float = 0.0):
+    """Run all: record every take still to make (the engine sends them); raises OverBudgetError first
+    when over the cap and not confirmed. The new jobs count in this session's spend."""
+    from core import experiments
+
+    if rerun:
+        experiments.stop_all(ledger(), exp.id)
+    report = experiments.run_all(
+        ledger(), media(), exp, plan, bound_access, group_limit=compare_group_limit(), rerun=rerun,
+        cap=cap, spent=spent, confirmed=confirmed,
+    )
+    session_job_ids().extend(report.recorded)
+    services().engine.wake()
+    return report
+
+
+def stop_experiment(exp_id: str) -> int:
+    from core import experiments
+
+    return experiments.stop_all(ledger(), exp_id)

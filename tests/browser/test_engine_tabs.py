@@ -67,7 +67,8 @@ def test_a_job_made_in_one_tab_shows_in_another_and_finishes_after_its_tab_close
         box.blur()
         maker.wait_for_timeout(400)
         maker.get_by_role("button", name="Generate").click()
-        expect(maker.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
+        started = maker.get_by_test_id("stToast").filter(has_text="Job started")
+        expect(started.first).to_be_visible(timeout=LONG)
         _shot(maker, "1-maker-generated")
         _no_exception(maker)
         maker.close()  # the tab that made the job goes away at once; the server's engine carries on

@@ -1,0 +1,5 @@
+"""Compare: prompt experiments as a grid (ui/compare_view.py; the logic is core/experiments.py)."""
+
+from ui.compare_view import render_compare_page
+
+render_compare_page()

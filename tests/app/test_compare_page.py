@@ -1,0 +1,122 @@
+"""The Compare page in AppTest: Compare variants from a Create page opens an experiment with the draft as
+its base; axes are set; the matrix shows cost and the cap; Run all records the takes in the experiment's
+group; ratings, notes and picks persist in the ledger; Save the winner makes a Library version."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core import config, library
+from core import experiments as X
+from core.jobs import JobState
+from core.store import Ledger
+from tests.app.test_create_pages import demo, open_page, prefix
+from ui import compare_view, session
+
+__all__ = ["demo"]
+COMPARE = "app_pages/compare.py"
+
+
+def _open_compare(data_dir: Path):
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A red fox runs through fresh snow").run()
+    at.button(key="create.text.__compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    exp_id = at.session_state[session.COMPARE_OPEN_KEY]
+    at.switch_page(COMPARE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at, exp_id
+
+
+def _settle(ledger: Ledger, exp_id: str, timeout: float = 60.0) -> list:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = [ledger.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
+        if jobs and all(j.state == JobState.SUCCEEDED and j.video_file for j in jobs):
+            return jobs
+        time.sleep(0.2)
+    return [ledger.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
+
+
+def test_compare_variants_then_axes_run_rate_pick_and_save(demo: Path) -> None:
+    at, exp_id = _open_compare(demo)
+    assert at.title[0].value == "Compare"
+    exp = X.load(Ledger(demo), exp_id)
+    assert exp is not None and exp.base["prompt"] == "A red fox runs through fresh snow"
+    assert exp.endpoint_id == "mulerouter/kling-v3/text-to-video"
+
+    # a duration axis: 5 s and 10 s
+    at.segmented_control(key=f"compare.{exp_id}.kind").set_value(X.AXIS_FIELD).run()
+    at.selectbox(key=f"compare.{exp_id}.field").set_value("duration").run()
+    at.multiselect(key=f"compare.{exp_id}.values.duration").set_value([5, 10]).run()
+    at.button(key=f"compare.{exp_id}.add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    exp = X.load(Ledger(demo), exp_id)
+    assert [(a.kind, a.field, a.values) for a in exp.axes] == [(X.AXIS_FIELD, "duration", (5, 10))]
+    line = " ".join(m.value.replace("\\", "") for m in at.markdown)
+    assert "2 videos, about $" in line and "demo mode: nothing is charged" in line
+
+    at.button(key=f"compare.{exp_id}.run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    ledger = Ledger(demo)
+    jobs = _settle(ledger, exp_id)
+    assert len(jobs) == 2 and all(j.group == exp_id and j.group_limit == config.EXPERIMENT_GROUP_LIMIT_DEFAULT
+                                  for j in jobs)
+    assert sorted(j.body["duration"] for j in jobs) == [5, 10]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if compare_view.synced_grid is None:  # the plain grid: st.video per cell, from the media route
+        assert len(at.get("video")) == 2
+        assert all("/api/media/sha256-" in v.proto.url for v in at.get("video"))
+    statuses = [s for df in at.dataframe for s in df.value.get("status", [])]
+    assert statuses.count("succeeded") == 2, statuses
+
+    # rate, note and pick the 10 s cell: kept in the ledger
+    at.session_state[f"compare.{exp_id}.1.rating"] = 4  # 5 stars (0-based)
+    at.run()
+    X.set_rating(ledger, exp_id, "1", 5)  # what the widget's callback calls
+    at.text_input(key=f"compare.{exp_id}.1.note").input("smoother motion").run()
+    at.selectbox(key=f"compare.{exp_id}.1.pick").set_value(X.PICK_GRID).run()
+    assert not at.exception, [e.value for e in at.exception]
+    record = ledger.experiment_cells(exp_id)["1"]
+    assert (record.rating, record.note, record.pick) == (5, "smoother motion", X.PICK_GRID)
+
+    at.text_input(key=f"compare.{exp_id}.winner_name").input("Fox in snow").run()
+    at.button(key=f"compare.{exp_id}.save_winner").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Saved “Fox in snow” version 1" in s.value for s in at.success)
+    lib = library.Library(demo)
+    version = lib.latest("Fox in snow")
+    assert version.body["duration"] == 10
+    assert lib.takes("Fox in snow", 1) == list(record.job_ids)
+
+
+def test_over_budget_run_asks_first_and_sends_nothing(demo: Path) -> None:
+    at, exp_id = _open_compare(demo)
+    at.session_state[session.BUDGET_KEY] = 0.1
+    at.segmented_control(key=f"compare.{exp_id}.kind").set_value(X.AXIS_FIELD).run()
+    at.selectbox(key=f"compare.{exp_id}.field").set_value("mode").run()
+    at.multiselect(key=f"compare.{exp_id}.values.mode").set_value(["std", "pro"]).run()
+    at.button(key=f"compare.{exp_id}.add").click().run()
+    at.button(key=f"compare.{exp_id}.run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("over your cap" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert X.experiment_job_ids(Ledger(demo), exp_id) == []
+    at.button(key=f"compare.{exp_id}.run_anyway").click().run()
+    assert len(X.experiment_job_ids(Ledger(demo), exp_id)) == 2
+
+
+def test_reopened_by_link_in_a_new_session(demo: Path) -> None:
+    _at, exp_id = _open_compare(demo)
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.test_create_pages import APP
+
+    fresh = AppTest.from_file(str(APP), default_timeout=30)
+    fresh.query_params["exp"] = exp_id
+    fresh.run()
+    fresh.switch_page(COMPARE).run()
+    assert not fresh.exception, [e.value for e in fresh.exception]
+    assert fresh.selectbox(key=f"compare.picker.{exp_id}").value == exp_id

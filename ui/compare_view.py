@@ -1,0 +1,592 @@
+"""The Compare page: an experiment's axes, its matrix before anything is sent, Run all / Stop, the grid.
+
+    compare_button(mode, endpoint, body)    Create page: "Compare variants" (the draft becomes the base)
+    open_from_library(endpoint_id, body)    Library: the same from a saved version
+    render_compare_page()                   the page (app_pages/compare.py)
+
+Everything else (expansion, checks, costs, running, reviews) is core/experiments.py. Prompts and router
+texts are user text: shown with st.text / st.code only. The synced grid, the review pack and the grid
+video come from ui/synced_grid.py, core/review_pack.py and core/grid_video.py when present; until then
+each cell plays on its own (st.video from the media route).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import catalog, config
+from core import experiments as X
+from core.catalog import Endpoint
+from core.jobs import Job
+from ui import jobs_view, library_view, media_links, session
+from ui.form import escape_markdown
+
+COMPARE_PAGE = "app_pages/compare.py"
+PREFIX = "compare"
+LIVE_EVERY_S = 2.0
+PICK_LABELS = {"": "No pick", X.PICK_ROW: "Best in row", X.PICK_GRID: "Best overall"}
+KIND_LABELS = {X.AXIS_PROMPT: "Prompt wordings", X.AXIS_FIELD: "A setting",
+               X.AXIS_ENDPOINT: "Model or router"}
+
+try:  # the media helper's synced grid (branch cmedia); a plain grid until it lands
+    from ui.synced_grid import GridCell, synced_grid  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the merge
+    GridCell = synced_grid = None  # type: ignore[assignment,misc]
+
+
+def _k(*parts: Any) -> str:
+    return ".".join([PREFIX, *(str(p) for p in parts)])
+
+
+# --- entry points from other pages ---------------------------------------------------------------------
+
+def compare_button(mode: Any, endpoint: Endpoint, body: dict[str, Any]) -> None:
+    """'Compare variants' next to Generate: opens a new experiment with the current draft as its base."""
+    if st.button("Compare variants", key=f"create.{mode}.__compare", icon=":material/grid_view:",
+                 help="Try wordings, settings or models side by side, as a grid of videos."):
+        open_from_library(endpoint.id, body, str(mode))
+
+
+def open_from_library(endpoint_id: str, body: dict[str, Any], mode: str = "") -> None:
+    exp_id = session.open_experiment(endpoint_id, body, mode)
+    st.switch_page(COMPARE_PAGE, query_params={"exp": exp_id})
+
+
+# --- state ----------------------------------------------------------------------------------------------
+
+def _current_id() -> str | None:
+    wanted = st.query_params.get("exp") or st.session_state.get(session.COMPARE_OPEN_KEY)
+    return str(wanted) if wanted else None
+
+
+def _show(exp_id: str | None) -> None:
+    st.session_state[session.COMPARE_OPEN_KEY] = exp_id
+    if exp_id:
+        st.query_params["exp"] = exp_id
+    else:
+        st.query_params.pop("exp", None)
+
+
+def _save(exp: X.Experiment) -> None:
+    X.save(session.ledger(), session.media(), exp)
+
+
+def _budget_cap() -> float:
+    try:
+        return float(st.session_state.get(session.BUDGET_KEY) or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _spent(demo: bool) -> float:
+    from ui.create import spent_so_far
+
+    return spent_so_far(demo)
+
+
+def _jobs(records: dict[str, Any]) -> dict[str, Job | None]:
+    ids = [i for r in records.values() for i in r.job_ids if i]
+    return {i: session.get_job(i) for i in ids}
+
+
+# --- picker ---------------------------------------------------------------------------------------------
+
+def _picker(current: str | None) -> str | None:
+    rows = X.listing(session.ledger())
+    ids = [r["id"] for r in rows]
+    if current and current not in ids:
+        current = None
+    names = {r["id"]: f"{r['title']} · {r['videos']} video{'s' if r['videos'] != 1 else ''} · "
+             f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r['created_at']))}" for r in rows}
+    if not ids:
+        st.info("No experiments yet. On a Create page, write a prompt and press **Compare variants**.",
+                icon=":material/grid_view:")
+        return None
+    chosen = st.selectbox("Experiment", ids, index=ids.index(current) if current else None,
+                          format_func=lambda i: names.get(i, i), key=_k("picker", current or ""),
+                          placeholder="Choose an experiment")
+    if chosen != current:
+        _show(chosen)
+        st.rerun()
+    return chosen
+
+
+# --- axis editor ----------------------------------------------------------------------------------------
+
+def merge_values(old: tuple[Any, ...], new: list[Any]) -> tuple[Any, ...]:
+    """Values kept in their old order (cells keep their keys), new ones appended."""
+    kept = [v for v in old if v in new]
+    return (*kept, *(v for v in new if v not in kept))
+
+
+def _existing(exp: X.Experiment, kind: str, field: str = "") -> X.Axis | None:
+    return next((a for a in exp.axes if a.kind == kind and a.field == field), None)
+
+
+def _axis_editor(exp: X.Experiment) -> X.Experiment:
+    with st.expander("Axes and takes", expanded=True, icon=":material/tune:"):
+        for i, axis in enumerate(exp.axes):
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.markdown(f"**{escape_markdown(axis.name())}**: " + escape_markdown(
+                    ", ".join(axis.value_label(j) for j in range(len(axis.values)))))
+                if st.button("Remove", key=_k(exp.id, "rm", i), icon=":material/close:"):
+                    exp = X.without_axis(exp, i)
+                    _save(exp)
+                    st.rerun()
+        kind = st.segmented_control("Add an axis", list(KIND_LABELS), format_func=KIND_LABELS.get,
+                                    key=_k(exp.id, "kind"), default=X.AXIS_FIELD)
+        axis = None
+        if kind == X.AXIS_PROMPT:
+            axis = _wordings_input(exp)
+        elif kind == X.AXIS_FIELD:
+            axis = _field_input(exp)
+        elif kind == X.AXIS_ENDPOINT:
+            axis = _endpoint_input(exp)
+        if kind and st.button("Set axis", key=_k(exp.id, "add"), icon=":material/add:", type="primary",
+                              disabled=axis is None):
+            try:
+                exp = X.with_axis(exp, axis)
+            except X.ExperimentError as exc:
+                st.error(str(exc))
+            else:
+                _save(exp)
+                st.rerun()
+        takes = st.number_input("Takes per cell", config.EXPERIMENT_MIN_TAKES, config.EXPERIMENT_MAX_TAKES,
+                                value=exp.takes, key=_k(exp.id, "takes"),
+                                help="Several takes of the same cell show how much one setting varies.")
+        if int(takes) != exp.takes:
+            exp = replace(exp, takes=int(takes))
+            _save(exp)
+    return exp
+
+
+def _wordings_input(exp: X.Experiment) -> X.Axis | None:
+    old = _existing(exp, X.AXIS_PROMPT)
+    values = list(old.values) if old else [exp.base_prompt, exp.base_prompt]
+    n = st.number_input("Wordings", config.EXPERIMENT_MIN_WORDINGS, config.EXPERIMENT_MAX_WORDINGS,
+                        value=len(values), key=_k(exp.id, "n_wordings"))
+    texts = []
+    for i in range(int(n)):
+        key = _k(exp.id, "wording", i)
+        if key not in st.session_state:
+            st.session_state[key] = values[i] if i < len(values) else exp.base_prompt
+        text = st.text_area(f"Wording {i + 1}", key=key, height=80)
+        texts.append(text)
+        if text.strip() and text != exp.base_prompt:
+            from core import library
+
+            st.code(X.diff_text(library.word_diff(exp.base_prompt, text)), language=None, wrap_lines=True)
+    if len({t.strip() for t in texts}) < len(texts) or any(not t.strip() for t in texts):
+        st.caption("Each wording must be different and not empty.")
+        return None
+    return X.Axis(X.AXIS_PROMPT, tuple(texts))
+
+
+def _field_input(exp: X.Experiment) -> X.Axis | None:
+    choices = X.field_choices(exp.endpoint_id, exp.mode)
+    if not choices:
+        st.caption("This model offers no settings to vary.")
+        return None
+    names = [c.name for c in choices]
+    name = st.selectbox("Setting", names, format_func=lambda n: next(c.title for c in choices if c.name == n),
+                        key=_k(exp.id, "field"))
+    choice = next(c for c in choices if c.name == name)
+    old = _existing(exp, X.AXIS_FIELD, name)
+    default = list(old.values) if old else []
+    picked = st.multiselect("Values", list(choice.options), default=default,
+                            format_func=lambda v: X.value_label(name, v), key=_k(exp.id, "values", name),
+                            max_selections=config.EXPERIMENT_MAX_VALUES)
+    if not picked:
+        return None
+    return X.Axis(X.AXIS_FIELD, merge_values(old.values if old else (), picked), name)
+
+
+def _endpoint_input(exp: X.Experiment) -> X.Axis | None:
+    ids = X.endpoint_choices(exp.endpoint_id, exp.mode)
+    old = _existing(exp, X.AXIS_ENDPOINT)
+    picked = st.multiselect("Models and routers", ids, default=list(old.values) if old else [],
+                            format_func=X.endpoint_label, key=_k(exp.id, "endpoints"))
+    if not picked:
+        return None
+    return X.Axis(X.AXIS_ENDPOINT, merge_values(old.values if old else (), picked))
+
+
+# --- matrix preview ----------------------------------------------------------------------------------------
+
+def _preview(exp: X.Experiment, plan: X.Plan, demo: bool) -> None:
+    rows = []
+    for cell in plan.cells:
+        row = {axis.name(): label for axis, label in zip(exp.axes, cell.labels, strict=True)}
+        row.update({
+            "Check": "blocked" if cell.blocked else ("caution" if cell.cautions else "ok"),
+            "Cost per video": cell.estimate_usd,
+            "Model": X.endpoint_label(cell.endpoint_id),
+        })
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "matrix"),
+                 column_config={"Cost per video": st.column_config.NumberColumn(format="$%.2f")})
+    for cell in plan.cells:
+        if cell.problems:
+            st.error(f"{escape_markdown(cell.label)}: not sent (fix the base or the axis)",
+                     icon=":material/block:")
+            st.text("\n".join(cell.problems))
+        elif cell.cautions:
+            st.warning(f"{escape_markdown(cell.label)}: may be refused", icon=":material/warning:")
+            st.text("\n".join(cell.cautions))
+        if cell.notes:
+            st.caption(escape_markdown(f"{cell.label}: " + " ".join(cell.notes)))
+    st.markdown("**" + escape_markdown(X.cap_line(plan, _budget_cap(), spent=_spent(demo), demo=demo)) + "**")
+
+
+# --- run / stop ------------------------------------------------------------------------------------------
+
+def _run_controls(exp: X.Experiment, plan: X.Plan, jobs: dict[str, Job | None], demo: bool) -> None:
+    waiting = sum(1 for j in jobs.values() if j is not None and j.state.value == "waiting")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        run = st.button("Run all", key=_k(exp.id, "run"), type="primary", icon=":material/play_arrow:",
+                        disabled=not plan.runnable or bool(X.problems_of(exp)))
+        rerun = st.button("Run again", key=_k(exp.id, "rerun"), icon=":material/replay:",
+                          disabled=not jobs,
+                          help="New takes of every cell (the earlier ones are kept in Jobs).")
+        stop = st.button("Stop", key=_k(exp.id, "stop"), icon=":material/stop:", disabled=not waiting,
+                         help="Cancel the takes not sent yet; those already sent finish.")
+        st.number_input("At once per router", 1, config.EXPERIMENT_GROUP_LIMIT_MAX,
+                        value=session.compare_group_limit(), key=session.GROUP_LIMIT_KEY, width=160,
+                        help="Routers limit how many videos one account makes at once.")
+    for problem in X.problems_of(exp):
+        st.error(escape_markdown(problem), icon=":material/block:")
+    confirm_key = _k(exp.id, "over_budget")
+    if run or rerun:
+        _run(exp, plan, rerun=bool(rerun), confirmed=False, demo=demo, confirm_key=confirm_key)
+    pending = st.session_state.get(confirm_key)
+    if pending:
+        with st.container(border=True):
+            st.warning(escape_markdown(pending[1]) + (" Nothing is charged in demo mode." if demo else ""),
+                       icon=":material/savings:")
+            with st.container(horizontal=True):
+                if st.button("Run anyway", key=_k(exp.id, "run_anyway"), type="primary"):
+                    _run(exp, plan, rerun=pending[0], confirmed=True, demo=demo, confirm_key=confirm_key)
+                if st.button("Cancel", key=_k(exp.id, "run_cancel")):
+                    st.session_state.pop(confirm_key, None)
+                    st.rerun()
+    if stop:
+        n = session.stop_experiment(exp.id)
+        st.toast(f"Stopped {n} take(s) not sent yet; nothing was charged for them.", icon=":material/stop:")
+        st.rerun()
+
+
+def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo: bool,
+         confirm_key: str) -> None:
+    st.session_state.pop(confirm_key, None)
+    try:
+        report = session.run_experiment(exp, plan, rerun=rerun, confirmed=confirmed, cap=_budget_cap(),
+                                        spent=_spent(demo))
+    except X.OverBudgetError as exc:
+        st.session_state[confirm_key] = (rerun, str(exc))
+        st.rerun()
+    except session.AccessRefusedError as exc:
+        st.error(f"Nothing was sent. {exc}", icon=":material/key_off:")
+        return
+    n = len(report.recorded)
+    st.toast(f"{n} video(s) on their way, {session.compare_group_limit()} at a time per router."
+             if n else "Every take is already made or on its way.", icon=":material/rocket_launch:")
+    st.rerun()
+
+
+# --- the grid -----------------------------------------------------------------------------------------------
+
+def _status_line(jobs: dict[str, Job | None]) -> str:
+    counts: dict[str, int] = {}
+    for job in jobs.values():
+        status = X.take_status(job)
+        counts[status] = counts.get(status, 0) + 1
+    return " · ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+
+
+def _layout(exp: X.Experiment) -> X.GridLayout:
+    n = len(exp.axes)
+    row_axis = col_axis = None
+    third = 0
+    if n >= 2:
+        names = list(range(n))
+        with st.container(horizontal=True):
+            row_axis = st.selectbox("Rows", names, index=0, format_func=lambda i: exp.axes[i].name(),
+                                    key=_k(exp.id, "rows"))
+            col_axis = st.selectbox("Columns", [i for i in names if i != row_axis],
+                                    format_func=lambda i: exp.axes[i].name(), key=_k(exp.id, "cols"))
+    layout = X.grid_layout(exp, row_axis, col_axis)
+    if layout.third_axis is not None:
+        axis = exp.axes[layout.third_axis]
+        third = st.segmented_control(axis.name(), list(range(len(axis.values))), default=0,
+                                     format_func=axis.value_label, key=_k(exp.id, "third")) or 0
+        layout = X.grid_layout(exp, layout.row_axis, layout.col_axis, third)
+    return layout
+
+
+def _take_of(record: Any, take: int) -> str:
+    ids = list(record.job_ids) if record else []
+    return ids[take] if take < len(ids) else ""
+
+
+def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
+    layout = _layout(exp)
+    take = 0
+    if exp.takes > 1:
+        take = st.segmented_control("Take", list(range(exp.takes)), default=0,
+                                    format_func=lambda t: f"{t + 1}", key=_k(exp.id, "take")) or 0
+    if synced_grid is not None:
+        cells = []
+        for line in layout.keys:
+            row = []
+            for key in line:
+                job = jobs.get(_take_of(records.get(key), take))
+                url = media_links.media_url(job.video_file) if job is not None and job.video_file else None
+                row.append(GridCell(url=url, label=plan.cell(key).label) if url else None)
+            cells.append(row)
+        if any(c is not None for row in cells for c in row):
+            synced_grid(cells, row_labels=layout.row_labels, col_labels=layout.col_labels, audio_from=None,
+                        key=_k(exp.id, "synced", take))
+    header = st.columns([1] + [3] * len(layout.col_labels))
+    for c, label in enumerate(layout.col_labels):
+        header[c + 1].markdown(f"**{escape_markdown(label)}**")
+    for r, line in enumerate(layout.keys):
+        cols = st.columns([1] + [3] * len(line))
+        cols[0].markdown(f"**{escape_markdown(layout.row_labels[r])}**")
+        for c, key in enumerate(line):
+            with cols[c + 1], st.container(border=True):
+                _cell(exp, plan, plan.cell(key), records.get(key), jobs, take, layout)
+
+
+def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, jobs: dict[str, Job | None],
+          take: int, layout: X.GridLayout) -> None:
+    if cell is None:
+        return
+    job = jobs.get(_take_of(record, take))
+    if cell.blocked:
+        st.caption("Blocked: not sent")
+    elif job is not None and job.video_file:
+        if synced_grid is None:
+            jobs_view.video_player(job)
+    else:
+        st.caption(X.take_status(job).capitalize())
+    if cell.cautions:
+        st.caption(":material/warning: caution")
+    rating_key = _k(exp.id, cell.key, "rating")
+    if rating_key not in st.session_state and record is not None and record.rating:
+        st.session_state[rating_key] = record.rating - 1
+    st.feedback("stars", key=rating_key, on_change=_on_rating, args=(exp.id, cell.key, rating_key))
+    note_key = _k(exp.id, cell.key, "note")
+    if note_key not in st.session_state:
+        st.session_state[note_key] = record.note if record else ""
+    st.text_input("Note", key=note_key, on_change=_on_note, args=(exp.id, cell.key, note_key),
+                  label_visibility="collapsed", placeholder="Note")
+    with st.container(horizontal=True):
+        pick_key = _k(exp.id, cell.key, "pick")
+        st.session_state[pick_key] = record.pick if record else ""
+        st.selectbox("Pick", list(PICK_LABELS), format_func=PICK_LABELS.get, key=pick_key,
+                     label_visibility="collapsed", on_change=_on_pick,
+                     args=(exp.id, cell.key, pick_key, plan, layout.col_axis, layout.row_axis))
+        if st.button("Enlarge", key=_k(exp.id, cell.key, "enlarge"), icon=":material/open_in_full:"):
+            _enlarge(exp, cell, record, jobs, take)
+
+
+def _on_rating(exp_id: str, key: str, widget: str) -> None:
+    value = st.session_state.get(widget)
+    X.set_rating(session.ledger(), exp_id, key, None if value is None else int(value) + 1)
+
+
+def _on_note(exp_id: str, key: str, widget: str) -> None:
+    X.set_note(session.ledger(), exp_id, key, st.session_state.get(widget) or "")
+
+
+def _on_pick(exp_id: str, key: str, widget: str, plan: X.Plan, col_axis: int | None,
+             row_axis: int | None) -> None:
+    X.pick(session.ledger(), exp_id, key, st.session_state.get(widget) or "", plan, col_axis=col_axis,
+           row_axis=row_axis)
+
+
+@st.dialog("Cell", width="large")
+def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job | None], take: int) -> None:
+    st.markdown(f"**{escape_markdown(cell.label)}** · {escape_markdown(X.endpoint_label(cell.endpoint_id))}")
+    job = jobs.get(_take_of(record, take))
+    if job is not None and job.video_file:
+        jobs_view.video_player(job)
+    st.caption("Prompt (changes against the base)")
+    st.code(X.diff_text(cell.prompt_diff) or X.prompt_of(cell.body), language=None, wrap_lines=True)
+    st.caption(X.take_status(job).capitalize() + (f" · about ${cell.estimate_usd:.2f}"
+                                                     if cell.estimate_usd is not None else ""))
+    endpoint = catalog.get(cell.endpoint_id)
+    st.caption(f"Request: POST {endpoint.path} on {endpoint.router_label}")
+    from ui.form import shorten_inline_images
+
+    st.json(shorten_inline_images(cell.body), expanded=True)
+
+
+# --- table, CSV, winner --------------------------------------------------------------------------------
+
+def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
+    rows = X.table_rows(exp, plan, records, jobs)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "table"), column_config={
+        "estimate_usd": st.column_config.NumberColumn("Cost (est.)", format="$%.2f"),
+        "seconds_to_finish": st.column_config.NumberColumn("Time to finish", format="%.0f s"),
+    })
+    st.download_button("Download table (CSV)", X.rows_csv(rows), file_name=f"compare-{exp.id}.csv",
+                       mime="text/csv", key=_k(exp.id, "csv"), icon=":material/download:")
+
+
+def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any]) -> None:
+    key = X.winner(records)
+    if key is None:
+        st.caption("Pick a winner in the grid to save it to the Library.")
+        return
+    cell = plan.cell(key)
+    if cell is None:
+        return
+    st.markdown(f"Winner: **{escape_markdown(cell.label)}**")
+    name_key = _k(exp.id, "winner_name")
+    if name_key not in st.session_state:
+        st.session_state[name_key] = exp.title
+    name = st.text_input("Save as", key=name_key)
+    if st.button("Save the winner", key=_k(exp.id, "save_winner"), icon=":material/bookmark_add:",
+                 type="primary"):
+        try:
+            version = X.save_winner(library_view.lib(), exp, cell, records.get(key), name)
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        st.success(f"Saved “{version.name}” version {version.number} with its takes.",
+                   icon=":material/bookmark:")
+
+
+# --- share: review pack and grid video (core/review_pack.py, core/grid_video.py) ---------------------------
+
+def _pack_cells(exp: X.Experiment, plan: X.Plan, records: dict[str, Any],
+                jobs: dict[str, Job | None]) -> list[Any]:
+    from core.review_pack import PackCell
+    from ui.form import shorten_inline_images
+
+    out = []
+    for cell in plan.cells:
+        labels = list(cell.labels)
+        for take in range(exp.takes):
+            job = jobs.get(_take_of(records.get(cell.key), take))
+            record = records.get(cell.key)
+            endpoint = catalog.get(cell.endpoint_id)
+            out.append(PackCell(
+                row=labels[0] if labels else "Base", col=labels[1] if len(labels) > 1 else "",
+                third=labels[2] if len(labels) > 2 else None, labels={"take": str(take + 1)},
+                prompt=X.prompt_of(cell.body), base_prompt=exp.base_prompt, params=shorten_inline_images(
+                    {k: v for k, v in cell.body.items() if k != "prompt"}),
+                rating=record.rating if record else None, note=record.note if record else "",
+                cost=cell.estimate_usd, status="blocked" if cell.blocked else X.take_status(job),
+                made_by=f"{endpoint.router_label}{' (demo)' if job is not None and job.demo else ''}",
+                made_at=job.created_at if job is not None else exp.created_at,
+                request={"method": "POST", "path": endpoint.path, "body": shorten_inline_images(cell.body)},
+                video_name=job.video_file if job is not None and job.video_file else None,
+            ))
+    return out
+
+
+def _adopt(write: Any, ext: str) -> str:
+    """Write a file into the media cache (streamed to disk, never held in memory); its cache name."""
+    media = session.media()
+    tmp = media.temp_path("." + ext)
+    try:
+        write(tmp)
+        return media.adopt_file(tmp, ext)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
+    pack_key, video_key = _k(exp.id, "pack_file"), _k(exp.id, "grid_file")
+    with st.container(horizontal=True):
+        if st.button("Prepare review pack", key=_k(exp.id, "pack"), icon=":material/folder_zip:",
+                     help="A zip with an offline page (grid, synced playback, prompts, ratings) "
+                     "and the MP4s."):
+            from core.review_pack import write_review_pack
+
+            cells = _pack_cells(exp, plan, records, jobs)
+
+            def write(path: Any) -> None:
+                with open(path, "wb") as out:
+                    write_review_pack(out, title=exp.title, axes=[a.name() for a in exp.axes] or ["Base"],
+                                      cells=cells, open_media=lambda n: session.media().path(n).open("rb"),
+                                      made_at=time.time())
+
+            st.session_state[pack_key] = _adopt(write, "zip")
+        if st.session_state.get(pack_key):
+            url = media_links.media_url(st.session_state[pack_key], download_name=f"compare-{exp.id}.zip")
+            st.link_button("Download review pack", url, icon=":material/download:")
+        if st.button("Prepare grid as video", key=_k(exp.id, "gridvideo"), icon=":material/movie:",
+                     help="One MP4 of the grid on show, labels burnt in, for chats and slides."):
+            from core.grid_video import render_grid_video
+
+            layout = X.grid_layout(exp, st.session_state.get(_k(exp.id, "rows")),
+                                   st.session_state.get(_k(exp.id, "cols")),
+                                   st.session_state.get(_k(exp.id, "third")) or 0)
+            take = st.session_state.get(_k(exp.id, "take")) or 0
+            paths = [[_video_path(jobs.get(_take_of(records.get(k), take))) for k in line]
+                     for line in layout.keys]
+            try:
+                st.session_state[video_key] = _adopt(lambda p: render_grid_video(
+                    p, cells=paths, row_labels=layout.row_labels, col_labels=layout.col_labels), "mp4")
+            except ValueError as exc:
+                st.warning(f"No grid video: {exc}.")
+        if st.session_state.get(video_key):
+            st.link_button("Download grid as video", media_links.media_url(
+                st.session_state[video_key], download_name=f"compare-{exp.id}-grid.mp4"),
+                icon=":material/download:")
+
+
+def _video_path(job: Job | None) -> Any:
+    return session.video_path(job) if job is not None else None
+
+
+# --- the page ------------------------------------------------------------------------------------------
+
+def render_compare_page() -> None:
+    st.title("Compare")
+    exp_id = _picker(_current_id())
+    if exp_id is None:
+        return
+    exp = X.load(session.ledger(), exp_id)
+    if exp is None:
+        st.warning("This experiment is no longer stored.")
+        return
+    endpoint = catalog.get(exp.endpoint_id)
+    demo = session.is_demo(endpoint.router)
+    st.caption(f"Base: {endpoint.router_label} · {endpoint.label}")
+    st.text(exp.base_prompt)
+    exp = _axis_editor(exp)
+    plan = X.expand(exp, session.price_table())
+    _preview(exp, plan, demo)
+    records = session.ledger().experiment_cells(exp.id)
+    active = any(X.in_progress(j) for j in _jobs(records).values())
+
+    @st.fragment(run_every=LIVE_EVERY_S if active else None)
+    def _live() -> None:
+        """Run controls and the grid, refreshed while takes are on their way."""
+        records = session.ledger().experiment_cells(exp.id)
+        jobs = _jobs(records)
+        still = any(X.in_progress(j) for j in jobs.values())
+        if active and not still:
+            st.rerun()  # all done: one full run draws the page without the timer
+        _run_controls(exp, plan, jobs, demo)
+        if jobs:
+            st.caption(escape_markdown(_status_line(jobs)))
+        grid_tab, table_tab = st.tabs(["Grid", "Table"])
+        with grid_tab:
+            _grid(exp, plan, records, jobs)
+        with table_tab:
+            _table(exp, plan, records, jobs)
+        _winner(exp, plan, records)
+        if any(j is not None and j.video_file for j in jobs.values()):
+            _share(exp, plan, records, jobs)
+
+    _live()
