@@ -237,3 +237,8 @@ VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOW
 
 # --- request rules: problems vs cautions (core/rules.py) -------------------------------------------
 IMAGE_MAX_BYTES_DECIMAL = 10_000_000  # "10MB" read as decimal: the kling-v3 i2v page's own limit
+
+# --- Create pages: the Generate click guard, words and layout (issue 9, items 3, 14, 16) --------------
+GENERATE_CLICK_BURST_S = 1.5  # clicks of the same button closer than this are one click (a double-click)
+GENERATE_REQUEST_TTL_S = 30.0  # a Generate click not yet handled after this long is dropped, not sent
+NARROW_JOBS_MAX_PX = 640  # below this width the Jobs page shows cards instead of the table
