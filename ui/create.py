@@ -18,7 +18,7 @@ from core import catalog, config, pricing
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.models import MODE_TITLES, Mode
-from ui import binding, form, library_view, session
+from ui import binding, form, library_view, session, welcome
 from ui import widgets as w
 
 SUBMIT_GUARD_S = config.GENERATE_CLICK_BURST_S  # clicks of one button closer than this are one click
@@ -326,6 +326,12 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     st.rerun()
 
 
+def duplicate_message(*, demo: bool) -> str:
+    """The question before sending the same request again within a minute (no billing in demo mode)."""
+    head = "You sent this exact request less than a minute ago. Sending it again makes a second video"
+    return head + (" (free in demo mode)." if demo else ", and the router bills it.")
+
+
 class _Unexpected:
     """Stands for a send that broke inside the app: we cannot tell whether the router got it."""
 
@@ -337,10 +343,7 @@ def _duplicate_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) ->
     if st.session_state.get(_k(mode, "duplicate")) != body_fingerprint(endpoint, result.body):
         return
     with st.container(border=True):
-        st.warning(
-            "You sent this exact request less than a minute ago. Sending it again makes (and bills) a "
-            "second video.", icon=":material/content_copy:",
-        )
+        st.warning(duplicate_message(demo=session.is_demo(endpoint.router)), icon=":material/content_copy:")
         with st.container(horizontal=True):
             st.button("Send again anyway", key=_k(mode, "again"), on_click=_on_generate,
                       args=(mode, endpoint.id, CONFIRM_DUPLICATE), type="primary")
@@ -404,7 +407,9 @@ def render_create_page(mode: Mode | str) -> None:
     """The whole Create page of a mode (used by the four thin pages)."""
     mode = Mode(mode)
     st.title(MODE_TITLES[mode])
+    welcome.demo_badge()
     _take_pending(mode)
+    welcome.welcome_panel(mode)
     router = session.current_router()
     endpoint = _pick_endpoint(mode, router)
     if endpoint is None:

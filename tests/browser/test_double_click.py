@@ -78,6 +78,7 @@ def test_double_click_on_generate_makes_one_job(page: Page, app_url: str, app_da
         expect(page.get_by_text("Job started.").first).to_be_visible(timeout=LONG)
         expect(page.get_by_test_id("stException")).to_have_count(0)
     back_ms.sort()
-    print(f"\n{style}: Generate enabled again after a double-click: median {back_ms[len(back_ms) // 2]:.0f} ms, "
+    median = back_ms[len(back_ms) // 2]
+    print(f"\n{style}: Generate enabled again after a double-click: median {median:.0f} ms, "
           f"worst {back_ms[-1]:.0f} ms over {ROUNDS} rounds")
     page.screenshot(path=str(app_data_dir / f"double-click-{style}.png"), full_page=True)
