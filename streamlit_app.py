@@ -41,6 +41,10 @@ else:  # a script run of one browser session
         ],
     }
 
+    from pathlib import Path
+
+    ASSETS = Path(__file__).resolve().parent / "ui" / "assets"
+    st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "logo_icon.svg"), size="large")
     page = st.navigation(PAGES)
     frame.sidebar()
     frame.live_jobs()

@@ -11,11 +11,12 @@ import streamlit as st
 
 from core import config
 from core.models import MODE_TITLES, Mode
-from ui import jobs_view, session
+from ui import jobs_view, session, welcome
 
 PAGE_KEY = "gallery.page"
 
 st.title("Gallery")
+welcome.demo_badge()
 
 
 def _reset_page() -> None:
@@ -58,7 +59,7 @@ def card(job) -> None:
     playable = jobs_view.video_player(job)  # played from the media route: no file is read here
     if not playable:
         st.warning("The video file is missing from the media cache.", icon=":material/broken_image:")
-    st.text(job.prompt_preview or job.title or "(no prompt)")  # text, never Markdown
+    jobs_view.draw_prompt(job, key_prefix="gallery")  # text, never Markdown; tokens as chips
     cost = job.reported_cost if job.reported_cost is not None else job.estimated_cost
     st.caption(
         f"{jobs_view.endpoint_label(job.endpoint_id)}  \n"

@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from core import catalog, config
-from ui import frame, jobs_view, session
+from ui import frame, jobs_view, session, welcome
 
 ROW_IDS_KEY = "jobs.row_ids"
 TABLE_KEY = "jobs.table"
@@ -22,10 +22,16 @@ COLUMNS = ["status", "progress", "elapsed", "router", "endpoint", "prompt", "est
            "demo"]
 
 st.title("Jobs")
+welcome.demo_badge()
+jobs_view.narrow_layout_css()
 
 
 def _reset_page() -> None:
     st.session_state[PAGE_KEY] = 0
+
+
+def _open_job(job_id: str) -> None:
+    st.query_params["job"] = job_id
 
 
 def _open_selected() -> None:
@@ -80,7 +86,11 @@ def live_table() -> None:
             + (f" · {active} active, updating live" if active else "")
         )
         st.session_state[ROW_IDS_KEY] = [j.id for j in jobs]
-        st.dataframe(
+        with st.container(key="jobs-narrow"):  # a phone: cards (ui/jobs_view.py NARROW_CSS)
+            held = session.held_keys()
+            for job in jobs:
+                jobs_view.job_card(job, time.time(), on_open=_open_job, held=held)
+        st.container(key="jobs-wide").dataframe(
             jobs_view.table_rows(jobs, time.time()),
             key=TABLE_KEY,
             hide_index=True,

@@ -87,19 +87,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "mulerouter/kling-v3-omni/reference-video-to-video", config.MULEROUTER, "kling-v3-omni",
         _mr("kling-v3-omni", "reference-video-to-video"), mr.OmniReferenceVideoToVideo, (Mode.VIDEO,),
-        "Reference video", "A new video that follows a reference video (style, motion).",
+        "Follow a video", "A new video that follows the style and motion of your video.",
         PriceRule(video_fields=("video",)),
     ),
     Endpoint(
         "mulerouter/kling-v3-omni/video-to-video", config.MULEROUTER, "kling-v3-omni",
         _mr("kling-v3-omni", "video-to-video"), mr.OmniVideoToVideo, (Mode.VIDEO,),
-        "Video to video", "Generate from one source video used as a base or a feature reference.",
+        "Edit or follow, with pictures",
+        "Edit your video or follow it, with optional frames, pictures and characters.",
         PriceRule(video_fields=("video_list",)),
     ),
     Endpoint(
         "mulerouter/kling-v3-omni/video-edit", config.MULEROUTER, "kling-v3-omni",
         _mr("kling-v3-omni", "video-to-video", "edit"), mr.OmniVideoEdit, (Mode.VIDEO,),
-        "Video edit", "Edit an existing video by describing the change (refer to it as @Video1).",
+        "Edit a video", "Change your video by describing the change; it keeps its length.",
         PriceRule(video_fields=("video",), base_edit=True),
     ),
     Endpoint(

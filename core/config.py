@@ -299,3 +299,8 @@ EXPERIMENT_LIST_LIMIT = 50  # experiments listed on the Compare page
 EXPERIMENT_TITLE_MAX_CHARS = 80
 EXPERIMENT_ID_HEX_CHARS = 10
 MEDIA_CONTENT_TYPES["zip"] = "application/zip"  # Compare's review packs are served by the media route too
+
+# --- Create pages: the Generate click guard, words and layout (issue 9, items 3, 14, 16) --------------
+GENERATE_CLICK_BURST_S = 1.5  # clicks of the same button closer than this are one click (a double-click)
+GENERATE_REQUEST_TTL_S = 30.0  # a Generate click not yet handled after this long is dropped, not sent
+NARROW_JOBS_MAX_PX = 640  # below this width the Jobs page shows cards instead of the table

@@ -114,8 +114,8 @@ def _token_fields(endpoint_id: str) -> list[tuple[str, str]]:
 
 def _image_label(item: Any, n: int) -> str:
     if isinstance(item, dict) and item.get("role") and item.get("role") != "reference":
-        return f"Image {n} ({str(item['role']).replace('_', ' ')})"
-    return f"Image {n}"
+        return f"Picture {n} ({str(item['role']).replace('_', ' ')})"
+    return f"Picture {n}"
 
 
 def available_tokens(endpoint_id: str, body: dict[str, Any]) -> list[Binding]:

@@ -66,6 +66,7 @@ def _generate(at: AppTest, router: str, prompt: str) -> None:
     at.switch_page("app_pages/text_to_video.py").run()
     endpoint_id = at.session_state[create.picker_key("text", router)]
     at.text_area(key=f"create.text.{endpoint_id}.prompt").input(prompt).run()
+    at.session_state[create._k("text", "clicked")] = None  # a later click, not a double-click
     at.button(key="create.text.__generate").click().run()
     assert not at.exception, [e.value for e in at.exception]
 

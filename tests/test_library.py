@@ -260,8 +260,8 @@ def test_diff_sides_gives_each_prompt_back_with_its_changes():
 def test_param_labels_come_from_the_schema_titles():
     schema = library._schema_of("apimart/kling-v3-omni")
     assert library.param_label(schema, "duration") == "Duration (s)"
-    assert library.param_label(schema, "video_list.0.video_url") == "Reference video #1 › Video URL"
+    assert library.param_label(schema, "video_list.0.video_url") == "Source video #1 › Video link"
     assert library.param_label(None, "some_field.2") == "Some field #3"
     rows = library.labelled_param_diff("apimart/kling-v3-omni", {"prompt": "a", "mode": "std"},
                                        "apimart/kling-v3-omni", {"prompt": "b", "mode": "pro", "audio": True})
-    assert rows == [("Quality", "std", "pro"), ("Audio", None, True)]
+    assert rows == [("Quality", "std", "pro"), ("Sound", None, True)]

@@ -77,7 +77,7 @@ def test_available_tokens_per_endpoint():
     }
     bindings = tk.available_tokens(AM_OMNI, am)
     assert [b.token for b in bindings] == ["<<<image_1>>>", "<<<image_2>>>", "@dog", "@cat"]
-    assert bindings[0].label == "Image 1 (first frame)"
+    assert bindings[0].label == "Picture 1 (first frame)"
     assert bindings[2].index_or_name == "dog" and bindings[2].field == "elements"
     assert tk.available_tokens(AM_V3, {"image_urls": [f"{U}f.jpg"]}) == []  # frames only, no tokens
 

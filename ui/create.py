@@ -21,10 +21,11 @@ from core import tokens as tk
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.models import MODE_TITLES, Mode
-from ui import binding, compare_view, form, library_view, session
+from ui import binding, compare_view, form, library_view, session, welcome
 from ui import widgets as w
 
-SUBMIT_GUARD_S = config.READ_TIMEOUT_S + config.CONNECT_TIMEOUT_S  # a send cannot take longer than this
+SUBMIT_GUARD_S = config.GENERATE_CLICK_BURST_S  # clicks of one button closer than this are one click
+REQUEST_TTL_S = config.GENERATE_REQUEST_TTL_S  # a click not handled by then is dropped (page left)
 JOBS_PAGE = "app_pages/jobs.py"
 FAILED_STATES = ("failed",)
 UNKNOWN_STATES = ("submission_unknown",)
@@ -407,16 +408,34 @@ def caution_question(n: int) -> str:
             "them, so the router may well accept the request — or refuse it. Send anyway?")
 
 
+def is_burst(last: tuple[str, float] | None, kind: str, now: float, burst_s: float = SUBMIT_GUARD_S) -> bool:
+    """Is a click of button `kind` at `now` part of the same burst as the last click (a double-click)?"""
+    return bool(last) and last[0] == kind and 0 <= now - last[1] < burst_s
+
+
+def pending_request(requested: Any, now: float, ttl_s: float = REQUEST_TTL_S) -> bool:
+    """A Generate click still to be handled: recorded at `requested` (a time), not older than `ttl_s`."""
+    if not isinstance(requested, int | float) or isinstance(requested, bool):
+        return False
+    return 0 <= now - requested < ttl_s
+
+
 def _on_generate(mode: Mode, endpoint_id: str, confirmed: str = "") -> None:
-    """Generate (confirmed="") or a confirmation button ("cautions" / "duplicate" / "budget": answered)."""
-    since = st.session_state.get(_k(mode, "inflight"))
-    if since and time.time() - since < SUBMIT_GUARD_S:
-        return  # a send is on its way: a second click does nothing
+    """Generate (confirmed="") or a confirmation button ("cautions" / "duplicate" / "budget": answered).
+
+    A click only records the request (`requested`: its time); the run handles it in `_send`, which drops
+    it once the job is recorded or the form refused. A second click of the same button within the burst
+    does nothing, so a double-click makes one job even when it cuts the first run short.
+    """
+    now = time.time()
+    kind = confirmed or "generate"
+    if is_burst(st.session_state.get(_k(mode, "clicked")), kind, now):
+        return  # the second click of a double-click
+    st.session_state[_k(mode, "clicked")] = (kind, now)
     st.session_state[_k(mode, "show_errors." + endpoint_id)] = True
-    st.session_state[_k(mode, "requested")] = True
+    st.session_state[_k(mode, "requested")] = now
     kinds = set(st.session_state.get(_k(mode, "confirmed")) or ()) if confirmed else set()
     st.session_state[_k(mode, "confirmed")] = kinds | ({confirmed} if confirmed else set())
-    st.session_state[_k(mode, "inflight")] = time.time()  # Generate is drawn disabled while it sends
 
 
 def _on_cancel(mode: Mode) -> None:
@@ -426,25 +445,33 @@ def _on_cancel(mode: Mode) -> None:
     st.session_state.pop(_k(mode, "confirmed"), None)
 
 
+def _drop_request(mode: Mode) -> None:
+    st.session_state.pop(_k(mode, "requested"), None)
+
+
 def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     """Handle a Generate click in this run: errors → nothing sent; cautions, over budget or a duplicate →
-    ask (each once); else submit. Cautions never block: "Send anyway" sends the body as previewed.
+    ask (each once); else record the job (the engine sends it) and wait a little for the router's answer.
 
+    The click's `requested` mark is dropped only once it is answered: the job recorded, or the form
+    refused, or a question asked. No Streamlit call sits between recording the job and dropping the mark,
+    so a click that interrupts this run can neither lose the job nor make a second one.
     Ends with a rerun once something changed, so that Generate is drawn enabled again.
     """
     confirmed = set(st.session_state.get(_k(mode, "confirmed")) or ())
     if not result.ok:
-        st.session_state.pop(_k(mode, "inflight"), None)
+        _drop_request(mode)
         st.session_state.pop(_k(mode, "confirmed"), None)
         st.error("Nothing was sent: fix the fields marked in red above.", icon=":material/block:")
         return
     problem = session.access_problem(endpoint.router)
     if problem:
-        st.session_state.pop(_k(mode, "inflight"), None)
+        _drop_request(mode)
         st.session_state.pop(_k(mode, "confirmed"), None)
         st.error(f"Nothing was sent. {problem}", icon=":material/key_off:")
         return
     fingerprint = body_fingerprint(endpoint, result.body)
+    recorded = None
     try:
         demo = session.is_demo(endpoint.router)
         cost = _estimate_usd(endpoint, result.body)
@@ -462,16 +489,26 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         elif CONFIRM_DUPLICATE not in confirmed and session.find_duplicate(endpoint, result.body) is not None:
             st.session_state[_k(mode, "duplicate")] = fingerprint
         else:
+            job = recorded = session.submit(endpoint, result.body, wait_s=0)  # the engine sends it
+            _drop_request(mode)
             st.session_state.pop(_k(mode, "confirmed"), None)
-            job = session.submit(endpoint, result.body)
             st.session_state[_k(mode, "last_job")] = job
             st.session_state[_k(mode, "toast")] = True
+            job = session.wait_until_sent(job.id, config.SUBMIT_WAIT_S) or job
+            st.session_state[_k(mode, "last_job")] = job
             _after_submit(mode, endpoint, job)
     except Exception:  # session.submit records router errors on the job; anything else lands here
-        st.session_state[_k(mode, "last_job")] = _Unexpected()
+        if recorded is None:  # once recorded, the job is sent whatever happens here: show it
+            st.session_state[_k(mode, "last_job")] = _Unexpected()
     finally:
-        st.session_state.pop(_k(mode, "inflight"), None)
+        _drop_request(mode)
     st.rerun()
+
+
+def duplicate_message(*, demo: bool) -> str:
+    """The question before sending the same request again within a minute (no billing in demo mode)."""
+    head = "You sent this exact request less than a minute ago. Sending it again makes a second video"
+    return head + (" (free in demo mode)." if demo else ", and the router bills it.")
 
 
 class _Unexpected:
@@ -485,10 +522,7 @@ def _duplicate_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) ->
     if st.session_state.get(_k(mode, "duplicate")) != body_fingerprint(endpoint, result.body):
         return
     with st.container(border=True):
-        st.warning(
-            "You sent this exact request less than a minute ago. Sending it again makes (and bills) a "
-            "second video.", icon=":material/content_copy:",
-        )
+        st.warning(duplicate_message(demo=session.is_demo(endpoint.router)), icon=":material/content_copy:")
         with st.container(horizontal=True):
             st.button("Send again anyway", key=_k(mode, "again"), on_click=_on_generate,
                       args=(mode, endpoint.id, CONFIRM_DUPLICATE), type="primary")
@@ -555,8 +589,10 @@ def render_create_page(mode: Mode | str) -> None:
     """The whole Create page of a mode (used by the four thin pages)."""
     mode = Mode(mode)
     st.title(MODE_TITLES[mode])
+    welcome.demo_badge()
     _restore_draft(mode)
     loaded = _take_pending(mode)
+    welcome.welcome_panel(mode)
     router = session.current_router()
     if not loaded:
         _preselect_for_router(mode, router)
@@ -589,17 +625,18 @@ def render_create_page(mode: Mode | str) -> None:
     else:
         for m in result.unplaced_cautions:
             form.draw_caution(m, None)
-    if not result.ok:
-        st.session_state.pop(_k(mode, "inflight"), None)  # nothing will be sent in this run
-    since = st.session_state.get(_k(mode, "inflight"))
-    busy = bool(since) and time.time() - since < SUBMIT_GUARD_S
+    requested = st.session_state.get(_k(mode, "requested"))
+    if requested is not None and not pending_request(requested, time.time()):
+        _drop_request(mode)  # clicked long ago on a page left before it was handled: never sent late
+        requested = None
+    sending = requested is not None and result.ok and not session.access_problem(endpoint.router)
     with st.container(horizontal=True):
         st.button(
-            "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:", disabled=busy,
+            "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:", disabled=sending,
             on_click=_on_generate, args=(mode, endpoint.id),
         )
         compare_view.compare_button(mode, endpoint, result.body)
-    if st.session_state.pop(_k(mode, "requested"), False):
+    if requested is not None:
         _send(mode, endpoint, result)
     _caution_panel(mode, endpoint, result)
     _budget_panel(mode, endpoint, result)

@@ -40,9 +40,13 @@ GENERAL = ""  # errors that concern the whole body (or a field that is not on sh
 PANEL = "__binding_panel"  # the slot under the prompt where the reference binding panel is drawn
 ON_VALUES = ("on", "yes", "true")
 LIST_ITEM_LABELS = {
-    "shots": "Shot", "elements": "Element", "images": "Image", "image_roles": "Image",
+    "shots": "Shot", "elements": "Character or object", "images": "Picture", "image_roles": "Picture",
     "video_list": "Video", "videos": "Video",
 }
+MAIN, OPTIONAL, ADVANCED = "main", "optional", "advanced"
+OPTIONAL_TITLE = "Optional"
+OPTIONAL_HELP = "Extras you can leave out: the video is made without them."
+LEAD_SHIFT = -1000  # a field the page leads with (common.LEADS) comes before every other field
 KIND_IMAGE, KIND_IMAGE_URL, KIND_VIDEO, KIND_TEXT = "image", "image_url", "video", "text"
 _NUMBERED_TOKEN = re.compile(r"<<<([a-z]+)_\{n\}>>>")
 # Widget hints drawn by a module of their own. The module's WIDGETS[hint](WidgetCall) draws the field and
@@ -77,6 +81,7 @@ class FieldSpec:
     initial: Any = None  # the value a new form starts from when it differs from the schema default
     nullable_flag: bool = False  # a bool defaulting to None: sent only when switched on
     tokens: str | None = None  # the prompt token pattern of a reference list, e.g. "<<<image_{n}>>>"
+    optional_in: tuple[str, ...] = ()  # Create modes where the field sits in the "Optional" section
 
     @property
     def numbered_kind(self) -> str | None:
@@ -254,7 +259,7 @@ def _spec(name: str, info: FieldInfo) -> FieldSpec:
         max_items=hint.get("max_items", bounds.get("max_len")) if kind == "list" else None,
         default=default, required=required, item_kind=item_kind, item_model=item_model,
         initial=hint.get("initial"), nullable_flag=kind == "bool" and not required and default is None,
-        tokens=hint.get("tokens"),
+        tokens=hint.get("tokens"), optional_in=tuple(str(m) for m in hint.get("optional_in") or ()),
     )
 
 
@@ -269,6 +274,33 @@ def field_specs(model: type[BaseModel]) -> tuple[FieldSpec, ...]:
     specs = [_spec(name, info) for name, info in model.model_fields.items()]
     positions = {name: i for i, name in enumerate(model.model_fields)}
     return tuple(sorted(specs, key=lambda s: (s.order, positions[s.name])))
+
+
+def section(spec: FieldSpec, mode: str | None) -> str:
+    """Where a field is drawn on a Create page: "main", "optional" (extras) or "advanced"."""
+    if spec.group == ADVANCED:
+        return ADVANCED
+    if spec.group == OPTIONAL or (mode is not None and str(mode) in spec.optional_in):
+        return OPTIONAL
+    return MAIN
+
+
+def page_order(specs: list[FieldSpec], mode: str | None) -> list[FieldSpec]:
+    """The fields in the order a page draws them: what the page's name says first (common.LEADS)."""
+    leads = common.LEADS.get(str(mode), ()) if mode is not None else ()
+
+    def rank(pair: tuple[int, FieldSpec]) -> tuple[int, int]:
+        position, spec = pair
+        return spec.order + (LEAD_SHIFT if spec.name in leads else 0), position
+
+    return [s for _, s in sorted(enumerate(specs), key=rank)]
+
+
+def _has_value(key: str) -> bool:
+    """Anything filled in under a field's key (a value, an uploaded image, a list item's value)?"""
+    skip = (w.COUNT, w.INLINE_NAME, w.UPLOAD_ID, w.PROBLEM, w.REJECTED)
+    return any(not w.is_upload_key(k) and not k.endswith(skip) and bool(w.current(k))
+               for k in w.keys_under(key))
 
 
 def offered(spec: FieldSpec, mode: str | None) -> bool:
@@ -682,7 +714,7 @@ def render_form(
 ) -> FormResult:
     """Draw the endpoint's form; return the exact body to send and its problems by field path."""
     ctx = _Ctx(prefix=key_prefix, mode=str(mode) if mode is not None else None, uploader=uploader)
-    specs = [s for s in field_specs(endpoint.schema) if offered(s, ctx.mode)]
+    specs = page_order([s for s in field_specs(endpoint.schema) if offered(s, ctx.mode)], ctx.mode)
     values: dict[str, Any] = {}
 
     def value_of(name: str) -> Any:
@@ -695,12 +727,20 @@ def render_form(
         return raw
 
     fields: dict[str, Any] = {}
-    main = [s for s in specs if s.group != "advanced"]
-    advanced = [s for s in specs if s.group == "advanced"]
-    for group, group_specs in (("main", main), ("advanced", advanced)):
+    for group in (MAIN, OPTIONAL, ADVANCED):
+        group_specs = [s for s in specs if section(s, ctx.mode) == group]
         if not group_specs:
             continue
-        box = st.expander("Advanced", icon=":material/tune:") if group == "advanced" else st.container()
+        if group == ADVANCED:
+            box = st.expander("Advanced", icon=":material/tune:")
+        elif group == OPTIONAL:
+            names = ", ".join(s.label for s in group_specs)
+            filled = any(_has_value(ctx.key(s.name)) for s in group_specs)
+            box = st.expander(f"{OPTIONAL_TITLE}: {names}", icon=":material/add_circle:", expanded=filled)
+            with box:
+                st.caption(OPTIONAL_HELP)
+        else:
+            box = st.container()
         with box:
             for spec in group_specs:
                 if not shown(spec, value_of):

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
-from core import access, catalog, config
-from core.jobs import ACTIVE_STATES, Job, JobState, download_given_up, needs_download
+from core import access, catalog, config, media, store
+from core import tokens as tk
+from core.jobs import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
 from ui import media_links, session
 
 STATE_LABELS = {
@@ -139,6 +142,33 @@ def table_rows(jobs: list[Job], now: float) -> list[dict]:
     ]
 
 
+NARROW_CSS = f"""<style>
+@media (max-width: {config.NARROW_JOBS_MAX_PX}px) {{ .st-key-jobs-wide {{ display: none !important; }} }}
+@media (min-width: {config.NARROW_JOBS_MAX_PX + 1}px) {{
+  .st-key-jobs-narrow {{ display: none !important; }} }}
+</style>"""
+
+
+def narrow_layout_css() -> None:
+    """Our own fixed stylesheet (no user text): the Jobs table on wide screens, cards on a phone."""
+    st.html(NARROW_CSS)
+
+
+def job_card(job: Job, now: float, *, on_open: Any, held: set[str] | None = None) -> None:
+    """A job as a card for narrow screens: status, prompt in full, router and model, Open."""
+    with st.container(border=True):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.badge(state_label(job, held), color=STATE_COLORS.get(job.state, "blue"))
+            st.caption(f"{fmt_elapsed(elapsed_s(job, now))} · {fmt_time(job.created_at)}"
+                       + (" · demo" if job.demo else ""))
+        if is_active(job):
+            st.progress(progress_fraction(job))
+        st.text(job.prompt_preview or job.title or "(no prompt)")
+        st.caption(endpoint_label(job.endpoint_id))
+        st.button("Open", key=f"jobs.card.{job.id}", icon=":material/open_in_full:", on_click=on_open,
+                  args=(job.id,))
+
+
 def next_step(job: Job) -> str | None:
     """What the user should do next, in plain words (None when nothing is needed)."""
     if job.state == JobState.SUBMISSION_UNKNOWN:
@@ -210,6 +240,75 @@ def edit_and_run_again(job: Job) -> None:
     st.switch_page(catalog.MODE_PAGES[catalog.mode_of(endpoint, body)])
 
 
+CHIP_THUMB_PX = 40
+
+
+@dataclass(frozen=True)
+class Chip:
+    """A token written in a prompt, as the user sees it: a plain name, the token, a thumbnail (or None)."""
+
+    token: str
+    label: str
+    thumb: str | None  # an absolute URL the browser can load, or None
+
+
+def _thumb_url(value: Any) -> str | None:
+    """A stored media value → an image URL for the browser: the media route for cached images, the
+    address itself for an image link, nothing for a video or anything else."""
+    if isinstance(value, dict):
+        value = value.get("frontal_image") or value.get("url") or next(
+            iter(value.get("element_input_urls") or []), None)
+    name = store.media_ref_name(value)
+    if name is not None:
+        try:
+            return media_links.media_url(name)
+        except ValueError:
+            return None
+    if isinstance(value, str) and media.is_url(value) and not value.lower().split("?")[0].endswith(
+            (".mp4", ".mov", ".webm")):
+        return value
+    return None
+
+
+def prompt_chips(endpoint_id: str, body: dict[str, Any], prompt: str) -> list[Chip]:
+    """One chip per distinct token of the prompt that the request offers (pure but for media URLs)."""
+    try:
+        offered = {b.token: b for b in tk.available_tokens(endpoint_id, body)}
+    except KeyError:  # an endpoint no longer in the catalog
+        return []
+    chips: list[Chip] = []
+    for token in tk.find_tokens(prompt):
+        binding = offered.get(token.text)
+        if binding is None or any(c.token == token.text for c in chips):
+            continue
+        items = body.get(binding.field)
+        ref = binding.index_or_name
+        if isinstance(items, list) and isinstance(ref, int):
+            value = items[ref - 1] if 0 < ref <= len(items) else None
+        elif isinstance(items, list):
+            value = next((e for e in items if isinstance(e, dict) and e.get("name") == ref), None)
+        else:
+            value = items
+        chips.append(Chip(token.text, binding.label, _thumb_url(value)))
+    return chips
+
+
+def draw_prompt(job: Job, *, key_prefix: str) -> None:
+    """The prompt as written (plain text), then its tokens as chips: thumbnail, name and token."""
+    text = prompt_text(job.body) if job.body else (job.prompt_preview or job.title or "")
+    st.text(text or "(no prompt)")
+    chips = prompt_chips(job.endpoint_id, job.body or {}, text) if text and job.body else []
+    if not chips:
+        return
+    with st.container(horizontal=True, gap="small", key=f"{key_prefix}.chips.{job.id}"):
+        for chip in chips:
+            with st.container(border=True, horizontal=True, vertical_alignment="center", width="content",
+                              gap="small"):
+                if chip.thumb:
+                    st.image(chip.thumb, width=CHIP_THUMB_PX)
+                st.text(f"{chip.label}  {chip.token}")
+
+
 def show_error(job: Job) -> None:
     """The router's reason (plain words, shown as text) and the next step."""
     if job.error and job.state in (JobState.FAILED, JobState.CANCELLED, JobState.SUBMISSION_UNKNOWN):
@@ -241,10 +340,10 @@ def details(job: Job, *, key_prefix: str) -> None:
     cols[3].metric("Charged", fmt_usd(job.reported_cost))
     st.caption(f"{endpoint_label(job.endpoint_id)} · made {fmt_time(job.created_at)} · job {job.id}")
     if job.task:
-        st.caption("Task id (the copy button is on the right of the box)")
+        st.caption("Task id")
         st.code(job.task.task_id, language=None)
     st.caption("Prompt")
-    st.text(job.prompt_preview or job.title or "(no prompt)")
+    draw_prompt(job, key_prefix=key_prefix)
     if job.state == JobState.SUCCEEDED and video_player(job):
         download_link(job, key=f"{key_prefix}.dl.{job.id}")
     if job.state == JobState.SUBMISSION_UNKNOWN:

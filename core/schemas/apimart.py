@@ -15,8 +15,10 @@ from pydantic import Field
 from core import config
 from core.models import Mode
 from core.schemas.common import (
+    ELEMENTS_TITLE,
     MODE_LABELS,
     ORDER,
+    SOUND_TITLE,
     AspectRatio,
     Flag,
     ImageUrl,
@@ -72,30 +74,33 @@ class ApimartElement(StrictModel):
     name: str = Field(
         min_length=1,
         title="Name",
-        description=f"Up to {config.APIMART_ELEMENT_NAME_MAX} letters, digits or underscores; write @name "
-        "in the prompt to use it (e.g. @element_dog).",
+        description=f"Up to {config.APIMART_ELEMENT_NAME_MAX} letters, digits or underscores. In the prompt, "
+        "write it after an @ (a name dog is called `@dog`).",
     )
     description: str = Field(
         min_length=1,
         title="Description",
-        description=f"What the subject is, up to {config.APIMART_ELEMENT_DESCRIPTION_MAX} characters.",
+        description=f"What it is, up to {config.APIMART_ELEMENT_DESCRIPTION_MAX} characters.",
     )
     element_input_urls: list[ImageUrl] = Field(
         min_length=config.APIMART_ELEMENT_IMAGES_MIN,
         max_length=config.APIMART_ELEMENT_IMAGES_MAX,
         title="Pictures",
-        description=f"{config.APIMART_ELEMENT_IMAGES_MIN} to {config.APIMART_ELEMENT_IMAGES_MAX} image URLs; "
-        "the first is the frontal view.",
+        description=f"{config.APIMART_ELEMENT_IMAGES_MIN} to {config.APIMART_ELEMENT_IMAGES_MAX} pictures; "
+        "the first is the front view.",
     )
 
 
 class RoleImage(StrictModel):
     """An image with its role: first frame, last frame or plain reference."""
 
-    url: ImageUrl = Field(title="Image URL", description="Public http(s) address of the image.")
+    url: ImageUrl = Field(title="Image", description="A public image link, or a file uploaded for you.")
     role: ImageRole = Field(
-        title="Role",
-        description="first_frame / last_frame = where the video starts / ends; reference = look.",
+        title="Use it as",
+        description="First frame: the video starts on it; last frame: it ends on it; reference: it guides "
+        "the look. The router's words: `first_frame`, `last_frame`, `reference`.",
+        json_schema_extra=ui_hint("segmented", 1000, labels={
+            "first_frame": "First frame", "last_frame": "Last frame", "reference": "Reference"}),
     )
 
 
@@ -109,8 +114,9 @@ class ApimartVideoRef(VideoRef):
 
     video_url: VideoUrl | None = Field(  # type: ignore[assignment]
         None,
-        title="Video URL",
-        description="Public http(s) address of the source video (mp4/mov, 3–10 s). Refer to it as @Video1.",
+        title="Video link",
+        description="Public http(s) address of the source video (mp4/mov, 3–10 s). In the prompt, call it "
+        "`@Video1`.",
     )
     url: VideoUrl | None = Field(
         None, title="Video URL (as url)", description="The same address under the key url.",
@@ -141,8 +147,9 @@ def _mode(options: str, *, modes: tuple[str, ...]) -> Any:
 def _audio(*, modes: tuple[str, ...]) -> Any:
     return Field(
         False,
-        title="Audio",
-        description="Generate synchronised audio with the video (not with a reference video).",
+        title=SOUND_TITLE,
+        description="Kling makes sound that matches the video (not with a source video). APIMart calls "
+        "this `audio`.",
         json_schema_extra=ui_hint("toggle", ORDER["audio"], modes=modes),
     )
 
@@ -151,14 +158,15 @@ def _watermark(*, modes: tuple[str, ...]) -> Any:
     return Field(
         None,
         title="Watermark",
-        description="Whether APIMart adds a watermark (left out = the router's default).",
+        description="Whether APIMart adds a watermark (left off: the router decides).",
         json_schema_extra=ui_hint("toggle", ORDER["watermark"], group="advanced", modes=modes),
     )
 
 
 _PROMPT_HELP = (
-    f"What happens in the video, up to {config.PROMPT_MAX_CHARS} characters. Refer to images as "
-    "<<<image_1>>> (order of the image list) and subjects as @name."
+    f"What happens in the video, up to {config.PROMPT_MAX_CHARS} characters. Call pictures `<<<image_1>>>` "
+    "(in the order of the list) and a character or object by its name after an @ (`@dog`) — or use "
+    "Insert under the prompt."
 )
 
 
@@ -171,35 +179,37 @@ class ApimartKlingV3Omni(RuledModel):
     negative_prompt: str | None = negative_prompt_field()
     image_with_roles: list[RoleImage] | None = Field(
         None,
-        title="Frames and references",
-        description="Images with a role: first_frame, last_frame or reference. A last frame needs a first "
-        "frame. Not together with the plain image list.",
+        title="Pictures",
+        description="Each picture is a first frame, a last frame or a reference for the look. A last frame "
+        "needs a first frame. APIMart calls this list `image_with_roles`.",
         json_schema_extra=ui_hint("image_roles", ORDER["image_with_roles"], modes=(Mode.IMAGE,),
                                   tokens=IMAGE_TOKENS),
     )
     image_urls: list[ImageUrl] | None = Field(
         None,
         title="Reference images",
-        description="Image URLs that guide the look; refer to them as <<<image_1>>>, <<<image_2>>>… Not "
-        "together with images with roles.",
+        description="Pictures that guide the look; in the prompt, call them `<<<image_1>>>`, "
+        "`<<<image_2>>>`… APIMart calls this list `image_urls`.",
         json_schema_extra=ui_hint("images", ORDER["image_urls"], modes=(Mode.REFERENCE,),
                                   tokens=IMAGE_TOKENS, max_items=config.MAX_REFS_NO_VIDEO),
     )
     video_list: list[ApimartVideoRef] | None = Field(
         None,
         max_length=1,
-        title="Reference video",
-        description="One video URL: base = edit it; feature = use it as a motion/style reference.",
+        title="Source video",
+        description="One video: edit it, or follow its style and motion. In the prompt, call it `@Video1`.",
         json_schema_extra=ui_hint("video_list", ORDER["video_list"], modes=(Mode.VIDEO,), max_items=1),
     )
     elements: list[ApimartElement] | None = Field(
         None,
         max_length=config.APIMART_MAX_ELEMENTS,
-        title="Subjects",
-        description=f"Up to {config.APIMART_MAX_ELEMENTS} subjects, each with a name (use @name in the "
-        "prompt), a description and 2–4 pictures.",
+        title=ELEMENTS_TITLE,
+        description=f"Up to {config.APIMART_MAX_ELEMENTS} characters or objects, each with a name (write "
+        "it after an @ in the prompt), a description and 2–4 pictures. APIMart calls them subjects "
+        "(`elements`).",
         json_schema_extra=ui_hint("elements", ORDER["elements"], tokens=ELEMENT_TOKENS,
-                                  max_items=config.APIMART_MAX_ELEMENTS),
+                                  max_items=config.APIMART_MAX_ELEMENTS,
+                                  optional_in=["text", "image", "video"]),
     )
     multi_shot: Flag = multi_shot_field(modes=ALL_MODES)
     shot_type: ShotType | None = shot_type_field(modes=ALL_MODES)
@@ -224,7 +234,8 @@ class ApimartKlingV3(RuledModel):
         min_length=1,
         max_length=config.APIMART_V3_MAX_IMAGE_URLS,
         title="First (and last) frame",
-        description="One image URL = the first frame; two = the first and the last frame.",
+        description="One picture: the video starts on it; two: it starts on the first and ends on the "
+        "second.",
         json_schema_extra=ui_hint("images", ORDER["image_urls"], modes=(Mode.IMAGE,),
                                   max_items=config.APIMART_V3_MAX_IMAGE_URLS),
     )

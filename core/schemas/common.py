@@ -6,7 +6,8 @@ generic form renderer (ui/form.py) reads nothing else:
     widget   prompt | textarea | segmented | select | toggle | slider | number | image | images |
              image_roles | video | video_list | shots | elements | hidden
     order    int, the position on the form (lower first)
-    group    "main" (always visible) or "advanced" (inside an "Advanced" expander)
+    group    "main" (always visible), "optional" (inside an "Optional" section) or "advanced"
+             (inside an "Advanced" expander)
     show_if  {field: value-or-list-of-values}; the field is shown only when every named field
              currently has one of those values (e.g. {"multi_shot": True, "shot_type": ["customize"]})
     modes    Create modes (core.models.Mode values) in which the field is offered; absent = all
@@ -14,6 +15,9 @@ generic form renderer (ui/form.py) reads nothing else:
     max_items  for list widgets: how many items the endpoint accepts (when it is fixed)
     fixed    for a hidden field: the value it always has (e.g. APIMart's `model`)
     initial  the value a new form starts from when it differs from the schema default
+    labels   {value: words}: what the form shows for each option (the router's word goes in the help)
+    optional_in  Create modes in which the field sits in the form's "Optional" section (group
+             "optional" = in every mode)
 
 Cross-field rules live in core/rules.py, each with its level (problem or caution) and its source; a
 model's `model_validator` raises the problem-level ones (small pure functions returning `Issue`s: a
@@ -132,6 +136,19 @@ ReferType = Literal["base", "feature"]
 YesNo = Literal["yes", "no"]
 StdPro = Literal["std", "pro"]
 MODE_LABELS = {"std": "Standard (720p)", "pro": "Pro (1080p)", "4k": "4K"}  # what the form shows
+SHOT_TYPE_LABELS = {"customize": "Your shots", "intelligence": "Let Kling plan the shots"}
+REFER_TYPE_LABELS = {"base": "Edit this video", "feature": "Follow its style and motion"}
+YES_NO_LABELS = {"yes": "Yes", "no": "No"}
+ON_OFF_LABELS = {"on": "On", "off": "Off"}
+ELEMENTS_TITLE = "Characters and objects"  # MuleRouter's "elements", APIMart's "subjects"
+SOUND_TITLE = "Sound"  # MuleRouter's `sound`, APIMart's `audio`
+
+# What each Create page leads with (its name): these fields come first on that page, before the prompt.
+LEADS = {
+    "image": ("first_frame", "last_frame", "image_with_roles", "images", "image_urls"),
+    "reference": ("images", "image_urls"),
+    "video": ("video", "video_list", "keep_audio"),
+}
 
 SHOT_CUSTOMIZE = "customize"
 SHOT_INTELLIGENCE = "intelligence"
@@ -170,17 +187,21 @@ class VideoRef(StrictModel):
     """One reference video: `video_url`, how it is used (`refer_type`) and whether its sound is kept."""
 
     video_url: VideoUrl = Field(
-        title="Video URL",
-        description="Public http(s) address of the source video (mp4/mov, 3–10 s). Refer to it as @Video1.",
+        title="Video link",
+        description="Public http(s) address of the source video (mp4/mov, 3–10 s). In the prompt, call "
+        "it `@Video1`.",
     )
     refer_type: ReferType = Field(
         default="base",
-        title="Use the video as",
-        description="base = edit this video (no first/last frame then); feature = use it as a motion/style "
-        "reference.",
+        title="What to do with it",
+        description="Edit this video (no first or last frame then), or make a new one that follows its style "
+        "and motion. The router's words: `base` and `feature`.",
+        json_schema_extra=ui_hint("segmented", 1001, labels=REFER_TYPE_LABELS),
     )
     keep_original_sound: YesNo = Field(
-        default="no", title="Keep original sound", description="yes keeps the source video's audio."
+        default="no", title="Keep the video's sound",
+        description="Keep the source video's sound in the result.",
+        json_schema_extra=ui_hint("segmented", 1002, labels=YES_NO_LABELS),
     )
 
 
@@ -290,7 +311,8 @@ def multi_shot_field(*, modes: Modes = None) -> Any:
     return Field(
         False,
         title="Multi-shot",
-        description="Make a video of several shots. Then choose how the shots are cut.",
+        description="Make a video of several shots: write them yourself, or let Kling plan them from the "
+        "prompt. The router calls this `multi_shot`.",
         json_schema_extra=ui_hint("toggle", ORDER["multi_shot"], modes=modes),
     )
 
@@ -298,12 +320,14 @@ def multi_shot_field(*, modes: Modes = None) -> Any:
 def shot_type_field(*, modes: Modes = None) -> Any:
     return Field(
         None,
-        title="Shot type",
-        description="customize = you write each shot and its length; intelligence = the model cuts the "
-        "prompt into shots itself (may be refused by Omni).",
+        title="Who plans the shots",
+        description="Your shots: you write each shot and its length. Let Kling plan the shots: Kling cuts "
+        "the prompt into shots itself (Omni may refuse it). The router's words: `customize` and "
+        "`intelligence`.",
         # ⚠ intelligence is reportedly refused by the official Omni endpoint: forms start on customize.
         json_schema_extra=ui_hint(
-            "segmented", ORDER["shot_type"], show_if={"multi_shot": True}, modes=modes, initial=SHOT_CUSTOMIZE
+            "segmented", ORDER["shot_type"], show_if={"multi_shot": True}, modes=modes,
+            initial=SHOT_CUSTOMIZE, labels=SHOT_TYPE_LABELS,
         ),
     )
 
@@ -313,9 +337,10 @@ def multi_prompt_field(*, modes: Modes = None) -> Any:
         None,
         min_length=config.SHOTS_MIN,
         max_length=config.SHOTS_MAX,
-        title="Shots",
+        title="Your shots",
         description=f"{config.SHOTS_MIN} to {config.SHOTS_MAX} shots, each with its own prompt (up to "
-        f"{config.SHOT_PROMPT_MAX_CHARS} characters) and length; the lengths must add up to the duration.",
+        f"{config.SHOT_PROMPT_MAX_CHARS} characters) and length; the lengths must add up to the duration. "
+        "The router calls this `multi_prompt`.",
         json_schema_extra=ui_hint(
             "shots",
             ORDER["multi_prompt"],

@@ -14,9 +14,12 @@ from pydantic import AfterValidator, Field
 
 from core import camera, config, media
 from core.schemas.common import (
+    ELEMENTS_TITLE,
     IMAGE_FIELD,
     MODE_LABELS,
+    ON_OFF_LABELS,
     ORDER,
+    SOUND_TITLE,
     AspectRatio,
     Flag,
     ImageRef,
@@ -63,10 +66,13 @@ class MuleElement(RuledModel):
     """A subject kept consistent across the video: a frontal image plus 1–3 other angles (or videos)."""
 
     type: Literal["image", "video"] = Field(
-        title="Element type", description="image = built from pictures; video = built from reference videos."
+        title="Made from", description="Pictures of the character or object, or videos of it. The router's "
+        "words: `image` and `video`.",
+        json_schema_extra=ui_hint("segmented", 1000, labels={"image": "Pictures", "video": "Videos"}),
     )
     frontal_image: ImageRef | None = Field(
-        None, title="Frontal image", description="The subject seen from the front (URL or image file)."
+        None, title="Front view", description="The character or object seen from the front (URL or image "
+        "file). The router calls it `frontal_image`."
     )
     reference_images: list[ImageRef] | None = Field(
         None,
@@ -74,13 +80,13 @@ class MuleElement(RuledModel):
         max_length=config.ELEMENT_REF_IMAGES_MAX,
         title="Other angles",
         description=f"{config.ELEMENT_REF_IMAGES_MIN} to {config.ELEMENT_REF_IMAGES_MAX} more pictures "
-        "of the same subject.",
+        "of the same character or object.",
     )
     reference_videos: list[VideoUrl] | None = Field(
         None,
         min_length=1,
-        title="Reference videos",
-        description="Video URLs of the subject (video elements).",
+        title="Videos of it",
+        description="Video links of the character or object (when it is made from videos).",
     )
 
     def issues(self) -> list[Issue]:
@@ -223,9 +229,9 @@ def _dynamic_masks() -> Any:
 def _sound() -> Any:
     return Field(
         "off",
-        title="Sound",
-        description="on = generate synchronised audio with the video; off = silent.",
-        json_schema_extra=ui_hint("segmented", ORDER["sound"]),
+        title=SOUND_TITLE,
+        description="On: Kling makes sound that matches the video; off: silent.",
+        json_schema_extra=ui_hint("segmented", ORDER["sound"], labels=ON_OFF_LABELS),
     )
 
 
@@ -233,20 +239,22 @@ def _mode(default: str) -> Any:
     return Field(
         default,
         title="Quality",
-        description="std = 720p, cheaper; pro = 1080p.",
+        description="Standard is 720p and cheaper; Pro is 1080p. The router's words: `std` and `pro`.",
         json_schema_extra=ui_hint("segmented", ORDER["mode"], labels=MODE_LABELS),
     )
 
 
-def _frame(which: str) -> Any:
+def _frame(which: str, *, group: str = "main") -> Any:
+    """A first/last frame; `group="optional"` where the page is not about images (text to video)."""
     first = which == "first_frame"
     return Field(
         None,
         title="First frame" if first else "Last frame",
-        description=("The opening" if first else "The closing") + " frame of the video: an image URL or "
-        "an uploaded JPG/PNG (≥300 px each side, ≤10 MB, aspect 1:2.5 to 2.5:1)."
-        + ("" if first else " Most endpoints want a first frame with it."),
-        json_schema_extra=ui_hint("image", ORDER[which]),
+        description=("The picture the video starts from" if first else "The picture the video ends on")
+        + ": an image link or a JPG/PNG from your computer (at least 300 px each side, up to 10 MB, between "
+        "1:2.5 and 2.5:1)." + ("" if first else " Most models want a first frame with it.")
+        + f" The router calls it `{which}`.",
+        json_schema_extra=ui_hint("image", ORDER[which], group=group),
     )
 
 
@@ -258,21 +266,23 @@ def _images(*, min_length: int | None = None, limit: int = config.MAX_REFS_NO_VI
         min_length=min_length,
         max_length=limit if stated else None,
         title="Reference images",
-        description="Pictures that guide the look (style, scene, subject). Refer to them in the prompt as "
-        "<<<image_1>>>, <<<image_2>>>…",
+        description="Pictures that guide the look (style, scene, who is in it). In the prompt, call them "
+        "`<<<image_1>>>`, `<<<image_2>>>`… (or use Insert under the prompt).",
         json_schema_extra=ui_hint("images", ORDER["images"], tokens=IMAGE_TOKENS, max_items=limit),
     )
 
 
-def _elements(limit: int, *, min_length: int | None = None) -> Any:
+def _elements(limit: int, *, min_length: int | None = None, group: str = "optional") -> Any:
     return Field(
         None,
         min_length=min_length,
         max_length=limit,
-        title="Elements",
-        description=f"Up to {limit} subjects (a frontal picture plus 1–3 other angles each) that stay the "
-        "same across the video. Refer to them as <<<element_1>>>, <<<element_2>>>…",
-        json_schema_extra=ui_hint("elements", ORDER["elements"], tokens=ELEMENT_TOKENS, max_items=limit),
+        title=ELEMENTS_TITLE,
+        description=f"Up to {limit} characters or objects (a front view plus 1–3 other angles each) that "
+        "look the same all through the video. In the prompt, call them `<<<element_1>>>`, "
+        "`<<<element_2>>>`… MuleRouter calls them elements.",
+        json_schema_extra=ui_hint("elements", ORDER["elements"], tokens=ELEMENT_TOKENS, max_items=limit,
+                                  group=group),
     )
 
 
@@ -285,13 +295,14 @@ def _video(description: str) -> Any:
 
 
 _PROMPT_HELP = (
-    f"What happens in the video, up to {config.PROMPT_MAX_CHARS} characters. Not used when multi-shot "
-    "customize is on (each shot has its own prompt)."
+    f"What happens in the video, up to {config.PROMPT_MAX_CHARS} characters. Not used with \"Your shots\" "
+    "(each shot has its own prompt)."
 )
-_OMNI_PROMPT_HELP = _PROMPT_HELP + " Refer to images as <<<image_1>>> and elements as <<<element_1>>>."
+_OMNI_PROMPT_HELP = _PROMPT_HELP + (" Call pictures `<<<image_1>>>` and characters or objects "
+                                    "`<<<element_1>>>` — or use Insert under the prompt.")
 _VIDEO_PROMPT_HELP = (
-    f"The change or new video you want, up to {config.PROMPT_MAX_CHARS} characters. Refer to the source "
-    "video as @Video1."
+    f"The change or the new video you want, up to {config.PROMPT_MAX_CHARS} characters. Call the source "
+    "video `@Video1`."
 )
 
 
@@ -303,8 +314,8 @@ class KlingV3TextToVideo(RuledModel):
 
     prompt: PromptText | None = prompt_field(required=False, description=_PROMPT_HELP)
     negative_prompt: str | None = negative_prompt_field()
-    first_frame: ImageRef | None = _frame("first_frame")
-    last_frame: ImageRef | None = _frame("last_frame")
+    first_frame: ImageRef | None = _frame("first_frame", group="optional")
+    last_frame: ImageRef | None = _frame("last_frame", group="optional")
     elements: list[MuleElement] | None = _elements(config.MAX_ELEMENTS_V3)
     multi_shot: Flag = multi_shot_field()
     shot_type: ShotType | None = shot_type_field()
@@ -342,8 +353,8 @@ class OmniTextToVideo(RuledModel):
 
     prompt: PromptText | None = prompt_field(required=False, description=_OMNI_PROMPT_HELP)
     negative_prompt: str | None = negative_prompt_field()
-    first_frame: ImageRef | None = _frame("first_frame")
-    last_frame: ImageRef | None = _frame("last_frame")
+    first_frame: ImageRef | None = _frame("first_frame", group="optional")
+    last_frame: ImageRef | None = _frame("last_frame", group="optional")
     elements: list[MuleElement] | None = _elements(config.MAX_REFS_NO_VIDEO)
     multi_shot: Flag = multi_shot_field()
     shot_type: ShotType | None = shot_type_field()
@@ -380,9 +391,9 @@ class OmniReferenceToVideo(RuledModel):
     prompt: PromptText | None = prompt_field(required=False, description=_OMNI_PROMPT_HELP)
     negative_prompt: str | None = negative_prompt_field()
     images: list[ImageRef] | None = _images(stated=True)
-    first_frame: ImageRef | None = _frame("first_frame")
-    last_frame: ImageRef | None = _frame("last_frame")
-    elements: list[MuleElement] | None = _elements(config.MAX_REFS_NO_VIDEO)
+    first_frame: ImageRef | None = _frame("first_frame", group="optional")
+    last_frame: ImageRef | None = _frame("last_frame", group="optional")
+    elements: list[MuleElement] | None = _elements(config.MAX_REFS_NO_VIDEO, group="main")
     multi_shot: Flag = multi_shot_field()
     shot_type: ShotType | None = shot_type_field()
     multi_prompt: list[MuleShot] | None = multi_prompt_field()
@@ -403,8 +414,8 @@ class OmniReferenceVideoToVideo(RuledModel):
     video: VideoUrl = _video("Public http(s) address of the reference video (mp4/mov, 3–10 s).")
     keep_audio: Flag = Field(
         False,
-        title="Keep the video's audio",
-        description="Keep the sound of the source video in the result.",
+        title="Keep the video's sound",
+        description="Keep the sound of the source video in the result. The router calls it `keep_audio`.",
         json_schema_extra=ui_hint("toggle", ORDER["keep_audio"]),
     )
     negative_prompt: str | None = negative_prompt_field()
@@ -422,13 +433,13 @@ class OmniVideoToVideo(RuledModel):
         min_length=1,
         max_length=1,
         title="Source video",
-        description="The video to work from (one). base = edit it; feature = use it as a motion/style "
-        "reference. Refer to it as @Video1.",
+        description="The video to work from (one): edit it, or follow its style and motion. In the prompt, "
+        "call it `@Video1`.",
         json_schema_extra=ui_hint("video_list", ORDER["video_list"], tokens=VIDEO_TOKEN, max_items=1),
     )
     negative_prompt: str | None = negative_prompt_field()
-    first_frame: ImageRef | None = _frame("first_frame")
-    last_frame: ImageRef | None = _frame("last_frame")
+    first_frame: ImageRef | None = _frame("first_frame", group="optional")
+    last_frame: ImageRef | None = _frame("last_frame", group="optional")
     images: list[ImageRef] | None = _images(limit=config.MAX_REFS_WITH_VIDEO)
     elements: list[MuleElement] | None = _elements(config.MAX_REFS_WITH_VIDEO)
     duration: Seconds = duration_field()

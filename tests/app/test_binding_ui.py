@@ -45,7 +45,7 @@ def test_chips_show_each_reference_token_and_insert_it() -> None:
     at.button(key=f"{p}.prompt.__insert.<<<image_1>>>").click().run()
     assert at.text_area(key=f"{p}.prompt").value == "A cat like <<<image_1>>>"
     warnings = [w.value for w in at.warning]
-    assert any("Image 2 is never mentioned" in w.replace("\\", "") for w in warnings), warnings
+    assert any("Picture 2 is never mentioned" in w.replace("\\", "") for w in warnings), warnings
 
 
 def test_a_dangling_token_is_an_error_under_the_prompt_and_blocks_the_submit(demo: Path) -> None:

@@ -55,6 +55,8 @@ def session_jobs(at: AppTest) -> list[str]:
 
 
 def generate(at: AppTest, mode: str) -> AppTest:
+    """A click on Generate, later than a double-click after any earlier one (AppTest clicks come fast)."""
+    at.session_state[create._k(mode, "clicked")] = None
     at.button(key=GENERATE[mode]).click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at

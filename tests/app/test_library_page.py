@@ -173,7 +173,7 @@ def test_compare_escapes_user_markup_and_names_settings_by_their_labels(demo: Pa
     assert r"a \*\*bold\*\* \:red\[x\] \$y\$ :green-background[rose]" in marks, marks
     frames = [f.value for f in at.dataframe]
     diff = next(f for f in frames if "v1" in f.columns)
-    assert list(diff["Setting"]) == ["Duration (s)", "Shots #2 › Shot length (s)"]
+    assert list(diff["Setting"]) == ["Duration (s)", "Your shots #2 › Shot length (s)"]
     assert list(diff["v1"]) == ["5", "3"] and list(diff["v2"]) == ["6", "4"]
     params = next(f for f in frames if "Value" in f.columns)
     assert "Multi-shot" in list(params["Setting"]) and "multi_shot" not in list(params["Setting"])

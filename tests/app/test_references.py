@@ -72,11 +72,11 @@ def images_sent(at: AppTest) -> list[str]:
 
 def headings(at: AppTest) -> list[str]:
     return [m.value.strip("*") for m in at.markdown
-            if m.value.startswith("*Image") or "*New image" in m.value]
+            if m.value.startswith("*Picture") or "*New picture" in m.value]
 
 
 def chip_labels(at: AppTest) -> list[str]:
-    return [t.value for t in at.text if t.value.startswith("Image ")]
+    return [t.value for t in at.text if t.value.startswith("Picture ") and not t.value.endswith("removed.")]
 
 
 def test_remove_and_move_never_raise_and_the_page_stays_whole(demo: Path) -> None:
@@ -185,15 +185,15 @@ def test_one_heading_one_remove_per_image_numbered_like_the_tokens(demo: Path) -
     fill_three(at, p)
     removes = [b for b in at.button if b.key.startswith(f"{p}.images.") and b.label == "Remove"]
     assert len(removes) == 3
-    assert headings(at) == ["Image 1", "Image 2", "Image 3"]
-    assert chip_labels(at) == ["Image 1", "Image 2", "Image 3"]
+    assert headings(at) == ["Picture 1", "Picture 2", "Picture 3"]
+    assert chip_labels(at) == ["Picture 1", "Picture 2", "Picture 3"]
     # clearing the link of image 2 empties its item: the list and the chips still agree on numbers
     at.text_input(key=f"{p}.images.1").input("").run()
-    assert headings(at) == ["Image 1", "New image (empty)", "Image 2"]
-    assert chip_labels(at) == ["Image 1", "Image 2"]
+    assert headings(at) == ["Picture 1", "New picture (empty)", "Picture 2"]
+    assert chip_labels(at) == ["Picture 1", "Picture 2"]
     at.button(key=f"{p}.images.0.__remove").click().run()
-    assert headings(at) == ["New image (empty)", "Image 1"]
-    assert chip_labels(at) == ["Image 1"]
+    assert headings(at) == ["New picture (empty)", "Picture 1"]
+    assert chip_labels(at) == ["Picture 1"]
     assert len([b for b in at.button if b.key.startswith(f"{p}.images.") and b.label == "Remove"]) == 2
 
 

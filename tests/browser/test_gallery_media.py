@@ -57,7 +57,7 @@ def test_gallery_plays_from_the_media_route(page: Page, app_url: str, app_data_d
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Gallery").click()
     expect(page.get_by_role("heading", name="Gallery").first).to_be_visible(timeout=LONG)
-    expect(page.get_by_text(prompt).first).to_be_visible(timeout=LONG)
+    expect(page.get_by_text(prompt).locator("visible=true").first).to_be_visible(timeout=LONG)
     src = f"{app_url}{config.MEDIA_ROUTE_PREFIX}/{job.video_file}"
     states = _video_states(page, src)
     assert states, "the Gallery shows no <video>"

@@ -51,12 +51,12 @@ def test_text_to_video_journey_generate_watch_play_reload(page: Page, app_url: s
     page.wait_for_function(
         "() => [...document.querySelectorAll('video')].some(v => v.readyState >= 2)", timeout=LONG
     )
-    expect(page.get_by_text(prompt).first).to_be_visible()
+    expect(page.get_by_text(prompt).locator("visible=true").first).to_be_visible()
     page.screenshot(path=str(app_data_dir / "journey-3-gallery.png"), full_page=True)
 
     page.reload()
     expect(page.get_by_role("heading", name="Gallery").first).to_be_visible(timeout=LONG)
-    expect(page.get_by_text(prompt).first).to_be_visible(timeout=LONG)
+    expect(page.get_by_text(prompt).locator("visible=true").first).to_be_visible(timeout=LONG)
     expect(page.locator("video").first).to_be_visible(timeout=LONG)
     _no_exception(page)
 

@@ -87,7 +87,7 @@ def test_remove_move_and_a_removed_token_in_the_browser(page: Page, app_url: str
             page.get_by_role("button", name="Add image").click()
             _settle(page)
         _upload(page, f"image {i + 1}", _picture(tmp_path / f"{colour}.png", (480, 320), colour))
-    expect(page.get_by_text("Image 3", exact=True).first).to_be_visible(timeout=LONG)
+    expect(page.get_by_text("Picture 3", exact=True).first).to_be_visible(timeout=LONG)
     expect(page.get_by_test_id("stFileUploader").filter(has_text="teal.png")).to_have_count(0)
     prompt = page.get_by_role("textbox", name="Prompt", exact=True)
     prompt.fill("<<<image_1>>> walks up and meets <<<image_2>>> near <<<image_3>>>")

@@ -57,7 +57,7 @@ def test_failed_job_reason_on_jobs_and_deep_link(page: Page, app_url: str, app_d
     fresh = context.new_page()  # a new tab: a new session with empty session state
     fresh.goto(f"{app_url}/jobs?job={job_id}")
     expect(fresh.get_by_role("heading", name="Job details")).to_be_visible(timeout=LONG)
-    expect(fresh.get_by_text(prompt).first).to_be_visible(timeout=LONG)
+    expect(fresh.get_by_text(prompt).locator("visible=true").first).to_be_visible(timeout=LONG)
     expect(fresh.get_by_text("unsafe content (moderation)").first).to_be_visible()
     fresh.screenshot(path=str(app_data_dir / "results-2-deep-link.png"), full_page=True)
     expect(fresh.get_by_test_id("stException")).to_have_count(0)

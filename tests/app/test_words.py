@@ -1,0 +1,74 @@
+"""Issue 9 items 3, 8, 9, 15, 16 where state is enough: the click guard's pure parts, the demo-aware
+duplicate question, the welcome's starters filling the form, and the plain vocabulary of the forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core import catalog, config
+from core.models import Mode
+from tests.app.test_create_pages import demo, generate, open_page, prefix  # noqa: F401 (fixture)
+from ui import create, form, welcome
+
+
+def test_click_burst_and_request_age() -> None:
+    assert create.is_burst(("generate", 100.0), "generate", 100.05)
+    assert not create.is_burst(("generate", 100.0), "generate", 100.0 + create.SUBMIT_GUARD_S)
+    assert not create.is_burst(("generate", 100.0), "duplicate", 100.05)  # "Send again anyway" differs
+    assert not create.is_burst(None, "generate", 1.0)
+    assert create.pending_request(100.0, 101.0)
+    assert not create.pending_request(100.0, 100.0 + create.REQUEST_TTL_S)
+    assert not create.pending_request(True, 1.0)
+
+
+def test_duplicate_question_says_bills_only_off_demo() -> None:
+    assert "bills" not in create.duplicate_message(demo=True)
+    assert "bills" in create.duplicate_message(demo=False)
+
+
+def test_starter_fills_the_image_form(demo: Path) -> None:  # noqa: F811
+    at = open_page("text")
+    assert at.button(key="welcome.try.image") is not None
+    at.button(key="welcome.try.image").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    p = prefix(at, "image")
+    assert "sailing boat" in at.text_area(key=f"{p}.prompt").value
+    assert at.session_state[f"{p}.first_frame.__inline"]  # the bundled picture, inline for MuleRouter
+    assert welcome.CLOSED_KEY in at.session_state
+    at.switch_page("app_pages/image_to_video.py").run()  # AppTest stays on the old page after switch_page
+    generate(at, "image")
+    assert any("Job started" in s.value for s in at.success)
+
+
+def test_welcome_goes_once_a_job_exists(demo: Path) -> None:  # noqa: F811
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A kite over a beach").run()
+    generate(at, "text")
+    fresh = open_page("text")
+    assert not [b for b in fresh.button if str(b.key or "").startswith("welcome.")]
+
+
+def test_plain_words_in_labels() -> None:
+    texts = []
+    for endpoint in catalog.ENDPOINTS:
+        for spec in form.field_specs(endpoint.schema):
+            texts.append(spec.label)
+            texts.extend(spec.labels.values())
+    joined = " | ".join(texts)
+    for jargon in ("Subjects", "Elements", "Audio", "customize", "intelligence", "first_frame"):
+        assert jargon not in joined, jargon
+    for plain in ("Characters and objects", "Your shots", "Let Kling plan the shots", "Sound"):
+        assert plain in joined, plain
+    labels = [e.label for e in catalog.for_mode(config.MULEROUTER, Mode.VIDEO)]
+    assert "Video to video" not in labels and len(set(labels)) == len(labels)
+
+
+def test_pages_lead_with_their_name() -> None:
+    omni_i2v = catalog.get("mulerouter/kling-v3-omni/image-to-video").schema
+    image = form.page_order(list(form.field_specs(omni_i2v)), "image")
+    assert image[0].name == "first_frame"
+    text = catalog.get("mulerouter/kling-v3-omni/text-to-video").schema
+    sections = {s.name: form.section(s, "text") for s in form.field_specs(text)}
+    assert sections["first_frame"] == sections["elements"] == form.OPTIONAL
+    assert sections["prompt"] == form.MAIN
