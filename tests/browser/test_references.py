@@ -84,9 +84,9 @@ def test_remove_move_and_a_removed_token_in_the_browser(page: Page, app_url: str
     colours = ("tomato", "gold", "teal")
     for i, colour in enumerate(colours):
         if i:
-            page.get_by_role("button", name="Add image").click()
+            page.get_by_role("button", name="Add picture").click()
             _settle(page)
-        _upload(page, f"image {i + 1}", _picture(tmp_path / f"{colour}.png", (480, 320), colour))
+        _upload(page, f"picture {i + 1}", _picture(tmp_path / f"{colour}.png", (480, 320), colour))
     expect(page.get_by_text("Picture 3", exact=True).first).to_be_visible(timeout=LONG)
     expect(page.get_by_test_id("stFileUploader").filter(has_text="teal.png")).to_have_count(0)
     prompt = page.get_by_role("textbox", name="Prompt", exact=True)
