@@ -15,9 +15,15 @@ if __name__ != "__main__":  # imported by the server process, once: the ASGI app
     routes = server.routes(st.get_option("server.baseUrlPath"))  # st.App mounts ours at the root
     app = st.App("streamlit_app.py", routes=routes, lifespan=server.lifespan, middleware=server.middleware())
 else:  # a script run of one browser session
-    from ui import frame
+    from pathlib import Path
 
-    st.set_page_config(page_title="Kling Prompt Studio", page_icon=":material/movie:", layout="wide")
+    from ui import frame, phone
+
+    ASSETS = Path(__file__).resolve().parent / "ui" / "assets"
+    # a local favicon: a :material/…: one is fetched from fonts.gstatic.com by the browser
+    st.set_page_config(
+        page_title="Kling Prompt Studio", page_icon=str(ASSETS / "logo_icon.svg"), layout="wide"
+    )
 
     PAGES = {
         "Create": [
@@ -41,11 +47,10 @@ else:  # a script run of one browser session
         ],
     }
 
-    from pathlib import Path
-
-    ASSETS = Path(__file__).resolve().parent / "ui" / "assets"
     st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "logo_icon.svg"), size="large")
     page = st.navigation(PAGES)
     frame.sidebar()
     frame.live_jobs()
+    with st.sidebar:
+        phone.close_sidebar_after_navigation(page.url_path)
     page.run()

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core import config, pricing
-from ui import session
+from ui import session, welcome
 
 POLL_INPUT_KEY = "settings.poll_input"
 BUDGET_INPUT_KEY = "settings.budget_input"
@@ -20,6 +20,7 @@ PRICE_BASE_KEY = "settings.price_base"
 DEMO_INPUT_KEY = "settings.demo_toggle"
 
 st.title("Settings")
+welcome.demo_badge()
 
 
 def _copy(widget_key: str, target_key: str) -> None:

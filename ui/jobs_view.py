@@ -296,11 +296,16 @@ def prompt_chips(endpoint_id: str, body: dict[str, Any], prompt: str) -> list[Ch
 def draw_prompt(job: Job, *, key_prefix: str) -> None:
     """The prompt as written (plain text), then its tokens as chips: thumbnail, name and token."""
     text = prompt_text(job.body) if job.body else (job.prompt_preview or job.title or "")
+    draw_prompt_of(job.endpoint_id, job.body or {}, text, key=f"{key_prefix}.chips.{job.id}")
+
+
+def draw_prompt_of(endpoint_id: str, body: dict[str, Any], text: str, *, key: str) -> None:
+    """A prompt (plain text) and its tokens as chips, for any stored request (jobs, Library versions)."""
     st.text(text or "(no prompt)")
-    chips = prompt_chips(job.endpoint_id, job.body or {}, text) if text and job.body else []
+    chips = prompt_chips(endpoint_id, body, text) if text and body else []
     if not chips:
         return
-    with st.container(horizontal=True, gap="small", key=f"{key_prefix}.chips.{job.id}"):
+    with st.container(horizontal=True, gap="small", key=key):
         for chip in chips:
             with st.container(border=True, horizontal=True, vertical_alignment="center", width="content",
                               gap="small"):

@@ -22,7 +22,7 @@ import streamlit as st
 from core import catalog, config, library, store, templates
 from core.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
-from ui import jobs_view, session
+from ui import jobs_view, session, welcome
 from ui.form import escape_markdown
 
 ACTIVE_KEY = "library.active"  # {mode: (name, version number, endpoint id)}: Generate links takes to it
@@ -264,7 +264,8 @@ def _version_block(name: str, versions: list[Any]) -> None:
     endpoint = catalog.get(version.endpoint_id)
     mode = catalog.mode_of(endpoint, version.body)
     st.caption(f"{endpoint.router_label} · {endpoint.label} · {MODE_TITLES[mode]}")
-    st.text(_prompt_of(version.body))
+    jobs_view.draw_prompt_of(version.endpoint_id, version.body, _prompt_of(version.body),
+                             key=f"library.{name}.chips.{chosen_n}")
     with st.expander("Parameters"):
         rows = [{"Setting": label, "Value": _cell(value)}
                 for label, value in library.labelled_params(version.endpoint_id, version.body)]
@@ -428,6 +429,7 @@ def _page_number(total: int) -> int:
 
 def render_library_page() -> None:
     st.title("Library")
+    welcome.demo_badge()
     _show_flash()
     st.caption("Your saved prompts, their versions and the videos made from them (takes).")
     search = st.text_input("Search prompts", key="library.search", placeholder="name or words")

@@ -319,7 +319,7 @@ def image_field(
                         st.image(media.decode_base64(inline), width=96)
                     except Exception:  # an unreadable image still shows its check result below
                         st.text(name)
-                st.text(f"{name} (sent inline)")
+                st.text(f"{name} (sent with the request)")
             if not listed:
                 safe_button(st, "Remove", key=f"{key}.remove", icon=":material/close:",
                             on_click=set_inline, args=(key, None))
