@@ -51,6 +51,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import proxy as px
+from bench import servers
 from core import access as acc
 from core import catalog, config, providers, runner
 from core.http import make_client
@@ -239,24 +240,8 @@ def free_port() -> int:
 
 def start_app(data_dir: Path, emulator_url: str) -> tuple[subprocess.Popen, str]:
     """The real app server (`streamlit run streamlit_app.py`); returns it and its URL once healthy."""
-    port = free_port()
-    log = open(data_dir / "streamlit.log", "wb")  # noqa: SIM115 (closed with the process)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=child_env(data_dir, emulator_url), stdout=log, stderr=subprocess.STDOUT,
-    )
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                return proc, url
-        time.sleep(0.2)
-    stop_processes([proc])
-    raise RuntimeError("the app server did not start: " + (data_dir / "streamlit.log").read_text()[-2000:])
+    return servers.start_streamlit("streamlit_app.py", env=child_env(data_dir, emulator_url),
+                                   log_path=data_dir / "streamlit.log", timeout_s=START_TIMEOUT_S)
 
 
 def stop_processes(procs: list[subprocess.Popen]) -> None:

@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import servers
 from core import catalog, config
 from core.jobs import Job, JobError, JobState, new_job, transition
 from core.store import Ledger, MediaCache
@@ -77,7 +76,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                  "--autoplay-policy=no-user-gesture-required"]
-SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 60_000
 SETTLE_MS = 1_500  # after a visit's script run ends, before reading the counters
 HAVE_CURRENT_DATA = 2
@@ -195,45 +193,14 @@ def seed_real_size(data_dir: Path, count: int = REAL_VIDEOS, size: int = REAL_VI
     return jobs
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def app_server(script: str, data_dir: Path) -> Iterator[tuple[str, int]]:
     """`streamlit run <script>` in demo mode on a free port: (base URL, server pid)."""
-    import httpx
-
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in config.KEY_ENV_VARS.values()}
-    env.update({config.DATA_DIR_ENV: str(data_dir), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
+    env[config.DATA_DIR_ENV] = str(data_dir)
     log_path = data_dir / f"server-{Path(script).stem}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port",
-             str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while True:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{script} did not start: {log_path.read_text()[-2000:]}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                        break
-                time.sleep(0.3)
-            yield url, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with servers.streamlit_server(script, env=env, log_path=log_path) as (url, proc):
+        yield url, proc.pid
 
 
 def proc_io(pid: int) -> dict[str, int]:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from bench import servers
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -45,12 +42,6 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_data_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("studio-browser-data")
@@ -59,40 +50,17 @@ def app_data_dir(tmp_path_factory) -> Path:
 @contextlib.contextmanager
 def running_app(data_dir: Path) -> Iterator[str]:
     """A Streamlit server in demo mode (no keys), its own data dir, emulator jobs done in ~3 s."""
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(
-        STUDIO_DATA_DIR=str(data_dir),
-        STUDIO_EMULATOR_COMPLETE_AFTER="3",
-        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-    )
-    log_path = data_dir / "streamlit.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.3)
-            else:
-                pytest.fail("the Streamlit server did not start: " + log_path.read_text()[-2000:])
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_EMULATOR_COMPLETE_AFTER="3")
+    try:
+        proc, url = servers.start_streamlit("streamlit_app.py", env=env, log_path=data_dir / "streamlit.log",
+                                            timeout_s=SERVER_START_TIMEOUT_S)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield url
+    finally:
+        servers.stop(proc)
 
 
 @pytest.fixture(scope="session")

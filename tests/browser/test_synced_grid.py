@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
+from bench import servers
 from tests.browser import sync_probe
-from tests.browser.conftest import SERVER_START_TIMEOUT_S, _free_port
 from tests.browser.media_server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,36 +23,16 @@ PLAY_SETTLE_MS = 1500
 @pytest.fixture(scope="module")
 def harness_url(tmp_path_factory):
     with serving(ASSETS) as media_base:
-        port = _free_port()
-        env = {**os.environ, "SYNCED_GRID_MEDIA_BASE": media_base,
-               "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+        env = {**os.environ, "SYNCED_GRID_MEDIA_BASE": media_base}
         log_path = tmp_path_factory.mktemp("grid-harness") / "streamlit.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(HARNESS), "--server.headless", "true",
-                 "--server.port", str(port), "--server.address", "127.0.0.1",
-                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
-            try:
-                url = f"http://127.0.0.1:{port}"
-                deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-                while time.monotonic() < deadline and proc.poll() is None:
-                    try:
-                        if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    time.sleep(0.3)
-                else:
-                    pytest.fail("the harness did not start: " + log_path.read_text()[-2000:])
-                yield url
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        try:
+            proc, url = servers.start_streamlit(HARNESS, env=env, log_path=log_path)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        try:
+            yield url
+        finally:
+            servers.stop(proc)
 
 
 def _open(page, url):
