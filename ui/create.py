@@ -449,6 +449,14 @@ def _drop_request(mode: Mode) -> None:
     st.session_state.pop(_k(mode, "requested"), None)
 
 
+def _refused(mode: Mode) -> None:
+    """The click was answered with "nothing was sent": the next click is a new one, however soon (a person
+    who fixes the form quickly and clicks again must not be taken for a double-click)."""
+    _drop_request(mode)
+    st.session_state.pop(_k(mode, "confirmed"), None)
+    st.session_state.pop(_k(mode, "clicked"), None)
+
+
 def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     """Handle a Generate click in this run: errors → nothing sent; cautions, over budget or a duplicate →
     ask (each once); else record the job (the engine sends it) and wait a little for the router's answer.
@@ -460,14 +468,12 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     """
     confirmed = set(st.session_state.get(_k(mode, "confirmed")) or ())
     if not result.ok:
-        _drop_request(mode)
-        st.session_state.pop(_k(mode, "confirmed"), None)
+        _refused(mode)
         st.error("Nothing was sent: fix the fields marked in red above.", icon=":material/block:")
         return
     problem = session.access_problem(endpoint.router)
     if problem:
-        _drop_request(mode)
-        st.session_state.pop(_k(mode, "confirmed"), None)
+        _refused(mode)
         st.error(f"Nothing was sent. {problem}", icon=":material/key_off:")
         return
     fingerprint = body_fingerprint(endpoint, result.body)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core import catalog, config
 from core.models import Mode
-from tests.app.test_create_pages import demo, generate, open_page, prefix  # noqa: F401 (fixture)
+from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs  # noqa: F401
 from ui import create, form, welcome
 
 
@@ -72,3 +72,13 @@ def test_pages_lead_with_their_name() -> None:
     sections = {s.name: form.section(s, "text") for s in form.field_specs(text)}
     assert sections["first_frame"] == sections["elements"] == form.OPTIONAL
     assert sections["prompt"] == form.MAIN
+
+
+def test_a_quick_click_after_a_refusal_is_a_new_click(demo: Path) -> None:  # noqa: F811
+    """Generate refused (no prompt), the prompt fixed, Generate again within the double-click window: sent."""
+    at = open_page("text")
+    generate(at, "text")
+    assert any("Nothing was sent" in e.value for e in at.error)
+    at.text_area(key=f"{prefix(at, 'text')}.prompt").input("A kite over the dunes at noon").run()
+    generate(at, "text")  # well inside the burst window in AppTest: milliseconds later
+    assert len(session_jobs(at)) == 1
