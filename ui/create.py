@@ -508,7 +508,18 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
             st.session_state[_k(mode, "last_job")] = _Unexpected()
     finally:
         _drop_request(mode)
+        if recorded is not None:
+            _restart_burst(mode)
     st.rerun()
+
+
+def _restart_burst(mode: Mode) -> None:
+    """The burst runs from the moment the job was recorded and answered, not from the first click: a second
+    click's callback only runs once this run ends, which may be seconds after the click (the run waits for
+    the router's answer), and must still be taken for the second half of the double-click."""
+    clicked = st.session_state.get(_k(mode, "clicked"))
+    if clicked:
+        st.session_state[_k(mode, "clicked")] = (clicked[0], time.time())
 
 
 def duplicate_message(*, demo: bool) -> str:
