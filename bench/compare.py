@@ -13,14 +13,16 @@ Emulator tasks finish `--complete-after` seconds after they are sent (default 2 
 
 - server memory while the grid plays: the real app server (`streamlit run streamlit_app.py`, demo mode,
   its own data dir) with the same 3×3×2 experiment stored in its ledger; headless Chromium opens its Compare
-  page, sets 8 at a time per router, presses Run all, waits for the 18 videos, then presses Play all on
-  take 1 and on take 2 (the grid shows one take at a time: 9 videos each, so all 18 stream from the server).
+  page, sets 8 at a time per router, presses Run all, waits for the 18 videos; each video file is then padded
+  to real size (`--video-mb`, default 20 MB: the clip and one MP4 `free` box, as bench/pages.py does) and a
+  fresh browser context (empty cache) opens the page and presses Play all on take 1 and on take 2 (the grid
+  shows one take at a time: 9 videos each, so all 18 stream from the server).
   The server's VmRSS (/proc/<pid>/status) is sampled before and while playing (`--play-s`, default 10 s).
 - the review pack's build time and peak memory with 18 × 20 MB videos, and the grid video:
   bench/review_pack.py, run in its own process (peak RSS is per process) and its figures printed here.
 
-`--quick` (under a minute): the engine part with --complete-after 0.5, 4 s of playing, and the review pack
-with 18 × 2 MB videos. The full run takes about 2–3 minutes.
+`--quick` (under a minute): the engine part with --complete-after 0.5 and limit 4, 4 s of playing 2 MB
+videos, and the review pack with 18 × 2 MB videos. The full run takes about 2–3 minutes.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ VIDEOS_TIMEOUT_S = 120.0
 SAMPLE_EVERY_S = 0.25
 PLAY_LIMIT = 8  # at once per router on the page: 18 jobs in 3 rounds
 KB = 1024
+MB = 1024 * 1024
 
 
 def _done(ledger: Ledger, ids: list[str]) -> bool:
@@ -166,7 +169,19 @@ def _videos(page) -> tuple[int, int]:
     return ready, playing
 
 
-def server_memory_while_playing(play_s: float) -> dict[str, float]:
+def _pad_videos(ledger: Ledger, media: MediaCache, ids: list[str], size: int) -> int:
+    """Each made video file padded to `size` bytes in place (still playable): real-size files to serve.
+    The emulator makes the same clip for both takes of a cell (one cache file): the count of files."""
+    from bench.pages import write_real_size_mp4
+
+    names = sorted({ledger.get(i).video_file for i in ids})
+    for salt, name in enumerate(names):
+        path = media.path(name)
+        write_real_size_mp4(path, path, size, salt)
+    return len(names)
+
+
+def server_memory_while_playing(play_s: float, video_mb: int, rest_s: float) -> dict[str, float]:
     """RSS of the real app server (kB): at rest on the Compare page with 18 videos made, and while the grid
     plays (take 1 then take 2, `play_s` in all). Also the time from Run all to the 18th video there."""
     from playwright.sync_api import expect, sync_playwright
@@ -201,13 +216,17 @@ def server_memory_while_playing(play_s: float) -> dict[str, float]:
                     raise SystemExit("the 18 videos were not made in time")
                 made_s = time.monotonic() - t0
                 limits = {ledger.get(i).group_limit for i in ids}
+                page.close()
+                files = _pad_videos(ledger, MediaCache(data / config.MEDIA_DIRNAME), ids, video_mb * MB)
+                page = browser.new_context(viewport={"width": 1600, "height": 1400}).new_page()
+                page.goto(f"{url}/compare?exp={exp.id}")
                 play = page.get_by_role("button", name="Play all")
                 expect(play).to_be_visible(timeout=PAGE_TIMEOUT_MS)
                 deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
                 while _videos(page)[0] < 9 and time.monotonic() < deadline:
                     page.wait_for_timeout(300)
                 page.wait_for_timeout(1500)
-                rest = _sample(proc.pid, 3.0)
+                rest = _sample(proc.pid, rest_s)
                 play.click()
                 playing = _sample(proc.pid, play_s / 2)
                 shown = [_videos(page)]
@@ -229,7 +248,7 @@ def server_memory_while_playing(play_s: float) -> dict[str, float]:
             except subprocess.TimeoutExpired:
                 proc.kill()
     return {"made_s": made_s, "limits": limits, "rest_kb": max(rest), "peak_kb": max(playing),
-            "mean_kb": sum(playing) / len(playing), "shown": shown}
+            "mean_kb": sum(playing) / len(playing), "shown": shown, "files": files}
 
 
 def review_pack_figures(quick: bool) -> str:
@@ -242,12 +261,17 @@ def review_pack_figures(quick: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--complete-after", type=float, default=None)
-    parser.add_argument("--limit", type=int, default=config.EXPERIMENT_GROUP_LIMIT_DEFAULT)
+    parser.add_argument("--limit", type=int, default=None, help="group limit (default 2; 4 with --quick)")
     parser.add_argument("--play-s", type=float, default=None, help="seconds of playing sampled (default 10)")
+    parser.add_argument("--video-mb", type=int, default=None, help="size of each served video (default 20)")
     parser.add_argument("--quick", action="store_true", help="under a minute: smaller figures")
     args = parser.parse_args()
     if args.complete_after is None:
         args.complete_after = 0.5 if args.quick else 2.0
+    if args.limit is None:
+        args.limit = 4 if args.quick else config.EXPERIMENT_GROUP_LIMIT_DEFAULT
+    if args.video_mb is None:
+        args.video_mb = 2 if args.quick else 20
     if args.play_s is None:
         args.play_s = 4.0 if args.quick else 10.0
     for name, value in FAST_SCHEDULE.items():
@@ -280,12 +304,14 @@ def main() -> None:
           f"rounds of one job), requests per job x{(grid_req / n2) / (single_req / n1):.2f}")
 
 
-    mem = server_memory_while_playing(args.play_s)
+    mem = server_memory_while_playing(args.play_s, args.video_mb, 2.0 if args.quick else 3.0)
     print("\nServer memory, real app server (streamlit run), 3x3 grid x 2 takes, Compare page in Chromium:")
     print(f"  Run all -> 18th video there: {mem['made_s']:.1f} s ({sorted(mem['limits'])} at a time per "
           f"router; emulator {SERVER_COMPLETE_AFTER_S} s, the server's own poll schedule)")
-    print(f"  videos (with a frame, playing) after Play all: take 1 {mem['shown'][0]}, "
-          f"take 2 {mem['shown'][1]}")
+    print(f"  18 videos in {mem['files']} files of {args.video_mb} MB (the demo's takes of one cell share a "
+          "clip)")
+    print(f"  (with a frame, playing) after Play all: "
+          f"take 1 {mem['shown'][0]}, take 2 {mem['shown'][1]}")
     print(f"  RSS at rest {mem['rest_kb'] / KB:6.1f} MB; while playing {args.play_s:g} s: mean "
           f"{mem['mean_kb'] / KB:6.1f} MB, peak {mem['peak_kb'] / KB:6.1f} MB; peak / rest "
           f"x{mem['peak_kb'] / mem['rest_kb']:.2f} (+{(mem['peak_kb'] - mem['rest_kb']) / KB:.1f} MB)")
