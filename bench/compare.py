@@ -312,6 +312,8 @@ def main() -> None:
           "clip)")
     print(f"  (with a frame, playing) after Play all: "
           f"take 1 {mem['shown'][0]}, take 2 {mem['shown'][1]}")
+    if min(playing for _ready, playing in mem["shown"]) < 9:
+        print("  WARNING: fewer than 9 videos were playing: the memory figures below do not measure playback")
     print(f"  RSS at rest {mem['rest_kb'] / KB:6.1f} MB; while playing {args.play_s:g} s: mean "
           f"{mem['mean_kb'] / KB:6.1f} MB, peak {mem['peak_kb'] / KB:6.1f} MB; peak / rest "
           f"x{mem['peak_kb'] / mem['rest_kb']:.2f} (+{(mem['peak_kb'] - mem['rest_kb']) / KB:.1f} MB)")
