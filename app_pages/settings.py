@@ -18,6 +18,7 @@ BUDGET_INPUT_KEY = "settings.budget_input"
 PRICE_EDITOR_KEY = "settings.price_editor"
 PRICE_BASE_KEY = "settings.price_base"
 DEMO_INPUT_KEY = "settings.demo_toggle"
+GROUP_LIMIT_INPUT_KEY = "settings.compare_group_limit_input"
 
 st.title("Settings")
 welcome.demo_badge()
@@ -133,6 +134,20 @@ st.number_input(
     on_change=_copy,
     args=(BUDGET_INPUT_KEY, session.BUDGET_KEY),
     help="A submission that would take this session's estimated spend past the budget asks first.",
+)
+
+st.subheader("Compare")
+st.session_state[GROUP_LIMIT_INPUT_KEY] = session.compare_group_limit()
+st.number_input(
+    "Videos made at once per router when an experiment runs",
+    min_value=1,
+    max_value=config.EXPERIMENT_GROUP_LIMIT_MAX,
+    step=1,
+    key=GROUP_LIMIT_INPUT_KEY,
+    on_change=_copy,
+    args=(GROUP_LIMIT_INPUT_KEY, session.GROUP_LIMIT_KEY),
+    help="Routers limit how many videos one account makes at once. Run all on Compare sends at most this "
+    "many of an experiment's videos to each router at a time; the others wait their turn.",
 )
 
 st.subheader("Prices used for estimates")

@@ -28,6 +28,7 @@ from ui.form import escape_markdown
 
 COMPARE_PAGE = "app_pages/compare.py"
 PREFIX = "compare"
+GROUP_LIMIT_INPUT_KEY = "compare.group_limit_input"  # widget; the setting is session.GROUP_LIMIT_KEY
 LIVE_EVERY_S = 2.0
 PICK_LABELS = {"": "No pick", X.PICK_ROW: "Best in row", X.PICK_GRID: "Best overall"}
 KIND_LABELS = {X.AXIS_PROMPT: "Prompt wordings", X.AXIS_FIELD: "A setting",
@@ -255,9 +256,10 @@ def _run_controls(exp: X.Experiment, plan: X.Plan, jobs: dict[str, Job | None], 
                           help="New takes of every cell (the earlier ones are kept in Jobs).")
         stop = st.button("Stop", key=_k(exp.id, "stop"), icon=":material/stop:", disabled=not waiting,
                          help="Cancel the takes not sent yet; those already sent finish.")
+        st.session_state[GROUP_LIMIT_INPUT_KEY] = session.compare_group_limit()
         st.number_input("At once per router", 1, config.EXPERIMENT_GROUP_LIMIT_MAX,
-                        value=session.compare_group_limit(), key=session.GROUP_LIMIT_KEY, width=160,
-                        help="Routers limit how many videos one account makes at once.")
+                        key=GROUP_LIMIT_INPUT_KEY, width=160, on_change=_copy_group_limit,
+                        help="Routers limit how many videos one account makes at once (also in Settings).")
     for problem in X.problems_of(exp):
         st.error(escape_markdown(problem), icon=":material/block:")
     confirm_key = _k(exp.id, "over_budget")
@@ -278,6 +280,11 @@ def _run_controls(exp: X.Experiment, plan: X.Plan, jobs: dict[str, Job | None], 
         n = session.stop_experiment(exp.id)
         st.toast(f"Stopped {n} take(s) not sent yet; nothing was charged for them.", icon=":material/stop:")
         st.rerun()
+
+
+def _copy_group_limit() -> None:
+    """The widget's value into the setting (a widget's own state is dropped when its page is left)."""
+    st.session_state[session.GROUP_LIMIT_KEY] = int(st.session_state[GROUP_LIMIT_INPUT_KEY])
 
 
 def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo: bool,

@@ -120,3 +120,113 @@ def test_reopened_by_link_in_a_new_session(demo: Path) -> None:
     fresh.switch_page(COMPARE).run()
     assert not fresh.exception, [e.value for e in fresh.exception]
     assert fresh.selectbox(key=f"compare.picker.{exp_id}").value == exp_id
+
+
+# --- the concurrency limit is a setting; the stars widget; the review pack and the grid video ------------
+
+SETTINGS = "app_pages/settings.py"
+
+
+def _duration_axis(at, exp_id: str) -> None:
+    at.segmented_control(key=f"compare.{exp_id}.kind").set_value(X.AXIS_FIELD).run()
+    at.selectbox(key=f"compare.{exp_id}.field").set_value("duration").run()
+    at.multiselect(key=f"compare.{exp_id}.values.duration").set_value([5, 10]).run()
+    at.button(key=f"compare.{exp_id}.add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _run_two_cells(demo: Path):
+    at, exp_id = _open_compare(demo)
+    _duration_axis(at, exp_id)
+    at.button(key=f"compare.{exp_id}.run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    jobs = _settle(Ledger(demo), exp_id)
+    assert len(jobs) == 2 and all(j.video_file for j in jobs), [j.state for j in jobs]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at, exp_id, jobs
+
+
+def test_group_limit_is_a_setting_the_compare_page_shares(demo: Path) -> None:
+    at, exp_id = _open_compare(demo)
+    at.switch_page(SETTINGS).run()
+    assert "Compare" in [s.value for s in at.subheader]
+    box = at.number_input(key="settings.compare_group_limit_input")
+    assert box.value == config.EXPERIMENT_GROUP_LIMIT_DEFAULT and (box.min, box.max) == (1, 8)
+    box.set_value(5).run()
+    assert at.session_state[session.GROUP_LIMIT_KEY] == 5
+
+    at.switch_page(COMPARE).run()  # the page's own control shows the setting and writes it back
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key=compare_view.GROUP_LIMIT_INPUT_KEY).value == 5
+    at.number_input(key=compare_view.GROUP_LIMIT_INPUT_KEY).set_value(3).run()
+    assert at.session_state[session.GROUP_LIMIT_KEY] == 3
+    at.switch_page(SETTINGS).run()
+    assert at.number_input(key="settings.compare_group_limit_input").value == 3
+    at.switch_page(COMPARE).run()
+    _duration_axis(at, exp_id)
+    at.button(key=f"compare.{exp_id}.run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    jobs = [Ledger(demo).get(i) for i in X.experiment_job_ids(Ledger(demo), exp_id)]
+    assert len(jobs) == 2 and {j.group_limit for j in jobs} == {3}
+    assert any("3 at a time per router" in t.value for t in at.toast), [t.value for t in at.toast]
+
+
+def test_stars_review_pack_and_grid_video_from_the_page(demo: Path) -> None:
+    import zipfile
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    import av
+
+    from core import grid_video
+    from core.store import MediaCache
+
+    at, exp_id, jobs = _run_two_cells(demo)
+    ledger = Ledger(demo)
+
+    stars = at.feedback(key=f"compare.{exp_id}.0.rating")  # 4 stars (0-based 3) through the widget
+    stars.set_value(3).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert ledger.experiment_cells(exp_id)["0"].rating == 4
+
+    media = MediaCache(demo / config.MEDIA_DIRNAME)
+
+    def linked(label: str) -> tuple[Path, str]:
+        buttons = [b for b in at.link_button if b.value == label]
+        assert len(buttons) == 1, [b.value for b in at.link_button]
+        url = urlparse(buttons[0].proto.url)
+        assert url.path.startswith(config.MEDIA_ROUTE_PREFIX + "/")
+        name = unquote(url.path.rsplit("/", 1)[1])
+        return media.path(name), next(iter(parse_qs(url.query).values()))[0]
+
+    assert not [b for b in at.link_button if b.value.startswith("Download")]
+    at.button(key=f"compare.{exp_id}.pack").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    pack, download_name = linked("Download review pack")
+    assert download_name == f"compare-{exp_id}.zip"
+    with zipfile.ZipFile(pack) as z:
+        names = set(z.namelist())
+        assert "index.html" in names
+        page = z.read("index.html").decode()
+        for job in jobs:
+            arc = f"videos/{job.video_file}"
+            assert arc in names and arc in page
+            assert z.read(arc) == media.path(job.video_file).read_bytes()
+        assert z.testzip() is None
+    assert "★★★★☆" in page  # the rating set through the stars travels with the pack
+
+    at.button(key=f"compare.{exp_id}.gridvideo").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    movie, download_name = linked("Download grid as video")
+    assert download_name == f"compare-{exp_id}-grid.mp4"
+    layout = X.grid_layout(X.load(ledger, exp_id), None, None)
+    rows, cols = len(layout.keys), len(layout.keys[0])
+    w, h, _ = grid_video.probe(media.path(jobs[0].video_file))
+    expected = grid_video.plan_layout(rows, cols, (w, h), grid_video.DEFAULT_MAX_WIDTH)
+    with av.open(str(movie)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (expected.width, expected.height)
+        assert stream.codec_context.name == "h264"
+        assert sum(1 for _ in container.decode(video=0)) > 0
+    with open(movie, "rb") as fh:
+        assert fh.read(12)[4:8] == b"ftyp"

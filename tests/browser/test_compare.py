@@ -1,11 +1,20 @@
 """Compare in a real Chromium, demo mode: Compare variants from Text to video, a duration axis and a
-wording axis, Run all, the grid fills with playing videos, rate, pick, Save the winner."""
+wording axis, Run all, the grid fills with playing videos, rate (kept in the ledger), pick, Save the winner,
+download the review pack (a zip with index.html and every video) and the grid as one MP4."""
 
 from __future__ import annotations
 
+import io
 import time
+import zipfile
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
+import av
 from playwright.sync_api import Page, expect
+
+from core import experiments as X
+from core.store import Ledger
 
 LONG = 30_000
 PROMPT = "A lighthouse beam sweeps over a stormy sea, compare test"
@@ -84,8 +93,9 @@ def test_compare_journey(page: Page, app_url: str, app_data_dir) -> None:
     page.screenshot(path=str(app_data_dir / "compare-2-grid.png"), full_page=True)
     _no_exception(page)
 
+    exp_id = parse_qs(urlparse(page.url).query)["exp"][0]
     page.get_by_role("radio", name="5 out of 5 stars").first.click()  # five stars for the first cell
-    page.wait_for_timeout(800)
+    _rated(app_data_dir, exp_id, 5)
     pick = page.get_by_role("combobox", name="Pick").first
     pick.scroll_into_view_if_needed()
     pick.click()
@@ -95,4 +105,53 @@ def test_compare_journey(page: Page, app_url: str, app_data_dir) -> None:
     page.get_by_role("button", name="Save the winner").click()
     expect(page.get_by_text("with its takes").first).to_be_visible(timeout=LONG)
     page.screenshot(path=str(app_data_dir / "compare-3-saved.png"), full_page=True)
+    _no_exception(page)
+
+    _downloads(page, app_data_dir, exp_id)
+
+
+def _rated(data_dir: Path, exp_id: str, stars: int) -> None:
+    """The click's rating reaches the ledger (the widget's callback), whatever the page shows."""
+    deadline = time.monotonic() + 15
+    ratings: list = []
+    while time.monotonic() < deadline:
+        ratings = [r.rating for r in Ledger(data_dir).experiment_cells(exp_id).values()]
+        if stars in ratings:
+            break
+        time.sleep(0.2)
+    assert ratings.count(stars) == 1, ratings
+
+
+def _download(page: Page, label: str) -> bytes:
+    link = page.get_by_role("link", name=label)
+    expect(link).to_be_visible(timeout=LONG)
+    href = link.get_attribute("href")
+    assert href and "/api/media/" in href, href
+    reply = page.request.get(href)
+    assert reply.ok, reply.status
+    return reply.body()
+
+
+def _downloads(page: Page, data_dir: Path, exp_id: str) -> None:
+    ledger = Ledger(data_dir)
+    videos = [ledger.get(i).video_file for i in X.experiment_job_ids(ledger, exp_id)]
+    assert len(videos) == 4 and all(videos), videos
+    page.get_by_role("button", name="Prepare review pack").click()
+    pack = _download(page, "Download review pack")
+    with zipfile.ZipFile(io.BytesIO(pack)) as z:
+        names = set(z.namelist())
+        assert "index.html" in names
+        index = z.read("index.html").decode()
+        for video in videos:
+            assert f"videos/{video}" in names and f"videos/{video}" in index
+        assert "★★★★★" in index  # the rating set in the browser
+    page.get_by_role("button", name="Prepare grid as video").click()
+    movie = _download(page, "Download grid as video")
+    path = data_dir / "compare-grid-download.mp4"
+    path.write_bytes(movie)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.width > stream.height > 0
+        assert sum(1 for _ in container.decode(video=0)) > 0
+    page.screenshot(path=str(data_dir / "compare-4-downloads.png"), full_page=True)
     _no_exception(page)
