@@ -188,8 +188,8 @@ class DynamicMask(StrictModel):
 
 
 _UNCONFIRMED = (
-    " Kling's capability map does not confirm it for kling-v3. Cannot be combined with a last frame, "
-    "the motion brush or camera movement (only one of the three)."
+    " Kling does not list it for Kling v3 yet: the router may refuse it. Use only one of the three: "
+    "a last frame, moving brushes or camera movement."
 )
 
 
