@@ -99,11 +99,18 @@ def live_table() -> None:
             selection_mode="single-row",
             column_order=COLUMNS,
             column_config={
+                "status": st.column_config.TextColumn("Status"),
                 "progress": st.column_config.ProgressColumn(
-                    "progress", min_value=0, max_value=1, format="percent"
+                    "Progress", min_value=0, max_value=1, format="percent"
                 ),
-                "estimate": st.column_config.NumberColumn("estimate", format="$%.2f"),
-                "charged": st.column_config.NumberColumn("charged", format="$%.2f"),
+                "elapsed": st.column_config.TextColumn("Time"),
+                "router": st.column_config.TextColumn("Router"),
+                "endpoint": st.column_config.TextColumn("Model"),
+                "prompt": st.column_config.TextColumn("Prompt"),
+                "estimate": st.column_config.NumberColumn("Estimate", format="$%.2f"),
+                "charged": st.column_config.NumberColumn("Charged", format="$%.2f"),
+                "created": st.column_config.TextColumn("Made"),
+                "demo": st.column_config.TextColumn("Demo"),
             },
         )
         if pages > 1:
@@ -117,7 +124,7 @@ def live_table() -> None:
     job_id = st.query_params.get("job")
     if not job_id:
         if total:
-            st.caption("Select a row to see its details, retry it or edit it.")
+            st.caption("Open a job (or select its row) to see its details, retry it or edit it.")
         return
     job = session.get_job(job_id)
     st.divider()

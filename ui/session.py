@@ -348,11 +348,14 @@ def video_path(job: Job) -> Path | None:
     return media().path(job.video_file)
 
 
+QUALITY_WORDS = {"std": "Standard", "pro": "Pro", "4k": "4K"}
+
+
 def params_summary(job: Job) -> str:
     body = job.body
     parts = [
         f"{body['duration']} s" if "duration" in body else None,
-        body.get("mode"),
+        QUALITY_WORDS.get(body.get("mode"), body.get("mode")),  # "std" → "Standard", as the form says
         body.get("aspect_ratio"),
     ]
     if body.get("sound") == "on" or body.get("audio") is True:

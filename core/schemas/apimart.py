@@ -187,7 +187,7 @@ class ApimartKlingV3Omni(RuledModel):
     )
     image_urls: list[ImageUrl] | None = Field(
         None,
-        title="Reference images",
+        title="Reference pictures",
         description="Pictures that guide the look; in the prompt, call them `<<<image_1>>>`, "
         "`<<<image_2>>>`… APIMart calls this list `image_urls`.",
         json_schema_extra=ui_hint("images", ORDER["image_urls"], modes=(Mode.REFERENCE,),

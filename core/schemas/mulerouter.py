@@ -188,8 +188,8 @@ class DynamicMask(StrictModel):
 
 
 _UNCONFIRMED = (
-    " Kling's capability map does not confirm it for kling-v3. Cannot be combined with a last frame, "
-    "the motion brush or camera movement (only one of the three)."
+    " Kling does not list it for Kling v3 yet: the router may refuse it. Use only one of the three: "
+    "a last frame, moving brushes or camera movement."
 )
 
 
@@ -265,7 +265,7 @@ def _images(*, min_length: int | None = None, limit: int = config.MAX_REFS_NO_VI
         None,
         min_length=min_length,
         max_length=limit if stated else None,
-        title="Reference images",
+        title="Reference pictures",
         description="Pictures that guide the look (style, scene, who is in it). In the prompt, call them "
         "`<<<image_1>>>`, `<<<image_2>>>`… (or use Insert under the prompt).",
         json_schema_extra=ui_hint("images", ORDER["images"], tokens=IMAGE_TOKENS, max_items=limit),
