@@ -116,7 +116,7 @@ SEED_V3_I2V, SEED_O_T2V, SEED_O_REF, SEED_O_RV2V, SEED_AM = (
     "seed 001 (MuleRouter omni reference-video-to-video)",
     "seed 004 (APIMart kling-v3-omni)",
 )
-MR_V3_PAGE = "MuleRouter's kling-v3 page says"
+MR_V3_PAGE = "MuleRouter's Kling v3 page says"
 AM_PAGE = "APIMart's docs say"
 
 
@@ -193,7 +193,7 @@ def _prompt_unless_shots(m: Any) -> list[Issue]:
     shots = _customize(m) and _get(m, "multi_prompt")
     return _one(
         ("prompt",),
-        "a prompt is needed unless multi-shot customize carries the shots",
+        "a prompt is needed unless you write your own shots",
         is_blank(_get(m, "prompt")) and not shots,
     )
 

@@ -776,9 +776,26 @@ def render_form(
         if text not in cautions.setdefault(path, []):
             cautions[path].append(text)
             whys[text] = why_line(c.rule)
-    unplaced, unplaced_cautions = _place_errors(errors, ctx, show_errors, cautions, whys)
+    # a caution about a field left empty waits for Generate (a fresh form is not greeted with warnings)
+    on_show = cautions if show_errors else {p: m for p, m in cautions.items() if not blank_at(body, p)}
+    unplaced, unplaced_cautions = _place_errors(errors, ctx, show_errors, on_show, whys)
     return FormResult(body=body, errors=errors, ok=not errors, unplaced=unplaced, cautions=cautions,
                       unplaced_cautions=unplaced_cautions)
+
+
+def blank_at(body: dict[str, Any], path: str) -> bool:
+    """Is the value at a dotted path ("prompt", "multi_prompt.0.prompt") missing or empty?"""
+    if path == GENERAL:
+        return False
+    value: Any = body
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return True
+    return value is None or (isinstance(value, str | list | dict) and not value)
 
 
 def _prompt_hidden(spec: FieldSpec, value_of: Callable[[str], Any]) -> bool:

@@ -62,3 +62,11 @@ def test_no_caution_no_question(demo: Path) -> None:
     generate(at, "text")
     assert not any("Send anyway?" in w for w in _warnings(at))
     assert len(session_jobs(at)) == 1
+
+
+def test_a_caution_about_an_empty_field_waits_for_generate(demo: Path) -> None:
+    """A fresh References page is not greeted with a warning about the prompt nobody has typed yet."""
+    at = open_page("reference")
+    assert not [w for w in _warnings(at) if "prompt" in w.lower()]
+    generate(at, "reference")
+    assert any("Send anyway?" in w for w in _warnings(at)) or at.error  # asked (or a problem) once pressed
