@@ -27,7 +27,9 @@ from core.catalog import Endpoint
 APIMART_NOTE = "APIMart rate card as quoted by a third-party client (estimate)"
 APIMART_GUESS_NOTE = "guess: no published figure (pro audio ratio applied to std)"
 APIMART_VIDEO_NOTE = "APIMart: no video surcharge known; assumed none (estimate)"
-MR_NOTE = "MuleRouter publishes no prices: upstream reference rate (estimate)"
+MR_NOTE = "MuleRouter publishes no prices, so this is a typical market rate for Kling (an estimate)"
+MODEL_WORDS = {"kling-v3": "Kling v3", "kling-v3-omni": "Kling v3 Omni"}  # plain words in cost lines
+QUALITY_WORDS = {"std": "Standard", "pro": "Pro", "4k": "4K"}
 MR_VIDEO_NOTE = "MuleRouter: upstream reseller rate with video input (Runware), estimate"
 
 
@@ -185,9 +187,11 @@ def estimate(endpoint: Endpoint, body: dict[str, Any], table: RateTable | None =
         rate = table.get(key._replace(audio=False, video_input=False))
         if rate is not None:
             assumptions.append("No video-input rate is known; the plain rate is used.")
-    what = f"{config.ROUTER_LABELS.get(endpoint.router, endpoint.router)} {endpoint.model} {mode}"
-    what += " + audio" if audio else ""
-    what += " + video input" if video_input else ""
+    model = MODEL_WORDS.get(endpoint.model, endpoint.model)
+    router = config.ROUTER_LABELS.get(endpoint.router, endpoint.router)
+    what = f"{router} {model} {QUALITY_WORDS.get(mode, mode)}"
+    what += " with sound" if audio else ""
+    what += " with a video input" if video_input else ""
     if rate is None:
         assumptions.append(f"No rate is known for {what}; add one in Settings.")
         return Estimate(seconds, None, None, f"{seconds:g} s, no rate for {what}", assumptions)

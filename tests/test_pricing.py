@@ -64,7 +64,7 @@ def test_apimart_pro_with_audio():
     est = estimate(AM_OMNI, {"prompt": "x", "mode": "pro", "duration": 10, "audio": True})
     assert est.seconds == 10 and est.rate == 0.112
     assert est.total_usd == pytest.approx(1.12)
-    assert "APIMart kling-v3-omni pro + audio" in est.basis
+    assert "APIMart Kling v3 Omni Pro with sound" in est.basis
     assert est.label().startswith("≈ $1.12")
 
 

@@ -23,7 +23,7 @@ from core import catalog, config
 from core import experiments as X
 from core.catalog import Endpoint
 from core.jobs import Job
-from ui import jobs_view, library_view, media_links, session
+from ui import jobs_view, library_view, media_links, session, welcome
 from ui.form import escape_markdown
 
 COMPARE_PAGE = "app_pages/compare.py"
@@ -559,6 +559,7 @@ def _video_path(job: Job | None) -> Any:
 
 def render_compare_page() -> None:
     st.title("Compare")
+    welcome.demo_badge()
     exp_id = _picker(_current_id())
     if exp_id is None:
         return
