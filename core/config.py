@@ -131,6 +131,7 @@ SESSION_KEY_IDLE_S = 3600.0  # a typed key no job needs any more is forgotten th
 SUBMIT_WAIT_S = 20.0  # Generate waits this long for the router's answer (the engine sends it)
 SUBMIT_WAIT_POLL_S = 0.05
 ENGINE_GROUP_RETRY_S = 1.0  # a waiting job whose group is at its limit is looked at again after this
+ENGINE_DEMO_CHECK_MARGIN_S = 0.5  # a demo job on our own emulator is first checked this long after its end
 ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)
 ENGINE_STOP_TIMEOUT_S = 5.0
 ENGINE_PART_MAX_AGE_S = 120.0  # an unfinished download file untouched this long is removed at start

@@ -87,9 +87,10 @@ def _build(data_dir: Path) -> Services:
     client = core_http.make_client()
     registry = acc.AccessRegistry()
     url = emulator_url()
+    own = not os.environ.get(config.EMULATOR_URL_ENV, "").strip()  # our own emulator: its run time is known
     eng = engine.Engine(
         ledger, media, client, operator=operator_accesses, demo=demo_access(url), registry=registry,
-        lease_s=config.engine_lease_s(),
+        lease_s=config.engine_lease_s(), demo_done_after_s=config.emulator_complete_after() if own else None,
     )
     return Services(data_dir, ledger, media, client, registry, eng, url)
 

@@ -12,6 +12,7 @@ import pytest
 
 from core import access as acc
 from core import catalog, config, runner
+from core import jobs as jobs_mod
 from core.engine import Engine, remove_stale_parts
 from core.http import make_client
 from core.jobs import JobState, download_again, download_given_up, engine_due_at
@@ -369,3 +370,28 @@ def test_a_job_left_sending_by_a_dead_engine_becomes_unknown_and_is_never_resent
         engine.stop()
     assert done.state == JobState.SUBMISSION_UNKNOWN
     assert emu.submissions == []  # never sent again
+
+
+def test_a_demo_job_on_our_own_emulator_is_first_checked_when_it_should_end(rig, emu, monkeypatch) -> None:
+    """Demo jobs are not kept waiting for the typical Kling window (MuleRouter reports no progress): the
+    engine knows its own emulator's run time. A real router's job keeps the schedule alone."""
+    ledger, media, client = rig
+    monkeypatch.setattr(config, "POLL_FIRST_DELAY_S", 5.0)  # the real first delay and window (minutes)
+    monkeypatch.setattr(config, "POLL_TYPICAL_DONE_S", 45.0)
+    demo = _demo(emu, config.MULEROUTER)
+    fast = _engine(ledger, media, client, demo=demo, demo_done_after_s=0.3).start()
+    try:
+        job = _record(ledger, media, demo, acc.demo_id(emu.base_url))
+        [sent] = _settle(ledger, [job.id], lambda j: j.state not in jobs_mod.SENDING_STATES)
+        assert sent.poll.next_poll_at - sent.poll.started_at <= 0.3 + config.ENGINE_DEMO_CHECK_MARGIN_S + 0.5
+        [done] = _settle(ledger, [job.id], _saved, timeout=10)
+        assert _saved(done)
+    finally:
+        fast.stop()
+    plain = _engine(ledger, media, client, demo=demo).start()  # no run time known: the schedule alone
+    try:
+        other = _record(ledger, media, demo, acc.demo_id(emu.base_url))
+        [queued] = _settle(ledger, [other.id], lambda j: j.state not in jobs_mod.SENDING_STATES)
+        assert queued.poll.next_poll_at - queued.poll.started_at >= 5.0 - 0.01
+    finally:
+        plain.stop()
