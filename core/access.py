@@ -179,6 +179,10 @@ class AccessRegistry:
         message = f"{router}\n{base_url.rstrip('/')}\n{key}".encode()
         return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:32]
 
+    def access_id(self, router: str, key: str, base_url: str) -> str:
+        """The access id `bind` gives this (router, key, base URL), without holding anything."""
+        return session_id(self._fingerprint(router, key.strip(), base_url))
+
     def bind(self, router: str, key: str, base_url: str) -> str:
         """Hold a session's key for `router` at `base_url`; returns the access id for its jobs."""
         key = key.strip()

@@ -6,7 +6,6 @@
     set_cookie_value(browser_id)          the Set-Cookie header value (HttpOnly, SameSite=Lax)
     make_draft(endpoint_id, body)         what the ledger keeps for a Create page: {"endpoint_id", "body"}
     read_draft(data)                      (endpoint_id, body) of a stored draft, or None when malformed
-    fingerprint(endpoint_id, body)        a stable digest: save only when it changed
     has_content(body)                     something a person wrote or gave (text, an image, a video)
     without_secret_fields(value)          a copy without fields named like keys (api_key, authorization…)
     holds_secret(value, secrets)          True when any of `secrets` occurs anywhere in `value`
@@ -20,7 +19,6 @@ session refuses to save a draft in which one of its keys appears (core.store / u
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
@@ -74,11 +72,6 @@ def read_draft(data: Any) -> tuple[str, dict[str, Any]] | None:
     if not isinstance(endpoint_id, str) or not isinstance(body, dict):
         return None
     return endpoint_id, body
-
-
-def fingerprint(endpoint_id: str, body: dict[str, Any]) -> str:
-    payload = json.dumps({"e": endpoint_id, "b": body}, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _is_given_media(value: str) -> bool:

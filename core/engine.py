@@ -142,10 +142,14 @@ class Engine:
                 held[access_id] = found
         return held
 
-    def bind_session_key(self, router: str, key: str, base_url: str) -> str:
+    def bind_session_key(self, router: str, key: str, base_url: str, *, adopt: bool = False) -> str:
         """Hold a key typed in a session (memory only); jobs waiting for a key of this router at this
-        address (sent before a restart) continue with it. Returns the access id for new jobs."""
+        address (sent before a restart) continue with it (checked when the key is new here, or with `adopt`,
+        when a person types it). Returns the access id for new jobs."""
+        known = self.registry.get(self.registry.access_id(router, key, base_url)) is not None
         access_id = self.registry.bind(router, key, base_url)
+        if known and not adopt:  # already held and announced (every send binds): no ledger work again
+            return access_id
         now = self.clock()
         self.ledger.hold_keys(self.owner, [access_id], now + config.ENGINE_KEY_HOLD_S)
         for job in self.ledger.waiting_for_key(router, now):

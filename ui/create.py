@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import catalog, config, drafts, pricing
+from core import catalog, config, drafts, jobs, pricing
 from core import tokens as tk
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
@@ -57,7 +57,8 @@ DRAWN, SAVED, RESTORED, ASK, REPLACE_OK, UNDO = "drawn", "saved", "restored", "a
 # --- pure helpers --------------------------------------------------------------------------------
 
 def body_fingerprint(endpoint: Endpoint, body: dict[str, Any]) -> str:
-    return endpoint.id + "\n" + json.dumps(body, sort_keys=True, ensure_ascii=False)
+    """The request's stable hash (the ledger's own `jobs.body_hash`): questions and drafts compare it."""
+    return jobs.body_hash(endpoint.id, body)
 
 
 def curl_command(endpoint: Endpoint, base_url: str, body: dict[str, Any]) -> str:
@@ -167,7 +168,7 @@ def would_replace(drawn: tuple[str, dict[str, Any]] | None, endpoint_id: str, bo
     """Loading `body` would lose something the person wrote: the form shows content, and not the same."""
     if not drawn or not drafts.has_content(drawn[1]):
         return False
-    return drafts.fingerprint(*drawn) != drafts.fingerprint(endpoint_id, body)
+    return jobs.body_hash(*drawn) != jobs.body_hash(endpoint_id, body)
 
 
 def _load(mode: Mode, endpoint: Endpoint, body: dict[str, Any]) -> None:
@@ -254,7 +255,7 @@ def _show_carry_note(mode: Mode, endpoint: Endpoint) -> None:
 def _keep_draft(mode: Mode, endpoint: Endpoint, body: dict[str, Any]) -> None:
     """Save the form as this browser's draft of the page whenever it changed (one write per change)."""
     st.session_state[_k(mode, DRAWN)] = (endpoint.id, body)
-    fp = drafts.fingerprint(endpoint.id, body)
+    fp = jobs.body_hash(endpoint.id, body)
     saved = st.session_state.get(_k(mode, SAVED))
     if saved is None:  # the form as first drawn (fresh, restored or started over): nothing typed yet
         st.session_state[_k(mode, SAVED)] = fp
@@ -392,7 +393,7 @@ def _request_preview(endpoint: Endpoint, body: dict[str, Any]) -> None:
         st.caption(f"POST {endpoint.path} on {endpoint.router_label}")
         st.json(form.shorten_inline_images(body), expanded=True)
         try:
-            base = session.router_access(endpoint.router).base_url
+            base = session.send_base_url(endpoint.router)
         except Exception:  # the emulator may still be starting: show the router's own address
             base = config.DEFAULT_BASE_URLS[endpoint.router]
         st.code(curl_command(endpoint, base, body), language="bash")
@@ -535,8 +536,8 @@ class _Unexpected:
     error = None
 
 
-def _duplicate_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
-    if st.session_state.get(_k(mode, "duplicate")) != body_fingerprint(endpoint, result.body):
+def _duplicate_panel(mode: Mode, endpoint: Endpoint, fp: str) -> None:
+    if st.session_state.get(_k(mode, "duplicate")) != fp:
         return
     with st.container(border=True):
         st.warning(duplicate_message(demo=session.is_demo(endpoint.router)), icon=":material/content_copy:")
@@ -546,28 +547,18 @@ def _duplicate_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) ->
             st.button("Cancel", key=_k(mode, "cancel"), on_click=_on_cancel, args=(mode,))
 
 
-def _budget_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
-    pending = st.session_state.get(_k(mode, "over_budget"))
-    if not pending or pending[0] != body_fingerprint(endpoint, result.body):
+def _question_panel(mode: Mode, endpoint_id: str, fp: str, *, state: str, buttons: str, icon: str,
+                    confirm: str) -> None:
+    """A question asked about this very request (cautions left, over budget): Send anyway / Cancel."""
+    pending = st.session_state.get(_k(mode, state))
+    if not pending or pending[0] != fp:
         return
     with st.container(border=True):
-        st.warning(form.escape_markdown(pending[1]), icon=":material/savings:")
+        st.warning(form.escape_markdown(pending[1]), icon=icon)
         with st.container(horizontal=True):
-            st.button("Send anyway", key=_k(mode, "budget_go"), on_click=_on_generate,
-                      args=(mode, endpoint.id, CONFIRM_BUDGET), type="primary")
-            st.button("Cancel", key=_k(mode, "budget_cancel"), on_click=_on_cancel, args=(mode,))
-
-
-def _caution_panel(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
-    pending = st.session_state.get(_k(mode, "cautions"))
-    if not pending or pending[0] != body_fingerprint(endpoint, result.body):
-        return
-    with st.container(border=True):
-        st.warning(form.escape_markdown(pending[1]), icon=":material/warning:")
-        with st.container(horizontal=True):
-            st.button("Send anyway", key=_k(mode, "cautions_go"), on_click=_on_generate,
-                      args=(mode, endpoint.id, CONFIRM_CAUTIONS), type="primary")
-            st.button("Cancel", key=_k(mode, "cautions_cancel"), on_click=_on_cancel, args=(mode,))
+            st.button("Send anyway", key=_k(mode, f"{buttons}_go"), on_click=_on_generate,
+                      args=(mode, endpoint_id, confirm), type="primary")
+            st.button("Cancel", key=_k(mode, f"{buttons}_cancel"), on_click=_on_cancel, args=(mode,))
 
 
 def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
@@ -655,7 +646,10 @@ def render_create_page(mode: Mode | str) -> None:
         compare_view.compare_button(mode, endpoint, result.body)
     if requested is not None:
         _send(mode, endpoint, result)
-    _caution_panel(mode, endpoint, result)
-    _budget_panel(mode, endpoint, result)
-    _duplicate_panel(mode, endpoint, result)
+    fp = body_fingerprint(endpoint, result.body)  # once per run: every question compares it
+    _question_panel(mode, endpoint.id, fp, state="cautions", buttons="cautions", icon=":material/warning:",
+                    confirm=CONFIRM_CAUTIONS)
+    _question_panel(mode, endpoint.id, fp, state="over_budget", buttons="budget", icon=":material/savings:",
+                    confirm=CONFIRM_BUDGET)
+    _duplicate_panel(mode, endpoint, fp)
     _outcome(mode)

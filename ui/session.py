@@ -110,7 +110,7 @@ def set_session_key(router: str, key: str) -> None:
     that were waiting for a key of this router at this address (after a restart) go on with it."""
     st.session_state[_session_key_name(router)] = key.strip()
     if key.strip():
-        services().engine.bind_session_key(router, key.strip(), base_url(router))
+        services().engine.bind_session_key(router, key.strip(), base_url(router), adopt=True)
 
 
 def has_key(router: str) -> bool:
@@ -184,6 +184,13 @@ def bound_access(router: str, *, demo: bool | None = None) -> tuple[RouterAccess
         return RouterAccess(router=router, base_url=url, key=key), access_id
     url = operator_base_url(router)
     return RouterAccess(router=router, base_url=url, key=_api_key(router)), acc.operator_id(router)
+
+
+def send_base_url(router: str) -> str:
+    """Where this session's requests go (for the Request preview): no key is bound, nothing is written."""
+    if is_demo(router):
+        return emulator_url()
+    return base_url(router) if session_key(router) else operator_base_url(router)
 
 
 def router_access(router: str, *, demo: bool | None = None) -> RouterAccess:
