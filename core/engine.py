@@ -298,13 +298,12 @@ class Engine:
 
     def _first_demo_check(self, job: Job, access: RouterAccess) -> Job:
         """A demo job on our own emulator is first checked when the emulator says it finishes (its run time
-        is known here); a real router's job follows the schedule alone. Demos are not kept waiting for the
+        is known here; an earlier check could not see it done, and the schedule would then wait for Kling's
+        typical window); a real router's job follows the schedule alone. Demos are not kept waiting for the
         typical Kling window the schedule assumes when a router reports no progress."""
         if self.demo_done_after_s is None or not access.demo or job.state != JobState.QUEUED:
             return job
         at = self.clock() + self.demo_done_after_s + config.ENGINE_DEMO_CHECK_MARGIN_S
-        if job.poll.next_poll_at is not None and job.poll.next_poll_at <= at:
-            return job
         return job.model_copy(update={"poll": job.poll.model_copy(update={"next_poll_at": at})})
 
     def _work(self, job: Job, access: RouterAccess | None) -> None:

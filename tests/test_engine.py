@@ -395,3 +395,16 @@ def test_a_demo_job_on_our_own_emulator_is_first_checked_when_it_should_end(rig,
         assert queued.poll.next_poll_at - queued.poll.started_at >= 5.0 - 0.01
     finally:
         plain.stop()
+
+
+def test_the_first_demo_check_waits_for_the_end_even_past_the_schedules_first_poll(rig, emu) -> None:
+    """A 10 s demo job is first checked at ~10.5 s, not at the schedule's 5 s (which could not see it done
+    and would push the next check to Kling's typical window, ~21 s)."""
+    ledger, media, client = rig
+    demo = _demo(emu, config.MULEROUTER)
+    engine = _engine(ledger, media, client, demo=demo, demo_done_after_s=10.0, clock=lambda: 1000.0)
+    queued = _submit(ledger, media, client, demo, acc.demo_id(emu.base_url))
+    checked = engine._first_demo_check(queued, demo)
+    assert checked.poll.next_poll_at == 1000.0 + 10.0 + config.ENGINE_DEMO_CHECK_MARGIN_S
+    real = RouterAccess(router=config.MULEROUTER, base_url=emu.base_url, key="sk-real")
+    assert engine._first_demo_check(queued, real) == queued  # a real router: the schedule alone
