@@ -63,6 +63,8 @@ def test_compare_journey(page: Page, app_url: str, app_data_dir) -> None:
     box.fill(PROMPT)
     box.blur()
     page.wait_for_timeout(400)
+    # the rerun that commits the prompt must be over: a click on a button being redrawn can be lost
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=LONG)
     page.get_by_role("button", name="Compare variants").click()
     expect(page.get_by_role("heading", name="Compare").first).to_be_visible(timeout=LONG)
     _no_exception(page)
