@@ -30,6 +30,7 @@ HEALTH_PATH = "/_stcore/health"
 IMAGE_ENV_KEYS = {  # what every app server must get (issue 11 §2; the agreed config names)
     "STUDIO_DATABASE_URL", "STUDIO_MEDIA_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "STUDIO_MEDIA_PUBLIC_ENDPOINT", "STUDIO_TRUSTED_HEADER",
+    "STUDIO_EMULATOR_URL",
 }
 
 
@@ -41,9 +42,10 @@ def compose() -> dict:
 
 
 def app_services(spec: dict) -> dict[str, dict]:
-    """The services built from deploy/Dockerfile."""
+    """The app servers: services built from deploy/Dockerfile that run its CMD (the emulator runs another)."""
     return {name: svc for name, svc in spec["services"].items()
-            if isinstance(svc.get("build"), dict) and svc["build"].get("dockerfile") == "deploy/Dockerfile"}
+            if isinstance(svc.get("build"), dict) and svc["build"].get("dockerfile") == "deploy/Dockerfile"
+            and "command" not in svc}
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -124,6 +126,20 @@ def test_app_environment_points_at_the_compose_database_and_bucket():
     assert f"mb --ignore-existing studio/{bucket}" in " ".join(spec["services"]["minio-setup"]["command"])
 
 
+def test_demo_mode_uses_one_emulator_shared_by_the_app_servers():
+    spec = compose()
+    env = next(iter(app_services(spec).values()))["environment"]
+    emulator = spec["services"]["emulator"]
+    assert emulator["image"] == next(iter(app_services(spec).values()))["image"]
+    command = emulator["command"]
+    assert command[:3] == ["python", "-m", "core.emulator"]
+    port = command[command.index("--port") + 1]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert env["STUDIO_EMULATOR_URL"] == f"http://emulator:{port}"
+    assert f"127.0.0.1:{port}/_emulator/health" in " ".join(emulator["healthcheck"]["test"])
+    assert "ports" not in emulator  # reachable by the app servers only
+
+
 def test_passwords_are_required_from_the_env_file_never_written_in_compose():
     spec = compose()
     env = next(iter(app_services(spec).values()))["environment"]
@@ -145,6 +161,7 @@ def test_app_servers_start_after_healthy_postgres_and_minio_and_the_bucket():
             "postgres": {"condition": "service_healthy"},
             "minio": {"condition": "service_healthy"},
             "minio-setup": {"condition": "service_completed_successfully"},
+            "emulator": {"condition": "service_healthy"},
         }
     services = spec["services"]
     assert services["minio-setup"]["depends_on"] == {"minio": {"condition": "service_healthy"}}
@@ -247,6 +264,25 @@ def test_image_cmd_serves_health_and_the_app_here(image_cmd_server):
     (health,) = instruction("HEALTHCHECK")
     check = on_port(exec_form(health), port)
     assert subprocess.run(check, timeout=30).returncode == 0  # the image's HEALTHCHECK command agrees
+
+
+def test_compose_emulator_command_and_its_health_check_work_here(tmp_path):
+    emulator = compose()["services"]["emulator"]
+    port = servers.free_port()
+    command = [sys.executable if a == "python" else a.replace("8765", str(port)) for a in emulator["command"]]
+    check = [a.replace("8765", str(port)) for a in emulator["healthcheck"]["test"][2:]]
+    with open(tmp_path / "emulator.log", "wb") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + servers.START_TIMEOUT_S
+        while time.monotonic() < deadline and proc.poll() is None:
+            if subprocess.run([sys.executable, *check], capture_output=True, timeout=30).returncode == 0:
+                break
+            time.sleep(servers.HEALTH_POLL_S)
+        assert subprocess.run([sys.executable, *check], timeout=30).returncode == 0, (
+            (tmp_path / "emulator.log").read_text(errors="replace"))
+    finally:
+        servers.stop(proc)
 
 
 # --- the secrets examples and the README ---------------------------------------------------------------
