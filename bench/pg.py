@@ -28,6 +28,7 @@ from pathlib import Path
 PG_ROOT = Path("/usr/lib/postgresql")
 PG_USER = "postgres"
 MAX_CONNECTIONS = 200
+FILE_COPY_SINCE = 150000  # CREATE DATABASE … STRATEGY FILE_COPY
 START_ATTEMPTS = 3
 START_TIMEOUT_S = 60
 SETTINGS = {
@@ -107,7 +108,9 @@ class Cluster:
         import psycopg  # a project dependency; imported here so `pg_bin_dir` works without it
 
         with self._lock, psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            # FILE_COPY (PostgreSQL 15+): a plain copy of the small template, much faster than WAL_LOG here
+            fast = " STRATEGY FILE_COPY" if conn.info.server_version >= FILE_COPY_SINCE else ""
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0{fast}')
         return self.url_for(name)
 
     def drop_database(self, name: str) -> None:
