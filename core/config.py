@@ -305,3 +305,37 @@ MEDIA_CONTENT_TYPES["zip"] = "application/zip"  # Compare's review packs are ser
 GENERATE_CLICK_BURST_S = 1.5  # clicks of the same button closer than this are one click (a double-click)
 GENERATE_REQUEST_TTL_S = 30.0  # a Generate click not yet handled after this long is dropped, not sent
 NARROW_JOBS_MAX_PX = 640  # below this width the Jobs page shows cards instead of the table
+
+# --- Shared database: PostgreSQL ledger (core/db.py, core/store.py; issue 11) --------------------------
+# postgresql://user:pass@host:port/db; unset: SQLite in the data dir
+DATABASE_URL_ENV = "STUDIO_DATABASE_URL"
+SECRETS_FILE_ENV = "STUDIO_SECRETS_FILE"  # read this secrets file instead of the usual .streamlit/ ones
+DATABASE_SECRETS_SECTION = ("connections", "studio")  # [connections.studio] url = "…" (Streamlit)
+PG_POOL_MIN = 1  # connections a server keeps open to PostgreSQL
+PG_POOL_MAX = 10  # at most this many per server process (engine + sessions)
+PG_CONNECT_TIMEOUT_S = 10.0  # opening the pool / one connection
+PG_POOL_TIMEOUT_S = 30.0  # waiting for a free connection of the pool
+
+
+def database_url() -> str | None:
+    """The shared database's URL: $STUDIO_DATABASE_URL, else `[connections.studio] url` in the secrets file
+    ($STUDIO_SECRETS_FILE, else where Streamlit looks); None: the embedded SQLite ledger."""
+    env = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if env:
+        return env
+    import tomllib
+
+    from core import access  # here: access imports config
+
+    named = os.environ.get(SECRETS_FILE_ENV, "").strip()
+    for path in [Path(named)] if named else access.secrets_files():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+        for part in DATABASE_SECRETS_SECTION:
+            data = data.get(part) if isinstance(data, dict) else None
+        value = data.get("url") if isinstance(data, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None

@@ -81,8 +81,8 @@ def operator_accesses() -> dict[str, RouterAccess]:
     return {r: a for r, a in found.items() if a is not None}
 
 
-def _build(data_dir: Path) -> Services:
-    ledger = store.Ledger(data_dir)
+def _build(data_dir: Path, database_url: str | None = None) -> Services:
+    ledger = store.Ledger(data_dir, url=database_url)
     media = store.MediaCache(data_dir / config.MEDIA_DIRNAME)
     client = core_http.make_client()
     registry = acc.AccessRegistry()
@@ -100,7 +100,8 @@ def services(data_dir: Path | None = None, *, start: bool = True) -> Services:
 
     One engine runs per process: asking for another data directory (tests do) stops the others."""
     path = Path(data_dir) if data_dir is not None else config.data_dir()
-    name = str(path.resolve())
+    database_url = config.database_url()
+    name = f"{path.resolve()}|{database_url or ''}"  # two configurations never share one ledger
     with _lock:
         found = _services.get(name)
         if found is None:
@@ -108,7 +109,7 @@ def services(data_dir: Path | None = None, *, start: bool = True) -> Services:
                 other.engine.stop()
                 other.client.close()
                 del _services[other_name]
-            found = _services[name] = _build(path)
+            found = _services[name] = _build(path, database_url)
         if start and not found.engine.running:
             found.engine.start()
         return found

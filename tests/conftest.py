@@ -5,16 +5,24 @@
         emu.set_fault("server_error", router="apimart", phase="poll")
 
     def test_ledger(data_dir):        # tmp_path, with STUDIO_DATA_DIR pointing at it
+
+    def test_pg(pg_url):              # a fresh empty PostgreSQL database (one throwaway cluster per session)
+    def test_both(ledger_url):        # parametrized: None (SQLite in tmp_path) and a fresh PostgreSQL URL
+
+A missing PostgreSQL fails the tests that need it (bench/pg.py says to install Debian's postgresql); it
+never skips them.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from core import config
+from core import config, db
 from core.emulator import EmulatorHandle, start_emulator
 
 TEST_COMPLETE_AFTER_S = 1.0  # emulator tasks finish in about a second in tests
@@ -49,6 +57,39 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv(config.DATA_DIR_ENV, str(path))
     return path
+
+
+_databases = itertools.count(1)
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster for the session (bench/pg.py)."""
+    from bench.pg import postgres_cluster
+
+    with postgres_cluster() as cluster:
+        yield cluster
+    db.close_all()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> Iterator[str]:
+    """A fresh, empty database of the session cluster; dropped after the test."""
+    name = f"t{os.getpid()}_{next(_databases)}"
+    url = pg_cluster.create_database(name)
+    yield url
+    from core import server
+
+    server.stop_engines()  # an engine on this database stops before its pool closes
+    db.close_database(url)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_url(request: pytest.FixtureRequest) -> str | None:
+    """The store's tests on both backends: None (SQLite in the data directory) or a PostgreSQL URL."""
+    return request.getfixturevalue("pg_url") if request.param == "postgres" else None
 
 
 @pytest.fixture(autouse=True)
