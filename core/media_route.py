@@ -122,10 +122,10 @@ def media_headers(media: MediaFile, download: str | None) -> dict[str, str]:
 
 
 def remote_link(cache: Any, name: str, download: str | None) -> str | None:
-    """A fresh presigned link to the object when the store is a bucket and holds `name`; None for the
-    local folder (served here) and for what is not there (then a 404 follows)."""
+    """A fresh presigned link to the object of a bucket store (core/media_store.S3Media) that holds
+    `name`; None for what is no servable cache name or not there (a 404)."""
     match = NAME_PATTERN.fullmatch(name)
-    if match is None or content_type(match["ext"]) is None or isinstance(cache, MediaCache):
+    if match is None or content_type(match["ext"]) is None:
         return None
     if not cache.has(name):
         return None
@@ -154,8 +154,10 @@ def media_endpoint(cache_for: Callable[[], Any]) -> Callable[[Request], Response
             return _not_found()
         cache = cache_for()
         download = request.query_params.get(DOWNLOAD_PARAM)
-        link = remote_link(cache, name, download)
-        if link is not None:  # a bucket: the browser fetches the bytes from there, not through us
+        if not isinstance(cache, MediaCache):  # a bucket: the browser fetches the bytes there, not through us
+            link = remote_link(cache, name, download)
+            if link is None:
+                return _not_found()
             return RedirectResponse(link, status_code=REDIRECT_STATUS, headers=REDIRECT_HEADERS)
         media = find_media(cache, name)
         if media is None:
