@@ -305,3 +305,10 @@ MEDIA_CONTENT_TYPES["zip"] = "application/zip"  # Compare's review packs are ser
 GENERATE_CLICK_BURST_S = 1.5  # clicks of the same button closer than this are one click (a double-click)
 GENERATE_REQUEST_TTL_S = 30.0  # a Generate click not yet handled after this long is dropped, not sent
 NARROW_JOBS_MAX_PX = 640  # below this width the Jobs page shows cards instead of the table
+
+# --- who made what, and budgets (issue 11 §3; core/identity.py, core/budget.py) ------------------------
+TRUSTED_HEADER_ENV = "STUDIO_TRUSTED_HEADER"  # a proxy's header naming the person; honoured only when set
+IDENTITY_MAX_CHARS = 254  # a longer e-mail / user id is refused (never truncated: ids must not collide)
+IDENTITY_NAME_MAX_CHARS = 80  # a display name is cut to this
+BUDGET_DEFAULT_TIMEZONE = "UTC"  # the budget's day starts at midnight here unless [budget] timezone says
+BUDGET_SPEND_TABLE_MAX = 200  # people listed in the admins' spend table
