@@ -29,9 +29,10 @@ def team_app(tmp_path_factory) -> Iterator[tuple[str, Path, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("studio-team-people")
     media = MediaCache(data_dir / config.MEDIA_DIRNAME)
     video = media.put_bytes(next((ROOT / "core" / "emulator" / "assets").glob("*.mp4")).read_bytes(), "mp4")
-    jobs = {owner: finished_job(MR_T2V, f"A lighthouse by {owner} #{i}", T0 + i, video)
-            .model_copy(update={"owner": owner}) for i, owner in enumerate((ANN, BOB, BOB))}
-    Ledger(data_dir).add_many(list(jobs.values()))  # the dict keeps the last of Bob's: his job to open
+    made = [finished_job(MR_T2V, f"A lighthouse by {owner} #{i}", T0 + i, video)
+            .model_copy(update={"owner": owner}) for i, owner in enumerate((ANN, BOB, BOB))]
+    Ledger(data_dir).add_many(made)
+    jobs = {job.owner: job for job in made}  # Ann's job, and the last of Bob's
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_TRUSTED_HEADER=HEADER)
     env[getattr(config, "SECRETS_FILE_ENV", "STUDIO_SECRETS_FILE")] = str(data_dir / "no-secrets.toml")
@@ -47,12 +48,13 @@ def team_app(tmp_path_factory) -> Iterator[tuple[str, Path, dict[str, str]]]:
 
 
 def person(browser: Browser, email: str) -> Page:
-    context = browser.new_context(extra_http_headers={HEADER: email}, viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(extra_http_headers={HEADER: email},
+                                  viewport={"width": 1400, "height": 1000})
     return context.new_page()
 
 
 def show(page: Page, scope: str) -> None:
-    page.get_by_test_id("stButtonGroup").first.get_by_role("button", name=scope, exact=True).click()
+    page.get_by_role("radiogroup", name="Show").get_by_role("radio", name=scope, exact=True).click()
 
 
 def test_two_people_see_mine_and_everyone_and_only_the_owner_deletes(browser: Browser, team_app) -> None:
@@ -68,13 +70,16 @@ def test_two_people_see_mine_and_everyone_and_only_the_owner_deletes(browser: Br
 
     bob.goto(f"{url}/jobs?job={ids[ANN]}")  # Bob watches Ann's job: no Delete, a line says whose it is
     expect(bob.get_by_role("heading", name="Job details")).to_be_visible(timeout=LONG)
-    expect(bob.get_by_text(f"Made by {ANN}: only they or an admin can delete it.")).to_be_visible(timeout=LONG)
+    whose = f"Made by {ANN}: only they or an admin can delete it."
+    expect(bob.get_by_text(whose)).to_be_visible(timeout=LONG)
     expect(bob.get_by_role("button", name="Delete…")).to_have_count(0)
     bob.screenshot(path=str(data_dir / "team-bob-on-anns-job.png"), full_page=True)
 
     ann.goto(f"{url}/jobs?job={ids[ANN]}")  # Ann deletes her own
     expect(ann.get_by_role("heading", name="Job details")).to_be_visible(timeout=LONG)
-    ann.get_by_role("button", name="Delete…").click()
+    delete = ann.get_by_role("button", name="Delete…")
+    delete.evaluate("e => e.scrollIntoView({block: 'center'})")  # its popover opens below it
+    delete.click()
     ann.get_by_role("button", name="Delete for good").click()
     expect(ann.get_by_text("Deleted.").first).to_be_visible(timeout=LONG)
     assert Ledger(data_dir).get(ids[ANN]) is None and Ledger(data_dir).get(ids[BOB]) is not None
