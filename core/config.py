@@ -393,3 +393,12 @@ def media_public_endpoint() -> str | None:
     raw = (os.environ.get(MEDIA_PUBLIC_ENDPOINT_ENV, "").strip()
            or _secrets_table_value(MEDIA_SECRETS_TABLE, "public_endpoint"))
     return raw.rstrip("/") or None
+
+
+
+# --- who made what, and budgets (issue 11 §3; core/identity.py, core/budget.py) ------------------------
+TRUSTED_HEADER_ENV = "STUDIO_TRUSTED_HEADER"  # a proxy's header naming the person; honoured only when set
+IDENTITY_MAX_CHARS = 254  # a longer e-mail / user id is refused (never truncated: ids must not collide)
+IDENTITY_NAME_MAX_CHARS = 80  # a display name is cut to this
+BUDGET_DEFAULT_TIMEZONE = "UTC"  # the budget's day starts at midnight here unless [budget] timezone says
+BUDGET_SPEND_TABLE_MAX = 200  # people listed in the admins' spend table
