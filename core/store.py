@@ -49,7 +49,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from core import access as access_ids
 from core import config, db, drafts, media
@@ -910,6 +910,28 @@ class MediaCache:
         os.close(fd)
         return Path(tmp)
 
+    def open(self, name: str) -> BinaryIO:
+        """The file of a cache name, open for reading; FileNotFoundError when it is not in the cache."""
+        path = self.path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"{name} is not in the media cache")
+        return path.open("rb")
+
+    def read_bytes(self, name: str) -> bytes:
+        with self.open(name) as fh:
+            return fh.read()
+
+    def local_path(self, name: str) -> Path:
+        """A local file with the content of `name`: the cache's own file (FileNotFoundError if missing)."""
+        path = self.path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"{name} is not in the media cache")
+        return path
+
+    def url(self, name: str, *, download_name: str | None = None) -> str | None:
+        """None: a local file is served by the app's own media route (core/media_route.py)."""
+        return None
+
 
 # --- bodies: inline images <-> media references -----------------------------------------------------
 #
@@ -1026,9 +1048,11 @@ def internalize_body(body: dict[str, Any], cache: MediaCache) -> dict[str, Any]:
         name = media_ref_name(value)
         if name is None:
             return value
-        path = cache.path(name)
-        if not path.is_file():
-            raise FileNotFoundError(f"the image {name} is no longer in the media cache; add it again")
-        return media.encode_base64(path.read_bytes())
+        try:
+            data = cache.read_bytes(name)
+        except FileNotFoundError:
+            gone = f"the image {name} is no longer in the media cache; add it again"
+            raise FileNotFoundError(gone) from None
+        return media.encode_base64(data)
 
     return _map_media(body, _media_tree(), restore)

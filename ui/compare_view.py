@@ -22,6 +22,7 @@ import streamlit as st
 from core import catalog, config
 from core import experiments as X
 from core.catalog import Endpoint
+from core.errors import StudioError
 from core.jobs import Job
 from ui import jobs_view, library_view, media_links, session, welcome
 from ui.form import escape_markdown
@@ -523,10 +524,13 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
             def write(path: Any) -> None:
                 with open(path, "wb") as out:
                     write_review_pack(out, title=exp.title, axes=[a.name() for a in exp.axes] or ["Base"],
-                                      cells=cells, open_media=lambda n: session.media().path(n).open("rb"),
+                                      cells=cells, open_media=session.media().open,
                                       made_at=time.time())
 
-            st.session_state[pack_key] = _adopt(write, "zip")
+            try:
+                st.session_state[pack_key] = _adopt(write, "zip")
+            except StudioError as exc:  # the media store could not be reached
+                st.warning(f"No review pack: {exc.user_message}")
         if st.session_state.get(pack_key):
             url = media_links.media_url(st.session_state[pack_key], download_name=f"compare-{exp.id}.zip")
             st.link_button("Download review pack", url, icon=":material/download:")
@@ -545,6 +549,8 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
                     p, cells=paths, row_labels=layout.row_labels, col_labels=layout.col_labels), "mp4")
             except ValueError as exc:
                 st.warning(f"No grid video: {exc}.")
+            except StudioError as exc:
+                st.warning(f"No grid video: {exc.user_message}")
         if st.session_state.get(video_key):
             st.link_button("Download grid as video", media_links.media_url(
                 st.session_state[video_key], download_name=f"compare-{exp.id}-grid.mp4"),

@@ -199,8 +199,8 @@ def download_name(job: Job) -> str:
 
 
 def has_video_file(job: Job) -> bool:
-    """The job's video is in the media cache (a stat, nothing read)."""
-    return session.video_path(job) is not None
+    """The job's video is in the media store (a stat or a remembered answer, nothing read)."""
+    return session.has_video(job)
 
 
 def video_player(job: Job) -> bool:

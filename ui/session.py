@@ -21,7 +21,9 @@ import streamlit as st
 from core import access as acc
 from core import config, drafts, jobs, pricing, runner, server, store
 from core.catalog import Endpoint
+from core.errors import StudioError
 from core.jobs import Job
+from core.media_store import MediaStore
 from core.models import RouterAccess
 
 ROUTER_KEY = "studio.router"
@@ -62,7 +64,7 @@ def ledger() -> store.Ledger:
     return services().ledger
 
 
-def media() -> store.MediaCache:
+def media() -> MediaStore:
     return services().media
 
 
@@ -349,10 +351,19 @@ def list_videos(*, mode=None, router=None, text: str = "", limit: int, offset: i
     return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
 
 
+def has_video(job: Job) -> bool:
+    """The job's video is in the media store (a stat, or a remembered answer of the bucket)."""
+    return bool(job.video_file) and media().has(job.video_file)
+
+
 def video_path(job: Job) -> Path | None:
-    if not job.video_file or not media().has(job.video_file):
+    """A local file of the job's video (with media in a bucket: a cached download), None when missing."""
+    if not has_video(job):
         return None
-    return media().path(job.video_file)
+    try:
+        return media().local_path(job.video_file)
+    except (FileNotFoundError, StudioError):
+        return None
 
 
 QUALITY_WORDS = {"std": "Standard", "pro": "Pro", "4k": "4K"}
