@@ -32,7 +32,7 @@ def t2v(prompt: str, **extra) -> dict:
 
 def test_versions_and_unchanged_saves(lib, data_dir):
     v1 = lib.save("Lighthouse", MR_T2V, t2v("a lighthouse at dusk"))
-    assert v1.number == 1 and (data_dir / config.LIBRARY_FILENAME).is_file()
+    assert v1.number == 1 and (data_dir / config.LEDGER_FILENAME).is_file()
     same = lib.save("Lighthouse", MR_T2V, {"mode": "std", "duration": 5, "prompt": "a lighthouse at dusk"})
     assert same.number == 1  # identical body (key order aside): no new version
     v2 = lib.save("  Lighthouse ", MR_T2V, t2v("a lighthouse at dawn"))
@@ -79,7 +79,7 @@ def test_images_stored_by_content_hash(lib, data_dir):
     body = {"prompt": "move", "first_frame": image, "aspect_ratio": "16:9", "duration": 5}
     v = lib.save("Frame", MR_I2V, body)
     assert v.body["first_frame"].startswith("media:sha256-")
-    assert image not in (data_dir / config.LIBRARY_FILENAME).read_bytes().decode("latin-1")
+    assert image not in (data_dir / config.LEDGER_FILENAME).read_bytes().decode("latin-1")
     assert lib.body(v) == body
     assert lib.save("Frame", MR_I2V, dict(body)).number == 1
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from core import check, library, templates
+from core import check, server, templates
 from tests.app.test_create_pages import PAGES, demo, generate, open_page, prefix, session_jobs
 from ui import create, library_view
 
@@ -44,7 +44,7 @@ def test_saved_versioned_diffed_exported_imported_and_reloaded_gives_the_identic
     v2_body = request_body(at)
     save_preset(at, "text", "Fox")  # nothing changed: no new version
     assert any("unchanged" in t.value for t in at.toast)
-    lib = library.Library(demo)
+    lib = server.services(demo, start=False).library
     assert [v.number for v in lib.versions("Fox")] == [1, 2]
 
     generate(at, "text")  # a take of v2
@@ -94,7 +94,7 @@ def test_saved_versioned_diffed_exported_imported_and_reloaded_gives_the_identic
     generate(at, "text")  # the same request as the first take, a minute ago: asks first
     at.button(key="create.text.__again").click().run()
     assert len(session_jobs(at)) == 3
-    assert library.Library(demo).takes("Fox imported", 2) == [session_jobs(at)[-1]]
+    assert server.services(demo, start=False).library.takes("Fox imported", 2) == [session_jobs(at)[-1]]
 
 
 def test_older_version_loads_into_the_form(demo: Path) -> None:
@@ -150,14 +150,14 @@ def test_load_keeps_the_preset_name_so_a_new_version_is_one_click(demo: Path) ->
     assert at.text_input(key=library_view.name_key("text")).value == "Flower"
     at.text_area(key=f"{p}.prompt").input("A flower at sunset").run()
     at.button(key="create.text.__preset_save").click().run()  # no retyping
-    assert [v.number for v in library.Library(demo).versions("Flower")] == [1, 2]
+    assert [v.number for v in server.services(demo, start=False).library.versions("Flower")] == [1, 2]
     at.text_input(key=library_view.name_key("text")).input("Sunset flower").run()  # typed: kept
     at.text_area(key=f"{p}.prompt").input("A flower at dusk").run()
     assert at.text_input(key=library_view.name_key("text")).value == "Sunset flower"
 
 
 def test_compare_escapes_user_markup_and_names_settings_by_their_labels(demo: Path) -> None:
-    lib = library.Library(demo)
+    lib = server.services(demo, start=False).library
     endpoint = "mulerouter/kling-v3/text-to-video"
     shots = [{"prompt": "Wide", "duration": 2}, {"prompt": "Close", "duration": 3}]
     lib.save("Tricky", endpoint, {"prompt": "a **bold** :red[x] $y$ flower", "duration": 5, "mode": "std",
