@@ -393,3 +393,9 @@ def media_public_endpoint() -> str | None:
     raw = (os.environ.get(MEDIA_PUBLIC_ENDPOINT_ENV, "").strip()
            or _secrets_table_value(MEDIA_SECRETS_TABLE, "public_endpoint"))
     return raw.rstrip("/") or None
+
+
+# --- python -m core migrate-media (core/migrate.py; issue 11, part library + migrate) ---------------------
+MIGRATE_BATCH_ROWS = 500  # rows copied per transaction (a run stopped half-way keeps whole batches)
+MIGRATE_BAR_WIDTH = 30  # characters of the progress bar
+MIGRATE_BAR_EVERY_S = 0.1  # the bar is redrawn at most this often (and at the end)
