@@ -125,7 +125,7 @@ class Table:
     """A table copied row by row under its key (`order`: the order rows are read and inserted in)."""
 
     name: str
-    label: str  # plain words for the summary
+    label: str  # plain words for the summary (a plural ending in s)
     key: tuple[str, ...]
     columns: tuple[str, ...]
     order: str
@@ -193,24 +193,25 @@ def media_names(media: Any) -> set[str]:
     return {name for name, _ in local_media(Path(media.dir))}
 
 
-def file_digest_name(path: Path) -> str:
-    """The content name a file should have (sha256-<hex>.<its ext>)."""
+def file_digest_name(path: Path, ext: str) -> str:
+    """The content name of a file's bytes (sha256-<hex>.<ext>)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return f"sha256-{digest.hexdigest()}.{path.name.rsplit('.', 1)[-1]}"
+    return f"sha256-{digest.hexdigest()}.{ext}"
 
 
 def copy_media_file(src: Path, media: Any) -> bool:
     """Copy one local file into a media store under its name; False (nothing copied) when its content no
     longer matches its name (a damaged file)."""
+    ext = src.name.rsplit(".", 1)[-1]
     tmp = media.temp_path()
     try:
         shutil.copyfile(src, tmp)
-        if file_digest_name(tmp) != src.name:
+        if file_digest_name(tmp, ext) != src.name:  # the copy is what goes up: check the copy
             return False
-        media.adopt_file(tmp, src.name.rsplit(".", 1)[-1])  # removes tmp
+        media.adopt_file(tmp, ext)  # removes tmp
         return True
     finally:
         tmp.unlink(missing_ok=True)
@@ -264,9 +265,14 @@ def describe(counts: dict[str, int], media_bytes: int) -> str:
     """'12 jobs, 3 drafts, 40 media files (55.1 MB)': the non-zero counts in plain words."""
     parts = []
     if counts.get(MEDIA):
-        parts.append(f"{counts[MEDIA]:,} media file(s) ({megabytes(media_bytes)})")
-    parts += [f"{counts[t.name]:,} {t.label}" for t in TABLES if counts.get(t.name)]
+        parts.append(f"{counted(counts[MEDIA], 'media files')} ({megabytes(media_bytes)})")
+    parts += [counted(counts[t.name], t.label) for t in TABLES if counts.get(t.name)]
     return ", ".join(parts) if parts else "nothing"
+
+
+def counted(n: int, plural: str) -> str:
+    """'1 job', '3 jobs' (labels are plurals ending in s)."""
+    return f"{n:,} {plural.removesuffix('s') if n == 1 else plural}"
 
 
 def megabytes(n: int) -> str:
@@ -453,8 +459,8 @@ def run(data_dir: Path, target: Target, *, dry_run: bool = False, out: TextIO, e
         return 1
     print(f"Copied {report.summary()} from {data_dir} to {where} in {report.seconds:.1f} s.", file=out)
     if report.damaged:
-        print(f"{len(report.damaged)} media file(s) were damaged (their content no longer matches their "
-              f"name) and were not copied: {', '.join(report.damaged[:5])}", file=out)
+        print(f"{counted(len(report.damaged), 'media files')} had been damaged (the content no longer "
+              f"matches the name) and were not copied: {', '.join(report.damaged[:5])}", file=out)
     if not report.complete:
         print("Stopped before the end; run the command again to copy the rest.", file=out)
     return 0
