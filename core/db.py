@@ -179,7 +179,7 @@ class Database:
         self.url = url
         self.kind = POSTGRES if url is not None else SQLITE
         self._pool: Any = None
-        self._migrated: set[str] = set()
+        self._migrated: dict[str, int] = {}  # module → version known to be reached
         self._lock = threading.Lock()
         if self.kind == POSTGRES:
             self._pool = _make_pool(url)
@@ -269,8 +269,8 @@ class Database:
         in order, in one transaction under the migration lock (several servers may start at once).
         `user_version`: on SQLite keep the version in PRAGMA user_version (the ledger's files)."""
         target = max((v for v, _ in steps), default=0)
-        if name in self._migrated or self.version(name, user_version=user_version) >= target:
-            self._migrated.add(name)
+        if self._migrated.get(name, -1) >= target or self.version(name, user_version=user_version) >= target:
+            self._migrated[name] = target
             return target
         with self._lock, self.write(serialize=MIGRATION_LOCK) as conn:
             current = self._version(conn, name, user_version)
@@ -279,7 +279,7 @@ class Database:
                     if number > current:
                         step(conn)
                 self._set_version(conn, name, target, user_version)
-        self._migrated.add(name)
+        self._migrated[name] = target
         return target
 
     def _set_version(self, conn: Conn, name: str, version: int, user_version: bool) -> None:
@@ -303,9 +303,10 @@ def _make_pool(url: str) -> Any:
         kwargs={"autocommit": True, "connect_timeout": int(config.PG_CONNECT_TIMEOUT_S)},
         name=f"studio-{redact(url)}", timeout=config.PG_POOL_TIMEOUT_S,
     )
-    try:
+    try:  # one direct connection first: a refused or unknown server fails at once (the pool would retry)
+        psycopg.connect(url, connect_timeout=int(config.PG_CONNECT_TIMEOUT_S)).close()
         pool.open(wait=True, timeout=config.PG_CONNECT_TIMEOUT_S)
-    except (psycopg.Error, Exception) as exc:
+    except Exception as exc:
         pool.close()
         raise DatabaseUnavailable(
             f"The database at {redact(url)} cannot be reached; check STUDIO_DATABASE_URL "
