@@ -123,6 +123,22 @@ def test_url_is_none_for_the_local_folder_and_a_link_for_a_bucket(media) -> None
     assert (link is None) == (not is_remote(media))
 
 
+def test_a_review_pack_streams_its_videos_from_the_store(media) -> None:
+    import io
+    import zipfile
+
+    from core.review_pack import video_arcname, write_review_pack
+    from tests.test_review_pack import make_cells
+
+    data = SAMPLE_VIDEO.read_bytes()
+    name = media.put_bytes(data, "mp4")
+    out = io.BytesIO()
+    write_review_pack(out, title="Fox", axes=["Wording", "Quality"], cells=make_cells([name, name]),
+                      open_media=media.open, made_at=1_700_000_000.0)
+    with zipfile.ZipFile(out) as pack:
+        assert pack.read(video_arcname(name)) == data
+
+
 # --- presigned links -----------------------------------------------------------------------------------
 
 
