@@ -442,7 +442,7 @@ def run(data_dir: Path, target: Target, *, dry_run: bool = False, out: TextIO, e
         return 1
     where = " and ".join(w for w in (_redacted(target.database_url), target.media_url) if w)
     if plan.empty:
-        print(f"Nothing to copy: {where} already holds everything from {data_dir}.", file=out)
+        print(f"Nothing to copy: everything from {data_dir} is already in {where}.", file=out)
         return 0
     if dry_run:
         print(f"Would copy {describe(plan.counts(), plan.media_bytes)} from {data_dir} to {where}. "

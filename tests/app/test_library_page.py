@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import check, server, templates
@@ -184,3 +185,32 @@ def test_marked_words_are_inert() -> None:
     pieces = [("plain", False), ("[link](http://x) :smile: ~~s~~", True)]
     text = library_view.marked_words(pieces, library_view.ADDED_MARK)
     assert text == r"plain :green-background[\[link\]\(http\://x\) \:smile\: \~\~s\~\~]"
+
+
+def test_owners_shown_and_delete_only_for_the_owner_or_an_admin(demo: Path, monkeypatch) -> None:
+    """A team (identity from ui/session.py): Bob sees whose presets are, Delete only on his own; the core
+    refuses a delete of Alice's preset even if asked directly."""
+    from ui import session
+
+    alice, bob = "alice@example.com", "bob@example.com"
+    lib = server.services(demo, start=False).library
+    endpoint = "mulerouter/kling-v3/text-to-video"
+    lib.save("Alice's", endpoint, {"prompt": "a harbour", "duration": 5}, owner=alice)
+    lib.save("Bob's", endpoint, {"prompt": "a field", "duration": 5}, owner=bob)
+    lib.save("Bob's", endpoint, {"prompt": "a wide field", "duration": 5}, owner=alice)
+    monkeypatch.setattr(session, "may_delete", lambda owner: owner == bob, raising=False)
+    at = open_page("text")
+    at.switch_page(LIBRARY).run()
+    assert not at.exception, [e.value for e in at.exception]
+    keys = {b.key for b in at.button}
+    assert "library.Bob's.delete" in keys and "library.Alice's.delete" not in keys
+    assert "library.Bob's.delete_version" not in keys  # v2 of Bob's preset was saved by Alice
+    captions = [c.value for c in at.caption]
+    assert f"Preset saved by {alice}. Only they or an admin can delete it." in captions, captions
+    assert f"Preset saved by {bob}. v2 saved by {alice}." in captions, captions
+    library_view.on_delete("Alice's", None)  # as if the button were there: the core refuses
+    with pytest.raises(PermissionError, match=f"Only {alice} or an admin"):
+        lib.delete("Alice's", allowed=session.may_delete)
+    assert [v.number for v in lib.versions("Alice's")] == [1]
+    at.button(key="library.Bob's.delete").click().run()
+    assert not at.exception and lib.versions("Bob's") == []
