@@ -402,3 +402,9 @@ IDENTITY_MAX_CHARS = 254  # a longer e-mail / user id is refused (never truncate
 IDENTITY_NAME_MAX_CHARS = 80  # a display name is cut to this
 BUDGET_DEFAULT_TIMEZONE = "UTC"  # the budget's day starts at midnight here unless [budget] timezone says
 BUDGET_SPEND_TABLE_MAX = 200  # people listed in the admins' spend table
+
+
+# --- python -m core migrate-media (core/migrate.py; issue 11, part library + migrate) ---------------------
+MIGRATE_BATCH_ROWS = 500  # rows copied per transaction (a run stopped half-way keeps whole batches)
+MIGRATE_BAR_WIDTH = 30  # characters of the progress bar
+MIGRATE_BAR_EVERY_S = 0.1  # the bar is redrawn at most this often (and at the end)

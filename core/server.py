@@ -27,7 +27,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from core import access as acc
-from core import config, drafts, engine, media_route, store
+from core import config, drafts, engine, library, media_route, store
 from core import http as core_http
 from core.emulator import EmulatorHandle, start_emulator
 from core.media_store import MediaStore, open_media_store
@@ -48,6 +48,7 @@ class Services:
     registry: acc.AccessRegistry
     engine: engine.Engine
     emulator_url: str
+    library: library.Library  # in the ledger's database, its media in `media`
 
     @property
     def demo_access(self) -> RouterAccess:
@@ -93,7 +94,8 @@ def _build(data_dir: Path, database_url: str | None = None) -> Services:
         ledger, media, client, operator=operator_accesses, demo=demo_access(url), registry=registry,
         lease_s=config.engine_lease_s(), demo_done_after_s=config.emulator_complete_after() if own else None,
     )
-    return Services(data_dir, ledger, media, client, registry, eng, url)
+    lib = library.Library(data_dir, database=ledger.database, media=media)
+    return Services(data_dir, ledger, media, client, registry, eng, url, lib)
 
 
 def services(data_dir: Path | None = None, *, start: bool = True) -> Services:
