@@ -39,14 +39,12 @@ def lib() -> library.Library:
 
 def _me() -> str:
     """The person using this session ("" in single-user mode): what saved versions record as owner."""
-    who = getattr(session, "identity", None)  # ui/session.py identity(): sign-in / trusted header (ident)
-    return str(getattr(who(), "id", "") or "") if who is not None else ""
+    return session.identity().id
 
 
 def may_delete(owner: str) -> bool:
     """The owner or an admin may delete (single-user: everything is yours)."""
-    check = getattr(session, "may_delete", None)
-    return bool(check(owner)) if check is not None else True
+    return session.may_delete(owner)
 
 
 def owner_line(owner: str, what: str) -> str:
