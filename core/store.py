@@ -434,6 +434,8 @@ class Ledger:
         return float(conn.execute(sql, args).fetchone()[0])
 
     def _check_budget(self, conn: db.Conn, limit: SpendLimit, adding: float) -> None:
+        if adding <= 0:
+            return  # nothing on the team's account (demo, a person's own key): never refused
         scopes = (("person", limit.owner, limit.person_limit), ("team", None, limit.team_limit))
         for scope, owner, cap in scopes:
             if cap is None:
