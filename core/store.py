@@ -275,8 +275,10 @@ class JobFilter:
     owner: str = ""  # only jobs made by this person ("Mine" with sign-in)
 
 
-def _placeholders(values: tuple[str, ...]) -> str:
-    return ",".join("?" for _ in values)
+def _placeholders(values: tuple[str, ...] | list[str]) -> str:
+    """"?, ?, …" for `IN (…)`; "NULL" for no values (never true, and valid on PostgreSQL, which refuses an
+    empty `IN ()` that SQLite accepts: an engine holding no access at all)."""
+    return ",".join("?" for _ in values) or "NULL"
 
 
 def _like_escape(text: str) -> str:

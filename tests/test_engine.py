@@ -46,9 +46,10 @@ def fast_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def rig(emu, tmp_path: Path):
+def rig(emu, tmp_path: Path, ledger_url):
+    """The engine's tests on both backends: SQLite in tmp_path, then a fresh PostgreSQL database."""
     emu.set_complete_after(0.3)
-    ledger, media = Ledger(tmp_path), MediaCache(tmp_path / config.MEDIA_DIRNAME)
+    ledger, media = Ledger(tmp_path, url=ledger_url), MediaCache(tmp_path / config.MEDIA_DIRNAME)
     client = make_client()
     yield ledger, media, client
     client.close()
@@ -135,8 +136,11 @@ def test_two_engines_on_one_ledger_never_work_on_one_job_at_once(rig, emu) -> No
     with make_client() as sender:
         ids = [_submit(ledger, media, sender, demo, acc.demo_id(emu.base_url)).id for _ in range(8)]
     calls: list[tuple[float, float, str]] = []
-    a = _engine(Ledger(ledger.data_dir), media, _recording_client(calls), demo=demo, workers=2).start()
-    b = _engine(Ledger(ledger.data_dir), media, _recording_client(calls), demo=demo, workers=2).start()
+    again = ledger.database.url  # a second Ledger: another server
+    a = _engine(Ledger(ledger.data_dir, url=again), media, _recording_client(calls), demo=demo,
+                workers=2).start()
+    b = _engine(Ledger(ledger.data_dir, url=again), media, _recording_client(calls), demo=demo,
+                workers=2).start()
     try:
         done = _settle(ledger, ids, _saved)
     finally:
