@@ -89,7 +89,10 @@ def _build(data_dir: Path, database_url: str | None = None) -> Services:
     client = core_http.make_client()
     registry = acc.AccessRegistry()
     url = emulator_url()
-    own = not os.environ.get(config.EMULATOR_URL_ENV, "").strip()  # our own emulator: its run time is known
+    # the demo emulator's run time is known for our own emulator, and for a shared one when the operator says
+    # it (deploy/compose.yaml sets $STUDIO_EMULATOR_COMPLETE_AFTER for the emulator and the app servers)
+    own = (not os.environ.get(config.EMULATOR_URL_ENV, "").strip()
+           or bool(os.environ.get(config.EMULATOR_COMPLETE_AFTER_ENV, "").strip()))
     eng = engine.Engine(
         ledger, media, client, operator=operator_accesses, demo=demo_access(url), registry=registry,
         lease_s=config.engine_lease_s(), demo_done_after_s=config.emulator_complete_after() if own else None,

@@ -412,3 +412,17 @@ def test_the_first_demo_check_waits_for_the_end_even_past_the_schedules_first_po
     assert checked.poll.next_poll_at == 1000.0 + 10.0 + config.ENGINE_DEMO_CHECK_MARGIN_S
     real = RouterAccess(router=config.MULEROUTER, base_url=emu.base_url, key="sk-real")
     assert engine._first_demo_check(queued, real) == queued  # a real router: the schedule alone
+
+
+def test_a_shared_emulators_run_time_is_used_when_the_operator_says_it(emu, data_dir, monkeypatch) -> None:
+    """Servers on one emulator (deploy/compose.yaml): its run time is known only when the operator sets
+    $STUDIO_EMULATOR_COMPLETE_AFTER beside $STUDIO_EMULATOR_URL (a bench's emulator keeps the schedule)."""
+    from core import server
+
+    monkeypatch.setenv(config.EMULATOR_URL_ENV, emu.base_url)
+    monkeypatch.delenv(config.EMULATOR_COMPLETE_AFTER_ENV, raising=False)
+    assert server.services(data_dir, start=False).engine.demo_done_after_s is None
+    server.stop_engines()
+    server.shutdown()
+    monkeypatch.setenv(config.EMULATOR_COMPLETE_AFTER_ENV, "7")
+    assert server.services(data_dir / "other", start=False).engine.demo_done_after_s == 7.0
