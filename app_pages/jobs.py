@@ -22,6 +22,7 @@ PAGE_KEY = "jobs.page"
 SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"
 COLUMNS = ["status", "progress", "elapsed", "router", "endpoint", "prompt", "estimate", "charged", "created",
            "demo"]
+TEAM_COLUMNS = [*COLUMNS[:5], "by", *COLUMNS[5:]]  # who made each job, when people are told apart
 
 st.title("Jobs")
 welcome.demo_badge()
@@ -103,7 +104,7 @@ def live_table() -> None:
             width="stretch",
             on_select=_open_selected,
             selection_mode="single-row",
-            column_order=COLUMNS,
+            column_order=COLUMNS if session.identity().single_user else TEAM_COLUMNS,
             column_config={
                 "status": st.column_config.TextColumn("Status"),
                 "progress": st.column_config.ProgressColumn(
@@ -112,6 +113,7 @@ def live_table() -> None:
                 "elapsed": st.column_config.TextColumn("Time"),
                 "router": st.column_config.TextColumn("Router"),
                 "endpoint": st.column_config.TextColumn("Model"),
+                "by": st.column_config.TextColumn("By"),
                 "prompt": st.column_config.TextColumn("Prompt"),
                 "estimate": st.column_config.NumberColumn("Estimate", format="$%.2f"),
                 "charged": st.column_config.NumberColumn("Charged", format="$%.2f"),

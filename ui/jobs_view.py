@@ -115,6 +115,14 @@ def endpoint_label(endpoint_id: str) -> str:
     return f"{e.router_label} · {e.label}"
 
 
+def model_label(endpoint_id: str) -> str:
+    """The model and mode alone (the Jobs table has the router in a column of its own)."""
+    try:
+        return catalog.get(endpoint_id).label
+    except KeyError:
+        return endpoint_id
+
+
 def progress_fraction(job: Job) -> float:
     if job.state == JobState.SUCCEEDED:
         return 1.0
@@ -131,7 +139,8 @@ def table_rows(jobs: list[Job], now: float) -> list[dict]:
             "progress": progress_fraction(j),
             "elapsed": fmt_elapsed(elapsed_s(j, now)),
             "router": config.ROUTER_LABELS.get(j.router, j.router),
-            "endpoint": endpoint_label(j.endpoint_id),
+            "endpoint": model_label(j.endpoint_id),
+            "by": j.owner,
             "prompt": (j.prompt_preview or j.title or "")[: config.JOBS_TABLE_PROMPT_CHARS],
             "estimate": j.estimated_cost,
             "charged": j.reported_cost,
