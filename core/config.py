@@ -384,3 +384,7 @@ BUDGET_SPEND_TABLE_MAX = 200  # people listed in the admins' spend table
 MIGRATE_BATCH_ROWS = 500  # rows copied per transaction (a run stopped half-way keeps whole batches)
 MIGRATE_BAR_WIDTH = 30  # characters of the progress bar
 MIGRATE_BAR_EVERY_S = 0.1  # the bar is redrawn at most this often (and at the end)
+
+
+# --- several servers: demo jobs of a stopped server (core/engine.py adopt_orphaned_demo_jobs) ---------------
+ENGINE_ADOPT_EVERY_S = 30.0  # look this often for demo jobs whose server (and its emulator) stopped

@@ -121,6 +121,7 @@ class Engine:
         self._inflight: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._last_heartbeat = 0.0
+        self._last_adopt = 0.0
         self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0}
 
     def __repr__(self) -> str:
@@ -168,15 +169,19 @@ class Engine:
             self.ledger.modify(job.id, change)
 
     def adopt_orphaned_demo_jobs(self) -> int:
-        """Demo jobs whose emulator is gone (an earlier run's) are polled at ours: the task is unknown
-        there, so they end as "lost" instead of waiting forever. Returns how many were moved."""
+        """Demo jobs whose emulator is gone (an earlier run's, or a stopped server's) are polled at ours: the
+        task is unknown there, so they end as "lost" instead of waiting forever. A running server's emulator
+        is never taken for gone, even when out of our reach (another machine): each engine announces its
+        demo access with its heartbeat. Runs at start and every config.ENGINE_ADOPT_EVERY_S. Returns how
+        many jobs were moved."""
         if self.demo is None:
             return 0
         ours = acc.demo_id(self.demo.base_url)
+        held = self.ledger.held_keys(self.clock())  # demo emulators of running servers (their heartbeat)
         moved = 0
         alive: dict[str, bool] = {}
         for job in self.ledger.with_work(prefix=f"{acc.DEMO}:"):
-            if job.access == ours:
+            if job.access == ours or job.access in held:
                 continue
             where = job.access.split(":", 1)[1]
             if where not in alive:
@@ -195,6 +200,7 @@ class Engine:
         if removed:
             log.info("removed %d unfinished download file(s) left by a stopped app", removed)
         self.adopt_orphaned_demo_jobs()
+        self._last_adopt = self.clock()
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="engine-work")
         self._thread = threading.Thread(target=self._run, name="job-engine", daemon=True)
         self._thread.start()
@@ -272,7 +278,13 @@ class Engine:
             needed = {j.access for j in self.ledger.with_work(prefix=f"{acc.SESSION}:")}
             if self.registry.drop(needed):
                 keys = self.registry.ids()
+        if self.demo is not None:  # our demo emulator is alive while we are (other servers leave its jobs)
+            keys = [*keys, acc.demo_id(self.demo.base_url)]
+        if keys:
             self.ledger.hold_keys(self.owner, keys, now + config.ENGINE_KEY_HOLD_S)
+        if now - self._last_adopt >= config.ENGINE_ADOPT_EVERY_S:
+            self._last_adopt = now
+            self.adopt_orphaned_demo_jobs()
 
     def _send(self, job: Job, access: RouterAccess | None) -> Job:
         """Send a waiting job once: "sending" is written (lease kept) before the POST, the outcome after."""

@@ -16,7 +16,7 @@ from core import jobs as jobs_mod
 from core.engine import Engine, remove_stale_parts
 from core.http import make_client
 from core.jobs import JobState, download_again, download_given_up, engine_due_at
-from core.models import RouterAccess
+from core.models import RouterAccess, TaskRef
 from core.store import Ledger, MediaCache
 
 MR_T2V = "mulerouter/kling-v3/text-to-video"
@@ -426,3 +426,23 @@ def test_a_shared_emulators_run_time_is_used_when_the_operator_says_it(emu, data
     server.shutdown()
     monkeypatch.setenv(config.EMULATOR_COMPLETE_AFTER_ENV, "7")
     assert server.services(data_dir / "other", start=False).engine.demo_done_after_s == 7.0
+
+
+def test_a_running_servers_demo_jobs_are_left_to_it_and_adopted_once_it_stops(rig, emu) -> None:
+    """Two servers on one ledger, each with its own demo emulator: the other server's emulator is out of
+    reach (another machine), but its heartbeat says it runs, so its demo jobs are left alone; once its
+    heartbeat lapses they are polled at ours (and end as lost: the task is unknown here)."""
+    ledger, media, client = rig
+    gone = "http://127.0.0.1:9"  # nothing listens there: out of our reach
+    now = [time.time()]
+    made = jobs_mod.new_job(endpoint_id=MR_T2V, router=config.MULEROUTER, body={"prompt": "x"}, at=now[0],
+                            state=JobState.QUEUED, demo=True)
+    task = TaskRef(router=config.MULEROUTER, path=catalog.get(MR_T2V).path, task_id="their-task")
+    theirs = ledger.add(made.model_copy(update={"access": acc.demo_id(gone), "task": task}))
+    assert [j.id for j in ledger.with_work(prefix="demo:")] == [theirs.id]
+    ledger.hold_keys("other-server", [acc.demo_id(gone)], now[0] + config.ENGINE_KEY_HOLD_S)
+    engine = _engine(ledger, media, client, demo=_demo(emu, config.MULEROUTER), clock=lambda: now[0])
+    assert engine.adopt_orphaned_demo_jobs() == 0 and ledger.get(theirs.id).access == acc.demo_id(gone)
+    now[0] += config.ENGINE_KEY_HOLD_S + 1  # the other server stopped: its heartbeat lapsed
+    assert engine.adopt_orphaned_demo_jobs() == 1
+    assert ledger.get(theirs.id).access == acc.demo_id(emu.base_url)
