@@ -384,3 +384,7 @@ BUDGET_SPEND_TABLE_MAX = 200  # people listed in the admins' spend table
 MIGRATE_BATCH_ROWS = 500  # rows copied per transaction (a run stopped half-way keeps whole batches)
 MIGRATE_BAR_WIDTH = 30  # characters of the progress bar
 MIGRATE_BAR_EVERY_S = 0.1  # the bar is redrawn at most this often (and at the end)
+
+
+# --- drafts and experiments follow the person (issue 11, part own; core/drafts.py, core/experiments.py) ----
+DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft key (a SHA-256 of their id)
