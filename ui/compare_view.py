@@ -336,6 +336,9 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
     except session.AccessRefusedError as exc:
         st.error(f"Nothing was sent. {exc}", icon=":material/key_off:")
         return
+    except PermissionError as exc:  # someone else's experiment (core refuses whatever the page showed)
+        st.error(f"Nothing was sent. {exc}", icon=":material/block:")
+        return
     n = len(report.recorded)
     st.toast(f"{n} video(s) on their way, {session.compare_group_limit()} at a time per router."
              if n else "Every take is already made or on its way.", icon=":material/rocket_launch:")
