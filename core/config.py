@@ -388,3 +388,7 @@ MIGRATE_BAR_EVERY_S = 0.1  # the bar is redrawn at most this often (and at the e
 
 # --- several servers: demo jobs of a stopped server (core/engine.py adopt_orphaned_demo_jobs) ---------------
 ENGINE_ADOPT_EVERY_S = 30.0  # look this often for demo jobs whose server (and its emulator) stopped
+
+
+# --- drafts and experiments follow the person (issue 11, part own; core/drafts.py, core/experiments.py) ----
+DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft key (a SHA-256 of their id)

@@ -4,6 +4,8 @@
     is_browser_id(value)                  the shape of an id we made (anything else is ignored)
     browser_id_from_cookie_header(header) the id in a Cookie header, or None
     set_cookie_value(browser_id)          the Set-Cookie header value (HttpOnly, SameSite=Lax)
+    person_key(person_id)                 the drafts' key of a signed-in person ("person." + a hash of the id)
+    is_draft_key(value)                   a browser id or a person key (what the ledger keys drafts by)
     make_draft(endpoint_id, body)         what the ledger keeps for a Create page: {"endpoint_id", "body"}
     read_draft(data)                      (endpoint_id, body) of a stored draft, or None when malformed
     has_content(body)                     something a person wrote or gave (text, an image, a video)
@@ -12,6 +14,10 @@
     left_out(notes)                       from core.tokens.translate notes: what could not carry over
     carry_line(target, notes)             one line saying so
 
+Drafts are kept per page under a key: the browser's id in single-user mode, the person's key when someone
+is identified (login or trusted header), so their drafts follow them to another browser or machine. The
+person key is a stable hash of the id (never the e-mail itself), in a form no browser id can take.
+
 A draft never holds an API key: bodies carry none, fields named like keys are dropped, and the
 session refuses to save a draft in which one of its keys appears (core.store / ui.session).
 """
@@ -19,6 +25,7 @@ session refuses to save a draft in which one of its keys appears (core.store / u
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -28,6 +35,8 @@ from typing import Any
 from core import config, media
 
 _BROWSER_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
+PERSON_KEY_PREFIX = "person."  # a "." never occurs in a browser id: the two kinds of key cannot meet
+_PERSON_KEY = re.compile(rf"^{re.escape(PERSON_KEY_PREFIX)}[0-9a-f]{{{config.DRAFT_PERSON_KEY_HEX_CHARS}}}\Z")
 CONTENT_KEYS = frozenset({"prompt", "negative_prompt", "name", "description"})
 SECRET_FIELD_NAMES = frozenset({"api_key", "apikey", "key", "authorization", "token", "secret", "password"})
 MIN_SECRET_CHARS = 8  # shorter strings are not looked for (they would match ordinary words)
@@ -52,6 +61,24 @@ def browser_id_from_cookie_header(header: str) -> str | None:
             value = value.strip().strip('"')
             return value if is_browser_id(value) else None
     return None
+
+
+def person_key(person_id: str) -> str:
+    """The key a signed-in person's drafts are kept under: the same on every browser and machine, and
+    never the id itself (a hash of it)."""
+    if not person_id:
+        raise ValueError("no person given")
+    digest = hashlib.sha256(f"studio-draft-person:{person_id}".encode()).hexdigest()
+    return PERSON_KEY_PREFIX + digest[: config.DRAFT_PERSON_KEY_HEX_CHARS]
+
+
+def is_person_key(value: Any) -> bool:
+    return isinstance(value, str) and bool(_PERSON_KEY.match(value))
+
+
+def is_draft_key(value: Any) -> bool:
+    """What drafts may be keyed by: a browser id, or a person key."""
+    return is_browser_id(value) or is_person_key(value)
 
 
 def set_cookie_value(browser_id: str) -> str:

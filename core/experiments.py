@@ -17,6 +17,14 @@ a number of takes per cell:
                                        experiment's group; the server's engine sends at most
                                        `group_limit` at a time per router, each once
     stop_all(ledger, exp_id)           cancels the takes not yet sent
+    make_copy(ledger, media, exp, owner)
+                                       "Make my copy": a new experiment of `owner`'s with the same base,
+                                       axes and takes (no jobs, no reviews)
+
+Who may change an experiment: its owner or an admin (core/identity.py may_edit); everyone else watches it
+and makes a copy. Every function that changes or runs one takes `who` (an identity.Identity) and refuses
+with identity.NotAllowedError when that person may not; `who=None` skips the check (callers that already
+know, tests). Single-user mode (id "") may do everything.
 
 Prompt wordings and field choices are applied to the base body on the base endpoint first; an
 endpoint axis then translates that body, so `sound: "on"` becomes `audio: true` on APIMart as the
@@ -39,6 +47,7 @@ from typing import Any, Literal
 import annotated_types
 
 from core import catalog, check, config, library, pricing, runner, store, tokens
+from core import identity as ident
 from core.jobs import ACTIVE_STATES, Job, JobState, needs_download
 from core.models import Mode, RouterAccess
 from core.store import CellRecord, Ledger, MediaCache, SpendLimit, externalize_body
@@ -436,15 +445,48 @@ Bind = Callable[[str], tuple[RouterAccess, str]]
 """router → (access, access id) for this session (ui/session.bound_access)."""
 
 
+def owner_of(ledger: Ledger, exp_id: str) -> str | None:
+    """Who started the experiment ("" before sign-in was set up); None when it is not stored."""
+    found = ledger.get_experiment(exp_id)
+    return None if found is None else str(found.get("owner") or "")
+
+
+def check_change(ledger: Ledger, exp_id: str, who: ident.Identity | None) -> None:
+    """Raises identity.NotAllowedError (plain words) when `who` may not change or run the stored experiment
+    (another person's, and not an admin). Nothing to check for `who=None` or an experiment not stored yet."""
+    if who is None:
+        return
+    owner = owner_of(ledger, exp_id)
+    if owner is not None:
+        ident.check_edit(who, owner)
+
+
 def save(ledger: Ledger, media: MediaCache, exp: Experiment, *, now: float | None = None,
-         owner: str = "") -> Experiment:
+         owner: str = "", who: ident.Identity | None = None) -> Experiment:
     """Store the experiment (its base images go to the media cache, as job bodies do); `owner`: who made
-    it, recorded when it is first stored."""
+    it, recorded when it is first stored. Refused (identity.NotAllowedError) when `who` may not change it."""
+    check_change(ledger, exp.id, who)
     stored = replace(exp, base=externalize_body(exp.base, media))
     t = time.time() if now is None else now
     ledger.save_experiment(exp.id, exp.title, stored.to_dict(), now=t, created_at=exp.created_at or t,
                            owner=owner)
     return exp
+
+
+def copy_title(title: str) -> str:
+    suffix = " (copy)"
+    head = title.removesuffix(suffix)[: config.EXPERIMENT_TITLE_MAX_CHARS - len(suffix)]
+    return head + suffix
+
+
+def make_copy(ledger: Ledger, media: MediaCache, exp: Experiment, owner: str, *,
+              now: float | None = None) -> Experiment:
+    """'Make my copy': a new experiment of `owner`'s with the same base request, axes and takes, stored.
+    Nothing else comes along: no jobs, ratings, notes or picks (the copy starts with nothing sent)."""
+    t = time.time() if now is None else now
+    copy = replace(exp, id=uuid.uuid4().hex[: config.EXPERIMENT_ID_HEX_CHARS], title=copy_title(exp.title),
+                   created_at=t)
+    return save(ledger, media, copy, now=t, owner=owner)
 
 
 def load(ledger: Ledger, exp_id: str) -> Experiment | None:
@@ -489,13 +531,15 @@ def run_all(
     ledger: Ledger, media: MediaCache, exp: Experiment, plan: Plan, bind: Bind, *,
     group_limit: int = config.EXPERIMENT_GROUP_LIMIT_DEFAULT, rerun: bool = False,
     cap: float | None = None, spent: float = 0.0, confirmed: bool = False, now: float | None = None,
-    owner: str = "", limit: SpendLimit | None = None,
+    owner: str = "", limit: SpendLimit | None = None, who: ident.Identity | None = None,
 ) -> RunReport:
     """Record every take still to make of every runnable cell as "waiting" in the experiment's group
     (the engine sends at most `group_limit` at a time per router, each once). Blocked cells are skipped.
     Raises OverBudgetError (nothing recorded) when the takes to send pass the cap and not `confirmed`.
     The jobs are `owner`'s and are recorded in one write checked against the operator's daily `limit`
-    (raises store.OverBudgetError, nothing recorded; demo takes cost nothing)."""
+    (raises store.OverBudgetError, nothing recorded; demo takes cost nothing). Refused
+    (identity.NotAllowedError, nothing recorded) when `who` may not run this experiment."""
+    check_change(ledger, exp.id, who)
     records = ledger.experiment_cells(exp.id)
     todo: list[tuple[Cell, list[int]]] = []
     blocked = kept = 0
@@ -556,8 +600,11 @@ def experiment_job_ids(ledger: Ledger, exp_id: str) -> list[str]:
     return [i for r in ledger.experiment_cells(exp_id).values() for i in r.job_ids if i]
 
 
-def stop_all(ledger: Ledger, exp_id: str, *, now: float | None = None) -> int:
-    """Stop: every take not yet sent is cancelled (those sent run on). Returns how many were stopped."""
+def stop_all(ledger: Ledger, exp_id: str, *, now: float | None = None,
+             who: ident.Identity | None = None) -> int:
+    """Stop: every take not yet sent is cancelled (those sent run on). Returns how many were stopped.
+    Refused (identity.NotAllowedError) when `who` may not run this experiment."""
+    check_change(ledger, exp_id, who)
     stopped = 0
     for job_id in experiment_job_ids(ledger, exp_id):
         job = ledger.get(job_id)
@@ -570,13 +617,16 @@ def stop_all(ledger: Ledger, exp_id: str, *, now: float | None = None) -> int:
 # --- reviewing ---------------------------------------------------------------------------------------
 
 
-def set_rating(ledger: Ledger, exp_id: str, key: str, rating: int | None) -> None:
+def set_rating(ledger: Ledger, exp_id: str, key: str, rating: int | None, *,
+               who: ident.Identity | None = None) -> None:
+    check_change(ledger, exp_id, who)
     if rating is not None and not 1 <= int(rating) <= 5:
         raise ExperimentError("A rating is 1 to 5 stars.")
     ledger.review_cell(exp_id, key, rating=None if rating is None else int(rating))
 
 
-def set_note(ledger: Ledger, exp_id: str, key: str, note: str) -> None:
+def set_note(ledger: Ledger, exp_id: str, key: str, note: str, *, who: ident.Identity | None = None) -> None:
+    check_change(ledger, exp_id, who)
     ledger.review_cell(exp_id, key, note=str(note or ""))
 
 
@@ -592,9 +642,10 @@ def same_row(key: str, row_axis: int | None, col_axis: int | None) -> Callable[[
 
 
 def pick(ledger: Ledger, exp_id: str, key: str, scope: str, plan: Plan, *, col_axis: int | None = None,
-         row_axis: int | None = None) -> None:
+         row_axis: int | None = None, who: ident.Identity | None = None) -> None:
     """Pick a cell as the winner of its row (PICK_ROW) or of the whole grid (PICK_GRID); the previous winner
     of that row or grid is unpicked. scope "" unpicks the cell."""
+    check_change(ledger, exp_id, who)
     if scope not in ("", PICK_ROW, PICK_GRID):
         raise ExperimentError(f"unknown pick {scope!r}")
     if scope == PICK_GRID:
@@ -617,9 +668,13 @@ def winner(records: Mapping[str, CellRecord]) -> str | None:
 
 
 def save_winner(lib: library.Library, exp: Experiment, cell: Cell, record: CellRecord | None,
-                name: str = "") -> library.Version:
-    """A new Library version from the picked cell's request, with its takes linked to it."""
-    version = lib.save(name or exp.title, cell.endpoint_id, cell.body)
+                name: str = "", *, ledger: Ledger | None = None, who: ident.Identity | None = None,
+                owner: str = "") -> library.Version:
+    """A new Library version (saved by `owner`) from the picked cell's request, with its takes linked to
+    it. Refused (identity.NotAllowedError) when `who` may not change the experiment stored in `ledger`."""
+    if ledger is not None:
+        check_change(ledger, exp.id, who)
+    version = lib.save(name or exp.title, cell.endpoint_id, cell.body, owner=owner)
     for job_id in (record.job_ids if record else ()):
         if job_id:
             lib.link_take(version.name, version.number, job_id)

@@ -16,7 +16,8 @@ request that bypassed the proxy act as anyone).
 
 Admins (`[team] admins = ["a@b.c", …]`) may delete what others made. Everyone may watch and reuse
 everything; only the owner or an admin may delete (`may_delete`, checked again by `delete_job` and
-`delete_experiment` below, whatever the page showed).
+`delete_experiment` below, whatever the page showed), and only they change or run an experiment
+(`may_edit`, checked again by core/experiments.py); everyone else makes their own copy.
 """
 
 from __future__ import annotations
@@ -186,6 +187,29 @@ def may_delete(who: Identity, owner: str) -> bool:
     if who.needs_login:
         return False
     return who.is_admin or (bool(owner) and owner == who.id)
+
+
+def may_edit(who: Identity, owner: str) -> bool:
+    """Change or run something another person made (an experiment's axes, takes, reviews, Run all): the
+    same people who may delete it (the owner or an admin; everyone in single-user mode). Everyone else
+    watches it and makes their own copy."""
+    return may_delete(who, owner)
+
+
+NOT_YOURS_EDIT_MESSAGE = ("This is {owner}'s experiment: only they or an admin can change or run it. "
+                          "Make your own copy to try things with it.")
+NOBODYS_EDIT_MESSAGE = ("This experiment was made before sign-in was set up: only an admin can change or run "
+                        "it. Make your own copy to try things with it.")
+
+
+def edit_refusal(owner: str) -> str:
+    return NOT_YOURS_EDIT_MESSAGE.format(owner=owner) if owner else NOBODYS_EDIT_MESSAGE
+
+
+def check_edit(who: Identity, owner: str) -> None:
+    """Raises NotAllowedError (plain words) when `who` may not change or run what `owner` made."""
+    if not may_edit(who, owner):
+        raise NotAllowedError(edit_refusal(owner))
 
 
 def owner_words(owner: str) -> str:

@@ -644,8 +644,11 @@ class Ledger:
         return self._set_once(job_id, "owner", owner)
 
     def save_draft(self, browser: str, scope: str, data: dict[str, Any], now: float, owner: str = "") -> bool:
-        """Keep what a browser is writing on one page (replacing the last save); drafts untouched for
-        config.DRAFT_KEEP_S go. Fields named like keys are dropped. False when it is too large to keep."""
+        """Keep what a browser (or a signed-in person: `browser` is then drafts.person_key) is writing on
+        one page (replacing the last save); drafts untouched for config.DRAFT_KEEP_S go. Fields named like
+        keys are dropped. False when it is too large to keep. ValueError for a key of neither form."""
+        if not drafts.is_draft_key(browser):
+            raise ValueError("not a browser id or a person's draft key")
         text = json.dumps(drafts.without_secret_fields(data), ensure_ascii=False, separators=(",", ":"))
         if len(text.encode("utf-8")) > config.DRAFT_MAX_BYTES:
             return False
@@ -671,6 +674,20 @@ class Ledger:
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
+
+    def claim_draft(self, browser: str, person: str, scope: str, owner: str) -> bool:
+        """A person signed in on a browser that has a draft of this page: the browser's draft becomes the
+        person's (key `person`, drafts.person_key; `owner` their id), unless the person already has one
+        (then the browser's stays as it is). One statement, so two servers cannot both move it. True when
+        it moved."""
+        if not drafts.is_browser_id(browser) or not drafts.is_person_key(person):
+            raise ValueError("a browser id and a person's draft key are needed")
+        with self._write_other() as conn:
+            return conn.execute(
+                "UPDATE drafts SET browser = ?, owner = ? WHERE browser = ? AND scope = ? "
+                "AND NOT EXISTS (SELECT 1 FROM drafts AS mine WHERE mine.browser = ? AND mine.scope = ?)",
+                (person, owner, browser, scope, person, scope),
+            ).rowcount > 0
 
     def delete_draft(self, browser: str, scope: str) -> bool:
         with self._write_other() as conn:

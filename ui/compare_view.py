@@ -4,6 +4,10 @@
     open_from_library(endpoint_id, body)    Library: the same from a saved version
     render_compare_page()                   the page (app_pages/compare.py)
 
+Someone else's experiment (issue 11) is shown read-only: the grid, its videos, the table, CSV, review pack and
+grid video, a line saying whose it is and "Make my copy"; its axes, takes, reviews, Run all / Stop and Save
+the winner are for its owner or an admin (core/experiments.py refuses them too).
+
 Everything else (expansion, checks, costs, running, reviews) is core/experiments.py. Prompts and router
 texts are user text: shown with st.text / st.code only. The synced grid, the review pack and the grid
 video come from ui/synced_grid.py, core/review_pack.py and core/grid_video.py when present; until then
@@ -75,7 +79,7 @@ def _show(exp_id: str | None) -> None:
 
 
 def _save(exp: X.Experiment) -> None:
-    X.save(session.ledger(), session.media(), exp)
+    session.save_experiment(exp)
 
 
 def _budget_cap() -> float:
@@ -180,6 +184,18 @@ def _axis_editor(exp: X.Experiment) -> X.Experiment:
     return exp
 
 
+def _axes_summary(exp: X.Experiment) -> X.Experiment:
+    """Someone else's axes and takes, to read."""
+    with st.expander("Axes and takes", expanded=True, icon=":material/tune:"):
+        for axis in exp.axes:
+            st.markdown(f"**{escape_markdown(axis.name())}**: " + escape_markdown(
+                ", ".join(axis.value_label(j) for j in range(len(axis.values)))))
+        if not exp.axes:
+            st.caption("No axes yet: one cell, the base request.")
+        st.caption(f"Takes per cell: {exp.takes}")
+    return exp
+
+
 def _wordings_input(exp: X.Experiment) -> X.Axis | None:
     old = _existing(exp, X.AXIS_PROMPT)
     values = list(old.values) if old else [exp.base_prompt, exp.base_prompt]
@@ -233,7 +249,7 @@ def _endpoint_input(exp: X.Experiment) -> X.Axis | None:
 
 # --- matrix preview ----------------------------------------------------------------------------------------
 
-def _preview(exp: X.Experiment, plan: X.Plan, demo: bool) -> None:
+def _preview(exp: X.Experiment, plan: X.Plan, demo: bool, *, editable: bool = True) -> None:
     rows = []
     for cell in plan.cells:
         row = {axis.name(): label for axis, label in zip(exp.axes, cell.labels, strict=True)}
@@ -255,7 +271,9 @@ def _preview(exp: X.Experiment, plan: X.Plan, demo: bool) -> None:
             st.text("\n".join(cell.cautions))
         if cell.notes:
             st.caption(escape_markdown(f"{cell.label}: " + " ".join(cell.notes)))
-    st.markdown("**" + escape_markdown(X.cap_line(plan, _budget_cap(), spent=_spent(demo), demo=demo)) + "**")
+    if editable:
+        st.markdown("**" + escape_markdown(X.cap_line(plan, _budget_cap(), spent=_spent(demo), demo=demo))
+                    + "**")
 
 
 # --- run / stop ------------------------------------------------------------------------------------------
@@ -318,6 +336,9 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
     except session.AccessRefusedError as exc:
         st.error(f"Nothing was sent. {exc}", icon=":material/key_off:")
         return
+    except PermissionError as exc:  # someone else's experiment (core refuses whatever the page showed)
+        st.error(f"Nothing was sent. {exc}", icon=":material/block:")
+        return
     n = len(report.recorded)
     st.toast(f"{n} video(s) on their way, {session.compare_group_limit()} at a time per router."
              if n else "Every take is already made or on its way.", icon=":material/rocket_launch:")
@@ -359,7 +380,8 @@ def _take_of(record: Any, take: int) -> str:
     return ids[take] if take < len(ids) else ""
 
 
-def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
+def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None], *,
+          editable: bool = True) -> None:
     layout = _layout(exp)
     take = 0
     if exp.takes > 1:
@@ -385,11 +407,11 @@ def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[s
         cols[0].markdown(f"**{escape_markdown(layout.row_labels[r])}**")
         for c, key in enumerate(line):
             with cols[c + 1], st.container(border=True):
-                _cell(exp, plan, plan.cell(key), records.get(key), jobs, take, layout)
+                _cell(exp, plan, plan.cell(key), records.get(key), jobs, take, layout, editable=editable)
 
 
 def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, jobs: dict[str, Job | None],
-          take: int, layout: X.GridLayout) -> None:
+          take: int, layout: X.GridLayout, *, editable: bool = True) -> None:
     if cell is None:
         return
     job = jobs.get(_take_of(record, take))
@@ -402,6 +424,11 @@ def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, job
         st.caption(X.take_status(job).capitalize())
     if cell.cautions:
         st.caption(":material/warning: caution")
+    if not editable:
+        _review_text(record)
+        if st.button("Enlarge", key=_k(exp.id, cell.key, "enlarge"), icon=":material/open_in_full:"):
+            _enlarge(exp, cell, record, jobs, take)
+        return
     rating_key = _k(exp.id, cell.key, "rating")
     if rating_key not in st.session_state and record is not None and record.rating:
         st.session_state[rating_key] = record.rating - 1
@@ -421,19 +448,52 @@ def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, job
             _enlarge(exp, cell, record, jobs, take)
 
 
+def stars(rating: int | None) -> str:
+    """A rating as text: "★★★☆☆" ("" when not rated)."""
+    if not rating:
+        return ""
+    n = max(0, min(5, int(rating)))
+    return "★" * n + "☆" * (5 - n)
+
+
+def _review_text(record: Any) -> None:
+    """Someone else's review of a cell, to read (no widgets: only the owner or an admin changes it)."""
+    if record is None:
+        return
+    parts = [p for p in (stars(record.rating), PICK_LABELS.get(record.pick, "") if record.pick else "") if p]
+    if parts:
+        st.caption(" · ".join(parts))
+    if record.note:
+        st.text(record.note)
+
+
+def _refused(exc: PermissionError) -> None:
+    st.toast(str(exc), icon=":material/block:")
+
+
 def _on_rating(exp_id: str, key: str, widget: str) -> None:
     value = st.session_state.get(widget)
-    X.set_rating(session.ledger(), exp_id, key, None if value is None else int(value) + 1)
+    try:
+        X.set_rating(session.ledger(), exp_id, key, None if value is None else int(value) + 1,
+                     who=session.identity())
+    except PermissionError as exc:
+        _refused(exc)
 
 
 def _on_note(exp_id: str, key: str, widget: str) -> None:
-    X.set_note(session.ledger(), exp_id, key, st.session_state.get(widget) or "")
+    try:
+        X.set_note(session.ledger(), exp_id, key, st.session_state.get(widget) or "", who=session.identity())
+    except PermissionError as exc:
+        _refused(exc)
 
 
 def _on_pick(exp_id: str, key: str, widget: str, plan: X.Plan, col_axis: int | None,
              row_axis: int | None) -> None:
-    X.pick(session.ledger(), exp_id, key, st.session_state.get(widget) or "", plan, col_axis=col_axis,
-           row_axis=row_axis)
+    try:
+        X.pick(session.ledger(), exp_id, key, st.session_state.get(widget) or "", plan, col_axis=col_axis,
+               row_axis=row_axis, who=session.identity())
+    except PermissionError as exc:
+        _refused(exc)
 
 
 @st.dialog("Cell", width="large")
@@ -465,24 +525,29 @@ def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
                        mime="text/csv", key=_k(exp.id, "csv"), icon=":material/download:")
 
 
-def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any]) -> None:
+def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], *, editable: bool = True) -> None:
     key = X.winner(records)
     if key is None:
-        st.caption("Pick a winner in the grid to save it to the Library.")
+        if editable:
+            st.caption("Pick a winner in the grid to save it to the Library.")
         return
     cell = plan.cell(key)
     if cell is None:
         return
     st.markdown(f"Winner: **{escape_markdown(cell.label)}**")
+    if not editable:
+        return
     name_key = _k(exp.id, "winner_name")
     if name_key not in st.session_state:
         st.session_state[name_key] = exp.title
     name = st.text_input("Save as", key=name_key)
     if st.button("Save the winner", key=_k(exp.id, "save_winner"), icon=":material/bookmark_add:",
                  type="primary"):
+        who = session.identity()
         try:
-            version = X.save_winner(library_view.lib(), exp, cell, records.get(key), name)
-        except ValueError as exc:
+            version = X.save_winner(library_view.lib(), exp, cell, records.get(key), name,
+                                    ledger=session.ledger(), who=who, owner=who.id)
+        except (ValueError, PermissionError) as exc:
             st.error(str(exc))
             return
         st.success(f"Saved “{version.name}” version {version.number} with its takes.",
@@ -581,12 +646,33 @@ def _video_path(job: Job | None) -> Any:
 
 # --- owner and delete --------------------------------------------------------------------------------------
 
-def _owner_and_delete(exp: X.Experiment) -> None:
-    """Who started the experiment; Delete for its owner or an admin (core checks again). Its videos stay
-    in Jobs and the Gallery."""
-    found = session.ledger().get_experiment(exp.id) or {}
-    owner = str(found.get("owner") or "")
-    if not session.may_delete(owner):
+def watch_line(owner: str) -> str:
+    """The one line over someone else's experiment."""
+    who = f"Made by {owner}" if owner else "Made before sign-in was set up"
+    rights = "only they or an admin can" if owner else "only an admin can"
+    return (f"{who}: you can watch it, play and download its videos; {rights} change, run or delete it. "
+            "Make your own copy to try things with it.")
+
+
+def _copy_button(exp: X.Experiment) -> None:
+    """'Make my copy': a new experiment of this person's (same base, axes and takes; nothing sent yet)."""
+    if st.button("Make my copy", key=_k(exp.id, "copy"), icon=":material/content_copy:", type="primary",
+                 help="A new experiment of yours with the same base request, axes and takes. Nothing is sent "
+                 "until you press Run all; the videos, ratings and notes here stay with this one."):
+        _show(session.copy_experiment(exp))
+        st.toast("Your copy is ready: change it and run it as you like.", icon=":material/content_copy:")
+        st.rerun()
+
+
+def _owner_and_delete(exp: X.Experiment, owner: str, editable: bool) -> None:
+    """Who started the experiment; someone else's: one line saying so and "Make my copy". Delete for its
+    owner or an admin (core checks again). Its videos stay in Jobs and the Gallery."""
+    if not editable:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption(escape_markdown(watch_line(owner)))
+            _copy_button(exp)
+        return
+    if not session.may_delete(owner):  # pragma: no cover - may_edit and may_delete agree today
         st.caption(escape_markdown(jobs_view.whose_line(owner)))
         return
     with st.container(horizontal=True, vertical_alignment="center"):
@@ -622,10 +708,12 @@ def render_compare_page() -> None:
     demo = session.is_demo(endpoint.router)
     st.caption(f"Base: {endpoint.router_label} · {endpoint.label}")
     st.text(exp.base_prompt)
-    _owner_and_delete(exp)
-    exp = _axis_editor(exp)
+    owner = session.experiment_owner(exp.id)
+    editable = session.may_edit(owner)
+    _owner_and_delete(exp, owner, editable)
+    exp = _axis_editor(exp) if editable else _axes_summary(exp)
     plan = X.expand(exp, session.price_table())
-    _preview(exp, plan, demo)
+    _preview(exp, plan, demo, editable=editable)
     records = session.ledger().experiment_cells(exp.id)
     active = any(X.in_progress(j) for j in _jobs(records).values())
 
@@ -637,15 +725,16 @@ def render_compare_page() -> None:
         still = any(X.in_progress(j) for j in jobs.values())
         if active and not still:
             st.rerun()  # all done: one full run draws the page without the timer
-        _run_controls(exp, plan, jobs, demo)
+        if editable:
+            _run_controls(exp, plan, jobs, demo)
         if jobs:
             st.caption(escape_markdown(_status_line(jobs)))
         grid_tab, table_tab = st.tabs(["Grid", "Table"])
         with grid_tab:
-            _grid(exp, plan, records, jobs)
+            _grid(exp, plan, records, jobs, editable=editable)
         with table_tab:
             _table(exp, plan, records, jobs)
-        _winner(exp, plan, records)
+        _winner(exp, plan, records, editable=editable)
         if any(j is not None and j.video_file for j in jobs.values()):
             _share(exp, plan, records, jobs)
 

@@ -475,20 +475,40 @@ def _held_secrets() -> list[str]:
     return [k for k in (_api_key(r) for r in config.ROUTERS) if k]
 
 
+def draft_key() -> str:
+    """Whose drafts this session reads and writes: the person's (drafts.person_key: the same on every
+    browser and machine) when someone is identified, this browser's otherwise (single-user)."""
+    who = identity()
+    return drafts.person_key(who.id) if who.id else browser_id()
+
+
 def save_draft(scope: str, data: dict) -> bool:
-    """Keep what this browser is writing on a page (scope: e.g. "create.text"). Images go to the media
-    cache first (the draft keeps references). Refused (False) when a key of this session appears in it."""
+    """Keep what this person (single-user: this browser) is writing on a page (scope: e.g. "create.text").
+    Images go to the media cache first (the draft keeps references). Refused (False) when a key of this
+    session appears in it."""
     if drafts.holds_secret(data, _held_secrets()):
         return False
     body = data.get("body")
     if isinstance(body, dict):
         data = {**data, "body": store.externalize_body(body, media())}
-    return ledger().save_draft(browser_id(), scope, data, time.time(), owner=identity().id)
+    return ledger().save_draft(draft_key(), scope, data, time.time(), owner=identity().id)
+
+
+def _stored_draft(scope: str) -> dict | None:
+    """The stored draft of a page. A signed-in person with none for this page takes over this browser's
+    (written before they signed in, or before sign-in was set up): it is theirs from now on."""
+    key = draft_key()
+    data = ledger().get_draft(key, scope)
+    who = identity()
+    if data is None and who.id and ledger().claim_draft(browser_id(), key, scope, who.id):
+        data = ledger().get_draft(key, scope)
+    return data
 
 
 def load_draft(scope: str) -> dict | None:
-    """This browser's draft of a page, images back inline; None when there is none (or it cannot load)."""
-    data = ledger().get_draft(browser_id(), scope)
+    """This person's (single-user: this browser's) draft of a page, images back inline; None when there is
+    none (or it cannot load)."""
+    data = _stored_draft(scope)
     if data is None:
         return None
     body = data.get("body")
@@ -509,7 +529,11 @@ def _has_media_ref(value) -> bool:
 
 
 def forget_draft(scope: str) -> None:
-    ledger().delete_draft(browser_id(), scope)
+    """'Start over': the page's draft is gone (a signed-in person's, and this browser's, which would
+    otherwise come back as theirs next time)."""
+    ledger().delete_draft(draft_key(), scope)
+    if identity().id:
+        ledger().delete_draft(browser_id(), scope)
 
 
 def mark_mine(job: Job) -> Job:
@@ -565,21 +589,53 @@ def open_experiment(endpoint_id: str, body: dict, mode: str = "") -> str:
     return exp.id
 
 
+def experiment_owner(exp_id: str) -> str:
+    """Who started the experiment ("" before sign-in was set up, or not stored)."""
+    from core import experiments
+
+    return experiments.owner_of(ledger(), exp_id) or ""
+
+
+def may_edit(owner: str) -> bool:
+    """May this person change and run an experiment `owner` started (the owner, an admin, single-user)."""
+    return ident.may_edit(identity(), owner)
+
+
+def save_experiment(exp) -> None:
+    """Store a change to the experiment (its axes, takes): refused (identity.NotAllowedError) for someone
+    else's, unless an admin."""
+    from core import experiments
+
+    experiments.save(ledger(), media(), exp, owner=identity().id, who=identity())
+
+
+def copy_experiment(exp) -> str:
+    """'Make my copy': a new experiment of this person's with the same base, axes and takes (nothing sent,
+    no reviews), put on show."""
+    from core import experiments
+
+    copy = experiments.make_copy(ledger(), media(), exp, identity().id)
+    st.session_state[COMPARE_OPEN_KEY] = copy.id
+    return copy.id
+
+
 def run_experiment(exp, plan, *, rerun: bool = False, confirmed: bool = False, cap: float = 0.0,
                    spent: float = 0.0):
     """Run all: record every take still to make (the engine sends them), as this person's; raises
     experiments.OverBudgetError first when over this session's cap and not confirmed, and
-    store.OverBudgetError (nothing recorded) past the operator's daily budget. The new jobs count in this
-    session's spend."""
+    store.OverBudgetError (nothing recorded) past the operator's daily budget, identity.NotAllowedError
+    for someone else's experiment (unless an admin). The new jobs count in this session's spend."""
     from core import experiments
 
     now = time.time()
     limit = spend_limit(now)
+    who = identity()
+    experiments.check_change(ledger(), exp.id, who)  # someone else's: refused before anything is stopped
     if rerun:
-        experiments.stop_all(ledger(), exp.id)
+        experiments.stop_all(ledger(), exp.id, who=who)
     report = experiments.run_all(
         ledger(), media(), exp, plan, bound_access, group_limit=compare_group_limit(), rerun=rerun,
-        cap=cap, spent=spent, confirmed=confirmed, owner=identity().id, limit=limit, now=now,
+        cap=cap, spent=spent, confirmed=confirmed, owner=who.id, limit=limit, now=now, who=who,
     )
     session_job_ids().extend(report.recorded)
     services().engine.wake()
@@ -589,7 +645,7 @@ def run_experiment(exp, plan, *, rerun: bool = False, confirmed: bool = False, c
 def stop_experiment(exp_id: str) -> int:
     from core import experiments
 
-    return experiments.stop_all(ledger(), exp_id)
+    return experiments.stop_all(ledger(), exp_id, who=identity())
 
 
 # --- who is using the app, and the operator's daily budgets (issue 11 §3) --------------------------------
