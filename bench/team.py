@@ -178,6 +178,7 @@ class Kill:
     server: str
     at: float
     offset_s: float  # after the first job's moment
+    active: int = 0  # jobs recorded and not yet settled at the kill (leased or not: any server may go on)
     orphans: dict[str, float] = field(default_factory=dict)  # job id → its lease's end
 
 
@@ -208,7 +209,9 @@ def kill_one(team: Team, t0: float) -> Kill | None:
     at = team.kill(victim)
     now_held = leases(team, ids)
     orphans = {j: until for j, (owner, until) in now_held.items() if victim.owns(owner) and until > at}
-    return Kill(victim.name, at, at - t0, orphans)
+    now = time.time()
+    active = sum(1 for j in team.ledger.list(limit=config.JOB_LIST_MAX_LIMIT) if not settled(j, now))
+    return Kill(victim.name, at, at - t0, orphans, active)
 
 
 # --- measuring ----------------------------------------------------------------------------------------
@@ -284,7 +287,7 @@ def downloads_cut_by(kill: Kill | None, hits: list[px.Hit]) -> int:
 def run_setting(name: str, servers: int, plans: list[Plan], durations: list[float], scale: Scale,
                 store: str, root: Path, kill: bool) -> Result:
     with Team(root, servers=servers, lease_s=scale.lease_s, complete_after=durations[0],
-              latency=scale.latency_s, store=store, name=name.replace(" ", "_")) as team:
+              latency=scale.latency_s, store=store, name=f"team_n{servers}") as team:
         print(f"  {name}: {servers} server(s) on {team.kind} ({', '.join(s.url for s in team.servers)})",
               flush=True)
         stop = threading.Event()
@@ -393,8 +396,9 @@ def print_report(results: list[Result], plans: list[Plan], durations: list[float
         if r.kill is None:
             continue
         k = r.kill
-        print(f"\nkill -9 of server {k.server} {k.offset_s:.1f} s into the window: it held the lease of "
-              f"{len(k.orphans)} job(s) (polls or sends in flight)")
+        print(f"\nkill -9 of server {k.server} {k.offset_s:.1f} s into the window, with {k.active} jobs in "
+              f"progress: it held the lease of {len(k.orphans)} of them (polls or sends in flight); the "
+              f"others were between polls, owned by nobody, and went on with the survivor")
         if r.cut_mid_send:
             print(f"  {r.cut_mid_send} of them were being sent: they stay 'sending' and become 'submission "
                   f"unknown' after {config.SUBMIT_ORPHAN_AFTER_S:g} s (a send is never replayed)")

@@ -116,7 +116,7 @@ class CallerNames:
 
 def shared_backends_available() -> bool:
     """Are the PostgreSQL ledger and the S3 media store (and their throwaway launchers) in this tree?"""
-    if any(importlib.util.find_spec(f"bench.{name}") is None for name in ("pg", "s3")):
+    if any(importlib.util.find_spec(name) is None for name in ("bench.pg", "bench.s3", "core.media_store")):
         return False
     return hasattr(config, "database_url") and hasattr(config, "media_url")
 
@@ -150,23 +150,16 @@ class Storage:
         from core import store
 
         if self.media_url:
-            return _open_media(self.media_url)
+            from core import media_store  # the S3 backend (its module exists once S3 is in the tree)
+
+            return media_store.open_media_store(self.data_dir("harness"), self.media_url)
         return store.MediaCache(self.data_dir("harness") / config.MEDIA_DIRNAME)
-
-
-def _open_media(url: str) -> Any:
-    """The S3 media store for `url`, in this process (its environment holds the endpoint and keys)."""
-    from core import store
-
-    opener = getattr(store, "open_media", None) or getattr(store, "media_store", None)
-    if opener is None:
-        raise RuntimeError("this tree has no S3 media store")
-    return opener(url)
 
 
 @contextlib.contextmanager
 def open_storage(kind: str, root: Path, name: str = "studio") -> Iterator[Storage]:
-    """A fresh store: SQLite in `root`, or a throwaway PostgreSQL database + S3 bucket named after `name`."""
+    """A fresh store: SQLite in `root`, or a throwaway PostgreSQL database + S3 bucket named after `name`
+    (lower-case letters, digits, _)."""
     if kind == AUTO:
         kind = SHARED if shared_backends_available() else SQLITE
     if kind == SQLITE:
