@@ -193,25 +193,31 @@ def leases(team: Team, job_ids: list[str]) -> dict[str, tuple[str, float]]:
 
 
 def kill_one(team: Team, t0: float) -> Kill | None:
-    """Kill -9 the server holding the most leases (waiting a little for one to hold any); the jobs whose
-    lease it held at that moment are its orphans."""
+    """Kill -9 the server holding the most leases of jobs being polled (waiting a little for a poll in
+    flight; then any lease will do); the jobs whose lease it held at that moment are its orphans."""
     deadline = time.monotonic() + KILL_WAIT_S
-    while True:
-        ids = list_ids(team)
-        held = Counter(team.server_of(owner).name for owner, _ in leases(team, ids).values()
-                       if team.server_of(owner) is not None)
-        if held or time.monotonic() > deadline:
+    held: Counter = Counter()
+    while time.monotonic() < deadline:
+        held = Counter()
+        for job_id, (owner, _) in leases(team, list_ids(team)).items():
+            server, job = team.server_of(owner), team.ledger.get(job_id)
+            if server is not None and job is not None and job.task_id and job.state != JobState.SUBMITTING:
+                held[server.name] += 1
+        if held:
             break
         time.sleep(0.02)
+    if not held:
+        held = Counter(s.name for s in (team.server_of(o) for o, _ in leases(team, list_ids(team)).values())
+                       if s is not None)
     if not held:
         return None
     victim = team.server(held.most_common(1)[0][0])
     at = team.kill(victim)
-    now_held = leases(team, ids)
+    now_held = leases(team, list_ids(team))
     orphans = {j: until for j, (owner, until) in now_held.items() if victim.owns(owner) and until > at}
     now = time.time()
     active = sum(1 for j in team.ledger.list(limit=config.JOB_LIST_MAX_LIMIT) if not settled(j, now))
-    return Kill(victim.name, at, at - t0, orphans, active)
+    return Kill(victim.name, at, at - t0, orphans=orphans, active=active)
 
 
 # --- measuring ----------------------------------------------------------------------------------------
