@@ -215,7 +215,7 @@ def test_two_servers_share_a_job_and_one_takes_it_over_after_a_kill(context: Bro
         figures["video"] = state
         assert state.get("ready", 0) >= HAVE_CURRENT_DATA, state
         assert state["t1"] > state["t0"], f"the video does not play: {state}"
-        assert state["src"].startswith(src_start), state
+        assert state["src"].startswith(src_start) and done.video_file in state["src"], state
         _no_exception(viewer)
 
     SHOTS.mkdir(exist_ok=True)
