@@ -3,6 +3,8 @@
 Videos play from the media route (the browser streams them by URL); Download is a link to the same route.
 
 Only one page of jobs is read per run (LIMIT/OFFSET on indexed columns), so a long history stays fast.
+Mine / Everyone: the person's videos (single-user: this browser's) or all; only the owner or an admin
+deletes a video's job.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from core.models import MODE_TITLES, Mode
 from ui import jobs_view, session, welcome
 
 PAGE_KEY = "gallery.page"
+SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"
 
 st.title("Gallery")
 welcome.demo_badge()
@@ -24,6 +27,12 @@ def _reset_page() -> None:
 
 
 with st.container(horizontal=True, vertical_alignment="bottom"):
+    scope = st.segmented_control(
+        "Show", options=[SCOPE_ALL, SCOPE_MINE], default=SCOPE_ALL, key="gallery.scope", required=True,
+        on_change=_reset_page, help="Mine: the videos you made." if session.identity().id else
+        "Mine: the videos made from this browser.",
+    )
+    mine = scope == SCOPE_MINE
     mode = st.selectbox(
         "Mode",
         [None, *Mode],
@@ -42,16 +51,18 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
 
 size = config.GALLERY_PAGE_SIZE
 page_no = int(st.session_state.get(PAGE_KEY, 0))
-jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size, offset=page_no * size)
+jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size, offset=page_no * size,
+                                  mine=mine)
 if not total:
-    filtered = bool(mode or router or text.strip())
+    filtered = bool(mode or router or text.strip() or mine)
     st.info("No finished videos match these filters." if filtered else
             "No finished videos yet. They appear here when a job is done.")
     st.stop()
 pages = max(1, -(-total // size))
 if page_no >= pages:
     page_no = pages - 1
-    jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size, offset=page_no * size)
+    jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size,
+                                      offset=page_no * size, mine=mine)
 st.caption(f"{total} video{'s' * (total != 1)}, newest first · page {page_no + 1} of {pages}")
 
 
@@ -65,6 +76,7 @@ def card(job) -> None:
         f"{jobs_view.endpoint_label(job.endpoint_id)}  \n"
         f"{session.params_summary(job) or 'default settings'}  \n"
         f"{'demo, free' if job.demo else jobs_view.fmt_usd(cost)} · {jobs_view.fmt_time(job.created_at)}"
+        + (f"  \nby {jobs_view.form_escape(job.owner)}" if job.owner else "")
     )
     if playable:
         jobs_view.download_link(job, key=f"gallery.dl.{job.id}")
@@ -76,6 +88,8 @@ def card(job) -> None:
         disabled=not jobs_view.can_resend(job),
     ):
         jobs_view.edit_and_run_again(job)
+    if session.may_delete(job.owner):
+        jobs_view.delete_control(job, key_prefix="gallery", on_deleted=lambda: None)
 
 
 n = config.GALLERY_COLUMNS

@@ -1,7 +1,9 @@
-"""Jobs: a live table of all jobs or only this browser's ("Mine"), details and actions, and "Track a task".
+"""Jobs: a live table of everyone's jobs or only "Mine", details and actions, and "Track a task".
 
-"Mine" are the jobs made from this browser (its id is in a cookie, so they stay "Mine" across reloads,
-new tabs and restarts): one indexed query. The open job is kept in the address (?job=<id>): a deep
+"Mine" are the jobs of the person signed in (login or the team's proxy); in single-user mode, the jobs made
+from this browser (its id is in a cookie, so they stay "Mine" across reloads, new tabs and restarts): one
+indexed query either way. Everyone can watch and reuse any job; only its owner or an admin deletes it.
+The open job is kept in the address (?job=<id>): a deep
 link, a reload or a new tab opens it again.
 """
 
@@ -17,7 +19,7 @@ from ui import frame, jobs_view, session, welcome
 ROW_IDS_KEY = "jobs.row_ids"
 TABLE_KEY = "jobs.table"
 PAGE_KEY = "jobs.page"
-SCOPE_ALL, SCOPE_MINE = "All", "Mine"
+SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"
 COLUMNS = ["status", "progress", "elapsed", "router", "endpoint", "prompt", "estimate", "charged", "created",
            "demo"]
 
@@ -42,10 +44,13 @@ def _open_selected() -> None:
         st.query_params["job"] = ids[rows[0]]
 
 
+MINE_HELP = ("Mine: the jobs you made." if session.identity().id else
+             "Mine: the jobs made from this browser (kept across reloads and tabs).")
+
 with st.container(horizontal=True, vertical_alignment="bottom"):
     scope = st.segmented_control(
         "Show", options=[SCOPE_ALL, SCOPE_MINE], default=SCOPE_ALL, key="jobs.scope", required=True,
-        on_change=_reset_page, help="Mine: the jobs made from this browser (kept across reloads and tabs).",
+        on_change=_reset_page, help=MINE_HELP,
     )
     text = st.text_input(
         "Filter by prompt text or task id", key="jobs.text", placeholder="e.g. sunset", on_change=_reset_page
@@ -62,7 +67,8 @@ def _empty_message(mine: bool) -> str:
     if text.strip():
         return "No jobs match this filter."
     if mine:
-        return "No jobs from this browser yet. Write a prompt on a Create page and press Generate."
+        where = "by you" if session.identity().id else "from this browser"
+        return f"No jobs {where} yet. Write a prompt on a Create page and press Generate."
     return "No jobs yet. Write a prompt on a Create page and press Generate."
 
 

@@ -1,4 +1,5 @@
-"""Settings: keys (status only), base URLs, demo mode, polling, data directory, prices, connection test.
+"""Settings: keys (status only), base URLs, demo mode, polling, spend today against the operator's daily
+budget (admins: everyone's), this session's own cap, data directory, prices, connection test.
 
 Values that must outlive this page live under their own session keys (ui/session.py); widgets have
 separate keys and copy their value over on change (Streamlit forgets a widget's state when the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import config, pricing
+from core import budget, config, pricing
 from ui import session, welcome
 
 POLL_INPUT_KEY = "settings.poll_input"
@@ -123,17 +124,58 @@ st.caption(
     "(it can be resumed on Jobs)."
 )
 
-st.subheader("Budget")
+def spend_panel() -> None:
+    """This person's spend today against the operator's daily budget; the team's; admins: everyone's."""
+    who = session.identity()
+    settings = session.budget_settings()
+    mine = session.spend_today(who.id)
+    limit = budget.person_limit(who, settings)
+    if who.id:
+        st.caption(f"Signed in as {form_escape(who.label)}.")
+    st.markdown(form_escape(budget.spend_line(mine, limit, settings.timezone)))
+    if settings.team is not None:
+        team = budget.team_line(session.spend_today(None), settings.team, settings.timezone)
+        st.markdown(form_escape(team))
+    st.caption("The daily budget is the operator's hard limit (set in the app's secrets): past it, Generate "
+               "and Run all send nothing. Demo videos are free and never count.")
+    if who.is_admin:
+        rows = sorted(session.spend_by_person_today().items(), key=lambda kv: -kv[1])
+        rows = rows[: config.BUDGET_SPEND_TABLE_MAX]
+        if rows:
+            st.caption("Everyone's spend today (you are an admin)")
+            st.dataframe(
+                pd.DataFrame([{"person": p or "(before sign-in)", "spent": s,
+                               "limit": settings.people.get(p, settings.per_person)} for p, s in rows]),
+                hide_index=True, key="settings.spend_table",
+                column_config={"person": st.column_config.TextColumn("Person"),
+                               "spent": st.column_config.NumberColumn("Spent today", format="$%.2f"),
+                               "limit": st.column_config.NumberColumn("Daily limit", format="$%.2f")},
+            )
+        for problem in settings.problems:
+            st.warning(form_escape(problem), icon=":material/settings_alert:")
+
+
+def form_escape(text: str) -> str:
+    from ui.form import escape_markdown
+
+    return escape_markdown(text)
+
+
+st.subheader("Spend today")
+spend_panel()
+
+st.subheader("Your session cap")
 st.session_state[BUDGET_INPUT_KEY] = float(st.session_state.get(session.BUDGET_KEY) or 0.0)
 st.number_input(
-    "Budget for this session (USD, 0 = no limit)",
+    "Cap for this session (USD, 0 = no cap)",
     min_value=0.0,
     step=1.0,
     format="%.2f",
     key=BUDGET_INPUT_KEY,
     on_change=_copy,
     args=(BUDGET_INPUT_KEY, session.BUDGET_KEY),
-    help="A submission that would take this session's estimated spend past the budget asks first.",
+    help="Your own reminder: a submission that would take this session's estimated spend past the cap asks "
+    "first (and may still be sent). The daily budget above is the operator's, and refuses.",
 )
 
 st.subheader("Compare")

@@ -305,3 +305,100 @@ MEDIA_CONTENT_TYPES["zip"] = "application/zip"  # Compare's review packs are ser
 GENERATE_CLICK_BURST_S = 1.5  # clicks of the same button closer than this are one click (a double-click)
 GENERATE_REQUEST_TTL_S = 30.0  # a Generate click not yet handled after this long is dropped, not sent
 NARROW_JOBS_MAX_PX = 640  # below this width the Jobs page shows cards instead of the table
+
+# --- Shared database: PostgreSQL ledger (core/db.py, core/store.py; issue 11) --------------------------
+# postgresql://user:pass@host:port/db; unset: SQLite in the data dir
+DATABASE_URL_ENV = "STUDIO_DATABASE_URL"
+SECRETS_FILE_ENV = "STUDIO_SECRETS_FILE"  # read this secrets file instead of the usual .streamlit/ ones
+DATABASE_SECRETS_SECTION = ("connections", "studio")  # [connections.studio] url = "…" (Streamlit)
+PG_POOL_MIN = 1  # connections a server keeps open to PostgreSQL
+PG_POOL_MAX = 10  # at most this many per server process (engine + sessions)
+PG_CONNECT_TIMEOUT_S = 10.0  # opening the pool / one connection
+PG_POOL_TIMEOUT_S = 30.0  # waiting for a free connection of the pool
+
+
+def database_url() -> str | None:
+    """The shared database's URL: $STUDIO_DATABASE_URL, else `[connections.studio] url` in the secrets file
+    ($STUDIO_SECRETS_FILE, else where Streamlit looks); None: the embedded SQLite ledger."""
+    env = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if env:
+        return env
+    import tomllib
+
+    from core import access  # here: access imports config
+
+    named = os.environ.get(SECRETS_FILE_ENV, "").strip()
+    for path in [Path(named)] if named else access.secrets_files():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+        for part in DATABASE_SECRETS_SECTION:
+            data = data.get(part) if isinstance(data, dict) else None
+        value = data.get("url") if isinstance(data, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+
+# --- S3-compatible media store (core/media_store.py; issue 11, part s3) ---------------------------------
+MEDIA_URL_ENV = "STUDIO_MEDIA_URL"  # "s3://bucket/prefix": media in that bucket; unset: the local folder
+MEDIA_SECRETS_TABLE = "media"  # or `[media] url = "s3://…"` in .streamlit/secrets.toml
+MEDIA_PUBLIC_ENDPOINT_ENV = "STUDIO_MEDIA_PUBLIC_ENDPOINT"  # the endpoint browsers reach (signs the URLs)
+MEDIA_S3_LOCAL_DIRNAME = "media-s3"  # under the data dir: downloads in progress (.part-…) before upload
+MEDIA_S3_CACHE_DIRNAME = "cache"  # … and, inside it, local copies of objects (grid video, review pack)
+MEDIA_S3_LOCAL_CACHE_MAX_BYTES = 2 * 1024 ** 3  # local copies beyond this are removed, oldest used first
+MEDIA_S3_MULTIPART_THRESHOLD_BYTES = 8 * 1024 * 1024  # bigger files go up in parts …
+MEDIA_S3_MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024  # … of this size
+MEDIA_S3_CONNECT_TIMEOUT_S = 10.0
+MEDIA_S3_READ_TIMEOUT_S = 60.0
+MEDIA_S3_RETRIES = 3  # boto3's "standard" retry mode, attempts in all
+MEDIA_LINK_TTL_S = 30 * 60  # a presigned link for a browser (playback, download) works this long …
+MEDIA_LINK_REUSE_S = 10 * 60  # … and the same link is handed out again for this long (a player is not
+#   reloaded on every rerun), so a link handed out has at least TTL - REUSE left
+MEDIA_LINK_CACHE_SIZE = 4096  # links kept for reuse per process
+MEDIA_KNOWN_NAMES_MAX = 100_000  # object names known to exist (content never changes): no HEAD per rerun
+VIDEO_UPLOAD_LINK_TTL_S = 6 * 3600  # the link a router gets to fetch an uploaded video (video to video)
+
+
+def _secrets_table_value(table: str, key: str) -> str:
+    """`[table] key` from the first secrets.toml that has it (core.access.secrets_files), or ""."""
+    import tomllib
+
+    from core.access import secrets_files
+
+    for path in secrets_files():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+        section = data.get(table)
+        value = section.get(key) if isinstance(section, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def media_url() -> str | None:
+    """Where media lives: $STUDIO_MEDIA_URL, else `[media] url` in secrets.toml ("s3://bucket/prefix");
+    None: the local folder in the data directory."""
+    raw = os.environ.get(MEDIA_URL_ENV, "").strip() or _secrets_table_value(MEDIA_SECRETS_TABLE, "url")
+    return raw or None
+
+
+def media_public_endpoint() -> str | None:
+    """The S3 endpoint as browsers (and routers) reach it, when it differs from the servers' own:
+    $STUDIO_MEDIA_PUBLIC_ENDPOINT, else `[media] public_endpoint` in secrets.toml; None: the same."""
+    raw = (os.environ.get(MEDIA_PUBLIC_ENDPOINT_ENV, "").strip()
+           or _secrets_table_value(MEDIA_SECRETS_TABLE, "public_endpoint"))
+    return raw.rstrip("/") or None
+
+
+
+# --- who made what, and budgets (issue 11 §3; core/identity.py, core/budget.py) ------------------------
+TRUSTED_HEADER_ENV = "STUDIO_TRUSTED_HEADER"  # a proxy's header naming the person; honoured only when set
+IDENTITY_MAX_CHARS = 254  # a longer e-mail / user id is refused (never truncated: ids must not collide)
+IDENTITY_NAME_MAX_CHARS = 80  # a display name is cut to this
+BUDGET_DEFAULT_TIMEZONE = "UTC"  # the budget's day starts at midnight here unless [budget] timezone says
+BUDGET_SPEND_TABLE_MAX = 200  # people listed in the admins' spend table

@@ -38,10 +38,10 @@ from typing import Any, Literal
 
 import annotated_types
 
-from core import catalog, check, config, library, pricing, runner, tokens
+from core import catalog, check, config, library, pricing, runner, store, tokens
 from core.jobs import ACTIVE_STATES, Job, JobState, needs_download
 from core.models import Mode, RouterAccess
-from core.store import CellRecord, Ledger, MediaCache, externalize_body
+from core.store import CellRecord, Ledger, MediaCache, SpendLimit, externalize_body
 
 AXIS_PROMPT, AXIS_FIELD, AXIS_ENDPOINT = "prompt", "field", "endpoint"
 AXIS_KINDS = (AXIS_PROMPT, AXIS_FIELD, AXIS_ENDPOINT)
@@ -436,11 +436,14 @@ Bind = Callable[[str], tuple[RouterAccess, str]]
 """router → (access, access id) for this session (ui/session.bound_access)."""
 
 
-def save(ledger: Ledger, media: MediaCache, exp: Experiment, *, now: float | None = None) -> Experiment:
-    """Store the experiment (its base images go to the media cache, as job bodies do)."""
+def save(ledger: Ledger, media: MediaCache, exp: Experiment, *, now: float | None = None,
+         owner: str = "") -> Experiment:
+    """Store the experiment (its base images go to the media cache, as job bodies do); `owner`: who made
+    it, recorded when it is first stored."""
     stored = replace(exp, base=externalize_body(exp.base, media))
     t = time.time() if now is None else now
-    ledger.save_experiment(exp.id, exp.title, stored.to_dict(), now=t, created_at=exp.created_at or t)
+    ledger.save_experiment(exp.id, exp.title, stored.to_dict(), now=t, created_at=exp.created_at or t,
+                           owner=owner)
     return exp
 
 
@@ -458,7 +461,7 @@ def listing(ledger: Ledger, limit: int = config.EXPERIMENT_LIST_LIMIT) -> list[d
         exp = Experiment.from_dict(row["id"], row["data"], row["created_at"])
         out.append({"id": exp.id, "title": exp.title, "created_at": row["created_at"],
                     "updated_at": row["updated_at"], "videos": videos_of(exp),
-                    "endpoint_id": exp.endpoint_id})
+                    "endpoint_id": exp.endpoint_id, "owner": row.get("owner") or ""})
     return out
 
 
@@ -486,10 +489,13 @@ def run_all(
     ledger: Ledger, media: MediaCache, exp: Experiment, plan: Plan, bind: Bind, *,
     group_limit: int = config.EXPERIMENT_GROUP_LIMIT_DEFAULT, rerun: bool = False,
     cap: float | None = None, spent: float = 0.0, confirmed: bool = False, now: float | None = None,
+    owner: str = "", limit: SpendLimit | None = None,
 ) -> RunReport:
     """Record every take still to make of every runnable cell as "waiting" in the experiment's group
     (the engine sends at most `group_limit` at a time per router, each once). Blocked cells are skipped.
-    Raises OverBudgetError (nothing recorded) when the takes to send pass the cap and not `confirmed`."""
+    Raises OverBudgetError (nothing recorded) when the takes to send pass the cap and not `confirmed`.
+    The jobs are `owner`'s and are recorded in one write checked against the operator's daily `limit`
+    (raises store.OverBudgetError, nothing recorded; demo takes cost nothing)."""
     records = ledger.experiment_cells(exp.id)
     todo: list[tuple[Cell, list[int]]] = []
     blocked = kept = 0
@@ -514,6 +520,8 @@ def run_all(
     t0 = time.time() if now is None else now
     bound: dict[str, tuple[RouterAccess, str]] = {}
     report = RunReport(kept=kept, blocked=blocked)
+    new_jobs: list[Job] = []
+    links: list[tuple[str, list[str]]] = []
     for cell, slots in todo:
         endpoint = catalog.get(cell.endpoint_id)
         if endpoint.router not in bound:
@@ -523,14 +531,23 @@ def run_all(
         ids = [] if rerun or record is None else list(record.job_ids)
         ids += [""] * (exp.takes - len(ids))
         for take in slots:
-            job = runner.record_job(
-                ledger, media, endpoint, cell.body, access, access_id=access_id, estimate=cell.estimate_usd,
-                now=t0, title=f"{exp.title} · {cell.label} · take {take + 1}", group=exp.id,
-                group_limit=group_limit,
+            job = runner.build_job(
+                media, endpoint, cell.body, access, access_id=access_id, estimate=cell.estimate_usd,
+                at=t0, title=f"{exp.title} · {cell.label} · take {take + 1}", group=exp.id,
+                group_limit=group_limit, state=JobState.WAITING, owner=owner,
             )
             ids[take] = job.id
-            ledger.set_cell_jobs(exp.id, cell.key, ids)  # at once: a stop mid-loop leaves no job unlinked
-            report.recorded.append(job.id)
+            new_jobs.append(job)
+        links.append((cell.key, ids))
+    if new_jobs:  # one write: all of them within the budget, or none (no Streamlit call until linked)
+        try:
+            ledger.add_many(new_jobs, limit=None if all(j.demo for j in new_jobs) else limit)
+        except store.OverBudgetError as exc:
+            exc.videos = len(new_jobs)  # for the refusal's words ("these 6 videos would cost …")
+            raise
+    for key, ids in links:
+        ledger.set_cell_jobs(exp.id, key, ids)
+    report.recorded.extend(j.id for j in new_jobs)
     ledger.touch_experiment(exp.id, t0)
     return report
 

@@ -149,6 +149,7 @@ class Job(BaseModel):
     access: str = ""  # which access sent it (core/access.py): operator:<router>, session:<id>, demo:<url>
     base_url: str = ""  # where it was sent (never a key)
     browser: str = ""  # the browser that made it (the studio_browser cookie's id): "Mine" on Jobs
+    owner: str = ""  # the person who made it (e-mail / user id; "" single-user): written once, like browser
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
 
     @property
@@ -225,6 +226,18 @@ def new_job(
         title=title or text,
         demo=demo,
     )
+
+
+def charged_cost(job: Job) -> float:
+    """What a job costs the team (the ledger's `cost` column, budgets): 0 for demo jobs and for jobs never
+    sent (cancelled while waiting, refused at submit: final with no task); else the router's reported cost
+    when known, else the estimate, else 0."""
+    if job.demo or (job.state in (JobState.CANCELLED, JobState.FAILED) and job.task is None):
+        return 0.0
+    for value in (job.reported_cost, job.estimated_cost):
+        if value is not None:
+            return max(0.0, float(value))
+    return 0.0
 
 
 # --- the state machine ----------------------------------------------------------------------------

@@ -15,6 +15,10 @@ Headers: the content type by extension, `Cache-Control: immutable` (a name never
 `X-Content-Type-Options: nosniff`; `?download=` adds `Content-Disposition: attachment` with a
 sanitised file name (RFC 6266 `filename*`), always ending in the file's real extension.
 
+Media in a bucket (core/media_store.S3Media): the route answers 307 with a fresh presigned link
+(`Cache-Control: no-store`), so old links keep working and no video byte passes through the app server;
+the bucket answers Range, Content-Type and Content-Disposition itself.
+
 No Streamlit import: `st.App` mounts these routes as plain Starlette routes (core/server.py).
 """
 
@@ -27,10 +31,11 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from core import config
@@ -40,6 +45,8 @@ NAME_PATTERN = re.compile(r"sha256-(?P<hash>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{1,8}
 DOWNLOAD_PARAM = "download"
 NOT_FOUND_TEXT = "Not found"
 NOT_MODIFIED = 304
+REDIRECT_STATUS = 307  # temporary: the link it points to expires (config.MEDIA_LINK_TTL_S)
+REDIRECT_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 _UNSAFE_NAME_CHARS = re.compile(r'[\\/:*?"<>|;\x00-\x1f\x7f]+')
 _NON_ASCII_FALLBACK = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -114,6 +121,17 @@ def media_headers(media: MediaFile, download: str | None) -> dict[str, str]:
     return headers
 
 
+def remote_link(cache: Any, name: str, download: str | None) -> str | None:
+    """A fresh presigned link to the object of a bucket store (core/media_store.S3Media) that holds
+    `name`; None for what is no servable cache name or not there (a 404)."""
+    match = NAME_PATTERN.fullmatch(name)
+    if match is None or content_type(match["ext"]) is None:
+        return None
+    if not cache.has(name):
+        return None
+    return cache.url(name, download_name=download)
+
+
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
@@ -125,7 +143,7 @@ def _not_found() -> Response:
     return PlainTextResponse(NOT_FOUND_TEXT, status_code=404, headers={"x-content-type-options": "nosniff"})
 
 
-def media_endpoint(cache_for: Callable[[], MediaCache]) -> Callable[[Request], Response]:
+def media_endpoint(cache_for: Callable[[], Any]) -> Callable[[Request], Response]:
     """The endpoint serving one cache file (see the module docstring)."""
 
     def serve(request: Request) -> Response:
@@ -134,10 +152,17 @@ def media_endpoint(cache_for: Callable[[], MediaCache]) -> Callable[[Request], R
         # arrive here as ".mp4". The name must be the whole rest of the path.
         if not request.scope["path"].endswith("/" + name):
             return _not_found()
-        media = find_media(cache_for(), name)
+        cache = cache_for()
+        download = request.query_params.get(DOWNLOAD_PARAM)
+        if not isinstance(cache, MediaCache):  # a bucket: the browser fetches the bytes there, not through us
+            link = remote_link(cache, name, download)
+            if link is None:
+                return _not_found()
+            return RedirectResponse(link, status_code=REDIRECT_STATUS, headers=REDIRECT_HEADERS)
+        media = find_media(cache, name)
         if media is None:
             return _not_found()
-        headers = media_headers(media, request.query_params.get(DOWNLOAD_PARAM))
+        headers = media_headers(media, download)
         if _etag_matches(request.headers.get("if-none-match"), media.etag):
             headers.pop("content-disposition", None)
             return Response(status_code=NOT_MODIFIED, headers=headers)
@@ -148,7 +173,7 @@ def media_endpoint(cache_for: Callable[[], MediaCache]) -> Callable[[Request], R
     return serve
 
 
-def media_routes(cache_for: Callable[[], MediaCache], *, base_url_path: str = "") -> list[Route]:
+def media_routes(cache_for: Callable[[], Any], *, base_url_path: str = "") -> list[Route]:
     """The media route under `/<base_url_path>` + MEDIA_ROUTE_PREFIX; `cache_for()` gives the cache to
     serve from (called per request, so it may follow the data directory)."""
     base = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""

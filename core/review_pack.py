@@ -2,7 +2,7 @@
 
     with open("pack.zip", "wb") as out:
         write_review_pack(out, title="Fox wordings", axes=["Wording", "Quality"], cells=cells,
-                          open_media=lambda name: cache.path(name).open("rb"), made_at=time.time())
+                          open_media=cache.open, made_at=time.time())
 
 Streaming: the zip is written as it goes (`zipfile` on `out`, which may be unseekable, e.g. a socket or
 a pipe: then every entry carries a data descriptor); each video is copied from `open_media` in chunks of

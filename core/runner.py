@@ -48,7 +48,7 @@ from core.jobs import (
 )
 from core.models import RouterAccess, TaskRef
 from core.pricing import Estimate
-from core.store import Ledger, MediaCache, StaleWriteError, externalize_body
+from core.store import Ledger, MediaCache, SpendLimit, StaleWriteError, externalize_body
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,10 @@ def build_job(
     state: JobState = JobState.SUBMITTING,
     group: str = "",
     group_limit: int = 0,
+    owner: str = "",
 ) -> Job:
-    """A new job record for `body` (images stored in the media cache), not yet in the ledger."""
+    """A new job record for `body` (images stored in the media cache), not yet in the ledger. `owner`: the
+    person who made it (core/identity.py; "" in single-user mode)."""
     stored = externalize_body(body, media)
     try:
         mode = str(catalog.mode_of(endpoint, body))
@@ -128,7 +130,8 @@ def build_job(
         estimated_cost=_estimated_usd(estimate), note=note, demo=access.demo, state=state,
     )
     return job.model_copy(
-        update={"access": access_id, "base_url": access.base_url, "group": group, "group_limit": group_limit}
+        update={"access": access_id, "base_url": access.base_url, "group": group, "group_limit": group_limit,
+                "owner": owner}
     )
 
 
@@ -219,12 +222,17 @@ def record_job(
     title: str = "",
     group: str = "",
     group_limit: int = 0,
+    owner: str = "",
+    limit: SpendLimit | None = None,
 ) -> Job:
     """Record a job as "waiting" (nothing sent): the engine holding `access_id` sends it once, when its
-    turn comes (at most `group_limit` of its group in flight). Returns it as stored."""
+    turn comes (at most `group_limit` of its group in flight). Returns it as stored. `owner`: who made it;
+    `limit`: the operator's daily budget, checked in the same write (raises store.OverBudgetError,
+    nothing recorded)."""
     job = build_job(media, endpoint, body, access, at=_clock(now)(), estimate=estimate, title=title,
-                    access_id=access_id, state=JobState.WAITING, group=group, group_limit=group_limit)
-    return ledger.add(job)
+                    access_id=access_id, state=JobState.WAITING, group=group, group_limit=group_limit,
+                    owner=owner)
+    return ledger.add(job, limit=limit)
 
 
 STOPPED_MESSAGE = "Stopped before it was sent; nothing was charged."
@@ -467,6 +475,7 @@ def track_task(
     job_id: str | None = None,
     title: str = "",
     access_id: str = "",
+    owner: str = "",
 ) -> Job:
     """Follow a task by its id ("Track a task"). With `job_id` of a "submission unknown" job, that
     job gets the task id and is polled again (tracking the same task again from that job is
@@ -509,7 +518,8 @@ def track_task(
         endpoint_id=endpoint.id, router=endpoint.router, body={}, at=t, mode=str(endpoint.modes[0]),
         title=title or f"Tracked task {task_id}", state=JobState.QUEUED, note=note, demo=access.demo,
     )
-    job = job.model_copy(update={"task": ref, "access": access_id, "base_url": access.base_url})
+    job = job.model_copy(update={"task": ref, "access": access_id, "base_url": access.base_url,
+                                 "owner": owner})
     return ledger.add(start_polling(job, t))
 
 

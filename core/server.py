@@ -30,6 +30,7 @@ from core import access as acc
 from core import config, drafts, engine, media_route, store
 from core import http as core_http
 from core.emulator import EmulatorHandle, start_emulator
+from core.media_store import MediaStore, open_media_store
 from core.models import RouterAccess
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class Services:
 
     data_dir: Path
     ledger: store.Ledger
-    media: store.MediaCache
+    media: MediaStore
     client: httpx.Client
     registry: acc.AccessRegistry
     engine: engine.Engine
@@ -81,9 +82,9 @@ def operator_accesses() -> dict[str, RouterAccess]:
     return {r: a for r, a in found.items() if a is not None}
 
 
-def _build(data_dir: Path) -> Services:
-    ledger = store.Ledger(data_dir)
-    media = store.MediaCache(data_dir / config.MEDIA_DIRNAME)
+def _build(data_dir: Path, database_url: str | None = None) -> Services:
+    ledger = store.Ledger(data_dir, url=database_url)
+    media = media_store_for(data_dir)
     client = core_http.make_client()
     registry = acc.AccessRegistry()
     url = emulator_url()
@@ -100,7 +101,8 @@ def services(data_dir: Path | None = None, *, start: bool = True) -> Services:
 
     One engine runs per process: asking for another data directory (tests do) stops the others."""
     path = Path(data_dir) if data_dir is not None else config.data_dir()
-    name = str(path.resolve())
+    database_url = config.database_url()
+    name = f"{path.resolve()}|{database_url or ''}|{config.media_url() or ''}"  # one per configuration
     with _lock:
         found = _services.get(name)
         if found is None:
@@ -108,7 +110,7 @@ def services(data_dir: Path | None = None, *, start: bool = True) -> Services:
                 other.engine.stop()
                 other.client.close()
                 del _services[other_name]
-            found = _services[name] = _build(path)
+            found = _services[name] = _build(path, database_url)
         if start and not found.engine.running:
             found.engine.start()
         return found
@@ -136,18 +138,25 @@ def shutdown() -> None:
             _emulator = None
 
 
-_media_caches: dict[Path, store.MediaCache] = {}
-_media_caches_lock = threading.Lock()
+_media_stores: dict[tuple[Path, str | None], MediaStore] = {}
+_media_stores_lock = threading.Lock()
 
 
-def media_cache() -> store.MediaCache:
-    """The media cache of the current data directory, made once per directory (on first use)."""
-    directory = config.data_dir() / config.MEDIA_DIRNAME
-    with _media_caches_lock:
-        cache = _media_caches.get(directory)
-        if cache is None:
-            cache = _media_caches[directory] = store.MediaCache(directory)
-        return cache
+def media_store_for(data_dir: Path) -> MediaStore:
+    """The media store of a data directory (the local folder, or the bucket of config.media_url()), made
+    once per process: the engine, the pages and the media route share it (and its boto3 client)."""
+    url = config.media_url()
+    found_key = (Path(data_dir).resolve(), url)
+    with _media_stores_lock:
+        found = _media_stores.get(found_key)
+        if found is None:
+            found = _media_stores[found_key] = open_media_store(Path(data_dir), url)
+        return found
+
+
+def media_cache() -> MediaStore:
+    """The media store of the current data directory, made once per directory (on first use)."""
+    return media_store_for(config.data_dir())
 
 
 def routes(base_url_path: str = "") -> list[BaseRoute]:

@@ -11,6 +11,14 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# Debian's PostgreSQL server binaries for the ledger's tests on PostgreSQL (bench/pg.py starts a throwaway
+# cluster from /usr/lib/postgresql/<version>/bin; the system service is not used).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
 # The project and its test extra in a local virtual environment.
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -1,7 +1,7 @@
 """Several `python -m core engine` processes on one ledger, the emulator behind a counting proxy
 (bench/proxy.py): every job is polled by one owner at a time, never twice within 0.5 s, and its video is
 downloaded exactly once; a process killed in the middle of its polls has its jobs taken over once their
-leases have expired."""
+leases have expired. Both on SQLite and on PostgreSQL (`ledger_url`: the engines get STUDIO_DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,13 @@ def proxy(emu) -> Iterator[px.CountingProxy]:
         yield running
 
 
-def _submit(data_dir: Path, proxy_url: str, count: int) -> list[Job]:
-    ledger, media, client = Ledger(data_dir), MediaCache(data_dir / config.MEDIA_DIRNAME), make_client()
+def _db_env(url: str | None) -> dict[str, str]:
+    return {config.DATABASE_URL_ENV: url} if url else {}
+
+
+def _submit(data_dir: Path, proxy_url: str, count: int, url: str | None = None) -> list[Job]:
+    ledger, client = Ledger(data_dir, url=url), make_client()
+    media = MediaCache(data_dir / config.MEDIA_DIRNAME)
     jobs = []
     try:
         for i in range(count):
@@ -73,13 +78,13 @@ def _check_once_each(jobs: list[Job], hits: list[px.Hit], media: MediaCache) -> 
     assert all(px.count_kind(ours, px.POLL, [t]) >= 1 for t in tasks)
 
 
-def test_several_engine_processes_poll_and_download_each_job_once(tmp_path, proxy):
+def test_several_engine_processes_poll_and_download_each_job_once(tmp_path, proxy, ledger_url):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    procs = eb.start_engines(PROCESSES, data_dir, proxy.url)
+    procs = eb.start_engines(PROCESSES, data_dir, proxy.url, **_db_env(ledger_url))
     try:
-        jobs = _submit(data_dir, proxy.url, JOBS)
-        ledger = Ledger(data_dir)
+        jobs = _submit(data_dir, proxy.url, JOBS, ledger_url)
+        ledger = Ledger(data_dir, url=ledger_url)
         settled = _wait_settled(ledger, JOBS)
         time.sleep(eb.LINGER_S)  # a late second download or poll would show in the counts below
         hits = proxy.hits()
@@ -89,20 +94,21 @@ def test_several_engine_processes_poll_and_download_each_job_once(tmp_path, prox
     _check_once_each(settled, hits, MediaCache(data_dir / config.MEDIA_DIRNAME))
     assert all(ledger.lease_of(j.id) == (None, None) for j in settled)
     assert all(p.returncode == 0 for p in procs), "an engine did not stop cleanly on SIGTERM"
+    assert (data_dir / config.LEDGER_FILENAME).exists() == (ledger_url is None)  # the engines used the URL
 
 
-def test_a_killed_engines_job_is_taken_over_after_its_lease(tmp_path, proxy, emu):
+def test_a_killed_engines_job_is_taken_over_after_its_lease(tmp_path, proxy, emu, ledger_url):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    env = {config.ENGINE_LEASE_ENV: str(SHORT_LEASE_S)}
+    env = {config.ENGINE_LEASE_ENV: str(SHORT_LEASE_S), **_db_env(ledger_url)}
     procs = eb.start_engines(KILL_PROCESSES, data_dir, proxy.url, **env)
     by_pid = {p.pid: p for p in procs}
-    ledger = Ledger(data_dir)
+    ledger = Ledger(data_dir, url=ledger_url)
     try:
         # every poll is held by the emulator until the kill, so the engine killed is in the middle of polls
         # only: killed between a download and its write to the ledger, its video would be fetched again
         emu.set_fault("slow", phase="poll", seconds=SLOW_POLL_S, count=None)
-        jobs = _submit(data_dir, proxy.url, KILL_JOBS)
+        jobs = _submit(data_dir, proxy.url, KILL_JOBS, ledger_url)
         victim_job = jobs[0]
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         in_flight = []

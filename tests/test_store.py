@@ -1,23 +1,28 @@
-"""core/store.py: the SQLite ledger and the media cache."""
+"""core/store.py: the ledger (on SQLite and on PostgreSQL: the `ledger` fixture is parametrized) and the
+media cache."""
 
 from __future__ import annotations
 
 import base64
 import io
+import shutil
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from core import config
-from core.jobs import JobState, new_job, start_polling, transition
+from core import config, store
+from core.jobs import JobState, charged_cost, new_job, start_polling, transition
 from core.models import TaskRef
 from core.store import (
     JobFilter,
     Ledger,
     MediaCache,
+    OverBudgetError,
+    SpendLimit,
     StaleWriteError,
     externalize_body,
     fingerprint_body,
@@ -44,8 +49,14 @@ def _job(i: int = 0, *, router="apimart", endpoint=EP, mode="text", prompt=None,
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    return Ledger(tmp_path)
+def open_ledger(tmp_path, ledger_url):
+    """Open the test's ledger (again: a new Ledger object is an app restart or another server)."""
+    return lambda: Ledger(tmp_path, url=ledger_url)
+
+
+@pytest.fixture
+def ledger(open_ledger):
+    return open_ledger()
 
 
 def test_creates_dirs_and_uses_wal(tmp_path):
@@ -63,13 +74,13 @@ def test_default_data_dir_from_env(tmp_path, monkeypatch):
     assert media.dir == tmp_path / "fromenv" / config.MEDIA_DIRNAME
 
 
-def test_add_get_roundtrip_and_restart_survival(tmp_path):
-    ledger = Ledger(tmp_path)
+def test_add_get_roundtrip_and_restart_survival(open_ledger):
+    ledger = open_ledger()
     job = ledger.add(_job(1))
     assert job.revision == 1
-    again = Ledger(tmp_path).get(job.id)  # a new ledger object = an app restart
+    again = open_ledger().get(job.id)  # a new ledger object = an app restart
     assert again == job
-    assert Ledger(tmp_path).get("nope") is None
+    assert open_ledger().get("nope") is None
     with pytest.raises(ValueError):
         ledger.add(_job(1))
 
@@ -158,6 +169,8 @@ def test_list_and_count_stay_fast_with_10000_jobs(ledger):
     assert [j.id for j in found] == ["job010000"]
     assert newest[0].id == "job010000" and active == 0
     assert elapsed < 0.5, elapsed
+    if ledger.backend != "sqlite":
+        return
     with sqlite3.connect(ledger.path) as conn:
         plan = " ".join(str(r) for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT data FROM jobs WHERE router = ? ORDER BY created_at DESC LIMIT 50",
@@ -166,8 +179,8 @@ def test_list_and_count_stay_fast_with_10000_jobs(ledger):
     assert "USING INDEX" in plan and "TEMP B-TREE" not in plan
 
 
-def test_two_threads_write_at_once(tmp_path):
-    ledger_a, ledger_b = Ledger(tmp_path), Ledger(tmp_path)
+def test_two_threads_write_at_once(open_ledger):
+    ledger_a, ledger_b = open_ledger(), open_ledger()
     errors: list[BaseException] = []
 
     def writer(ledger: Ledger, base: int) -> None:
@@ -249,3 +262,180 @@ def test_cache_names_refuse_a_trailing_newline(tmp_path):
         with pytest.raises(ValueError):
             cache.path(bad)
         assert not cache.has(bad)
+
+
+# --- issue 11: owner, cost, budgets, the change feed under concurrent writers (both backends) ------------
+
+OWNER = "ana@example.com"
+
+
+def _costly(i: int, cost: float, *, owner=OWNER, at=None, **changes):
+    return _job(i, at=at).model_copy(update={"estimated_cost": cost, "owner": owner, **changes})
+
+
+def test_owner_is_written_once_like_browser(ledger):
+    job = ledger.add(_job(1))
+    engine_copy = ledger.get(job.id)  # read before the owner is known
+    assert ledger.set_owner(job.id, OWNER) and not ledger.set_owner(job.id, "bob@example.com")
+    assert not ledger.set_owner("nope", OWNER)
+    saved = ledger.update(transition(engine_copy, JobState.QUEUED, T0 + 2))
+    assert saved.owner == OWNER and ledger.get(job.id).owner == OWNER
+    assert ledger.modify(job.id, lambda j: j.model_copy(update={"owner": ""})).owner == OWNER
+    ledger.add(_job(2))
+    assert [j.id for j in ledger.list(filters=JobFilter(owner=OWNER))] == [job.id]
+    assert ledger.count(JobFilter(owner="bob@example.com")) == 0
+
+
+def test_charged_cost_spend_and_spend_by_owner(ledger):
+    ref = TaskRef(router="apimart", path="/v1/videos/generations", task_id="t1")
+    sent = _costly(1, 1.0).model_copy(update={"task": ref, "reported_cost": 0.75})
+    waiting = _costly(2, 2.0, state=JobState.WAITING)
+    demo = _costly(3, 5.0, demo=True)
+    bob = _costly(4, 0.5, owner="bob@example.com")
+    old = _costly(5, 9.0, at=T0 - 100)
+    ledger.add_many([sent, waiting, demo, bob, old])
+    assert [charged_cost(j) for j in (sent, waiting, demo, bob)] == [0.75, 2.0, 0.0, 0.5]
+    assert ledger.spend(T0) == pytest.approx(3.25)
+    assert ledger.spend(T0, OWNER) == pytest.approx(2.75)
+    assert ledger.spend(T0 - 1000, OWNER) == pytest.approx(11.75)
+    assert ledger.spend_by_owner(T0) == pytest.approx({OWNER: 2.75, "bob@example.com": 0.5})
+    ledger.update(transition(ledger.get(waiting.id), JobState.CANCELLED, T0 + 9))  # never sent: free
+    assert ledger.spend(T0, OWNER) == pytest.approx(0.75)
+
+
+def test_add_refuses_past_a_budget_and_inserts_nothing(ledger):
+    ledger.add(_costly(1, 3.0))
+    ledger.add(_costly(2, 4.0, owner="bob@example.com"))
+    person = SpendLimit(owner=OWNER, person_limit=5.0, team_limit=None, since=T0)
+    with pytest.raises(OverBudgetError) as err:
+        ledger.add_many([_costly(3, 1.0), _costly(4, 1.5)], limit=person)
+    assert (err.value.scope, err.value.spent, err.value.limit, err.value.adding) == ("person", 3.0, 5.0, 2.5)
+    assert "budget" in str(err.value) and ledger.count() == 2
+    ledger.add(_costly(3, 2.0), limit=person)  # exactly at the limit is allowed
+    team = SpendLimit(owner="cy@example.com", person_limit=10.0, team_limit=9.5, since=T0)
+    with pytest.raises(OverBudgetError) as err:
+        ledger.add(_costly(5, 1.0, owner="cy@example.com"), limit=team)
+    assert err.value.scope == "team" and err.value.spent == 9.0 and ledger.count() == 3
+    ledger.add(_costly(5, 0.0, owner="cy@example.com", demo=True), limit=team)  # demo jobs cost nothing
+
+
+def test_budget_holds_when_writers_race(open_ledger):
+    limit = SpendLimit(owner=OWNER, person_limit=10.0, team_limit=None, since=T0)
+    refused: list[int] = []
+
+    def writer(base: int) -> None:
+        ledger = open_ledger()
+        for i in range(10):
+            try:
+                ledger.add(_costly(base + i, 1.0), limit=limit)
+            except OverBudgetError:
+                refused.append(base + i)
+
+    threads = [threading.Thread(target=writer, args=(k * 100,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ledger = open_ledger()
+    assert ledger.count() == 10 and len(refused) == 30 and ledger.spend(T0, OWNER) == 10.0
+
+
+def test_changes_since_misses_no_change_of_concurrent_writers(open_ledger):
+    writers, per_writer = 4, 25
+    done = threading.Event()
+
+    def writer(base: int) -> None:
+        ledger = open_ledger()
+        for i in range(per_writer):
+            job = ledger.add(_job(base + i))
+            ledger.update(transition(job, JobState.QUEUED, T0 + 1))
+
+    reader = open_ledger()
+    seen: dict[str, str] = {}
+    seqs: list[int] = []
+    last = reader.last_seq()
+    threads = [threading.Thread(target=writer, args=(k * 1000,)) for k in range(writers)]
+    for t in threads:
+        t.start()
+    watcher = threading.Thread(target=lambda: ([t.join() for t in threads], done.set()))
+    watcher.start()
+    while True:
+        finished = done.is_set()
+        last, jobs = reader.changes_since(last, limit=7)  # small pages: many reads while writers write
+        seqs.append(last)
+        seen.update({j.id: j.state.value for j in jobs})
+        if finished and not jobs:
+            break
+    watcher.join()
+    assert len(seen) == writers * per_writer
+    assert set(seen.values()) == {"queued"}, "a change was missed: a job's last write never showed"
+    assert seqs == sorted(seqs)
+
+
+def test_experiments_and_drafts_carry_their_owner(ledger):
+    ledger.save_experiment("e1", "mine", {"base": {}}, now=T0, owner=OWNER)
+    ledger.save_experiment("e1", "renamed", {"base": {}}, now=T0 + 1, owner="bob@example.com")
+    ledger.save_experiment("e2", "anyone's", {"base": {}}, now=T0 + 2)
+    assert ledger.get_experiment("e1")["owner"] == OWNER  # written once
+    assert [e["id"] for e in ledger.list_experiments(owner=OWNER)] == ["e1"]
+    assert [e["owner"] for e in ledger.list_experiments()] == ["", OWNER]
+    browser = "abcdefghijklmnop1234"
+    assert ledger.save_draft(browser, "create.text", {"body": {"prompt": "hi"}}, T0, owner=OWNER)
+    assert ledger.get_draft(browser, "create.text") == {"body": {"prompt": "hi"}}
+
+
+def test_group_in_flight_count_reads_the_group_column(ledger):
+    grouped = [_job(i).model_copy(update={"group": "exp1"}) for i in range(3)]
+    ledger.add_many([*grouped, _job(9)])
+    ledger.update(transition(ledger.get(grouped[0].id), JobState.QUEUED, T0 + 1))
+    ledger.update(transition(ledger.get(grouped[2].id), JobState.FAILED, T0 + 1))
+    assert ledger.in_flight_in_group("exp1", "apimart") == 2
+    assert ledger.in_flight_in_group("exp1", "mulerouter") == 0
+
+
+def test_timestamps_keep_their_precision(ledger):
+    at = 1_800_000_000.123456  # PostgreSQL's REAL would round this to whole minutes: DOUBLE PRECISION
+    ledger.add(_job(1, at=at))
+    assert ledger.get("job000001").created_at == at
+    assert ledger.find_recent_duplicate(_job(1, at=at).body_hash, 0.000001, at).id == "job000001"
+
+
+def test_migrations_run_once_and_reopening_changes_nothing(open_ledger):
+    ledger = open_ledger()
+    ledger.add(_job(1))
+    assert ledger.database.version("ledger", user_version=True) == store.SCHEMA_VERSION == 4
+    again = open_ledger()
+    assert again.last_seq() == 1 and again.get("job000001") is not None
+
+
+# --- the upgrade of a ledger made by the release before issue 11 (SQLite, version 3) ---------------------
+
+V3_FIXTURE = Path(__file__).parent / "fixtures" / "ledger_v3.sqlite3"  # made by fixtures/make_ledger_v3.py
+
+
+def test_a_version_3_ledger_upgrades_to_version_4_without_loss(tmp_path):
+    shutil.copy(V3_FIXTURE, tmp_path / config.LEDGER_FILENAME)
+    with sqlite3.connect(tmp_path / config.LEDGER_FILENAME) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        before = {r[0]: r[1:] for r in conn.execute("SELECT id, seq, revision, data FROM jobs")}
+    ledger = Ledger(tmp_path)
+    with sqlite3.connect(ledger.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        after = {r[0]: r[1:] for r in conn.execute("SELECT id, seq, revision, data FROM jobs")}
+        costs = dict(conn.execute("SELECT id, cost FROM jobs").fetchall())
+        indexes = {r[1] for r in conn.execute("PRAGMA index_list(jobs)")}
+    assert after == before  # every record, change number and revision kept
+    assert {"jobs_owner", "jobs_group", "jobs_browser", "jobs_due"} <= indexes
+    # sent and done: the reported cost; cancelled while waiting and demo: nothing; submitting: the estimate
+    assert costs == {"v3job0001": 0.75, "v3job0002": 0.0, "v3job0003": 0.0, "v3job0004": 0.7}
+    assert ledger.spend(0) == pytest.approx(1.45) and ledger.spend_by_owner(0) == pytest.approx({"": 1.45})
+    assert ledger.get("v3job0001").browser == "abcdefghijklmnop1234"
+    assert ledger.get("v3job0001").created_at == 1_800_000_000.123456
+    assert ledger.in_flight_in_group("exp1", "apimart") == 1
+    assert ledger.get_draft("abcdefghijklmnop1234", "create.text")["body"] == {"prompt": "draft"}
+    assert ledger.get_experiment("exp1")["owner"] == "" and ledger.experiment_cells("exp1")["0"].rating == 4
+    assert ledger.held_keys(1_800_000_000.0) == {"session:abc"}
+    assert ledger.last_seq() == 7
+    ledger.add(_job(1).model_copy(update={"owner": OWNER}))
+    assert ledger.last_seq() == 8 and ledger.count(JobFilter(owner=OWNER)) == 1
+    assert Ledger(tmp_path).count() == 5  # opening again migrates nothing twice

@@ -19,9 +19,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import catalog, config
+from core import catalog, config, store
 from core import experiments as X
 from core.catalog import Endpoint
+from core.errors import StudioError
 from core.jobs import Job
 from ui import jobs_view, library_view, media_links, session, welcome
 from ui.form import escape_markdown
@@ -97,8 +98,21 @@ def _jobs(records: dict[str, Any]) -> dict[str, Job | None]:
 
 # --- picker ---------------------------------------------------------------------------------------------
 
+SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"
+
+
+def _scope_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mine / Everyone (only when people are identified: in single-user mode every experiment is yours)."""
+    who = session.identity()
+    if not who.id:
+        return rows
+    scope = st.segmented_control("Show", [SCOPE_ALL, SCOPE_MINE], default=SCOPE_ALL, key=_k("scope"),
+                                 required=True, help="Mine: the experiments you started.")
+    return [r for r in rows if r.get("owner") == who.id] if scope == SCOPE_MINE else rows
+
+
 def _picker(current: str | None) -> str | None:
-    rows = X.listing(session.ledger())
+    rows = _scope_rows(X.listing(session.ledger()))
     ids = [r["id"] for r in rows]
     if current and current not in ids:
         current = None
@@ -296,6 +310,11 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
     except X.OverBudgetError as exc:
         st.session_state[confirm_key] = (rerun, str(exc))
         st.rerun()
+    except store.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
+        videos = int(getattr(exc, "videos", 1) or 1)
+        st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc, videos=videos)}",
+                 icon=":material/savings:")
+        return
     except session.AccessRefusedError as exc:
         st.error(f"Nothing was sent. {exc}", icon=":material/key_off:")
         return
@@ -523,10 +542,13 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
             def write(path: Any) -> None:
                 with open(path, "wb") as out:
                     write_review_pack(out, title=exp.title, axes=[a.name() for a in exp.axes] or ["Base"],
-                                      cells=cells, open_media=lambda n: session.media().path(n).open("rb"),
+                                      cells=cells, open_media=session.media().open,
                                       made_at=time.time())
 
-            st.session_state[pack_key] = _adopt(write, "zip")
+            try:
+                st.session_state[pack_key] = _adopt(write, "zip")
+            except StudioError as exc:  # the media store could not be reached
+                st.warning(f"No review pack: {exc.user_message}")
         if st.session_state.get(pack_key):
             url = media_links.media_url(st.session_state[pack_key], download_name=f"compare-{exp.id}.zip")
             st.link_button("Download review pack", url, icon=":material/download:")
@@ -545,6 +567,8 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
                     p, cells=paths, row_labels=layout.row_labels, col_labels=layout.col_labels), "mp4")
             except ValueError as exc:
                 st.warning(f"No grid video: {exc}.")
+            except StudioError as exc:
+                st.warning(f"No grid video: {exc.user_message}")
         if st.session_state.get(video_key):
             st.link_button("Download grid as video", media_links.media_url(
                 st.session_state[video_key], download_name=f"compare-{exp.id}-grid.mp4"),
@@ -553,6 +577,33 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
 
 def _video_path(job: Job | None) -> Any:
     return session.video_path(job) if job is not None else None
+
+
+# --- owner and delete --------------------------------------------------------------------------------------
+
+def _owner_and_delete(exp: X.Experiment) -> None:
+    """Who started the experiment; Delete for its owner or an admin (core checks again). Its videos stay
+    in Jobs and the Gallery."""
+    found = session.ledger().get_experiment(exp.id) or {}
+    owner = str(found.get("owner") or "")
+    if not session.may_delete(owner):
+        st.caption(escape_markdown(jobs_view.whose_line(owner)))
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if owner:
+            st.caption(escape_markdown(f"Started by {owner}"))
+        with st.popover("Delete experiment…", icon=":material/delete:"):
+            st.caption("Forget this experiment (axes, ratings, notes, picks). Its videos stay in Jobs and "
+                       "the Gallery. This cannot be undone.")
+            if st.button("Delete for good", key=_k(exp.id, "delete"), type="primary"):
+                try:
+                    session.delete_experiment(exp.id)
+                except PermissionError as exc:
+                    st.error(str(exc), icon=":material/block:")
+                    return
+                _show(None)
+                st.toast("Experiment deleted.", icon=":material/delete:")
+                st.rerun()
 
 
 # --- the page ------------------------------------------------------------------------------------------
@@ -571,6 +622,7 @@ def render_compare_page() -> None:
     demo = session.is_demo(endpoint.router)
     st.caption(f"Base: {endpoint.router_label} · {endpoint.label}")
     st.text(exp.base_prompt)
+    _owner_and_delete(exp)
     exp = _axis_editor(exp)
     plan = X.expand(exp, session.price_table())
     _preview(exp, plan, demo)

@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import catalog, config, drafts, jobs, pricing
+from core import budget, catalog, config, drafts, jobs, pricing, store
 from core import tokens as tk
 from core.catalog import Endpoint
 from core.errors import SubmissionUnknownError
@@ -106,11 +106,12 @@ def budget_excess(spent: float, estimate: float | None, cap: float | None) -> fl
 
 
 def spend_line(spend: pricing.Spend, *, demo: bool, would_be: float, cap: float | None) -> str:
-    """'This session so far: $1.20 (estimated $1.10, router reported $0.90 for 1 of 2 jobs) of your $5 budget'
+    """'This session so far: $1.20 (estimated $1.10, router reported $0.90 for 1 of 2 jobs) of your $5.00
+    session cap'
 
     The total counts the router's reported charge where it gave one, else the estimate.
     """
-    limit = f" of your ${cap:.2f} budget" if cap and cap > 0 else ""
+    limit = f" of your ${cap:.2f} session cap" if cap and cap > 0 else ""
     if demo:
         return f"Demo jobs this session would have cost about ${would_be:.2f}{limit} — nothing was charged"
     if not spend.jobs:
@@ -123,9 +124,10 @@ def spend_line(spend: pricing.Spend, *, demo: bool, would_be: float, cap: float 
 
 
 def budget_message(excess: float, *, estimate: float, spent: float, cap: float, demo: bool) -> str:
-    """The confirmation question when a submission would pass the budget."""
+    """The confirmation question when a submission would pass this session's own cap (Settings; a soft
+    limit that asks). The operator's daily budget is a hard limit: core/budget.py refusal."""
     head = (f"This request (about ${estimate:.2f}) would take this session's spend to "
-            f"${spent + estimate:.2f}, ${excess:.2f} over your budget of ${cap:.2f}.")
+            f"${spent + estimate:.2f}, ${excess:.2f} over your session cap of ${cap:.2f}.")
     if demo:
         return head + " In demo mode nothing is charged; on the real router it would be. Send anyway?"
     return head + " Send anyway?"
@@ -386,6 +388,24 @@ def _estimate(endpoint: Endpoint, result: form.FormResult, demo: bool) -> None:
     jobs = _session_jobs()
     line = spend_line(pricing.session_spend(jobs), demo=demo, would_be=demo_spend(jobs), cap=_budget_cap())
     st.caption(form.escape_markdown(line))
+    daily = daily_budget_line(demo)
+    if daily:
+        st.caption(form.escape_markdown(daily))
+
+
+def daily_budget_line(demo: bool) -> str | None:
+    """The operator's daily budget for this person, when one is set (a hard limit; demo jobs are free)."""
+    try:
+        settings = session.budget_settings()
+        limit = budget.person_limit(session.identity(), settings)
+        if limit is None:
+            return None
+        spent = session.spend_today(session.identity().id)
+    except Exception:  # the page never breaks over a figure
+        return None
+    free = " Demo videos are free and never count." if demo else ""
+    return (f"Daily budget set by the operator: ${spent:.2f} of ${limit:.2f} used today "
+            f"(resets at midnight, {settings.timezone}).{free}")
 
 
 def _request_preview(endpoint: Endpoint, body: dict[str, Any]) -> None:
@@ -478,7 +498,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         st.error(f"Nothing was sent. {problem}", icon=":material/key_off:")
         return
     fingerprint = body_fingerprint(endpoint, result.body)
-    recorded = None
+    recorded = refusal = None
     try:
         demo = session.is_demo(endpoint.router)
         cost = _estimate_usd(endpoint, result.body)
@@ -504,6 +524,8 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
             job = session.wait_until_sent(job.id, config.SUBMIT_WAIT_S) or job
             st.session_state[_k(mode, "last_job")] = job
             _after_submit(mode, endpoint, job)
+    except store.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
+        refusal = session.budget_refusal(exc)
     except Exception:  # session.submit records router errors on the job; anything else lands here
         if recorded is None:  # once recorded, the job is sent whatever happens here: show it
             st.session_state[_k(mode, "last_job")] = _Unexpected()
@@ -511,6 +533,11 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         _drop_request(mode)
         if recorded is not None:
             _restart_burst(mode)
+    if refusal is not None:  # next to Generate; the form keeps what was typed
+        _refused(mode)
+        st.session_state.pop(_k(mode, "last_job"), None)
+        st.error(f"Nothing was sent: over the daily budget. {refusal}", icon=":material/savings:")
+        return
     st.rerun()
 
 

@@ -1,4 +1,8 @@
-"""The shared frame: sidebar (router in use, key status, demo notice) and the live job view.
+"""The shared frame: sign-in gate, sidebar (who is signed in, router in use, key status, demo notice) and
+the live job view.
+
+With login configured (st.login) and nobody logged in, or a trusted proxy header configured and missing,
+only a plain welcome shows: nothing else is usable.
 
 The live view is a fragment drawn in the sidebar from the entry script, so it runs whichever page is
 open. It only reads: the job engine in the server polls and downloads (core/engine.py); the tab asks
@@ -50,10 +54,51 @@ def _restore_router() -> None:
         session.set_router(saved["router"])
 
 
+WELCOME_TITLE = "Kling Prompt Studio"
+LOGIN_WELCOME = ("Make short videos from a prompt, compare takes and keep the best ones. Log in with your "
+                 "team account to start: your jobs and spending are kept under your name.")
+PROXY_MISSING = ("Your sign-in did not reach the app. Open the studio through your team's address (the "
+                 "one that asks you to sign in), or ask whoever runs it.")
+
+
+def gate() -> None:
+    """Nobody identified where the operator requires it: a plain welcome (with Log in for st.login), and
+    the script stops here."""
+    who = session.identity()
+    if not who.needs_login:
+        return
+    st.title(WELCOME_TITLE)
+    if who.source == "login":
+        st.write(LOGIN_WELCOME)
+        st.button("Log in", key="frame.login", type="primary", icon=":material/login:", on_click=st.login)
+    else:
+        st.warning(PROXY_MISSING, icon=":material/lock:")
+    st.stop()
+
+
+def _who() -> None:
+    """The person signed in, and Log out for st.login (a proxy signs out on its own pages)."""
+    who = session.identity()
+    if not who.id:
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(f":material/person: {_escape(who.label)}" + (" · admin" if who.is_admin else ""))
+        if who.source == "login":
+            st.button("Log out", key="frame.logout", icon=":material/logout:", on_click=st.logout)
+
+
+def _escape(text: str) -> str:
+    from ui.form import escape_markdown
+
+    return escape_markdown(text)
+
+
 def sidebar() -> None:
+    gate()
     _restore_router()
     router = session.current_router()
     with st.sidebar:
+        _who()
         st.session_state[ROUTER_WIDGET_KEY] = router
         st.segmented_control(
             "Router",

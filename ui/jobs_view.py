@@ -199,8 +199,8 @@ def download_name(job: Job) -> str:
 
 
 def has_video_file(job: Job) -> bool:
-    """The job's video is in the media cache (a stat, nothing read)."""
-    return session.video_path(job) is not None
+    """The job's video is in the media store (a stat or a remembered answer, nothing read)."""
+    return session.has_video(job)
 
 
 def video_player(job: Job) -> bool:
@@ -343,7 +343,9 @@ def details(job: Job, *, key_prefix: str) -> None:
     cols[1].metric("Elapsed", fmt_elapsed(elapsed_s(job)))
     cols[2].metric("Estimate", "demo, free" if job.demo else fmt_usd(job.estimated_cost))
     cols[3].metric("Charged", fmt_usd(job.reported_cost))
-    st.caption(f"{endpoint_label(job.endpoint_id)} · made {fmt_time(job.created_at)} · job {job.id}")
+    by = f" by {job.owner}" if job.owner else ""
+    made = f"{endpoint_label(job.endpoint_id)} · made {fmt_time(job.created_at)}{by} · job {job.id}"
+    st.caption(form_escape(made))
     if job.task:
         st.caption("Task id")
         st.code(job.task.task_id, language=None)
@@ -445,6 +447,44 @@ def actions(job: Job, *, key_prefix: str) -> None:
             st.rerun()
     if st.session_state.get(_confirm_key(key_prefix)) == job.id:
         confirm_retry(job, key_prefix=key_prefix)
+    delete_control(job, key_prefix=key_prefix)
+
+
+def form_escape(text: str) -> str:
+    from ui.form import escape_markdown
+
+    return escape_markdown(text)
+
+
+def whose_line(owner: str) -> str:
+    """Said where someone else's job or experiment would have its Delete button."""
+    if not owner:
+        return "Made before sign-in was set up: only an admin can delete it."
+    return f"Made by {owner}: only they or an admin can delete it."
+
+
+def delete_control(job: Job, *, key_prefix: str, on_deleted: Any = None) -> None:
+    """Delete (the owner or an admin; core checks again): a job that has ended. Others read whose it is."""
+    if not session.may_delete(job.owner):
+        st.caption(form_escape(whose_line(job.owner)))
+        return
+    if job.state in ACTIVE_STATES:
+        return
+    with st.popover("Delete…", icon=":material/delete:"):
+        st.caption("Remove this job (and its place in the Gallery) from the history for everyone. "
+                   "This cannot be undone.")
+        if st.button("Delete for good", key=f"{key_prefix}.delete.{job.id}", type="primary"):
+            try:
+                session.delete_job(job.id)
+            except PermissionError as exc:
+                st.error(str(exc), icon=":material/block:")
+                return
+            st.toast("Deleted.", icon=":material/delete:")
+            if on_deleted is not None:
+                on_deleted()
+            elif st.query_params.get("job") == job.id:
+                del st.query_params["job"]
+            st.rerun()
 
 
 def confirm_retry(job: Job, *, key_prefix: str) -> None:
@@ -458,6 +498,10 @@ def confirm_retry(job: Job, *, key_prefix: str) -> None:
             st.session_state.pop(_confirm_key(key_prefix), None)
             try:
                 new_job = session.retry(job)
+            except store.OverBudgetError as exc:
+                st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}",
+                         icon=":material/savings:")
+                return
             except (KeyError, FileNotFoundError, ValueError) as exc:
                 st.error(f"It could not be sent again: {exc}")
                 return

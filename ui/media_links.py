@@ -7,6 +7,9 @@
 file path, so the URL is absolute: the origin the browser is on (`st.context.url`), then
 `server.baseUrlPath`, then the route. With no browser URL (AppTest, or a run before the browser told
 its URL) it falls back to `http://localhost:<server.port>`.
+
+With media in a bucket (core/media_store.S3Media) the URL is the object's presigned link instead: the
+browser fetches the video from the bucket, never through the app server.
 """
 
 from __future__ import annotations
@@ -49,10 +52,15 @@ def app_root() -> str:
 
 
 def media_url(name: str, *, download_name: str | None = None) -> str:
-    """The absolute URL of a media cache file; with `download_name`, a download link under that name.
-    ValueError for anything that is not a cache name."""
+    """The absolute URL of a media cache file (a presigned link when media is in a bucket); with
+    `download_name`, a download link under that name. ValueError for anything that is not a cache name."""
     if not NAME_PATTERN.fullmatch(name or ""):
         raise ValueError(f"not a media cache name: {str(name)[:80]!r}")
+    from ui import session
+
+    presigned = session.media().url(name, download_name=download_name)
+    if presigned is not None:  # a bucket: the browser fetches from it directly (a short-lived link)
+        return presigned
     url = f"{app_root()}{config.MEDIA_ROUTE_PREFIX}/{quote(name)}"
     if download_name is not None:
         url += "?" + urlencode({DOWNLOAD_PARAM: download_name})

@@ -19,9 +19,12 @@ from pathlib import Path
 import streamlit as st
 
 from core import access as acc
-from core import config, drafts, jobs, pricing, runner, server, store
+from core import budget, config, drafts, jobs, pricing, runner, server, store
+from core import identity as ident
 from core.catalog import Endpoint
+from core.errors import StudioError
 from core.jobs import Job
+from core.media_store import MediaStore
 from core.models import RouterAccess
 
 ROUTER_KEY = "studio.router"
@@ -62,7 +65,7 @@ def ledger() -> store.Ledger:
     return services().ledger
 
 
-def media() -> store.MediaCache:
+def media() -> MediaStore:
     return services().media
 
 
@@ -255,13 +258,16 @@ def find_duplicate(endpoint: Endpoint, body: dict) -> Job | None:
 
 
 def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT_S) -> Job:
-    """Record the request (with the access that sends it) and let the server's engine send it once;
-    wait up to `wait_s` for the router's answer. A click or a closed tab cannot cut a send in half:
-    once recorded, the job is sent whatever the tab does."""
+    """Record the request (with the access that sends it, as this person's) and let the server's engine
+    send it once; wait up to `wait_s` for the router's answer. A click or a closed tab cannot cut a send
+    in half: once recorded, the job is sent whatever the tab does. Raises store.OverBudgetError (nothing
+    recorded) past the operator's daily budget; demo jobs cost nothing and are never refused."""
     access, access_id = bound_access(endpoint.router)
+    now = time.time()
     job = runner.record_job(
         ledger(), media(), endpoint, body, access, access_id=access_id,
-        estimate=estimate(endpoint, body), now=time.time(),
+        estimate=estimate(endpoint, body), now=now, owner=identity().id,
+        limit=None if access.demo else spend_limit(now),
     )
     session_job_ids().append(job.id)
     mark_mine(job)  # "Mine": made from this browser (before anything can interrupt this run)
@@ -339,20 +345,31 @@ def list_jobs(
     return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
 
 
-def list_videos(*, mode=None, router=None, text: str = "", limit: int, offset: int) -> tuple[list[Job], int]:
+def list_videos(*, mode=None, router=None, text: str = "", limit: int, offset: int,
+                mine: bool = False) -> tuple[list[Job], int]:
     filters = store.JobFilter(
         modes=(str(mode),) if mode else (),
         routers=(router,) if router else (),
         text=text or "",
         has_video=True,
+        **(mine_filter() if mine else {}),
     )
     return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
 
 
+def has_video(job: Job) -> bool:
+    """The job's video is in the media store (a stat, or a remembered answer of the bucket)."""
+    return bool(job.video_file) and media().has(job.video_file)
+
+
 def video_path(job: Job) -> Path | None:
-    if not job.video_file or not media().has(job.video_file):
+    """A local file of the job's video (with media in a bucket: a cached download), None when missing."""
+    if not has_video(job):
         return None
-    return media().path(job.video_file)
+    try:
+        return media().local_path(job.video_file)
+    except (FileNotFoundError, StudioError):
+        return None
 
 
 QUALITY_WORDS = {"std": "Standard", "pro": "Pro", "4k": "4K"}
@@ -407,7 +424,8 @@ def dismiss(job_id: str) -> Job:
 def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> Job:
     access, access_id = bound_access(endpoint.router)
     job = runner.track_task(
-        ledger(), endpoint, task_id, access, now=time.time, job_id=job_id, access_id=access_id
+        ledger(), endpoint, task_id, access, now=time.time, job_id=job_id, access_id=access_id,
+        owner=identity().id,
     )
     services().engine.wake()
     if job.id not in session_job_ids():
@@ -459,7 +477,7 @@ def save_draft(scope: str, data: dict) -> bool:
     body = data.get("body")
     if isinstance(body, dict):
         data = {**data, "body": store.externalize_body(body, media())}
-    return ledger().save_draft(browser_id(), scope, data, time.time())
+    return ledger().save_draft(browser_id(), scope, data, time.time(), owner=identity().id)
 
 
 def load_draft(scope: str) -> dict | None:
@@ -495,9 +513,17 @@ def mark_mine(job: Job) -> Job:
     return job.model_copy(update={"browser": mine}) if not job.browser else job
 
 
+def mine_filter() -> dict[str, str]:
+    """What "Mine" means: this person's jobs (owner) when someone is identified; in single-user mode, the
+    jobs made from this browser (its cookie)."""
+    who = identity()
+    return {"owner": who.id} if who.id else {"browser": browser_id()}
+
+
 def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job], int]:
-    """A page of the jobs made from this browser, newest first, and how many match (indexed query)."""
-    filters = store.JobFilter(text=text, browser=browser_id())
+    """A page of this person's jobs (or this browser's, single-user), newest first, and how many match
+    (indexed query)."""
+    filters = store.JobFilter(text=text, **mine_filter())
     return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
 
 
@@ -528,22 +554,26 @@ def open_experiment(endpoint_id: str, body: dict, mode: str = "") -> str:
     from core import experiments
 
     exp = experiments.new_experiment(endpoint_id, body, mode=mode)
-    experiments.save(ledger(), media(), exp)
+    experiments.save(ledger(), media(), exp, owner=identity().id)
     st.session_state[COMPARE_OPEN_KEY] = exp.id
     return exp.id
 
 
 def run_experiment(exp, plan, *, rerun: bool = False, confirmed: bool = False, cap: float = 0.0,
                    spent: float = 0.0):
-    """Run all: record every take still to make (the engine sends them); raises OverBudgetError first
-    when over the cap and not confirmed. The new jobs count in this session's spend."""
+    """Run all: record every take still to make (the engine sends them), as this person's; raises
+    experiments.OverBudgetError first when over this session's cap and not confirmed, and
+    store.OverBudgetError (nothing recorded) past the operator's daily budget. The new jobs count in this
+    session's spend."""
     from core import experiments
 
+    now = time.time()
+    limit = spend_limit(now)
     if rerun:
         experiments.stop_all(ledger(), exp.id)
     report = experiments.run_all(
         ledger(), media(), exp, plan, bound_access, group_limit=compare_group_limit(), rerun=rerun,
-        cap=cap, spent=spent, confirmed=confirmed,
+        cap=cap, spent=spent, confirmed=confirmed, owner=identity().id, limit=limit, now=now,
     )
     session_job_ids().extend(report.recorded)
     services().engine.wake()
@@ -554,3 +584,79 @@ def stop_experiment(exp_id: str) -> int:
     from core import experiments
 
     return experiments.stop_all(ledger(), exp_id)
+
+
+# --- who is using the app, and the operator's daily budgets (issue 11 §3) --------------------------------
+
+
+def team_settings() -> ident.TeamSettings:
+    return ident.team_settings()
+
+
+def budget_settings() -> budget.BudgetSettings:
+    return budget.budget_settings()
+
+
+def _login_user() -> dict | None:
+    """st.user as a plain dict (Streamlit's login; its `is_logged_in` flag exists only when [auth] is
+    configured); None when there is no script run behind this call."""
+    try:
+        return dict(st.user.to_dict())
+    except Exception:
+        return None
+
+
+def _request_headers() -> dict[str, str]:
+    """The headers of the request that opened this session (read only when a trusted header is set)."""
+    try:
+        return dict(st.context.headers)
+    except Exception:  # no request behind this run (AppTest)
+        return {}
+
+
+def identity() -> ident.Identity:
+    """The person using this session: logged in (st.login), named by the trusted proxy header (only when
+    the operator configured its name), or the single user ("")."""
+    settings = team_settings()
+    headers = _request_headers() if settings.trusted_header else {}
+    return ident.resolve(_login_user(), headers, settings)
+
+
+def spend_limit(now: float) -> store.SpendLimit | None:
+    """The operator's daily limits for this person's next job (None: no budget set)."""
+    return budget.limit_for(identity(), budget_settings(), now)
+
+
+def budget_refusal(exc: Exception, *, videos: int = 1) -> str:
+    """The plain words for a store.OverBudgetError."""
+    return budget.refusal(exc, budget_settings().timezone, videos=videos)
+
+
+def spend_today(owner: str | None) -> float:
+    """What `owner` (None: everyone) spent since the budget's day began (the operator's time zone)."""
+    since = budget.day_start(time.time(), budget_settings().timezone)
+    return ledger().spend(since, owner)
+
+
+def spend_by_person_today() -> dict[str, float]:
+    since = budget.day_start(time.time(), budget_settings().timezone)
+    return ledger().spend_by_owner(since)
+
+
+def may_delete(owner: str) -> bool:
+    return ident.may_delete(identity(), owner)
+
+
+def _counted_since() -> float | None:
+    settings = budget_settings()
+    return budget.day_start(time.time(), settings.timezone) if settings.any_limit else None
+
+
+def delete_job(job_id: str) -> bool:
+    """Delete a job from the history (the owner or an admin; core checks again). Raises
+    identity.NotAllowedError in plain words."""
+    return ident.delete_job(ledger(), job_id, identity(), counted_since=_counted_since())
+
+
+def delete_experiment(exp_id: str) -> bool:
+    return ident.delete_experiment(ledger(), exp_id, identity())

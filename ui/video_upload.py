@@ -3,8 +3,9 @@
     video_field(label, key, *, help) -> URL or None       drawn by the form renderer for video fields
 
 Routers download the source video themselves, so a local file is sent first to where the router can
-reach it (core.uploads.video_upload_target: the emulator in demo mode; nothing yet for a real router,
-and the page then says in one sentence why a public link is needed). The file is checked (magic bytes,
+reach it (core.uploads.video_upload_target: the team's media store when it is a bucket, with a temporary
+link the page mentions; else the emulator in demo mode; else nothing, and the page then says in one
+sentence why a public link is needed). The file is checked (magic bytes,
 size), kept in the media cache and played from the app's media route before anything is sent.
 """
 
@@ -35,7 +36,7 @@ def max_upload_bytes() -> int:
 def current_target() -> uploads.VideoUploadTarget | None:
     """Where this session's router can fetch an uploaded video from (None: nowhere yet)."""
     try:
-        return uploads.video_upload_target(session.router_access(session.current_router()))
+        return uploads.video_upload_target(session.router_access(session.current_router()), session.media())
     except Exception:  # no usable access (e.g. a refused key/address pair): links only
         return None
 
@@ -46,11 +47,6 @@ def _uploader_key(key: str) -> str:
 
 def _fresh_uploader(key: str) -> None:
     st.session_state.pop(key + w.UPLOAD_ID, None)
-
-
-def _file_ext(filename: str, kind: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    return ext if kind == "mp4" and ext in config.VIDEO_UPLOAD_TYPES else kind
 
 
 def on_upload(key: str, uploader_key: str) -> None:
@@ -71,16 +67,16 @@ def on_upload(key: str, uploader_key: str) -> None:
     if target is None:
         w.put(key + PROBLEM, uploads.NEEDS_PUBLIC_LINK)
         return
-    name = session.media().put_bytes(data, _file_ext(filename, video.kind))
     try:
-        url = uploads.upload_video(session.client(), target, data, filename)
+        name = session.media().put_bytes(data, uploads.file_ext(filename, video.kind))
+        url = uploads.upload_video(session.client(), target, data, filename, media=session.media())
     except Exception as exc:  # the target refused or cannot be reached: keep the form, say so
         message = getattr(exc, "user_message", None) or "The video could not be sent."
         w.put(key + PROBLEM, f"The video could not be sent to {target.label}: {message}")
         return
     w.put(key, url)
     w.put(key + UPLOADED, {"url": url, "name": name, "filename": filename, "size": video.size,
-                           "where": target.label})
+                           "where": target.label, "note": uploads.temporary_link_note(target)})
 
 
 def on_remove(key: str) -> None:
@@ -109,6 +105,8 @@ def _draw_uploaded(label: str, key: str, record: dict[str, Any]) -> str:
         st.text(f"{record.get('filename') or 'video'} · {size} · sent to {where}")
         st.button("Remove", key=f"{key}.__remove", icon=":material/close:", on_click=on_remove,
                   args=(key,), help="Use another file or a link instead.")
+    if record.get("note"):
+        st.caption(str(record["note"]))
     return record["url"]
 
 
@@ -133,7 +131,7 @@ def video_field(label: str, key: str, *, help: str | None) -> str | None:
         "Or upload a video file", type=list(config.VIDEO_UPLOAD_TYPES), key=uploader_key,
         max_upload_size=max(1, cap // (1024 * 1024)), on_change=on_upload, args=(key, uploader_key),
         help=f"MP4 or MOV, up to {uploads.human_megabytes(cap)}. It is sent to {target.label}, which gives "
-        "back a link the job uses.",
+        "back a link the job uses." + (f" {note}" if (note := uploads.temporary_link_note(target)) else ""),
     )
     problem = w.current(key + PROBLEM)
     if problem and not value:

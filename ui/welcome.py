@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from core import catalog, config
+from core.media_store import is_remote
 from core.models import MODE_TITLES, Mode
 from ui import session
 
@@ -106,7 +107,10 @@ def _video_url(router: str) -> str | None:
     from ui import media_links
 
     try:
-        name = session.media().put_bytes(DEMO_CLIP.read_bytes(), "mp4")
+        media = session.media()
+        name = media.put_bytes(DEMO_CLIP.read_bytes(), "mp4")
+        if is_remote(media):  # the link goes into a request: it must outlive a short page link
+            return media.url(name, expires_s=config.VIDEO_UPLOAD_LINK_TTL_S)
         return media_links.media_url(name)
     except Exception:
         return None

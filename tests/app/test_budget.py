@@ -20,12 +20,12 @@ def test_pure_budget_helpers() -> None:
     spend = pricing.Spend(estimated_usd=1.1, reported_usd=0.9, total_usd=1.2, jobs=2, reported_jobs=1)
     line = create.spend_line(spend, demo=False, would_be=0.0, cap=5)
     assert line == ("This session so far: $1.20 (estimated $1.10, router reported $0.90 for 1 of 2 jobs)"
-                    " of your $5.00 budget")
+                    " of your $5.00 session cap")
     none = pricing.Spend(0, 0, 0, 0, 0)
     assert create.spend_line(none, demo=False, would_be=0, cap=0) == "This session so far: nothing spent"
     assert "would have cost about $0.90" in create.spend_line(none, demo=True, would_be=0.9, cap=0)
     msg = create.budget_message(0.25, estimate=0.45, spent=0.3, cap=0.5, demo=False)
-    assert "$0.25 over your budget of $0.50" in msg and "to $0.75" in msg
+    assert "$0.25 over your session cap of $0.50" in msg and "to $0.75" in msg
 
     class J:
         def __init__(self, cost, demo, task):
@@ -40,7 +40,7 @@ def test_budget_asks_before_passing_the_cap_and_says_by_how_much(demo: Path) -> 
     at.session_state[session.BUDGET_KEY] = 0.5
     at.text_area(key=f"{p}.prompt").input("A heron lifts off a misty lake").run()
     captions = [c.value.replace("\\", "") for c in at.caption]  # drawn Markdown-escaped
-    assert any("would have cost about $0.00 of your $0.50 budget" in c for c in captions), captions
+    assert any("would have cost about $0.00 of your $0.50 session cap" in c for c in captions), captions
 
     generate(at, "text")  # the first job fits in the budget
     assert len(session_jobs(at)) == 1
@@ -50,12 +50,12 @@ def test_budget_asks_before_passing_the_cap_and_says_by_how_much(demo: Path) -> 
     at.text_area(key=f"{p}.prompt").input("A heron lands on a misty lake").run()
     generate(at, "text")  # the second would pass the cap: asks, says by how much, sends nothing yet
     warnings = [w.value.replace("\\", "") for w in at.warning]
-    assert any("over your budget of $0.50" in w for w in warnings), warnings
+    assert any("over your session cap of $0.50" in w for w in warnings), warnings
     assert any("nothing is charged" in w for w in warnings)
     assert len(session_jobs(at)) == 1 and jobs_in_ledger(demo) == 1
 
     at.button(key="create.text.__budget_cancel").click().run()
-    assert not any("over your budget" in w.value for w in at.warning)
+    assert not any("over your session cap" in w.value for w in at.warning)
     assert len(session_jobs(at)) == 1
 
     generate(at, "text")

@@ -2,8 +2,9 @@
 
 A draft is saved as it is committed and comes back in a NEW session of the same browser (same data dir,
 same browser id); "Start over" forgets it (with an undo); "Mine" on Jobs lists this browser's jobs and
-"All" everyone's; switching router or model carries the prompt and settings and says what was dropped;
-a template asks before it replaces a draft; the demo toggle changes the card and the sidebar at once.
+"Everyone" every job (single-user mode); switching router or model carries the prompt and settings and says
+what was dropped; a template asks before it replaces a draft; the demo toggle changes the card and the
+sidebar at once.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def test_mine_lists_this_browsers_jobs_across_sessions_all_lists_every_job(demo:
     at.run()
     at.switch_page("app_pages/jobs.py").run()
     ok(at)
-    assert at.segmented_control(key="jobs.scope").options == ["All", "Mine"]
+    assert at.segmented_control(key="jobs.scope").options == ["Everyone", "Mine"]
     assert ok(at).dataframe[0].value.shape[0] == 2
     at.segmented_control(key="jobs.scope").set_value("Mine").run()
     rows = ok(at).dataframe[0].value

@@ -1,0 +1,66 @@
+"""core/db.py: the neutral SQL dialect, the database URL from the environment or the secrets file, and a
+second module's own migrations on the ledger's database (both backends)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import config, db
+from core.store import Ledger
+
+
+def test_placeholders_translate_for_psycopg_outside_literals():
+    assert db.to_psycopg("SELECT a FROM t WHERE b = ? AND c = ?") == "SELECT a FROM t WHERE b = %s AND c = %s"
+    assert db.to_psycopg("UPDATE t SET a = :a WHERE id = :id") == "UPDATE t SET a = %(a)s WHERE id = %(id)s"
+    assert db.to_psycopg("SELECT '?:x', x::int FROM t WHERE s LIKE ? ESCAPE '\\'") == (
+        "SELECT '?:x', x::int FROM t WHERE s LIKE %s ESCAPE '\\'")
+    assert db.to_psycopg("SELECT 5 % 2, ?") == "SELECT 5 %% 2, %s"
+    assert db.pg_ddl("CREATE TABLE t (a REAL NOT NULL, n INTEGER, r TEXT)") == (
+        "CREATE TABLE t (a DOUBLE PRECISION NOT NULL, n BIGINT, r TEXT)")
+    assert db.redact("postgresql://u:secret@h:5432/d") == "postgresql://u:***@h:5432/d"
+
+
+def test_database_url_from_env_then_secrets_file(tmp_path, monkeypatch):
+    monkeypatch.delenv(config.DATABASE_URL_ENV, raising=False)
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('other = "x"\n[connections.studio]\nurl = "postgresql://app@db:5432/studio"\n')
+    monkeypatch.setenv(config.SECRETS_FILE_ENV, str(secrets))
+    assert config.database_url() == "postgresql://app@db:5432/studio"
+    monkeypatch.setenv(config.DATABASE_URL_ENV, "postgresql://env@h/d")
+    assert config.database_url() == "postgresql://env@h/d"
+    monkeypatch.delenv(config.DATABASE_URL_ENV)
+    secrets.write_text("[connections.other]\nurl = 'x'\n")
+    assert config.database_url() is None
+
+
+def test_a_bad_url_or_an_unreachable_server_says_so_plainly(tmp_path):
+    with pytest.raises(ValueError):
+        Ledger(tmp_path, url="mysql://x")
+    with pytest.raises(db.DatabaseUnavailable) as err:
+        db.Database(url="postgresql://nobody:pw@127.0.0.1:1/none")
+    assert "pw" not in str(err.value) and "cannot be reached" in str(err.value)
+
+
+def test_a_second_module_migrates_its_own_tables_on_the_same_database(tmp_path, ledger_url):
+    ledger = Ledger(tmp_path, url=ledger_url)
+    database = ledger.database if ledger_url else db.open_database(path=ledger.path)
+    calls: list[int] = []
+
+    def step1(conn: db.Conn) -> None:
+        calls.append(1)
+        conn.ddl("CREATE TABLE IF NOT EXISTS library (id TEXT PRIMARY KEY, at REAL NOT NULL)")
+
+    def step2(conn: db.Conn) -> None:
+        calls.append(2)
+        conn.add_column("library", "owner TEXT NOT NULL DEFAULT ''")
+
+    assert database.migrate("library", [(1, step1)]) == 1
+    assert database.migrate("library", [(1, step1), (2, step2)]) == 2
+    assert Ledger(tmp_path, url=ledger_url).database.migrate("library", [(1, step1), (2, step2)]) == 2
+    assert calls == [1, 2] and database.version("library") == 2
+    with database.write() as conn:
+        conn.execute("INSERT INTO library (id, at, owner) VALUES (:id, :at, :owner)",
+                     {"id": "a", "at": 1.5, "owner": "o"})
+    with database.read() as conn:
+        assert conn.execute("SELECT at, owner FROM library WHERE id = ?", ("a",)).fetchone() == (1.5, "o")
+    assert database.version("ledger", user_version=True) == 4  # the ledger's version is its own
