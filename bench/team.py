@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import math
 import random
 import statistics
@@ -46,7 +45,7 @@ from bench import proxy as px
 from bench.engine import AM_V3, BODIES, MR_T2V, SUBJECTS, RssSampler, settled
 from bench.team_harness import AUTO, SHARED, SQLITE, Team
 from core import access as acc
-from core import catalog, config, drafts, pricing, runner
+from core import catalog, config, pricing, runner
 from core.jobs import Job, JobState
 from core.models import RouterAccess
 
@@ -106,29 +105,16 @@ def draw_durations(rng: random.Random, scale: Scale, count: int) -> list[float]:
     return out
 
 
-_RECORD_TAKES_OWNER = "owner" in inspect.signature(runner.record_job).parameters
-
-
 def record_as(team: Team, plan: Plan) -> Job:
-    """Record one job as Generate does (ui/session.py submit): "waiting", the engines send it."""
+    """Record one job as Generate does (ui/session.py submit): "waiting", owned by the user; the engines
+    send it (demo jobs cost nothing: no budget applies)."""
     endpoint = catalog.get(plan.endpoint_id)
     body = {**BODIES[plan.endpoint_id], "prompt": plan.prompt}
     access = RouterAccess(router=endpoint.router, base_url=team.proxy.url, key=config.DEMO_KEY, demo=True)
-    extra = {"owner": plan.user} if _RECORD_TAKES_OWNER else {}
-    job = runner.record_job(team.ledger, team.media, endpoint, body, access,
-                            access_id=acc.demo_id(team.proxy.url),
-                            estimate=pricing.estimate(endpoint, body, pricing.default_table()),
-                            now=time.time(), **extra)
-    if not _RECORD_TAKES_OWNER:  # before owners: each user is a browser ("Mine" on Jobs)
-        team.ledger.set_browser(job.id, _browser_of(plan.user))
-    return job
-
-
-_browsers: dict[str, str] = {}
-
-
-def _browser_of(user: str) -> str:
-    return _browsers.setdefault(user, drafts.new_browser_id())
+    return runner.record_job(team.ledger, team.media, endpoint, body, access,
+                             access_id=acc.demo_id(team.proxy.url),
+                             estimate=pricing.estimate(endpoint, body, pricing.default_table()),
+                             now=time.time(), owner=plan.user)
 
 
 def run_users(team: Team, plans: list[Plan], t0: float) -> list[str]:
@@ -242,6 +228,7 @@ class Result:
     kill: Kill | None = None
     takeovers: list[tuple[float, float]] = field(default_factory=list)  # (seconds, target) per orphan
     lost_orphans: int = 0  # orphans with no request by the survivor afterwards
+    owners: Counter = field(default_factory=Counter)  # owner → jobs, as the shared ledger has them
 
     @property
     def download_counts(self) -> Counter:
@@ -359,6 +346,7 @@ def measure(name: str, team: Team, jobs: dict[str, Job], hits: list[px.Hit], kil
         downloads={j.task_id: downloads.get(j.task_id, 0) for j in finished if j.task_id},
         cut_downloads=downloads_cut_by(kill, ours), by_server=dict(by_server),
         rss_mb={s.name: peak.get(s.pid, 0.0) for s in team.servers}, kill=kill,
+        owners=Counter(getattr(j, "owner", "") for j in jobs.values()),
     )
     if kill is not None:
         survivor = next(s.name for s in team.servers if s.name != kill.server)
@@ -398,6 +386,10 @@ def print_report(results: list[Result], plans: list[Plan], durations: list[float
               f"{split:>22} {rss:>16}")
         ok &= r.ok
     print("  (dl/video: downloads×videos, e.g. 1×200 = every video downloaded once)")
+    for r in results:
+        per = sorted(r.owners.values())
+        print(f"  {r.name}: jobs by {len(r.owners)} owners in the shared ledger ({per[0]}–{per[-1]} each)"
+              if per else f"  {r.name}: no jobs")
     for r in results:
         if r.kill is None:
             continue

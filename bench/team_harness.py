@@ -143,7 +143,7 @@ class Storage:
         from core.store import Ledger
 
         if self.database_url:
-            return Ledger(url=self.database_url)  # type: ignore[call-arg]
+            return Ledger(url=self.database_url)
         return Ledger(self.data_dir("harness"))
 
     def media(self) -> Any:
