@@ -1,7 +1,10 @@
 """Command line: `python -m core check ENDPOINT_ID FILE [--json] [--strict]`, `python -m core endpoints`,
 `python -m core rules ENDPOINT_ID` (the rules table: rule, level, field, source), and
 `python -m core engine [--data-dir DIR]` (the job engine alone, without the web app: polls and downloads
-the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on one ledger).
+the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on one ledger), and
+`python -m core migrate-media [--data-dir DIR] [--dry-run]` (copy a local install into the configured
+PostgreSQL and/or S3 bucket, idempotently, with a progress bar on stderr: core/migrate.py; exit 0 done or
+nothing to copy, 1 stopped or unreachable, 2 refused).
 
 Exit codes of `check`: 0 the body is valid (cautions, printed as lines starting `caution:`, do not
 count unless --strict), 1 it has problems (one line each, field path first) or, with --strict,
@@ -34,7 +37,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("endpoints", help="list the endpoint ids")
     eng = sub.add_parser("engine", help="run the job engine alone (no web app) until stopped")
     eng.add_argument("--data-dir", default=None, help="the ledger's folder (default: $STUDIO_DATA_DIR)")
+    mig = sub.add_parser("migrate-media", help="copy this install's ledger, library and media into the "
+                         "configured PostgreSQL ($STUDIO_DATABASE_URL) and/or S3 bucket ($STUDIO_MEDIA_URL)")
+    mig.add_argument("--data-dir", default=None,
+                     help="the local install's folder (default: $STUDIO_DATA_DIR)")
+    mig.add_argument("--dry-run", action="store_true", help="only say what would be copied")
     return parser
+
+
+def run_migrate(data_dir: str | None, dry_run: bool, out: TextIO, err: TextIO) -> int:
+    """Copy the local install into the configured database and/or bucket (core/migrate.py)."""
+    from pathlib import Path
+
+    from core import config, migrate
+
+    source = Path(data_dir) if data_dir else config.data_dir()
+    return migrate.run(source, migrate.target_from_config(), dry_run=dry_run, out=out, err=err)
 
 
 def run_engine(data_dir: str | None, out: TextIO) -> int:
@@ -109,6 +127,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO
         return EXIT_OK
     if args.command == "engine":
         return run_engine(args.data_dir, out)
+    if args.command == "migrate-media":
+        return run_migrate(args.data_dir, args.dry_run, out, err)
     if args.command == "rules":
         return run_rules(args.endpoint_id, out, err)
     return run_check(args.endpoint_id, args.file, args.json, stdin, out, err, strict=args.strict)

@@ -25,6 +25,7 @@ import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from core import config
@@ -106,12 +107,39 @@ def base_url_refusal(url: str, allowed: Iterable[str]) -> str | None:
 
 
 def secrets_files(roots: Iterable[Path] | None = None) -> list[Path]:
-    """Where Streamlit looks for secrets.toml: the project's (or working directory's) .streamlit/, then ~."""
+    """Where Streamlit looks for secrets.toml: the project's (or working directory's) .streamlit/, then ~;
+    only $STUDIO_SECRETS_FILE when it is set (every operator setting is read from that one file)."""
     if roots is None:
+        named = os.environ.get(config.SECRETS_FILE_ENV, "").strip()
+        if named:
+            return [Path(named)]
         roots = [Path.cwd(), Path(__file__).resolve().parents[1]]
     files = [Path(r) / ".streamlit" / "secrets.toml" for r in roots]
     files.append(Path.home() / ".streamlit" / "secrets.toml")
     return list(dict.fromkeys(files))
+
+
+def secrets_data(files: Iterable[Path] | None = None) -> dict[str, Any]:
+    """The operator's secrets files merged, tables included (the first file that sets a top-level name
+    wins, as in read_secrets). A file that cannot be read is skipped. The one reader of settings tables
+    ([connections.studio], [media], [team], [budget], [auth])."""
+    merged: dict[str, Any] = {}
+    for path in secrets_files() if files is None else files:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+        for name, value in data.items():
+            merged.setdefault(name, value)
+    return merged
+
+
+def secrets_value(*path: str) -> str:
+    """A string setting at `path` in the secrets (e.g. "media", "url"), trimmed; "" when missing."""
+    value: Any = secrets_data()
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value.strip() if isinstance(value, str) else ""
 
 
 def read_secrets(files: Iterable[Path]) -> dict[str, str]:

@@ -323,22 +323,9 @@ def database_url() -> str | None:
     env = os.environ.get(DATABASE_URL_ENV, "").strip()
     if env:
         return env
-    import tomllib
-
     from core import access  # here: access imports config
 
-    named = os.environ.get(SECRETS_FILE_ENV, "").strip()
-    for path in [Path(named)] if named else access.secrets_files():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            continue
-        for part in DATABASE_SECRETS_SECTION:
-            data = data.get(part) if isinstance(data, dict) else None
-        value = data.get("url") if isinstance(data, dict) else None
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
+    return access.secrets_value(*DATABASE_SECRETS_SECTION, "url") or None
 
 
 
@@ -363,21 +350,10 @@ VIDEO_UPLOAD_LINK_TTL_S = 6 * 3600  # the link a router gets to fetch an uploade
 
 
 def _secrets_table_value(table: str, key: str) -> str:
-    """`[table] key` from the first secrets.toml that has it (core.access.secrets_files), or ""."""
-    import tomllib
+    """`[table] key` in the operator's secrets (core.access.secrets_data), or ""."""
+    from core import access  # here: access imports config
 
-    from core.access import secrets_files
-
-    for path in secrets_files():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            continue
-        section = data.get(table)
-        value = section.get(key) if isinstance(section, dict) else None
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
+    return access.secrets_value(table, key)
 
 
 def media_url() -> str | None:
@@ -402,3 +378,9 @@ IDENTITY_MAX_CHARS = 254  # a longer e-mail / user id is refused (never truncate
 IDENTITY_NAME_MAX_CHARS = 80  # a display name is cut to this
 BUDGET_DEFAULT_TIMEZONE = "UTC"  # the budget's day starts at midnight here unless [budget] timezone says
 BUDGET_SPEND_TABLE_MAX = 200  # people listed in the admins' spend table
+
+
+# --- python -m core migrate-media (core/migrate.py; issue 11, part library + migrate) ---------------------
+MIGRATE_BATCH_ROWS = 500  # rows copied per transaction (a run stopped half-way keeps whole batches)
+MIGRATE_BAR_WIDTH = 30  # characters of the progress bar
+MIGRATE_BAR_EVERY_S = 0.1  # the bar is redrawn at most this often (and at the end)

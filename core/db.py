@@ -32,6 +32,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -185,8 +186,7 @@ class Database:
             self._pool = _make_pool(url)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.read() as conn:
-                conn.raw.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self.path)
 
     def __repr__(self) -> str:
         return f"Database({redact(self.url) if self.url else str(self.path)!r})"
@@ -292,6 +292,26 @@ class Database:
             f"INSERT INTO {VERSIONS_TABLE} (name, version) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET version = excluded.version", (name, int(version)),
         )
+
+
+def _use_wal(path: Path) -> None:
+    """Put a SQLite file in WAL mode. Switching the mode needs a moment with no other writer, and SQLite
+    answers "database is locked" at once instead of waiting for it (the busy timeout does not cover it):
+    several servers or threads opening one new file at the same time retry until the timeout."""
+    deadline = time.monotonic() + config.SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        conn = sqlite3.connect(path, timeout=config.SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(0.01)
 
 
 def _make_pool(url: str) -> Any:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,21 +75,9 @@ class TeamSettings:
 
 
 def secrets_data(files: Iterable[Path] | None = None) -> dict[str, Any]:
-    """The operator's secrets files merged (the first file that sets a top-level name wins, as in
-    core/access.py read_secrets), tables included; $STUDIO_SECRETS_FILE alone when set (as
-    config.database_url reads it). A file that cannot be read is skipped."""
-    if files is None:
-        named = os.environ.get(getattr(config, "SECRETS_FILE_ENV", "STUDIO_SECRETS_FILE"), "").strip()
-        files = [Path(named)] if named else acc.secrets_files()
-    merged: dict[str, Any] = {}
-    for path in files:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            continue
-        for name, value in data.items():
-            merged.setdefault(name, value)
-    return merged
+    """The operator's secrets, tables included (core/access.py secrets_data: $STUDIO_SECRETS_FILE alone
+    when set, else where Streamlit looks)."""
+    return acc.secrets_data(files)
 
 
 def section(data: Mapping[str, Any], name: str) -> dict[str, Any]:

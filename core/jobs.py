@@ -229,10 +229,12 @@ def new_job(
 
 
 def charged_cost(job: Job) -> float:
-    """What a job costs the team (the ledger's `cost` column, budgets): 0 for demo jobs and for jobs never
-    sent (cancelled while waiting, refused at submit: final with no task); else the router's reported cost
-    when known, else the estimate, else 0."""
-    if job.demo or (job.state in (JobState.CANCELLED, JobState.FAILED) and job.task is None):
+    """What a job costs the team's account (the ledger's `cost` column, the operator's budgets): 0 for demo
+    jobs, for jobs sent with a key a person typed in Settings (their own account: access "session:…"), and
+    for jobs never sent (cancelled while waiting, refused at submit: final with no task); else the router's
+    reported cost when known, else the estimate, else 0."""
+    own_key = job.access.startswith("session:")  # core/access.py SESSION (jobs does not import access)
+    if job.demo or own_key or (job.state in (JobState.CANCELLED, JobState.FAILED) and job.task is None):
         return 0.0
     for value in (job.reported_cost, job.estimated_cost):
         if value is not None:

@@ -1,6 +1,11 @@
 """The prompt library: named presets with versions and the takes (jobs) made from each version.
 
-Stored in its own SQLite file in the data directory (WAL, one short connection per call). Bodies
+Stored in the shared database (core/db.py): the ledger's SQLite file in the data directory, or the
+PostgreSQL database of config.database_url(), in tables of its own (`library_versions`, `library_takes`,
+migrated as "library"); a `library.sqlite3` of an earlier release is brought in on first open, once.
+Search is case-insensitive for any language: each version keeps its name and prompts lowered by Python
+in a `search` column. Each version records who saved it (`owner`); only the owner or an admin may delete
+(`delete(..., allowed=)`). Media go through the process's media store (local folder or bucket). Bodies
 are kept with inline Base64 images replaced by "media:sha256-…" references into the media cache
 (core.store.externalize_body), so a preset costs one copy of each image however often it is saved.
 `Library.body(version)` gives the body back ready to send; `Library.export()` writes self-contained
@@ -27,37 +32,21 @@ import re
 import sqlite3
 import time
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from core import catalog, check, config
+from core import catalog, check, config, db
+from core.errors import StudioError
 from core.store import MediaCache, externalize_body, internalize_body
 
+if typing.TYPE_CHECKING:
+    from core.media_store import MediaStore
+
 log = logging.getLogger(__name__)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS versions (
-    name TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    endpoint_id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    body_hash TEXT NOT NULL,
-    created REAL NOT NULL,
-    PRIMARY KEY (name, version)
-);
-CREATE TABLE IF NOT EXISTS takes (
-    name TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    job_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    PRIMARY KEY (name, version, job_id)
-);
-"""
-
 
 @dataclass(frozen=True)
 class Version:
@@ -69,6 +58,7 @@ class Version:
     body: dict[str, Any]
     created: float
     body_hash: str
+    owner: str = ""  # who saved it ("" in single-user mode, or saved before owners were kept)
 
 
 @dataclass(frozen=True)
@@ -78,6 +68,7 @@ class PromptSummary:
     endpoint_id: str  # of the newest version
     updated: float
     takes: int  # over all versions
+    owner: str = ""  # who saved its first version
 
 
 @dataclass(frozen=True)
@@ -122,68 +113,104 @@ def clean_name(name: str) -> str:
     return name
 
 
-class Library:
-    """Named prompts with versions, in `<data_dir>/library.sqlite3`."""
+_VERSIONS = "library_versions"
+_TAKES = "library_takes"
+_IMPORTS = "library_imports"
+MIGRATION_NAME = "library"
+_LIBRARY_LOCK = "studio:library"  # every save/import serializes on it (PostgreSQL; SQLite always does)
+SEARCH_SEPARATOR = "\x1f"  # between the searchable parts of a version: a search never spans two of them
 
-    def __init__(self, data_dir: Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
+# Version 1: the library's tables in the shared database (the ledger's SQLite file, or PostgreSQL).
+# `search` holds the version's name and prompts lowered by Python (str.lower: non-ASCII too, on both
+# backends, with no SQL function); `owner` is who saved the version ("" in single-user mode and for
+# versions saved before owners were kept). `library_imports` remembers which legacy library files
+# (library.sqlite3 of earlier releases) were brought in, so each comes in once.
+_MIGRATION_1 = (
+    f"CREATE TABLE IF NOT EXISTS {_VERSIONS} (name TEXT NOT NULL, version INTEGER NOT NULL, "
+    "endpoint_id TEXT NOT NULL, body TEXT NOT NULL, body_hash TEXT NOT NULL, created REAL NOT NULL, "
+    "owner TEXT NOT NULL DEFAULT '', search TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, version))",
+    f"CREATE INDEX IF NOT EXISTS library_versions_created ON {_VERSIONS} (created DESC)",
+    f"CREATE INDEX IF NOT EXISTS library_versions_owner ON {_VERSIONS} (owner, created DESC)",
+    f"CREATE TABLE IF NOT EXISTS {_TAKES} (name TEXT NOT NULL, version INTEGER NOT NULL, "
+    "job_id TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (name, version, job_id))",
+    f"CREATE TABLE IF NOT EXISTS {_IMPORTS} (source TEXT PRIMARY KEY, imported_at REAL NOT NULL, "
+    "versions INTEGER NOT NULL DEFAULT 0)",
+)
+
+
+def _migration_1(conn: db.Conn) -> None:
+    for statement in _MIGRATION_1:
+        conn.ddl(statement)
+
+
+MIGRATIONS: list[tuple[int, Callable[[db.Conn], None]]] = [(1, _migration_1)]
+_VERSION_COLUMNS = "name, version, endpoint_id, body, created, body_hash, owner"
+VERSION_COLUMNS = ("name", "version", "endpoint_id", "body", "body_hash", "created", "owner", "search")
+TAKE_COLUMNS = ("name", "version", "job_id", "created")
+
+
+def search_text(name: str, body: dict[str, Any]) -> str:
+    """What a search looks in: the name, the prompt and every shot's prompt, lowered (non-ASCII too)."""
+    parts = [name, body.get("prompt") if isinstance(body.get("prompt"), str) else ""]
+    shots = body.get("multi_prompt")
+    if isinstance(shots, list):
+        parts += [s.get("prompt") for s in shots if isinstance(s, dict) and isinstance(s.get("prompt"), str)]
+    return SEARCH_SEPARATOR.join(p for p in parts if p).lower()
+
+
+class Library:
+    """Named prompts with versions and takes, in the shared database: the ledger's (`database`, with the
+    process's media store `media`: core/server.py builds it so, `server.services().library`), else the
+    SQLite ledger file of `data_dir` with its local media folder (tests, tools).
+
+    A `library.sqlite3` of an earlier release in `data_dir` is brought in on first open (once: see
+    `import_legacy`)."""
+
+    def __init__(
+        self, data_dir: Path | None = None, *, database: db.Database | None = None,
+        media: MediaStore | None = None, clock: Callable[[], float] = time.time,
+    ) -> None:
         self.dir = Path(data_dir) if data_dir is not None else config.data_dir()
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.dir / config.LIBRARY_FILENAME
-        self.media = MediaCache(self.dir / config.MEDIA_DIRNAME)
+        self.database = database if database is not None else db.open_database(
+            path=self.dir / config.LEDGER_FILENAME)
+        self.media: MediaStore = media if media is not None else MediaCache(self.dir / config.MEDIA_DIRNAME)
         self._clock = clock
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        self.database.migrate(MIGRATION_NAME, MIGRATIONS)
+        legacy = self.dir / config.LIBRARY_FILENAME
+        if legacy.is_file():
+            self.import_legacy(legacy)
 
     def __repr__(self) -> str:
-        return f"Library({str(self.path)!r})"
+        return f"Library({self.database!r})"
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=config.SQLITE_BUSY_TIMEOUT_MS / 1000)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: safe, and no fsync per saved version (as the ledger)
-        conn.create_function("py_lower", 1, _lower, deterministic=True)
-        try:
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+    def _write(self) -> contextlib.AbstractContextManager[db.Conn]:
+        return self.database.write(serialize=_LIBRARY_LOCK)
 
     @staticmethod
-    def _version(row: sqlite3.Row) -> Version:
-        return Version(row["name"], row["version"], row["endpoint_id"], json.loads(row["body"]),
-                       row["created"], row["body_hash"])
+    def _version(row: Any) -> Version:
+        return Version(row[0], int(row[1]), row[2], json.loads(row[3]), float(row[4]), row[5], row[6])
 
-    def save(self, name: str, endpoint_id: str, body: dict[str, Any]) -> Version:
-        """Save a body under a name: a new version, or the latest one when the body is unchanged."""
-        with self._connect() as conn:
-            return self._save_in(conn, name, endpoint_id, body)
-
-    def _save_in(
-        self, conn: sqlite3.Connection, name: str, endpoint_id: str, body: dict[str, Any]
-    ) -> Version:
-        """`save` on an open connection, in one transaction of its own (committed or rolled back)."""
+    def save(self, name: str, endpoint_id: str, body: dict[str, Any], *, owner: str = "") -> Version:
+        """Save a body under a name: a new version (saved by `owner`), or the latest one when the body is
+        unchanged."""
         name = clean_name(name)
         catalog.get(endpoint_id)  # KeyError naming the known ids
-        stored = externalize_body(body, self.media)
+        stored = externalize_body(body, self.media)  # media first: a row never names a missing image
         digest = body_hash(endpoint_id, stored)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            latest = conn.execute("SELECT * FROM versions WHERE name = ? ORDER BY version DESC LIMIT 1",
-                                  (name,)).fetchone()
-            if latest is not None and latest["body_hash"] == digest:
-                conn.rollback()
+        with self._write() as conn:
+            latest = conn.execute(f"SELECT {_VERSION_COLUMNS} FROM {_VERSIONS} WHERE name = ? "
+                                  "ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+            if latest is not None and latest[5] == digest:
                 return self._version(latest)
-            number = latest["version"] + 1 if latest is not None else 1
+            number = int(latest[1]) + 1 if latest is not None else 1
             created = self._clock()
-            conn.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
-                         (name, number, endpoint_id, json.dumps(stored, ensure_ascii=False), digest, created))
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
-        return Version(name, number, endpoint_id, stored, created, digest)
+            conn.execute(
+                f"INSERT INTO {_VERSIONS} ({', '.join(VERSION_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, number, endpoint_id, json.dumps(stored, ensure_ascii=False), digest, created, owner,
+                 search_text(name, stored)),
+            )
+        return Version(name, number, endpoint_id, stored, created, digest, owner)
 
     def list_prompts(self, limit: int | None = None, offset: int = 0, text: str = "") -> list[PromptSummary]:
         """Named prompts, most recently saved first: one page (`limit`, `offset`) of those whose name or
@@ -193,40 +220,47 @@ class Library:
         if limit is not None:
             page = " LIMIT ? OFFSET ?"
             args = [*args, max(0, int(limit)), max(0, int(offset))]
-        with self._connect() as conn:
+        with self.database.read() as conn:
             rows = conn.execute(
                 f"""SELECT v.name, v.version, v.endpoint_id, v.created,
-                          (SELECT COUNT(*) FROM takes t WHERE t.name = v.name) AS takes
-                   FROM versions v
-                   WHERE v.version = (SELECT MAX(version) FROM versions w WHERE w.name = v.name){where}
+                          (SELECT COUNT(*) FROM {_TAKES} t WHERE t.name = v.name) AS takes,
+                          (SELECT f.owner FROM {_VERSIONS} f WHERE f.name = v.name
+                           ORDER BY f.version LIMIT 1) AS owner
+                   FROM {_VERSIONS} v
+                   WHERE v.version = (SELECT MAX(version) FROM {_VERSIONS} w WHERE w.name = v.name){where}
                    ORDER BY v.created DESC, v.name{page}""",
                 args,
             ).fetchall()
-        return [PromptSummary(r["name"], r["version"], r["endpoint_id"], r["created"], r["takes"])
-                for r in rows]
+        return [PromptSummary(r[0], int(r[1]), r[2], float(r[3]), int(r[4]), r[5] or "") for r in rows]
 
     def count_prompts(self, text: str = "") -> int:
         """How many named prompts match `text` (see list_prompts); one query, no rows loaded."""
         where, args = _search_clause(text)
-        with self._connect() as conn:
-            return int(conn.execute(f"SELECT COUNT(DISTINCT v.name) FROM versions v WHERE 1 = 1{where}",
+        with self.database.read() as conn:
+            return int(conn.execute(f"SELECT COUNT(DISTINCT v.name) FROM {_VERSIONS} v WHERE 1 = 1{where}",
                                     args).fetchone()[0])
 
     def versions(self, name: str) -> list[Version]:
         """The versions of a name, oldest first (empty when unknown)."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT * FROM versions WHERE name = ? ORDER BY version", (name,)).fetchall()
+        with self.database.read() as conn:
+            rows = conn.execute(f"SELECT {_VERSION_COLUMNS} FROM {_VERSIONS} WHERE name = ? ORDER BY version",
+                                (name,)).fetchall()
         return [self._version(r) for r in rows]
 
     def get_version(self, name: str, number: int) -> Version | None:
-        with self._connect() as conn:
-            row = conn.execute("SELECT * FROM versions WHERE name = ? AND version = ?",
-                               (name, number)).fetchone()
+        with self.database.read() as conn:
+            row = conn.execute(f"SELECT {_VERSION_COLUMNS} FROM {_VERSIONS} WHERE name = ? AND version = ?",
+                               (name, int(number))).fetchone()
         return self._version(row) if row is not None else None
 
     def latest(self, name: str) -> Version | None:
         found = self.versions(name)
         return found[-1] if found else None
+
+    def owner(self, name: str) -> str:
+        """Who owns a named prompt: whoever saved its first version ("" when unknown or not recorded)."""
+        found = self.versions(name)
+        return found[0].owner if found else ""
 
     def body(self, version: Version) -> dict[str, Any]:
         """The version's body ready to send (media references back to inline Base64)."""
@@ -236,29 +270,39 @@ class Library:
         """Remember that a job was made from a version (linking twice is harmless)."""
         if self.get_version(name, version) is None:
             raise ValueError(f"There is no version {version} of “{name}” to link the take to.")
-        with self._connect() as conn:
-            conn.execute("INSERT OR IGNORE INTO takes VALUES (?, ?, ?, ?)",
-                         (name, version, job_id, self._clock()))
+        with self.database.write() as conn:
+            conn.execute(f"INSERT INTO {_TAKES} (name, version, job_id, created) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (name, version, job_id) DO NOTHING",
+                         (name, int(version), job_id, self._clock()))
 
     def takes(self, name: str, version: int) -> list[str]:
         """Job ids made from a version, oldest first."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT job_id FROM takes WHERE name = ? AND version = ? "
-                                "ORDER BY created, job_id", (name, version)).fetchall()
-        return [r["job_id"] for r in rows]
+        with self.database.read() as conn:
+            rows = conn.execute(f"SELECT job_id FROM {_TAKES} WHERE name = ? AND version = ? "
+                                "ORDER BY created, job_id", (name, int(version))).fetchall()
+        return [r[0] for r in rows]
 
-    def delete(self, name: str, version: int | None = None) -> bool:
+    def delete(self, name: str, version: int | None = None, *,
+               allowed: Callable[[str], bool] | None = None) -> bool:
         """Delete one version (or the whole prompt) and its take links; False when nothing matched.
 
-        Media files stay in the cache (other versions or jobs may share them).
+        `allowed(owner) -> bool` says whether the person asking may delete what `owner` made (the owner
+        or an admin: core/identity.py may_delete); a version belongs to whoever saved it, a whole prompt
+        to whoever saved its first version. DeleteRefused (plain words) when not allowed: nothing is
+        deleted. Media files stay in the store (other versions or jobs may share them).
         """
         if version is None:
             where, args = "name = ?", (name,)
         else:
-            where, args = "name = ? AND version = ?", (name, version)
-        with self._connect() as conn:
-            removed = conn.execute(f"DELETE FROM versions WHERE {where}", args).rowcount
-            conn.execute(f"DELETE FROM takes WHERE {where}", args)
+            where, args = "name = ? AND version = ?", (name, int(version))
+        with self._write() as conn:
+            if allowed is not None:
+                row = conn.execute(f"SELECT owner FROM {_VERSIONS} WHERE {where} ORDER BY version LIMIT 1",
+                                   args).fetchone()
+                if row is not None and not allowed(row[0] or ""):
+                    raise DeleteRefused(NOT_YOURS.format(owner=row[0] or "an admin"))
+            removed = conn.execute(f"DELETE FROM {_VERSIONS} WHERE {where}", args).rowcount
+            conn.execute(f"DELETE FROM {_TAKES} WHERE {where}", args)
         return removed > 0
 
     def export(self, names: Iterable[str] | None = None) -> str:
@@ -270,8 +314,11 @@ class Library:
         ]
         return export_presets(items)
 
-    def import_text(self, text: str | bytes) -> tuple[list[Version], list[ImportedPreset]]:
-        """Save every good entry of an exported file; returns (saved versions, refused entries).
+    def import_text(
+        self, text: str | bytes, *, owner: str = ""
+    ) -> tuple[list[Version], list[ImportedPreset]]:
+        """Save every good entry of an exported file (as saved by `owner`); returns (saved versions,
+        refused entries).
 
         ValueError (plain words) when the file as a whole is refused (too big, too deeply nested, too
         many presets, not a presets file): then nothing is saved. Each entry is saved whole or not at
@@ -280,14 +327,93 @@ class Library:
         """
         good, refused = import_presets(text)
         saved: list[Version] = []
-        with self._connect() as conn:  # one connection, one transaction per entry
-            for entry in good:
-                try:
-                    saved.append(self._save_in(conn, entry.name, entry.endpoint_id, entry.body))
-                except (ValueError, KeyError, OSError, sqlite3.Error):
-                    log.warning("an imported preset could not be saved", exc_info=True)
-                    refused.append(dataclasses.replace(entry, problems=(IMPORT_SAVE_FAILED,)))
+        for entry in good:  # one transaction per entry
+            try:
+                saved.append(self.save(entry.name, entry.endpoint_id, entry.body, owner=owner))
+            except (ValueError, KeyError, OSError, StudioError, sqlite3.Error):
+                log.warning("an imported preset could not be saved", exc_info=True)
+                refused.append(dataclasses.replace(entry, problems=(IMPORT_SAVE_FAILED,)))
         return saved, refused
+
+    # --- a library.sqlite3 of an earlier release ---------------------------------------------------
+
+    def import_legacy(self, path: Path) -> int:
+        """Bring a legacy library file (its own SQLite file, before issue 11) into the shared tables, once
+        per file and database: in one transaction with the mark that it was done, so an interrupted
+        import leaves nothing half-way and the next open does it again. The file is left as it was.
+
+        A name the database does not hold yet keeps its version numbers and takes; a version whose body
+        the name already has (same hash) is not added again (its takes join that version); any other
+        version of a name that exists is added after its newest version. Returns the versions added."""
+        source = str(Path(path).resolve())
+        with self.database.read() as conn:
+            if conn.execute(f"SELECT 1 FROM {_IMPORTS} WHERE source = ?", (source,)).fetchone():
+                return 0
+        versions, takes = read_legacy_file(path)
+        with self._write() as conn:
+            if conn.execute(f"SELECT 1 FROM {_IMPORTS} WHERE source = ?", (source,)).fetchone():
+                return 0  # another server did it meanwhile
+            added = _merge_versions(conn, versions, takes)
+            conn.execute(f"INSERT INTO {_IMPORTS} (source, imported_at, versions) VALUES (?, ?, ?)",
+                         (source, self._clock(), added))
+        if added:
+            log.info("library: %d version(s) brought in from %s", added, source)
+        return added
+
+
+class DeleteRefused(PermissionError):
+    """This person may not delete what another person saved (plain words)."""
+
+
+NOT_YOURS = "Only {owner} or an admin can delete this."
+
+
+def read_legacy_file(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of a legacy library file (read-only): (versions, takes) as dicts, oldest first."""
+    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True,
+                           timeout=config.SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.row_factory = sqlite3.Row
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        versions = [dict(r) for r in conn.execute("SELECT * FROM versions ORDER BY name, version")] \
+            if "versions" in tables else []
+        takes = [dict(r) for r in conn.execute("SELECT * FROM takes ORDER BY created, job_id")] \
+            if "takes" in tables else []
+    finally:
+        conn.close()
+    return versions, takes
+
+
+def _merge_versions(conn: db.Conn, versions: list[dict[str, Any]], takes: list[dict[str, Any]]) -> int:
+    """Insert legacy versions and takes into the shared tables (see Library.import_legacy); how many
+    versions were added."""
+    placed: dict[tuple[str, int], int] = {}  # (name, legacy number) -> number in the database
+    added = 0
+    for row in versions:
+        name, number = row["name"], int(row["version"])
+        existing = conn.execute(f"SELECT version, body_hash FROM {_VERSIONS} WHERE name = ? ORDER BY version",
+                                (name,)).fetchall()
+        same = next((int(v) for v, digest in existing if digest == row["body_hash"]), None)
+        if same is not None:
+            placed[(name, number)] = same
+            continue
+        taken = {int(v) for v, _ in existing}
+        target = number if number not in taken else max(taken) + 1
+        body = json.loads(row["body"])
+        conn.execute(
+            f"INSERT INTO {_VERSIONS} ({', '.join(VERSION_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, target, row["endpoint_id"], row["body"], row["body_hash"], float(row["created"]),
+             str(row.get("owner") or ""), search_text(name, body)),
+        )
+        placed[(name, number)] = target
+        added += 1
+    conn.executemany(
+        f"INSERT INTO {_TAKES} (name, version, job_id, created) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (name, version, job_id) DO NOTHING",
+        [(t["name"], placed[(t["name"], int(t["version"]))], t["job_id"], float(t["created"]))
+         for t in takes if (t["name"], int(t["version"])) in placed],
+    )
+    return added
 
 
 # --- pure helpers -----------------------------------------------------------------------------------
@@ -460,20 +586,18 @@ def _entry(raw: Any, position: int) -> ImportedPreset:
                           body if isinstance(body, dict) else {}, version, tuple(problems))
 
 
-def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
+_SEARCH_SQL = (f" AND v.name IN (SELECT s.name FROM {_VERSIONS} s "
+               "WHERE s.search LIKE ? ESCAPE '\\')")
 
 
-_SEARCH_SQL = """ AND v.name IN (
-    SELECT s.name FROM versions s WHERE instr(py_lower(s.name), ?) > 0
-        OR instr(py_lower(coalesce(json_extract(s.body, '$.prompt'), '')), ?) > 0
-        OR EXISTS (SELECT 1 FROM json_each(s.body, '$.multi_prompt') shot
-                   WHERE instr(py_lower(coalesce(json_extract(shot.value, '$.prompt'), '')), ?) > 0))"""
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _search_clause(text: str) -> tuple[str, list[Any]]:
+    """The search's SQL (the lowered `search` column, LIKE with the wanted words escaped) and argument."""
     wanted = (text or "").strip().lower()
-    return (_SEARCH_SQL, [wanted] * 3) if wanted else ("", [])
+    return (_SEARCH_SQL, [f"%{_like_escape(wanted)}%"]) if wanted else ("", [])
 
 
 IMPORT_SAVE_FAILED = "could not be saved just now (nothing of it was kept); import the file again"

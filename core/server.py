@@ -27,7 +27,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from core import access as acc
-from core import config, drafts, engine, media_route, store
+from core import config, drafts, engine, library, media_route, store
 from core import http as core_http
 from core.emulator import EmulatorHandle, start_emulator
 from core.media_store import MediaStore, open_media_store
@@ -48,6 +48,7 @@ class Services:
     registry: acc.AccessRegistry
     engine: engine.Engine
     emulator_url: str
+    library: library.Library  # in the ledger's database, its media in `media`
 
     @property
     def demo_access(self) -> RouterAccess:
@@ -88,12 +89,16 @@ def _build(data_dir: Path, database_url: str | None = None) -> Services:
     client = core_http.make_client()
     registry = acc.AccessRegistry()
     url = emulator_url()
-    own = not os.environ.get(config.EMULATOR_URL_ENV, "").strip()  # our own emulator: its run time is known
+    # the demo emulator's run time is known for our own emulator, and for a shared one when the operator says
+    # it (deploy/compose.yaml sets $STUDIO_EMULATOR_COMPLETE_AFTER for the emulator and the app servers)
+    own = (not os.environ.get(config.EMULATOR_URL_ENV, "").strip()
+           or bool(os.environ.get(config.EMULATOR_COMPLETE_AFTER_ENV, "").strip()))
     eng = engine.Engine(
         ledger, media, client, operator=operator_accesses, demo=demo_access(url), registry=registry,
         lease_s=config.engine_lease_s(), demo_done_after_s=config.emulator_complete_after() if own else None,
     )
-    return Services(data_dir, ledger, media, client, registry, eng, url)
+    lib = library.Library(data_dir, database=ledger.database, media=media)
+    return Services(data_dir, ledger, media, client, registry, eng, url, lib)
 
 
 def services(data_dir: Path | None = None, *, start: bool = True) -> Services:

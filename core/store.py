@@ -275,8 +275,10 @@ class JobFilter:
     owner: str = ""  # only jobs made by this person ("Mine" with sign-in)
 
 
-def _placeholders(values: tuple[str, ...]) -> str:
-    return ",".join("?" for _ in values)
+def _placeholders(values: tuple[str, ...] | list[str]) -> str:
+    """"?, ?, …" for `IN (…)`; "NULL" for no values (never true, and valid on PostgreSQL, which refuses an
+    empty `IN ()` that SQLite accepts: an engine holding no access at all)."""
+    return ",".join("?" for _ in values) or "NULL"
 
 
 def _like_escape(text: str) -> str:
@@ -434,6 +436,8 @@ class Ledger:
         return float(conn.execute(sql, args).fetchone()[0])
 
     def _check_budget(self, conn: db.Conn, limit: SpendLimit, adding: float) -> None:
+        if adding <= 0:
+            return  # nothing on the team's account (demo, a person's own key): never refused
         scopes = (("person", limit.owner, limit.person_limit), ("team", None, limit.team_limit))
         for scope, owner, cap in scopes:
             if cap is None:

@@ -64,3 +64,28 @@ def test_a_second_module_migrates_its_own_tables_on_the_same_database(tmp_path, 
     with database.read() as conn:
         assert conn.execute("SELECT at, owner FROM library WHERE id = ?", ("a",)).fetchone() == (1.5, "o")
     assert database.version("ledger", user_version=True) == 4  # the ledger's version is its own
+
+
+def test_many_openers_of_one_new_sqlite_file_all_succeed(tmp_path):
+    """Switching a new file to WAL is answered "database is locked" at once (no busy wait) while another
+    opener migrates it: several servers or threads starting together must all open it."""
+    import threading
+
+    from core.store import Ledger
+
+    for round_no in range(20):
+        folder = tmp_path / f"r{round_no}"
+        errors: list[BaseException] = []
+
+        def open_it(folder=folder, errors=errors) -> None:
+            try:
+                Ledger(folder)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []

@@ -198,7 +198,7 @@ def test_dockerfile_is_python_311_slim_non_root_with_health_check():
     assert instruction("EXPOSE") == [APP_PORT]
     (health,) = instruction("HEALTHCHECK")
     assert f"127.0.0.1:{APP_PORT}{HEALTH_PATH}" in health
-    assert "pip install ." in " ".join(instruction("RUN"))
+    assert "pip install \".[auth]\"" in " ".join(instruction("RUN"))
 
 
 def test_dockerfile_cmd_is_streamlit_run_headless_on_all_interfaces():

@@ -46,9 +46,10 @@ def fast_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def rig(emu, tmp_path: Path):
+def rig(emu, tmp_path: Path, ledger_url):
+    """The engine's tests on both backends: SQLite in tmp_path, then a fresh PostgreSQL database."""
     emu.set_complete_after(0.3)
-    ledger, media = Ledger(tmp_path), MediaCache(tmp_path / config.MEDIA_DIRNAME)
+    ledger, media = Ledger(tmp_path, url=ledger_url), MediaCache(tmp_path / config.MEDIA_DIRNAME)
     client = make_client()
     yield ledger, media, client
     client.close()
@@ -135,8 +136,11 @@ def test_two_engines_on_one_ledger_never_work_on_one_job_at_once(rig, emu) -> No
     with make_client() as sender:
         ids = [_submit(ledger, media, sender, demo, acc.demo_id(emu.base_url)).id for _ in range(8)]
     calls: list[tuple[float, float, str]] = []
-    a = _engine(Ledger(ledger.data_dir), media, _recording_client(calls), demo=demo, workers=2).start()
-    b = _engine(Ledger(ledger.data_dir), media, _recording_client(calls), demo=demo, workers=2).start()
+    again = ledger.database.url  # a second Ledger: another server
+    a = _engine(Ledger(ledger.data_dir, url=again), media, _recording_client(calls), demo=demo,
+                workers=2).start()
+    b = _engine(Ledger(ledger.data_dir, url=again), media, _recording_client(calls), demo=demo,
+                workers=2).start()
     try:
         done = _settle(ledger, ids, _saved)
     finally:
@@ -408,3 +412,17 @@ def test_the_first_demo_check_waits_for_the_end_even_past_the_schedules_first_po
     assert checked.poll.next_poll_at == 1000.0 + 10.0 + config.ENGINE_DEMO_CHECK_MARGIN_S
     real = RouterAccess(router=config.MULEROUTER, base_url=emu.base_url, key="sk-real")
     assert engine._first_demo_check(queued, real) == queued  # a real router: the schedule alone
+
+
+def test_a_shared_emulators_run_time_is_used_when_the_operator_says_it(emu, data_dir, monkeypatch) -> None:
+    """Servers on one emulator (deploy/compose.yaml): its run time is known only when the operator sets
+    $STUDIO_EMULATOR_COMPLETE_AFTER beside $STUDIO_EMULATOR_URL (a bench's emulator keeps the schedule)."""
+    from core import server
+
+    monkeypatch.setenv(config.EMULATOR_URL_ENV, emu.base_url)
+    monkeypatch.delenv(config.EMULATOR_COMPLETE_AFTER_ENV, raising=False)
+    assert server.services(data_dir, start=False).engine.demo_done_after_s is None
+    server.stop_engines()
+    server.shutdown()
+    monkeypatch.setenv(config.EMULATOR_COMPLETE_AFTER_ENV, "7")
+    assert server.services(data_dir / "other", start=False).engine.demo_done_after_s == 7.0

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from core import config, library
+from core import config, db, library
 from core.library import Library, body_hash, export_presets, import_presets, param_diff, word_diff
+from core.media_store import S3Media
 from tests.images import png_b64
 
 MR_I2V = "mulerouter/kling-v3-omni/image-to-video"
@@ -21,9 +22,26 @@ def counter_clock():
     return lambda: float(next(ticks))
 
 
-@pytest.fixture
-def lib(data_dir) -> Library:
-    return Library(data_dir, clock=counter_clock())
+STORES = ("sqlite", "postgres", "postgres+bucket")
+
+
+@pytest.fixture(params=STORES)
+def lib(request, data_dir) -> Library:
+    """The library on each backend: the ledger's SQLite file (local media), PostgreSQL (local media), and
+    PostgreSQL with its media in a bucket (moto)."""
+    if request.param == "sqlite":
+        return Library(data_dir, clock=counter_clock())
+    database = db.open_database(url=request.getfixturevalue("pg_url"))
+    media = request.getfixturevalue("s3_media") if request.param.endswith("bucket") else None
+    return Library(data_dir, database=database, media=media, clock=counter_clock())
+
+
+def media_names(lib: Library) -> list[str]:
+    """The names in the library's media store (the local folder or the bucket)."""
+    if isinstance(lib.media, S3Media):
+        found = lib.media._client.list_objects_v2(Bucket=lib.media.bucket, Prefix=lib.media.prefix + "/")
+        return sorted(o["Key"].rsplit("/", 1)[-1] for o in found.get("Contents", []))
+    return sorted(p.name for p in lib.media.dir.iterdir())
 
 
 def t2v(prompt: str, **extra) -> dict:
@@ -32,7 +50,7 @@ def t2v(prompt: str, **extra) -> dict:
 
 def test_versions_and_unchanged_saves(lib, data_dir):
     v1 = lib.save("Lighthouse", MR_T2V, t2v("a lighthouse at dusk"))
-    assert v1.number == 1 and (data_dir / config.LIBRARY_FILENAME).is_file()
+    assert v1.number == 1 and (data_dir / config.LEDGER_FILENAME).is_file() != lib.database.is_postgres
     same = lib.save("Lighthouse", MR_T2V, {"mode": "std", "duration": 5, "prompt": "a lighthouse at dusk"})
     assert same.number == 1  # identical body (key order aside): no new version
     v2 = lib.save("  Lighthouse ", MR_T2V, t2v("a lighthouse at dawn"))
@@ -79,7 +97,9 @@ def test_images_stored_by_content_hash(lib, data_dir):
     body = {"prompt": "move", "first_frame": image, "aspect_ratio": "16:9", "duration": 5}
     v = lib.save("Frame", MR_I2V, body)
     assert v.body["first_frame"].startswith("media:sha256-")
-    assert image not in (data_dir / config.LIBRARY_FILENAME).read_bytes().decode("latin-1")
+    if not lib.database.is_postgres:
+        assert image not in (data_dir / config.LEDGER_FILENAME).read_bytes().decode("latin-1")
+    assert media_names(lib) == [v.body["first_frame"].removeprefix("media:")]
     assert lib.body(v) == body
     assert lib.save("Frame", MR_I2V, dict(body)).number == 1
 
@@ -167,7 +187,7 @@ def _snapshot(lib: Library) -> tuple:
     """Everything a user has saved: prompts, every version's body, the media files."""
     names = [p.name for p in lib.list_prompts()]
     versions = [(v.name, v.number, v.body_hash) for n in names for v in lib.versions(n)]
-    return names, versions, sorted(p.name for p in lib.media.dir.iterdir())
+    return names, versions, media_names(lib)
 
 
 def _presets_file(presets: list) -> str:

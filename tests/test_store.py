@@ -439,3 +439,16 @@ def test_a_version_3_ledger_upgrades_to_version_4_without_loss(tmp_path):
     ledger.add(_job(1).model_copy(update={"owner": OWNER}))
     assert ledger.last_seq() == 8 and ledger.count(JobFilter(owner=OWNER)) == 1
     assert Ledger(tmp_path).count() == 5  # opening again migrates nothing twice
+
+
+def test_own_key_and_free_jobs_never_count_nor_are_refused(ledger):
+    """The operator's budgets are about the team's account: a job sent with a key a person typed in
+    Settings costs them, not the team; a job that adds nothing is never refused, even past the limit."""
+    limit = SpendLimit(owner=OWNER, person_limit=1.0, team_limit=None, since=T0)
+    ledger.add(_costly(1, 1.0), limit=limit)  # the whole budget
+    with pytest.raises(OverBudgetError):
+        ledger.add(_costly(2, 0.5), limit=limit)
+    own = _costly(3, 0.5).model_copy(update={"access": "session:abc"})
+    ledger.add(own, limit=limit)
+    ledger.add(_costly(4, 0.0), limit=limit)
+    assert ledger.spend(T0, OWNER) == 1.0

@@ -5,7 +5,8 @@
     link_take(mode, endpoint, job)       after Generate: the job becomes a take of the active preset
     render_library_page()                the Library page
 
-The store itself (SQLite in the data dir) and the diff helpers live in core.library; the starter
+The store itself (core.library, in the shared database; `session.library()`) and the diff helpers live
+in core.library; each version shows who saved it and only its owner (or an admin) sees Delete; the starter
 templates in core.templates. Prompts are user text: shown with st.text / st.code only.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -32,13 +32,24 @@ TAKE_THUMBS_PER_ROW = 4
 PROMPT_PREVIEW_CHARS = 90
 
 
-@st.cache_resource(show_spinner=False)
-def _library(data_dir: str) -> library.Library:
-    return library.Library(Path(data_dir))
-
-
 def lib() -> library.Library:
-    return _library(str(session.data_dir()))
+    """The process's library (core/server.py: in the ledger's database, media in the media store)."""
+    return session.library()
+
+
+def _me() -> str:
+    """The person using this session ("" in single-user mode): what saved versions record as owner."""
+    return session.identity().id
+
+
+def may_delete(owner: str) -> bool:
+    """The owner or an admin may delete (single-user: everything is yours)."""
+    return session.may_delete(owner)
+
+
+def owner_line(owner: str, what: str) -> str:
+    """Whose a prompt or version is, in a few plain words ("" when nobody is recorded)."""
+    return f"{what} saved by {owner}." if owner else ""
 
 
 def _active() -> dict[str, tuple[str, int, str]]:
@@ -117,7 +128,7 @@ def on_save(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name_key: 
         return
     before = list(lib().versions(name))
     try:
-        version = lib().save(name, endpoint_id, body)
+        version = lib().save(name, endpoint_id, body, owner=_me())
     except ValueError as exc:  # a name the library refuses (blank, too long…), in plain words
         _flash(str(exc))
         return
@@ -288,8 +299,8 @@ def _version_block(name: str, versions: list[Any]) -> None:
             from ui import compare_view
 
             compare_view.open_from_library(version.endpoint_id, lib().body(version), str(mode))
-        st.button("Delete preset", key=f"library.{name}.delete", icon=":material/delete:",
-                  on_click=lambda: lib().delete(name))
+        _delete_buttons(name, versions, version)
+    _owner_lines(versions, version)
     st.markdown("**Takes**")
     takes = _draw_takes(name, chosen_n)
     if len(versions) > 1:
@@ -312,6 +323,41 @@ def _version_block(name: str, versions: list[Any]) -> None:
         ja, jb = (next(t for t in takes if t.id == x) for x in (ta, tb))
         draw_prompt_compare(_prompt_of(ja.body), _prompt_of(jb.body), "the first take", "the second take")
         _param_table(ja.endpoint_id, ja.body, jb.endpoint_id, jb.body, ta, tb)
+
+
+def on_delete(name: str, number: int | None) -> None:
+    """Delete a version (or the whole preset); core checks the right again and refuses in plain words."""
+    try:
+        lib().delete(name, number, allowed=may_delete)
+    except PermissionError as exc:
+        _flash(str(exc))
+        return
+    _flash(f"Deleted “{name}”." if number is None else f"Deleted v{number} of “{name}”.")
+
+
+def _delete_buttons(name: str, versions: list[Any], version: Any) -> None:
+    """Delete for the owner (or an admin) only: the preset (its first version's owner), and the chosen
+    version when there are several (its own owner)."""
+    if may_delete(versions[0].owner):
+        st.button("Delete preset", key=f"library.{name}.delete", icon=":material/delete:",
+                  on_click=on_delete, args=(name, None))
+    number = _version_number(version)
+    if len(versions) > 1 and may_delete(version.owner):
+        st.button(f"Delete v{number}", key=f"library.{name}.delete_version", icon=":material/delete:",
+                  on_click=on_delete, args=(name, number))
+
+
+def _owner_lines(versions: list[Any], version: Any) -> None:
+    """Whose the preset (and the chosen version) is; for someone else's, that only they can delete it."""
+    first = versions[0].owner
+    lines = [owner_line(first, "Preset")]
+    if version.owner != first:
+        lines.append(owner_line(version.owner, f"v{_version_number(version)}"))
+    text = " ".join(line for line in lines if line)
+    if not may_delete(first):
+        text += " Only they or an admin can delete it." if first else " Only an admin can delete it."
+    if text.strip():
+        st.caption(text.strip())
 
 
 SETTING_COLUMN = "Setting"
@@ -398,7 +444,7 @@ def import_upload(upload: Any) -> None:
 def import_file(data: str | bytes) -> None:
     """Save every good preset of an exported file; report what was refused and why."""
     try:
-        saved, refused = lib().import_text(data)
+        saved, refused = lib().import_text(data, owner=_me())
     except ValueError as exc:
         st.session_state[IMPORT_REPORT_KEY] = [str(exc), "Nothing was imported; your presets are unchanged."]
         return

@@ -24,6 +24,7 @@ from core import identity as ident
 from core.catalog import Endpoint
 from core.errors import StudioError
 from core.jobs import Job
+from core.library import Library
 from core.media_store import MediaStore
 from core.models import RouterAccess
 
@@ -63,6 +64,11 @@ def data_dir() -> Path:
 
 def ledger() -> store.Ledger:
     return services().ledger
+
+
+def library() -> Library:
+    """The prompt library: in the ledger's database, its images in the process's media store."""
+    return services().library
 
 
 def media() -> MediaStore:

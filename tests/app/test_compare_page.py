@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core import config, library
+from core import config, server
 from core import experiments as X
 from core.jobs import JobState
 from core.store import Ledger
@@ -87,7 +87,7 @@ def test_compare_variants_then_axes_run_rate_pick_and_save(demo: Path) -> None:
     at.button(key=f"compare.{exp_id}.save_winner").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Saved “Fox in snow” version 1" in s.value for s in at.success)
-    lib = library.Library(demo)
+    lib = server.services(demo, start=False).library
     version = lib.latest("Fox in snow")
     assert version.body["duration"] == 10
     assert lib.takes("Fox in snow", 1) == list(record.job_ids)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import config, library
+from core import config, library, server
 from tests.app.test_create_pages import APP, demo
 
 __all__ = ["demo"]
@@ -35,7 +35,7 @@ def exports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.fixture
 def filled(demo: Path) -> Path:
-    lib = library.Library(demo)
+    lib = server.services(demo, start=False).library
     text = library.export_presets(
         {"name": f"Preset {i:02d}", "endpoint_id": T2V, "body": {"prompt": f"scene {i}", "duration": 5}}
         for i in range(PRESETS)
@@ -97,7 +97,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_a_hostile_import_is_refused_plainly_and_changes_nothing(filled: Path, name: str) -> None:
-    lib = library.Library(filled)
+    lib = server.services(filled, start=False).library
     before = [(p.name, p.latest) for p in lib.list_prompts()]
     at = library_page()
     data, message = HOSTILE[name]

@@ -9,9 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import check, library, templates
+from core import check, server, templates
 from tests.app.test_create_pages import PAGES, demo, generate, open_page, prefix, session_jobs
 from ui import create, library_view
 
@@ -44,7 +45,7 @@ def test_saved_versioned_diffed_exported_imported_and_reloaded_gives_the_identic
     v2_body = request_body(at)
     save_preset(at, "text", "Fox")  # nothing changed: no new version
     assert any("unchanged" in t.value for t in at.toast)
-    lib = library.Library(demo)
+    lib = server.services(demo, start=False).library
     assert [v.number for v in lib.versions("Fox")] == [1, 2]
 
     generate(at, "text")  # a take of v2
@@ -94,7 +95,7 @@ def test_saved_versioned_diffed_exported_imported_and_reloaded_gives_the_identic
     generate(at, "text")  # the same request as the first take, a minute ago: asks first
     at.button(key="create.text.__again").click().run()
     assert len(session_jobs(at)) == 3
-    assert library.Library(demo).takes("Fox imported", 2) == [session_jobs(at)[-1]]
+    assert server.services(demo, start=False).library.takes("Fox imported", 2) == [session_jobs(at)[-1]]
 
 
 def test_older_version_loads_into_the_form(demo: Path) -> None:
@@ -150,14 +151,14 @@ def test_load_keeps_the_preset_name_so_a_new_version_is_one_click(demo: Path) ->
     assert at.text_input(key=library_view.name_key("text")).value == "Flower"
     at.text_area(key=f"{p}.prompt").input("A flower at sunset").run()
     at.button(key="create.text.__preset_save").click().run()  # no retyping
-    assert [v.number for v in library.Library(demo).versions("Flower")] == [1, 2]
+    assert [v.number for v in server.services(demo, start=False).library.versions("Flower")] == [1, 2]
     at.text_input(key=library_view.name_key("text")).input("Sunset flower").run()  # typed: kept
     at.text_area(key=f"{p}.prompt").input("A flower at dusk").run()
     assert at.text_input(key=library_view.name_key("text")).value == "Sunset flower"
 
 
 def test_compare_escapes_user_markup_and_names_settings_by_their_labels(demo: Path) -> None:
-    lib = library.Library(demo)
+    lib = server.services(demo, start=False).library
     endpoint = "mulerouter/kling-v3/text-to-video"
     shots = [{"prompt": "Wide", "duration": 2}, {"prompt": "Close", "duration": 3}]
     lib.save("Tricky", endpoint, {"prompt": "a **bold** :red[x] $y$ flower", "duration": 5, "mode": "std",
@@ -184,3 +185,32 @@ def test_marked_words_are_inert() -> None:
     pieces = [("plain", False), ("[link](http://x) :smile: ~~s~~", True)]
     text = library_view.marked_words(pieces, library_view.ADDED_MARK)
     assert text == r"plain :green-background[\[link\]\(http\://x\) \:smile\: \~\~s\~\~]"
+
+
+def test_owners_shown_and_delete_only_for_the_owner_or_an_admin(demo: Path, monkeypatch) -> None:
+    """A team (identity from ui/session.py): Bob sees whose presets are, Delete only on his own; the core
+    refuses a delete of Alice's preset even if asked directly."""
+    from ui import session
+
+    alice, bob = "alice@example.com", "bob@example.com"
+    lib = server.services(demo, start=False).library
+    endpoint = "mulerouter/kling-v3/text-to-video"
+    lib.save("Alice's", endpoint, {"prompt": "a harbour", "duration": 5}, owner=alice)
+    lib.save("Bob's", endpoint, {"prompt": "a field", "duration": 5}, owner=bob)
+    lib.save("Bob's", endpoint, {"prompt": "a wide field", "duration": 5}, owner=alice)
+    monkeypatch.setattr(session, "may_delete", lambda owner: owner == bob, raising=False)
+    at = open_page("text")
+    at.switch_page(LIBRARY).run()
+    assert not at.exception, [e.value for e in at.exception]
+    keys = {b.key for b in at.button}
+    assert "library.Bob's.delete" in keys and "library.Alice's.delete" not in keys
+    assert "library.Bob's.delete_version" not in keys  # v2 of Bob's preset was saved by Alice
+    captions = [c.value for c in at.caption]
+    assert f"Preset saved by {alice}. Only they or an admin can delete it." in captions, captions
+    assert f"Preset saved by {bob}. v2 saved by {alice}." in captions, captions
+    library_view.on_delete("Alice's", None)  # as if the button were there: the core refuses
+    with pytest.raises(PermissionError, match=f"Only {alice} or an admin"):
+        lib.delete("Alice's", allowed=session.may_delete)
+    assert [v.number for v in lib.versions("Alice's")] == [1]
+    at.button(key="library.Bob's.delete").click().run()
+    assert not at.exception and lib.versions("Bob's") == []

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.pages import finished_job, seed_jobs
-from core import catalog, config, library
+from core import catalog, config, server
 from core.http import make_client
 from core.jobs import JobState
 from core.models import RouterAccess
@@ -201,7 +201,7 @@ def test_job_details_play_the_finished_video_from_the_media_route(demo: Path) ->
 
 def test_library_takes_play_from_the_media_route(demo: Path) -> None:
     [job] = seed_jobs(demo, 1)
-    lib = library.Library(demo)
+    lib = server.services(demo, start=False).library
     lib.save("Lighthouse", job.endpoint_id, job.body)
     lib.link_take("Lighthouse", 1, job.id)
     at = open_page("app_pages/library.py")
