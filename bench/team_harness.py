@@ -210,7 +210,9 @@ class AppServer:
 def server_env(storage: Storage, data_dir: Path, emulator_url: str, lease_s: float, **extra: str) -> dict:
     """An app server's environment: no real keys, demo mode on the shared emulator, the shared store."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    for k in ("STUDIO_DATABASE_URL", "STUDIO_MEDIA_URL"):
+    # the store comes from `storage` alone; the emulator's run time is not told to the servers (tasks here
+    # take varied times: the engines follow their poll schedule, as with a real router)
+    for k in (config.DATABASE_URL_ENV, config.MEDIA_URL_ENV, config.EMULATOR_COMPLETE_AFTER_ENV):
         env.pop(k, None)
     env.update({
         config.DATA_DIR_ENV: str(data_dir), config.EMULATOR_URL_ENV: emulator_url,
