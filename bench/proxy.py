@@ -5,6 +5,9 @@
     proxy.hits()                                   # every request so far: Hit(start, end, method, path, …)
     proxy.clear(); proxy.stop()
 
+    CountingProxy(emulator_url, identify=fn)       # fn(caller's port) → a label kept in Hit.caller (e.g.
+                                                   # which server process made the request)
+
 The Host header is passed through unchanged, so the emulator builds its video links on the proxy's
 address and the downloads are counted too. Each request is recorded when it arrives (so a request whose
 client died is still seen) and completed when the emulator's reply is back.
@@ -32,7 +35,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import httpx
@@ -73,6 +76,7 @@ class Hit:
     status: int | None = None
     bytes: int = 0  # body bytes sent back
     full_body: bool = False  # a video GET that returned the whole file
+    caller: str = ""  # who made it, when the proxy was given `identify` (e.g. one server of several)
 
     @property
     def is_router_call(self) -> bool:
@@ -123,8 +127,10 @@ def is_full_body(status: int, content_range: str | None) -> bool:
 class CountingProxy:
     """Forwards everything to `upstream` and records each request (thread-safe)."""
 
-    def __init__(self, upstream: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, upstream: str, *, host: str = "127.0.0.1", port: int = 0,
+                 identify: Callable[[int], str] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
+        self._identify = identify
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._hits: list[Hit] = []
@@ -166,8 +172,13 @@ class CountingProxy:
         path = request.url.path
         kind, task_id = classify(request.method, path)
         peer = f"{request.client.host}:{request.client.port}" if request.client else "?"
+        start = time.time()
+        caller = ""
+        if self._identify is not None and request.client:
+            with contextlib.suppress(Exception):  # while the caller's connection is open
+                caller = self._identify(request.client.port)
         # the index stays valid: clear() is only called between measurements, never during one
-        index = self._record(Hit(time.time(), request.method, path, kind, task_id, peer))
+        index = self._record(Hit(start, request.method, path, kind, task_id, peer, caller=caller))
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT_S)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
