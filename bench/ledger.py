@@ -14,6 +14,7 @@ import multiprocessing as mp
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from core import db
 from core.jobs import JobState, new_job, transition
@@ -34,9 +35,12 @@ def seed(ledger: Ledger, count: int) -> None:
 
 
 def claim_worker(data_dir: str | None, url: str | None, owner: str, batch: int, release: bool,
-                 out: mp.Queue) -> None:
-    """Claim until nothing is due; put (owner, [claimed ids], seconds) on `out`."""
+                 out: mp.Queue, ready: Any = None) -> None:
+    """Claim until nothing is due; put (owner, [claimed ids], seconds) on `out`. `ready`: a barrier every
+    worker passes once its ledger is open, so that all of them claim at the same time (contention)."""
     ledger = Ledger(Path(data_dir) if data_dir else None, url=url)
+    if ready is not None:
+        ready.wait(timeout=120)
     claimed: list[str] = []
     start = time.perf_counter()
     now = T0 + 10_000_000
@@ -57,8 +61,9 @@ def run_claims(data_dir: Path | None, url: str | None, processes: int, batch: in
     """Every process's claimed ids and the wall time of the slowest."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
+    ready = ctx.Barrier(processes)
     procs = [ctx.Process(target=claim_worker, args=(str(data_dir) if data_dir else None, url, f"bench:{k}",
-                                                    batch, release, out)) for k in range(processes)]
+                                                    batch, release, out, ready)) for k in range(processes)]
     for p in procs:
         p.start()
     results = [out.get(timeout=600) for _ in procs]
