@@ -27,4 +27,11 @@ fi
 .venv/bin/python -m pip install -q -e ".[test]"
 
 .venv/bin/python -m ruff check .
-exec .venv/bin/python -m pytest "$@"
+# With arguments: exactly that pytest run. Without: the whole suite in two steps, the tests without a browser
+# on two workers (each its own emulator, PostgreSQL cluster and S3 endpoint), then the Chromium tests in one
+# process (Playwright's sync API and the real app servers they start want the machine to themselves).
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+.venv/bin/python -m pytest -n 2 --dist loadfile --ignore=tests/browser
+exec .venv/bin/python -m pytest tests/browser
