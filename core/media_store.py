@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit
 
+from core import access as acc
 from core import config
 from core.errors import StudioError
 from core.media_route import NAME_PATTERN, content_disposition, download_filename
@@ -78,10 +79,16 @@ def parse_media_url(url: str) -> tuple[str, str]:
     return parts.netloc, parts.path.strip("/")
 
 
+def aws_setting(name: str) -> str | None:
+    """An AWS setting the standard way (the environment), else a top-level entry of the operator's secrets
+    (hosts such as Streamlit Community Cloud take settings only there); None: boto3's own chain decides."""
+    return acc.operator_value(name) or None
+
+
 def custom_endpoint() -> str | None:
-    """The S3 endpoint named in the environment (MinIO, R2, moto…), None for AWS S3 itself."""
+    """The S3 endpoint named in the environment or secrets (MinIO, R2, moto…), None for AWS S3 itself."""
     for name in ENDPOINT_ENV_VARS:
-        value = os.environ.get(name, "").strip()
+        value = aws_setting(name)
         if value:
             return value
     return None
@@ -105,7 +112,13 @@ def make_s3_client(endpoint_url: str | None = None) -> Any:
         retries={"max_attempts": config.MEDIA_S3_RETRIES, "mode": "standard"},
         max_pool_connections=config.MAX_CONCURRENT_POLLS,
     )
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=cfg)
+    session = boto3.session.Session(
+        aws_access_key_id=aws_setting("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=aws_setting("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=aws_setting("AWS_SESSION_TOKEN"),
+        region_name=aws_setting("AWS_DEFAULT_REGION") or aws_setting("AWS_REGION"),
+    )
+    return session.client("s3", endpoint_url=endpoint_url or custom_endpoint(), config=cfg)
 
 
 def _is_missing(exc: Exception) -> bool:

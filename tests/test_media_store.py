@@ -274,6 +274,27 @@ def test_open_media_store_follows_the_configuration(s3_media: S3Media, tmp_path:
     assert open_media_store(tmp_path).prefix == "from-secrets"
 
 
+def test_a_bucket_configured_in_the_secrets_alone_works(s3_media: S3Media, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hosts such as Streamlit Community Cloud take settings only in secrets.toml: the bucket, its endpoint
+    and the credentials as top-level entries there work with no AWS variable in the environment."""
+    settings = {name: os.environ[name] for name in
+                ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    for name in (*settings, "AWS_REGION", config.MEDIA_URL_ENV):
+        monkeypatch.delenv(name, raising=False)
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("".join(f'{k} = "{v}"\n' for k, v in settings.items())
+                       + f'[media]\nurl = "s3://{s3_media.bucket}/cloud"\n')
+    monkeypatch.setenv(config.SECRETS_FILE_ENV, str(secrets))
+    store = open_media_store(tmp_path / "data")
+    assert isinstance(store, S3Media) and store.prefix == "cloud"
+    name = store.put_bytes(b"\x00\x00\x00\x18ftypmp42 secrets-only", "mp4")
+    assert store.has(name) and store.read_bytes(name).endswith(b"secrets-only")
+    link = store.url(name)
+    assert urlsplit(link).netloc == urlsplit(settings["AWS_ENDPOINT_URL"]).netloc
+    assert httpx.get(link).content.endswith(b"secrets-only")
+
+
 # --- the media route: a redirect, never the bytes ---------------------------------------------------------
 
 
