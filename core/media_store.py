@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -40,7 +39,7 @@ from core import access as acc
 from core import config
 from core.errors import StudioError
 from core.media_route import NAME_PATTERN, content_disposition, download_filename
-from core.store import MediaCache, content_name
+from core.store import MediaCache, content_name, part_file
 
 log = logging.getLogger(__name__)
 
@@ -231,9 +230,7 @@ class S3Media:
 
     def temp_path(self, suffix: str = "") -> Path:
         """A fresh local path for a download in progress (uploaded by adopt_file when finished)."""
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".part-", suffix=suffix)
-        os.close(fd)
-        return Path(tmp)
+        return part_file(self.dir, suffix)
 
     def open(self, name: str) -> BinaryIO:
         """The object's bytes as a stream (use it in a `with`); FileNotFoundError when it is missing."""

@@ -869,6 +869,14 @@ class Ledger:
 # --- media cache ------------------------------------------------------------------------------------
 
 
+def part_file(directory: Path, suffix: str = "") -> Path:
+    """A fresh, empty ".part-…" file in `directory` for a download in progress (the engine removes old ones
+    at start: core/engine.py remove_stale_parts)."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".part-", suffix=suffix)
+    os.close(fd)
+    return Path(tmp)
+
+
 def content_name(data: bytes, ext: str) -> str:
     """The cache name of some bytes: sha256-<hex>.<ext>."""
     return f"sha256-{hashlib.sha256(data).hexdigest()}.{ext.lower().lstrip('.')}"
@@ -927,9 +935,7 @@ class MediaCache:
 
     def temp_path(self, suffix: str = "") -> Path:
         """A fresh path inside the cache directory for a download in progress."""
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".part-", suffix=suffix)
-        os.close(fd)
-        return Path(tmp)
+        return part_file(self.dir, suffix)
 
     def open(self, name: str) -> BinaryIO:
         """The file of a cache name, open for reading; FileNotFoundError when it is not in the cache."""
