@@ -34,7 +34,7 @@ from core import access as acc
 from core import catalog, config, runner
 from core.jobs import Job, JobError, JobState, transition
 from core.models import RouterAccess
-from core.store import LeaseLostError, Ledger, MediaCache, StaleWriteError, internalize_body
+from core.store import LeaseLostError, Ledger, MediaCache, StaleWriteError, internalize_body, job_access
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def origin_alive(url: str, timeout: float = config.ENGINE_PROBE_TIMEOUT_S) -> bo
 
 def access_for(job: Job, held: dict[str, RouterAccess]) -> RouterAccess | None:
     """The access to work on `job` with: the one it was sent with (the demo emulator serves both routers)."""
-    found = held.get(job.access)
+    found = held.get(job_access(job))  # jobs of releases before access was kept have none in their record
     if found is not None and found.router != job.router:
         return found.model_copy(update={"router": job.router}) if found.demo else None
     return found
@@ -161,7 +161,7 @@ class Engine:
 
     def _rebind(self, job: Job, access_id: str) -> None:
         def change(current: Job) -> Job:
-            if current.access != job.access:
+            if job_access(current) != job_access(job):
                 return current
             return current.model_copy(update={"access": access_id})
 
@@ -181,9 +181,10 @@ class Engine:
         moved = 0
         alive: dict[str, bool] = {}
         for job in self.ledger.with_work(prefix=f"{acc.DEMO}:"):
-            if job.access == ours or job.access in held:
+            access = job_access(job)  # "demo:" with no address for a job of a release before access was kept
+            if access == ours or access in held:
                 continue
-            where = job.access.split(":", 1)[1]
+            where = access.split(":", 1)[1]
             if where not in alive:
                 alive[where] = bool(where) and origin_alive(where)
             if not alive[where]:

@@ -446,3 +446,18 @@ def test_a_running_servers_demo_jobs_are_left_to_it_and_adopted_once_it_stops(ri
     now[0] += config.ENGINE_KEY_HOLD_S + 1  # the other server stopped: its heartbeat lapsed
     assert engine.adopt_orphaned_demo_jobs() == 1
     assert ledger.get(theirs.id).access == acc.demo_id(emu.base_url)
+
+
+def test_a_demo_job_of_a_release_before_access_was_kept_is_adopted_not_a_crash(rig, emu) -> None:
+    """A ledger upgraded from before access ids: a demo job still needing work has no access in its record
+    (the column says "demo:"). Starting the engine adopted it by splitting "" (IndexError: every page that
+    started the engine failed); it is now polled at our emulator."""
+    ledger, media, client = rig
+    made = jobs_mod.new_job(endpoint_id=MR_T2V, router=config.MULEROUTER, body={"prompt": "x"},
+                            at=time.time(), state=JobState.QUEUED, demo=True)
+    task = TaskRef(router=config.MULEROUTER, path=catalog.get(MR_T2V).path, task_id="old-task")
+    old = ledger.add(made.model_copy(update={"task": task}))
+    assert old.access == ""
+    engine = _engine(ledger, media, client, demo=_demo(emu, config.MULEROUTER))
+    assert engine.adopt_orphaned_demo_jobs() == 1
+    assert ledger.get(old.id).access == acc.demo_id(emu.base_url)
