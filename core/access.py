@@ -119,17 +119,38 @@ def secrets_files(roots: Iterable[Path] | None = None) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+_parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}  # path → ((mtime_ns, size), contents)
+_parsed_lock = threading.Lock()
+
+
+def _secrets_file(path: Path) -> dict[str, Any] | None:
+    """One secrets file parsed, or None when missing/unreadable. Parsed again only when the file changes:
+    identity, budgets and keys are asked for several times per page run."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    with _parsed_lock:
+        found = _parsed.get(path)
+    if found is not None and found[0] == stamp:
+        return found[1]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    with _parsed_lock:
+        _parsed[path] = (stamp, data)
+    return data
+
+
 def secrets_data(files: Iterable[Path] | None = None) -> dict[str, Any]:
     """The operator's secrets files merged, tables included (the first file that sets a top-level name
-    wins, as in read_secrets). A file that cannot be read is skipped. The one reader of settings tables
-    ([connections.studio], [media], [team], [budget], [auth])."""
+    wins). A file that cannot be read is skipped. The one reader of the secrets: keys, [connections.studio],
+    [media], [team], [budget], [auth]. Read-only: the tables are shared with the cache."""
     merged: dict[str, Any] = {}
     for path in secrets_files() if files is None else files:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            continue
-        for name, value in data.items():
+        for name, value in (_secrets_file(Path(path)) or {}).items():
             merged.setdefault(name, value)
     return merged
 
@@ -144,16 +165,8 @@ def secrets_value(*path: str) -> str:
 
 def read_secrets(files: Iterable[Path]) -> dict[str, str]:
     """Top-level string values of the secrets files (later files do not override earlier ones)."""
-    found: dict[str, str] = {}
-    for path in files:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            continue
-        for name, value in data.items():
-            if isinstance(value, str) and value.strip():
-                found.setdefault(name, value.strip())
-    return found
+    return {name: value.strip() for name, value in secrets_data(files).items()
+            if isinstance(value, str) and value.strip()}
 
 
 def operator_value(name: str, secrets_values: dict[str, str] | None = None) -> str:
