@@ -173,7 +173,7 @@ def job_card(job: Job, now: float, *, on_open: Any, held: set[str] | None = None
         if is_active(job):
             st.progress(progress_fraction(job))
         st.text(job.prompt_preview or job.title or "(no prompt)")
-        st.caption(endpoint_label(job.endpoint_id))
+        st.caption(form_escape(endpoint_label(job.endpoint_id) + (f" · by {job.owner}" if job.owner else "")))
         st.button("Open", key=f"jobs.card.{job.id}", icon=":material/open_in_full:", on_click=on_open,
                   args=(job.id,))
 
