@@ -1,4 +1,4 @@
-"""Compare: prompt experiments as a grid (ui/compare_view.py; the logic is core/experiments.py)."""
+"""Compare: prompt experiments as a grid (ui/compare_view.py; the logic is core/compare/experiments.py)."""
 
 from ui.compare_view import render_compare_page
 

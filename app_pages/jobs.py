@@ -13,7 +13,8 @@ import time
 
 import streamlit as st
 
-from core import catalog, config
+from core import config
+from core.authoring import catalog
 from ui import frame, jobs_view, session, welcome
 
 ROW_IDS_KEY = "jobs.row_ids"

@@ -11,7 +11,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import budget, config, pricing
+from core import config
+from core.authoring import pricing
+from core.team import budget
 from ui import session, welcome
 
 POLL_INPUT_KEY = "settings.poll_input"

@@ -39,15 +39,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import access as acc  # noqa: E402
-from core import catalog, config, runner  # noqa: E402
-from core import experiments as X  # noqa: E402
+from core import config  # noqa: E402
+from core.authoring import catalog  # noqa: E402
+from core.compare import experiments as X  # noqa: E402
 from core.emulator import start_emulator  # noqa: E402
-from core.engine import Engine  # noqa: E402
-from core.http import make_client  # noqa: E402
-from core.jobs import JobState  # noqa: E402
+from core.engine import runner  # noqa: E402
+from core.engine.loop import Engine  # noqa: E402
+from core.jobs import access as acc  # noqa: E402
+from core.jobs.record import JobState  # noqa: E402
 from core.models import RouterAccess  # noqa: E402
-from core.store import Ledger, MediaCache  # noqa: E402
+from core.net.http import make_client  # noqa: E402
+from core.storage.store import Ledger, MediaCache  # noqa: E402
 
 ENDPOINT = "mulerouter/kling-v3/text-to-video"
 BASE = {"prompt": "A red fox runs through snow, bench", "duration": 3, "aspect_ratio": "16:9", "mode": "std",

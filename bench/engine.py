@@ -12,7 +12,7 @@ one run, each given the same workload:
 The settings run one after another (about 4–5 minutes); `--quick` runs fewer, shorter jobs with all settings
 side by side (about 1 minute; the figures then include their contention for the CPU).
 Every process gets STUDIO_EMULATOR_URL=<proxy>, so the engines poll and download through the proxy.
-Jobs are submitted from this process with core.runner.submit_job (demo access of the proxy, half
+Jobs are submitted from this process with core.engine.runner.submit_job (demo access of the proxy, half
 MuleRouter — no progress in its replies — half APIMart), at random moments in a window; each task's
 duration (the emulator's complete_after, set just before its submit) is drawn from a lognormal
 distribution that has nothing to do with the poll schedule's constants.
@@ -52,12 +52,15 @@ if __package__ in (None, ""):
 
 from bench import proxy as px
 from bench import servers
-from core import access as acc
-from core import catalog, config, providers, runner
-from core.http import make_client
-from core.jobs import FINAL_STATES, Job, JobState, download_given_up
+from core import config
+from core.authoring import catalog
+from core.engine import runner
+from core.jobs import access as acc
+from core.jobs import providers
+from core.jobs.record import FINAL_STATES, Job, JobState, download_given_up
 from core.models import RouterAccess, TaskState
-from core.store import Ledger, MediaCache
+from core.net.http import make_client
+from core.storage.store import Ledger, MediaCache
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core import db
-from core.jobs import JobState, new_job, transition
-from core.store import Ledger
+from core.jobs.record import JobState, new_job, transition
+from core.storage import db
+from core.storage.store import Ledger
 
 T0 = 1_800_000_000.0
 ACCESS = "operator:apimart"

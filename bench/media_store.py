@@ -23,9 +23,10 @@ import uvicorn
 from starlette.applications import Starlette
 
 from bench.s3 import moto_server
-from core import config, media_route
-from core.media_store import S3Media
-from core.store import MediaCache
+from core import config
+from core.storage import media_route
+from core.storage.media_store import S3Media
+from core.storage.store import MediaCache
 
 MB = 1024 * 1024
 

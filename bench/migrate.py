@@ -19,10 +19,11 @@ from pathlib import Path
 
 from bench.pg import postgres_cluster
 from bench.s3 import moto_server
-from core import config, migrate
-from core.jobs import JobState, new_job, start_polling, transition
+from core import config
+from core.jobs.record import JobState, new_job, start_polling, transition
 from core.models import TaskRef
-from core.store import Ledger, MediaCache
+from core.storage import migrate
+from core.storage.store import Ledger, MediaCache
 
 T2V = "mulerouter/kling-v3/text-to-video"
 VIDEO_SHARE = 10  # one job in this many has a video

@@ -38,9 +38,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import servers
-from core import catalog, config
-from core.jobs import Job, JobError, JobState, new_job, transition
-from core.store import Ledger, MediaCache
+from core import config
+from core.authoring import catalog
+from core.jobs.record import Job, JobError, JobState, new_job, transition
+from core.storage.store import Ledger, MediaCache
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"

@@ -1,7 +1,7 @@
 """Poll schedule benchmark: `python bench/polling.py [--quick] [--no-emulator]`.
 
 Part 1 simulates JOBS Kling jobs under an injected clock (no sleeping) and compares our schedule
-(core.jobs.next_poll_delay) with fixed 1 s, 2 s, 5 s and 20 s pollers, for three router behaviours.
+(core.jobs.record.next_poll_delay) with fixed 1 s, 2 s, 5 s and 20 s pollers, for three router behaviours.
 
 The workload is NOT drawn from the schedule's constants (nothing in core.config shapes it):
 - Completion time (seconds after submission): with probability 1 - TAIL_SHARE a log-normal with
@@ -23,7 +23,7 @@ The workload is NOT drawn from the schedule's constants (nothing in core.config 
     actual_time was 19), the rest the true time × log-normal(0, 0.7) (off ×2 either way at 1σ).
   The schedule sees only what a real poller keeps: age, attempts, the last progress (and when that
   figure was first reported) and estimated_time, kept when a reply omits them as
-  core.jobs.apply_status does, and the state.
+  core.jobs.record.apply_status does, and the state.
 - Fixed pollers poll every `interval` from submission; the 1 s poller is the request baseline.
 
 Metrics per policy and behaviour: requests per job (mean, the poll that sees "done" included),
@@ -36,7 +36,7 @@ elsewhere). Above 0.15, the three targets cannot all be met: we keep the delay t
 user sees) and report the request share as out of reach.
 
 Part 2 refreshes 50 active jobs against the local emulator with 200 ms injected latency:
-concurrent (core.runner.refresh_jobs) against a sequential loop. Target: concurrent under 1 s.
+concurrent (core.engine.runner.refresh_jobs) against a sequential loop. Target: concurrent under 1 s.
 
 Seeded random; deterministic output for part 1 (part 2 prints wall times). The exit code is 0
 when every target the bounds do not rule out is met ("wrong estimate" requests count: its bound is
@@ -61,7 +61,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import config
-from core.jobs import JobState, next_poll_delay
+from core.jobs.record import JobState, next_poll_delay
 
 SEED = 20260
 JOBS = 4000
@@ -177,7 +177,7 @@ Result = tuple[int, float]  # (requests, detection delay)
 
 def run_ours(job: SimJob, behaviour: str) -> Result:
     """Poll one job on our schedule until a reply says done, keeping what a real poller keeps
-    (as core.jobs.apply_status does: the last progress and when that figure was first reported,
+    (as core.jobs.record.apply_status does: the last progress and when that figure was first reported,
     the last estimated_time, the state)."""
     t, attempts, state = 0.0, 0, JobState.QUEUED
     progress: int | None = None
@@ -319,12 +319,12 @@ def simulate(n_jobs: int, n_bound: int) -> bool:
 
 def refresh_benchmark() -> bool:
     """Wall time to refresh 50 active jobs with 200 ms latency: concurrent vs sequential."""
-    from core import catalog
+    from core.authoring import catalog
     from core.emulator import start_emulator
-    from core.http import make_client
+    from core.engine.runner import refresh_jobs, submit_job
     from core.models import RouterAccess
-    from core.runner import refresh_jobs, submit_job
-    from core.store import Ledger, MediaCache
+    from core.net.http import make_client
+    from core.storage.store import Ledger, MediaCache
 
     emu = start_emulator(latency=LATENCY_S, complete_after=SIM_HORIZON_S)
     try:

@@ -1,13 +1,15 @@
 """Review pack and grid video benchmark: `python bench/review_pack.py [--videos N] [--mb SIZE]`.
 
-Part 1: the review pack (core/review_pack.py) of 18 real-size videos (≈20 MB each: a real demo clip padded
+Part 1: the review pack (core/compare/review_pack.py) of 18 real-size videos (≈20 MB each: a real demo clip
+padded
 with a top-level MP4 `free` box, as bench/pages.py does; distinct bytes). Measured in this process: build
 time, tracemalloc peak (Python allocations) and peak RSS growth (VmHWM after resetting it through
 /proc/self/clear_refs; sampled VmRSS where that is not allowed), written once to a file and once to an
 unseekable sink. Baseline in the same run: reading the 18 videos once in 1 MB chunks.
 Target (issue 10): memory grows by < 50 MB whatever the size of the videos (it streams).
 
-Part 2: the grid video (core/grid_video.py) of a 3×3 grid of the emulator's demo clips; baseline: decoding
+Part 2: the grid video (core/compare/grid_video.py) of a 3×3 grid of the emulator's demo clips; baseline:
+decoding
 the same nine clips once with PyAV. Figures only, no target.
 """
 
@@ -29,8 +31,8 @@ if __package__ in (None, ""):
 import av
 
 from bench.pages import write_real_size_mp4
-from core.grid_video import render_grid_video
-from core.review_pack import COPY_CHUNK, PackCell, write_review_pack
+from core.compare.grid_video import render_grid_video
+from core.compare.review_pack import COPY_CHUNK, PackCell, write_review_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "core" / "emulator" / "assets"

@@ -10,7 +10,7 @@ made it. Two settings in one run, each given the same workload on a fresh store:
     2 servers    the same, and halfway through the one holding the most leases is killed (kill -9)
 
 The workload: simulated users (threads of this process) record jobs in the shared ledger the way Generate
-does (core/runner.py record_job, with the demo access of the shared emulator and an owner per user) at
+does (core/engine/runner.py record_job, with the demo access of the shared emulator and an owner per user) at
 random moments over a window; the engines send, poll, download. Task durations: the emulator's
 complete_after is redrawn every second from a lognormal distribution; every router reply waits a fixed
 latency (so a poll holds its lease for a while, as on a real router). Nothing is drawn from the
@@ -44,9 +44,11 @@ if __package__ in (None, ""):
 from bench import proxy as px
 from bench.engine import AM_V3, BODIES, MR_T2V, SUBJECTS, RssSampler, settled
 from bench.team_harness import AUTO, SHARED, SQLITE, Team
-from core import access as acc
-from core import catalog, config, pricing, runner
-from core.jobs import Job, JobState
+from core import config
+from core.authoring import catalog, pricing
+from core.engine import runner
+from core.jobs import access as acc
+from core.jobs.record import Job, JobState
 from core.models import RouterAccess
 
 SEED = 1111

@@ -76,7 +76,7 @@ def pid_with_socket(inode: int, pids: Iterable[int]) -> int | None:
 
 
 def pid_of_owner(owner: str | None) -> int | None:
-    """The process id in an engine's lease owner id (`host:pid:random`, core/engine.py new_owner_id)."""
+    """The process id in an engine's lease owner id (`host:pid:random`, core/engine/loop.py new_owner_id)."""
     if not owner:
         return None
     parts = owner.split(":")
@@ -116,7 +116,8 @@ class CallerNames:
 
 def shared_backends_available() -> bool:
     """Are the PostgreSQL ledger and the S3 media store (and their throwaway launchers) in this tree?"""
-    if any(importlib.util.find_spec(name) is None for name in ("bench.pg", "bench.s3", "core.media_store")):
+    if any(importlib.util.find_spec(name) is None for name in ("bench.pg", "bench.s3",
+    "core.storage.media_store")):
         return False
     return hasattr(config, "database_url") and hasattr(config, "media_url")
 
@@ -140,17 +141,17 @@ class Storage:
         return path
 
     def ledger(self) -> Any:
-        from core.store import Ledger
+        from core.storage.store import Ledger
 
         if self.database_url:
             return Ledger(url=self.database_url)
         return Ledger(self.data_dir("harness"))
 
     def media(self) -> Any:
-        from core import store
+        from core.storage import store
 
         if self.media_url:
-            from core import media_store  # the S3 backend (its module exists once S3 is in the tree)
+            from core.storage import media_store  # the S3 backend (its module exists once S3 is in the tree)
 
             return media_store.open_media_store(self.data_dir("harness"), self.media_url)
         return store.MediaCache(self.data_dir("harness") / config.MEDIA_DIRNAME)

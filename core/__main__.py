@@ -3,7 +3,8 @@
 `python -m core engine [--data-dir DIR]` (the job engine alone, without the web app: polls and downloads
 the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on one ledger), and
 `python -m core migrate-media [--data-dir DIR] [--dry-run]` (copy a local install into the configured
-PostgreSQL and/or S3 bucket, idempotently, with a progress bar on stderr: core/migrate.py; exit 0 done or
+PostgreSQL and/or S3 bucket, idempotently, with a progress bar on stderr: core/storage/migrate.py; exit 0
+done or
 nothing to copy, 1 stopped or unreachable, 2 refused).
 
 Exit codes of `check`: 0 the body is valid (cautions, printed as lines starting `caution:`, do not
@@ -17,7 +18,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from core import catalog, check, rules
+from core.authoring import catalog, check, rules
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -46,10 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_migrate(data_dir: str | None, dry_run: bool, out: TextIO, err: TextIO) -> int:
-    """Copy the local install into the configured database and/or bucket (core/migrate.py)."""
+    """Copy the local install into the configured database and/or bucket (core/storage/migrate.py)."""
     from pathlib import Path
 
-    from core import config, migrate
+    from core import config
+    from core.storage import migrate
 
     source = Path(data_dir) if data_dir else config.data_dir()
     return migrate.run(source, migrate.target_from_config(), dry_run=dry_run, out=out, err=err)

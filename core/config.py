@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from core import secrets_file
+
 # --- routers -------------------------------------------------------------------------------------
 MULEROUTER = "mulerouter"
 APIMART = "apimart"
@@ -66,7 +68,7 @@ CONNECTION_TEST_TASK_IDS = {  # task ids that cannot exist: a 404 for them means
     APIMART: "task_00000000000000000000000000",
 }
 
-# --- polling schedule (see core/jobs.py) ----------------------------------------------------------
+# --- polling schedule (see core/jobs/record.py) ----------------------------------------------------------
 POLL_FIRST_DELAY_S = 5.0  # nothing finishes faster than this
 POLL_MIN_INTERVAL_S = 1.0
 POLL_MAX_INTERVAL_S = 30.0
@@ -104,7 +106,7 @@ def emulator_complete_after() -> float:
         return EMULATOR_COMPLETE_AFTER_S
 
 
-# --- job schedule and ledger details (core/jobs.py, core/store.py, core/runner.py) ----------------
+# --- job schedule and ledger details (core/jobs/record.py, core/storage/store.py, core/engine/runner.py) ----
 POLL_TYPICAL_LATE_S = 150.0  # most Kling jobs are done by then ("up to ~150 s at peak"; some take 10 min)
 POLL_WINDOW_INTERVAL_S = 3.5  # interval inside the typical window when the router gives no progress
 POLL_LEAD_FRACTION = 0.4  # before a window of likely completion, wait this share of the time left
@@ -122,7 +124,7 @@ POLL_NOT_FOUND_LIMIT = 3  # 404s in a row before a task counts as lost (one may 
 SUBMIT_ORPHAN_AFTER_S = 180.0  # a job still "submitting" after this was left behind by a stopped app
 REFRESH_MAX_WORKERS = 32  # concurrent polls in one refresh (50 due jobs at 200 ms latency: 2 rounds)
 
-# --- the job engine (core/engine.py) ---------------------------------------------------------------
+# --- the job engine (core/engine/loop.py) ---------------------------------------------------------------
 ENGINE_TICK_S = 0.2  # how often the engine looks for due work (polls start within this of their time)
 ENGINE_LEASE_S = 30.0  # a claimed job is ours this long; renewed while the work goes on
 ENGINE_HEARTBEAT_S = 5.0  # renew leases and announce held session keys this often
@@ -159,7 +161,8 @@ EMULATOR_CLIP_SIZE_SQUARE = (128, 128)
 EMULATOR_MAX_UPLOAD_BYTES = IMAGE_MAX_BYTES
 EMULATOR_START_POLL_S = 0.005  # how often start_emulator checks that the server accepts connections
 
-# --- prompt authoring (core/storyboard.py, core/tokens.py, core/imagefix.py, core/library.py) -------
+# --- prompt authoring (core/authoring/storyboard.py, core/authoring/tokens.py, core/authoring/imagefix.py,
+# core/storage/library.py) -------
 SPLIT_MIN_SHOT_S = 2  # a shot needs at least this many seconds to be split in two
 TRANSLATED_ELEMENT_NAME = "element_{n}"  # APIMart subject name given to MuleRouter element n
 TRANSLATED_ELEMENT_DESCRIPTION = "Subject {n}, moved from MuleRouter"  # APIMart needs a description
@@ -186,12 +189,12 @@ POLL_EVERY_MIN_S = 1.0  # Settings slider bounds for the live refresh
 POLL_EVERY_MAX_S = 10.0
 POLL_EVERY_STEP_S = 0.5
 
-# --- poll schedule: router hints (core/jobs.py next_poll_delay; measured by bench/polling.py) -----
+# --- poll schedule: router hints (core/jobs/record.py next_poll_delay; measured by bench/polling.py) -----
 POLL_PROGRESS_SPREAD = 0.5  # a progress ETA may be this × (100 - progress) % too late …
 #   … so dense polls start that much before it
 POLL_ESTIMATE_MARGIN = 0.3  # estimated_time ± this share widens the typical window (never narrows it)
 
-# --- media by URL (core/media_route.py, ui/media_links.py) ------------------------------------------
+# --- media by URL (core/storage/media_route.py, ui/media_links.py) ------------------------------------------
 MEDIA_ROUTE_PREFIX = "/api/media"  # Streamlit reserves /media/, so ours lives under /api/
 MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"  # names are content hashes: never change
 MEDIA_CONTENT_TYPES = {
@@ -212,7 +215,7 @@ PRESETS_IMPORT_MAX_DEPTH = 32  # nesting of objects/lists in a presets file (an 
 LIBRARY_PAGE_SIZE = 20  # saved prompts listed per Library page
 IMAGE_FIX_MAX_PIXELS = 40_000_000  # above this, no automatic fix previews; fixes run only on click
 
-# --- bounded fetching (core/fetch.py; design rule 12) ----------------------------------------------
+# --- bounded fetching (core/net/fetch.py; design rule 12) ----------------------------------------------
 VIDEO_MAX_DOWNLOAD_BYTES_ENV = "STUDIO_VIDEO_MAX_BYTES"
 VIDEO_DOWNLOAD_DEADLINE_ENV = "STUDIO_VIDEO_DOWNLOAD_DEADLINE_S"
 VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024  # a finished video larger than this is refused
@@ -236,7 +239,7 @@ def _positive_env(name: str, default: float) -> float:
 VIDEO_MAX_DOWNLOAD_BYTES = int(_positive_env(VIDEO_MAX_DOWNLOAD_BYTES_ENV, VIDEO_MAX_DOWNLOAD_BYTES_DEFAULT))
 VIDEO_DOWNLOAD_DEADLINE_S = _positive_env(VIDEO_DOWNLOAD_DEADLINE_ENV, VIDEO_DOWNLOAD_DEADLINE_S_DEFAULT)
 
-# --- request rules: problems vs cautions (core/rules.py) -------------------------------------------
+# --- request rules: problems vs cautions (core/authoring/rules.py) ------------------------------------------
 IMAGE_MAX_BYTES_DECIMAL = 10_000_000  # "10MB" read as decimal: the kling-v3 i2v page's own limit
 
 # --- engine lease from the environment (tests and benchmarks shorten it; core/server.py) -----------
@@ -271,7 +274,7 @@ VIDEO_UPLOAD_TYPES = ("mp4", "mov")  # what the file picker offers (checked agai
 VIDEO_UPLOAD_TIMEOUT_S = 120.0  # one upload of a video file to where the router can fetch it
 EMULATOR_VIDEO_UPLOAD_PATH = "/_emulator/uploads/videos"  # POST multipart `file` → {"url": …}
 
-# --- camera control and motion brush (issue 8 §3; core/camera.py, api-reference §7) --------------------
+# --- camera control and motion brush (issue 8 §3; core/authoring/camera.py, api-reference §7) ---------------
 CAMERA_AMOUNT_MAX = 10.0  # Kling: each camera axis is a float in [-10, 10]
 CAMERA_AMOUNT_STEP = 0.5  # the form's slider step
 MOVING_BRUSHES_MAX = 6  # Kling: dynamic_masks holds up to 6 groups
@@ -286,7 +289,7 @@ BRUSH_LINE_FRACTION = 150  # path line width = the longer side / this
 BRUSH_PREVIEW_MAX_SIDE_PX = 640  # the overlay shown in the form
 BRUSH_OVERLAY_CACHE_SIZE = 8  # overlays kept (the form reruns on every click)
 
-# --- Compare: prompt experiments as a grid (core/experiments.py, app_pages/compare.py; issue 10) ----
+# --- Compare: prompt experiments as a grid (core/compare/experiments.py, app_pages/compare.py; issue 10) ----
 EXPERIMENT_MAX_AXES = 3  # prompt wordings, endpoint choices, model/router
 EXPERIMENT_MIN_WORDINGS = 2  # a wording axis holds 2–6 edited copies of the prompt
 EXPERIMENT_MAX_WORDINGS = 6
@@ -306,10 +309,10 @@ GENERATE_CLICK_BURST_S = 1.5  # clicks of the same button closer than this are o
 GENERATE_REQUEST_TTL_S = 30.0  # a Generate click not yet handled after this long is dropped, not sent
 NARROW_JOBS_MAX_PX = 640  # below this width the Jobs page shows cards instead of the table
 
-# --- Shared database: PostgreSQL ledger (core/db.py, core/store.py; issue 11) --------------------------
+# --- Shared database: PostgreSQL ledger (core/storage/db.py, core/storage/store.py; issue 11) ---------------
 # postgresql://user:pass@host:port/db; unset: SQLite in the data dir
 DATABASE_URL_ENV = "STUDIO_DATABASE_URL"
-SECRETS_FILE_ENV = "STUDIO_SECRETS_FILE"  # read this secrets file instead of the usual .streamlit/ ones
+SECRETS_FILE_ENV = secrets_file.SECRETS_FILE_ENV  # one secrets file instead of .streamlit/ ones
 DATABASE_SECRETS_SECTION = ("connections", "studio")  # [connections.studio] url = "…" (Streamlit)
 PG_POOL_MIN = 1  # connections a server keeps open to PostgreSQL
 PG_POOL_MAX = 10  # at most this many per server process (engine + sessions)
@@ -323,13 +326,11 @@ def database_url() -> str | None:
     env = os.environ.get(DATABASE_URL_ENV, "").strip()
     if env:
         return env
-    from core import access  # here: access imports config
-
-    return access.secrets_value(*DATABASE_SECRETS_SECTION, "url") or None
+    return secrets_file.secrets_value(*DATABASE_SECRETS_SECTION, "url") or None
 
 
 
-# --- S3-compatible media store (core/media_store.py; issue 11, part s3) ---------------------------------
+# --- S3-compatible media store (core/storage/media_store.py; issue 11, part s3) -----------------------------
 MEDIA_URL_ENV = "STUDIO_MEDIA_URL"  # "s3://bucket/prefix": media in that bucket; unset: the local folder
 MEDIA_SECRETS_TABLE = "media"  # or `[media] url = "s3://…"` in .streamlit/secrets.toml
 MEDIA_PUBLIC_ENDPOINT_ENV = "STUDIO_MEDIA_PUBLIC_ENDPOINT"  # the endpoint browsers reach (signs the URLs)
@@ -350,10 +351,8 @@ VIDEO_UPLOAD_LINK_TTL_S = 6 * 3600  # the link a router gets to fetch an uploade
 
 
 def _secrets_table_value(table: str, key: str) -> str:
-    """`[table] key` in the operator's secrets (core.access.secrets_data), or ""."""
-    from core import access  # here: access imports config
-
-    return access.secrets_value(table, key)
+    """`[table] key` in the operator's secrets (core.secrets_file), or ""."""
+    return secrets_file.secrets_value(table, key)
 
 
 def media_url() -> str | None:
@@ -372,7 +371,7 @@ def media_public_endpoint() -> str | None:
 
 
 
-# --- who made what, and budgets (issue 11 §3; core/identity.py, core/budget.py) ------------------------
+# --- who made what, and budgets (issue 11 §3; core/team/identity.py, core/team/budget.py) -------------------
 TRUSTED_HEADER_ENV = "STUDIO_TRUSTED_HEADER"  # a proxy's header naming the person; honoured only when set
 IDENTITY_MAX_CHARS = 254  # a longer e-mail / user id is refused (never truncated: ids must not collide)
 IDENTITY_NAME_MAX_CHARS = 80  # a display name is cut to this
@@ -380,15 +379,16 @@ BUDGET_DEFAULT_TIMEZONE = "UTC"  # the budget's day starts at midnight here unle
 BUDGET_SPEND_TABLE_MAX = 200  # people listed in the admins' spend table
 
 
-# --- python -m core migrate-media (core/migrate.py; issue 11, part library + migrate) ---------------------
+# --- python -m core migrate-media (core/storage/migrate.py; issue 11, part library + migrate) ---------------
 MIGRATE_BATCH_ROWS = 500  # rows copied per transaction (a run stopped half-way keeps whole batches)
 MIGRATE_BAR_WIDTH = 30  # characters of the progress bar
 MIGRATE_BAR_EVERY_S = 0.1  # the bar is redrawn at most this often (and at the end)
 
 
-# --- several servers: demo jobs of a stopped server (core/engine.py adopt_orphaned_demo_jobs) ---------------
+# --- several servers: demo jobs of a stopped server (core/engine/loop.py adopt_orphaned_demo_jobs) ----------
 ENGINE_ADOPT_EVERY_S = 30.0  # look this often for demo jobs whose server (and its emulator) stopped
 
 
-# --- drafts and experiments follow the person (issue 11, part own; core/drafts.py, core/experiments.py) ----
+# --- drafts and experiments follow the person (issue 11, part own; core/storage/drafts.py,
+# core/compare/experiments.py) ----
 DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft key (a SHA-256 of their id)

@@ -15,7 +15,7 @@
     ├── PollTimeoutError             we stopped waiting; the task may still finish (job goes "stale")
     ├── FetchRefusedError            the app would not fetch (or keep) something from a chosen address:
     │                                not http(s), inside this network, too many redirects, too big,
-    │                                too slow, or not what it claims to be (core.fetch); `.note`
+    │                                too slow, or not what it claims to be (core.net.fetch); `.note`
     │                                says the same as a phrase after "This address …"
     └── SubmissionUnknownError       a submit may have reached the router but we got no answer:
                                      never replayed automatically; the user checks first

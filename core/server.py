@@ -2,7 +2,7 @@
 
     lifespan(app)   started and stopped with the server by `st.App` (streamlit_app.py): the demo
                     emulator and, per data directory, the ledger, media cache, HTTP client, the
-                    session-key registry and the job engine (core/engine.py)
+                    session-key registry and the job engine (core/engine/loop.py)
     routes()        Starlette routes mounted beside Streamlit's own (e.g. /api/media/<name>)
     middleware()    BrowserCookie: gives every browser a random id in an HttpOnly cookie (drafts, "Mine")
     services()      the process's shared pieces for the data directory in use (pages read them)
@@ -26,12 +26,14 @@ import httpx
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from core import access as acc
-from core import config, drafts, engine, library, media_route, store
-from core import http as core_http
+from core import config, secrets_file
 from core.emulator import EmulatorHandle, start_emulator
-from core.media_store import MediaStore, open_media_store
+from core.engine import loop as engine
+from core.jobs import access as acc
 from core.models import RouterAccess
+from core.net import http as core_http
+from core.storage import drafts, library, media_route, store
+from core.storage.media_store import MediaStore, open_media_store
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ def emulator_url() -> str:
 
 def operator_accesses() -> dict[str, RouterAccess]:
     """The operator's keys (environment, then secrets.toml), each with the operator's base URL."""
-    values = acc.read_secrets(acc.secrets_files())
+    values = secrets_file.read_secrets(secrets_file.secrets_files())
     found = {r: acc.operator_access(r, values) for r in config.ROUTERS}
     return {r: a for r, a in found.items() if a is not None}
 

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from core import config, db
+from core import config
 from core.emulator import EmulatorHandle, start_emulator
+from core.storage import db
 
 TEST_COMPLETE_AFTER_S = 1.0  # emulator tasks finish in about a second in tests
 TEST_KEY = "test-key-0123456789"  # any non-empty Bearer token is accepted by the emulator
@@ -111,7 +112,7 @@ S3_PREFIX = "studio"
 @pytest.fixture
 def s3_media(s3_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """An S3Media on a fresh bucket; the environment names it (STUDIO_MEDIA_URL, AWS_*), as for a server."""
-    from core.media_store import S3Media
+    from core.storage.media_store import S3Media
 
     bucket = s3_server.make_bucket(f"media-{uuid.uuid4().hex[:16]}")
     for name in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN", config.MEDIA_PUBLIC_ENDPOINT_ENV):

@@ -8,7 +8,8 @@ import os
 
 from PIL import Image
 
-from core import config, media
+from core import config
+from core.authoring import media
 
 DEFAULT_SIZE = (400, 300)
 NOISE_HEADROOM_PX = 64  # makes the noise image safely bigger than the byte limit

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from core import catalog, check
-from core.rules import CAUTION, PROBLEM
+from core.authoring import catalog, check
+from core.authoring.rules import CAUTION, PROBLEM
 
 
 def endpoint_of(schema: type[BaseModel]) -> str:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from core import access as acc
-from core import config, store
-from core.jobs import JobState, new_job, start_polling
+from core import config, secrets_file
+from core.jobs import access as acc
+from core.jobs.record import JobState, new_job, start_polling
 from core.models import TaskRef
-from core.store import Ledger
+from core.storage import store
+from core.storage.store import Ledger
 
 
 def test_access_ids_carry_no_secret_and_origins_are_normalised() -> None:
@@ -44,7 +45,7 @@ def test_the_operator_key_comes_from_the_environment_then_secrets(tmp_path: Path
     secrets = tmp_path / ".streamlit" / "secrets.toml"
     secrets.parent.mkdir()
     secrets.write_text('MULEROUTER_API_KEY = "sk-from-secrets"\nAPIMART_BASE_URL = "https://am.example/"\n')
-    values = acc.read_secrets([secrets, tmp_path / "missing.toml"])
+    values = secrets_file.read_secrets([secrets, tmp_path / "missing.toml"])
     for name in (*config.KEY_ENV_VARS.values(), *config.BASE_URL_ENV_VARS.values()):
         monkeypatch.delenv(name, raising=False)
     found = acc.operator_access("mulerouter", values)

@@ -1,4 +1,4 @@
-"""The operator's daily budgets (core/budget.py): settings from the secrets, the day's start in the
+"""The operator's daily budgets (core/team/budget.py): settings from the secrets, the day's start in the
 operator's time zone (both sides of midnight, a clock change), the limit a person's job is checked against,
 and the plain refusal message."""
 
@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core import budget, store
-from core.identity import HEADER, SINGLE_USER, Identity
+from core.storage import store
+from core.team import budget
+from core.team.identity import HEADER, SINGLE_USER, Identity
 
 ANN = Identity("ann@example.com", "Ann", HEADER)
 LEAD = Identity("lead@example.com", "Lead", HEADER)

@@ -1,4 +1,5 @@
-"""core/camera.py: plain words for Kling's camera axes, the simple config, the bottom-left conversion
+"""core/authoring/camera.py: plain words for Kling's camera axes, the simple config, the bottom-left
+conversion
 (round trip), the mask shape test and the brush overlay (a real PNG drawn with Pillow)."""
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ import pytest
 from images import b64, png
 from PIL import Image, ImageDraw
 
-from core import camera, config
-from core.schemas import mulerouter as mr
-from core.schemas.media_fields import ITEM, image_paths
+from core import config
+from core.authoring import camera
+from core.authoring.schemas import mulerouter as mr
+from core.authoring.schemas.media_fields import ITEM, image_paths
 
 
 @pytest.mark.parametrize(
@@ -153,7 +155,7 @@ def test_masks_are_image_fields_stored_like_frames():
 
 
 def test_masks_are_stored_in_the_ledger_as_media_refs_and_come_back(tmp_path):
-    from core.store import MediaCache, content_name, externalize_body, internalize_body
+    from core.storage.store import MediaCache, content_name, externalize_body, internalize_body
 
     cache = MediaCache(tmp_path / "media")
     frame, mask = png((640, 360)), png((640, 360))

@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import config
-from core.store import Ledger
+from core.storage.store import Ledger
 from ui import create
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,5 @@
-"""The preflight check: `core.check.problems` and the `python -m core check|endpoints` command line."""
+"""The preflight check: `core.authoring.check.problems` and the `python -m core check|endpoints` command
+line."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core import catalog, check
 from core.__main__ import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from core.authoring import catalog, check
 
 ROOT = Path(__file__).resolve().parents[1]
 OMNI_T2V = "mulerouter/kling-v3-omni/text-to-video"

@@ -1,12 +1,14 @@
-"""core/db.py: the neutral SQL dialect, the database URL from the environment or the secrets file, and a
+"""core/storage/db.py: the neutral SQL dialect, the database URL from the environment or the secrets file,
+and a
 second module's own migrations on the ledger's database (both backends)."""
 
 from __future__ import annotations
 
 import pytest
 
-from core import config, db
-from core.store import Ledger
+from core import config
+from core.storage import db
+from core.storage.store import Ledger
 
 
 def test_placeholders_translate_for_psycopg_outside_literals():
@@ -71,7 +73,7 @@ def test_many_openers_of_one_new_sqlite_file_all_succeed(tmp_path):
     opener migrates it: several servers or threads starting together must all open it."""
     import threading
 
-    from core.store import Ledger
+    from core.storage.store import Ledger
 
     for round_no in range(20):
         folder = tmp_path / f"r{round_no}"

@@ -1,4 +1,5 @@
-"""Drafts and the browser id: core/drafts.py (pure), the ledger's schema v2 (drafts table, jobs.browser,
+"""Drafts and the browser id: core/storage/drafts.py (pure), the ledger's schema v2 (drafts table,
+jobs.browser,
 migration from a version-1 file) and the studio_browser cookie middleware on a real loopback server."""
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from core import config, drafts, server, store
-from core import tokens as tk
-from core.jobs import JobState, new_job, start_polling, transition
+from core import config, server
+from core.authoring import tokens as tk
+from core.jobs.record import JobState, new_job, start_polling, transition
 from core.models import TaskRef
-from core.store import JobFilter, Ledger
+from core.storage import drafts, store
+from core.storage.store import JobFilter, Ledger
 
 T0 = 1_800_000_000.0
 EP = "mulerouter/kling-v3/text-to-video"

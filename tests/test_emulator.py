@@ -16,7 +16,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from core import catalog, config
+from core import config
+from core.authoring import catalog
 from core.emulator import FAULT_KINDS, start_emulator
 from core.emulator import clips as emu_clips
 from core.emulator import state as st
@@ -550,8 +551,8 @@ def test_cli_starts_and_stops(tmp_path):
 # --- the app's own adapters understand the emulator (contract check) -------------------------------
 @pytest.mark.parametrize("endpoint_id", ["mulerouter/kling-v3-omni/text-to-video", "apimart/kling-v3"])
 def test_adapters_round_trip_against_the_emulator(emu, tmp_path, endpoint_id):
-    from core import providers
     from core.errors import SubmissionUnknownError
+    from core.jobs import providers
     from core.models import RouterAccess, TaskState
 
     emu.set_complete_after(0)

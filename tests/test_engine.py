@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from core import access as acc
-from core import catalog, config, runner
-from core import jobs as jobs_mod
-from core.engine import Engine, remove_stale_parts
-from core.http import make_client
-from core.jobs import JobState, download_again, download_given_up, engine_due_at
+from core import config
+from core.authoring import catalog
+from core.engine import runner
+from core.engine.loop import Engine, remove_stale_parts
+from core.jobs import access as acc
+from core.jobs import record as jobs_mod
+from core.jobs.record import JobState, download_again, download_given_up, engine_due_at
 from core.models import RouterAccess, TaskRef
-from core.store import Ledger, MediaCache
+from core.net.http import make_client
+from core.storage.store import Ledger, MediaCache
 
 MR_T2V = "mulerouter/kling-v3/text-to-video"
 AM_OMNI = "apimart/kling-v3-omni"

@@ -15,12 +15,13 @@ import pytest
 
 from bench import engine as eb
 from bench import proxy as px
-from core import access as acc
-from core import catalog, config
-from core.http import make_client
-from core.jobs import Job, JobState
-from core.runner import submit_job
-from core.store import Ledger, MediaCache
+from core import config
+from core.authoring import catalog
+from core.engine.runner import submit_job
+from core.jobs import access as acc
+from core.jobs.record import Job, JobState
+from core.net.http import make_client
+from core.storage.store import Ledger, MediaCache
 
 JOBS = 12
 KILL_JOBS = 9

@@ -14,14 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from core import access as acc
-from core import catalog, config, library, pricing, store
-from core import experiments as X
-from core.engine import Engine
-from core.http import make_client
-from core.jobs import JobState
+from core import config
+from core.authoring import catalog, pricing
+from core.compare import experiments as X
+from core.engine.loop import Engine
+from core.jobs import access as acc
+from core.jobs.record import JobState
 from core.models import RouterAccess
-from core.store import Ledger, MediaCache
+from core.net.http import make_client
+from core.storage import library, store
+from core.storage.store import Ledger, MediaCache
 from tests.test_engine import FAST_SCHEDULE, TICK_S
 
 MR_V3 = "mulerouter/kling-v3/text-to-video"

@@ -1,4 +1,4 @@
-"""core.fetch: the address rule (with an injected resolver) and bounded fetches against a hostile
+"""core.net.fetch: the address rule (with an injected resolver) and bounded fetches against a hostile
 server of our own on loopback (endless body, trickle, silence, redirects out and in circles, a web
 page served as a video, a huge Content-Length), plus a real MP4 and a real PNG.
 
@@ -28,10 +28,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from core import config, fetch, imagefix
+from core import config
+from core.authoring import imagefix
 from core.errors import FetchRefusedError, NetworkError, NotFoundError
-from core.fetch import FetchPolicy, check_url, fetch_prefix, fetch_to_file, origin_of, sniff_video
-from core.providers import download
+from core.jobs.providers import download
+from core.net import fetch
+from core.net.fetch import FetchPolicy, check_url, fetch_prefix, fetch_to_file, origin_of, sniff_video
 
 ASSETS = Path(config.__file__).parent / "emulator" / "assets"
 MP4 = (ASSETS / "demo_1x1_3s.mp4").read_bytes()

@@ -1,4 +1,4 @@
-"""core/grid_video.py: the grid MP4 opens in PyAV with the planned size and the longest clip's length,
+"""core/compare/grid_video.py: the grid MP4 opens in PyAV with the planned size and the longest clip's length,
 H.264 yuv420p with the moov box first; an empty cell is a grey tile carrying its label."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import pytest
 
-from core.grid_video import EMPTY_TILE, plan_layout, probe, render_grid_video
+from core.compare.grid_video import EMPTY_TILE, plan_layout, probe, render_grid_video
 
 ASSETS = Path(__file__).resolve().parents[1] / "core" / "emulator" / "assets"
 FPS = 12

@@ -1,4 +1,4 @@
-"""core/http.py: retry arithmetic, GET retries, the at-most-once submit, error mapping, key safety."""
+"""core/net/http.py: retry arithmetic, GET retries, the at-most-once submit, error mapping, key safety."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from core.errors import (
     ServerError,
     SubmissionUnknownError,
 )
-from core.http import (
+from core.net.http import (
     backoff_delay,
     error_text_from_body,
     get_with_retries,

@@ -1,4 +1,4 @@
-"""Who is using the app (core/identity.py): login first, then a trusted header only when configured, else
+"""Who is using the app (core/team/identity.py): login first, then a trusted header only when configured, else
 single-user; ids normalised and capped; admins; who may delete what (checked in core too)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from core import config
-from core import identity as ident
-from core.identity import HEADER, LOGIN, SINGLE, Identity, TeamSettings
+from core.team import identity as ident
+from core.team.identity import HEADER, LOGIN, SINGLE, Identity, TeamSettings
 
 PROXY = TeamSettings(trusted_header="X-Forwarded-Email", admins=frozenset({"boss@example.com"}))
 LOGIN_ON = TeamSettings(login_configured=True, trusted_header="X-Forwarded-Email",

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from core import config, imagefix, media
+from core import config
+from core.authoring import imagefix, media
 from tests.images import image_bytes, jpeg, oversized_png, png
 
 NOISE_SIDE = 4000

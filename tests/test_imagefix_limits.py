@@ -11,8 +11,9 @@ import zlib
 import pytest
 from PIL import Image, ImageFile
 
-from core import config, media
-from core import imagefix as fx
+from core import config
+from core.authoring import imagefix as fx
+from core.authoring import media
 
 LIMIT = config.IMAGE_FIX_MAX_PIXELS
 

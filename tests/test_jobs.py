@@ -1,4 +1,4 @@
-"""core/jobs.py: job records, the state machine, the poll schedule."""
+"""core/jobs/record.py: job records, the state machine, the poll schedule."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from core import config
-from core.jobs import (
+from core.jobs.record import (
     ALLOWED,
     FINAL_STATES,
     InvalidTransition,

@@ -8,9 +8,9 @@ import multiprocessing as mp
 from pathlib import Path
 
 from bench import ledger as lb
-from core import db
-from core.jobs import JobState, new_job, transition
-from core.store import SCHEMA_VERSION, Ledger
+from core.jobs.record import JobState, new_job, transition
+from core.storage import db
+from core.storage.store import SCHEMA_VERSION, Ledger
 
 PROCESSES = 4
 JOBS = 400

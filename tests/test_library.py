@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from core import config, db, library
-from core.library import Library, body_hash, export_presets, import_presets, param_diff, word_diff
-from core.media_store import S3Media
+from core import config
+from core.storage import db, library
+from core.storage.library import Library, body_hash, export_presets, import_presets, param_diff, word_diff
+from core.storage.media_store import S3Media
 from tests.images import png_b64
 
 MR_I2V = "mulerouter/kling-v3-omni/image-to-video"
@@ -243,7 +244,7 @@ def test_an_import_adds_versions_and_never_replaces(lib):
 
 
 def test_json_depth_is_iterative():
-    from core.library import json_depth
+    from core.storage.library import json_depth
 
     assert json_depth(5) == 0 and json_depth([]) == 1 and json_depth({"a": [{"b": []}]}) == 4
     deep: list = []

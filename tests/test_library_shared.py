@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from core import config, db, server
-from core.library import DeleteRefused, Library, read_legacy_file
-from core.media_store import S3Media
-from core.store import Ledger
+from core import config, server
+from core.storage import db
+from core.storage.library import DeleteRefused, Library, read_legacy_file
+from core.storage.media_store import S3Media
+from core.storage.store import Ledger
 from tests.images import png_b64
 
 T2V = "mulerouter/kling-v3/text-to-video"
@@ -105,7 +106,7 @@ def test_a_library_of_the_release_before_comes_in_once_without_loss(data_dir, le
 
 def test_an_interrupted_legacy_import_leaves_nothing_and_is_done_on_the_next_start(data_dir, monkeypatch):
     _pre11_dir(data_dir)
-    from core import library
+    from core.storage import library
 
     real = library._merge_versions
 

@@ -1,11 +1,12 @@
-"""Image checks of core/media.py with real in-memory PNG/JPEG/GIF images made by PIL."""
+"""Image checks of core/authoring/media.py with real in-memory PNG/JPEG/GIF images made by PIL."""
 
 from __future__ import annotations
 
 import pytest
 from images import b64, gif, image_bytes, jpeg, oversized_png, png, png_b64, truncated_png
 
-from core import config, media
+from core import config
+from core.authoring import media
 
 MIN = config.IMAGE_MIN_SIDE_PX
 

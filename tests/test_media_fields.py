@@ -8,16 +8,17 @@ import io
 import pytest
 from PIL import Image
 
-from core import catalog, config
-from core.http import make_client
-from core.library import Library
-from core.media import encode_base64
+from core import config
+from core.authoring import catalog
+from core.authoring.media import encode_base64
+from core.authoring.schemas import apimart as am
+from core.authoring.schemas import mulerouter as mr
+from core.authoring.schemas.media_fields import ITEM, image_paths, media_paths
+from core.engine.runner import submit_job
 from core.models import RouterAccess
-from core.runner import submit_job
-from core.schemas import apimart as am
-from core.schemas import mulerouter as mr
-from core.schemas.media_fields import ITEM, image_paths, media_paths
-from core.store import (
+from core.net.http import make_client
+from core.storage.library import Library
+from core.storage.store import (
     Ledger,
     MediaCache,
     content_name,

@@ -1,4 +1,5 @@
-"""The media route (core/media_route.py) served by a real uvicorn server on loopback, fetched with httpx:
+"""The media route (core/storage/media_route.py) served by a real uvicorn server on loopback, fetched with
+httpx:
 whole files, HEAD, byte ranges, 304/416, names that are not cache names, headers, download names."""
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from core import config, media_route, server
-from core.store import MediaCache
+from core import config, server
+from core.storage import media_route
+from core.storage.store import MediaCache
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_VIDEO = ROOT / "core" / "emulator" / "assets" / "demo_16x9_3s.mp4"

@@ -18,14 +18,18 @@ import uvicorn
 from starlette.applications import Starlette
 
 from bench.s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY
-from core import access as acc
-from core import catalog, config, media_route, providers, runner, server, uploads
-from core.engine import Engine, remove_stale_parts
-from core.http import make_client
-from core.jobs import JobState
-from core.media_store import MediaStoreError, S3Media, is_remote, open_media_store, parse_media_url
+from core import config, server
+from core.authoring import catalog
+from core.engine import runner
+from core.engine.loop import Engine, remove_stale_parts
+from core.jobs import access as acc
+from core.jobs import providers, uploads
+from core.jobs.record import JobState
 from core.models import RouterAccess
-from core.store import Ledger, MediaCache, content_name, externalize_body, internalize_body
+from core.net.http import make_client
+from core.storage import media_route
+from core.storage.media_store import MediaStoreError, S3Media, is_remote, open_media_store, parse_media_url
+from core.storage.store import Ledger, MediaCache, content_name, externalize_body, internalize_body
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_VIDEO = ROOT / "core" / "emulator" / "assets" / "demo_16x9_3s.mp4"
@@ -127,7 +131,7 @@ def test_a_review_pack_streams_its_videos_from_the_store(media) -> None:
     import io
     import zipfile
 
-    from core.review_pack import video_arcname, write_review_pack
+    from core.compare.review_pack import video_arcname, write_review_pack
     from tests.test_review_pack import make_cells
 
     data = SAMPLE_VIDEO.read_bytes()
@@ -224,7 +228,7 @@ def test_local_copies_are_bounded_least_recently_used_first(s3_media: S3Media, t
 def test_a_bucket_out_of_reach_says_so_in_plain_words_and_keeps_the_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bench.servers import free_port
-    from core.media_store import make_s3_client
+    from core.storage.media_store import make_s3_client
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)

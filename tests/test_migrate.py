@@ -1,4 +1,5 @@
-"""`python -m core migrate-media` (core/migrate.py): a populated local install (jobs with videos, a library
+"""`python -m core migrate-media` (core/storage/migrate.py): a populated local install (jobs with videos, a
+library
 with images, drafts, an experiment) copied into a real PostgreSQL (`pg_url`) and a moto bucket
 (`s3_media`); the app's Ledger and Library on the target read the same things; a second run copies nothing;
 a run cut short finishes on the next; dry run and refusals in plain words."""
@@ -13,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from core import __main__ as cli
-from core import config, migrate
-from core.jobs import JobState, new_job, start_polling, transition
-from core.library import Library
+from core import config
+from core.jobs.record import JobState, new_job, start_polling, transition
 from core.models import TaskRef
-from core.store import Ledger, MediaCache
+from core.storage import migrate
+from core.storage.library import Library
+from core.storage.store import Ledger, MediaCache
 from tests.images import png_b64
 from tests.test_library_shared import PRE11
 

@@ -1,4 +1,5 @@
-"""Issue 11, part own, in core: someone else's experiment is read-only (core/experiments.py refuses every
+"""Issue 11, part own, in core: someone else's experiment is read-only (core/compare/experiments.py refuses
+every
 change and run with identity.NotAllowedError; the owner, an admin and the single user may), "Make my copy"
 makes a new experiment of the person's (same base, axes, takes; no jobs, no reviews), and drafts follow the
 signed-in person (drafts.person_key; Ledger.claim_draft takes a browser's draft over when the person has
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from core import config, drafts, library
-from core import experiments as X
-from core import identity as ident
-from core.store import Ledger, MediaCache
+from core import config
+from core.compare import experiments as X
+from core.storage import drafts, library
+from core.storage.store import Ledger, MediaCache
+from core.team import identity as ident
 
 MR_V3 = "mulerouter/kling-v3/text-to-video"
 BASE = {"prompt": "A red fox runs through snow", "duration": 5, "aspect_ratio": "16:9", "mode": "std",

@@ -1,13 +1,12 @@
-"""core/pricing.py: the editable rate table, estimates per endpoint, session spend."""
+"""core/authoring/pricing.py: the editable rate table, estimates per endpoint, session spend."""
 
 from __future__ import annotations
 
 import pytest
 
-from core import catalog, config
-from core.jobs import JobState, new_job, transition
-from core.models import TaskRef
-from core.pricing import (
+from core import config
+from core.authoring import catalog
+from core.authoring.pricing import (
     ROW_FIELDS,
     RateKey,
     default_table,
@@ -16,6 +15,8 @@ from core.pricing import (
     session_spend,
     table_to_rows,
 )
+from core.jobs.record import JobState, new_job, transition
+from core.models import TaskRef
 
 AM_OMNI = catalog.get("apimart/kling-v3-omni")
 AM_V3 = catalog.get("apimart/kling-v3")

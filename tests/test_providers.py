@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core import catalog, config
+from core import config
+from core.authoring import catalog
 from core.errors import (
     AuthError,
     FetchRefusedError,
@@ -22,12 +23,12 @@ from core.errors import (
     SubmissionUnknownError,
     TaskFailedError,
 )
-from core.http import make_client
+from core.jobs.providers import download, get_provider, poll, submit, test_connection, upload_image
+from core.jobs.providers.apimart import ApimartProvider
+from core.jobs.providers.base import CANCELLED_MESSAGE, MODERATION_MESSAGE, flatten_urls, normalise_state
+from core.jobs.providers.mulerouter import ALTERNATIVE_PATHS, MuleRouterProvider
 from core.models import RouterAccess, TaskRef, TaskState
-from core.providers import download, get_provider, poll, submit, test_connection, upload_image
-from core.providers.apimart import ApimartProvider
-from core.providers.base import CANCELLED_MESSAGE, MODERATION_MESSAGE, flatten_urls, normalise_state
-from core.providers.mulerouter import ALTERNATIVE_PATHS, MuleRouterProvider
+from core.net.http import make_client
 
 KEY = "sk-provider-test-SECRET-42"
 MR = get_provider(config.MULEROUTER)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from images import png
 
-from core import catalog, config
+from core import config
+from core.authoring import catalog
 from core.errors import (
     AuthError,
     FetchRefusedError,
@@ -20,11 +21,11 @@ from core.errors import (
     ServerError,
     SubmissionUnknownError,
 )
-from core.fetch import FetchPolicy, fetch_to_file
-from core.http import make_client
+from core.jobs.providers import download, poll, submit, test_connection, upload_image
+from core.jobs.providers.base import MODERATION_MESSAGE
 from core.models import RouterAccess, TaskRef, TaskState, TaskStatus
-from core.providers import download, poll, submit, test_connection, upload_image
-from core.providers.base import MODERATION_MESSAGE
+from core.net.fetch import FetchPolicy, fetch_to_file
+from core.net.http import make_client
 
 KEY = "sk-emulator-SECRET-7f3a9c"
 COMPLETE_AFTER_S = 0.4

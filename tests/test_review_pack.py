@@ -1,4 +1,5 @@
-"""core/review_pack.py: the zip's contents, escaping, unseekable output, and flat memory (tracemalloc)."""
+"""core/compare/review_pack.py: the zip's contents, escaping, unseekable output, and flat memory
+(tracemalloc)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.pages import write_real_size_mp4
-from core.review_pack import PackCell, prompt_diff_html, video_arcname, write_review_pack
+from core.compare.review_pack import PackCell, prompt_diff_html, video_arcname, write_review_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "core" / "emulator" / "assets"

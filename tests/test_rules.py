@@ -15,9 +15,10 @@ import pytest
 from images import b64
 from PIL import Image
 
-from core import catalog, check, config, rules
+from core import config
 from core.__main__ import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
-from core.rules import CAUTION, PROBLEM
+from core.authoring import catalog, check, rules
+from core.authoring.rules import CAUTION, PROBLEM
 
 IMG, IMG2, VID = "https://example.com/a.png", "https://example.com/b.png", "https://example.com/v.mp4"
 V3_I2V, O_T2V, O_REF = rules.V3_I2V, rules.O_T2V, rules.O_REF

@@ -15,9 +15,10 @@ import httpx
 import pytest
 from images import b64, png
 
-from core import catalog, check, config, rules
+from core import config
 from core.__main__ import EXIT_OK, EXIT_PROBLEMS, main
-from core.rules import CAUTION, PROBLEM
+from core.authoring import catalog, check, rules
+from core.authoring.rules import CAUTION, PROBLEM
 
 E = rules.V3_I2V
 IMG = "https://example.com/frame.png"

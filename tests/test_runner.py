@@ -1,4 +1,4 @@
-"""core/runner.py against the router emulator over real loopback HTTP: submit → refresh → video saved,
+"""core/engine/runner.py against the router emulator over real loopback HTTP: submit → refresh → video saved,
 every fault kind, restarts, concurrent writers, and no key anywhere on disk."""
 
 from __future__ import annotations
@@ -11,14 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core import catalog, config
-from core.errors import PaymentRequiredError
-from core.http import make_client
-from core.jobs import JobState, is_active, needs_download, new_job, transition
-from core.media import encode_base64
-from core.models import RouterAccess
-from core.pricing import estimate
-from core.runner import (
+from core import config
+from core.authoring import catalog
+from core.authoring.media import encode_base64
+from core.authoring.pricing import estimate
+from core.engine.runner import (
     LOST_TASK_MESSAGE,
     ORPHAN_MESSAGE,
     dismiss,
@@ -28,7 +25,11 @@ from core.runner import (
     submit_job,
     track_task,
 )
-from core.store import Ledger, MediaCache, internalize_body
+from core.errors import PaymentRequiredError
+from core.jobs.record import JobState, is_active, needs_download, new_job, transition
+from core.models import RouterAccess
+from core.net.http import make_client
+from core.storage.store import Ledger, MediaCache, internalize_body
 from tests.images import png
 
 T0 = 1_800_000_000.0
@@ -333,7 +334,7 @@ def test_a_failed_download_is_retried_later(rig, emu):
 def test_track_a_task_by_id_and_again(rig, emu):
     endpoint = catalog.get(AM_OMNI)
     with make_client() as other:  # a task started elsewhere (another app, the dashboard)
-        from core import providers
+        from core.jobs import providers
 
         ref, _ = providers.submit(other, endpoint, _body(AM_OMNI), rig.access["apimart"])
     job = track_task(rig.ledger, endpoint, f"  {ref.task_id} ", rig.access["apimart"], now=T0)

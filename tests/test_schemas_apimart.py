@@ -10,11 +10,12 @@ from images import png_b64
 from levels import level_at
 from pydantic import BaseModel, ValidationError
 
-from core import catalog, check, config
+from core import config
+from core.authoring import catalog, check
+from core.authoring.rules import CAUTION, PROBLEM
+from core.authoring.schemas import apimart as am
+from core.authoring.schemas.common import field_hint
 from core.models import Mode
-from core.rules import CAUTION, PROBLEM
-from core.schemas import apimart as am
-from core.schemas.common import field_hint
 
 OMNI, V3 = am.ApimartKlingV3Omni, am.ApimartKlingV3
 BOTH = [OMNI, V3]

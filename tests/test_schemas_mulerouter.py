@@ -10,10 +10,11 @@ from images import b64, gif, oversized_png, png_b64
 from levels import caution_fields, level_at
 from pydantic import BaseModel, ValidationError
 
-from core import catalog, check, config
-from core.rules import CAUTION, PROBLEM
-from core.schemas import mulerouter as mr
-from core.schemas.common import field_hint
+from core import config
+from core.authoring import catalog, check
+from core.authoring.rules import CAUTION, PROBLEM
+from core.authoring.schemas import mulerouter as mr
+from core.authoring.schemas.common import field_hint
 
 IMG = "https://example.com/a.png"
 IMG2 = "https://example.com/b.jpg"

@@ -1,4 +1,5 @@
-"""core/store.py: the ledger (on SQLite and on PostgreSQL: the `ledger` fixture is parametrized) and the
+"""core/storage/store.py: the ledger (on SQLite and on PostgreSQL: the `ledger` fixture is parametrized) and
+the
 media cache."""
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core import config, store
-from core.jobs import JobState, charged_cost, new_job, start_polling, transition
+from core import config
+from core.jobs.record import JobState, charged_cost, new_job, start_polling, transition
 from core.models import TaskRef
-from core.store import (
+from core.storage import store
+from core.storage.store import (
     JobFilter,
     Ledger,
     MediaCache,

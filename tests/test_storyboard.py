@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 
-from core import check, config
-from core import storyboard as sb
+from core import config
+from core.authoring import check
+from core.authoring import storyboard as sb
 
 
 def shots(*seconds: int, indexed: bool = False) -> list[dict]:

@@ -6,7 +6,7 @@ import os
 import socket
 
 from bench.team_harness import CallerNames, pid_of_owner, pid_with_socket, tcp_inode
-from core.engine import new_owner_id
+from core.engine.loop import new_owner_id
 
 
 def test_the_owner_of_a_lease_names_its_process():

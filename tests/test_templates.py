@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import catalog, check, config, templates, tokens
+from core import config
+from core.authoring import catalog, check, templates, tokens
 from core.models import Mode
 
 ALL = templates.templates()

@@ -6,8 +6,9 @@ import copy
 
 import pytest
 
-from core import catalog, check, config
-from core import tokens as tk
+from core import config
+from core.authoring import catalog, check
+from core.authoring import tokens as tk
 from tests.images import png_b64
 
 U = "https://example.com/"

@@ -1,4 +1,4 @@
-"""core/uploads.py against the real emulator: a local video is checked (magic bytes, size), sent once to
+"""core/jobs/uploads.py against the real emulator: a local video is checked (magic bytes, size), sent once to
 the emulator's upload route in demo mode, served back, and accepted by the emulator's own tasks; a real
 router has no upload target yet (the seam for an S3-compatible media store)."""
 
@@ -7,8 +7,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core import catalog, config, providers, uploads
+from core import config
+from core.authoring import catalog
 from core.emulator import clips
+from core.jobs import providers, uploads
 from core.models import RouterAccess
 from tests.conftest import TEST_KEY
 

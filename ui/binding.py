@@ -9,7 +9,7 @@
     draw_removal_notice(prompt_key)                 "Image 2 was removed" + Undo / take the marks out
     draw_router_switch(endpoint, mode, body)        "Open on APIMart" / "Open on MuleRouter"
 
-The token grammar, what a body offers and the translation between routers live in core.tokens.
+The token grammar, what a body offers and the translation between routers live in core.authoring.tokens.
 Prompts are user text: shown with st.code / st.text only.
 """
 
@@ -19,9 +19,10 @@ from typing import Any
 
 import streamlit as st
 
-from core import catalog, config, media
-from core import tokens as tk
-from core.catalog import Endpoint
+from core import config
+from core.authoring import catalog, media
+from core.authoring import tokens as tk
+from core.authoring.catalog import Endpoint
 from ui import session
 from ui import widgets as w
 

@@ -3,8 +3,9 @@
 A brush is a mask image (white = the brush's area), given like a frame: a URL or an upload, sent inline
 as Base64. The static brush marks what stays still; each moving brush (up to 6) also has a path, typed
 as a small table of points in the top-left pixel coordinates of the first frame (what image viewers
-show) and sent in Kling's coordinates, origin bottom-left (core.camera.to_kling). The brushes are drawn
-over the first frame, paths as arrows (an image made with Pillow: core.camera.draw_brushes).
+show) and sent in Kling's coordinates, origin bottom-left (core.authoring.camera.to_kling). The brushes are
+drawn
+over the first frame, paths as arrows (an image made with Pillow: core.authoring.camera.draw_brushes).
 
     WIDGETS["static_brush" | "moving_brushes"](call) -> (value, problems)
     LOADERS[...](call, value)
@@ -17,7 +18,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import camera, config
+from core import config
+from core.authoring import camera
 from ui import widgets as w
 
 ROWS = ".__rows"  # the points last read from a brush's table (top-left), kept when the table is not drawn

@@ -14,7 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from core import camera, config
+from core import config
+from core.authoring import camera
 from ui import widgets as w
 
 NONE = "none"  # no camera_control in the body

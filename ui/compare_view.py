@@ -6,11 +6,13 @@
 
 Someone else's experiment (issue 11) is shown read-only: the grid, its videos, the table, CSV, review pack and
 grid video, a line saying whose it is and "Make my copy"; its axes, takes, reviews, Run all / Stop and Save
-the winner are for its owner or an admin (core/experiments.py refuses them too).
+the winner are for its owner or an admin (core/compare/experiments.py refuses them too).
 
-Everything else (expansion, checks, costs, running, reviews) is core/experiments.py. Prompts and router
+Everything else (expansion, checks, costs, running, reviews) is core/compare/experiments.py. Prompts and
+router
 texts are user text: shown with st.text / st.code only. The synced grid, the review pack and the grid
-video come from ui/synced_grid.py, core/review_pack.py and core/grid_video.py when present; until then
+video come from ui/synced_grid.py, core/compare/review_pack.py and core/compare/grid_video.py when present;
+until then
 each cell plays on its own (st.video from the media route).
 """
 
@@ -23,11 +25,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import catalog, config, store
-from core import experiments as X
-from core.catalog import Endpoint
+from core import config
+from core.authoring import catalog
+from core.authoring.catalog import Endpoint
+from core.compare import experiments as X
 from core.errors import StudioError
-from core.jobs import Job
+from core.jobs.record import Job
+from core.storage import store
 from ui import jobs_view, library_view, media_links, session, welcome
 from ui.form import escape_markdown
 
@@ -209,7 +213,7 @@ def _wordings_input(exp: X.Experiment) -> X.Axis | None:
         text = st.text_area(f"Wording {i + 1}", key=key, height=80)
         texts.append(text)
         if text.strip() and text != exp.base_prompt:
-            from core import library
+            from core.storage import library
 
             st.code(X.diff_text(library.word_diff(exp.base_prompt, text)), language=None, wrap_lines=True)
     if len({t.strip() for t in texts}) < len(texts) or any(not t.strip() for t in texts):
@@ -554,11 +558,11 @@ def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], *, editabl
                    icon=":material/bookmark:")
 
 
-# --- share: review pack and grid video (core/review_pack.py, core/grid_video.py) ---------------------------
+# --- share: review pack and grid video (core/compare/review_pack.py, core/compare/grid_video.py) ------------
 
 def _pack_cells(exp: X.Experiment, plan: X.Plan, records: dict[str, Any],
                 jobs: dict[str, Job | None]) -> list[Any]:
-    from core.review_pack import PackCell
+    from core.compare.review_pack import PackCell
     from ui.form import shorten_inline_images
 
     out = []
@@ -600,7 +604,7 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
         if st.button("Prepare review pack", key=_k(exp.id, "pack"), icon=":material/folder_zip:",
                      help="A zip with an offline page (grid, synced playback, prompts, ratings) "
                      "and the MP4s."):
-            from core.review_pack import write_review_pack
+            from core.compare.review_pack import write_review_pack
 
             cells = _pack_cells(exp, plan, records, jobs)
 
@@ -619,7 +623,7 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
             st.link_button("Download review pack", url, icon=":material/download:")
         if st.button("Prepare grid as video", key=_k(exp.id, "gridvideo"), icon=":material/movie:",
                      help="One MP4 of the grid on show, labels burnt in, for chats and slides."):
-            from core.grid_video import render_grid_video
+            from core.compare.grid_video import render_grid_video
 
             layout = X.grid_layout(exp, st.session_state.get(_k(exp.id, "rows")),
                                    st.session_state.get(_k(exp.id, "cols")),

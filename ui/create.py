@@ -16,11 +16,15 @@ from typing import Any
 
 import streamlit as st
 
-from core import budget, catalog, config, drafts, jobs, pricing, store
-from core import tokens as tk
-from core.catalog import Endpoint
+from core import config
+from core.authoring import catalog, pricing
+from core.authoring import tokens as tk
+from core.authoring.catalog import Endpoint
 from core.errors import SubmissionUnknownError
+from core.jobs import record as jobs
 from core.models import MODE_TITLES, Mode
+from core.storage import drafts, store
+from core.team import budget
 from ui import binding, compare_view, form, library_view, session, welcome
 from ui import widgets as w
 
@@ -125,7 +129,7 @@ def spend_line(spend: pricing.Spend, *, demo: bool, would_be: float, cap: float 
 
 def budget_message(excess: float, *, estimate: float, spent: float, cap: float, demo: bool) -> str:
     """The confirmation question when a submission would pass this session's own cap (Settings; a soft
-    limit that asks). The operator's daily budget is a hard limit: core/budget.py refusal."""
+    limit that asks). The operator's daily budget is a hard limit: core/team/budget.py refusal."""
     head = (f"This request (about ${estimate:.2f}) would take this session's spend to "
             f"${spent + estimate:.2f}, ${excess:.2f} over your session cap of ${cap:.2f}.")
     if demo:

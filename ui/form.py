@@ -3,7 +3,7 @@
     render_form(endpoint, mode, *, key_prefix, show_errors, uploader=None) -> FormResult
     load_into_form(endpoint, body, *, key_prefix) -> None
 
-Hints are read from `model_fields[name].json_schema_extra["ui"]` (see core/schemas/common.py); a
+Hints are read from `model_fields[name].json_schema_extra["ui"]` (see core/authoring/schemas/common.py); a
 field without a hint gets a widget inferred from its annotation. Every widget key is
 "<key_prefix>.<field>" (nested: "<key_prefix>.multi_prompt.0.prompt"). The body holds only the
 fields on show, with the endpoint's fixed_body merged in. Errors are listed by dotted field path and
@@ -26,9 +26,10 @@ import streamlit as st
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from core import config, media
-from core.catalog import Endpoint
-from core.schemas import common
+from core import config
+from core.authoring import media
+from core.authoring.catalog import Endpoint
+from core.authoring.schemas import common
 from ui import widgets as w
 
 SEGMENTED_MAX_OPTIONS = 4  # more options than this → a select box
@@ -353,11 +354,11 @@ def validation_problems(model: type[BaseModel], body: dict[str, Any]) -> list[tu
 def problems_for(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, list[str]]:
     """Every problem of a body by field path ("" = the whole body), as the checker words them.
 
-    Uses core.check (the same check as the CLI and the emulator); messages are fragments such as
+    Uses core.authoring.check (the same check as the CLI and the emulator); messages are fragments such as
     "is required" that `sentence()` completes with the field's label.
     """
     try:
-        from core import check as core_check
+        from core.authoring import check as core_check
     except ImportError:  # pragma: no cover - the checker ships with the schemas
         core_check = None
     if core_check is not None:
@@ -374,8 +375,8 @@ def problems_for(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, list[str
 
 
 def cautions_for(endpoint: Endpoint, body: dict[str, Any]) -> list[Any]:
-    """The cautions of a body (core.check: rules only another source supports, fields ignored)."""
-    from core import check as core_check
+    """The cautions of a body (core.authoring.check: rules only another source supports, fields ignored)."""
+    from core.authoring import check as core_check
 
     return core_check.cautions(endpoint.id, body)
 

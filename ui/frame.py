@@ -5,7 +5,7 @@ With login configured (st.login) and nobody logged in, or a trusted proxy header
 only a plain welcome shows: nothing else is usable.
 
 The live view is a fragment drawn in the sidebar from the entry script, so it runs whichever page is
-open. It only reads: the job engine in the server polls and downloads (core/engine.py); the tab asks
+open. It only reads: the job engine in the server polls and downloads (core/engine/loop.py); the tab asks
 the ledger what changed since it last looked (one indexed query) for its counter and toasts.
 """
 
@@ -17,7 +17,7 @@ import time
 import streamlit as st
 
 from core import config
-from core.jobs import FINAL_STATES, JobState
+from core.jobs.record import FINAL_STATES, JobState
 from ui import session
 
 SEQ_KEY = "frame.seen_change"  # the newest ledger change this tab has looked at

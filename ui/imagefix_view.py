@@ -5,7 +5,7 @@
     check_url_button(key, url, kind)      "Check URL": fetch (short timeout) and show what was found;
                                           the result is kept per URL in the session, so reruns do not refetch
 
-The pixel work lives in core.imagefix. Previews are computed once per (image, fix) and kept in this
+The pixel work lives in core.authoring.imagefix. Previews are computed once per (image, fix) and kept in this
 browser session only (st.cache_data with scope="session": an upload is user data). A picture over
 config.IMAGE_FIX_MAX_PIXELS gets a plain message and fix buttons without previews: nothing decodes it
 until the user clicks a fix.
@@ -18,8 +18,9 @@ from typing import Any
 
 import streamlit as st
 
-from core import config, media
-from core import imagefix as fx
+from core import config
+from core.authoring import imagefix as fx
+from core.authoring import media
 from ui import session
 from ui import widgets as w
 
@@ -148,7 +149,7 @@ def on_check_url(key: str, url: str, kind: str) -> None:
 
 
 def _lines(result: Any) -> tuple[bool | None, list[str]]:
-    """(ok, lines to show) from a probe result (a core.imagefix.UrlCheck, or a plain note)."""
+    """(ok, lines to show) from a probe result (a core.authoring.imagefix.UrlCheck, or a plain note)."""
     if isinstance(result, str):
         return None, [result]
     lines = [f"This address {result.note.rstrip('.')}."] if result.note and result.image is None else []

@@ -15,9 +15,12 @@ from typing import Any
 
 import streamlit as st
 
-from core import access, catalog, config, media, store
-from core import tokens as tk
-from core.jobs import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
+from core import config
+from core.authoring import catalog, media
+from core.authoring import tokens as tk
+from core.jobs import access
+from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
+from core.storage import store
 from ui import media_links, session
 
 STATE_LABELS = {

@@ -5,9 +5,10 @@
     link_take(mode, endpoint, job)       after Generate: the job becomes a take of the active preset
     render_library_page()                the Library page
 
-The store itself (core.library, in the shared database; `session.library()`) and the diff helpers live
-in core.library; each version shows who saved it and only its owner (or an admin) sees Delete; the starter
-templates in core.templates. Prompts are user text: shown with st.text / st.code only.
+The store itself (core.storage.library, in the shared database; `session.library()`) and the diff helpers live
+in core.storage.library; each version shows who saved it and only its owner (or an admin) sees Delete; the
+starter
+templates in core.authoring.templates. Prompts are user text: shown with st.text / st.code only.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 
 import streamlit as st
 
-from core import catalog, config, library, store, templates
-from core.catalog import Endpoint
+from core import config
+from core.authoring import catalog, templates
+from core.authoring.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
+from core.storage import library, store
 from ui import jobs_view, session, welcome
 from ui.form import escape_markdown
 
@@ -78,7 +81,7 @@ def _show_flash() -> None:
 
 
 # --- bodies ---------------------------------------------------------------------------------------
-# The library stores inline Base64 images by content hash in the data dir's media cache (core.library
+# The library stores inline Base64 images by content hash in the data dir's media cache (core.storage.library
 # externalizes on save); a body loaded back into a form is internalized again.
 
 def loadable_body(body: dict[str, Any]) -> dict[str, Any]:

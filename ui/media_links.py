@@ -1,4 +1,4 @@
-"""Absolute URLs of media cache files on the app's own media route (core/media_route.py).
+"""Absolute URLs of media cache files on the app's own media route (core/storage/media_route.py).
 
     st.video(media_url(job.video_file))                          # the browser streams it (HTTP Range)
     st.link_button("Download", media_url(name, download_name="fox.mp4"))
@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import streamlit as st
 
 from core import config
-from core.media_route import DOWNLOAD_PARAM, NAME_PATTERN
+from core.storage.media_route import DOWNLOAD_PARAM, NAME_PATTERN
 
 _WEB_SCHEMES = ("http", "https")
 

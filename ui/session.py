@@ -18,15 +18,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import access as acc
-from core import budget, config, drafts, jobs, pricing, runner, server, store
-from core import identity as ident
-from core.catalog import Endpoint
+from core import config, server
+from core.authoring import pricing
+from core.authoring.catalog import Endpoint
+from core.engine import runner
 from core.errors import StudioError
-from core.jobs import Job
-from core.library import Library
-from core.media_store import MediaStore
+from core.jobs import access as acc
+from core.jobs import record as jobs
+from core.jobs.record import Job
 from core.models import RouterAccess
+from core.storage import drafts, store
+from core.storage.library import Library
+from core.storage.media_store import MediaStore
+from core.team import budget
+from core.team import identity as ident
 
 ROUTER_KEY = "studio.router"
 DEMO_KEY = "settings.demo"  # True / False / None (= automatic: demo when the router has no key)
@@ -174,7 +179,7 @@ def access_problem(router: str) -> str | None:
 
 
 def bound_access(router: str, *, demo: bool | None = None) -> tuple[RouterAccess, str]:
-    """How this session reaches the router, and the access id its jobs record (core/access.py).
+    """How this session reaches the router, and the access id its jobs record (core/jobs/access.py).
 
     Demo mode: the emulator. A key typed here: held in the server's memory for the job's lifetime,
     sent to this session's base URL. Otherwise the operator's key, to the operator's base URL only.
@@ -225,7 +230,7 @@ def uploader_for(router: str) -> Callable[[bytes, str, str], str] | None:
         return None
 
     def upload(data: bytes, filename: str, content_type: str) -> str:
-        from core import providers
+        from core.jobs import providers
 
         return providers.upload_image(client(), router_access(router), data, filename, content_type)
 
@@ -407,7 +412,7 @@ def display_body(job: Job) -> dict:
 
 def retry(job: Job) -> Job:
     """A new submission of the same request (after the user confirmed)."""
-    from core import catalog
+    from core.authoring import catalog
 
     return mark_mine(submit(catalog.get(job.endpoint_id), restore_body(job)))
 
@@ -440,7 +445,7 @@ def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> J
 
 
 def test_connection(router: str) -> tuple[bool, str]:
-    from core import providers
+    from core.jobs import providers
 
     try:
         access = router_access(router)
@@ -581,7 +586,7 @@ def price_table() -> pricing.RateTable:
 
 def open_experiment(endpoint_id: str, body: dict, mode: str = "") -> str:
     """'Compare variants': a new experiment with this draft as its base, stored and put on show."""
-    from core import experiments
+    from core.compare import experiments
 
     exp = experiments.new_experiment(endpoint_id, body, mode=mode)
     experiments.save(ledger(), media(), exp, owner=identity().id)
@@ -591,7 +596,7 @@ def open_experiment(endpoint_id: str, body: dict, mode: str = "") -> str:
 
 def experiment_owner(exp_id: str) -> str:
     """Who started the experiment ("" before sign-in was set up, or not stored)."""
-    from core import experiments
+    from core.compare import experiments
 
     return experiments.owner_of(ledger(), exp_id) or ""
 
@@ -604,7 +609,7 @@ def may_edit(owner: str) -> bool:
 def save_experiment(exp) -> None:
     """Store a change to the experiment (its axes, takes): refused (identity.NotAllowedError) for someone
     else's, unless an admin."""
-    from core import experiments
+    from core.compare import experiments
 
     experiments.save(ledger(), media(), exp, owner=identity().id, who=identity())
 
@@ -612,7 +617,7 @@ def save_experiment(exp) -> None:
 def copy_experiment(exp) -> str:
     """'Make my copy': a new experiment of this person's with the same base, axes and takes (nothing sent,
     no reviews), put on show."""
-    from core import experiments
+    from core.compare import experiments
 
     copy = experiments.make_copy(ledger(), media(), exp, identity().id)
     st.session_state[COMPARE_OPEN_KEY] = copy.id
@@ -625,7 +630,7 @@ def run_experiment(exp, plan, *, rerun: bool = False, confirmed: bool = False, c
     experiments.OverBudgetError first when over this session's cap and not confirmed, and
     store.OverBudgetError (nothing recorded) past the operator's daily budget, identity.NotAllowedError
     for someone else's experiment (unless an admin). The new jobs count in this session's spend."""
-    from core import experiments
+    from core.compare import experiments
 
     now = time.time()
     limit = spend_limit(now)
@@ -643,7 +648,7 @@ def run_experiment(exp, plan, *, rerun: bool = False, confirmed: bool = False, c
 
 
 def stop_experiment(exp_id: str) -> int:
-    from core import experiments
+    from core.compare import experiments
 
     return experiments.stop_all(ledger(), exp_id, who=identity())
 

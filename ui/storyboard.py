@@ -7,7 +7,7 @@ down, split it in two or remove it; under them "Add shot", "Fit to duration" and
 small Vega-Lite chart, no HTML) showing every shot with its seconds, the seconds past the video's end
 in a warning colour and the missing ones in red; when the shots do not add up, "Make the video N s"
 (when N is a length a video may have) and "Fit shots to N s" (with what it would do). The
-arithmetic lives in core.storyboard; this module only reads and writes widget state.
+arithmetic lives in core.authoring.storyboard; this module only reads and writes widget state.
 Shot state keys: "<key>.<i>.prompt" and "<key>.<i>.duration" (the form renderer's keys).
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import streamlit as st
 
 from core import config
-from core import storyboard as sb
+from core.authoring import storyboard as sb
 from ui import widgets as w
 
 SHOT_FIELDS = ("prompt", "duration")

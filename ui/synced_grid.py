@@ -8,7 +8,8 @@ chosen sound source (the others muted).
 
 A Streamlit v2 custom component made of two local plain-JS files (ui/synced_grid_frontend/), inlined
 here: no build step, no CDN, no script from elsewhere. The same synced_grid_core.js drives the review
-pack's offline index.html (core/review_pack.py). The browser fetches each `url` itself, so pass absolute
+pack's offline index.html (core/compare/review_pack.py). The browser fetches each `url` itself, so pass
+absolute
 URLs of the app's media route (ui/media_links.py `media_url`); the media route answers HTTP Range.
 """
 

@@ -3,7 +3,7 @@
     video_field(label, key, *, help) -> URL or None       drawn by the form renderer for video fields
 
 Routers download the source video themselves, so a local file is sent first to where the router can
-reach it (core.uploads.video_upload_target: the team's media store when it is a bucket, with a temporary
+reach it (core.jobs.uploads.video_upload_target: the team's media store when it is a bucket, with a temporary
 link the page mentions; else the emulator in demo mode; else nothing, and the page then says in one
 sentence why a public link is needed). The file is checked (magic bytes,
 size), kept in the media cache and played from the app's media route before anything is sent.
@@ -16,7 +16,8 @@ from typing import Any
 
 import streamlit as st
 
-from core import config, uploads
+from core import config
+from core.jobs import uploads
 from ui import session
 from ui import widgets as w
 

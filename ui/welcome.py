@@ -18,9 +18,10 @@ from typing import Any
 
 import streamlit as st
 
-from core import catalog, config
-from core.media_store import is_remote
+from core import config
+from core.authoring import catalog
 from core.models import MODE_TITLES, Mode
+from core.storage.media_store import is_remote
 from ui import session
 
 ASSETS = Path(__file__).resolve().parent / "assets"

@@ -21,7 +21,8 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitValueAssignmentNotAllowedError
 
-from core import config, imagefix, media
+from core import config
+from core.authoring import imagefix, media
 
 SHADOW_KEY = "form.__shadow"  # {widget key: last value}, survives widget clean-up
 UPLOAD_SEQ_KEY = "form.__upload_seq"  # global counter: every file uploader key is used once

@@ -46,6 +46,9 @@ Prompt markers (anywhere in `prompt` or a `multi_prompt[].prompt`), per task:
 Admin (no key needed): POST/GET/DELETE /_emulator/faults, GET /_emulator/submissions,
 GET /_emulator/tasks, POST /_emulator/reset, GET/POST /_emulator/settings {complete_after, latency},
 GET /_emulator/health.
+
+May import: base, core.net and core.authoring (it validates bodies with the app's own check). Nothing
+with state: it stands in for a router, outside the app.
 """
 
 from core.emulator.server import EmulatorHandle, start_emulator

@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from core import catalog, config
+from core import config
+from core.authoring import catalog
 from core.emulator import clips, replies, validate
 from core.emulator import state as st
 from core.emulator.state import EmulatorState, Fault, Task
-from core.fetch import sniff_video
+from core.net.fetch import sniff_video
 
 MR = config.MULEROUTER
 AM = config.APIMART

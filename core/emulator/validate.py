@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import check
-from core.catalog import Endpoint
+from core.authoring import check
+from core.authoring.catalog import Endpoint
 
 
 def problems(endpoint: Endpoint, body: dict[str, Any]) -> list[dict[str, str]]:

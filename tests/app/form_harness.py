@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import catalog
+from core.authoring import catalog
 from ui import form
 
 endpoint = catalog.get(st.session_state.get("harness.endpoint", "mulerouter/kling-v3-omni/text-to-video"))

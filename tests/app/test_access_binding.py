@@ -11,10 +11,10 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import access as acc
 from core import config
 from core.emulator import start_emulator
-from core.store import Ledger
+from core.jobs import access as acc
+from core.storage.store import Ledger
 from ui import create
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from core import check, config
+from core import config
+from core.authoring import check
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, prefix, session_jobs
 from tests.app.test_form import harness, result
 from tests.app.test_form import prefix as harness_prefix

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import pricing, store
+from core.authoring import pricing
+from core.storage import store
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, prefix, session_jobs
 from ui import create, session
 

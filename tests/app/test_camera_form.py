@@ -9,7 +9,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import rules
+from core.authoring import rules
 from tests.app.test_create_pages import (
     assert_started,
     demo,

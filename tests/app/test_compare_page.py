@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from core import config, server
-from core import experiments as X
-from core.jobs import JobState
-from core.store import Ledger
+from core.compare import experiments as X
+from core.jobs.record import JobState
+from core.storage.store import Ledger
 from tests.app.test_create_pages import demo, open_page, prefix
 from ui import compare_view, session
 
@@ -178,8 +178,8 @@ def test_stars_review_pack_and_grid_video_from_the_page(demo: Path) -> None:
 
     import av
 
-    from core import grid_video
-    from core.store import MediaCache
+    from core.compare import grid_video
+    from core.storage.store import MediaCache
 
     at, exp_id, jobs = _run_two_cells(demo)
     ledger = Ledger(demo)

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import catalog, config, store
+from core import config
+from core.authoring import catalog
+from core.storage import store
 from tests.images import png
 from ui import create
 

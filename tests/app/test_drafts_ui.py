@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import config, store
+from core import config
+from core.storage import store
 from tests.app.test_create_pages import APP, PAGES, demo, generate, prefix
 from ui import create, frame, session
 

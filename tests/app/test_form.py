@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Error
 
-from core import catalog, media
+from core.authoring import catalog, media
 from tests.images import png
 from ui import form
 from ui.widgets import shot_sum_message

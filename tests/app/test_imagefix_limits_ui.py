@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageFile
 
-from core import imagefix as fx
-from core import media
+from core.authoring import imagefix as fx
+from core.authoring import media
 from tests.app.test_form import _fix_buttons, _upload, harness, prefix, result
 from tests.test_imagefix_limits import flat_png
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import config, library, server
+from core import config, server
+from core.storage import library
 from tests.app.test_create_pages import APP, demo
 
 __all__ = ["demo"]

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import check, server, templates
+from core import server
+from core.authoring import check, templates
 from tests.app.test_create_pages import PAGES, demo, generate, open_page, prefix, session_jobs
 from ui import create, library_view
 

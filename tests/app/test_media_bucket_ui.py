@@ -15,9 +15,10 @@ from streamlit.testing.v1 import AppTest
 
 from bench.pages import SAMPLE_VIDEO, finished_job
 from bench.s3 import SECRET_ACCESS_KEY
-from core import config, store
+from core import config
 from core.emulator import clips
-from core.media_store import S3Media
+from core.storage import store
+from core.storage.media_store import S3Media
 from tests.app.test_create_pages import open_page, prefix
 
 ROOT = Path(__file__).resolve().parents[2]

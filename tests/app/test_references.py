@@ -20,7 +20,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import config, media
+from core import config
+from core.authoring import media
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, prefix, session_jobs
 from tests.images import png
 

@@ -14,12 +14,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.pages import finished_job, seed_jobs
-from core import catalog, config, server
-from core.http import make_client
-from core.jobs import JobState
+from core import config, server
+from core.authoring import catalog
+from core.engine.runner import refresh_jobs, submit_job
+from core.jobs.record import JobState
 from core.models import RouterAccess
-from core.runner import refresh_jobs, submit_job
-from core.store import Ledger, MediaCache
+from core.net.http import make_client
+from core.storage.store import Ledger, MediaCache
 from ui import jobs_view, media_links
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import storyboard as sb
+from core.authoring import storyboard as sb
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, session_jobs
 from tests.app.test_create_pages import prefix as page_prefix
 from tests.app.test_form import harness, prefix, result

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import config, store, uploads
+from core import config
 from core.emulator import clips
+from core.jobs import uploads
+from core.storage import store
 from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs
 from ui import video_upload
 

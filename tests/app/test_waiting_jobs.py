@@ -7,11 +7,13 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import access as acc
-from core import catalog, config, runner
-from core.jobs import JobState
+from core import config
+from core.authoring import catalog
+from core.engine import runner
+from core.jobs import access as acc
+from core.jobs.record import JobState
 from core.models import RouterAccess
-from core.store import Ledger, MediaCache
+from core.storage.store import Ledger, MediaCache
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import catalog, config
+from core import config
+from core.authoring import catalog
 from core.models import Mode
 from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs  # noqa: F401
 from ui import create, form, welcome

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from core import store
+from core.storage import store
 
 LONG = 30_000
 

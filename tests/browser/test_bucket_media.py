@@ -19,8 +19,8 @@ from bench import servers
 from bench.pages import SAMPLE_VIDEO, finished_job
 from bench.s3 import SECRET_ACCESS_KEY
 from core import config
-from core.media_store import S3Media
-from core.store import Ledger
+from core.storage.media_store import S3Media
+from core.storage.store import Ledger
 from tests.browser.test_gallery_media import HAVE_CURRENT_DATA, LONG, _video_states
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlparse
 import av
 from playwright.sync_api import Page, expect
 
-from core import experiments as X
-from core.store import Ledger
+from core.compare import experiments as X
+from core.storage.store import Ledger
 
 LONG = 30_000
 PROMPT = "A lighthouse beam sweeps over a stormy sea, compare test"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import store
+from core.storage import store
 
 LONG = 30_000
 # rounds per click style: 10 in the suite (~25 s each); STUDIO_DOUBLE_CLICK_ROUNDS=25 for a longer run

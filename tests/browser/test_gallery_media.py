@@ -11,8 +11,8 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from core import config
-from core.jobs import Job, JobState
-from core.store import Ledger
+from core.jobs.record import Job, JobState
+from core.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-results"

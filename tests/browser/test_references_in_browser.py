@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from core import store
+from core.storage import store
 
 LONG = 30_000
 ROOT = Path(__file__).resolve().parents[2]

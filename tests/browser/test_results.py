@@ -7,7 +7,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from core.store import Ledger
+from core.storage.store import Ledger
 
 LONG = 30_000
 ROW_MARKER_X = 12  # the row-selection column of Streamlit's data grid

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from core.review_pack import PackCell, write_review_pack
+from core.compare.review_pack import PackCell, write_review_pack
 from tests.browser import sync_probe
 
 ROOT = Path(__file__).resolve().parents[2]

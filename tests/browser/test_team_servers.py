@@ -22,7 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from bench import proxy as px
 from bench.team_harness import SHARED, AppServer, Team
 from core import config
-from core.jobs import FINAL_STATES, Job, JobState
+from core.jobs.record import FINAL_STATES, Job, JobState
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-results"

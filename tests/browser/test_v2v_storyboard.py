@@ -16,8 +16,8 @@ from playwright.sync_api import Page, expect
 
 from core import config
 from core.emulator import clips
-from core.jobs import Job, JobState
-from core.store import Ledger
+from core.jobs.record import Job, JobState
+from core.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-results" / "v2v"
@@ -154,7 +154,7 @@ def test_storyboard_longer_than_the_video(page: Page, app_url: str) -> None:
 def test_library_compare_side_by_side(page: Page, app_url: str, app_data_dir: Path) -> None:
     """Issue 9 item 13, looked at: the two prompts side by side with the changes marked (no raw diff
     markup, user markup shown as typed), settings by their labels."""
-    from core.library import Library
+    from core.storage.library import Library
 
     lib = Library(app_data_dir)
     endpoint = "mulerouter/kling-v3/text-to-video"

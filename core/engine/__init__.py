@@ -1,0 +1,9 @@
+"""Running jobs: the ledger and the routers put together.
+
+Owns: `runner` (submit / advance one step / track a task / resume: the glue of providers, ledger and media)
+and `loop` (the job engine: one per server process, claims due jobs under a lease, polls on the schedule,
+downloads, settles; several on one ledger never do the same work twice).
+
+May import: base, core.net, core.authoring, core.jobs, core.storage. Never core.team or core.compare
+(they call the runner), never the server (it starts the engine).
+"""

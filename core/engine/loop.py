@@ -1,0 +1,359 @@
+"""The job engine: one per server process, running whether or not a browser tab is open (no Streamlit).
+
+    Engine.start()   a daemon thread: every tick, claim the due jobs this process has access to
+                     (a lease in the ledger: owner + expiry, compare-and-set), work on each in a
+                     small pool (runner.advance: settle, poll once, download), write the result and
+                     give the lease up in one transaction (Ledger.release)
+    Engine.stop()    stops claiming, lets the work in hand finish (bounded), gives leases up
+
+Several processes may run engines on one ledger: a job is only worked on by the engine holding its
+lease, so no task is polled twice at once and no video is downloaded twice. A lease is renewed while
+the work goes on and expires when its process dies, so another engine takes the job over.
+
+Access (core/jobs/access.py): an engine claims only the jobs whose access it holds — the operator's keys
+(environment/secrets), its own demo emulator, and the session keys typed in this process (held in
+memory, announced in the ledger by a heartbeat so other engines and the tabs know they are alive).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from core import config
+from core.authoring import catalog
+from core.engine import runner
+from core.jobs import access as acc
+from core.jobs.record import Job, JobError, JobState, transition
+from core.models import RouterAccess
+from core.storage.store import (
+    LeaseLostError,
+    Ledger,
+    MediaCache,
+    StaleWriteError,
+    internalize_body,
+    job_access,
+)
+
+log = logging.getLogger(__name__)
+
+
+def new_owner_id() -> str:
+    """Who holds a lease: host, process and a random part (a restarted process is a new owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def remove_stale_parts(
+    directory: Path, now: float, older_than_s: float = config.ENGINE_PART_MAX_AGE_S
+) -> int:
+    """Delete unfinished download files (`.…part…`) nobody has written to for a while; returns how many.
+
+    A download in progress in another process writes all the time, so its file is never old."""
+    removed = 0
+    for path in directory.glob(".*part*"):
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def origin_alive(url: str, timeout: float = config.ENGINE_PROBE_TIMEOUT_S) -> bool:
+    """Does something accept connections at this URL's host and port?"""
+    origin = acc.origin(url)
+    try:
+        host_port = origin.split("://", 1)[1]
+        host, port = host_port.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def access_for(job: Job, held: dict[str, RouterAccess]) -> RouterAccess | None:
+    """The access to work on `job` with: the one it was sent with (the demo emulator serves both routers)."""
+    found = held.get(job_access(job))  # jobs of releases before access was kept have none in their record
+    if found is not None and found.router != job.router:
+        return found.model_copy(update={"router": job.router}) if found.demo else None
+    return found
+
+
+class Engine:
+    """Polls, downloads and settles the jobs of one ledger, from this process, under leases."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        media: MediaCache,
+        client: httpx.Client,
+        *,
+        operator: dict[str, RouterAccess] | Callable[[], dict[str, RouterAccess]] | None = None,
+        demo: RouterAccess | None = None,
+        demo_done_after_s: float | None = None,
+        registry: acc.AccessRegistry | None = None,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+        tick_s: float = config.ENGINE_TICK_S,
+        lease_s: float = config.ENGINE_LEASE_S,
+        workers: int = config.ENGINE_WORKERS,
+    ) -> None:
+        self.ledger = ledger
+        self.media = media
+        self.client = client
+        self._operator_source = operator if callable(operator) else None
+        self.operator = {} if callable(operator) else dict(operator or {})
+        self._refresh_operator = self._operator_source is not None
+        self.demo = demo
+        self.demo_done_after_s = demo_done_after_s  # our own emulator's run time: demo jobs are checked then
+        self.registry = registry or acc.AccessRegistry()
+        self.owner = owner or new_owner_id()
+        self.clock = clock
+        self.tick_s = tick_s
+        self.lease_s = lease_s
+        self.workers = workers
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+        self._last_heartbeat = 0.0
+        self._last_adopt = 0.0
+        self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0}
+
+    def __repr__(self) -> str:
+        return f"Engine({self.owner!r}, {self.ledger!r})"
+
+    # --- what this engine can reach ---------------------------------------------------------------
+
+    def accesses(self) -> dict[str, RouterAccess]:
+        """Access id → access, for every access this process holds right now."""
+        if self._refresh_operator and self._operator_source is not None:
+            self._refresh_operator = False
+            self.operator = dict(self._operator_source())
+        held: dict[str, RouterAccess] = {acc.operator_id(r): a for r, a in self.operator.items()}
+        if self.demo is not None:
+            held[acc.demo_id(self.demo.base_url)] = self.demo
+        for access_id in self.registry.ids():
+            found = self.registry.get(access_id)
+            if found is not None:
+                held[access_id] = found
+        return held
+
+    def bind_session_key(self, router: str, key: str, base_url: str, *, adopt: bool = False) -> str:
+        """Hold a key typed in a session (memory only); jobs waiting for a key of this router at this
+        address (sent before a restart) continue with it (checked when the key is new here, or with `adopt`,
+        when a person types it). Returns the access id for new jobs."""
+        known = self.registry.get(self.registry.access_id(router, key, base_url)) is not None
+        access_id = self.registry.bind(router, key, base_url)
+        if known and not adopt:  # already held and announced (every send binds): no ledger work again
+            return access_id
+        now = self.clock()
+        self.ledger.hold_keys(self.owner, [access_id], now + config.ENGINE_KEY_HOLD_S)
+        for job in self.ledger.waiting_for_key(router, now):
+            if job.base_url.rstrip("/") == base_url.rstrip("/") and job.access != access_id:
+                self._rebind(job, access_id)
+        self.wake()
+        return access_id
+
+    def _rebind(self, job: Job, access_id: str) -> None:
+        def change(current: Job) -> Job:
+            if job_access(current) != job_access(job):
+                return current
+            return current.model_copy(update={"access": access_id})
+
+        with contextlib.suppress(KeyError, StaleWriteError):
+            self.ledger.modify(job.id, change)
+
+    def adopt_orphaned_demo_jobs(self) -> int:
+        """Demo jobs whose emulator is gone (an earlier run's, or a stopped server's) are polled at ours: the
+        task is unknown there, so they end as "lost" instead of waiting forever. A running server's emulator
+        is never taken for gone, even when out of our reach (another machine): each engine announces its
+        demo access with its heartbeat. Runs at start and every config.ENGINE_ADOPT_EVERY_S. Returns how
+        many jobs were moved."""
+        if self.demo is None:
+            return 0
+        ours = acc.demo_id(self.demo.base_url)
+        held = self.ledger.held_keys(self.clock())  # demo emulators of running servers (their heartbeat)
+        moved = 0
+        alive: dict[str, bool] = {}
+        for job in self.ledger.with_work(prefix=f"{acc.DEMO}:"):
+            access = job_access(job)  # "demo:" with no address for a job of a release before access was kept
+            if access == ours or access in held:
+                continue
+            where = access.split(":", 1)[1]
+            if where not in alive:
+                alive[where] = bool(where) and origin_alive(where)
+            if not alive[where]:
+                self._rebind(job, ours)
+                moved += 1
+        return moved
+
+    # --- running ------------------------------------------------------------------------------------
+
+    def start(self) -> Engine:
+        if self._thread is not None:
+            return self
+        removed = remove_stale_parts(self.media.dir, self.clock())
+        if removed:
+            log.info("removed %d unfinished download file(s) left by a stopped app", removed)
+        self.adopt_orphaned_demo_jobs()
+        self._last_adopt = self.clock()
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="engine-work")
+        self._thread = threading.Thread(target=self._run, name="job-engine", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = config.ENGINE_STOP_TIMEOUT_S) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Look for due work now (e.g. a job was just recorded); read the operator's keys again."""
+        self._refresh_operator = self._operator_source is not None
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the engine must survive anything one tick meets
+                self.stats["errors"] += 1
+                log.exception("job engine tick failed")
+            self._wake.wait(self.tick_s)
+            self._wake.clear()
+
+    def tick(self) -> int:
+        """One round: heartbeat, then claim and start work on what is due. Returns how many were claimed."""
+        now = self.clock()
+        if now - self._last_heartbeat >= min(config.ENGINE_HEARTBEAT_S, self.lease_s / 3):
+            self._refresh_operator = self._operator_source is not None
+            self._heartbeat(now)
+        held = self.accesses()
+        with self._lock:
+            free = self.workers - len(self._inflight)
+        if free <= 0:
+            return 0
+        ids = tuple(held)
+        due = self.ledger.next_due(ids)
+        if due is None or due > now:
+            return 0
+        claimed = self.ledger.claim_due(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
+        started: dict[tuple[str, str], int] = {}  # (group, router) → sends started in this tick
+        for job in claimed:
+            self.stats["claimed"] += 1
+            if job.state == JobState.WAITING and job.group_limit > 0:
+                slot = (job.group, job.router)
+                if slot not in started:
+                    started[slot] = self.ledger.in_flight_in_group(job.group, job.router)
+                if started[slot] >= job.group_limit:  # its turn has not come: look again a little later
+                    self.ledger.defer(job.id, self.owner, now + config.ENGINE_GROUP_RETRY_S)
+                    continue
+                started[slot] += 1
+            with self._lock:
+                if self._pool is None:
+                    break
+                self._inflight[job.id] = self._pool.submit(self._work, job, access_for(job, held))
+        return len(claimed)
+
+    def _heartbeat(self, now: float) -> None:
+        self._last_heartbeat = now
+        with self._lock:
+            working = list(self._inflight)
+        if working:
+            self.ledger.renew(self.owner, working, now + self.lease_s)
+        keys = self.registry.ids()
+        if keys:
+            needed = {j.access for j in self.ledger.with_work(prefix=f"{acc.SESSION}:")}
+            if self.registry.drop(needed):
+                keys = self.registry.ids()
+        if self.demo is not None:  # our demo emulator is alive while we are (other servers leave its jobs)
+            keys = [*keys, acc.demo_id(self.demo.base_url)]
+        if keys:
+            self.ledger.hold_keys(self.owner, keys, now + config.ENGINE_KEY_HOLD_S)
+        if now - self._last_adopt >= config.ENGINE_ADOPT_EVERY_S:
+            self._last_adopt = now
+            self.adopt_orphaned_demo_jobs()
+
+    def _send(self, job: Job, access: RouterAccess | None) -> Job:
+        """Send a waiting job once: "sending" is written (lease kept) before the POST, the outcome after."""
+        if access is None:
+            return job
+        now = self.clock()
+        try:
+            endpoint = catalog.get(job.endpoint_id)
+            body = internalize_body(job.body, self.media)
+        except (KeyError, FileNotFoundError, ValueError) as exc:  # nothing can be sent: say why
+            failed = transition(job, JobState.SUBMITTING, now)
+            failed = transition(failed, JobState.FAILED, now, str(exc))
+            return failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
+        sending = transition(job, JobState.SUBMITTING, now, f"Sending to {endpoint.router_label}")
+        sending = self.ledger.release(sending, self.owner, keep_lease=True)
+        if sending.state != JobState.SUBMITTING:  # stopped meanwhile: nothing is sent
+            return sending
+        sent = runner.send_recorded(
+            self.ledger, self.client, endpoint, body, access, sending, now=self.clock,
+            save=lambda done: done,
+        )
+        return self._first_demo_check(sent, access)
+
+    def _first_demo_check(self, job: Job, access: RouterAccess) -> Job:
+        """A demo job on our own emulator is first checked when the emulator says it finishes (its run time
+        is known here; an earlier check could not see it done, and the schedule would then wait for Kling's
+        typical window); a real router's job follows the schedule alone. Demos are not kept waiting for the
+        typical Kling window the schedule assumes when a router reports no progress."""
+        if self.demo_done_after_s is None or not access.demo or job.state != JobState.QUEUED:
+            return job
+        at = self.clock() + self.demo_done_after_s + config.ENGINE_DEMO_CHECK_MARGIN_S
+        return job.model_copy(update={"poll": job.poll.model_copy(update={"next_poll_at": at})})
+
+    def _work(self, job: Job, access: RouterAccess | None) -> None:
+        try:
+            if job.state == JobState.WAITING:
+                result = self._send(job, access)
+            else:
+                result = runner.advance(self.media, self.client, job, access, now=self.clock)
+            self.ledger.release(result, self.owner)
+            self.stats["released"] += 1
+        except LeaseLostError:
+            self.stats["lost"] += 1
+            log.info("job %s was taken over by another engine; our result is dropped", job.id)
+        except Exception:
+            self.stats["errors"] += 1
+            log.exception("the engine could not finish job %s", job.id)
+        finally:
+            with self._lock:
+                self._inflight.pop(job.id, None)
+            self._wake.set()  # the job's next step may be due at once (e.g. the download after "Done")
+
+    def run_until_idle(self, timeout: float) -> None:
+        """Tests and benchmarks: tick until nothing is claimed or in hand, or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            claimed = self.tick()
+            with self._lock:
+                busy = bool(self._inflight)
+            if not claimed and not busy:
+                return
+            time.sleep(self.tick_s / 4)

@@ -1,0 +1,545 @@
+"""The glue between router adapters, the job ledger and the media cache (no streamlit).
+
+    submit_job      record "submitting" → POST once → queued | submission_unknown | failed
+    refresh_jobs    poll every due job concurrently, download finished videos at once, mark stale
+    refresh_active  refresh_jobs over the ledger's active jobs and pending downloads
+    track_task      follow a task by (endpoint, task id); also resolves a "submission unknown" job
+    resume          stale → running, schedule reset
+    dismiss         submission unknown → failed (the user found no task on the router)
+
+`now` is the clock: a float (a fixed moment, as tests and benchmarks inject it) or a callable
+returning unix seconds. A poll error never stops the other jobs: it is noted on the job, which stays
+active and backs off. The API key only travels inside RouterAccess to the adapters.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from core import config
+from core.authoring import catalog
+from core.authoring.catalog import Endpoint
+from core.authoring.pricing import Estimate
+from core.errors import NotFoundError, StudioError, SubmissionUnknownError
+from core.jobs import providers
+from core.jobs.record import (
+    InvalidTransition,
+    Job,
+    JobError,
+    JobState,
+    apply_status,
+    download_due,
+    is_due,
+    is_past_deadline,
+    is_pollable,
+    mark_stale,
+    new_job,
+    poll_error_backoff,
+    record_poll_error,
+    sending_since,
+    start_polling,
+    transition,
+)
+from core.models import RouterAccess, TaskRef
+from core.storage.store import Ledger, MediaCache, SpendLimit, StaleWriteError, externalize_body
+
+log = logging.getLogger(__name__)
+
+Clock = float | Callable[[], float]
+
+LOST_TASK_MESSAGE = (
+    "The router no longer knows this task id. If you started it elsewhere, check the id; "
+    "otherwise the task was lost on the router's side."
+)
+ORPHAN_MESSAGE = (
+    "The app stopped while sending this request, so we cannot tell whether the router accepted it. "
+    "It was not sent again. Check the router's dashboard; if you find the task, track it by its id."
+)
+UNEXPECTED_POLL_MESSAGE = "Checking this job failed unexpectedly; it will be tried again."
+DOWNLOAD_FAILED_MESSAGE = "The finished video could not be saved yet; it will be tried again."
+VIDEO_EXTENSIONS = ("mp4", "mov", "webm")
+DEFAULT_VIDEO_EXT = "mp4"
+
+
+def _clock(now: Clock) -> Callable[[], float]:
+    return now if callable(now) else (lambda: float(now))
+
+
+def _error_of(exc: StudioError) -> JobError:
+    code = exc.code or (str(exc.status_code) if exc.status_code else None)
+    return JobError(kind=exc.kind, message=exc.user_message, code=code)
+
+
+def _raw(value: Any) -> dict[str, Any] | list[Any] | None:
+    if value is None or isinstance(value, dict | list):
+        return value
+    return {"detail": str(value)}
+
+
+def _estimated_usd(estimate: Estimate | float | None) -> float | None:
+    if isinstance(estimate, Estimate):
+        return estimate.total_usd
+    return None if estimate is None else float(estimate)
+
+
+def _save(ledger: Ledger, job: Job) -> Job:
+    """Write a job; when another writer moved it on (e.g. finished it), keep theirs."""
+    try:
+        return ledger.update(job)
+    except StaleWriteError:
+        current = ledger.get(job.id)
+        log.info("job %s changed elsewhere; keeping the stored copy", job.id)
+        return current if current is not None else job
+
+
+# --- submit ---------------------------------------------------------------------------------------
+
+
+def build_job(
+    media: MediaCache,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    access: RouterAccess,
+    *,
+    at: float,
+    estimate: Estimate | float | None = None,
+    title: str = "",
+    access_id: str = "",
+    state: JobState = JobState.SUBMITTING,
+    group: str = "",
+    group_limit: int = 0,
+    owner: str = "",
+) -> Job:
+    """A new job record for `body` (images stored in the media cache), not yet in the ledger. `owner`: the
+    person who made it (core/team/identity.py; "" in single-user mode)."""
+    stored = externalize_body(body, media)
+    try:
+        mode = str(catalog.mode_of(endpoint, body))
+    except (KeyError, ValueError, TypeError):
+        mode = ""
+    note = f"Sending to {endpoint.router_label}" if state == JobState.SUBMITTING else "Waiting to be sent"
+    job = new_job(
+        endpoint_id=endpoint.id, router=endpoint.router, body=stored, at=at, mode=mode, title=title,
+        estimated_cost=_estimated_usd(estimate), note=note, demo=access.demo, state=state,
+    )
+    return job.model_copy(
+        update={"access": access_id, "base_url": access.base_url, "group": group, "group_limit": group_limit,
+                "owner": owner}
+    )
+
+
+def send_recorded(
+    ledger: Ledger,
+    client: httpx.Client,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    access: RouterAccess,
+    job: Job,
+    *,
+    now: Clock = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+    save: Callable[[Job], Job] | None = None,
+) -> Job:
+    """POST a job already recorded as "submitting" once, and record what happened (with `save`, default
+    Ledger.update). Never raises a StudioError; never sends twice."""
+    clock = _clock(now)
+    keep = save or (lambda j: _save(ledger, j))
+    try:
+        ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand)
+    except SubmissionUnknownError as exc:
+        unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), exc.user_message)
+        unknown = unknown.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
+        return keep(unknown)
+    except StudioError as exc:
+        failed = transition(job, JobState.FAILED, clock(), exc.user_message)
+        failed = failed.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
+        return keep(failed)
+    except (ValueError, TypeError) as exc:  # refused before anything was sent (wrong router, bad body)
+        failed = transition(job, JobState.FAILED, clock(), str(exc))
+        failed = failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
+        return keep(failed)
+    except Exception as exc:  # we cannot tell whether it left: treat as unknown, never resend
+        log.exception("unexpected error while submitting job %s", job.id)
+        message = SubmissionUnknownError.default_message
+        unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), message)
+        error = JobError(kind=type(exc).__name__, message=message)
+        return keep(unknown.model_copy(update={"error": error}))
+    t = clock()
+    queued = transition(job, JobState.QUEUED, t, f"Accepted by {endpoint.router_label} as task {ref.task_id}")
+    queued = queued.model_copy(update={"task": ref, "raw_reply": _raw(reply)})
+    return keep(start_polling(queued, t))
+
+
+def submit_job(
+    ledger: Ledger,
+    media: MediaCache,
+    client: httpx.Client,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    access: RouterAccess,
+    *,
+    estimate: Estimate | float | None = None,
+    now: Clock = time.time,
+    title: str = "",
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+    access_id: str = "",
+) -> Job:
+    """Record the job as "submitting" (with `access_id`, which access sends it: core/jobs/access.py), POST it
+    once, and record what happened, in the caller's thread.
+
+    Returns the job queued with its task reference; or "submission_unknown" when the request may
+    have reached the router without an answer (never retried); or "failed" with the plain reason
+    when the router refused it (no credit, bad key, invalid body…). Never raises a StudioError.
+    The app itself records jobs as "waiting" instead (`record_job`) and lets the server's engine send
+    them, so that nothing depends on the browser tab staying.
+    """
+    clock = _clock(now)
+    job = build_job(media, endpoint, body, access, at=clock(), estimate=estimate, title=title,
+                    access_id=access_id)
+    job = ledger.add(job)  # on disk before the POST: nothing is lost if the app stops now
+    return send_recorded(ledger, client, endpoint, body, access, job, now=clock, sleep=sleep, rand=rand)
+
+
+def record_job(
+    ledger: Ledger,
+    media: MediaCache,
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    access: RouterAccess,
+    *,
+    access_id: str,
+    estimate: Estimate | float | None = None,
+    now: Clock = time.time,
+    title: str = "",
+    group: str = "",
+    group_limit: int = 0,
+    owner: str = "",
+    limit: SpendLimit | None = None,
+) -> Job:
+    """Record a job as "waiting" (nothing sent): the engine holding `access_id` sends it once, when its
+    turn comes (at most `group_limit` of its group in flight). Returns it as stored. `owner`: who made it;
+    `limit`: the operator's daily budget, checked in the same write (raises store.OverBudgetError,
+    nothing recorded)."""
+    job = build_job(media, endpoint, body, access, at=_clock(now)(), estimate=estimate, title=title,
+                    access_id=access_id, state=JobState.WAITING, group=group, group_limit=group_limit,
+                    owner=owner)
+    return ledger.add(job, limit=limit)
+
+
+STOPPED_MESSAGE = "Stopped before it was sent; nothing was charged."
+
+
+def stop_waiting(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
+    """'Stop': a job still waiting to be sent is cancelled (one already sent is left as it is)."""
+    t = _clock(now)()
+
+    def stop(job: Job) -> Job:
+        if job.state != JobState.WAITING:
+            return job
+        return transition(job, JobState.CANCELLED, t, STOPPED_MESSAGE).model_copy(
+            update={"error": JobError(kind="Cancelled", message=STOPPED_MESSAGE)}
+        )
+
+    return ledger.modify(job_id, stop)
+
+
+# --- refresh --------------------------------------------------------------------------------------
+
+
+def _video_ext(url: str) -> str:
+    suffix = PurePosixPath(urlparse(url).path).suffix.lower().lstrip(".")
+    return suffix if suffix in VIDEO_EXTENSIONS else DEFAULT_VIDEO_EXT
+
+
+def download_step(
+    media: MediaCache, client: httpx.Client, job: Job, t: float, *, allowed_origins: Iterable[str] = ()
+) -> Job:
+    """Try once to fetch a finished job's video into the media cache; the job as it should be stored.
+
+    On failure the reason is noted and the next try is backed off (the engine retries until the
+    router's links expire)."""
+    url = job.video_urls[0]
+    tmp = media.temp_path(".part")
+    attempts = job.poll.download_attempts + 1
+    try:
+        providers.download(client, url, tmp, allowed_origins=tuple(allowed_origins))
+        name = media.adopt_file(tmp, _video_ext(url))
+    except StudioError as exc:
+        tmp.unlink(missing_ok=True)
+        reason = f"{DOWNLOAD_FAILED_MESSAGE} ({exc.user_message})"
+        retry_at = t + poll_error_backoff(attempts, exc.retry_after)
+        poll = job.poll.model_copy(
+            update={"download_attempts": attempts, "last_error": reason, "next_poll_at": retry_at}
+        )
+        return job.model_copy(update={"poll": poll, "updated_at": t})
+    poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": None})
+    return job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t})
+
+
+def _download(
+    ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, t: float,
+    access: RouterAccess | None = None,
+) -> Job:
+    origins = [o for o in (job.base_url, access.base_url if access else "") if o]  # the job's own router
+    return _save(ledger, download_step(media, client, job, t, allowed_origins=origins))
+
+
+def _poll_once(
+    client: httpx.Client, job: Job, access: RouterAccess, clock: Callable[[], float],
+    sleep: Callable[[float], None], rand: Callable[[], float], budget: int = config.POLL_RETRY_BUDGET,
+) -> Job:
+    assert job.task is not None
+    try:
+        status = providers.poll(client, job.task, access, sleep=sleep, rand=rand, budget=budget)
+    except NotFoundError as exc:
+        t = clock()
+        noted = record_poll_error(job, LOST_TASK_MESSAGE, t, exc.retry_after)
+        if noted.poll.consecutive_errors >= config.POLL_NOT_FOUND_LIMIT:
+            failed = transition(noted, JobState.FAILED, t, LOST_TASK_MESSAGE)
+            error = JobError(kind=exc.kind, message=LOST_TASK_MESSAGE, code=exc.code or "404")
+            return failed.model_copy(update={"error": error, "raw_reply": _raw(exc.raw_body)})
+        return noted
+    except StudioError as exc:
+        return record_poll_error(job, exc.user_message, clock(), exc.retry_after)
+    return apply_status(job, status, clock())
+
+
+def _refresh_one(
+    ledger: Ledger, media: MediaCache, client: httpx.Client, job: Job, access: RouterAccess | None,
+    clock: Callable[[], float], sleep: Callable[[float], None], rand: Callable[[], float],
+) -> Job:
+    """Poll one job if still due (re-read from the ledger first), then download a finished video."""
+    current = ledger.get(job.id) or job
+    try:
+        if access is not None and is_due(current, clock()):
+            current = _save(ledger, _poll_once(client, current, access, clock, sleep, rand))
+        if download_due(current, clock()):
+            current = _download(ledger, media, client, current, clock(), access)
+    except Exception:  # one job's trouble never stops the others
+        log.exception("refreshing job %s failed", job.id)
+        if is_pollable(current):
+            current = _save(ledger, record_poll_error(current, UNEXPECTED_POLL_MESSAGE, clock()))
+    return current
+
+
+def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def advance(
+    media: MediaCache,
+    client: httpx.Client,
+    job: Job,
+    access: RouterAccess | None,
+    *,
+    now: Clock = time.time,
+    rand: Callable[[], float] = random.random,
+) -> Job:
+    """One step of the job engine on a job it has claimed; returns the job as it should be stored.
+
+    Settles an orphaned "submitting" job or one past its deadline; polls a due job once (no retries
+    or sleeps inside: a failure, or a long Retry-After, moves the job's next poll time instead); then
+    downloads a finished video that is due, from the job's router (or emulator) only. No ledger
+    access: the engine writes the result under its lease.
+    """
+    clock = _clock(now)
+    t = clock()
+    if _orphaned(job, t):
+        return _orphan(job, t)
+    if is_pollable(job) and is_past_deadline(job, t):
+        return mark_stale(job, t)
+    try:
+        if access is not None and is_due(job, t):
+            job = _poll_once(client, job, access, clock, _no_sleep, rand, budget=0)
+        if download_due(job, clock()):
+            origins = [o for o in (job.base_url, access.base_url if access else "") if o]
+            job = download_step(media, client, job, clock(), allowed_origins=origins)
+    except Exception:  # one job's trouble never stops the engine
+        log.exception("working on job %s failed", job.id)
+        if is_pollable(job):
+            job = record_poll_error(job, UNEXPECTED_POLL_MESSAGE, clock())
+    return job
+
+
+AccessFor = Mapping[str, RouterAccess] | Callable[[Job], RouterAccess | None]
+"""How to reach a job's router: a map by router name, or a function of the job (e.g. demo jobs go to the
+emulator, the others to their real router). None means no access (no key): the job is left as it is."""
+
+
+def _access(access_for: AccessFor, job: Job) -> RouterAccess | None:
+    if isinstance(access_for, Mapping):
+        return access_for.get(job.router)
+    return access_for(job)
+
+
+def _orphaned(job: Job, t: float) -> bool:
+    return job.state == JobState.SUBMITTING and t - sending_since(job) >= config.SUBMIT_ORPHAN_AFTER_S
+
+
+def refresh_jobs(
+    ledger: Ledger,
+    media: MediaCache,
+    client: httpx.Client,
+    jobs: Iterable[Job],
+    access_for: AccessFor,
+    *,
+    now: Clock = time.time,
+    max_workers: int = config.REFRESH_MAX_WORKERS,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+) -> list[Job]:
+    """Bring jobs up to date; returns them (same order) as now stored.
+
+    Every pollable job that is due per the schedule is polled, concurrently (a thread pool sharing
+    the client); finished videos are downloaded into the media cache at once; jobs past the
+    deadline become stale; a "submitting" job left behind by a stopped app becomes
+    "submission_unknown". Jobs of a router without access (no key) are left as they are.
+    """
+    clock = _clock(now)
+    t = clock()
+    out = list(jobs)
+    work: dict[int, RouterAccess | None] = {}  # job index → access (resolved here, not in the workers)
+    for i, job in enumerate(out):
+        if _orphaned(job, t):
+            out[i] = _settle(ledger, job, lambda j: _orphan(j, t) if _orphaned(j, t) else j)
+        elif is_pollable(job) and is_past_deadline(job, t):
+            out[i] = _settle(ledger, job, lambda j: mark_stale(j, t) if is_past_deadline(j, t) else j)
+        else:
+            access = _access(access_for, job) if is_pollable(job) or download_due(job, t) else None
+            if (access is not None and is_due(job, t)) or download_due(job, t):
+                work[i] = access
+    if work:
+        workers = max(1, min(max_workers, len(work)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
+            futures = {
+                i: pool.submit(_refresh_one, ledger, media, client, out[i], access, clock, sleep, rand)
+                for i, access in work.items()
+            }
+            for i, future in futures.items():
+                out[i] = future.result()
+    return out
+
+
+def _orphan(job: Job, t: float) -> Job:
+    unknown = transition(job, JobState.SUBMISSION_UNKNOWN, t, ORPHAN_MESSAGE)
+    error = JobError(kind=SubmissionUnknownError.__name__, message=ORPHAN_MESSAGE)
+    return unknown.model_copy(update={"error": error})
+
+
+def _settle(ledger: Ledger, job: Job, change: Callable[[Job], Job]) -> Job:
+    """Apply a state change to the stored copy; if that copy moved on meanwhile, keep it."""
+    try:
+        return ledger.modify(job.id, change)
+    except (InvalidTransition, KeyError):
+        return ledger.get(job.id) or job
+
+
+def refresh_active(
+    ledger: Ledger,
+    media: MediaCache,
+    client: httpx.Client,
+    access_for: AccessFor,
+    *,
+    now: Clock = time.time,
+    max_workers: int = config.REFRESH_MAX_WORKERS,
+) -> list[Job]:
+    """refresh_jobs over `pending_jobs`: everything in flight plus finished jobs whose video is not saved."""
+    jobs = pending_jobs(ledger)
+    return refresh_jobs(ledger, media, client, jobs, access_for, now=now, max_workers=max_workers)
+
+
+def pending_jobs(ledger: Ledger) -> list[Job]:
+    """The jobs a refresh has work for: in flight, or finished with the video not saved yet."""
+    return ledger.active() + ledger.needing_download()
+
+
+# --- user actions ----------------------------------------------------------------------------------
+
+
+def track_task(
+    ledger: Ledger,
+    endpoint: Endpoint,
+    task_id: str,
+    access: RouterAccess,
+    *,
+    now: Clock = time.time,
+    job_id: str | None = None,
+    title: str = "",
+    access_id: str = "",
+    owner: str = "",
+) -> Job:
+    """Follow a task by its id ("Track a task"). With `job_id` of a "submission unknown" job, that
+    job gets the task id and is polled again (tracking the same task again from that job is
+    harmless and returns it); otherwise a new job (with no stored request body) is created.
+
+    Raises ValueError in plain words for an empty id, a router mismatch, or a task that another job
+    already follows (naming that job: one task, one job, one poller).
+    """
+    task_id = (task_id or "").strip()
+    if not task_id:
+        raise ValueError("Give the task id shown by the router.")
+    if access.router != endpoint.router:
+        raise ValueError(f"This endpoint belongs to {endpoint.router_label}, not {access.router}.")
+    t = _clock(now)()
+    ref = TaskRef(router=endpoint.router, path=endpoint.path, task_id=task_id)
+    note = f"Tracking task {task_id}"
+
+    def refuse_if_followed() -> None:
+        other = ledger.find_by_task(endpoint.router, task_id)
+        if other is None or other.id == job_id:
+            return
+        created = time.localtime(other.created_at)
+        when = time.strftime("%H:%M" if created[:3] == time.localtime(t)[:3] else "%Y-%m-%d %H:%M", created)
+        stopped = other.state == JobState.STALE
+        hint = " It had stopped: open it on the Jobs page to resume it." if stopped else ""
+        raise ValueError(f"This task is already followed by job {other.id} (created {when}).{hint}")
+
+    refuse_if_followed()
+    if job_id is not None:
+        def resolve(job: Job) -> Job:
+            if job.task == ref and job.state != JobState.SUBMISSION_UNKNOWN:
+                return job
+            if job.state != JobState.SUBMISSION_UNKNOWN:
+                raise InvalidTransition(f"job {job.id} is {job.state.value}, not waiting for a task id")
+            queued = transition(job, JobState.QUEUED, t, note)
+            return start_polling(queued.model_copy(update={"task": ref, "error": None}), t)
+
+        return ledger.modify(job_id, resolve)
+    job = new_job(
+        endpoint_id=endpoint.id, router=endpoint.router, body={}, at=t, mode=str(endpoint.modes[0]),
+        title=title or f"Tracked task {task_id}", state=JobState.QUEUED, note=note, demo=access.demo,
+    )
+    job = job.model_copy(update={"task": ref, "access": access_id, "base_url": access.base_url,
+                                 "owner": owner})
+    return ledger.add(start_polling(job, t))
+
+
+def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
+    """A stale job goes back to running and is polled at once (its schedule starts again)."""
+    t = _clock(now)()
+
+    def wake(job: Job) -> Job:
+        if job.state in (JobState.QUEUED, JobState.RUNNING):
+            return job
+        running = start_polling(transition(job, JobState.RUNNING, t, "Resumed"), t)
+        return running.model_copy(update={"poll": running.poll.model_copy(update={"next_poll_at": t})})
+
+    return ledger.modify(job_id, wake)
+
+
+def dismiss(ledger: Ledger, job_id: str, *, now: Clock = time.time, note: str = "") -> Job:
+    """The user found no task for a "submission unknown" job: it becomes failed."""
+    t = _clock(now)()
+    message = note or "Dismissed: no task was found on the router."
+    return ledger.modify(job_id, lambda job: transition(job, JobState.FAILED, t, message))
