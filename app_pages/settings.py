@@ -158,7 +158,7 @@ def spend_panel() -> None:
 
 
 def form_escape(text: str) -> str:
-    from ui.form import escape_markdown
+    from ui.create.form import escape_markdown
 
     return escape_markdown(text)
 

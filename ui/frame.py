@@ -32,7 +32,7 @@ ROUTER_DRAFT_SCOPE = "studio"  # this browser's router choice, kept like a draft
 
 def _on_router_change() -> None:
     """The router changed: remember it for this browser. Each Create page carries its draft over
-    (ui/create.py)."""
+    (ui/create/page.py)."""
     router = st.session_state[ROUTER_WIDGET_KEY]
     session.set_router(router)
     with contextlib.suppress(Exception):  # never lose the switch over a ledger that cannot be written
@@ -88,7 +88,7 @@ def _who() -> None:
 
 
 def _escape(text: str) -> str:
-    from ui.form import escape_markdown
+    from ui.create.form import escape_markdown
 
     return escape_markdown(text)
 

@@ -6,7 +6,7 @@ and the demo-mode badge every page shows under its title.
     starter_body(starter, *, image, video_url) -> dict   the body a starter puts in the form (pure)
 
 A starter fills the form of the first model its page offers on the router in use: fields that model
-does not have are left out by the form loader (ui/form.py load_into_form).
+does not have are left out by the form loader (ui/create/form.py load_into_form).
 """
 
 from __future__ import annotations

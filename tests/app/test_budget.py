@@ -8,7 +8,8 @@ from pathlib import Path
 from core.authoring import pricing
 from core.storage import store
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, prefix, session_jobs
-from ui import create, session
+from ui import session
+from ui.create import page as create
 
 __all__ = ["demo"]  # the fixture, re-used
 

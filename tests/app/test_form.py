@@ -1,4 +1,4 @@
-"""The generic form renderer (ui/form.py): widgets from the schemas, errors under their fields, the
+"""The generic form renderer (ui/create/form.py): widgets from the schemas, errors under their fields, the
 round trip body → form → body, values that survive hidden fields and endpoint switches.
 
 Most tests drive tests/app/form_harness.py (one endpoint's form, nothing else) with AppTest.
@@ -16,8 +16,8 @@ from streamlit.testing.v1.element_tree import Error
 
 from core.authoring import catalog, media
 from tests.images import png
-from ui import form
-from ui.widgets import shot_sum_message
+from ui.create import form
+from ui.create.widgets import shot_sum_message
 
 HARNESS = Path(__file__).parent / "form_harness.py"
 URL = "https://example.com/pic-{}.png"
@@ -349,7 +349,7 @@ def test_loading_replaces_what_was_typed() -> None:
     assert result(at.run())["body"] == new
 
 
-# --- media fixes (ui/imagefix_view.py) -------------------------------------------------------------
+# --- media fixes (ui/create/imagefix_view.py) -------------------------------------------------------------
 
 def _upload(at: AppTest, key_start: str, name: str, data: bytes, kind: str = "image/png") -> AppTest:
     next(u for u in at.file_uploader if u.key.startswith(key_start)).set_value((name, data, kind))
@@ -428,7 +428,7 @@ def test_apimart_refused_upload_is_fixed_then_uploaded() -> None:
 
 
 def test_check_url_is_on_demand_and_cached_per_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ui import imagefix_view
+    from ui.create import imagefix_view
 
     seen: list[str] = []
 

@@ -9,7 +9,9 @@ from core import config
 from core.authoring import catalog
 from core.models import Mode
 from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs  # noqa: F401
-from ui import create, form, welcome
+from ui import welcome
+from ui.create import form
+from ui.create import page as create
 
 
 def test_click_burst_and_request_age() -> None:

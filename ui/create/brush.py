@@ -20,7 +20,7 @@ import streamlit as st
 
 from core import config
 from core.authoring import camera
-from ui import widgets as w
+from ui.create import widgets as w
 
 ROWS = ".__rows"  # the points last read from a brush's table (top-left), kept when the table is not drawn
 BASE = ".__base"  # the rows the table was started from (the editor applies its edits to these)

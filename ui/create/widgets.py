@@ -1,4 +1,4 @@
-"""Stateful building blocks of the generic form (ui/form.py): state that survives hidden widgets,
+"""Stateful building blocks of the generic form (ui/create/form.py): state that survives hidden widgets,
 the image field (URL or upload, thumbnail, local check), list counters and the shot-sum line.
 
 Every value the user typed lives in `st.session_state` under the widget key AND in a shadow dict,
@@ -329,7 +329,7 @@ def image_field(
             if check.ok and imagefix.over_pixel_limit(check):
                 st.caption(imagefix.pixel_limit_note(check, with_fixes=False))
             if not check.ok:
-                from ui import imagefix_view
+                from ui.create import imagefix_view
 
                 def apply_inline(data: bytes, new_name: str) -> None:
                     set_inline(key, media.encode_base64(data), new_name)
@@ -356,7 +356,7 @@ def image_field(
         if current(key + INLINE):
             slot.empty()
             return image_field(label, key, help=help, inline_base64=inline_base64, uploader=None)
-    from ui import imagefix_view
+    from ui.create import imagefix_view
 
     imagefix_view.check_url_button(key, url.strip(), "image")
     problems = [] if url.strip() else list(current(key + PROBLEM) or [])

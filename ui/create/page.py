@@ -25,8 +25,11 @@ from core.jobs import record as jobs
 from core.models import MODE_TITLES, Mode
 from core.storage import drafts, store
 from core.team import budget
-from ui import binding, compare_view, form, library_view, session, welcome
-from ui import widgets as w
+from ui import session, welcome
+from ui.compare import compare_view
+from ui.create import binding, form
+from ui.create import widgets as w
+from ui.results import library_view
 
 SUBMIT_GUARD_S = config.GENERATE_CLICK_BURST_S  # clicks of one button closer than this are one click
 REQUEST_TTL_S = config.GENERATE_REQUEST_TTL_S  # a click not handled by then is dropped (page left)

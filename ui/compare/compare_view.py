@@ -9,11 +9,9 @@ grid video, a line saying whose it is and "Make my copy"; its axes, takes, revie
 the winner are for its owner or an admin (core/compare/experiments.py refuses them too).
 
 Everything else (expansion, checks, costs, running, reviews) is core/compare/experiments.py. Prompts and
-router
-texts are user text: shown with st.text / st.code only. The synced grid, the review pack and the grid
-video come from ui/synced_grid.py, core/compare/review_pack.py and core/compare/grid_video.py when present;
-until then
-each cell plays on its own (st.video from the media route).
+router texts are user text: shown with st.text / st.code only. The synced grid, the review pack and the
+grid video come from ui/compare/synced_grid.py, core/compare/review_pack.py and core/compare/grid_video.py
+when present; until then each cell plays on its own (st.video from the media route).
 """
 
 from __future__ import annotations
@@ -32,8 +30,9 @@ from core.compare import experiments as X
 from core.errors import StudioError
 from core.jobs.record import Job
 from core.storage import store
-from ui import jobs_view, library_view, media_links, session, welcome
-from ui.form import escape_markdown
+from ui import media_links, session, welcome
+from ui.create.form import escape_markdown
+from ui.results import jobs_view, library_view
 
 COMPARE_PAGE = "app_pages/compare.py"
 PREFIX = "compare"
@@ -44,7 +43,7 @@ KIND_LABELS = {X.AXIS_PROMPT: "Prompt wordings", X.AXIS_FIELD: "A setting",
                X.AXIS_ENDPOINT: "Model or router"}
 
 try:  # the media helper's synced grid (branch cmedia); a plain grid until it lands
-    from ui.synced_grid import GridCell, synced_grid  # type: ignore[import-not-found]
+    from ui.compare.synced_grid import GridCell, synced_grid  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - depends on the merge
     GridCell = synced_grid = None  # type: ignore[assignment,misc]
 
@@ -94,7 +93,7 @@ def _budget_cap() -> float:
 
 
 def _spent(demo: bool) -> float:
-    from ui.create import spent_so_far
+    from ui.create.page import spent_so_far
 
     return spent_so_far(demo)
 
@@ -512,7 +511,7 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
                                                      if cell.estimate_usd is not None else ""))
     endpoint = catalog.get(cell.endpoint_id)
     st.caption(f"Request: POST {endpoint.path} on {endpoint.router_label}")
-    from ui.form import shorten_inline_images
+    from ui.create.form import shorten_inline_images
 
     st.json(shorten_inline_images(cell.body), expanded=True)
 
@@ -563,7 +562,7 @@ def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], *, editabl
 def _pack_cells(exp: X.Experiment, plan: X.Plan, records: dict[str, Any],
                 jobs: dict[str, Job | None]) -> list[Any]:
     from core.compare.review_pack import PackCell
-    from ui.form import shorten_inline_images
+    from ui.create.form import shorten_inline_images
 
     out = []
     for cell in plan.cells:

@@ -30,7 +30,7 @@ from core import config
 from core.authoring import media
 from core.authoring.catalog import Endpoint
 from core.authoring.schemas import common
-from ui import widgets as w
+from ui.create import widgets as w
 
 SEGMENTED_MAX_OPTIONS = 4  # more options than this → a select box
 SLIDER_MAX_SPAN = 30  # a bounded int with a wider range → a number input
@@ -52,7 +52,10 @@ KIND_IMAGE, KIND_IMAGE_URL, KIND_VIDEO, KIND_TEXT = "image", "image_url", "video
 _NUMBERED_TOKEN = re.compile(r"<<<([a-z]+)_\{n\}>>>")
 # Widget hints drawn by a module of their own. The module's WIDGETS[hint](WidgetCall) draws the field and
 # returns (value, problems found while drawing); its LOADERS[hint](WidgetCall, value) pre-fills it.
-CUSTOM_WIDGETS = {"camera_control": "ui.camera", "static_brush": "ui.brush", "moving_brushes": "ui.brush"}
+CUSTOM_WIDGETS = {
+    "camera_control": "ui.create.camera", "static_brush": "ui.create.brush",
+    "moving_brushes": "ui.create.brush",
+}
 
 
 @dataclass(frozen=True)
@@ -476,7 +479,7 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
             ctx.local[path] = problems
         return value
     if spec.kind == KIND_VIDEO or spec.widget == "video":  # a link, or a file where the router can reach it
-        from ui import video_upload
+        from ui.create import video_upload
 
         return video_upload.video_field(label, key, help=helptext)
     if spec.widget in ("prompt", "textarea"):
@@ -529,7 +532,7 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
         placeholder = "https://…" if spec.kind == KIND_VIDEO or spec.widget == "video" else None
         value = (st.text_input(label, key=key, help=helptext, placeholder=placeholder) or "").strip() or None
         if spec.kind == KIND_VIDEO or spec.widget == "video":
-            from ui import imagefix_view
+            from ui.create import imagefix_view
 
             imagefix_view.check_url_button(key, value, "video")
     w.remember(key, st.session_state.get(key))
@@ -552,7 +555,7 @@ def _initial_count(spec: FieldSpec) -> int:
 def _item_buttons(key: str, i: int, n: int, initial: int, *, cols: tuple[Any, Any, Any],
                   prompt_key: str | None, kind: str | None, positions: list[int | None]) -> None:
     """Move up / down and Remove for list item i; a reference list renumbers the prompt's tokens."""
-    from ui import binding
+    from ui.create import binding
 
     up, down, remove = cols
     here = positions[i]
@@ -571,8 +574,8 @@ def _item_buttons(key: str, i: int, n: int, initial: int, *, cols: tuple[Any, An
 
 
 def _draw_shots(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
-    """multi_prompt: the storyboard editor (ui/storyboard.py) around the shot sub-forms."""
-    from ui import storyboard
+    """multi_prompt: the storyboard editor (ui/create/storyboard.py) around the shot sub-forms."""
+    from ui.create import storyboard
 
     st.markdown(f"**{spec.label}**")
     if spec.help:
@@ -703,7 +706,7 @@ def _draw_field(spec: FieldSpec, ctx: _Ctx) -> Any:
     else:
         value = _draw_scalar(spec, spec.name, ctx)
         if spec.name == "shot_type":
-            from ui import storyboard
+            from ui.create import storyboard
 
             storyboard.explain_shot_type(value)
     _slot(spec.name, ctx, spec.label)
@@ -800,7 +803,7 @@ def blank_at(body: dict[str, Any], path: str) -> bool:
 
 
 def _prompt_hidden(spec: FieldSpec, value_of: Callable[[str], Any]) -> bool:
-    from ui import storyboard
+    from ui.create import storyboard
 
     return storyboard.hide_main_prompt(spec.required, value_of)
 
@@ -808,7 +811,7 @@ def _prompt_hidden(spec: FieldSpec, value_of: Callable[[str], Any]) -> bool:
 def _bind_references(endpoint: Endpoint, body: dict[str, Any], ctx: _Ctx) -> None:
     """Tokens that point at nothing block the send (shown under the prompt at once); the panel of
     references (chips, insert buttons, unused warnings) goes right under the prompt."""
-    from ui import binding
+    from ui.create import binding
 
     for where, message in binding.blocking_problems(endpoint, body):
         path = where if slot_for(where, set(ctx.slots)) else GENERAL

@@ -463,7 +463,7 @@ def actions(job: Job, *, key_prefix: str) -> None:
 
 
 def form_escape(text: str) -> str:
-    from ui.form import escape_markdown
+    from ui.create.form import escape_markdown
 
     return escape_markdown(text)
 
