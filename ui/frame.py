@@ -19,6 +19,7 @@ import streamlit as st
 from core import config
 from core.jobs.record import FINAL_STATES, JobState
 from ui import session
+from ui.text import escape_markdown
 
 SEQ_KEY = "frame.seen_change"  # the newest ledger change this tab has looked at
 SINCE_KEY = "frame.since"  # when this tab started looking (older events make no toast)
@@ -88,8 +89,6 @@ def _who() -> None:
 
 
 def _escape(text: str) -> str:
-    from ui.create.form import escape_markdown
-
     return escape_markdown(text)
 
 

@@ -343,6 +343,33 @@ def get_job(job_id: str) -> Job | None:
     return ledger().get(job_id)
 
 
+# --- this session's spend against its own cap (Settings; the Create and Compare pages check it) ----------
+
+def budget_cap() -> float:
+    """This session's own spending cap in USD (0: none)."""
+    try:
+        return float(st.session_state.get(BUDGET_KEY) or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def session_jobs() -> list[Job]:
+    """The jobs this session made that are still in the ledger."""
+    return [j for j in (get_job(i) for i in session_job_ids()) if j is not None]
+
+
+def demo_spend(jobs: list) -> float:
+    """What this session's demo jobs would have cost on the real router (their estimates)."""
+    return round(sum(getattr(j, "estimated_cost", None) or 0.0 for j in jobs
+                     if getattr(j, "demo", False) and getattr(j, "task", None) is not None), 4)
+
+
+def spent_so_far(demo: bool) -> float:
+    """This session's spend counted against the budget (demo: what the demo jobs would have cost)."""
+    jobs = session_jobs()
+    return demo_spend(jobs) if demo else pricing.session_spend(jobs).total_usd
+
+
 def list_jobs(
     *, text: str = "", ids: list[str] | None = None, limit: int, offset: int
 ) -> tuple[list[Job], int]:

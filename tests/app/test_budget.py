@@ -33,7 +33,7 @@ def test_pure_budget_helpers() -> None:
         def __init__(self, cost, demo, task):
             self.estimated_cost, self.demo, self.task = cost, demo, task
 
-    assert create.demo_spend([J(0.4, True, "t"), J(0.5, True, None), J(0.7, False, "t")]) == 0.4
+    assert session.demo_spend([J(0.4, True, "t"), J(0.5, True, None), J(0.7, False, "t")]) == 0.4
 
 
 def test_budget_asks_before_passing_the_cap_and_says_by_how_much(demo: Path) -> None:
@@ -46,7 +46,7 @@ def test_budget_asks_before_passing_the_cap_and_says_by_how_much(demo: Path) -> 
 
     generate(at, "text")  # the first job fits in the budget
     assert len(session_jobs(at)) == 1
-    spent = create.demo_spend(store.Ledger(demo).list())
+    spent = session.demo_spend(store.Ledger(demo).list())
     assert spent > 0  # the demo job records what it would have cost
 
     at.text_area(key=f"{p}.prompt").input("A heron lands on a misty lake").run()

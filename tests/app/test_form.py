@@ -16,6 +16,7 @@ from streamlit.testing.v1.element_tree import Error
 
 from core.authoring import catalog, media
 from tests.images import png
+from ui import text
 from ui.create import form
 from ui.create.widgets import shot_sum_message
 
@@ -111,13 +112,13 @@ def test_messages_name_their_field() -> None:
         "Shots add up to 4 s but the video is 5 s.")
     assert form.slot_for("multi_prompt.1.duration", {"multi_prompt", "multi_prompt.1"}) == "multi_prompt.1"
     assert form.slot_for("nowhere.0", {"prompt"}) == form.GENERAL
-    assert "\\*" in form.escape_markdown("**bold**")
+    assert "\\*" in text.escape_markdown("**bold**")
 
 
 def test_shorten_inline_images_only_touches_base64() -> None:
     b64 = media.encode_base64(png())
     body = {"prompt": "a cat " * 40, "first_frame": b64, "images": [URL.format(1), b64]}
-    short = form.shorten_inline_images(body)
+    short = text.shorten_inline_images(body)
     assert short["prompt"] == body["prompt"] and short["images"][0] == URL.format(1)
     assert len(short["first_frame"]) < 100 and str(len(b64)) in short["first_frame"]
     assert body["first_frame"] == b64  # the real body is untouched

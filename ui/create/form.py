@@ -31,6 +31,8 @@ from core.authoring import media
 from core.authoring.catalog import Endpoint
 from core.authoring.schemas import common
 from ui.create import widgets as w
+from ui.create.image_field import image_field
+from ui.text import escape_markdown
 
 SEGMENTED_MAX_OPTIONS = 4  # more options than this → a select box
 SLIDER_MAX_SPAN = 30  # a bounded int with a wider range → a number input
@@ -415,14 +417,6 @@ def slot_for(path: str, slots: set[str]) -> str:
     return GENERAL
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|$~])")
-
-
-def escape_markdown(text: str) -> str:
-    """Messages are drawn with st.error (Markdown): escape every Markdown-active character."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
 # --- drawing -----------------------------------------------------------------------------------
 
 @dataclass
@@ -473,8 +467,8 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
     key = ctx.key(path)
     label, helptext = spec.label, spec.help
     if spec.widget in ("image",):
-        value, problems = w.image_field(label, key, help=helptext, inline_base64=spec.kind == KIND_IMAGE,
-                                        uploader=ctx.uploader)
+        value, problems = image_field(label, key, help=helptext, inline_base64=spec.kind == KIND_IMAGE,
+                                      uploader=ctx.uploader)
         if problems:
             ctx.local[path] = problems
         return value
@@ -935,15 +929,3 @@ def load_into_form(endpoint: Endpoint, body: dict[str, Any], *, key_prefix: str)
         if spec.widget == "hidden":
             continue
         _load_value(spec, spec.name, body.get(spec.name), key_prefix)
-
-
-def shorten_inline_images(value: Any, keep: int = 24) -> Any:
-    """A copy of a body with long Base64 strings shortened (for display only)."""
-    if isinstance(value, dict):
-        return {k: shorten_inline_images(v, keep) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shorten_inline_images(v, keep) for v in value]
-    long_text = isinstance(value, str) and len(value) > keep * 4 and " " not in value
-    if long_text and not media.is_url(value) and media.looks_like_base64(value):
-        return f"{value[:keep]}… ({len(value)} characters of Base64)"
-    return value

@@ -22,6 +22,7 @@ from core.jobs import access
 from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
 from core.storage import store
 from ui import media_links, session
+from ui.text import escape_markdown
 
 STATE_LABELS = {
     JobState.WAITING: "waiting to be sent",
@@ -463,8 +464,6 @@ def actions(job: Job, *, key_prefix: str) -> None:
 
 
 def form_escape(text: str) -> str:
-    from ui.create.form import escape_markdown
-
     return escape_markdown(text)
 
 
