@@ -17,7 +17,7 @@ from streamlit.testing.v1.element_tree import Error
 from core.authoring import catalog, media
 from tests.images import png
 from ui import text
-from ui.create import form
+from ui.create import fields, form
 from ui.create.widgets import shot_sum_message
 
 HARNESS = Path(__file__).parent / "form_harness.py"
@@ -72,7 +72,7 @@ def assert_error_under(at: AppTest, field_key: str, words: str) -> None:
 
 def test_every_catalog_schema_maps_to_widgets() -> None:
     for endpoint in catalog.ENDPOINTS:
-        specs = {s.name: s for s in form.field_specs(endpoint.schema)}
+        specs = {s.name: s for s in fields.field_specs(endpoint.schema)}
         assert specs["prompt"].label == "Prompt" and specs["prompt"].widget == "prompt"
         if "duration" in specs:
             assert specs["duration"].widget == "slider" and specs["duration"].default == 5
@@ -81,23 +81,24 @@ def test_every_catalog_schema_maps_to_widgets() -> None:
         if "elements" in specs:
             assert specs["elements"].widget == "elements"
         if "model" in specs:
-            assert not form.offered(specs["model"], None)  # the fixed model name is never a widget
-        orders = [s.order for s in form.field_specs(endpoint.schema)]
+            assert not fields.offered(specs["model"], None)  # the fixed model name is never a widget
+        orders = [s.order for s in fields.field_specs(endpoint.schema)]
         assert orders == sorted(orders)
 
 
 def test_image_kinds_follow_the_router() -> None:
-    mule = {s.name: s for s in form.field_specs(catalog.get("mulerouter/kling-v3/image-to-video").schema)}
-    assert mule["first_frame"].kind == form.KIND_IMAGE  # Base64 allowed: uploads go inline
-    apimart = {s.name: s for s in form.field_specs(catalog.get("apimart/kling-v3-omni").schema)}
-    assert apimart["image_urls"].item_kind == form.KIND_IMAGE_URL  # URLs only: uploads go via the router
+    mule = {s.name: s for s in fields.field_specs(catalog.get("mulerouter/kling-v3/image-to-video").schema)}
+    assert mule["first_frame"].kind == fields.KIND_IMAGE  # Base64 allowed: uploads go inline
+    apimart = {s.name: s for s in fields.field_specs(catalog.get("apimart/kling-v3-omni").schema)}
+    assert apimart["image_urls"].item_kind == fields.KIND_IMAGE_URL  # URLs only: uploads go via the router
 
 
 def test_apimart_fields_follow_the_mode() -> None:
-    specs = {s.name: s for s in form.field_specs(catalog.get("apimart/kling-v3-omni").schema)}
-    assert form.offered(specs["video_list"], "video") and not form.offered(specs["video_list"], "text")
-    assert form.offered(specs["image_with_roles"], "image") and not form.offered(specs["image_urls"], "image")
-    assert not form.offered(specs["audio"], "video")
+    specs = {s.name: s for s in fields.field_specs(catalog.get("apimart/kling-v3-omni").schema)}
+    assert fields.offered(specs["video_list"], "video") and not fields.offered(specs["video_list"], "text")
+    assert fields.offered(specs["image_with_roles"], "image")
+    assert not fields.offered(specs["image_urls"], "image")
+    assert not fields.offered(specs["audio"], "video")
 
 
 def test_shot_sum_message() -> None:
