@@ -29,7 +29,6 @@ from core.authoring.catalog import Endpoint
 from core.compare import experiments as X
 from core.errors import StudioError
 from core.jobs.record import Job
-from core.storage import store
 from ui import media_links, nav, session, welcome
 from ui.results import jobs_view, library_view
 from ui.text import escape_markdown, shorten_inline_images
@@ -312,7 +311,7 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
     except X.OverBudgetError as exc:
         st.session_state[confirm_key] = (rerun, str(exc))
         st.rerun()
-    except store.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
+    except session.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
         videos = int(getattr(exc, "videos", 1) or 1)
         st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc, videos=videos)}",
                  icon=":material/savings:")

@@ -24,7 +24,7 @@ from core import config
 from core.authoring import catalog, templates
 from core.authoring.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
-from core.storage import library, store
+from core.storage import library
 from ui import nav, session, welcome
 from ui.results import jobs_view
 from ui.text import escape_markdown
@@ -87,7 +87,7 @@ def _show_flash() -> None:
 
 def loadable_body(body: dict[str, Any]) -> dict[str, Any]:
     """A stored body ready for the form again (media references turned back into Base64)."""
-    return store.internalize_body(body, session.media())
+    return session.loadable_body(body)
 
 
 def _version_number(version: Any) -> int:
