@@ -13,7 +13,8 @@ import streamlit as st
 
 from core import config
 from core.models import MODE_TITLES, Mode
-from ui import jobs_view, session, welcome
+from ui import session, welcome
+from ui.results import jobs_view
 
 PAGE_KEY = "gallery.page"
 SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"

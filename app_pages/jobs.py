@@ -15,7 +15,8 @@ import streamlit as st
 
 from core import config
 from core.authoring import catalog
-from ui import frame, jobs_view, session, welcome
+from ui import frame, session, welcome
+from ui.results import jobs_view
 
 ROW_IDS_KEY = "jobs.row_ids"
 TABLE_KEY = "jobs.table"
@@ -94,7 +95,7 @@ def live_table() -> None:
             + (f" · {active} active, updating live" if active else "")
         )
         st.session_state[ROW_IDS_KEY] = [j.id for j in jobs]
-        with st.container(key="jobs-narrow"):  # a phone: cards (ui/jobs_view.py NARROW_CSS)
+        with st.container(key="jobs-narrow"):  # a phone: cards (ui/results/jobs_view.py NARROW_CSS)
             held = session.held_keys()
             for job in jobs:
                 jobs_view.job_card(job, time.time(), on_open=_open_job, held=held)

@@ -1,5 +1,5 @@
 """Library: saved prompts with their versions and takes, diffs, import/export, starter templates."""
 
-from ui.library_view import render_library_page
+from ui.results.library_view import render_library_page
 
 render_library_page()

@@ -1,6 +1,6 @@
-"""Create: References to video. The page body is shared by the four Create pages (ui/create.py)."""
+"""Create: References to video. The page body is shared by the four Create pages (ui/create/page.py)."""
 
 from core.models import Mode
-from ui.create import render_create_page
+from ui.create.page import render_create_page
 
 render_create_page(Mode.REFERENCE)

@@ -15,6 +15,7 @@ from core import config
 from core.authoring import pricing
 from core.team import budget
 from ui import session, welcome
+from ui.text import escape_markdown
 
 POLL_INPUT_KEY = "settings.poll_input"
 BUDGET_INPUT_KEY = "settings.budget_input"
@@ -158,8 +159,6 @@ def spend_panel() -> None:
 
 
 def form_escape(text: str) -> str:
-    from ui.form import escape_markdown
-
     return escape_markdown(text)
 
 

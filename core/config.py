@@ -178,7 +178,7 @@ LIBRARY_FILENAME = "library.sqlite3"
 PRESETS_FORMAT = "kling-prompt-studio/presets@1"
 PRESET_NAME_MAX_CHARS = 120
 
-# --- results pages (app_pages/jobs.py, gallery.py, settings.py, ui/jobs_view.py) -----------
+# --- results pages (app_pages/jobs.py, gallery.py, settings.py, ui/results/jobs_view.py) -----------
 JOBS_PAGE_SIZE = 50  # rows of the Jobs table per page
 JOBS_TABLE_PROMPT_CHARS = 80  # prompt start shown in the Jobs table
 JOBS_LIVE_EVERY_S = 2.0  # default refresh of the live views while a job is active

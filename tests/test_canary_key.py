@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import config
 from core.storage.store import Ledger
-from ui import create
+from ui.create import page as create
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"

@@ -19,6 +19,7 @@ import streamlit as st
 from core import config
 from core.jobs.record import FINAL_STATES, JobState
 from ui import session
+from ui.text import escape_markdown
 
 SEQ_KEY = "frame.seen_change"  # the newest ledger change this tab has looked at
 SINCE_KEY = "frame.since"  # when this tab started looking (older events make no toast)
@@ -32,7 +33,7 @@ ROUTER_DRAFT_SCOPE = "studio"  # this browser's router choice, kept like a draft
 
 def _on_router_change() -> None:
     """The router changed: remember it for this browser. Each Create page carries its draft over
-    (ui/create.py)."""
+    (ui/create/page.py)."""
     router = st.session_state[ROUTER_WIDGET_KEY]
     session.set_router(router)
     with contextlib.suppress(Exception):  # never lose the switch over a ledger that cannot be written
@@ -88,8 +89,6 @@ def _who() -> None:
 
 
 def _escape(text: str) -> str:
-    from ui.form import escape_markdown
-
     return escape_markdown(text)
 
 

@@ -29,7 +29,7 @@ from core.jobs.record import Job
 from core.models import RouterAccess
 from core.storage import drafts, store
 from core.storage.library import Library
-from core.storage.media_store import MediaStore
+from core.storage.media_store import MediaStore, is_remote
 from core.team import budget
 from core.team import identity as ident
 
@@ -42,6 +42,11 @@ BUDGET_KEY = "settings.budget_usd"
 POLL_EVERY_KEY = "settings.poll_every_s"
 BROWSER_KEY = "studio.browser_id"  # this session's browser id when the browser sent no cookie (AppTest)
 DEFAULT_FRAGMENT_EVERY_S = 2.0
+
+
+# The operator's daily budget refused a job (nothing was recorded; budget_refusal gives the words). The pages
+# catch it under this name, so they need not know which store raises it.
+OverBudgetError = store.OverBudgetError
 
 
 class AccessRefusedError(ValueError):
@@ -78,6 +83,22 @@ def library() -> Library:
 
 def media() -> MediaStore:
     return services().media
+
+
+def media_is_remote() -> bool:
+    """Media in a bucket (links to it are presigned URLs), not in the data dir."""
+    return is_remote(media())
+
+
+def media_name(value) -> str | None:
+    """The media store name a stored body's media reference points to ("media:sha256-….png"), else None."""
+    return store.media_ref_name(value)
+
+
+def loadable_body(body: dict) -> dict:
+    """A stored body ready for a form or a resend: its media references turned back into Base64.
+    Raises FileNotFoundError (plain words) when a referenced file is no longer stored."""
+    return store.internalize_body(body, media())
 
 
 def client():
@@ -343,6 +364,33 @@ def get_job(job_id: str) -> Job | None:
     return ledger().get(job_id)
 
 
+# --- this session's spend against its own cap (Settings; the Create and Compare pages check it) ----------
+
+def budget_cap() -> float:
+    """This session's own spending cap in USD (0: none)."""
+    try:
+        return float(st.session_state.get(BUDGET_KEY) or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def session_jobs() -> list[Job]:
+    """The jobs this session made that are still in the ledger."""
+    return [j for j in (get_job(i) for i in session_job_ids()) if j is not None]
+
+
+def demo_spend(jobs: list) -> float:
+    """What this session's demo jobs would have cost on the real router (their estimates)."""
+    return round(sum(getattr(j, "estimated_cost", None) or 0.0 for j in jobs
+                     if getattr(j, "demo", False) and getattr(j, "task", None) is not None), 4)
+
+
+def spent_so_far(demo: bool) -> float:
+    """This session's spend counted against the budget (demo: what the demo jobs would have cost)."""
+    jobs = session_jobs()
+    return demo_spend(jobs) if demo else pricing.session_spend(jobs).total_usd
+
+
 def list_jobs(
     *, text: str = "", ids: list[str] | None = None, limit: int, offset: int
 ) -> tuple[list[Job], int]:
@@ -402,7 +450,7 @@ def params_summary(job: Job) -> str:
 
 def restore_body(job: Job) -> dict:
     """The request body with cached images turned back into Base64 (for editing or resending)."""
-    return store.internalize_body(job.body, media())
+    return loadable_body(job.body)
 
 
 def display_body(job: Job) -> dict:
@@ -519,7 +567,7 @@ def load_draft(scope: str) -> dict | None:
     body = data.get("body")
     if isinstance(body, dict):
         try:
-            data = {**data, "body": store.internalize_body(body, media())}
+            data = {**data, "body": loadable_body(body)}
         except FileNotFoundError:  # an image left the media cache: keep the rest
             data = {**data, "body": {k: v for k, v in body.items() if not _has_media_ref(v)}}
     return data
@@ -530,7 +578,7 @@ def _has_media_ref(value) -> bool:
         return any(_has_media_ref(v) for v in value.values())
     if isinstance(value, list):
         return any(_has_media_ref(v) for v in value)
-    return store.media_ref_name(value) is not None
+    return media_name(value) is not None
 
 
 def forget_draft(scope: str) -> None:

@@ -6,7 +6,7 @@ and the demo-mode badge every page shows under its title.
     starter_body(starter, *, image, video_url) -> dict   the body a starter puts in the form (pure)
 
 A starter fills the form of the first model its page offers on the router in use: fields that model
-does not have are left out by the form loader (ui/form.py load_into_form).
+does not have are left out by the form loader (ui/create/form.py load_into_form).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import streamlit as st
 from core import config
 from core.authoring import catalog
 from core.models import MODE_TITLES, Mode
-from core.storage.media_store import is_remote
 from ui import session
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -110,7 +109,7 @@ def _video_url(router: str) -> str | None:
     try:
         media = session.media()
         name = media.put_bytes(DEMO_CLIP.read_bytes(), "mp4")
-        if is_remote(media):  # the link goes into a request: it must outlive a short page link
+        if session.media_is_remote():  # the link goes into a request: it must outlive a short page link
             return media.url(name, expires_s=config.VIDEO_UPLOAD_LINK_TTL_S)
         return media_links.media_url(name)
     except Exception:

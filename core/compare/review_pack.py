@@ -10,7 +10,7 @@ COPY_CHUNK bytes and stored uncompressed (MP4 does not compress), so memory stay
 of the videos. A video used by several cells is stored once.
 
 `index.html` inlines its CSS and JS (the same synced-grid script as the app's component,
-ui/synced_grid_frontend/synced_grid_core.js) and refers only to `videos/…` relative paths; a Content
+ui/compare/synced_grid_frontend/synced_grid_core.js) and refers only to `videos/…` relative paths; a Content
 Security Policy forbids any network use. The grid has the same axis picking as the app (which axis forms
 the rows, which the columns, a stepper through the third) and the same synced playback; under it, one
 card per cell: its axis values, the prompt with its differences from the base prompt marked, parameters,
@@ -37,7 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-CORE_JS = Path(__file__).resolve().parents[2] / "ui" / "synced_grid_frontend" / "synced_grid_core.js"
+CORE_JS = (Path(__file__).resolve().parents[2] / "ui" / "compare" / "synced_grid_frontend"
+           / "synced_grid_core.js")
 INDEX_NAME = "index.html"
 VIDEOS_DIR = "videos"
 COPY_CHUNK = 1 << 20  # bytes copied at a time from open_media into the zip

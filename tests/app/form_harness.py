@@ -1,9 +1,9 @@
-"""A tiny app for AppTest: renders one endpoint's form with ui.form and exposes the result."""
+"""A tiny app for AppTest: renders one endpoint's form with ui.create.form and exposes the result."""
 
 import streamlit as st
 
 from core.authoring import catalog
-from ui import form
+from ui.create import form
 
 endpoint = catalog.get(st.session_state.get("harness.endpoint", "mulerouter/kling-v3-omni/text-to-video"))
 mode = st.session_state.get("harness.mode") or endpoint.modes[0]

@@ -15,7 +15,7 @@ from core import config
 from core.emulator import start_emulator
 from core.jobs import access as acc
 from core.storage.store import Ledger
-from ui import create
+from ui.create import page as create
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"

@@ -1,5 +1,5 @@
-"""The reference binding panel (ui/binding.py): chips with tokens and Insert, a dangling token blocks the
-submit, removing / reordering an image renumbers the prompt's tokens, unused references warn (APIMart's
+"""The reference binding panel (ui/create/binding.py): chips with tokens and Insert, a dangling token blocks
+the submit, removing / reordering an image renumbers the prompt's tokens, unused references warn (APIMart's
 silent <<<image_1>>> said), and "Open on APIMart" / "Open on MuleRouter" translate through the UI."""
 
 from __future__ import annotations

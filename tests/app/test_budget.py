@@ -8,7 +8,8 @@ from pathlib import Path
 from core.authoring import pricing
 from core.storage import store
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, prefix, session_jobs
-from ui import create, session
+from ui import session
+from ui.create import page as create
 
 __all__ = ["demo"]  # the fixture, re-used
 
@@ -32,7 +33,7 @@ def test_pure_budget_helpers() -> None:
         def __init__(self, cost, demo, task):
             self.estimated_cost, self.demo, self.task = cost, demo, task
 
-    assert create.demo_spend([J(0.4, True, "t"), J(0.5, True, None), J(0.7, False, "t")]) == 0.4
+    assert session.demo_spend([J(0.4, True, "t"), J(0.5, True, None), J(0.7, False, "t")]) == 0.4
 
 
 def test_budget_asks_before_passing_the_cap_and_says_by_how_much(demo: Path) -> None:
@@ -45,7 +46,7 @@ def test_budget_asks_before_passing_the_cap_and_says_by_how_much(demo: Path) -> 
 
     generate(at, "text")  # the first job fits in the budget
     assert len(session_jobs(at)) == 1
-    spent = create.demo_spend(store.Ledger(demo).list())
+    spent = session.demo_spend(store.Ledger(demo).list())
     assert spent > 0  # the demo job records what it would have cost
 
     at.text_area(key=f"{p}.prompt").input("A heron lands on a misty lake").run()

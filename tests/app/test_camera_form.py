@@ -20,7 +20,7 @@ from tests.app.test_create_pages import (
     upload,
 )
 from tests.images import b64, png
-from ui import create
+from ui.create import page as create
 
 __all__ = ["demo"]  # the fixture, re-used
 HARNESS = Path(__file__).parent / "form_harness.py"

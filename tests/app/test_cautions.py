@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core import config
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, prefix, session_jobs
-from ui import create
+from ui.create import page as create
 
 __all__ = ["demo"]  # the fixture, re-used
 

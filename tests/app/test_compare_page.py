@@ -12,7 +12,8 @@ from core.compare import experiments as X
 from core.jobs.record import JobState
 from core.storage.store import Ledger
 from tests.app.test_create_pages import demo, open_page, prefix
-from ui import compare_view, session
+from ui import session
+from ui.compare import compare_view
 
 __all__ = ["demo"]
 COMPARE = "app_pages/compare.py"

@@ -14,7 +14,7 @@ from core import config
 from core.authoring import catalog
 from core.storage import store
 from tests.images import png
-from ui import create
+from ui.create import page as create
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"

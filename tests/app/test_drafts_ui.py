@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core.storage import store
 from tests.app.test_create_pages import APP, PAGES, demo, generate, prefix
-from ui import create, frame, session
+from ui import frame, session
+from ui.create import page as create
 
 __all__ = ["demo"]
 BROWSER = "browser-A-0123456789abcdef"

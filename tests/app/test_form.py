@@ -1,4 +1,4 @@
-"""The generic form renderer (ui/form.py): widgets from the schemas, errors under their fields, the
+"""The generic form renderer (ui/create/form.py): widgets from the schemas, errors under their fields, the
 round trip body → form → body, values that survive hidden fields and endpoint switches.
 
 Most tests drive tests/app/form_harness.py (one endpoint's form, nothing else) with AppTest.
@@ -16,8 +16,9 @@ from streamlit.testing.v1.element_tree import Error
 
 from core.authoring import catalog, media
 from tests.images import png
-from ui import form
-from ui.widgets import shot_sum_message
+from ui import text
+from ui.create import fields, form
+from ui.create.widgets import shot_sum_message
 
 HARNESS = Path(__file__).parent / "form_harness.py"
 URL = "https://example.com/pic-{}.png"
@@ -71,7 +72,7 @@ def assert_error_under(at: AppTest, field_key: str, words: str) -> None:
 
 def test_every_catalog_schema_maps_to_widgets() -> None:
     for endpoint in catalog.ENDPOINTS:
-        specs = {s.name: s for s in form.field_specs(endpoint.schema)}
+        specs = {s.name: s for s in fields.field_specs(endpoint.schema)}
         assert specs["prompt"].label == "Prompt" and specs["prompt"].widget == "prompt"
         if "duration" in specs:
             assert specs["duration"].widget == "slider" and specs["duration"].default == 5
@@ -80,23 +81,24 @@ def test_every_catalog_schema_maps_to_widgets() -> None:
         if "elements" in specs:
             assert specs["elements"].widget == "elements"
         if "model" in specs:
-            assert not form.offered(specs["model"], None)  # the fixed model name is never a widget
-        orders = [s.order for s in form.field_specs(endpoint.schema)]
+            assert not fields.offered(specs["model"], None)  # the fixed model name is never a widget
+        orders = [s.order for s in fields.field_specs(endpoint.schema)]
         assert orders == sorted(orders)
 
 
 def test_image_kinds_follow_the_router() -> None:
-    mule = {s.name: s for s in form.field_specs(catalog.get("mulerouter/kling-v3/image-to-video").schema)}
-    assert mule["first_frame"].kind == form.KIND_IMAGE  # Base64 allowed: uploads go inline
-    apimart = {s.name: s for s in form.field_specs(catalog.get("apimart/kling-v3-omni").schema)}
-    assert apimart["image_urls"].item_kind == form.KIND_IMAGE_URL  # URLs only: uploads go via the router
+    mule = {s.name: s for s in fields.field_specs(catalog.get("mulerouter/kling-v3/image-to-video").schema)}
+    assert mule["first_frame"].kind == fields.KIND_IMAGE  # Base64 allowed: uploads go inline
+    apimart = {s.name: s for s in fields.field_specs(catalog.get("apimart/kling-v3-omni").schema)}
+    assert apimart["image_urls"].item_kind == fields.KIND_IMAGE_URL  # URLs only: uploads go via the router
 
 
 def test_apimart_fields_follow_the_mode() -> None:
-    specs = {s.name: s for s in form.field_specs(catalog.get("apimart/kling-v3-omni").schema)}
-    assert form.offered(specs["video_list"], "video") and not form.offered(specs["video_list"], "text")
-    assert form.offered(specs["image_with_roles"], "image") and not form.offered(specs["image_urls"], "image")
-    assert not form.offered(specs["audio"], "video")
+    specs = {s.name: s for s in fields.field_specs(catalog.get("apimart/kling-v3-omni").schema)}
+    assert fields.offered(specs["video_list"], "video") and not fields.offered(specs["video_list"], "text")
+    assert fields.offered(specs["image_with_roles"], "image")
+    assert not fields.offered(specs["image_urls"], "image")
+    assert not fields.offered(specs["audio"], "video")
 
 
 def test_shot_sum_message() -> None:
@@ -111,13 +113,13 @@ def test_messages_name_their_field() -> None:
         "Shots add up to 4 s but the video is 5 s.")
     assert form.slot_for("multi_prompt.1.duration", {"multi_prompt", "multi_prompt.1"}) == "multi_prompt.1"
     assert form.slot_for("nowhere.0", {"prompt"}) == form.GENERAL
-    assert "\\*" in form.escape_markdown("**bold**")
+    assert "\\*" in text.escape_markdown("**bold**")
 
 
 def test_shorten_inline_images_only_touches_base64() -> None:
     b64 = media.encode_base64(png())
     body = {"prompt": "a cat " * 40, "first_frame": b64, "images": [URL.format(1), b64]}
-    short = form.shorten_inline_images(body)
+    short = text.shorten_inline_images(body)
     assert short["prompt"] == body["prompt"] and short["images"][0] == URL.format(1)
     assert len(short["first_frame"]) < 100 and str(len(b64)) in short["first_frame"]
     assert body["first_frame"] == b64  # the real body is untouched
@@ -349,7 +351,7 @@ def test_loading_replaces_what_was_typed() -> None:
     assert result(at.run())["body"] == new
 
 
-# --- media fixes (ui/imagefix_view.py) -------------------------------------------------------------
+# --- media fixes (ui/create/imagefix_view.py) -------------------------------------------------------------
 
 def _upload(at: AppTest, key_start: str, name: str, data: bytes, kind: str = "image/png") -> AppTest:
     next(u for u in at.file_uploader if u.key.startswith(key_start)).set_value((name, data, kind))
@@ -428,7 +430,7 @@ def test_apimart_refused_upload_is_fixed_then_uploaded() -> None:
 
 
 def test_check_url_is_on_demand_and_cached_per_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ui import imagefix_view
+    from ui.create import imagefix_view
 
     seen: list[str] = []
 

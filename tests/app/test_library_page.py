@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from core import server
 from core.authoring import check, templates
 from tests.app.test_create_pages import PAGES, demo, generate, open_page, prefix, session_jobs
-from ui import create, library_view
+from ui.create import page as create
+from ui.results import library_view
 
 __all__ = ["demo"]
 LIBRARY = "app_pages/library.py"

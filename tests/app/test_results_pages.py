@@ -21,7 +21,8 @@ from core.jobs.record import JobState
 from core.models import RouterAccess
 from core.net.http import make_client
 from core.storage.store import Ledger, MediaCache
-from ui import jobs_view, media_links
+from ui import media_links
+from ui.results import jobs_view
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"

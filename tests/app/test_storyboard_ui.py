@@ -1,4 +1,4 @@
-"""The storyboard editor (ui/storyboard.py) through the form harness: cards, sums, timeline, add /
+"""The storyboard editor (ui/create/storyboard.py) through the form harness: cards, sums, timeline, add /
 remove / reorder / split, "Fit to duration", APIMart indexes, the shot type explanation; and on the
 real Text to video page, a storyboard that does not add up sends nothing until it is fitted."""
 
@@ -12,7 +12,7 @@ from core.authoring import storyboard as sb
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, session_jobs
 from tests.app.test_create_pages import prefix as page_prefix
 from tests.app.test_form import harness, prefix, result
-from ui import storyboard
+from ui.create import storyboard
 
 __all__ = ["demo"]
 OMNI = "mulerouter/kling-v3-omni/text-to-video"

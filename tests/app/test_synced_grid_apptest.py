@@ -1,16 +1,16 @@
-"""ui/synced_grid.py under AppTest: it mounts (the Compare page's AppTests must not break on it) and its
-spec is checked in Python before anything reaches the browser."""
+"""ui/compare/synced_grid.py under AppTest: it mounts (the Compare page's AppTests must not break on it) and
+its spec is checked in Python before anything reaches the browser."""
 
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.synced_grid import GridCell, grid_spec
+from ui.compare.synced_grid import GridCell, grid_spec
 
 
 def _grid_app():
-    from ui.synced_grid import GridCell, synced_grid
+    from ui.compare.synced_grid import GridCell, synced_grid
 
     cells = [[GridCell("http://127.0.0.1:1/api/media/a.mp4", "take 1"), None]]
     synced_grid(cells, row_labels=["calm"], col_labels=["720p", "1080p"], audio_from=(0, 0), key="t.grid")

@@ -20,7 +20,8 @@ from core.compare import experiments as X
 from core.storage.store import Ledger, MediaCache
 from core.team import identity as ident
 from tests.app.test_create_pages import GENERATE, PAGES, prefix
-from ui import create, session
+from ui import session
+from ui.create import page as create
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"

@@ -15,7 +15,7 @@ from core.emulator import clips
 from core.jobs import uploads
 from core.storage import store
 from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs
-from ui import video_upload
+from ui.create import video_upload
 
 __all__ = ["demo"]
 CLIP = clips.ASSETS_DIR / "demo_16x9_5s.mp4"

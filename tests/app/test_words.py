@@ -9,7 +9,9 @@ from core import config
 from core.authoring import catalog
 from core.models import Mode
 from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs  # noqa: F401
-from ui import create, form, welcome
+from ui import welcome
+from ui.create import fields
+from ui.create import page as create
 
 
 def test_click_burst_and_request_age() -> None:
@@ -53,7 +55,7 @@ def test_welcome_goes_once_a_job_exists(demo: Path) -> None:  # noqa: F811
 def test_plain_words_in_labels() -> None:
     texts = []
     for endpoint in catalog.ENDPOINTS:
-        for spec in form.field_specs(endpoint.schema):
+        for spec in fields.field_specs(endpoint.schema):
             texts.append(spec.label)
             texts.extend(spec.labels.values())
     joined = " | ".join(texts)
@@ -67,12 +69,12 @@ def test_plain_words_in_labels() -> None:
 
 def test_pages_lead_with_their_name() -> None:
     omni_i2v = catalog.get("mulerouter/kling-v3-omni/image-to-video").schema
-    image = form.page_order(list(form.field_specs(omni_i2v)), "image")
+    image = fields.page_order(list(fields.field_specs(omni_i2v)), "image")
     assert image[0].name == "first_frame"
     text = catalog.get("mulerouter/kling-v3-omni/text-to-video").schema
-    sections = {s.name: form.section(s, "text") for s in form.field_specs(text)}
-    assert sections["first_frame"] == sections["elements"] == form.OPTIONAL
-    assert sections["prompt"] == form.MAIN
+    sections = {s.name: fields.section(s, "text") for s in fields.field_specs(text)}
+    assert sections["first_frame"] == sections["elements"] == fields.OPTIONAL
+    assert sections["prompt"] == fields.MAIN
 
 
 def test_a_quick_click_after_a_refusal_is_a_new_click(demo: Path) -> None:  # noqa: F811

@@ -1,7 +1,7 @@
 """Issue 9 item 3 in a real browser: a double-click on Generate (Playwright's dblclick, or two clicks
 30–65 ms apart) makes exactly one job, and Generate is enabled again within a second or two.
 
-The second click of a burst interrupts the script run of the first; the click guard (ui/create.py) keeps
+The second click of a burst interrupts the script run of the first; the click guard (ui/create/page.py) keeps
 the request until the job is recorded, so the interrupted run can neither lose it nor make two.
 Each round writes a new prompt, so the duplicate question ("sent less than a minute ago") never comes up.
 """

@@ -1,4 +1,4 @@
-"""ui/synced_grid.py in Chromium: the harness app (tests/browser/harness/synced_grid_app.py) under
+"""ui/compare/synced_grid.py in Chromium: the harness app (tests/browser/harness/synced_grid_app.py) under
 `streamlit run`, four real demo MP4s from a loopback media server; play all, seek, pause, speed, sound."""
 
 from __future__ import annotations

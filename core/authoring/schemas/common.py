@@ -1,7 +1,7 @@
 """Field types, validators and form hints shared by every request schema.
 
 Form hints live under `json_schema_extra={"ui": {...}}` on each field (see `ui_hint`), and the
-generic form renderer (ui/form.py) reads nothing else:
+generic form renderer (ui/create/form.py) reads nothing else:
 
     widget   prompt | textarea | segmented | select | toggle | slider | number | image | images |
              image_roles | video | video_list | shots | elements | hidden

@@ -1,4 +1,4 @@
-"""Demo harness for ui/synced_grid.py: `streamlit run tests/browser/harness/synced_grid_app.py`.
+"""Demo harness for ui/compare/synced_grid.py: `streamlit run tests/browser/harness/synced_grid_app.py`.
 
 The videos come from SYNCED_GRID_MEDIA_BASE: an http(s) server holding core/emulator/assets/*.mp4
 (tests/browser/test_synced_grid.py starts one; `python -m http.server` in that folder will do by hand).
@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui.synced_grid import GridCell, synced_grid  # noqa: E402
+from ui.compare.synced_grid import GridCell, synced_grid  # noqa: E402
 
 CLIPS = [["demo_16x9_5s.mp4", "demo_16x9_6s.mp4"], ["demo_16x9_4s.mp4", "demo_16x9_5s.mp4"]]
 

@@ -22,7 +22,7 @@ from core import config
 from core.authoring import imagefix as fx
 from core.authoring import media
 from ui import session
-from ui import widgets as w
+from ui.create import widgets as w
 
 PREVIEW_SIDE_PX = 160
 PROBE = ".__probe"  # {url: result} of the last URL checks of a field

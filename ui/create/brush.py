@@ -20,7 +20,8 @@ import streamlit as st
 
 from core import config
 from core.authoring import camera
-from ui import widgets as w
+from ui.create import widgets as w
+from ui.create.image_field import image_field
 
 ROWS = ".__rows"  # the points last read from a brush's table (top-left), kept when the table is not drawn
 BASE = ".__base"  # the rows the table was started from (the editor applies its edits to these)
@@ -48,7 +49,7 @@ def reference_height(frame: str | None, mask: str | None) -> int | None:
 
 
 def _mask_field(label: str, key: str, help: str | None) -> tuple[str | None, list[str]]:
-    return w.image_field(label, key, help=help, inline_base64=True, uploader=None)
+    return image_field(label, key, help=help, inline_base64=True, uploader=None)
 
 
 def _show_overlay(frame: str | None, static: str | None,

@@ -24,9 +24,10 @@ from core import config
 from core.authoring import catalog, templates
 from core.authoring.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
-from core.storage import library, store
-from ui import jobs_view, session, welcome
-from ui.form import escape_markdown
+from core.storage import library
+from ui import nav, session, welcome
+from ui.results import jobs_view
+from ui.text import escape_markdown
 
 ACTIVE_KEY = "library.active"  # {mode: (name, version number, endpoint id)}: Generate links takes to it
 MESSAGE_KEY = "library.message"  # a one-off confirmation shown on the next run
@@ -86,7 +87,7 @@ def _show_flash() -> None:
 
 def loadable_body(body: dict[str, Any]) -> dict[str, Any]:
     """A stored body ready for the form again (media references turned back into Base64)."""
-    return store.internalize_body(body, session.media())
+    return session.loadable_body(body)
 
 
 def _version_number(version: Any) -> int:
@@ -299,9 +300,7 @@ def _version_block(name: str, versions: list[Any]) -> None:
             st.switch_page(catalog.MODE_PAGES[mode])
         if st.button("Compare variants", key=f"library.{name}.compare", icon=":material/compare:",
                      help=f"Open v{chosen_n} as the base of a new experiment on the Compare page"):
-            from ui import compare_view
-
-            compare_view.open_from_library(version.endpoint_id, lib().body(version), str(mode))
+            nav.open_in_compare(version.endpoint_id, lib().body(version), str(mode))
         _delete_buttons(name, versions, version)
     _owner_lines(versions, version)
     st.markdown("**Takes**")

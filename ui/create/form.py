@@ -3,8 +3,9 @@
     render_form(endpoint, mode, *, key_prefix, show_errors, uploader=None) -> FormResult
     load_into_form(endpoint, body, *, key_prefix) -> None
 
-Hints are read from `model_fields[name].json_schema_extra["ui"]` (see core/authoring/schemas/common.py); a
-field without a hint gets a widget inferred from its annotation. Every widget key is
+What each field is comes from ui/create/fields.py (its Pydantic annotation and its
+`json_schema_extra["ui"]` hint; a field without a hint gets a widget inferred from its annotation). This
+module draws the fields, places the errors and cautions, and pre-fills a form from a body. Every widget key is
 "<key_prefix>.<field>" (nested: "<key_prefix>.multi_prompt.0.prompt"). The body holds only the
 fields on show, with the endpoint's fixed_body merged in. Errors are listed by dotted field path and
 drawn under the widget they concern (an st.empty() slot filled once the whole form is read).
@@ -13,28 +14,36 @@ drawn under the widget they concern (an st.empty() slot filled once the whole fo
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib
 import re
-import types
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import streamlit as st
 from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
 
 from core import config
 from core.authoring import media
 from core.authoring.catalog import Endpoint
-from core.authoring.schemas import common
-from ui import widgets as w
+from ui.create import widgets as w
+from ui.create.fields import (
+    ADVANCED,
+    KIND_IMAGE,
+    KIND_IMAGE_URL,
+    KIND_VIDEO,
+    MAIN,
+    OPTIONAL,
+    FieldSpec,
+    field_specs,
+    offered,
+    page_order,
+    section,
+    shown,
+)
+from ui.create.image_field import image_field
+from ui.text import escape_markdown
 
-SEGMENTED_MAX_OPTIONS = 4  # more options than this → a select box
-SLIDER_MAX_SPAN = 30  # a bounded int with a wider range → a number input
-LONG_TEXT_MIN_CHARS = 200  # a str allowed to be longer than this → a text area
 PROMPT_HEIGHT_PX = 140
 SHOT_PROMPT_HEIGHT_PX = 80
 GENERAL = ""  # errors that concern the whole body (or a field that is not on show)
@@ -44,51 +53,14 @@ LIST_ITEM_LABELS = {
     "shots": "Shot", "elements": "Character or object", "images": "Picture", "image_roles": "Picture",
     "video_list": "Video", "videos": "Video",
 }
-MAIN, OPTIONAL, ADVANCED = "main", "optional", "advanced"
 OPTIONAL_TITLE = "Optional"
 OPTIONAL_HELP = "Extras you can leave out: the video is made without them."
-LEAD_SHIFT = -1000  # a field the page leads with (common.LEADS) comes before every other field
-KIND_IMAGE, KIND_IMAGE_URL, KIND_VIDEO, KIND_TEXT = "image", "image_url", "video", "text"
-_NUMBERED_TOKEN = re.compile(r"<<<([a-z]+)_\{n\}>>>")
 # Widget hints drawn by a module of their own. The module's WIDGETS[hint](WidgetCall) draws the field and
 # returns (value, problems found while drawing); its LOADERS[hint](WidgetCall, value) pre-fills it.
-CUSTOM_WIDGETS = {"camera_control": "ui.camera", "static_brush": "ui.brush", "moving_brushes": "ui.brush"}
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """What the renderer needs to know about one schema field."""
-
-    name: str
-    label: str
-    help: str | None
-    widget: str
-    kind: str  # str | image | image_url | video | int | float | bool | literal | list | model
-    order: int = 0
-    group: str = "main"
-    show_if: dict[str, Any] = field(default_factory=dict)
-    modes: tuple[str, ...] | None = None
-    options: tuple[Any, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
-    minimum: float | None = None
-    maximum: float | None = None
-    max_len: int | None = None
-    min_items: int | None = None
-    max_items: int | None = None
-    default: Any = None
-    required: bool = False
-    item_kind: str | None = None  # for lists of strings
-    item_model: type[BaseModel] | None = None  # for lists of objects
-    initial: Any = None  # the value a new form starts from when it differs from the schema default
-    nullable_flag: bool = False  # a bool defaulting to None: sent only when switched on
-    tokens: str | None = None  # the prompt token pattern of a reference list, e.g. "<<<image_{n}>>>"
-    optional_in: tuple[str, ...] = ()  # Create modes where the field sits in the "Optional" section
-
-    @property
-    def numbered_kind(self) -> str | None:
-        """'image' for "<<<image_{n}>>>": a list whose tokens are renumbered when items move."""
-        match = _NUMBERED_TOKEN.fullmatch(self.tokens or "")
-        return match.group(1) if match else None
+CUSTOM_WIDGETS = {
+    "camera_control": "ui.create.camera", "static_brush": "ui.create.brush",
+    "moving_brushes": "ui.create.brush",
+}
 
 
 @dataclass(frozen=True)
@@ -121,203 +93,6 @@ class FormResult:
 
     def caution_messages(self) -> list[str]:
         return [m for msgs in self.cautions.values() for m in msgs]
-
-
-# --- reading the schema ------------------------------------------------------------------------
-
-def _unwrap(annotation: Any) -> tuple[Any, list[Any], bool]:
-    """(core type, metadata found in Annotated layers, nullable) of an annotation."""
-    metadata: list[Any] = []
-    nullable = False
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            metadata.extend(annotation.__metadata__)
-            annotation = annotation.__origin__
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            nullable = nullable or len(args) < len(typing.get_args(annotation))
-            if len(args) != 1:
-                return annotation, metadata, nullable
-            annotation = args[0]
-        else:
-            return annotation, metadata, nullable
-
-
-def _validator_funcs(metadata: list[Any]) -> set[Any]:
-    return {getattr(m, "func", None) for m in metadata}
-
-
-def _str_kind(name: str, metadata: list[Any]) -> str:
-    funcs = _validator_funcs(metadata)
-    if "video" in name:
-        return KIND_VIDEO if funcs & {common._validate_url} or "url" in name or "video" in name else KIND_TEXT
-    if common._validate_image_ref in funcs:
-        return KIND_IMAGE
-    if common._validate_url in funcs:
-        return KIND_IMAGE_URL
-    if any(part in name for part in ("image", "frame")):
-        return KIND_IMAGE
-    if name in ("url",) or name.endswith("_url") or name.endswith("_urls"):
-        return KIND_IMAGE_URL
-    return KIND_TEXT
-
-
-def _bounds(metadata: list[Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for m in metadata:
-        for attr, key in (("ge", "minimum"), ("gt", "minimum"), ("le", "maximum"), ("lt", "maximum"),
-                          ("max_length", "max_len"), ("min_length", "min_len")):
-            value = getattr(m, attr, None)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                out[key] = value + (1 if attr == "gt" else -1 if attr == "lt" else 0)
-    return out
-
-
-def _label(name: str, info: FieldInfo) -> str:
-    if info.title:
-        return info.title
-    if name == "prompt":
-        return "Prompt"
-    return name.replace("_", " ").strip().capitalize()
-
-
-def _literal_options(core_type: Any) -> tuple[Any, ...]:
-    return tuple(typing.get_args(core_type)) if typing.get_origin(core_type) is Literal else ()
-
-
-def _infer_widget(name: str, kind: str, options: tuple, bounds: dict, item_kind: str | None,
-                  item_model: Any) -> str:
-    if kind == "literal":
-        if len(options) == 1:
-            return "hidden"
-        return "segmented" if len(options) <= SEGMENTED_MAX_OPTIONS else "select"
-    if kind == "bool":
-        return "toggle"
-    if kind in ("int", "float"):
-        lo, hi = bounds.get("minimum"), bounds.get("maximum")
-        bounded = kind == "int" and lo is not None and hi is not None
-        return "slider" if bounded and hi - lo <= SLIDER_MAX_SPAN else "number"
-    if kind in (KIND_IMAGE, KIND_IMAGE_URL):
-        return "image"
-    if kind == KIND_VIDEO:
-        return "video"
-    if kind == "list":
-        if item_model is not None:
-            if name == "multi_prompt":
-                return "shots"
-            return "elements" if "element" in name else "items"
-        by_kind = {KIND_IMAGE: "images", KIND_IMAGE_URL: "images", KIND_VIDEO: "videos"}
-        return by_kind.get(item_kind or "", "texts")
-    if name == "prompt":
-        return "prompt"
-    if (kind == "str" and (bounds.get("max_len") or 0) > LONG_TEXT_MIN_CHARS) or "prompt" in name:
-        return "textarea"
-    return "text"
-
-
-def _spec(name: str, info: FieldInfo) -> FieldSpec:
-    hint = _hint(info)
-    core_type, metadata, _nullable = _unwrap(info.annotation)
-    metadata = [*info.metadata, *metadata]
-    bounds = _bounds(metadata)
-    options = _literal_options(core_type)
-    item_kind = item_model = None
-    if options:
-        kind = "literal"
-    elif core_type is bool:
-        kind = "bool"
-    elif core_type in (int, float):
-        kind = core_type.__name__
-    elif typing.get_origin(core_type) is list:
-        kind = "list"
-        (item,) = typing.get_args(core_type) or (str,)
-        item_core, item_meta, _ = _unwrap(item)
-        if isinstance(item_core, type) and issubclass(item_core, BaseModel):
-            item_model = item_core
-        else:
-            item_kind = _str_kind(name, item_meta)
-    elif isinstance(core_type, type) and issubclass(core_type, BaseModel):
-        kind, item_model = "model", core_type
-    elif core_type is str:
-        str_kind = _str_kind(name, metadata)
-        kind = "str" if str_kind == KIND_TEXT else str_kind
-    else:
-        kind = "str"
-    widget = hint.get("widget") or _infer_widget(name, kind, options, bounds, item_kind, item_model)
-    if kind == "list" and widget in ("image", "video"):
-        widget = widget + "s"
-    required = info.is_required()
-    default = None if required else info.get_default(call_default_factory=True)
-    return FieldSpec(
-        name=name, label=_label(name, info), help=info.description,
-        widget=widget, kind=kind, order=int(hint.get("order", 1000)), group=hint.get("group", "main"),
-        show_if=dict(hint.get("show_if") or {}), modes=tuple(hint["modes"]) if hint.get("modes") else None,
-        options=options, labels=dict(hint.get("labels") or {}),
-        minimum=bounds.get("minimum"), maximum=bounds.get("maximum"),
-        max_len=bounds.get("max_len") if kind != "list" else None,
-        min_items=bounds.get("min_len") if kind == "list" else None,
-        max_items=hint.get("max_items", bounds.get("max_len")) if kind == "list" else None,
-        default=default, required=required, item_kind=item_kind, item_model=item_model,
-        initial=hint.get("initial"), nullable_flag=kind == "bool" and not required and default is None,
-        tokens=hint.get("tokens"), optional_in=tuple(str(m) for m in hint.get("optional_in") or ()),
-    )
-
-
-def _hint(info: FieldInfo) -> dict[str, Any]:
-    extra = info.json_schema_extra
-    return dict(extra.get("ui", {})) if isinstance(extra, dict) else {}
-
-
-@functools.cache
-def field_specs(model: type[BaseModel]) -> tuple[FieldSpec, ...]:
-    """The fields of a schema in form order (pure; cached per schema class)."""
-    specs = [_spec(name, info) for name, info in model.model_fields.items()]
-    positions = {name: i for i, name in enumerate(model.model_fields)}
-    return tuple(sorted(specs, key=lambda s: (s.order, positions[s.name])))
-
-
-def section(spec: FieldSpec, mode: str | None) -> str:
-    """Where a field is drawn on a Create page: "main", "optional" (extras) or "advanced"."""
-    if spec.group == ADVANCED:
-        return ADVANCED
-    if spec.group == OPTIONAL or (mode is not None and str(mode) in spec.optional_in):
-        return OPTIONAL
-    return MAIN
-
-
-def page_order(specs: list[FieldSpec], mode: str | None) -> list[FieldSpec]:
-    """The fields in the order a page draws them: what the page's name says first (common.LEADS)."""
-    leads = common.LEADS.get(str(mode), ()) if mode is not None else ()
-
-    def rank(pair: tuple[int, FieldSpec]) -> tuple[int, int]:
-        position, spec = pair
-        return spec.order + (LEAD_SHIFT if spec.name in leads else 0), position
-
-    return [s for _, s in sorted(enumerate(specs), key=rank)]
-
-
-def _has_value(key: str) -> bool:
-    """Anything filled in under a field's key (a value, an uploaded image, a list item's value)?"""
-    skip = (w.COUNT, w.INLINE_NAME, w.UPLOAD_ID, w.PROBLEM, w.REJECTED)
-    return any(not w.is_upload_key(k) and not k.endswith(skip) and bool(w.current(k))
-               for k in w.keys_under(key))
-
-
-def offered(spec: FieldSpec, mode: str | None) -> bool:
-    """Is the field offered in this Create mode (hint `modes`), and not a hidden constant?"""
-    if spec.widget == "hidden":
-        return False
-    return mode is None or spec.modes is None or str(mode) in spec.modes
-
-
-def shown(spec: FieldSpec, values: Callable[[str], Any]) -> bool:
-    """show_if: every named field currently has (one of) the given value(s)."""
-    for other, wanted in spec.show_if.items():
-        allowed = wanted if isinstance(wanted, list | tuple | set) else [wanted]
-        if values(other) not in allowed:
-            return False
-    return True
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -412,15 +187,14 @@ def slot_for(path: str, slots: set[str]) -> str:
     return GENERAL
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|$~])")
-
-
-def escape_markdown(text: str) -> str:
-    """Messages are drawn with st.error (Markdown): escape every Markdown-active character."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
 # --- drawing -----------------------------------------------------------------------------------
+
+def _has_value(key: str) -> bool:
+    """Anything filled in under a field's key (a value, an uploaded image, a list item's value)?"""
+    skip = (w.COUNT, w.INLINE_NAME, w.UPLOAD_ID, w.PROBLEM, w.REJECTED)
+    return any(not w.is_upload_key(k) and not k.endswith(skip) and bool(w.current(k))
+               for k in w.keys_under(key))
+
 
 @dataclass
 class _Ctx:
@@ -470,13 +244,13 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
     key = ctx.key(path)
     label, helptext = spec.label, spec.help
     if spec.widget in ("image",):
-        value, problems = w.image_field(label, key, help=helptext, inline_base64=spec.kind == KIND_IMAGE,
-                                        uploader=ctx.uploader)
+        value, problems = image_field(label, key, help=helptext, inline_base64=spec.kind == KIND_IMAGE,
+                                      uploader=ctx.uploader)
         if problems:
             ctx.local[path] = problems
         return value
     if spec.kind == KIND_VIDEO or spec.widget == "video":  # a link, or a file where the router can reach it
-        from ui import video_upload
+        from ui.create import video_upload
 
         return video_upload.video_field(label, key, help=helptext)
     if spec.widget in ("prompt", "textarea"):
@@ -529,7 +303,7 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
         placeholder = "https://…" if spec.kind == KIND_VIDEO or spec.widget == "video" else None
         value = (st.text_input(label, key=key, help=helptext, placeholder=placeholder) or "").strip() or None
         if spec.kind == KIND_VIDEO or spec.widget == "video":
-            from ui import imagefix_view
+            from ui.create import imagefix_view
 
             imagefix_view.check_url_button(key, value, "video")
     w.remember(key, st.session_state.get(key))
@@ -552,7 +326,7 @@ def _initial_count(spec: FieldSpec) -> int:
 def _item_buttons(key: str, i: int, n: int, initial: int, *, cols: tuple[Any, Any, Any],
                   prompt_key: str | None, kind: str | None, positions: list[int | None]) -> None:
     """Move up / down and Remove for list item i; a reference list renumbers the prompt's tokens."""
-    from ui import binding
+    from ui.create import binding
 
     up, down, remove = cols
     here = positions[i]
@@ -571,8 +345,8 @@ def _item_buttons(key: str, i: int, n: int, initial: int, *, cols: tuple[Any, An
 
 
 def _draw_shots(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
-    """multi_prompt: the storyboard editor (ui/storyboard.py) around the shot sub-forms."""
-    from ui import storyboard
+    """multi_prompt: the storyboard editor (ui/create/storyboard.py) around the shot sub-forms."""
+    from ui.create import storyboard
 
     st.markdown(f"**{spec.label}**")
     if spec.help:
@@ -703,7 +477,7 @@ def _draw_field(spec: FieldSpec, ctx: _Ctx) -> Any:
     else:
         value = _draw_scalar(spec, spec.name, ctx)
         if spec.name == "shot_type":
-            from ui import storyboard
+            from ui.create import storyboard
 
             storyboard.explain_shot_type(value)
     _slot(spec.name, ctx, spec.label)
@@ -800,7 +574,7 @@ def blank_at(body: dict[str, Any], path: str) -> bool:
 
 
 def _prompt_hidden(spec: FieldSpec, value_of: Callable[[str], Any]) -> bool:
-    from ui import storyboard
+    from ui.create import storyboard
 
     return storyboard.hide_main_prompt(spec.required, value_of)
 
@@ -808,7 +582,7 @@ def _prompt_hidden(spec: FieldSpec, value_of: Callable[[str], Any]) -> bool:
 def _bind_references(endpoint: Endpoint, body: dict[str, Any], ctx: _Ctx) -> None:
     """Tokens that point at nothing block the send (shown under the prompt at once); the panel of
     references (chips, insert buttons, unused warnings) goes right under the prompt."""
-    from ui import binding
+    from ui.create import binding
 
     for where, message in binding.blocking_problems(endpoint, body):
         path = where if slot_for(where, set(ctx.slots)) else GENERAL
@@ -932,15 +706,3 @@ def load_into_form(endpoint: Endpoint, body: dict[str, Any], *, key_prefix: str)
         if spec.widget == "hidden":
             continue
         _load_value(spec, spec.name, body.get(spec.name), key_prefix)
-
-
-def shorten_inline_images(value: Any, keep: int = 24) -> Any:
-    """A copy of a body with long Base64 strings shortened (for display only)."""
-    if isinstance(value, dict):
-        return {k: shorten_inline_images(v, keep) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shorten_inline_images(v, keep) for v in value]
-    long_text = isinstance(value, str) and len(value) > keep * 4 and " " not in value
-    if long_text and not media.is_url(value) and media.looks_like_base64(value):
-        return f"{value[:keep]}… ({len(value)} characters of Base64)"
-    return value

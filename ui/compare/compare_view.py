@@ -1,7 +1,7 @@
 """The Compare page: an experiment's axes, its matrix before anything is sent, Run all / Stop, the grid.
 
     compare_button(mode, endpoint, body)    Create page: "Compare variants" (the draft becomes the base)
-    open_from_library(endpoint_id, body)    Library: the same from a saved version
+                                            (the Library does the same through ui/nav.py open_in_compare)
     render_compare_page()                   the page (app_pages/compare.py)
 
 Someone else's experiment (issue 11) is shown read-only: the grid, its videos, the table, CSV, review pack and
@@ -9,11 +9,9 @@ grid video, a line saying whose it is and "Make my copy"; its axes, takes, revie
 the winner are for its owner or an admin (core/compare/experiments.py refuses them too).
 
 Everything else (expansion, checks, costs, running, reviews) is core/compare/experiments.py. Prompts and
-router
-texts are user text: shown with st.text / st.code only. The synced grid, the review pack and the grid
-video come from ui/synced_grid.py, core/compare/review_pack.py and core/compare/grid_video.py when present;
-until then
-each cell plays on its own (st.video from the media route).
+router texts are user text: shown with st.text / st.code only. The synced grid, the review pack and the
+grid video come from ui/compare/synced_grid.py, core/compare/review_pack.py and core/compare/grid_video.py
+when present; until then each cell plays on its own (st.video from the media route).
 """
 
 from __future__ import annotations
@@ -31,11 +29,10 @@ from core.authoring.catalog import Endpoint
 from core.compare import experiments as X
 from core.errors import StudioError
 from core.jobs.record import Job
-from core.storage import store
-from ui import jobs_view, library_view, media_links, session, welcome
-from ui.form import escape_markdown
+from ui import media_links, nav, session, welcome
+from ui.results import jobs_view, library_view
+from ui.text import escape_markdown, shorten_inline_images
 
-COMPARE_PAGE = "app_pages/compare.py"
 PREFIX = "compare"
 GROUP_LIMIT_INPUT_KEY = "compare.group_limit_input"  # widget; the setting is session.GROUP_LIMIT_KEY
 LIVE_EVERY_S = 2.0
@@ -44,7 +41,7 @@ KIND_LABELS = {X.AXIS_PROMPT: "Prompt wordings", X.AXIS_FIELD: "A setting",
                X.AXIS_ENDPOINT: "Model or router"}
 
 try:  # the media helper's synced grid (branch cmedia); a plain grid until it lands
-    from ui.synced_grid import GridCell, synced_grid  # type: ignore[import-not-found]
+    from ui.compare.synced_grid import GridCell, synced_grid  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - depends on the merge
     GridCell = synced_grid = None  # type: ignore[assignment,misc]
 
@@ -59,12 +56,7 @@ def compare_button(mode: Any, endpoint: Endpoint, body: dict[str, Any]) -> None:
     """'Compare variants' next to Generate: opens a new experiment with the current draft as its base."""
     if st.button("Compare variants", key=f"create.{mode}.__compare", icon=":material/grid_view:",
                  help="Try wordings, settings or models side by side, as a grid of videos."):
-        open_from_library(endpoint.id, body, str(mode))
-
-
-def open_from_library(endpoint_id: str, body: dict[str, Any], mode: str = "") -> None:
-    exp_id = session.open_experiment(endpoint_id, body, mode)
-    st.switch_page(COMPARE_PAGE, query_params={"exp": exp_id})
+        nav.open_in_compare(endpoint.id, body, str(mode))
 
 
 # --- state ----------------------------------------------------------------------------------------------
@@ -84,19 +76,6 @@ def _show(exp_id: str | None) -> None:
 
 def _save(exp: X.Experiment) -> None:
     session.save_experiment(exp)
-
-
-def _budget_cap() -> float:
-    try:
-        return float(st.session_state.get(session.BUDGET_KEY) or 0.0)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _spent(demo: bool) -> float:
-    from ui.create import spent_so_far
-
-    return spent_so_far(demo)
 
 
 def _jobs(records: dict[str, Any]) -> dict[str, Job | None]:
@@ -276,8 +255,8 @@ def _preview(exp: X.Experiment, plan: X.Plan, demo: bool, *, editable: bool = Tr
         if cell.notes:
             st.caption(escape_markdown(f"{cell.label}: " + " ".join(cell.notes)))
     if editable:
-        st.markdown("**" + escape_markdown(X.cap_line(plan, _budget_cap(), spent=_spent(demo), demo=demo))
-                    + "**")
+        line = X.cap_line(plan, session.budget_cap(), spent=session.spent_so_far(demo), demo=demo)
+        st.markdown("**" + escape_markdown(line) + "**")
 
 
 # --- run / stop ------------------------------------------------------------------------------------------
@@ -327,12 +306,12 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
          confirm_key: str) -> None:
     st.session_state.pop(confirm_key, None)
     try:
-        report = session.run_experiment(exp, plan, rerun=rerun, confirmed=confirmed, cap=_budget_cap(),
-                                        spent=_spent(demo))
+        report = session.run_experiment(exp, plan, rerun=rerun, confirmed=confirmed, cap=session.budget_cap(),
+                                        spent=session.spent_so_far(demo))
     except X.OverBudgetError as exc:
         st.session_state[confirm_key] = (rerun, str(exc))
         st.rerun()
-    except store.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
+    except session.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
         videos = int(getattr(exc, "videos", 1) or 1)
         st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc, videos=videos)}",
                  icon=":material/savings:")
@@ -512,8 +491,6 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
                                                      if cell.estimate_usd is not None else ""))
     endpoint = catalog.get(cell.endpoint_id)
     st.caption(f"Request: POST {endpoint.path} on {endpoint.router_label}")
-    from ui.form import shorten_inline_images
-
     st.json(shorten_inline_images(cell.body), expanded=True)
 
 
@@ -563,8 +540,6 @@ def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], *, editabl
 def _pack_cells(exp: X.Experiment, plan: X.Plan, records: dict[str, Any],
                 jobs: dict[str, Job | None]) -> list[Any]:
     from core.compare.review_pack import PackCell
-    from ui.form import shorten_inline_images
-
     out = []
     for cell in plan.cells:
         labels = list(cell.labels)

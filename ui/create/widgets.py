@@ -1,5 +1,6 @@
-"""Stateful building blocks of the generic form (ui/form.py): state that survives hidden widgets,
-the image field (URL or upload, thumbnail, local check), list counters and the shot-sum line.
+"""Stateful building blocks of the generic form (ui/create/form.py): state that survives hidden widgets,
+an image field's inline value and uploader key, list counters and the shot-sum line. The image field itself
+(URL or upload, thumbnail, local check, fixes) is ui/create/image_field.py.
 
 Every value the user typed lives in `st.session_state` under the widget key AND in a shadow dict,
 because Streamlit drops the state of widgets that are not drawn in a run (a field hidden by
@@ -20,9 +21,6 @@ from typing import Any
 
 import streamlit as st
 from streamlit.errors import StreamlitValueAssignmentNotAllowedError
-
-from core import config
-from core.authoring import imagefix, media
 
 SHADOW_KEY = "form.__shadow"  # {widget key: last value}, survives widget clean-up
 UPLOAD_SEQ_KEY = "form.__upload_seq"  # global counter: every file uploader key is used once
@@ -213,7 +211,7 @@ def shot_sum_message(seconds: list[int], total: int | None) -> str:
 
 # --- images -------------------------------------------------------------------------------------
 
-def _next_upload_id() -> int:
+def next_upload_id() -> int:
     seq = int(st.session_state.get(UPLOAD_SEQ_KEY, 0)) + 1
     st.session_state[UPLOAD_SEQ_KEY] = seq
     return seq
@@ -222,7 +220,7 @@ def _next_upload_id() -> int:
 def upload_key(key: str) -> str:
     """The file uploader's key for an image field (changes after each upload so it starts empty)."""
     if key + UPLOAD_ID not in st.session_state:
-        st.session_state[key + UPLOAD_ID] = _next_upload_id()
+        st.session_state[key + UPLOAD_ID] = next_upload_id()
     return f"{key}.upload.{st.session_state[key + UPLOAD_ID]}"
 
 
@@ -236,153 +234,7 @@ def set_inline(key: str, value: str | None, name: str = "") -> None:
         put(key + INLINE, value)
         put(key + INLINE_NAME, name)
     drop(key + PROBLEM)
-    st.session_state[key + UPLOAD_ID] = _next_upload_id()
-
-
-def _check_inline(value: str) -> media.ImageCheck | None:
-    try:
-        return media.check_image_value(value)
-    except ValueError:
-        return None
-
-
-def _show_check(check: media.ImageCheck) -> None:
-    st.caption(check.summary())
-    for problem in check.problems:
-        st.warning(f"This image {problem}.", icon=":material/warning:")
-
-
-def _handle_upload(key: str, file: Any, *, inline_base64: bool, uploader: Uploader | None) -> None:
-    data = file.getvalue()
-    check = media.check_image_bytes(data)
-    if inline_base64:
-        set_inline(key, media.encode_base64(data), file.name)
-        return
-    if not check.ok:
-        set_inline(key, None)
-        put(key + PROBLEM, [f"The uploaded image {p}." for p in check.problems] + [check.summary()])
-        put(key + REJECTED, (data, file.name))
-        return
-    if uploader is None:
-        put(key + PROBLEM, ["This router takes image links only: paste a public image URL."])
-        return
-    try:
-        url = uploader(data, file.name, file.type or "application/octet-stream")
-    except Exception as exc:  # the router's upload failed: keep the form, say so in plain words
-        message = getattr(exc, "user_message", None) or "The image could not be uploaded to the router."
-        put(key + PROBLEM, [message])
-        st.session_state[key + UPLOAD_ID] = _next_upload_id()
-        return
-    set_inline(key, url, file.name)
-
-
-def in_list(key: str) -> bool:
-    """Is this field part of a list item ("….images.2", "….elements.0.frontal_image")?
-
-    The list draws the item's heading and its one Remove button; the field then draws neither."""
-    return any(part.isdigit() for part in key.split(".")[1:])
-
-
-def upload_note() -> str:
-    """The line under an image uploader: the router's limit, and what happens to a bigger picture."""
-    limit = media.human_bytes(config.IMAGE_MAX_BYTES)
-    return (f"JPG or PNG, at most {limit}. A bigger picture (up to {config.UPLOAD_ACCEPT_MAX_MB} MB) is "
-            "taken and can be made smaller here.")
-
-
-def image_field(
-    label: str, key: str, *, help: str | None, inline_base64: bool, uploader: Uploader | None
-) -> tuple[str | None, list[str]]:
-    """URL text input or file upload; returns (value or None, local problems to show under it).
-
-    `inline_base64`: the schema takes bare Base64 (MuleRouter) — uploads are sent inline.
-    Otherwise uploads go through `uploader` and the field carries the URL it returns (APIMart).
-    In a list item the label and the Remove button are the list's (one heading, one remove per item).
-    """
-    listed = in_list(key)
-    inline = current(key + INLINE)
-    check = None
-    if inline:
-        remember(key + INLINE, inline)
-        name = current(key + INLINE_NAME, "") or "image"
-        if not listed:
-            st.markdown(f"**{label}**")
-        with st.container(horizontal=True, vertical_alignment="center"):
-            if media.is_url(inline):
-                st.image(inline, width=96)
-                st.text(f"{name}: {inline}")
-            else:
-                check = _check_inline(inline)
-                if check is not None and imagefix.over_pixel_limit(check):
-                    st.text(name)  # no thumbnail: st.image would decode the whole picture on every run
-                else:
-                    try:
-                        st.image(media.decode_base64(inline), width=96)
-                    except Exception:  # an unreadable image still shows its check result below
-                        st.text(name)
-                st.text(f"{name} (sent with the request)")
-            if not listed:
-                safe_button(st, "Remove", key=f"{key}.remove", icon=":material/close:",
-                            on_click=set_inline, args=(key, None))
-        if check is not None:
-            _show_check(check)
-            if check.ok and imagefix.over_pixel_limit(check):
-                st.caption(imagefix.pixel_limit_note(check, with_fixes=False))
-            if not check.ok:
-                from ui import imagefix_view
-
-                def apply_inline(data: bytes, new_name: str) -> None:
-                    set_inline(key, media.encode_base64(data), new_name)
-
-                imagefix_view.offer_fixes(key, media.decode_base64(inline), name, apply_inline)
-        return inline, []
-
-    seed(key, "")
-    slot = st.empty()  # the URL box and the uploader: emptied at once when an upload is taken
-    with slot.container():
-        url = (st.text_input(label, key=key, help=help, placeholder="https://… (or upload a file below)",
-                             label_visibility="collapsed" if listed else "visible") or "")
-        remember(key, url)
-        can_upload = inline_base64 or uploader is not None
-        file = None
-        if can_upload:
-            file = st.file_uploader(
-                f"or upload a file for {label.lower()}", type=list(UPLOAD_TYPES), key=upload_key(key),
-                max_upload_size=config.UPLOAD_ACCEPT_MAX_MB, label_visibility="collapsed",
-            )
-            st.caption(upload_note())
-    if file is not None:
-        _handle_upload(key, file, inline_base64=inline_base64, uploader=uploader)
-        if current(key + INLINE):
-            slot.empty()
-            return image_field(label, key, help=help, inline_base64=inline_base64, uploader=None)
-    from ui import imagefix_view
-
-    imagefix_view.check_url_button(key, url.strip(), "image")
-    problems = [] if url.strip() else list(current(key + PROBLEM) or [])
-    rejected = current(key + REJECTED)
-    if problems and rejected and can_upload:
-        imagefix_view.offer_fixes(key, rejected[0], rejected[1], _apply_upload(key, uploader, inline_base64))
-    return (url.strip() or None), problems
-
-
-def _apply_upload(key: str, uploader: Uploader | None, inline_base64: bool) -> Callable[[bytes, str], None]:
-    """Use a fixed image in place of a refused upload (inline, or uploaded to the router first)."""
-
-    def apply(data: bytes, name: str) -> None:
-        drop(key + REJECTED)
-        if inline_base64 or uploader is None:
-            set_inline(key, media.encode_base64(data), name)
-            return
-        try:
-            url = uploader(data, name, "image/jpeg" if name.endswith(".jpg") else "image/png")
-        except Exception as exc:  # the router's upload failed: say so, keep the fix on offer
-            put(key + PROBLEM, [getattr(exc, "user_message", None) or "The image could not be uploaded."])
-            put(key + REJECTED, (data, name))
-            return
-        set_inline(key, url, name)
-
-    return apply
+    st.session_state[key + UPLOAD_ID] = next_upload_id()
 
 
 def content_hash(data: bytes) -> str:

@@ -23,10 +23,14 @@ from core.authoring.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.jobs import record as jobs
 from core.models import MODE_TITLES, Mode
-from core.storage import drafts, store
+from core.storage import drafts
 from core.team import budget
-from ui import binding, compare_view, form, library_view, session, welcome
-from ui import widgets as w
+from ui import session, welcome
+from ui.compare import compare_view
+from ui.create import binding, form
+from ui.create import widgets as w
+from ui.results import library_view
+from ui.text import escape_markdown, shorten_inline_images
 
 SUBMIT_GUARD_S = config.GENERATE_CLICK_BURST_S  # clicks of one button closer than this are one click
 REQUEST_TTL_S = config.GENERATE_REQUEST_TTL_S  # a click not handled by then is dropped (page left)
@@ -68,7 +72,7 @@ def body_fingerprint(endpoint: Endpoint, body: dict[str, Any]) -> str:
 def curl_command(endpoint: Endpoint, base_url: str, body: dict[str, Any]) -> str:
     """A copyable curl for the request, the key left as the environment variable's name."""
     key_var = config.KEY_ENV_VARS[endpoint.router]
-    payload = json.dumps(form.shorten_inline_images(body), ensure_ascii=False, indent=2)
+    payload = json.dumps(shorten_inline_images(body), ensure_ascii=False, indent=2)
     lines = [
         f"curl -X POST {shlex.quote(base_url.rstrip('/') + endpoint.path)} \\",
         f'  -H "Authorization: Bearer ${key_var}" \\',
@@ -93,12 +97,6 @@ def cost_line(estimate: Any, *, demo: bool) -> str:
     if demo:
         return f"Would cost about ${total:.2f}{how} on the real router — nothing is charged in demo mode"
     return f"Estimated cost: ${total:.2f}{how}"
-
-
-def demo_spend(jobs: list[Any]) -> float:
-    """What this session's demo jobs would have cost on the real router (their estimates)."""
-    return round(sum(getattr(j, "estimated_cost", None) or 0.0 for j in jobs
-                     if getattr(j, "demo", False) and getattr(j, "task", None) is not None), 4)
 
 
 def budget_excess(spent: float, estimate: float | None, cap: float | None) -> float | None:
@@ -250,7 +248,7 @@ def _show_carry_note(mode: Mode, endpoint: Endpoint) -> None:
         return
     notes = list(pending[1])
     line = drafts.carry_line(f"{endpoint.router_label} · {endpoint.label}", notes)
-    st.info(form.escape_markdown(line), icon=":material/swap_horiz:")
+    st.info(escape_markdown(line), icon=":material/swap_horiz:")
     others = [n for n in notes if not drafts.left_out([n])]
     if others:
         with st.expander("What changed on the way"):
@@ -355,23 +353,6 @@ def _pick_endpoint(mode: Mode, router: str) -> Endpoint | None:
     return endpoint
 
 
-def _budget_cap() -> float:
-    try:
-        return float(st.session_state.get(session.BUDGET_KEY) or 0.0)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _session_jobs() -> list[Any]:
-    return [j for j in (session.get_job(i) for i in session.session_job_ids()) if j is not None]
-
-
-def spent_so_far(demo: bool) -> float:
-    """This session's spend counted against the budget (demo: what the demo jobs would have cost)."""
-    jobs = _session_jobs()
-    return demo_spend(jobs) if demo else pricing.session_spend(jobs).total_usd
-
-
 def _estimate_usd(endpoint: Endpoint, body: dict[str, Any]) -> float | None:
     try:
         return session.estimate(endpoint, body).total_usd
@@ -386,15 +367,16 @@ def _estimate(endpoint: Endpoint, result: form.FormResult, demo: bool) -> None:
         st.caption("The cost estimate appears once the form is complete.")
         estimate = None
     if estimate is not None:
-        st.markdown("**" + form.escape_markdown(cost_line(estimate, demo=demo)) + "**")
+        st.markdown("**" + escape_markdown(cost_line(estimate, demo=demo)) + "**")
         for note in getattr(estimate, "assumptions", None) or []:
-            st.caption(form.escape_markdown(str(note)))
-    jobs = _session_jobs()
-    line = spend_line(pricing.session_spend(jobs), demo=demo, would_be=demo_spend(jobs), cap=_budget_cap())
-    st.caption(form.escape_markdown(line))
+            st.caption(escape_markdown(str(note)))
+    jobs = session.session_jobs()
+    line = spend_line(pricing.session_spend(jobs), demo=demo, would_be=session.demo_spend(jobs),
+                      cap=session.budget_cap())
+    st.caption(escape_markdown(line))
     daily = daily_budget_line(demo)
     if daily:
-        st.caption(form.escape_markdown(daily))
+        st.caption(escape_markdown(daily))
 
 
 def daily_budget_line(demo: bool) -> str | None:
@@ -415,7 +397,7 @@ def daily_budget_line(demo: bool) -> str | None:
 def _request_preview(endpoint: Endpoint, body: dict[str, Any]) -> None:
     with st.expander("Request", icon=":material/data_object:"):
         st.caption(f"POST {endpoint.path} on {endpoint.router_label}")
-        st.json(form.shorten_inline_images(body), expanded=True)
+        st.json(shorten_inline_images(body), expanded=True)
         try:
             base = session.send_base_url(endpoint.router)
         except Exception:  # the emulator may still be starting: show the router's own address
@@ -506,8 +488,8 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     try:
         demo = session.is_demo(endpoint.router)
         cost = _estimate_usd(endpoint, result.body)
-        spent = spent_so_far(demo)
-        excess = budget_excess(spent, cost, _budget_cap())
+        spent = session.spent_so_far(demo)
+        excess = budget_excess(spent, cost, session.budget_cap())
         st.session_state.pop(_k(mode, "over_budget"), None)
         st.session_state.pop(_k(mode, "duplicate"), None)
         st.session_state.pop(_k(mode, "cautions"), None)
@@ -516,7 +498,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
             st.session_state[_k(mode, "cautions")] = (fingerprint, caution_question(len(warned)))
         elif excess is not None and CONFIRM_BUDGET not in confirmed:
             st.session_state[_k(mode, "over_budget")] = (fingerprint, budget_message(
-                excess, estimate=cost or 0.0, spent=spent, cap=_budget_cap(), demo=demo))
+                excess, estimate=cost or 0.0, spent=spent, cap=session.budget_cap(), demo=demo))
         elif CONFIRM_DUPLICATE not in confirmed and session.find_duplicate(endpoint, result.body) is not None:
             st.session_state[_k(mode, "duplicate")] = fingerprint
         else:
@@ -528,7 +510,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
             job = session.wait_until_sent(job.id, config.SUBMIT_WAIT_S) or job
             st.session_state[_k(mode, "last_job")] = job
             _after_submit(mode, endpoint, job)
-    except store.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
+    except session.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
         refusal = session.budget_refusal(exc)
     except Exception:  # session.submit records router errors on the job; anything else lands here
         if recorded is None:  # once recorded, the job is sent whatever happens here: show it
@@ -585,7 +567,7 @@ def _question_panel(mode: Mode, endpoint_id: str, fp: str, *, state: str, button
     if not pending or pending[0] != fp:
         return
     with st.container(border=True):
-        st.warning(form.escape_markdown(pending[1]), icon=icon)
+        st.warning(escape_markdown(pending[1]), icon=icon)
         with st.container(horizontal=True):
             st.button("Send anyway", key=_k(mode, f"{buttons}_go"), on_click=_on_generate,
                       args=(mode, endpoint_id, confirm), type="primary")

@@ -19,7 +19,7 @@ import streamlit as st
 from core import config
 from core.jobs import uploads
 from ui import session
-from ui import widgets as w
+from ui.create import widgets as w
 
 UPLOADED = ".__video_upload"  # {"url", "name" (media cache name), "filename", "size"} of the sent file
 PROBLEM = ".__video_problem"  # why the last file was refused, in plain words
@@ -119,7 +119,7 @@ def video_field(label: str, key: str, *, help: str | None) -> str | None:
     w.seed(key, "")
     value = (st.text_input(label, key=key, help=help, placeholder=PLACEHOLDER) or "").strip() or None
     w.remember(key, st.session_state.get(key))
-    from ui import imagefix_view
+    from ui.create import imagefix_view
 
     imagefix_view.check_url_button(key, value, "video")
     target = current_target()

@@ -20,8 +20,8 @@ from core.authoring import catalog, media
 from core.authoring import tokens as tk
 from core.jobs import access
 from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
-from core.storage import store
 from ui import media_links, session
+from ui.text import escape_markdown
 
 STATE_LABELS = {
     JobState.WAITING: "waiting to be sent",
@@ -270,7 +270,7 @@ def _thumb_url(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("frontal_image") or value.get("url") or next(
             iter(value.get("element_input_urls") or []), None)
-    name = store.media_ref_name(value)
+    name = session.media_name(value)
     if name is not None:
         try:
             return media_links.media_url(name)
@@ -463,8 +463,6 @@ def actions(job: Job, *, key_prefix: str) -> None:
 
 
 def form_escape(text: str) -> str:
-    from ui.form import escape_markdown
-
     return escape_markdown(text)
 
 
@@ -510,7 +508,7 @@ def confirm_retry(job: Job, *, key_prefix: str) -> None:
             st.session_state.pop(_confirm_key(key_prefix), None)
             try:
                 new_job = session.retry(job)
-            except store.OverBudgetError as exc:
+            except session.OverBudgetError as exc:
                 st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}",
                          icon=":material/savings:")
                 return

@@ -16,7 +16,7 @@ import streamlit as st
 
 from core import config
 from core.authoring import camera
-from ui import widgets as w
+from ui.create import widgets as w
 
 NONE = "none"  # no camera_control in the body
 DEFAULT_AXIS = "horizontal"
@@ -41,7 +41,7 @@ def amount_key(key: str) -> str:
 
 
 def _amount_slider(key: str) -> float:
-    """The amount slider, drawn from its current value (as the form draws numbers; see ui/form.py)."""
+    """The amount slider, drawn from its current value (as the form draws numbers; see ui/create/form.py)."""
     start: dict[str, Any] = {}
     if not w.take_put(key):
         start["value"] = float(w.current(key, DEFAULT_AMOUNT))

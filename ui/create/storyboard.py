@@ -20,7 +20,7 @@ import streamlit as st
 
 from core import config
 from core.authoring import storyboard as sb
-from ui import widgets as w
+from ui.create import widgets as w
 
 SHOT_FIELDS = ("prompt", "duration")
 NOTE = ".__note"  # a plain note left by the last storyboard action (e.g. why a split was refused)

@@ -2,7 +2,7 @@
  * <video> elements that stay on the same frame.
  *
  * Plain JS, no modules, no network: this file is inlined as is by
- *   - ui/synced_grid.py (the Streamlit v2 component: this file + a default export), and
+ *   - ui/compare/synced_grid.py (the Streamlit v2 component: this file + a default export), and
  *   - core/review_pack.py (the review pack's self-contained index.html: this file + the pack's script).
  *
  * createSyncedGrid(root, spec) -> controller

@@ -6,7 +6,7 @@ chosen sound source (the others muted).
         row_labels=["calm", "stormy"], col_labels=["720p", "1080p"], audio_from=(0, 0), key="compare.grid",
     )
 
-A Streamlit v2 custom component made of two local plain-JS files (ui/synced_grid_frontend/), inlined
+A Streamlit v2 custom component made of two local plain-JS files (ui/compare/synced_grid_frontend/), inlined
 here: no build step, no CDN, no script from elsewhere. The same synced_grid_core.js drives the review
 pack's offline index.html (core/compare/review_pack.py). The browser fetches each `url` itself, so pass
 absolute

@@ -24,7 +24,8 @@ from core.authoring import catalog, media
 from core.authoring import tokens as tk
 from core.authoring.catalog import Endpoint
 from ui import session
-from ui import widgets as w
+from ui.create import widgets as w
+from ui.text import escape_markdown
 
 THUMB_PX = 56
 CHIPS_PER_ROW = 4
@@ -271,8 +272,6 @@ def draw_panel(endpoint: Endpoint, body: dict[str, Any], *, prompt_key: str) -> 
 
 def _plain(text: str) -> str:
     """Our own messages may quote tokens like <<<image_1>>> or @name: keep them out of Markdown."""
-    from ui.form import escape_markdown
-
     return escape_markdown(text)
 
 

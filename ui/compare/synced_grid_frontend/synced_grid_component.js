@@ -1,4 +1,4 @@
-/* The Streamlit v2 component's entry (appended to synced_grid_core.js by ui/synced_grid.py).
+/* The Streamlit v2 component's entry (appended to synced_grid_core.js by ui/compare/synced_grid.py).
  * Streamlit calls the default export on mount and again whenever the data changes; the grid is rebuilt
  * only when the cells, labels or sound source really changed, keeping the position and play state. */
 var SYNCED_GRID_MOUNTS = new WeakMap();

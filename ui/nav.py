@@ -1,0 +1,20 @@
+"""Moves between pages that more than one page family makes. Shared: it never imports a page family, so
+the Library (ui.results) can open the Compare page without importing ui.compare.
+
+    open_in_compare(endpoint_id, body, mode)   a new experiment with `body` as its base, on the Compare page
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ui import session
+
+COMPARE_PAGE = "app_pages/compare.py"
+
+
+def open_in_compare(endpoint_id: str, body: dict[str, Any], mode: str = "") -> None:
+    exp_id = session.open_experiment(endpoint_id, body, mode)
+    st.switch_page(COMPARE_PAGE, query_params={"exp": exp_id})
