@@ -49,7 +49,8 @@ from core.jobs import access as acc  # noqa: E402
 from core.jobs.record import JobState  # noqa: E402
 from core.models import RouterAccess  # noqa: E402
 from core.net.http import make_client  # noqa: E402
-from core.storage.store import Ledger, MediaCache  # noqa: E402
+from core.storage.media_cache import MediaCache  # noqa: E402
+from core.storage.store import Ledger  # noqa: E402
 
 ENDPOINT = "mulerouter/kling-v3/text-to-video"
 BASE = {"prompt": "A red fox runs through snow, bench", "duration": 3, "aspect_ratio": "16:9", "mode": "std",

@@ -60,7 +60,8 @@ from core.jobs import providers
 from core.jobs.record import FINAL_STATES, Job, JobState, download_given_up
 from core.models import RouterAccess, TaskState
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

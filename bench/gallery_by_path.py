@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import streamlit as st
 
 from core import config
-from core.storage.store import JobFilter, Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import JobFilter, Ledger
 
 st.title("Gallery")
 data_dir = config.data_dir()

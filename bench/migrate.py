@@ -23,7 +23,8 @@ from core import config
 from core.jobs.record import JobState, new_job, start_polling, transition
 from core.models import TaskRef
 from core.storage import migrate
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 
 T2V = "mulerouter/kling-v3/text-to-video"
 VIDEO_SHARE = 10  # one job in this many has a video

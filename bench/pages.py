@@ -41,7 +41,8 @@ from bench import servers
 from core import config
 from core.authoring import catalog
 from core.jobs.record import Job, JobError, JobState, new_job, transition
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"

@@ -19,7 +19,8 @@ from core.jobs import record as jobs_mod
 from core.jobs.record import JobState, download_again, download_given_up, engine_due_at
 from core.models import RouterAccess, TaskRef
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 
 MR_T2V = "mulerouter/kling-v3/text-to-video"
 AM_OMNI = "apimart/kling-v3-omni"

@@ -21,7 +21,8 @@ from core.engine.runner import submit_job
 from core.jobs import access as acc
 from core.jobs.record import Job, JobState
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 
 JOBS = 12
 KILL_JOBS = 9

@@ -23,7 +23,8 @@ from core.jobs.record import JobState
 from core.models import RouterAccess
 from core.net.http import make_client
 from core.storage import library, store
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 from tests.test_engine import FAST_SCHEDULE, TICK_S
 
 MR_V3 = "mulerouter/kling-v3/text-to-video"

@@ -17,16 +17,10 @@ from core.authoring.schemas.media_fields import ITEM, image_paths, media_paths
 from core.engine.runner import submit_job
 from core.models import RouterAccess
 from core.net.http import make_client
+from core.storage.body_media import externalize_body, fingerprint_body, internalize_body, media_field_paths
 from core.storage.library import Library
-from core.storage.store import (
-    Ledger,
-    MediaCache,
-    content_name,
-    externalize_body,
-    fingerprint_body,
-    internalize_body,
-    media_field_paths,
-)
+from core.storage.media_cache import MediaCache, content_name
+from core.storage.store import Ledger
 from tests.images import png
 
 T0 = 1_800_000_000.0

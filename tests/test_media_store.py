@@ -28,8 +28,10 @@ from core.jobs.record import JobState
 from core.models import RouterAccess
 from core.net.http import make_client
 from core.storage import media_route
+from core.storage.body_media import externalize_body, internalize_body
+from core.storage.media_cache import MediaCache, content_name
 from core.storage.media_store import MediaStoreError, S3Media, is_remote, open_media_store, parse_media_url
-from core.storage.store import Ledger, MediaCache, content_name, externalize_body, internalize_body
+from core.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_VIDEO = ROOT / "core" / "emulator" / "assets" / "demo_16x9_3s.mp4"

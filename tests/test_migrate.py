@@ -19,7 +19,8 @@ from core.jobs.record import JobState, new_job, start_polling, transition
 from core.models import TaskRef
 from core.storage import migrate
 from core.storage.library import Library
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 from tests.images import png_b64
 from tests.test_library_shared import PRE11
 

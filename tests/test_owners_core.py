@@ -14,7 +14,8 @@ import pytest
 from core import config
 from core.compare import experiments as X
 from core.storage import drafts, library
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 from core.team import identity as ident
 
 MR_V3 = "mulerouter/kling-v3/text-to-video"

@@ -29,7 +29,9 @@ from core.errors import PaymentRequiredError
 from core.jobs.record import JobState, is_active, needs_download, new_job, transition
 from core.models import RouterAccess
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache, internalize_body
+from core.storage.body_media import internalize_body
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 from tests.images import png
 
 T0 = 1_800_000_000.0

@@ -19,18 +19,9 @@ from core import config
 from core.jobs.record import JobState, charged_cost, new_job, start_polling, transition
 from core.models import TaskRef
 from core.storage import store
-from core.storage.store import (
-    JobFilter,
-    Ledger,
-    MediaCache,
-    OverBudgetError,
-    SpendLimit,
-    StaleWriteError,
-    externalize_body,
-    fingerprint_body,
-    inline_image,
-    internalize_body,
-)
+from core.storage.body_media import externalize_body, fingerprint_body, inline_image, internalize_body
+from core.storage.media_cache import MediaCache
+from core.storage.store import JobFilter, Ledger, OverBudgetError, SpendLimit, StaleWriteError
 
 T0 = 1_800_000_000.0
 EP = "apimart/kling-v3-omni"

@@ -21,6 +21,7 @@ from core.authoring import tokens as tk
 from core.jobs import access
 from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
 from core.storage import store
+from core.storage.body_media import media_ref_name
 from ui import media_links, session
 
 STATE_LABELS = {
@@ -270,7 +271,7 @@ def _thumb_url(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("frontal_image") or value.get("url") or next(
             iter(value.get("element_input_urls") or []), None)
-    name = store.media_ref_name(value)
+    name = media_ref_name(value)
     if name is not None:
         try:
             return media_links.media_url(name)

@@ -24,7 +24,8 @@ from core import config
 from core.authoring import catalog, templates
 from core.authoring.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
-from core.storage import library, store
+from core.storage import library
+from core.storage.body_media import internalize_body
 from ui import jobs_view, session, welcome
 from ui.form import escape_markdown
 
@@ -86,7 +87,7 @@ def _show_flash() -> None:
 
 def loadable_body(body: dict[str, Any]) -> dict[str, Any]:
     """A stored body ready for the form again (media references turned back into Base64)."""
-    return store.internalize_body(body, session.media())
+    return internalize_body(body, session.media())
 
 
 def _version_number(version: Any) -> int:

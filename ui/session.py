@@ -28,6 +28,7 @@ from core.jobs import record as jobs
 from core.jobs.record import Job
 from core.models import RouterAccess
 from core.storage import drafts, store
+from core.storage.body_media import externalize_body, fingerprint_body, internalize_body, media_ref_name
 from core.storage.library import Library
 from core.storage.media_store import MediaStore
 from core.team import budget
@@ -264,7 +265,7 @@ def session_job_ids() -> list[str]:
 
 def find_duplicate(endpoint: Endpoint, body: dict) -> Job | None:
     """An identical request (same endpoint, same body) sent in the last minute, if any."""
-    digest = jobs.body_hash(endpoint.id, store.fingerprint_body(body))
+    digest = jobs.body_hash(endpoint.id, fingerprint_body(body))
     return ledger().find_recent_duplicate(digest, config.DUPLICATE_WINDOW_S, time.time())
 
 
@@ -402,7 +403,7 @@ def params_summary(job: Job) -> str:
 
 def restore_body(job: Job) -> dict:
     """The request body with cached images turned back into Base64 (for editing or resending)."""
-    return store.internalize_body(job.body, media())
+    return internalize_body(job.body, media())
 
 
 def display_body(job: Job) -> dict:
@@ -495,7 +496,7 @@ def save_draft(scope: str, data: dict) -> bool:
         return False
     body = data.get("body")
     if isinstance(body, dict):
-        data = {**data, "body": store.externalize_body(body, media())}
+        data = {**data, "body": externalize_body(body, media())}
     return ledger().save_draft(draft_key(), scope, data, time.time(), owner=identity().id)
 
 
@@ -519,7 +520,7 @@ def load_draft(scope: str) -> dict | None:
     body = data.get("body")
     if isinstance(body, dict):
         try:
-            data = {**data, "body": store.internalize_body(body, media())}
+            data = {**data, "body": internalize_body(body, media())}
         except FileNotFoundError:  # an image left the media cache: keep the rest
             data = {**data, "body": {k: v for k, v in body.items() if not _has_media_ref(v)}}
     return data
@@ -530,7 +531,7 @@ def _has_media_ref(value) -> bool:
         return any(_has_media_ref(v) for v in value.values())
     if isinstance(value, list):
         return any(_has_media_ref(v) for v in value)
-    return store.media_ref_name(value) is not None
+    return media_ref_name(value) is not None
 
 
 def forget_draft(scope: str) -> None:

@@ -52,7 +52,9 @@ from core.engine import runner
 from core.jobs.record import ACTIVE_STATES, Job, JobState, needs_download
 from core.models import Mode, RouterAccess
 from core.storage import library, store
-from core.storage.store import CellRecord, Ledger, MediaCache, SpendLimit, externalize_body
+from core.storage.body_media import externalize_body
+from core.storage.media_cache import MediaCache
+from core.storage.store import CellRecord, Ledger, SpendLimit
 from core.team import identity as ident
 
 AXIS_PROMPT, AXIS_FIELD, AXIS_ENDPOINT = "prompt", "field", "endpoint"

@@ -36,14 +36,9 @@ from core.engine import runner
 from core.jobs import access as acc
 from core.jobs.record import Job, JobError, JobState, transition
 from core.models import RouterAccess
-from core.storage.store import (
-    LeaseLostError,
-    Ledger,
-    MediaCache,
-    StaleWriteError,
-    internalize_body,
-    job_access,
-)
+from core.storage.body_media import internalize_body
+from core.storage.media_cache import MediaCache
+from core.storage.store import LeaseLostError, Ledger, StaleWriteError, job_access
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,9 @@ from core.jobs.record import (
     transition,
 )
 from core.models import RouterAccess, TaskRef
-from core.storage.store import Ledger, MediaCache, SpendLimit, StaleWriteError, externalize_body
+from core.storage.body_media import externalize_body
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger, SpendLimit, StaleWriteError
 
 log = logging.getLogger(__name__)
 

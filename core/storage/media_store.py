@@ -37,8 +37,8 @@ from urllib.parse import urlsplit
 
 from core import config, secrets_file
 from core.errors import StudioError
+from core.storage.media_cache import MediaCache, content_name, part_file
 from core.storage.media_route import NAME_PATTERN, content_disposition, download_filename
-from core.storage.store import MediaCache, content_name, part_file
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""The job ledger (SQLite in the data directory, or PostgreSQL shared by several servers) and the
-content-addressed media cache.
+"""The job ledger (SQLite in the data directory, or PostgreSQL shared by several servers). The media cache
+is core/storage/media_cache.py, the media references inside request bodies core/storage/body_media.py.
 
 Every call takes its own short-lived connection (SQLite: a new connection, WAL + busy_timeout; PostgreSQL:
 one from the pool, core/storage/db.py) and every write is one transaction. Searchable fields (router,
@@ -33,28 +33,19 @@ run one at a time across all servers, exactly as SQLite's BEGIN IMMEDIATE makes 
 Job writes are short (no network inside), so one lock costs little; drafts, experiments and key
 heartbeats do not take it. Write-once fields (`browser`, `owner`) are kept in Python inside the locked
 transaction (no JSON functions in SQL).
-
-Request bodies are stored with inline Base64 images in image/video fields (read from the schemas)
-replaced by "media:sha256-<hex>.<ext>" references to files in the media cache (`externalize_body` /
-`internalize_body`); text fields are never touched. The API key is never part of a job, so it never
-reaches the database or the media directory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from core import config
-from core.authoring import media
 from core.jobs import access as access_ids
 from core.jobs.record import (
     FINAL_STATES,
@@ -68,10 +59,6 @@ from core.jobs.record import (
     prompt_text,
 )
 from core.storage import db, drafts
-
-MEDIA_PREFIX = "media:"
-_NAME = re.compile(r"^sha256-[0-9a-f]{64}\.[a-z0-9]{1,8}\Z")  # \Z: "$" would accept a trailing newline
-_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"))
 
 _ACTIVE = (JobState.WAITING.value, JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
 _SQLITE_URL = "sqlite:///"
@@ -870,224 +857,3 @@ class Ledger:
                 )
             conn.execute("UPDATE experiment_cells SET pick = ? WHERE experiment_id = ? AND cell_key = ?",
                          (scope, exp_id, key))
-
-
-# --- media cache ------------------------------------------------------------------------------------
-
-
-def part_file(directory: Path, suffix: str = "") -> Path:
-    """A fresh, empty ".part-…" file in `directory` for a download in progress (the engine removes old ones
-    at start: core/engine/loop.py remove_stale_parts)."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".part-", suffix=suffix)
-    os.close(fd)
-    return Path(tmp)
-
-
-def content_name(data: bytes, ext: str) -> str:
-    """The cache name of some bytes: sha256-<hex>.<ext>."""
-    return f"sha256-{hashlib.sha256(data).hexdigest()}.{ext.lower().lstrip('.')}"
-
-
-class MediaCache:
-    """Files named by the SHA-256 of their content (images from request bodies, finished videos)."""
-
-    remote = False  # a local folder: links go through the app's media route (S3Media: True)
-
-    def __init__(self, directory: Path | None = None) -> None:
-        self.dir = Path(directory) if directory is not None else config.data_dir() / config.MEDIA_DIRNAME
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def __repr__(self) -> str:
-        return f"MediaCache({str(self.dir)!r})"
-
-    def path(self, name: str) -> Path:
-        """The file of a cache name; ValueError for anything that is not a cache name."""
-        if not _NAME.match(name):
-            raise ValueError(f"not a media cache name: {name[:80]!r}")
-        return self.dir / name
-
-    def has(self, name: str) -> bool:
-        try:
-            return self.path(name).is_file()
-        except ValueError:
-            return False
-
-    def put_bytes(self, data: bytes, ext: str) -> str:
-        """Store bytes (atomically, once) and return their cache name."""
-        name = content_name(data, ext)
-        target = self.path(name)
-        if not target.is_file():
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".part-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, target)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-        return name
-
-    def adopt_file(self, src: Path, ext: str) -> str:
-        """Move a finished download into the cache under its content name; returns the name."""
-        digest = hashlib.sha256()
-        with open(src, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        name = f"sha256-{digest.hexdigest()}.{ext.lower().lstrip('.')}"
-        target = self.path(name)
-        if target.is_file():
-            src.unlink()
-        else:
-            os.replace(src, target)
-        return name
-
-    def temp_path(self, suffix: str = "") -> Path:
-        """A fresh path inside the cache directory for a download in progress."""
-        return part_file(self.dir, suffix)
-
-    def open(self, name: str) -> BinaryIO:
-        """The file of a cache name, open for reading; FileNotFoundError when it is not in the cache."""
-        path = self.path(name)
-        if not path.is_file():
-            raise FileNotFoundError(f"{name} is not in the media cache")
-        return path.open("rb")
-
-    def read_bytes(self, name: str) -> bytes:
-        with self.open(name) as fh:
-            return fh.read()
-
-    def local_path(self, name: str) -> Path:
-        """A local file with the content of `name`: the cache's own file (FileNotFoundError if missing)."""
-        path = self.path(name)
-        if not path.is_file():
-            raise FileNotFoundError(f"{name} is not in the media cache")
-        return path
-
-    def url(self, name: str, *, download_name: str | None = None) -> str | None:
-        """None: a local file is served by the app's own media route (core/storage/media_route.py)."""
-        return None
-
-
-# --- bodies: inline images <-> media references -----------------------------------------------------
-#
-# Only media fields are touched: the paths of image/video fields read from every catalog schema
-# (core.authoring.schemas.media_fields), e.g. first_frame, images[*], elements[*].reference_images[*],
-# image_with_roles[*].url. A prompt or any other text is kept as it is, whatever it contains (a
-# prompt "media:sha256-…" or one that happens to be Base64 of a PNG). Bodies stored by older
-# versions load the same way: their references already sit in image fields.
-
-
-def inline_image(value: str) -> tuple[bytes, str] | None:
-    """(bytes, ext) when `value` is bare Base64 of a PNG or JPEG image, else None (URLs, prompts…)."""
-    if not isinstance(value, str) or media.is_url(value) or not media.looks_like_base64(value):
-        return None
-    if any(ch.isspace() for ch in value.strip()):
-        return None  # prose, not Base64 (the app never sends wrapped Base64)
-    try:
-        data = media.decode_base64(value)
-    except ValueError:
-        return None
-    for magic, ext in _IMAGE_MAGIC:
-        if data.startswith(magic):
-            return data, ext
-    return None
-
-
-def media_ref_name(value: Any) -> str | None:
-    """The cache name in a stored media reference ("media:sha256-<hex>.<ext>"), else None."""
-    if not isinstance(value, str) or not value.startswith(MEDIA_PREFIX):
-        return None
-    name = value[len(MEDIA_PREFIX):]
-    return name if _NAME.match(name) else None
-
-
-@dataclass(frozen=True)
-class _MediaNode:
-    """One level of the media-field tree: `leaf` = a string here is media; `keys` = fields below;
-    `item` = what every item of a list here is."""
-
-    leaf: bool = False
-    keys: dict[str, _MediaNode] | None = None
-    item: _MediaNode | None = None
-
-
-def _tree(paths: list[tuple[str, ...]], item_key: str) -> _MediaNode:
-    heads: dict[str, list[tuple[str, ...]]] = {}
-    for p in paths:
-        if p:
-            heads.setdefault(p[0], []).append(p[1:])
-    item = heads.pop(item_key, None)
-    return _MediaNode(
-        leaf=any(not p for p in paths),
-        keys={k: _tree(v, item_key) for k, v in heads.items()} or None,
-        item=_tree(item, item_key) if item is not None else None,
-    )
-
-
-def media_field_paths() -> frozenset[tuple[str, ...]]:
-    """Every image/video field path of every endpoint's request schema ("*" = any list item)."""
-    from core.authoring import catalog  # here, not at the top: only bodies need the schemas
-    from core.authoring.schemas.media_fields import media_paths_of
-
-    return media_paths_of(e.schema for e in catalog.ENDPOINTS)
-
-
-_MEDIA_TREE: list[_MediaNode] = []  # built once, on first use
-
-
-def _media_tree() -> _MediaNode:
-    if not _MEDIA_TREE:
-        from core.authoring.schemas.media_fields import ITEM
-
-        _MEDIA_TREE.append(_tree(sorted(media_field_paths()), ITEM))
-    return _MEDIA_TREE[0]
-
-
-def _map_media(value: Any, node: _MediaNode | None, fn: Callable[[str], str]) -> Any:
-    """A copy of `value` with `fn` applied to the strings that sit on a media path (and only those)."""
-    if isinstance(value, dict):
-        keys = (node.keys if node else None) or {}
-        return {k: _map_media(v, keys.get(k), fn) for k, v in value.items()}
-    if isinstance(value, list):
-        item = node.item if node else None
-        return [_map_media(v, item, fn) for v in value]
-    if isinstance(value, str) and node is not None and node.leaf:
-        return fn(value)
-    return value
-
-
-def _externalize_one(value: str, put: Callable[[bytes, str], str]) -> str:
-    found = inline_image(value)
-    return MEDIA_PREFIX + put(*found) if found else value
-
-
-def externalize_body(body: dict[str, Any], cache: MediaCache) -> dict[str, Any]:
-    """A copy of `body` with every inline Base64 image of a media field stored in the cache and
-    replaced by "media:sha256-<hex>.<ext>". Other fields are copied unchanged."""
-    return _map_media(body, _media_tree(), lambda s: _externalize_one(s, cache.put_bytes))
-
-
-def fingerprint_body(body: dict[str, Any]) -> dict[str, Any]:
-    """What `externalize_body` would store, without writing anything (for duplicate checks)."""
-    return _map_media(body, _media_tree(), lambda s: _externalize_one(s, content_name))
-
-
-def internalize_body(body: dict[str, Any], cache: MediaCache) -> dict[str, Any]:
-    """A copy of a stored body with the media references of its media fields turned back into bare
-    Base64 (for resubmits). Text anywhere else is never read as a reference.
-
-    Raises FileNotFoundError (plain words) when a referenced file left the cache.
-    """
-
-    def restore(value: str) -> str:
-        name = media_ref_name(value)
-        if name is None:
-            return value
-        try:
-            data = cache.read_bytes(name)
-        except FileNotFoundError:
-            gone = f"the image {name} is no longer in the media cache; add it again"
-            raise FileNotFoundError(gone) from None
-        return media.encode_base64(data)
-
-    return _map_media(body, _media_tree(), restore)

@@ -179,7 +179,7 @@ def test_stars_review_pack_and_grid_video_from_the_page(demo: Path) -> None:
     import av
 
     from core.compare import grid_video
-    from core.storage.store import MediaCache
+    from core.storage.media_cache import MediaCache
 
     at, exp_id, jobs = _run_two_cells(demo)
     ledger = Ledger(demo)

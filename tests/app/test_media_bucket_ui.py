@@ -18,6 +18,7 @@ from bench.s3 import SECRET_ACCESS_KEY
 from core import config
 from core.emulator import clips
 from core.storage import store
+from core.storage.media_cache import content_name
 from core.storage.media_store import S3Media
 from tests.app.test_create_pages import open_page, prefix
 
@@ -76,4 +77,4 @@ def test_a_real_router_can_take_an_uploaded_video_with_a_temporary_link(
     assert any("media store" in t.value for t in at.text)
     players = [v.proto.url for v in at.get("video")]
     assert players and _is_bucket_link(players[0])
-    assert bucket.has(store.content_name(data, "mp4"))
+    assert bucket.has(content_name(data, "mp4"))

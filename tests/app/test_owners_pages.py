@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core.compare import experiments as X
 from core.storage import drafts
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 from tests.app.test_create_pages import APP, PAGES, prefix
 from tests.app.test_team_pages import ANN, BOB, BOSS, MR_T2V, Person, button_keys, captions, team
 from ui import session

@@ -20,7 +20,8 @@ from core.engine.runner import refresh_jobs, submit_job
 from core.jobs.record import JobState
 from core.models import RouterAccess
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 from ui import jobs_view, media_links
 
 ROOT = Path(__file__).resolve().parents[2]

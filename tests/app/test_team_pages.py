@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 from bench.pages import T0, finished_job
 from core import config
 from core.compare import experiments as X
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 from core.team import identity as ident
 from tests.app.test_create_pages import GENERATE, PAGES, prefix
 from ui import create, session

@@ -13,7 +13,8 @@ from core.engine import runner
 from core.jobs import access as acc
 from core.jobs.record import JobState
 from core.models import RouterAccess
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"

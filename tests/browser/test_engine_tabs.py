@@ -12,7 +12,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from core import config
 from core.jobs.record import JobState
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 
 LONG = 30_000
 SHOWS_WITHIN_MS = 15_000  # "a few seconds": the live table reads the ledger every JOBS_LIVE_EVERY_S

@@ -14,7 +14,8 @@ from playwright.sync_api import Browser, Page, expect
 from bench import servers
 from bench.pages import T0, finished_job
 from core import config
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
+from core.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = 30_000
