@@ -141,7 +141,7 @@ class Storage:
         return path
 
     def ledger(self) -> Any:
-        from core.storage.store import Ledger
+        from core.storage.ledger import Ledger
 
         if self.database_url:
             return Ledger(url=self.database_url)

@@ -31,7 +31,7 @@ from core.authoring.catalog import Endpoint
 from core.compare import experiments as X
 from core.errors import StudioError
 from core.jobs.record import Job
-from core.storage import store
+from core.storage.spend_store import OverBudgetError
 from ui import jobs_view, library_view, media_links, session, welcome
 from ui.form import escape_markdown
 
@@ -332,7 +332,7 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
     except X.OverBudgetError as exc:
         st.session_state[confirm_key] = (rerun, str(exc))
         st.rerun()
-    except store.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
+    except OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
         videos = int(getattr(exc, "videos", 1) or 1)
         st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc, videos=videos)}",
                  icon=":material/savings:")
@@ -718,13 +718,13 @@ def render_compare_page() -> None:
     exp = _axis_editor(exp) if editable else _axes_summary(exp)
     plan = X.expand(exp, session.price_table())
     _preview(exp, plan, demo, editable=editable)
-    records = session.ledger().experiment_cells(exp.id)
+    records = session.ledger().experiments.experiment_cells(exp.id)
     active = any(X.in_progress(j) for j in _jobs(records).values())
 
     @st.fragment(run_every=LIVE_EVERY_S if active else None)
     def _live() -> None:
         """Run controls and the grid, refreshed while takes are on their way."""
-        records = session.ledger().experiment_cells(exp.id)
+        records = session.ledger().experiments.experiment_cells(exp.id)
         jobs = _jobs(records)
         still = any(X.in_progress(j) for j in jobs.values())
         if active and not still:

@@ -23,7 +23,8 @@ from core.authoring.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.jobs import record as jobs
 from core.models import MODE_TITLES, Mode
-from core.storage import drafts, store
+from core.storage import drafts
+from core.storage.spend_store import OverBudgetError
 from core.team import budget
 from ui import binding, compare_view, form, library_view, session, welcome
 from ui import widgets as w
@@ -528,7 +529,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
             job = session.wait_until_sent(job.id, config.SUBMIT_WAIT_S) or job
             st.session_state[_k(mode, "last_job")] = job
             _after_submit(mode, endpoint, job)
-    except store.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
+    except OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
         refusal = session.budget_refusal(exc)
     except Exception:  # session.submit records router errors on the job; anything else lands here
         if recorded is None:  # once recorded, the job is sent whatever happens here: show it

@@ -20,8 +20,8 @@ from core.authoring import catalog, media
 from core.authoring import tokens as tk
 from core.jobs import access
 from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
-from core.storage import store
 from core.storage.body_media import media_ref_name
+from core.storage.spend_store import OverBudgetError
 from ui import media_links, session
 
 STATE_LABELS = {
@@ -511,7 +511,7 @@ def confirm_retry(job: Job, *, key_prefix: str) -> None:
             st.session_state.pop(_confirm_key(key_prefix), None)
             try:
                 new_job = session.retry(job)
-            except store.OverBudgetError as exc:
+            except OverBudgetError as exc:
                 st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}",
                          icon=":material/savings:")
                 return
