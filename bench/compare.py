@@ -49,7 +49,8 @@ from core.jobs import access as acc  # noqa: E402
 from core.jobs.record import JobState  # noqa: E402
 from core.models import RouterAccess  # noqa: E402
 from core.net.http import make_client  # noqa: E402
-from core.storage.store import Ledger, MediaCache  # noqa: E402
+from core.storage.ledger import Ledger  # noqa: E402
+from core.storage.media_cache import MediaCache  # noqa: E402
 
 ENDPOINT = "mulerouter/kling-v3/text-to-video"
 BASE = {"prompt": "A red fox runs through snow, bench", "duration": 3, "aspect_ratio": "16:9", "mode": "std",
@@ -71,7 +72,7 @@ MB = 1024 * 1024
 
 
 def _done(ledger: Ledger, ids: list[str]) -> bool:
-    jobs = [ledger.get(i) for i in ids]
+    jobs = [ledger.jobs.get(i) for i in ids]
     return all(j.state == JobState.SUCCEEDED and j.video_file for j in jobs)
 
 
@@ -176,7 +177,7 @@ def _pad_videos(ledger: Ledger, media: MediaCache, ids: list[str], size: int) ->
     The emulator makes the same clip for both takes of a cell (one cache file): the count of files."""
     from bench.pages import write_real_size_mp4
 
-    names = sorted({ledger.get(i).video_file for i in ids})
+    names = sorted({ledger.jobs.get(i).video_file for i in ids})
     for salt, name in enumerate(names):
         path = media.path(name)
         write_real_size_mp4(path, path, size, salt)
@@ -217,7 +218,7 @@ def server_memory_while_playing(play_s: float, video_mb: int, rest_s: float) -> 
                 else:
                     raise SystemExit("the 18 videos were not made in time")
                 made_s = time.monotonic() - t0
-                limits = {ledger.get(i).group_limit for i in ids}
+                limits = {ledger.jobs.get(i).group_limit for i in ids}
                 page.close()
                 files = _pad_videos(ledger, MediaCache(data / config.MEDIA_DIRNAME), ids, video_mb * MB)
                 page = browser.new_context(viewport={"width": 1600, "height": 1400}).new_page()

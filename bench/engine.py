@@ -60,7 +60,8 @@ from core.jobs import providers
 from core.jobs.record import FINAL_STATES, Job, JobState, download_given_up
 from core.models import RouterAccess, TaskState
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -181,7 +182,7 @@ def settled(job: Job, now: float) -> bool:
 def wait_settled(ledger: Ledger, timeout_s: float, expect: int) -> list[Job]:
     deadline = time.monotonic() + timeout_s
     while True:
-        jobs = ledger.list(limit=config.JOB_LIST_MAX_LIMIT)
+        jobs = ledger.jobs.list(limit=config.JOB_LIST_MAX_LIMIT)
         now = time.time()
         if (len(jobs) >= expect and all(settled(j, now) for j in jobs)) or time.monotonic() > deadline:
             return jobs
@@ -465,7 +466,7 @@ class Setting:
             wait_settled(self.ledger, timeout_s, jobs)
 
     def result(self, hits: list[px.Hit], durations: dict[str, float], jobs: int) -> Result:
-        found = self.ledger.list(limit=config.JOB_LIST_MAX_LIMIT)
+        found = self.ledger.jobs.list(limit=config.JOB_LIST_MAX_LIMIT)
         note = ""
         if self.pages:
             note = f"{tabs_show(self.pages, jobs)}/{self.tabs} tabs show all {jobs} jobs"

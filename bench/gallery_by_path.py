@@ -14,14 +14,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import streamlit as st
 
 from core import config
-from core.storage.store import JobFilter, Ledger, MediaCache
+from core.storage.jobs_table import JobFilter
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 st.title("Gallery")
 data_dir = config.data_dir()
 ledger, cache = Ledger(data_dir), MediaCache(data_dir / config.MEDIA_DIRNAME)
 filters = JobFilter(has_video=True)
-jobs = ledger.list(limit=config.GALLERY_PAGE_SIZE, offset=0, filters=filters)
-st.caption(f"{ledger.count(filters)} videos, newest first")
+jobs = ledger.jobs.list(limit=config.GALLERY_PAGE_SIZE, offset=0, filters=filters)
+st.caption(f"{ledger.jobs.count(filters)} videos, newest first")
 for row in (jobs[i : i + config.GALLERY_COLUMNS] for i in range(0, len(jobs), config.GALLERY_COLUMNS)):
     for col, job in zip(st.columns(config.GALLERY_COLUMNS), row, strict=False):
         with col.container(border=True):

@@ -18,7 +18,7 @@ from typing import Any
 
 from core.jobs.record import JobState, new_job, transition
 from core.storage import db
-from core.storage.store import Ledger
+from core.storage.ledger import Ledger
 
 T0 = 1_800_000_000.0
 ACCESS = "operator:apimart"
@@ -27,7 +27,7 @@ LONG_LEASE_S = 3600.0
 
 def seed(ledger: Ledger, count: int) -> None:
     """`count` waiting jobs, all due now, to be sent with the operator's access."""
-    ledger.add_many([
+    ledger.jobs.add_many([
         new_job(endpoint_id="apimart/kling-v3", router="apimart", body={"prompt": f"bench {i}"}, at=T0 + i,
                 job_id=f"bench{i:07d}", state=JobState.WAITING).model_copy(update={"access": ACCESS})
         for i in range(count)
@@ -45,13 +45,13 @@ def claim_worker(data_dir: str | None, url: str | None, owner: str, batch: int, 
     start = time.perf_counter()
     now = T0 + 10_000_000
     while True:
-        jobs = ledger.claim_due(owner, (ACCESS,), now=now, lease_s=LONG_LEASE_S, limit=batch)
+        jobs = ledger.jobs.claim_due(owner, (ACCESS,), now=now, lease_s=LONG_LEASE_S, limit=batch)
         if not jobs:
             break
         claimed.extend(j.id for j in jobs)
         if release:
             for job in jobs:  # done: no more work, lease given up
-                ledger.release(transition(job, JobState.CANCELLED, now, "bench"), owner)
+                ledger.jobs.release(transition(job, JobState.CANCELLED, now, "bench"), owner)
     out.put((owner, claimed, time.perf_counter() - start))
     db.close_all()
 

@@ -25,8 +25,8 @@ from starlette.applications import Starlette
 from bench.s3 import moto_server
 from core import config
 from core.storage import media_route
+from core.storage.media_cache import MediaCache
 from core.storage.media_store import S3Media
-from core.storage.store import MediaCache
 
 MB = 1024 * 1024
 

@@ -23,7 +23,8 @@ from core import config
 from core.jobs.record import JobState, new_job, start_polling, transition
 from core.models import TaskRef
 from core.storage import migrate
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 T2V = "mulerouter/kling-v3/text-to-video"
 VIDEO_SHARE = 10  # one job in this many has a video
@@ -36,16 +37,16 @@ def populate(data_dir: Path, jobs: int, video_mb: float) -> int:
     ref = TaskRef(router="mulerouter", path="/v1/videos", task_id="t")
     batch = [new_job(endpoint_id=T2V, router="mulerouter", body={"prompt": f"scene {i}", "duration": 5},
                      at=1_800_000_000.0 + i, estimated_cost=0.5, job_id=f"job{i:06d}") for i in range(jobs)]
-    ledger.add_many(batch)
+    ledger.jobs.add_many(batch)
     size = 0
     for job in batch[::VIDEO_SHARE]:
-        q = transition(ledger.get(job.id), JobState.QUEUED, job.created_at + 1)
+        q = transition(ledger.jobs.get(job.id), JobState.QUEUED, job.created_at + 1)
         q = q.model_copy(update={"task": ref})
-        q = ledger.update(start_polling(q, job.created_at + 1))
+        q = ledger.jobs.update(start_polling(q, job.created_at + 1))
         data = os.urandom(int(video_mb * 1024 * 1024))
         size += len(data)
         done = transition(q, JobState.SUCCEEDED, job.created_at + 9)
-        ledger.update(done.model_copy(update={"video_file": media.put_bytes(data, "mp4")}))
+        ledger.jobs.update(done.model_copy(update={"video_file": media.put_bytes(data, "mp4")}))
     return size
 
 

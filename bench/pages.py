@@ -41,7 +41,8 @@ from bench import servers
 from core import config
 from core.authoring import catalog
 from core.jobs.record import Job, JobError, JobState, new_job, transition
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"
@@ -126,7 +127,7 @@ def seed_jobs(data_dir: Path, count: int, *, t0: float = T0) -> list[Job]:
         )
         for i in range(count)
     ]
-    ledger.add_many(jobs)
+    ledger.jobs.add_many(jobs)
     return jobs
 
 
@@ -190,7 +191,7 @@ def seed_real_size(data_dir: Path, count: int = REAL_VIDEOS, size: int = REAL_VI
         name = cache.adopt_file(tmp, "mp4")
         jobs.append(finished_job(SEED_ENDPOINTS[i % len(SEED_ENDPOINTS)],
                                  f"Real-size scene {i}: waves on a pier", T0 + i * SEED_STEP_S, name))
-    Ledger(data_dir).add_many(jobs)
+    Ledger(data_dir).jobs.add_many(jobs)
     return jobs
 
 

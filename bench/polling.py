@@ -324,7 +324,8 @@ def refresh_benchmark() -> bool:
     from core.engine.runner import refresh_jobs, submit_job
     from core.models import RouterAccess
     from core.net.http import make_client
-    from core.storage.store import Ledger, MediaCache
+    from core.storage.ledger import Ledger
+    from core.storage.media_cache import MediaCache
 
     emu = start_emulator(latency=LATENCY_S, complete_after=SIM_HORIZON_S)
     try:

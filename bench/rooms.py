@@ -10,14 +10,17 @@ so both are counted by the same rooms.
     python -m bench.rooms                        # this checkout
     python -m bench.rooms --root OLD --map MAP   # an older checkout, its modules renamed by MAP
 
-Prints: rooms touched, distinct cross-room call edges (caller function → callee function), how many of
-them climb to a higher layer, and the climbs themselves.
+Prints: the walk (every call into project code during the rerun, in order: how often it moves from one
+room to another, and how often such a move goes back up to a higher layer, e.g. ui → core → ui), rooms
+touched, distinct cross-room call edges (caller function → callee function), how many of them are calls
+into a higher layer, and those calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import subprocess
@@ -33,6 +36,7 @@ import json, sys, threading
 from streamlit.testing.v1 import AppTest
 PROJECT = ("core", "ui", "app_pages", "streamlit_app")
 edges = set()
+walk = []
 def mod_of(frame):
     return frame.f_globals.get("__name__", "") if frame is not None else ""
 def mine(name):
@@ -49,6 +53,7 @@ def prof(frame, event, arg):
     if back is None:
         return
     caller = mod_of(back)
+    walk.append(callee)
     if caller != callee:
         edges.add((caller, back.f_code.co_name, callee, frame.f_code.co_name))
 at = AppTest.from_file("streamlit_app.py", default_timeout=60)
@@ -59,7 +64,7 @@ threading.setprofile(prof)
 at.text_area[0].input("A red fox runs through fresh snow at dusk").run()
 threading.setprofile(None)
 assert not at.exception, [e.value for e in at.exception]
-print(json.dumps(sorted(edges)))
+print(json.dumps({"edges": sorted(edges), "walk": walk}))
 '''
 
 
@@ -101,7 +106,12 @@ def room_of(module: str, layers) -> str:
     return name if name in ("base", "core top", "ui shared", "pages") else best
 
 
-def measure(root: Path) -> list[tuple[str, str, str, str]]:
+def _room_layer(room: str, layers) -> int:
+    names = [n for n, _ in layers.LAYERS]
+    return names.index(room) if room in names else layers.layer_of(room)
+
+
+def measure(root: Path) -> dict:
     with tempfile.TemporaryDirectory() as data:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         env.update(STUDIO_DATA_DIR=data, STUDIO_SECRETS_FILE=str(Path(data) / "none.toml"),
@@ -110,7 +120,7 @@ def measure(root: Path) -> list[tuple[str, str, str, str]]:
                              text=True, timeout=600)
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
-    return [tuple(e) for e in json.loads(out.stdout.strip().splitlines()[-1])]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -121,7 +131,8 @@ def main() -> None:
     args = parser.parse_args()
     layers = _layers(HERE)
     rename = _renamer(args.map)
-    edges = measure(args.root.resolve())
+    found = measure(args.root.resolve())
+    edges = [tuple(e) for e in found["edges"]]
     rooms: set[str] = set()
     crossings, climbs = [], []
     for caller, caller_fn, callee, callee_fn in edges:
@@ -133,7 +144,12 @@ def main() -> None:
         crossings.append((a, caller_fn, b, callee_fn))
         if layers.layer_of(b) > layers.layer_of(a):
             climbs.append(f"{a}.{caller_fn} → {b}.{callee_fn}")
+    steps = [room_of(rename(m), layers) for m in found["walk"]]
+    moves = [(a, b) for a, b in itertools.pairwise(steps) if a != b]
+    ups = sum(1 for a, b in moves if _room_layer(b, layers) > _room_layer(a, layers))
     print(f"checkout: {args.root.resolve()}")
+    print(f"the walk: {len(steps)} calls in project code, {len(moves)} moves between rooms, "
+          f"{ups} of them back up to a higher layer")
     print(f"rooms touched: {len(rooms)}  ({', '.join(sorted(rooms))})")
     print(f"cross-room call edges: {len(crossings)}")
     print(f"climbs to a higher layer: {len(climbs)}")

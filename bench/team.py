@@ -174,7 +174,7 @@ def leases(team: Team, job_ids: list[str]) -> dict[str, tuple[str, float]]:
     """Job id → (lease owner, until) of the jobs leased right now."""
     found = {}
     for job_id in job_ids:
-        owner, until = team.ledger.lease_of(job_id)
+        owner, until = team.ledger.jobs.lease_of(job_id)
         if owner and until:
             found[job_id] = (owner, until)
     return found
@@ -188,7 +188,7 @@ def kill_one(team: Team, t0: float) -> Kill | None:
     while time.monotonic() < deadline:
         held = Counter()
         for job_id, (owner, _) in leases(team, list_ids(team)).items():
-            server, job = team.server_of(owner), team.ledger.get(job_id)
+            server, job = team.server_of(owner), team.ledger.jobs.get(job_id)
             if server is not None and job is not None and job.task_id and job.state != JobState.SUBMITTING:
                 held[server.name] += 1
         if held:
@@ -204,7 +204,7 @@ def kill_one(team: Team, t0: float) -> Kill | None:
     now_held = leases(team, list_ids(team))
     orphans = {j: until for j, (owner, until) in now_held.items() if victim.owns(owner) and until > at}
     now = time.time()
-    active = sum(1 for j in team.ledger.list(limit=config.JOB_LIST_MAX_LIMIT) if not settled(j, now))
+    active = sum(1 for j in team.ledger.jobs.list(limit=config.JOB_LIST_MAX_LIMIT) if not settled(j, now))
     return Kill(victim.name, at, at - t0, orphans=orphans, active=active)
 
 
@@ -310,7 +310,7 @@ def run_setting(name: str, servers: int, plans: list[Plan], durations: list[floa
                 raise failures[0]
             deadline = time.monotonic() + scale.high_s + SETTLE_SLACK_S
             while time.monotonic() < deadline:
-                jobs = {j.id: j for j in team.ledger.list(limit=config.JOB_LIST_MAX_LIMIT)}
+                jobs = {j.id: j for j in team.ledger.jobs.list(limit=config.JOB_LIST_MAX_LIMIT)}
                 now = time.time()
                 done = all(settled(j, now) or _cut(j, outcome) for j in jobs.values())
                 if len(jobs) >= len(plans) and done:
@@ -319,12 +319,12 @@ def run_setting(name: str, servers: int, plans: list[Plan], durations: list[floa
             time.sleep(LINGER_S)
             stop.set()
         hits = team.hits()
-        jobs = {j.id: j for j in team.ledger.list(limit=config.JOB_LIST_MAX_LIMIT)}
+        jobs = {j.id: j for j in team.ledger.jobs.list(limit=config.JOB_LIST_MAX_LIMIT)}
         return measure(name, team, jobs, hits, outcome, scale, sampler.peak)
 
 
 def list_ids(team: Team) -> list[str]:
-    return [j.id for j in team.ledger.list(limit=config.JOB_LIST_MAX_LIMIT)]
+    return [j.id for j in team.ledger.jobs.list(limit=config.JOB_LIST_MAX_LIMIT)]
 
 
 def _cut(job: Job, kill: Kill | None) -> bool:

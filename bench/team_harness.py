@@ -141,20 +141,20 @@ class Storage:
         return path
 
     def ledger(self) -> Any:
-        from core.storage.store import Ledger
+        from core.storage.ledger import Ledger
 
         if self.database_url:
             return Ledger(url=self.database_url)
         return Ledger(self.data_dir("harness"))
 
     def media(self) -> Any:
-        from core.storage import store
+        from core.storage.media_cache import MediaCache
 
         if self.media_url:
             from core.storage import media_store  # the S3 backend (its module exists once S3 is in the tree)
 
             return media_store.open_media_store(self.data_dir("harness"), self.media_url)
-        return store.MediaCache(self.data_dir("harness") / config.MEDIA_DIRNAME)
+        return MediaCache(self.data_dir("harness") / config.MEDIA_DIRNAME)
 
 
 @contextlib.contextmanager

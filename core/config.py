@@ -106,7 +106,7 @@ def emulator_complete_after() -> float:
         return EMULATOR_COMPLETE_AFTER_S
 
 
-# --- job schedule and ledger details (core/jobs/record.py, core/storage/store.py, core/engine/runner.py) ----
+# --- job schedule and ledger details (core/jobs/record.py, core/storage/job_store.py, core/engine/runner.py)
 POLL_TYPICAL_LATE_S = 150.0  # most Kling jobs are done by then ("up to ~150 s at peak"; some take 10 min)
 POLL_WINDOW_INTERVAL_S = 3.5  # interval inside the typical window when the router gives no progress
 POLL_LEAD_FRACTION = 0.4  # before a window of likely completion, wait this share of the time left
@@ -309,7 +309,7 @@ GENERATE_CLICK_BURST_S = 1.5  # clicks of the same button closer than this are o
 GENERATE_REQUEST_TTL_S = 30.0  # a Generate click not yet handled after this long is dropped, not sent
 NARROW_JOBS_MAX_PX = 640  # below this width the Jobs page shows cards instead of the table
 
-# --- Shared database: PostgreSQL ledger (core/storage/db.py, core/storage/store.py; issue 11) ---------------
+# --- Shared database: PostgreSQL ledger (core/storage/db.py, core/storage/ledger.py; issue 11) --------------
 # postgresql://user:pass@host:port/db; unset: SQLite in the data dir
 DATABASE_URL_ENV = "STUDIO_DATABASE_URL"
 SECRETS_FILE_ENV = secrets_file.SECRETS_FILE_ENV  # one secrets file instead of .streamlit/ ones

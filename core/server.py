@@ -32,7 +32,8 @@ from core.engine import loop as engine
 from core.jobs import access as acc
 from core.models import RouterAccess
 from core.net import http as core_http
-from core.storage import drafts, library, media_route, store
+from core.storage import drafts, library, media_route
+from core.storage.ledger import Ledger
 from core.storage.media_store import MediaStore, open_media_store
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class Services:
     the session keys held, by design, in `registry`)."""
 
     data_dir: Path
-    ledger: store.Ledger
+    ledger: Ledger
     media: MediaStore
     client: httpx.Client
     registry: acc.AccessRegistry
@@ -86,7 +87,7 @@ def operator_accesses() -> dict[str, RouterAccess]:
 
 
 def _build(data_dir: Path, database_url: str | None = None) -> Services:
-    ledger = store.Ledger(data_dir, url=database_url)
+    ledger = Ledger(data_dir, url=database_url)
     media = media_store_for(data_dir)
     client = core_http.make_client()
     registry = acc.AccessRegistry()

@@ -13,8 +13,10 @@ from core import config, secrets_file
 from core.jobs import access as acc
 from core.jobs.record import JobState, new_job, start_polling
 from core.models import TaskRef
-from core.storage import store
-from core.storage.store import Ledger
+from core.storage import ledger_schema
+from core.storage.jobs_table import job_access
+from core.storage.ledger import Ledger
+from core.storage.ledger_schema import SCHEMA_VERSION
 
 
 def test_access_ids_carry_no_secret_and_origins_are_normalised() -> None:
@@ -64,7 +66,7 @@ _OLD_COLUMNS = ("id", "created_at", "updated_at", "router", "endpoint_id", "mode
 def _old_ledger(path: Path, jobs) -> None:
     """A ledger exactly as the previous release wrote it (no engine columns, user_version 0)."""
     conn = sqlite3.connect(path / config.LEDGER_FILENAME)
-    conn.executescript(store._SCHEMA)
+    conn.executescript(ledger_schema._SCHEMA)
     for job in jobs:
         data = job.model_dump_json(exclude={"access", "base_url"})
         data = data.replace(',"progress_at":null', "").replace(',"download_until":null', "")
@@ -87,14 +89,14 @@ def test_a_ledger_of_the_previous_release_upgrades_without_loss(tmp_path: Path) 
     _old_ledger(tmp_path, [running, demo])
 
     ledger = Ledger(tmp_path)
-    got = {j.id: j for j in ledger.list()}
+    got = {j.id: j for j in ledger.jobs.list()}
     assert set(got) == {running.id, demo.id}
     assert got[running.id].body == {"prompt": "a fox"} and got[running.id].task == ref
-    assert store.job_access(got[running.id]) == acc.operator_id("mulerouter")  # sent with the operator's key
-    assert ledger.next_due((acc.operator_id("mulerouter"),)) == pytest.approx(running.poll.next_poll_at)
-    assert ledger.last_seq() == 2
+    assert job_access(got[running.id]) == acc.operator_id("mulerouter")  # sent with the operator's key
+    assert ledger.jobs.next_due((acc.operator_id("mulerouter"),)) == pytest.approx(running.poll.next_poll_at)
+    assert ledger.jobs.last_seq() == 2
     conn = sqlite3.connect(tmp_path / config.LEDGER_FILENAME)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
     Ledger(tmp_path)  # opening again changes nothing
-    assert ledger.last_seq() == 2 and len(ledger.list()) == 2
+    assert ledger.jobs.last_seq() == 2 and len(ledger.jobs.list()) == 2

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.storage import store
+from core.storage.spend_store import SpendLimit
 from core.team import budget
 from core.team.identity import HEADER, SINGLE_USER, Identity
 
@@ -68,12 +68,9 @@ def test_a_day_with_a_clock_change_starts_at_its_midnight() -> None:
 
 
 @pytest.fixture
-def spend_limit(monkeypatch: pytest.MonkeyPatch):
-    """store.SpendLimit as agreed in the common brief; a minimal stand-in (this test only) until the pg
-    branch lands it on main."""
-    if not hasattr(store, "SpendLimit"):
-        monkeypatch.setattr(store, "SpendLimit", lambda **kw: SimpleNamespace(**kw), raising=False)
-    return store.SpendLimit
+def spend_limit():
+    """core/storage/spend_store.py SpendLimit."""
+    return SpendLimit
 
 
 def test_the_limit_for_a_person(spend_limit) -> None:

@@ -155,7 +155,8 @@ def test_masks_are_image_fields_stored_like_frames():
 
 
 def test_masks_are_stored_in_the_ledger_as_media_refs_and_come_back(tmp_path):
-    from core.storage.store import MediaCache, content_name, externalize_body, internalize_body
+    from core.storage.body_media import externalize_body, internalize_body
+    from core.storage.media_cache import MediaCache, content_name
 
     cache = MediaCache(tmp_path / "media")
     frame, mask = png((640, 360)), png((640, 360))

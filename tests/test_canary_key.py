@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import config
-from core.storage.store import Ledger
+from core.storage.ledger import Ledger
 from ui.create import page as create
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,11 +111,11 @@ def test_canary_keys_appear_nowhere(
 
     ledger = Ledger(data_dir)
     deadline = time.monotonic() + SETTLE_DEADLINE_S
-    while (ledger.active() or ledger.needing_download()) and time.monotonic() < deadline:
+    while (ledger.jobs.active() or ledger.jobs.needing_download()) and time.monotonic() < deadline:
         time.sleep(SETTLE_PAUSE_S)
         rendered.append(tree_text(_poll_in_new_tab()._tree))
-    jobs = ledger.list()
-    assert not ledger.active() and not ledger.needing_download(), [j.state for j in jobs]
+    jobs = ledger.jobs.list()
+    assert not ledger.jobs.active() and not ledger.jobs.needing_download(), [j.state for j in jobs]
     assert not any(j.demo for j in jobs)  # real-router mode: the keys were used
     assert sum(1 for j in jobs if j.video_file) == 2
 

@@ -8,7 +8,7 @@ import pytest
 
 from core import config
 from core.storage import db
-from core.storage.store import Ledger
+from core.storage.ledger import Ledger
 
 
 def test_placeholders_translate_for_psycopg_outside_literals():
@@ -73,7 +73,7 @@ def test_many_openers_of_one_new_sqlite_file_all_succeed(tmp_path):
     opener migrates it: several servers or threads starting together must all open it."""
     import threading
 
-    from core.storage.store import Ledger
+    from core.storage.ledger import Ledger
 
     for round_no in range(20):
         folder = tmp_path / f"r{round_no}"

@@ -22,8 +22,10 @@ from core import config, server
 from core.authoring import tokens as tk
 from core.jobs.record import JobState, new_job, start_polling, transition
 from core.models import TaskRef
-from core.storage import drafts, store
-from core.storage.store import JobFilter, Ledger
+from core.storage import drafts, jobs_table, ledger_schema
+from core.storage.jobs_table import JobFilter
+from core.storage.ledger import Ledger
+from core.storage.ledger_schema import SCHEMA_VERSION
 
 T0 = 1_800_000_000.0
 EP = "mulerouter/kling-v3/text-to-video"
@@ -92,12 +94,12 @@ def _version_1_file(tmp_path) -> None:
     """A ledger as version 1 wrote it: no browser column, no drafts table, one job in it."""
     path = tmp_path / config.LEDGER_FILENAME
     job = _job(1)
-    row = store._row_values(job)
+    row = jobs_table.row_values(job)
     for later in ("browser", "owner", "cost", "job_group"):  # columns of versions 2 and 4
         row.pop(later)
     with sqlite3.connect(path) as conn:
-        conn.executescript(store._SCHEMA)
-        for statement in store._MIGRATION_1:
+        conn.executescript(ledger_schema._SCHEMA)
+        for statement in ledger_schema._MIGRATION_1:
             conn.execute(statement)
         columns = ",".join(row)
         conn.execute(f"INSERT INTO jobs ({columns}, seq) VALUES ({','.join(':' + c for c in row)}, 1)", row)
@@ -108,63 +110,67 @@ def test_a_version_1_ledger_upgrades_to_version_2(tmp_path):
     _version_1_file(tmp_path)
     ledger = Ledger(tmp_path)
     with sqlite3.connect(ledger.path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
         assert "browser" in {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
         indexes = {r[1] for r in conn.execute("PRAGMA index_list(jobs)")}
         assert "jobs_browser" in indexes
         plan = " ".join(str(r) for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT data FROM jobs WHERE browser = ? ORDER BY created_at DESC", ("x",)))
         assert "jobs_browser" in plan
-    old = ledger.get("job000001")
-    assert old is not None and old.browser == "" and ledger.last_seq() == 1  # the v1 data is untouched
-    assert ledger.count(JobFilter(browser=BROWSER)) == 0
-    assert ledger.save_draft(BROWSER, "create.text", {"endpoint_id": EP, "body": {"prompt": "hi"}}, T0)
-    assert ledger.get_draft(BROWSER, "create.text")["body"] == {"prompt": "hi"}
+    old = ledger.jobs.get("job000001")
+    assert old is not None and old.browser == "" and ledger.jobs.last_seq() == 1  # the v1 data is untouched
+    assert ledger.jobs.count(JobFilter(browser=BROWSER)) == 0
+    assert ledger.drafts.save_draft(BROWSER, "create.text", {"endpoint_id": EP, "body": {"prompt": "hi"}}, T0)
+    assert ledger.drafts.get_draft(BROWSER, "create.text")["body"] == {"prompt": "hi"}
     Ledger(tmp_path)  # opening again migrates nothing twice
 
 
 def test_a_fresh_ledger_has_the_drafts_version(tmp_path):
     ledger = Ledger(tmp_path)
-    ledger.add(_job(1, browser=BROWSER))
-    assert [j.id for j in ledger.list(filters=JobFilter(browser=BROWSER))] == ["job000001"]
+    ledger.jobs.add(_job(1, browser=BROWSER))
+    assert [j.id for j in ledger.jobs.list(filters=JobFilter(browser=BROWSER))] == ["job000001"]
     with sqlite3.connect(ledger.path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
 
 
 def test_drafts_per_browser_and_scope_replace_delete_and_expire(tmp_path):
     ledger = Ledger(tmp_path)
     other = "zyxwvutsrqponmlk9876"
-    ledger.save_draft(BROWSER, "create.text", {"body": {"prompt": "one"}}, T0)
-    ledger.save_draft(BROWSER, "create.text", {"body": {"prompt": "two"}}, T0 + 1)
-    ledger.save_draft(BROWSER, "create.image", {"body": {"prompt": "image page"}}, T0 + 1)
-    ledger.save_draft(other, "create.text", {"body": {"prompt": "theirs", "api_key": "no"}}, T0 + 2)
-    assert ledger.get_draft(BROWSER, "create.text") == {"body": {"prompt": "two"}}
-    assert ledger.get_draft(BROWSER, "create.image") == {"body": {"prompt": "image page"}}
-    assert ledger.get_draft(other, "create.text") == {"body": {"prompt": "theirs"}}  # key field dropped
-    assert ledger.delete_draft(BROWSER, "create.text") and ledger.get_draft(BROWSER, "create.text") is None
-    ledger.save_draft(other, "studio", {"router": "apimart"}, T0 + config.DRAFT_KEEP_S + 10)
-    assert ledger.get_draft(BROWSER, "create.image") is None  # untouched for too long: gone
-    assert not ledger.save_draft(BROWSER, "big", {"x": "a" * (config.DRAFT_MAX_BYTES + 1)}, T0)
+    ledger.drafts.save_draft(BROWSER, "create.text", {"body": {"prompt": "one"}}, T0)
+    ledger.drafts.save_draft(BROWSER, "create.text", {"body": {"prompt": "two"}}, T0 + 1)
+    ledger.drafts.save_draft(BROWSER, "create.image", {"body": {"prompt": "image page"}}, T0 + 1)
+    ledger.drafts.save_draft(other, "create.text", {"body": {"prompt": "theirs", "api_key": "no"}}, T0 + 2)
+    assert ledger.drafts.get_draft(BROWSER, "create.text") == {"body": {"prompt": "two"}}
+    assert ledger.drafts.get_draft(BROWSER, "create.image") == {"body": {"prompt": "image page"}}
+    # key field dropped
+    assert ledger.drafts.get_draft(other, "create.text") == {"body": {"prompt": "theirs"}}
+    assert ledger.drafts.delete_draft(BROWSER, "create.text")
+    assert ledger.drafts.get_draft(BROWSER, "create.text") is None
+    ledger.drafts.save_draft(other, "studio", {"router": "apimart"}, T0 + config.DRAFT_KEEP_S + 10)
+    assert ledger.drafts.get_draft(BROWSER, "create.image") is None  # untouched for too long: gone
+    assert not ledger.drafts.save_draft(BROWSER, "big", {"x": "a" * (config.DRAFT_MAX_BYTES + 1)}, T0)
 
 
 def test_the_browser_of_a_job_is_written_once_and_survives_an_engines_older_copy(tmp_path):
     ledger = Ledger(tmp_path)
-    job = ledger.add(_job(1))
-    claimed = ledger.claim_due("engine-1", ("operator:mulerouter",), now=T0 + 10_000, lease_s=30, limit=5)
+    job = ledger.jobs.add(_job(1))
+    claimed = ledger.jobs.claim_due("engine-1", ("operator:mulerouter",), now=T0 + 10_000, lease_s=30,
+                                    limit=5)
     assert [j.id for j in claimed] == [job.id]  # an engine holds a copy without the browser
-    revision = ledger.get(job.id).revision
-    assert ledger.set_browser(job.id, BROWSER)
-    assert ledger.get(job.id).revision == revision  # no new revision: the engine's copy is not stale
-    assert not ledger.set_browser(job.id, "another-browser-id-123")  # written once
+    revision = ledger.jobs.get(job.id).revision
+    assert ledger.jobs.set_browser(job.id, BROWSER)
+    assert ledger.jobs.get(job.id).revision == revision  # no new revision: the engine's copy is not stale
+    assert not ledger.jobs.set_browser(job.id, "another-browser-id-123")  # written once
     queued = transition(claimed[0], JobState.QUEUED, T0 + 10_001, "accepted")
     ref = TaskRef(router="mulerouter", path="/vendors/kling/v3/text-to-video", task_id="t1")
     queued = start_polling(queued.model_copy(update={"task": ref}), T0 + 10_001)
-    assert ledger.release(queued, "engine-1").state == JobState.QUEUED  # the engine's copy had no browser
-    stored = ledger.get(job.id)
+    # the engine's copy had no browser
+    assert ledger.jobs.release(queued, "engine-1").state == JobState.QUEUED
+    stored = ledger.jobs.get(job.id)
     assert stored.state == JobState.QUEUED and stored.browser == BROWSER
-    assert ledger.count(JobFilter(browser=BROWSER)) == 1
+    assert ledger.jobs.count(JobFilter(browser=BROWSER)) == 1
     with pytest.raises(ValueError):
-        ledger.set_browser(job.id, "no good")
+        ledger.jobs.set_browser(job.id, "no good")
 
 
 # --- the cookie middleware on a real server ----------------------------------------------------------

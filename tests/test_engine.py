@@ -19,7 +19,8 @@ from core.jobs import record as jobs_mod
 from core.jobs.record import JobState, download_again, download_given_up, engine_due_at
 from core.models import RouterAccess, TaskRef
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 MR_T2V = "mulerouter/kling-v3/text-to-video"
 AM_OMNI = "apimart/kling-v3-omni"
@@ -75,11 +76,11 @@ def _engine(ledger, media, client, **kw) -> Engine:
 def _settle(ledger: Ledger, job_ids: list[str], done, timeout: float = SETTLE_S):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        jobs = [ledger.get(i) for i in job_ids]
+        jobs = [ledger.jobs.get(i) for i in job_ids]
         if all(done(j) for j in jobs):
             return jobs
         time.sleep(0.05)
-    return [ledger.get(i) for i in job_ids]
+    return [ledger.jobs.get(i) for i in job_ids]
 
 
 def _saved(job) -> bool:
@@ -99,7 +100,7 @@ def test_the_engine_alone_polls_and_downloads_with_no_tab(rig, emu) -> None:
     assert all(_saved(j) for j in done), [(j.state, j.poll.last_error) for j in done]
     assert all(media.has(j.video_file) for j in done)
     assert all(engine_due_at(j) is None for j in done)  # nothing left to do
-    assert ledger.lease_of(done[0].id) == (None, None)  # leases given back
+    assert ledger.jobs.lease_of(done[0].id) == (None, None)  # leases given back
     assert engine.stats["errors"] == 0
 
 
@@ -112,8 +113,8 @@ def test_an_engine_only_takes_jobs_it_has_access_to(rig, emu) -> None:
     engine.tick()
     time.sleep(0.3)
     engine.tick()
-    assert ledger.get(theirs.id).poll.attempts == 0  # not claimed: not its access
-    assert ledger.lease_of(theirs.id) == (None, None)
+    assert ledger.jobs.get(theirs.id).poll.attempts == 0  # not claimed: not its access
+    assert ledger.jobs.lease_of(theirs.id) == (None, None)
 
 
 def _recording_client(log: list[tuple[float, float, str]]):
@@ -170,13 +171,13 @@ def test_a_claimed_job_is_not_claimed_again_until_its_lease_expires(rig, emu) ->
     job = _submit(ledger, media, client, demo, acc.demo_id(emu.base_url))
     ids = (acc.demo_id(emu.base_url),)
     far = time.time() + 3600
-    [claimed] = ledger.claim_due("dead-process", ids, now=far, lease_s=60, limit=5)
+    [claimed] = ledger.jobs.claim_due("dead-process", ids, now=far, lease_s=60, limit=5)
     assert claimed.id == job.id
-    assert ledger.claim_due("other", ids, now=far + 1, lease_s=60, limit=5) == []
-    [again] = ledger.claim_due("other", ids, now=far + 61, lease_s=60, limit=5)  # the owner died
+    assert ledger.jobs.claim_due("other", ids, now=far + 1, lease_s=60, limit=5) == []
+    [again] = ledger.jobs.claim_due("other", ids, now=far + 61, lease_s=60, limit=5)  # the owner died
     assert again.id == job.id
     with pytest.raises(runner.InvalidTransition):  # the dead owner's late result is refused
-        ledger.release(claimed, "dead-process")
+        ledger.jobs.release(claimed, "dead-process")
 
 
 def test_restart_mid_download_finishes_the_download_and_removes_the_leftover(rig, emu) -> None:
@@ -185,11 +186,11 @@ def test_restart_mid_download_finishes_the_download_and_removes_the_leftover(rig
     job = _submit(ledger, media, client, demo, acc.demo_id(emu.base_url))
     time.sleep(0.5)
     emu.set_fault("server_error", phase="download", count=1)
-    ledger.update(runner.advance(media, client, ledger.get(job.id), demo, now=time.time()))
-    assert ledger.get(job.id).state == JobState.SUCCEEDED and not ledger.get(job.id).video_file
+    ledger.jobs.update(runner.advance(media, client, ledger.jobs.get(job.id), demo, now=time.time()))
+    assert ledger.jobs.get(job.id).state == JobState.SUCCEEDED and not ledger.jobs.get(job.id).video_file
     # the app stopped while downloading: the job stays leased by the dead process, a .part file is left
     ids = (acc.demo_id(emu.base_url),)
-    [claimed] = ledger.claim_due("dead", ids, now=time.time() + 5, lease_s=-4, limit=1)
+    [claimed] = ledger.jobs.claim_due("dead", ids, now=time.time() + 5, lease_s=-4, limit=1)
     assert claimed.id == job.id
     left = media.dir / ".part-crashed.part"
     left.write_bytes(b"\0" * 1000)
@@ -266,7 +267,7 @@ def test_a_session_key_lives_in_memory_only_and_its_jobs_wait_for_it_after_a_res
     job = _submit(ledger, media, client, access, access_id)
     first.stop()  # the server restarts: its memory (the key) is gone; announcements lapse
     later = time.time() + config.ENGINE_KEY_HOLD_S + 1
-    assert [j.id for j in ledger.waiting_for_key(config.MULEROUTER, later)] == [job.id]
+    assert [j.id for j in ledger.keys.waiting_for_key(config.MULEROUTER, later)] == [job.id]
     second = _engine(ledger, media, client, clock=lambda: later)
     assert second.tick() == 0  # it has no key for this job
     other = RouterAccess(router=config.MULEROUTER, base_url=emu.base_url, key="sk-another-typed-later")
@@ -293,8 +294,9 @@ def test_the_operator_key_only_goes_to_the_operator_base_url(rig, emu) -> None:
     try:
         operator = RouterAccess(router=config.MULEROUTER, base_url=emu.base_url, key="sk-operator-key")
         job = _submit(ledger, media, client, operator, acc.operator_id(config.MULEROUTER))
-        stored = ledger.get(job.id)
-        ledger.update(stored.model_copy(update={"base_url": fake.base_url}))  # as a hostile session would
+        stored = ledger.jobs.get(job.id)
+        # as a hostile session would
+        ledger.jobs.update(stored.model_copy(update={"base_url": fake.base_url}))
         engine = _engine(ledger, media, client, operator={config.MULEROUTER: operator}).start()
         try:
             [done] = _settle(ledger, [job.id], _saved)
@@ -340,12 +342,12 @@ def test_a_group_never_has_more_than_its_limit_in_flight(rig, emu) -> None:
     most = 0
     try:
         deadline = time.monotonic() + SETTLE_S
-        while time.monotonic() < deadline and not all(_saved(ledger.get(i)) for i in ids):
-            most = max(most, ledger.in_flight_in_group("exp1", config.MULEROUTER))
+        while time.monotonic() < deadline and not all(_saved(ledger.jobs.get(i)) for i in ids):
+            most = max(most, ledger.jobs.in_flight_in_group("exp1", config.MULEROUTER))
             time.sleep(0.02)
     finally:
         engine.stop()
-    assert all(_saved(ledger.get(i)) for i in ids)
+    assert all(_saved(ledger.jobs.get(i)) for i in ids)
     assert most == 2  # the limit was reached and never passed
     assert len(emu.submissions) == 6
 
@@ -368,7 +370,7 @@ def test_a_job_left_sending_by_a_dead_engine_becomes_unknown_and_is_never_resent
     job = _record(ledger, media, demo, acc.demo_id(emu.base_url))
     past = time.time() - config.SUBMIT_ORPHAN_AFTER_S - 5
     sending = runner.transition(job, JobState.SUBMITTING, past, "Sending")
-    ledger.update(sending)  # the engine wrote "sending", then its process died before the answer
+    ledger.jobs.update(sending)  # the engine wrote "sending", then its process died before the answer
     engine = _engine(ledger, media, client, demo=demo).start()
     try:
         [done] = _settle(ledger, [job.id], lambda j: j.state != JobState.SUBMITTING)
@@ -440,14 +442,14 @@ def test_a_running_servers_demo_jobs_are_left_to_it_and_adopted_once_it_stops(ri
     made = jobs_mod.new_job(endpoint_id=MR_T2V, router=config.MULEROUTER, body={"prompt": "x"}, at=now[0],
                             state=JobState.QUEUED, demo=True)
     task = TaskRef(router=config.MULEROUTER, path=catalog.get(MR_T2V).path, task_id="their-task")
-    theirs = ledger.add(made.model_copy(update={"access": acc.demo_id(gone), "task": task}))
-    assert [j.id for j in ledger.with_work(prefix="demo:")] == [theirs.id]
-    ledger.hold_keys("other-server", [acc.demo_id(gone)], now[0] + config.ENGINE_KEY_HOLD_S)
+    theirs = ledger.jobs.add(made.model_copy(update={"access": acc.demo_id(gone), "task": task}))
+    assert [j.id for j in ledger.jobs.with_work(prefix="demo:")] == [theirs.id]
+    ledger.keys.hold_keys("other-server", [acc.demo_id(gone)], now[0] + config.ENGINE_KEY_HOLD_S)
     engine = _engine(ledger, media, client, demo=_demo(emu, config.MULEROUTER), clock=lambda: now[0])
-    assert engine.adopt_orphaned_demo_jobs() == 0 and ledger.get(theirs.id).access == acc.demo_id(gone)
+    assert engine.adopt_orphaned_demo_jobs() == 0 and ledger.jobs.get(theirs.id).access == acc.demo_id(gone)
     now[0] += config.ENGINE_KEY_HOLD_S + 1  # the other server stopped: its heartbeat lapsed
     assert engine.adopt_orphaned_demo_jobs() == 1
-    assert ledger.get(theirs.id).access == acc.demo_id(emu.base_url)
+    assert ledger.jobs.get(theirs.id).access == acc.demo_id(emu.base_url)
 
 
 def test_a_demo_job_of_a_release_before_access_was_kept_is_adopted_not_a_crash(rig, emu) -> None:
@@ -458,8 +460,8 @@ def test_a_demo_job_of_a_release_before_access_was_kept_is_adopted_not_a_crash(r
     made = jobs_mod.new_job(endpoint_id=MR_T2V, router=config.MULEROUTER, body={"prompt": "x"},
                             at=time.time(), state=JobState.QUEUED, demo=True)
     task = TaskRef(router=config.MULEROUTER, path=catalog.get(MR_T2V).path, task_id="old-task")
-    old = ledger.add(made.model_copy(update={"task": task}))
+    old = ledger.jobs.add(made.model_copy(update={"task": task}))
     assert old.access == ""
     engine = _engine(ledger, media, client, demo=_demo(emu, config.MULEROUTER))
     assert engine.adopt_orphaned_demo_jobs() == 1
-    assert ledger.get(old.id).access == acc.demo_id(emu.base_url)
+    assert ledger.jobs.get(old.id).access == acc.demo_id(emu.base_url)

@@ -21,7 +21,8 @@ from core.engine.runner import submit_job
 from core.jobs import access as acc
 from core.jobs.record import Job, JobState
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 JOBS = 12
 KILL_JOBS = 9
@@ -93,7 +94,7 @@ def test_several_engine_processes_poll_and_download_each_job_once(tmp_path, prox
         eb.stop_processes(procs)
     assert {j.id for j in settled} == {j.id for j in jobs}
     _check_once_each(settled, hits, MediaCache(data_dir / config.MEDIA_DIRNAME))
-    assert all(ledger.lease_of(j.id) == (None, None) for j in settled)
+    assert all(ledger.jobs.lease_of(j.id) == (None, None) for j in settled)
     assert all(p.returncode == 0 for p in procs), "an engine did not stop cleanly on SIGTERM"
     assert (data_dir / config.LEDGER_FILENAME).exists() == (ledger_url is None)  # the engines used the URL
 
@@ -118,7 +119,7 @@ def test_a_killed_engines_job_is_taken_over_after_its_lease(tmp_path, proxy, emu
                          if h.kind == px.POLL and h.task_id == victim_job.task_id and h.end is None]
             time.sleep(0.02)
         assert in_flight, "the slowed poll never came"
-        owner, lease_until = ledger.lease_of(victim_job.id)
+        owner, lease_until = ledger.jobs.lease_of(victim_job.id)
         assert owner is not None and lease_until is not None, "a job being polled holds no lease"
         pid = int(owner.split(":")[-2])
         assert pid in by_pid, f"the lease owner {owner} is none of our engines"
@@ -138,7 +139,7 @@ def test_a_killed_engines_job_is_taken_over_after_its_lease(tmp_path, proxy, emu
     killed, taken_over = victim_polls[0], victim_polls[1]
     assert taken_over.start >= lease_until, "another engine polled the job while the dead one's lease held"
     assert taken_over.client != killed.client
-    assert ledger.lease_of(victim_job.id) == (None, None)
+    assert ledger.jobs.lease_of(victim_job.id) == (None, None)
     assert by_pid[pid].returncode == -signal.SIGKILL
     survivors = [p for p in procs if p.pid != pid]
     assert all(p.returncode == 0 for p in survivors)

@@ -22,8 +22,10 @@ from core.jobs import access as acc
 from core.jobs.record import JobState
 from core.models import RouterAccess
 from core.net.http import make_client
-from core.storage import library, store
-from core.storage.store import Ledger, MediaCache
+from core.storage import library
+from core.storage.ledger import Ledger
+from core.storage.ledger_schema import SCHEMA_VERSION
+from core.storage.media_cache import MediaCache
 from tests.test_engine import FAST_SCHEDULE, TICK_S
 
 MR_V3 = "mulerouter/kling-v3/text-to-video"
@@ -157,15 +159,15 @@ def test_experiments_ratings_notes_and_picks_persist(tmp_path: Path) -> None:
     X.pick(ledger, exp.id, "0.0", X.PICK_ROW, plan, row_axis=0, col_axis=1)  # same row: takes the pick over
     X.pick(ledger, exp.id, "1.1", X.PICK_ROW, plan, row_axis=0, col_axis=1)  # another row: both stay
     X.pick(ledger, exp.id, "1.0", X.PICK_GRID, plan)
-    cells = Ledger(tmp_path).experiment_cells(exp.id)
+    cells = Ledger(tmp_path).experiments.experiment_cells(exp.id)
     assert (cells["0.1"].rating, cells["0.1"].note, cells["0.1"].pick) == (4, "nice light", "")
     assert cells["0.0"].pick == X.PICK_ROW and cells["1.1"].pick == X.PICK_ROW
     assert X.winner(cells) == "1.0"
     X.pick(ledger, exp.id, "1.1", X.PICK_GRID, plan)
-    cells = ledger.experiment_cells(exp.id)
+    cells = ledger.experiments.experiment_cells(exp.id)
     assert cells["1.0"].pick == "" and X.winner(cells) == "1.1"
     X.set_rating(ledger, exp.id, "0.1", None)
-    assert ledger.experiment_cells(exp.id)["0.1"].rating is None
+    assert ledger.experiments.experiment_cells(exp.id)["0.1"].rating is None
     with pytest.raises(X.ExperimentError):
         X.set_rating(ledger, exp.id, "0.1", 6)
 
@@ -178,19 +180,19 @@ def test_migration_3_from_a_version_1_file_is_idempotent(tmp_path: Path) -> None
         conn.execute("DROP TABLE experiment_cells")
         conn.execute("PRAGMA user_version = 1")
     ledger = Ledger(tmp_path)
-    ledger.save_experiment("e1", "t", {"endpoint_id": MR_V3, "base": {}}, now=1.0)
+    ledger.experiments.save_experiment("e1", "t", {"endpoint_id": MR_V3, "base": {}}, now=1.0)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
         conn.execute("PRAGMA user_version = 1")  # tables there, version behind: runs again harmlessly
-    assert Ledger(tmp_path).get_experiment("e1")["title"] == "t"
+    assert Ledger(tmp_path).experiments.get_experiment("e1")["title"] == "t"
 
 
 def test_table_rows_and_csv(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path)
     exp = _exp(X.Axis(X.AXIS_FIELD, (5, 10), "duration"), takes=2)
     plan = X.expand(exp)
-    ledger.review_cell(exp.id, "1", rating=3, note="=cmd|' /C calc'!A0")
-    rows = X.table_rows(exp, plan, ledger.experiment_cells(exp.id), {})
+    ledger.experiments.review_cell(exp.id, "1", rating=3, note="=cmd|' /C calc'!A0")
+    rows = X.table_rows(exp, plan, ledger.experiments.experiment_cells(exp.id), {})
     assert len(rows) == 4 and rows[0]["Duration"] == "5 s" and rows[3]["take"] == 2
     assert {r["status"] for r in rows} == {"not sent"}
     text = X.rows_csv(rows)
@@ -220,13 +222,13 @@ def _bind(demo: RouterAccess):
 def _wait(ledger: Ledger, exp_id: str, done, timeout: float = SETTLE_S, watch=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        jobs = [ledger.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
+        jobs = [ledger.jobs.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
         if watch:
             watch()
         if jobs and all(done(j) for j in jobs):
             return jobs
         time.sleep(0.02)
-    return [ledger.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
+    return [ledger.jobs.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
 
 
 def _finished(job) -> bool:
@@ -240,13 +242,13 @@ def test_run_all_sends_every_take_once_at_most_n_at_a_time(rig, emu) -> None:
     plan = X.expand(exp)
     report = X.run_all(ledger, media, exp, plan, _bind(demo), group_limit=2)
     assert len(report.recorded) == 8
-    assert all(ledger.get(i).state == JobState.WAITING for i in report.recorded)
+    assert all(ledger.jobs.get(i).state == JobState.WAITING for i in report.recorded)
     engine = Engine(ledger, media, client, demo=demo, tick_s=TICK_S).start()
     most = {config.MULEROUTER: 0, config.APIMART: 0}
 
     def watch() -> None:
         for router in most:
-            most[router] = max(most[router], ledger.in_flight_in_group(exp.id, router))
+            most[router] = max(most[router], ledger.jobs.in_flight_in_group(exp.id, router))
 
     try:
         jobs = _wait(ledger, exp.id, _finished, watch=watch)
@@ -257,7 +259,7 @@ def test_run_all_sends_every_take_once_at_most_n_at_a_time(rig, emu) -> None:
     assert len(emu.submissions) == 8  # each take sent exactly once
     again = X.run_all(ledger, media, exp, plan, _bind(demo), group_limit=2)  # nothing left to send
     assert again.recorded == [] and again.kept == 8
-    cells = ledger.experiment_cells(exp.id)
+    cells = ledger.experiments.experiment_cells(exp.id)
     assert {k: len(r.job_ids) for k, r in cells.items()} == {c.key: 2 for c in plan.cells}
 
 
@@ -271,7 +273,7 @@ def test_stop_cancels_the_takes_not_sent_and_run_all_sends_them_later(rig, emu) 
     try:
         _wait(ledger, exp.id, lambda j: True)
         deadline = time.monotonic() + SETTLE_S
-        while time.monotonic() < deadline and ledger.in_flight_in_group(exp.id, config.MULEROUTER) == 0:
+        while time.monotonic() < deadline and ledger.jobs.in_flight_in_group(exp.id, config.MULEROUTER) == 0:
             time.sleep(0.01)
         stopped = X.stop_all(ledger, exp.id)
         jobs = _wait(ledger, exp.id, lambda j: j.state in (JobState.SUCCEEDED, JobState.CANCELLED)
@@ -310,7 +312,7 @@ def test_an_experiment_interrupted_by_a_restart_resumes(rig, emu) -> None:
     while time.monotonic() < deadline and len(emu.submissions) < 2:
         time.sleep(0.01)
     first.stop()  # the server goes away with 2 takes sent and 4 waiting
-    states = [ledger.get(i).state for i in X.experiment_job_ids(ledger, exp.id)]
+    states = [ledger.jobs.get(i).state for i in X.experiment_job_ids(ledger, exp.id)]
     assert states.count(JobState.WAITING) == 4, states
     assert len(emu.submissions) == 2
     # a new server process: same ledger, a new engine (new owner) holding the same demo access
@@ -330,7 +332,7 @@ def test_save_the_winner_makes_a_library_version_linked_to_its_takes(rig) -> Non
     plan = X.expand(exp)
     X.run_all(ledger, media, exp, plan, _bind(demo))
     X.pick(ledger, exp.id, "1", X.PICK_GRID, plan)
-    records = ledger.experiment_cells(exp.id)
+    records = ledger.experiments.experiment_cells(exp.id)
     key = X.winner(records)
     lib = library.Library(ledger.data_dir)
     version = X.save_winner(lib, exp, plan.cell(key), records[key], "Fox, winner")

@@ -10,7 +10,8 @@ from pathlib import Path
 from bench import ledger as lb
 from core.jobs.record import JobState, new_job, transition
 from core.storage import db
-from core.storage.store import SCHEMA_VERSION, Ledger
+from core.storage.ledger import Ledger
+from core.storage.ledger_schema import SCHEMA_VERSION
 
 PROCESSES = 4
 JOBS = 400
@@ -25,16 +26,17 @@ def test_claims_are_exclusive_across_processes(tmp_path, ledger_url):
     claimed = [i for ids in claims.values() for i in ids]
     assert len(claimed) == len(set(claimed)) == JOBS
     assert sum(1 for ids in claims.values() if ids) >= 2, "only one process ever claimed: no contention shown"
-    owners = {ledger.lease_of(i)[0] for i in claimed[:20]}
+    owners = {ledger.jobs.lease_of(i)[0] for i in claimed[:20]}
     assert owners <= set(claims)
 
 
 def _open_and_write(data_dir: str, url: str | None, base: int, count: int) -> None:
     ledger = Ledger(Path(data_dir), url=url)  # every process starts (and migrates) at the same moment
     for i in range(count):
-        job = ledger.add(new_job(endpoint_id="apimart/kling-v3", router="apimart", body={"prompt": str(i)},
-                                 at=1_800_000_000.0 + i, job_id=f"p{base}j{i:05d}"))
-        ledger.update(transition(job, JobState.QUEUED, job.created_at + 1))
+        job = ledger.jobs.add(new_job(endpoint_id="apimart/kling-v3", router="apimart",
+                                      body={"prompt": str(i)}, at=1_800_000_000.0 + i,
+                                      job_id=f"p{base}j{i:05d}"))
+        ledger.jobs.update(transition(job, JobState.QUEUED, job.created_at + 1))
     db.close_all()
 
 
@@ -49,7 +51,7 @@ def test_processes_starting_together_migrate_once_and_the_feed_misses_nothing(tm
     last = 0
     while True:
         alive = any(p.is_alive() for p in procs)
-        last, jobs = reader.changes_since(last, limit=5)
+        last, jobs = reader.jobs.changes_since(last, limit=5)
         seen.update({j.id: j.state.value for j in jobs})
         if not alive and not jobs:
             break

@@ -13,9 +13,9 @@ import pytest
 
 from core import config, server
 from core.storage import db
+from core.storage.ledger import Ledger
 from core.storage.library import DeleteRefused, Library, read_legacy_file
 from core.storage.media_store import S3Media
-from core.storage.store import Ledger
 from tests.images import png_b64
 
 T2V = "mulerouter/kling-v3/text-to-video"

@@ -17,16 +17,10 @@ from core.authoring.schemas.media_fields import ITEM, image_paths, media_paths
 from core.engine.runner import submit_job
 from core.models import RouterAccess
 from core.net.http import make_client
+from core.storage.body_media import externalize_body, fingerprint_body, internalize_body, media_field_paths
+from core.storage.ledger import Ledger
 from core.storage.library import Library
-from core.storage.store import (
-    Ledger,
-    MediaCache,
-    content_name,
-    externalize_body,
-    fingerprint_body,
-    internalize_body,
-    media_field_paths,
-)
+from core.storage.media_cache import MediaCache, content_name
 from tests.images import png
 
 T0 = 1_800_000_000.0
@@ -166,8 +160,8 @@ def test_resubmit_sends_the_prompt_as_typed(rig, emu, label, endpoint_id):
     else:
         body["model"] = "kling-v3-omni"
     first = submit_job(ledger, cache, client, endpoint, body, access[endpoint.router], now=T0)
-    assert ledger.get(first.id).body["prompt"] == text
-    restored = internalize_body(ledger.get(first.id).body, cache)  # as ui/session.restore_body does
+    assert ledger.jobs.get(first.id).body["prompt"] == text
+    restored = internalize_body(ledger.jobs.get(first.id).body, cache)  # as ui/session.restore_body does
     assert restored == body
     again = submit_job(ledger, cache, client, endpoint, restored, access[endpoint.router], now=T0 + 120)
     assert again.task is not None and first.task is not None

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from core import config, server
 from core.storage import media_route
-from core.storage.store import MediaCache
+from core.storage.media_cache import MediaCache
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_VIDEO = ROOT / "core" / "emulator" / "assets" / "demo_16x9_3s.mp4"

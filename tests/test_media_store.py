@@ -1,4 +1,4 @@
-"""The media store on both backends: the local folder (store.MediaCache) and an S3-compatible bucket
+"""The media store on both backends: the local folder (media_cache.MediaCache) and an S3-compatible bucket
 (core/media_store.S3Media) on a real moto server on loopback (bench/s3.py), fetched with httpx.
 
 Presigned links (Range, Content-Type, Content-Disposition, expiry, no secret), the media route's redirect,
@@ -28,8 +28,10 @@ from core.jobs.record import JobState
 from core.models import RouterAccess
 from core.net.http import make_client
 from core.storage import media_route
+from core.storage.body_media import externalize_body, internalize_body
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache, content_name
 from core.storage.media_store import MediaStoreError, S3Media, is_remote, open_media_store, parse_media_url
-from core.storage.store import Ledger, MediaCache, content_name, externalize_body, internalize_body
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_VIDEO = ROOT / "core" / "emulator" / "assets" / "demo_16x9_3s.mp4"
@@ -361,12 +363,12 @@ def test_a_demo_jobs_video_ends_in_the_bucket_with_nothing_left_behind(
     engine = Engine(ledger, s3_media, client, demo=demo, tick_s=0.05).start()
     try:
         deadline = time.monotonic() + SETTLE_S
-        while time.monotonic() < deadline and not ledger.get(job.id).video_file:
+        while time.monotonic() < deadline and not ledger.jobs.get(job.id).video_file:
             time.sleep(0.05)
     finally:
         engine.stop()
         client.close()
-    done = ledger.get(job.id)
+    done = ledger.jobs.get(job.id)
     assert done.state == JobState.SUCCEEDED and done.video_file, (done.state, done.poll.last_error)
     key = s3_media.key(done.video_file)
     head = s3_media._client.head_object(Bucket=s3_media.bucket, Key=key)

@@ -18,8 +18,9 @@ from core import config
 from core.jobs.record import JobState, new_job, start_polling, transition
 from core.models import TaskRef
 from core.storage import migrate
+from core.storage.ledger import Ledger
 from core.storage.library import Library
-from core.storage.store import Ledger, MediaCache
+from core.storage.media_cache import MediaCache
 from tests.images import png_b64
 from tests.test_library_shared import PRE11
 
@@ -42,18 +43,18 @@ def populate(data_dir: Path) -> dict:
         job = new_job(endpoint_id=T2V, router="mulerouter", body={"prompt": f"scene {i}", "duration": 5},
                       at=T0 + 10 - i, estimated_cost=0.5, job_id=f"job{i:04d}")  # created newest first
         job = job.model_copy(update={"owner": ALICE if i % 2 else BOB, "browser": f"browser{i:016d}"})
-        ledger.add(job)
+        ledger.jobs.add(job)
         if i < VIDEOS:
-            q = transition(ledger.get(job.id), JobState.QUEUED, T0 + 20).model_copy(update={"task": ref})
-            q = ledger.update(start_polling(q, T0 + 20))
+            q = transition(ledger.jobs.get(job.id), JobState.QUEUED, T0 + 20).model_copy(update={"task": ref})
+            q = ledger.jobs.update(start_polling(q, T0 + 20))
             video = media.put_bytes(os.urandom(300_000 + i), "mp4")
             done = transition(q, JobState.SUCCEEDED, T0 + 30).model_copy(update={"video_file": video})
-            ledger.update(done)
-    ledger.save_draft("browser0000000000000001", "create.text", {"endpoint_id": T2V,
-                                                                 "body": {"prompt": "draft"}}, T0, owner=BOB)
-    ledger.save_experiment("exp1", "Fox", {"axes": []}, now=T0, owner=ALICE)
-    ledger.set_cell_jobs("exp1", "0", ["job0001", "job0002"])
-    ledger.review_cell("exp1", "0", rating=4, note="nice")
+            ledger.jobs.update(done)
+    ledger.drafts.save_draft("browser0000000000000001", "create.text",
+                             {"endpoint_id": T2V, "body": {"prompt": "draft"}}, T0, owner=BOB)
+    ledger.experiments.save_experiment("exp1", "Fox", {"axes": []}, now=T0, owner=ALICE)
+    ledger.experiments.set_cell_jobs("exp1", "0", ["job0001", "job0002"])
+    ledger.experiments.review_cell("exp1", "0", rating=4, note="nice")
     lib = Library(data_dir, database=ledger.database)
     lib.save("Frame", I2V, {"prompt": "move", "first_frame": png_b64(), "duration": 5}, owner=ALICE)
     lib.link_take("Frame", 1, "job0000")
@@ -63,14 +64,14 @@ def populate(data_dir: Path) -> dict:
 def everything(ledger: Ledger, lib: Library) -> dict:
     """What a person sees of an install: jobs (record, owner, browser, history), drafts, experiments,
     library versions (bodies with images back inline) and takes."""
-    jobs = {j.id: j.model_dump(exclude={"revision"}) for j in ledger.list(limit=1000)}
+    jobs = {j.id: j.model_dump(exclude={"revision"}) for j in ledger.jobs.list(limit=1000)}
     prompts = {p.name: [(v.number, v.owner, lib.body(v), lib.takes(p.name, v.number))
                         for v in lib.versions(p.name)] for p in lib.list_prompts()}
     return {
         "jobs": jobs,
-        "draft": ledger.get_draft("browser0000000000000001", "create.text"),
-        "experiment": {k: v for k, v in (ledger.get_experiment("exp1") or {}).items()},
-        "cells": ledger.experiment_cells("exp1"),
+        "draft": ledger.drafts.get_draft("browser0000000000000001", "create.text"),
+        "experiment": {k: v for k, v in (ledger.experiments.get_experiment("exp1") or {}).items()},
+        "cells": ledger.experiments.experiment_cells("exp1"),
         "library": prompts,
     }
 
@@ -89,7 +90,7 @@ def target(pg_url, s3_media) -> migrate.Target:
 def test_a_local_install_moves_to_postgres_and_the_bucket(data_dir, target, s3_media, tmp_path):
     local = populate(data_dir)
     want = everything(local["ledger"], local["library"])
-    videos = {j.video_file for j in local["ledger"].list(limit=100) if j.video_file}
+    videos = {j.video_file for j in local["ledger"].jobs.list(limit=100) if j.video_file}
     assert len(videos) == VIDEOS
 
     code, said, bar = run(data_dir, target, "--dry-run")
@@ -105,11 +106,11 @@ def test_a_local_install_moves_to_postgres_and_the_bucket(data_dir, target, s3_m
     ledger = Ledger(url=target.database_url)  # the app's own views of the target
     lib = Library(tmp_path / "server", database=ledger.database, media=s3_media)
     assert everything(ledger, lib) == want
-    assert [j.id for j in ledger.changes_since(0)[1]] == [f"job{i:04d}" for i in reversed(range(JOBS))]
-    assert ledger.last_seq() == JOBS  # change numbers given by the target, oldest job first
+    assert [j.id for j in ledger.jobs.changes_since(0)[1]] == [f"job{i:04d}" for i in reversed(range(JOBS))]
+    assert ledger.jobs.last_seq() == JOBS  # change numbers given by the target, oldest job first
     for name in videos:
         assert s3_media.read_bytes(name) == (data_dir / config.MEDIA_DIRNAME / name).read_bytes()
-    assert {j.owner for j in ledger.list(limit=100)} == {ALICE, BOB}
+    assert {j.owner for j in ledger.jobs.list(limit=100)} == {ALICE, BOB}
     assert [p.name for p in lib.list_prompts(text="лиса")] == ["Été à Paris"]
 
     code, said, bar = run(data_dir, target)  # a second run copies nothing, and says so
@@ -130,7 +131,7 @@ def test_a_run_cut_short_is_finished_by_the_next(data_dir, target, s3_media, tmp
     assert said.startswith("Copied 1 experiment, 1 experiment cell, 5 library versions, 5 library takes from")
     ledger = Ledger(url=target.database_url)
     assert everything(ledger, Library(tmp_path / "s", database=ledger.database, media=s3_media)) == want
-    assert ledger.last_seq() == JOBS
+    assert ledger.jobs.last_seq() == JOBS
     assert run(data_dir, target)[1].startswith("Nothing to copy")
 
 
@@ -140,7 +141,7 @@ def test_only_the_database_or_only_the_bucket(data_dir, pg_url, s3_media, tmp_pa
     assert code == 0 and "media" not in said and "7 jobs" in said
     code, said, _ = run(data_dir, migrate.Target(None, os.environ[config.MEDIA_URL_ENV]))
     assert code == 0 and said.startswith("Copied 5 media files") and "jobs" not in said
-    assert local["ledger"].count() == JOBS  # the source is left as it was
+    assert local["ledger"].jobs.count() == JOBS  # the source is left as it was
 
 
 def test_a_damaged_media_file_is_reported_not_copied(data_dir, target, s3_media):

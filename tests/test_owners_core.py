@@ -14,7 +14,8 @@ import pytest
 from core import config
 from core.compare import experiments as X
 from core.storage import drafts, library
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 from core.team import identity as ident
 
 MR_V3 = "mulerouter/kling-v3/text-to-video"
@@ -57,7 +58,7 @@ def replace_takes(exp: X.Experiment, takes: int) -> X.Experiment:
 def _reviewed(ledger: Ledger, exp: X.Experiment) -> X.Plan:
     plan = X.expand(exp)
     key = plan.cells[0].key
-    ledger.set_cell_jobs(exp.id, key, ["job-a", "job-b"])
+    ledger.experiments.set_cell_jobs(exp.id, key, ["job-a", "job-b"])
     X.set_rating(ledger, exp.id, key, 4)
     X.set_note(ledger, exp.id, key, "Ann's favourite")
     X.pick(ledger, exp.id, key, X.PICK_GRID, plan)
@@ -85,8 +86,8 @@ def test_someone_elses_experiment_refuses_every_change_in_core(ledger: Ledger, m
     exp = _stored(ledger, media, ANN)
     plan = _reviewed(ledger, exp)
     key = plan.cells[0].key
-    before_cells = ledger.experiment_cells(exp.id)
-    before = ledger.get_experiment(exp.id)
+    before_cells = ledger.experiments.experiment_cells(exp.id)
+    before = ledger.experiments.get_experiment(exp.id)
     bob = person(BOB)
 
     def no_bind(router: str):
@@ -105,9 +106,9 @@ def test_someone_elses_experiment_refuses_every_change_in_core(ledger: Ledger, m
     for refused in refusals:
         with pytest.raises(ident.NotAllowedError, match=f"{ANN}'s experiment"):
             refused()
-    assert ledger.experiment_cells(exp.id) == before_cells  # no rating, note or pick changed
-    assert ledger.get_experiment(exp.id)["data"] == before["data"]  # no axis or take changed
-    assert ledger.count() == 0  # nothing recorded by Run all
+    assert ledger.experiments.experiment_cells(exp.id) == before_cells  # no rating, note or pick changed
+    assert ledger.experiments.get_experiment(exp.id)["data"] == before["data"]  # no axis or take changed
+    assert ledger.jobs.count() == 0  # nothing recorded by Run all
     assert library.Library(tmp_path / "lib").count_prompts() == 0  # no winner saved
 
 
@@ -117,7 +118,7 @@ def test_the_owner_an_admin_and_the_single_user_may_change_it(ledger: Ledger, me
     for n, who in enumerate((person(ANN), person(BOSS, admin=True), ident.SINGLE_USER), start=1):
         X.set_rating(ledger, exp.id, key, n, who=who)
         X.save(ledger, media, replace_takes(exp, n), who=who)
-        assert ledger.experiment_cells(exp.id)[key].rating == n
+        assert ledger.experiments.experiment_cells(exp.id)[key].rating == n
         assert X.load(ledger, exp.id).takes == n
     assert X.owner_of(ledger, exp.id) == ANN  # an admin's change does not make it theirs
     assert X.owner_of(ledger, "nope") is None
@@ -134,7 +135,7 @@ def test_make_my_copy_is_the_persons_with_the_same_base_axes_and_takes_and_nothi
     assert (again.endpoint_id, again.base, again.axes, again.takes, again.mode) == (
         exp.endpoint_id, exp.base, exp.axes, exp.takes, exp.mode)
     assert again.title == exp.title + " (copy)" and again.created_at == T0 + 60
-    assert ledger.experiment_cells(copy.id) == {}  # no jobs, ratings, notes or picks came along
+    assert ledger.experiments.experiment_cells(copy.id) == {}  # no jobs, ratings, notes or picks came along
     assert X.experiment_job_ids(ledger, exp.id) == ["job-a", "job-b"]  # the original is untouched
     bob = person(BOB)
     X.set_note(ledger, copy.id, X.expand(copy).cells[0].key, "Bob's own", who=bob)  # his to change
@@ -161,26 +162,28 @@ def test_person_key_is_stable_per_person_and_never_the_email() -> None:
 
 def test_a_persons_draft_is_kept_under_their_key_whatever_the_browser(ledger: Ledger) -> None:
     key = drafts.person_key(ANN)
-    assert ledger.save_draft(key, "create.text", {"body": {"prompt": "Ann's heron"}}, T0, owner=ANN)
-    assert ledger.get_draft(key, "create.text") == {"body": {"prompt": "Ann's heron"}}
+    assert ledger.drafts.save_draft(key, "create.text", {"body": {"prompt": "Ann's heron"}}, T0, owner=ANN)
+    assert ledger.drafts.get_draft(key, "create.text") == {"body": {"prompt": "Ann's heron"}}
     with pytest.raises(ValueError):
-        ledger.save_draft(ANN, "create.text", {"body": {}}, T0)  # never the e-mail as the key
+        ledger.drafts.save_draft(ANN, "create.text", {"body": {}}, T0)  # never the e-mail as the key
 
 
 def test_a_browsers_draft_becomes_the_persons_when_they_have_none(ledger: Ledger) -> None:
     ann = drafts.person_key(ANN)
-    ledger.save_draft(BROWSER, "create.text", {"body": {"prompt": "Typed before sign-in"}}, T0)
-    ledger.save_draft(BROWSER, "create.image", {"body": {"prompt": "Browser's image draft"}}, T0)
-    ledger.save_draft(ann, "create.image", {"body": {"prompt": "Ann's own image draft"}}, T0, owner=ANN)
+    ledger.drafts.save_draft(BROWSER, "create.text", {"body": {"prompt": "Typed before sign-in"}}, T0)
+    ledger.drafts.save_draft(BROWSER, "create.image", {"body": {"prompt": "Browser's image draft"}}, T0)
+    ledger.drafts.save_draft(ann, "create.image", {"body": {"prompt": "Ann's own image draft"}}, T0,
+                             owner=ANN)
 
-    assert ledger.claim_draft(BROWSER, ann, "create.text", ANN)  # Ann had none: the browser's is hers
-    assert ledger.get_draft(ann, "create.text") == {"body": {"prompt": "Typed before sign-in"}}
-    assert ledger.get_draft(BROWSER, "create.text") is None  # moved, not copied: nobody else takes it
+    assert ledger.drafts.claim_draft(BROWSER, ann, "create.text", ANN)  # Ann had none: the browser's is hers
+    assert ledger.drafts.get_draft(ann, "create.text") == {"body": {"prompt": "Typed before sign-in"}}
+    assert ledger.drafts.get_draft(BROWSER, "create.text") is None  # moved, not copied: nobody else takes it
 
-    assert not ledger.claim_draft(BROWSER, ann, "create.image", ANN)  # she has one: hers wins, both kept
-    assert ledger.get_draft(ann, "create.image") == {"body": {"prompt": "Ann's own image draft"}}
-    assert ledger.get_draft(BROWSER, "create.image") == {"body": {"prompt": "Browser's image draft"}}
+    # she has one: hers wins, both kept
+    assert not ledger.drafts.claim_draft(BROWSER, ann, "create.image", ANN)
+    assert ledger.drafts.get_draft(ann, "create.image") == {"body": {"prompt": "Ann's own image draft"}}
+    assert ledger.drafts.get_draft(BROWSER, "create.image") == {"body": {"prompt": "Browser's image draft"}}
 
-    assert not ledger.claim_draft(OTHER_BROWSER, ann, "create.video", ANN)  # nothing to take over
+    assert not ledger.drafts.claim_draft(OTHER_BROWSER, ann, "create.video", ANN)  # nothing to take over
     with pytest.raises(ValueError):
-        ledger.claim_draft(ann, BROWSER, "create.text", ANN)  # keys the wrong way round
+        ledger.drafts.claim_draft(ann, BROWSER, "create.text", ANN)  # keys the wrong way round

@@ -29,7 +29,9 @@ from core.errors import PaymentRequiredError
 from core.jobs.record import JobState, is_active, needs_download, new_job, transition
 from core.models import RouterAccess
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache, internalize_body
+from core.storage.body_media import internalize_body
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 from tests.images import png
 
 T0 = 1_800_000_000.0
@@ -117,14 +119,14 @@ def test_submit_refresh_until_done_saves_the_video(rig, emu, endpoint_id):
     job = rig.submit(endpoint_id, body)
     assert job.state == JobState.QUEUED and job.task is not None
     assert job.estimated_cost and job.estimated_cost > 0
-    assert rig.ledger.get(job.id).state == JobState.QUEUED
+    assert rig.ledger.jobs.get(job.id).state == JobState.QUEUED
     done = rig.drive(job)
     assert done.state == JobState.SUCCEEDED, done.error
     assert done.video_urls and done.video_file
     assert _is_mp4(rig.media.path(done.video_file))
     assert [e.state for e in done.history][:2] == [JobState.SUBMITTING, JobState.QUEUED]
     assert done.history[-1].state == JobState.SUCCEEDED
-    assert rig.ledger.get(job.id) == done
+    assert rig.ledger.jobs.get(job.id) == done
     assert len(emu.submissions) == 1
     if "first_frame" in body:  # the stored body holds a media reference, not the Base64
         assert done.body["first_frame"].startswith("media:sha256-")
@@ -224,7 +226,7 @@ def test_submit_without_an_answer_is_unknown_and_never_resent(rig, emu, kind, ro
     assert len(emu.submissions) == 1
     [same] = rig.refresh([job], T0 + 60)  # refresh leaves it to the user
     assert same.state == JobState.SUBMISSION_UNKNOWN and len(emu.submissions) == 1
-    assert rig.ledger.get(job.id).state == JobState.SUBMISSION_UNKNOWN
+    assert rig.ledger.jobs.get(job.id).state == JobState.SUBMISSION_UNKNOWN
 
 
 def test_slow_submit_past_the_read_timeout_is_unknown(rig, emu):
@@ -254,7 +256,7 @@ def test_a_task_created_without_an_answer_can_be_tracked_to_the_end(rig, emu):
 def test_demo_jobs_remember_demo_mode(rig, emu):
     rig.access["apimart"] = rig.access["apimart"].model_copy(update={"demo": True})
     job = rig.submit(AM_OMNI)
-    assert job.demo and rig.ledger.get(job.id).demo
+    assert job.demo and rig.ledger.jobs.get(job.id).demo
     assert not rig.submit(MR_T2V).demo
 
 
@@ -306,7 +308,7 @@ def test_past_the_deadline_a_job_goes_stale_and_resumes(rig, emu):
 
 
 def test_an_orphaned_submitting_job_becomes_unknown(rig):
-    job = rig.ledger.add(new_job(endpoint_id=AM_OMNI, router="apimart", body={"prompt": "x"}, at=T0))
+    job = rig.ledger.jobs.add(new_job(endpoint_id=AM_OMNI, router="apimart", body={"prompt": "x"}, at=T0))
     [same] = rig.refresh([job], T0 + 1)
     assert same.state == JobState.SUBMITTING
     [orphan] = rig.refresh([job], T0 + config.SUBMIT_ORPHAN_AFTER_S)
@@ -322,13 +324,13 @@ def test_a_failed_download_is_retried_later(rig, emu):
     assert done.state == JobState.SUCCEEDED and done.video_file is None
     assert done.poll.download_attempts == 1 and done.poll.last_error
     assert done.poll.next_poll_at >= t + config.POLL_ERROR_BACKOFF_BASE_S
-    assert [j.id for j in rig.ledger.needing_download()] == [job.id]
+    assert [j.id for j in rig.ledger.jobs.needing_download()] == [job.id]
     [waiting] = refresh_active(rig.ledger, rig.media, rig.client, rig.access, now=t + 1)
     assert waiting.poll.download_attempts == 1  # backed off, not hammered
     emu.clear_faults()
     [saved] = refresh_active(rig.ledger, rig.media, rig.client, rig.access, now=done.poll.next_poll_at)
     assert saved.video_file and _is_mp4(rig.media.path(saved.video_file))
-    assert rig.ledger.needing_download() == []
+    assert rig.ledger.jobs.needing_download() == []
 
 
 def test_track_a_task_by_id_and_again(rig, emu):
@@ -341,7 +343,7 @@ def test_track_a_task_by_id_and_again(rig, emu):
     assert job.state == JobState.QUEUED and job.task_id == ref.task_id and job.body == {}
     with pytest.raises(ValueError, match=f"already followed by job {job.id} \\(created "):
         track_task(rig.ledger, endpoint, ref.task_id, rig.access["apimart"], now=T0 + 1)
-    assert rig.ledger.count() == 1
+    assert rig.ledger.jobs.count() == 1
     done = rig.drive(job)
     assert done.state == JobState.SUCCEEDED and done.video_file
     with pytest.raises(ValueError):
@@ -361,7 +363,7 @@ def test_jobs_survive_a_restart(emu, tmp_path, api_key):
     del first
     second = _rig(tmp_path / "data", emu.base_url, api_key)  # a new process would see the same
     try:
-        assert {j.id for j in second.ledger.active()} == {a.id, b.id}
+        assert {j.id for j in second.ledger.jobs.active()} == {a.id, b.id}
         time.sleep(FAST_S + 0.1)
         out = refresh_active(second.ledger, second.media, second.client, second.access, now=T0 + 10)
         assert {j.state for j in out} == {JobState.SUCCEEDED}
@@ -389,7 +391,7 @@ def test_two_threads_submit_and_refresh_at_once(rig, emu):
         t.join()
     assert not errors
     assert len(results) == 6 and {j.state for j in results} == {JobState.SUCCEEDED}
-    assert rig.ledger.count() == 6 and len(emu.submissions) == 6
+    assert rig.ledger.jobs.count() == 6 and len(emu.submissions) == 6
 
 
 def test_the_api_key_never_reaches_the_disk(emu, tmp_path):
@@ -407,8 +409,8 @@ def test_the_api_key_never_reaches_the_disk(emu, tmp_path):
         r.refresh(jobs, T0 + 10)
         emu.clear_faults()
         for job in jobs:
-            r.drive(r.ledger.get(job.id))
-        for job in r.ledger.list(limit=50):
+            r.drive(r.ledger.jobs.get(job.id))
+        for job in r.ledger.jobs.list(limit=50):
             assert canary not in job.model_dump_json() and canary not in repr(job)
     finally:
         r.client.close()
@@ -436,18 +438,18 @@ def test_a_task_followed_by_another_job_is_refused_naming_it(rig, emu):
     mule = rig.access["mulerouter"]
     followed = track_task(rig.ledger, endpoint, task_id, mule, now=T0 + 5, job_id=first.id)
     assert followed.task_id == task_id
-    before = rig.ledger.get(second.id)
+    before = rig.ledger.jobs.get(second.id)
     with pytest.raises(ValueError) as refused:
         track_task(rig.ledger, endpoint, task_id, rig.access["mulerouter"], now=T0 + 6, job_id=second.id)
     message = str(refused.value)
     assert message.startswith("This task is already followed by job ") and first.id in message
     when = time.strftime("%H:%M", time.localtime(first.created_at))
     assert f"(created {when})" in message and "Traceback" not in message
-    assert rig.ledger.get(second.id) == before  # still waiting for its own task id, nothing changed
+    assert rig.ledger.jobs.get(second.id) == before  # still waiting for its own task id, nothing changed
     with pytest.raises(ValueError, match=first.id):  # "Track a task" with a new job: refused too
         track_task(rig.ledger, endpoint, task_id, rig.access["mulerouter"], now=T0 + 7)
-    assert rig.ledger.count() == 2
-    assert [j.id for j in rig.ledger.active() if j.task_id == task_id] == [first.id]
+    assert rig.ledger.jobs.count() == 2
+    assert [j.id for j in rig.ledger.jobs.active() if j.task_id == task_id] == [first.id]
 
 
 def test_tracking_again_from_the_same_job_is_harmless(rig, emu):
@@ -457,14 +459,14 @@ def test_tracking_again_from_the_same_job_is_harmless(rig, emu):
     b = track_task(rig.ledger, endpoint, f" {task_id} ", rig.access["mulerouter"], now=T0 + 6, job_id=job.id)
     assert a.id == b.id == job.id and b.task_id == task_id and b.state == JobState.QUEUED
     done = rig.drive(b)
-    assert done.state == JobState.SUCCEEDED and rig.ledger.count() == 1
+    assert done.state == JobState.SUCCEEDED and rig.ledger.jobs.count() == 1
 
 
 def test_a_stopped_job_is_named_with_a_way_to_resume_it(rig, emu):
     endpoint = catalog.get(AM_OMNI)
     job = rig.submit(AM_OMNI)
-    stale = rig.ledger.modify(job.id, lambda j: transition(j, JobState.STALE, T0 + 9, "stopped"))
+    stale = rig.ledger.jobs.modify(job.id, lambda j: transition(j, JobState.STALE, T0 + 9, "stopped"))
     with pytest.raises(ValueError, match="resume it") as refused:
         track_task(rig.ledger, endpoint, stale.task_id, rig.access["apimart"], now=T0 + 10)
     assert job.id in str(refused.value)
-    assert rig.ledger.get(job.id).state == JobState.STALE and rig.ledger.count() == 1
+    assert rig.ledger.jobs.get(job.id).state == JobState.STALE and rig.ledger.jobs.count() == 1

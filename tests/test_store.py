@@ -1,6 +1,6 @@
-"""core/storage/store.py: the ledger (on SQLite and on PostgreSQL: the `ledger` fixture is parametrized) and
-the
-media cache."""
+"""The ledger (core/storage/ledger.py and its stores: jobs, drafts, experiments, keys, spend; on SQLite and
+on PostgreSQL: the `ledger` fixture is parametrized), the media cache (core/storage/media_cache.py) and the
+media references inside request bodies (core/storage/body_media.py)."""
 
 from __future__ import annotations
 
@@ -18,19 +18,13 @@ from PIL import Image
 from core import config
 from core.jobs.record import JobState, charged_cost, new_job, start_polling, transition
 from core.models import TaskRef
-from core.storage import store
-from core.storage.store import (
-    JobFilter,
-    Ledger,
-    MediaCache,
-    OverBudgetError,
-    SpendLimit,
-    StaleWriteError,
-    externalize_body,
-    fingerprint_body,
-    inline_image,
-    internalize_body,
-)
+from core.storage.body_media import externalize_body, fingerprint_body, inline_image, internalize_body
+from core.storage.job_store import StaleWriteError
+from core.storage.jobs_table import JobFilter
+from core.storage.ledger import Ledger
+from core.storage.ledger_schema import SCHEMA_VERSION
+from core.storage.media_cache import MediaCache
+from core.storage.spend_store import OverBudgetError, SpendLimit
 
 T0 = 1_800_000_000.0
 EP = "apimart/kling-v3-omni"
@@ -78,39 +72,39 @@ def test_default_data_dir_from_env(tmp_path, monkeypatch):
 
 def test_add_get_roundtrip_and_restart_survival(open_ledger):
     ledger = open_ledger()
-    job = ledger.add(_job(1))
+    job = ledger.jobs.add(_job(1))
     assert job.revision == 1
-    again = open_ledger().get(job.id)  # a new ledger object = an app restart
+    again = open_ledger().jobs.get(job.id)  # a new ledger object = an app restart
     assert again == job
-    assert open_ledger().get("nope") is None
+    assert open_ledger().jobs.get("nope") is None
     with pytest.raises(ValueError):
-        ledger.add(_job(1))
+        ledger.jobs.add(_job(1))
 
 
 def test_update_follows_the_state_machine_and_refuses_stale_writers(ledger):
-    job = ledger.add(_job(1))
-    queued = ledger.update(transition(job, JobState.QUEUED, T0 + 2))
+    job = ledger.jobs.add(_job(1))
+    queued = ledger.jobs.update(transition(job, JobState.QUEUED, T0 + 2))
     old_copy = queued
-    done = ledger.update(transition(queued, JobState.SUCCEEDED, T0 + 3))
+    done = ledger.jobs.update(transition(queued, JobState.SUCCEEDED, T0 + 3))
     assert done.revision == queued.revision + 1
     # a slower writer still holding the queued copy tries to say "running": refused
     with pytest.raises(StaleWriteError):
-        ledger.update(transition(old_copy, JobState.RUNNING, T0 + 4))
+        ledger.jobs.update(transition(old_copy, JobState.RUNNING, T0 + 4))
     # a slower writer with the old final copy cannot undo a later change either
-    with_video = ledger.update(done.model_copy(update={"video_file": "sha256-" + "0" * 64 + ".mp4"}))
+    with_video = ledger.jobs.update(done.model_copy(update={"video_file": "sha256-" + "0" * 64 + ".mp4"}))
     with pytest.raises(StaleWriteError):
-        ledger.update(done.model_copy(update={"title": "late"}))
-    assert ledger.get(job.id) == with_video
+        ledger.jobs.update(done.model_copy(update={"title": "late"}))
+    assert ledger.jobs.get(job.id) == with_video
     with pytest.raises(KeyError):
-        ledger.update(_job(99))
+        ledger.jobs.update(_job(99))
 
 
 def test_modify_is_read_modify_write(ledger):
-    job = ledger.add(_job(1))
-    out = ledger.modify(job.id, lambda j: transition(j, JobState.FAILED, T0 + 5, "dismissed"))
-    assert out.state == JobState.FAILED and ledger.get(job.id).state == JobState.FAILED
+    job = ledger.jobs.add(_job(1))
+    out = ledger.jobs.modify(job.id, lambda j: transition(j, JobState.FAILED, T0 + 5, "dismissed"))
+    assert out.state == JobState.FAILED and ledger.jobs.get(job.id).state == JobState.FAILED
     with pytest.raises(StaleWriteError):
-        ledger.modify(job.id, lambda j: j.model_copy(update={"state": JobState.RUNNING}))
+        ledger.jobs.modify(job.id, lambda j: j.model_copy(update={"state": JobState.RUNNING}))
 
 
 def test_list_filters_count_and_order(ledger):
@@ -120,50 +114,51 @@ def test_list_filters_count_and_order(ledger):
         _job(3, mode="image", prompt="Fox cub 100% cute_thing"),
         _job(4, endpoint="apimart/kling-v3", prompt="ocean"),
     ]
-    ledger.add_many(jobs)
-    ledger.update(transition(ledger.get("job000004"), JobState.QUEUED, T0 + 9))
-    assert [j.id for j in ledger.list()] == ["job000004", "job000003", "job000002", "job000001"]
-    assert [j.id for j in ledger.list(limit=2, offset=1)] == ["job000003", "job000002"]
-    assert ledger.count() == 4
-    assert [j.id for j in ledger.list(filters=JobFilter(text="FOX"))] == ["job000003", "job000001"]
-    assert ledger.count(JobFilter(text="100%")) == 1  # LIKE wildcards are taken literally
-    assert ledger.count(JobFilter(text="_")) == 1
-    assert ledger.count(JobFilter(routers=("mulerouter",))) == 1
-    assert ledger.count(JobFilter(modes=("image",))) == 1
-    assert ledger.count(JobFilter(endpoint_ids=("apimart/kling-v3", "apimart/kling-v3-omni"))) == 3
-    assert ledger.count(JobFilter(states=("queued",))) == 1
-    assert ledger.count(JobFilter(routers=("apimart",), text="fox", modes=("text",))) == 1
-    assert ledger.count(JobFilter(has_video=True)) == 0
+    ledger.jobs.add_many(jobs)
+    ledger.jobs.update(transition(ledger.jobs.get("job000004"), JobState.QUEUED, T0 + 9))
+    assert [j.id for j in ledger.jobs.list()] == ["job000004", "job000003", "job000002", "job000001"]
+    assert [j.id for j in ledger.jobs.list(limit=2, offset=1)] == ["job000003", "job000002"]
+    assert ledger.jobs.count() == 4
+    assert [j.id for j in ledger.jobs.list(filters=JobFilter(text="FOX"))] == ["job000003", "job000001"]
+    assert ledger.jobs.count(JobFilter(text="100%")) == 1  # LIKE wildcards are taken literally
+    assert ledger.jobs.count(JobFilter(text="_")) == 1
+    assert ledger.jobs.count(JobFilter(routers=("mulerouter",))) == 1
+    assert ledger.jobs.count(JobFilter(modes=("image",))) == 1
+    assert ledger.jobs.count(JobFilter(endpoint_ids=("apimart/kling-v3", "apimart/kling-v3-omni"))) == 3
+    assert ledger.jobs.count(JobFilter(states=("queued",))) == 1
+    assert ledger.jobs.count(JobFilter(routers=("apimart",), text="fox", modes=("text",))) == 1
+    assert ledger.jobs.count(JobFilter(has_video=True)) == 0
 
 
 def test_active_duplicate_and_task_lookup(ledger):
     a, b, c = _job(1), _job(2, prompt="same"), _job(3, prompt="same", at=T0 + 100)
-    ledger.add_many([a, b, c])
+    ledger.jobs.add_many([a, b, c])
     ref = TaskRef(router="apimart", path="/v1/videos/generations", task_id="task_abc")
-    queued = transition(ledger.get(a.id), JobState.QUEUED, T0 + 1).model_copy(update={"task": ref})
-    ledger.update(start_polling(queued, T0 + 1))
-    ledger.update(transition(ledger.get(b.id), JobState.FAILED, T0 + 3))
-    assert {j.id for j in ledger.active()} == {a.id, c.id}
-    assert ledger.find_by_task("apimart", "task_abc").id == a.id
-    assert ledger.find_by_task("mulerouter", "task_abc") is None
-    assert ledger.find_recent_duplicate(c.body_hash, 60, T0 + 130).id == c.id
-    assert ledger.find_recent_duplicate(c.body_hash, 60, T0 + 200) is None
-    assert ledger.find_recent_duplicate(b.body_hash, 60, T0 + 30) is None  # a failed job is no duplicate
+    queued = transition(ledger.jobs.get(a.id), JobState.QUEUED, T0 + 1).model_copy(update={"task": ref})
+    ledger.jobs.update(start_polling(queued, T0 + 1))
+    ledger.jobs.update(transition(ledger.jobs.get(b.id), JobState.FAILED, T0 + 3))
+    assert {j.id for j in ledger.jobs.active()} == {a.id, c.id}
+    assert ledger.jobs.find_by_task("apimart", "task_abc").id == a.id
+    assert ledger.jobs.find_by_task("mulerouter", "task_abc") is None
+    assert ledger.jobs.find_recent_duplicate(c.body_hash, 60, T0 + 130).id == c.id
+    assert ledger.jobs.find_recent_duplicate(c.body_hash, 60, T0 + 200) is None
+    assert ledger.jobs.find_recent_duplicate(b.body_hash, 60, T0 + 30) is None  # a failed job is no duplicate
 
 
 def test_list_and_count_stay_fast_with_10000_jobs(ledger):
     routers = ("apimart", "mulerouter")
-    ledger.add_many([
+    ledger.jobs.add_many([
         _job(i, router=routers[i % 2], mode=MODES[i % 3], prompt=f"scene {i} of a dragon")
         for i in range(10_000)
     ])
-    ledger.add(_job(10_000, prompt="the one unicorn"))
+    ledger.jobs.add(_job(10_000, prompt="the one unicorn"))
     start = time.perf_counter()
-    page = ledger.list(limit=50, offset=100, filters=JobFilter(routers=("mulerouter",), modes=("video",)))
-    total = ledger.count(JobFilter(routers=("mulerouter",), modes=("video",)))
-    found = ledger.list(filters=JobFilter(text="unicorn"))
-    newest = ledger.list(limit=20)
-    active = ledger.count(JobFilter(states=("queued", "running")))
+    filters = JobFilter(routers=("mulerouter",), modes=("video",))
+    page = ledger.jobs.list(limit=50, offset=100, filters=filters)
+    total = ledger.jobs.count(JobFilter(routers=("mulerouter",), modes=("video",)))
+    found = ledger.jobs.list(filters=JobFilter(text="unicorn"))
+    newest = ledger.jobs.list(limit=20)
+    active = ledger.jobs.count(JobFilter(states=("queued", "running")))
     elapsed = time.perf_counter() - start
     expected = sum(1 for i in range(10_000) if routers[i % 2] == "mulerouter" and MODES[i % 3] == "video")
     assert len(page) == 50 and total == expected
@@ -188,8 +183,8 @@ def test_two_threads_write_at_once(open_ledger):
     def writer(ledger: Ledger, base: int) -> None:
         try:
             for i in range(40):
-                job = ledger.add(_job(base + i))
-                ledger.update(transition(job, JobState.QUEUED, T0 + 1))
+                job = ledger.jobs.add(_job(base + i))
+                ledger.jobs.update(transition(job, JobState.QUEUED, T0 + 1))
         except BaseException as exc:
             errors.append(exc)
 
@@ -200,7 +195,7 @@ def test_two_threads_write_at_once(open_ledger):
     for t in threads:
         t.join()
     assert not errors
-    assert ledger_a.count(JobFilter(states=("queued",))) == 80
+    assert ledger_a.jobs.count(JobFilter(states=("queued",))) == 80
 
 
 # --- media cache -------------------------------------------------------------------------------------
@@ -276,16 +271,16 @@ def _costly(i: int, cost: float, *, owner=OWNER, at=None, **changes):
 
 
 def test_owner_is_written_once_like_browser(ledger):
-    job = ledger.add(_job(1))
-    engine_copy = ledger.get(job.id)  # read before the owner is known
-    assert ledger.set_owner(job.id, OWNER) and not ledger.set_owner(job.id, "bob@example.com")
-    assert not ledger.set_owner("nope", OWNER)
-    saved = ledger.update(transition(engine_copy, JobState.QUEUED, T0 + 2))
-    assert saved.owner == OWNER and ledger.get(job.id).owner == OWNER
-    assert ledger.modify(job.id, lambda j: j.model_copy(update={"owner": ""})).owner == OWNER
-    ledger.add(_job(2))
-    assert [j.id for j in ledger.list(filters=JobFilter(owner=OWNER))] == [job.id]
-    assert ledger.count(JobFilter(owner="bob@example.com")) == 0
+    job = ledger.jobs.add(_job(1))
+    engine_copy = ledger.jobs.get(job.id)  # read before the owner is known
+    assert ledger.jobs.set_owner(job.id, OWNER) and not ledger.jobs.set_owner(job.id, "bob@example.com")
+    assert not ledger.jobs.set_owner("nope", OWNER)
+    saved = ledger.jobs.update(transition(engine_copy, JobState.QUEUED, T0 + 2))
+    assert saved.owner == OWNER and ledger.jobs.get(job.id).owner == OWNER
+    assert ledger.jobs.modify(job.id, lambda j: j.model_copy(update={"owner": ""})).owner == OWNER
+    ledger.jobs.add(_job(2))
+    assert [j.id for j in ledger.jobs.list(filters=JobFilter(owner=OWNER))] == [job.id]
+    assert ledger.jobs.count(JobFilter(owner="bob@example.com")) == 0
 
 
 def test_charged_cost_spend_and_spend_by_owner(ledger):
@@ -295,30 +290,31 @@ def test_charged_cost_spend_and_spend_by_owner(ledger):
     demo = _costly(3, 5.0, demo=True)
     bob = _costly(4, 0.5, owner="bob@example.com")
     old = _costly(5, 9.0, at=T0 - 100)
-    ledger.add_many([sent, waiting, demo, bob, old])
+    ledger.jobs.add_many([sent, waiting, demo, bob, old])
     assert [charged_cost(j) for j in (sent, waiting, demo, bob)] == [0.75, 2.0, 0.0, 0.5]
-    assert ledger.spend(T0) == pytest.approx(3.25)
-    assert ledger.spend(T0, OWNER) == pytest.approx(2.75)
-    assert ledger.spend(T0 - 1000, OWNER) == pytest.approx(11.75)
-    assert ledger.spend_by_owner(T0) == pytest.approx({OWNER: 2.75, "bob@example.com": 0.5})
-    ledger.update(transition(ledger.get(waiting.id), JobState.CANCELLED, T0 + 9))  # never sent: free
-    assert ledger.spend(T0, OWNER) == pytest.approx(0.75)
+    assert ledger.spend.spend(T0) == pytest.approx(3.25)
+    assert ledger.spend.spend(T0, OWNER) == pytest.approx(2.75)
+    assert ledger.spend.spend(T0 - 1000, OWNER) == pytest.approx(11.75)
+    assert ledger.spend.spend_by_owner(T0) == pytest.approx({OWNER: 2.75, "bob@example.com": 0.5})
+    # never sent: free
+    ledger.jobs.update(transition(ledger.jobs.get(waiting.id), JobState.CANCELLED, T0 + 9))
+    assert ledger.spend.spend(T0, OWNER) == pytest.approx(0.75)
 
 
 def test_add_refuses_past_a_budget_and_inserts_nothing(ledger):
-    ledger.add(_costly(1, 3.0))
-    ledger.add(_costly(2, 4.0, owner="bob@example.com"))
+    ledger.jobs.add(_costly(1, 3.0))
+    ledger.jobs.add(_costly(2, 4.0, owner="bob@example.com"))
     person = SpendLimit(owner=OWNER, person_limit=5.0, team_limit=None, since=T0)
     with pytest.raises(OverBudgetError) as err:
-        ledger.add_many([_costly(3, 1.0), _costly(4, 1.5)], limit=person)
+        ledger.jobs.add_many([_costly(3, 1.0), _costly(4, 1.5)], limit=person)
     assert (err.value.scope, err.value.spent, err.value.limit, err.value.adding) == ("person", 3.0, 5.0, 2.5)
-    assert "budget" in str(err.value) and ledger.count() == 2
-    ledger.add(_costly(3, 2.0), limit=person)  # exactly at the limit is allowed
+    assert "budget" in str(err.value) and ledger.jobs.count() == 2
+    ledger.jobs.add(_costly(3, 2.0), limit=person)  # exactly at the limit is allowed
     team = SpendLimit(owner="cy@example.com", person_limit=10.0, team_limit=9.5, since=T0)
     with pytest.raises(OverBudgetError) as err:
-        ledger.add(_costly(5, 1.0, owner="cy@example.com"), limit=team)
-    assert err.value.scope == "team" and err.value.spent == 9.0 and ledger.count() == 3
-    ledger.add(_costly(5, 0.0, owner="cy@example.com", demo=True), limit=team)  # demo jobs cost nothing
+        ledger.jobs.add(_costly(5, 1.0, owner="cy@example.com"), limit=team)
+    assert err.value.scope == "team" and err.value.spent == 9.0 and ledger.jobs.count() == 3
+    ledger.jobs.add(_costly(5, 0.0, owner="cy@example.com", demo=True), limit=team)  # demo jobs cost nothing
 
 
 def test_budget_holds_when_writers_race(open_ledger):
@@ -329,7 +325,7 @@ def test_budget_holds_when_writers_race(open_ledger):
         ledger = open_ledger()
         for i in range(10):
             try:
-                ledger.add(_costly(base + i, 1.0), limit=limit)
+                ledger.jobs.add(_costly(base + i, 1.0), limit=limit)
             except OverBudgetError:
                 refused.append(base + i)
 
@@ -339,7 +335,7 @@ def test_budget_holds_when_writers_race(open_ledger):
     for t in threads:
         t.join()
     ledger = open_ledger()
-    assert ledger.count() == 10 and len(refused) == 30 and ledger.spend(T0, OWNER) == 10.0
+    assert ledger.jobs.count() == 10 and len(refused) == 30 and ledger.spend.spend(T0, OWNER) == 10.0
 
 
 def test_changes_since_misses_no_change_of_concurrent_writers(open_ledger):
@@ -349,13 +345,13 @@ def test_changes_since_misses_no_change_of_concurrent_writers(open_ledger):
     def writer(base: int) -> None:
         ledger = open_ledger()
         for i in range(per_writer):
-            job = ledger.add(_job(base + i))
-            ledger.update(transition(job, JobState.QUEUED, T0 + 1))
+            job = ledger.jobs.add(_job(base + i))
+            ledger.jobs.update(transition(job, JobState.QUEUED, T0 + 1))
 
     reader = open_ledger()
     seen: dict[str, str] = {}
     seqs: list[int] = []
-    last = reader.last_seq()
+    last = reader.jobs.last_seq()
     threads = [threading.Thread(target=writer, args=(k * 1000,)) for k in range(writers)]
     for t in threads:
         t.start()
@@ -363,7 +359,7 @@ def test_changes_since_misses_no_change_of_concurrent_writers(open_ledger):
     watcher.start()
     while True:
         finished = done.is_set()
-        last, jobs = reader.changes_since(last, limit=7)  # small pages: many reads while writers write
+        last, jobs = reader.jobs.changes_since(last, limit=7)  # small pages: many reads while writers write
         seqs.append(last)
         seen.update({j.id: j.state.value for j in jobs})
         if finished and not jobs:
@@ -375,39 +371,39 @@ def test_changes_since_misses_no_change_of_concurrent_writers(open_ledger):
 
 
 def test_experiments_and_drafts_carry_their_owner(ledger):
-    ledger.save_experiment("e1", "mine", {"base": {}}, now=T0, owner=OWNER)
-    ledger.save_experiment("e1", "renamed", {"base": {}}, now=T0 + 1, owner="bob@example.com")
-    ledger.save_experiment("e2", "anyone's", {"base": {}}, now=T0 + 2)
-    assert ledger.get_experiment("e1")["owner"] == OWNER  # written once
-    assert [e["id"] for e in ledger.list_experiments(owner=OWNER)] == ["e1"]
-    assert [e["owner"] for e in ledger.list_experiments()] == ["", OWNER]
+    ledger.experiments.save_experiment("e1", "mine", {"base": {}}, now=T0, owner=OWNER)
+    ledger.experiments.save_experiment("e1", "renamed", {"base": {}}, now=T0 + 1, owner="bob@example.com")
+    ledger.experiments.save_experiment("e2", "anyone's", {"base": {}}, now=T0 + 2)
+    assert ledger.experiments.get_experiment("e1")["owner"] == OWNER  # written once
+    assert [e["id"] for e in ledger.experiments.list_experiments(owner=OWNER)] == ["e1"]
+    assert [e["owner"] for e in ledger.experiments.list_experiments()] == ["", OWNER]
     browser = "abcdefghijklmnop1234"
-    assert ledger.save_draft(browser, "create.text", {"body": {"prompt": "hi"}}, T0, owner=OWNER)
-    assert ledger.get_draft(browser, "create.text") == {"body": {"prompt": "hi"}}
+    assert ledger.drafts.save_draft(browser, "create.text", {"body": {"prompt": "hi"}}, T0, owner=OWNER)
+    assert ledger.drafts.get_draft(browser, "create.text") == {"body": {"prompt": "hi"}}
 
 
 def test_group_in_flight_count_reads_the_group_column(ledger):
     grouped = [_job(i).model_copy(update={"group": "exp1"}) for i in range(3)]
-    ledger.add_many([*grouped, _job(9)])
-    ledger.update(transition(ledger.get(grouped[0].id), JobState.QUEUED, T0 + 1))
-    ledger.update(transition(ledger.get(grouped[2].id), JobState.FAILED, T0 + 1))
-    assert ledger.in_flight_in_group("exp1", "apimart") == 2
-    assert ledger.in_flight_in_group("exp1", "mulerouter") == 0
+    ledger.jobs.add_many([*grouped, _job(9)])
+    ledger.jobs.update(transition(ledger.jobs.get(grouped[0].id), JobState.QUEUED, T0 + 1))
+    ledger.jobs.update(transition(ledger.jobs.get(grouped[2].id), JobState.FAILED, T0 + 1))
+    assert ledger.jobs.in_flight_in_group("exp1", "apimart") == 2
+    assert ledger.jobs.in_flight_in_group("exp1", "mulerouter") == 0
 
 
 def test_timestamps_keep_their_precision(ledger):
     at = 1_800_000_000.123456  # PostgreSQL's REAL would round this to whole minutes: DOUBLE PRECISION
-    ledger.add(_job(1, at=at))
-    assert ledger.get("job000001").created_at == at
-    assert ledger.find_recent_duplicate(_job(1, at=at).body_hash, 0.000001, at).id == "job000001"
+    ledger.jobs.add(_job(1, at=at))
+    assert ledger.jobs.get("job000001").created_at == at
+    assert ledger.jobs.find_recent_duplicate(_job(1, at=at).body_hash, 0.000001, at).id == "job000001"
 
 
 def test_migrations_run_once_and_reopening_changes_nothing(open_ledger):
     ledger = open_ledger()
-    ledger.add(_job(1))
-    assert ledger.database.version("ledger", user_version=True) == store.SCHEMA_VERSION == 4
+    ledger.jobs.add(_job(1))
+    assert ledger.database.version("ledger", user_version=True) == SCHEMA_VERSION == 4
     again = open_ledger()
-    assert again.last_seq() == 1 and again.get("job000001") is not None
+    assert again.jobs.last_seq() == 1 and again.jobs.get("job000001") is not None
 
 
 # --- the upgrade of a ledger made by the release before issue 11 (SQLite, version 3) ---------------------
@@ -430,27 +426,29 @@ def test_a_version_3_ledger_upgrades_to_version_4_without_loss(tmp_path):
     assert {"jobs_owner", "jobs_group", "jobs_browser", "jobs_due"} <= indexes
     # sent and done: the reported cost; cancelled while waiting and demo: nothing; submitting: the estimate
     assert costs == {"v3job0001": 0.75, "v3job0002": 0.0, "v3job0003": 0.0, "v3job0004": 0.7}
-    assert ledger.spend(0) == pytest.approx(1.45) and ledger.spend_by_owner(0) == pytest.approx({"": 1.45})
-    assert ledger.get("v3job0001").browser == "abcdefghijklmnop1234"
-    assert ledger.get("v3job0001").created_at == 1_800_000_000.123456
-    assert ledger.in_flight_in_group("exp1", "apimart") == 1
-    assert ledger.get_draft("abcdefghijklmnop1234", "create.text")["body"] == {"prompt": "draft"}
-    assert ledger.get_experiment("exp1")["owner"] == "" and ledger.experiment_cells("exp1")["0"].rating == 4
-    assert ledger.held_keys(1_800_000_000.0) == {"session:abc"}
-    assert ledger.last_seq() == 7
-    ledger.add(_job(1).model_copy(update={"owner": OWNER}))
-    assert ledger.last_seq() == 8 and ledger.count(JobFilter(owner=OWNER)) == 1
-    assert Ledger(tmp_path).count() == 5  # opening again migrates nothing twice
+    assert ledger.spend.spend(0) == pytest.approx(1.45)
+    assert ledger.spend.spend_by_owner(0) == pytest.approx({"": 1.45})
+    assert ledger.jobs.get("v3job0001").browser == "abcdefghijklmnop1234"
+    assert ledger.jobs.get("v3job0001").created_at == 1_800_000_000.123456
+    assert ledger.jobs.in_flight_in_group("exp1", "apimart") == 1
+    assert ledger.drafts.get_draft("abcdefghijklmnop1234", "create.text")["body"] == {"prompt": "draft"}
+    assert ledger.experiments.get_experiment("exp1")["owner"] == ""
+    assert ledger.experiments.experiment_cells("exp1")["0"].rating == 4
+    assert ledger.keys.held_keys(1_800_000_000.0) == {"session:abc"}
+    assert ledger.jobs.last_seq() == 7
+    ledger.jobs.add(_job(1).model_copy(update={"owner": OWNER}))
+    assert ledger.jobs.last_seq() == 8 and ledger.jobs.count(JobFilter(owner=OWNER)) == 1
+    assert Ledger(tmp_path).jobs.count() == 5  # opening again migrates nothing twice
 
 
 def test_own_key_and_free_jobs_never_count_nor_are_refused(ledger):
     """The operator's budgets are about the team's account: a job sent with a key a person typed in
     Settings costs them, not the team; a job that adds nothing is never refused, even past the limit."""
     limit = SpendLimit(owner=OWNER, person_limit=1.0, team_limit=None, since=T0)
-    ledger.add(_costly(1, 1.0), limit=limit)  # the whole budget
+    ledger.jobs.add(_costly(1, 1.0), limit=limit)  # the whole budget
     with pytest.raises(OverBudgetError):
-        ledger.add(_costly(2, 0.5), limit=limit)
+        ledger.jobs.add(_costly(2, 0.5), limit=limit)
     own = _costly(3, 0.5).model_copy(update={"access": "session:abc"})
-    ledger.add(own, limit=limit)
-    ledger.add(_costly(4, 0.0), limit=limit)
-    assert ledger.spend(T0, OWNER) == 1.0
+    ledger.jobs.add(own, limit=limit)
+    ledger.jobs.add(_costly(4, 0.0), limit=limit)
+    assert ledger.spend.spend(T0, OWNER) == 1.0

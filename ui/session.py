@@ -27,7 +27,10 @@ from core.jobs import access as acc
 from core.jobs import record as jobs
 from core.jobs.record import Job
 from core.models import RouterAccess
-from core.storage import drafts, store
+from core.storage import drafts, spend_store
+from core.storage.body_media import externalize_body, fingerprint_body, internalize_body, media_ref_name
+from core.storage.jobs_table import JobFilter
+from core.storage.ledger import Ledger
 from core.storage.library import Library
 from core.storage.media_store import MediaStore, is_remote
 from core.team import budget
@@ -46,7 +49,7 @@ DEFAULT_FRAGMENT_EVERY_S = 2.0
 
 # The operator's daily budget refused a job (nothing was recorded; budget_refusal gives the words). The pages
 # catch it under this name, so they need not know which store raises it.
-OverBudgetError = store.OverBudgetError
+OverBudgetError = spend_store.OverBudgetError
 
 
 class AccessRefusedError(ValueError):
@@ -72,7 +75,7 @@ def data_dir() -> Path:
     return config.data_dir()
 
 
-def ledger() -> store.Ledger:
+def ledger() -> Ledger:
     return services().ledger
 
 
@@ -92,13 +95,13 @@ def media_is_remote() -> bool:
 
 def media_name(value) -> str | None:
     """The media store name a stored body's media reference points to ("media:sha256-….png"), else None."""
-    return store.media_ref_name(value)
+    return media_ref_name(value)
 
 
 def loadable_body(body: dict) -> dict:
     """A stored body ready for a form or a resend: its media references turned back into Base64.
     Raises FileNotFoundError (plain words) when a referenced file is no longer stored."""
-    return store.internalize_body(body, media())
+    return internalize_body(body, media())
 
 
 def client():
@@ -285,14 +288,14 @@ def session_job_ids() -> list[str]:
 
 def find_duplicate(endpoint: Endpoint, body: dict) -> Job | None:
     """An identical request (same endpoint, same body) sent in the last minute, if any."""
-    digest = jobs.body_hash(endpoint.id, store.fingerprint_body(body))
-    return ledger().find_recent_duplicate(digest, config.DUPLICATE_WINDOW_S, time.time())
+    digest = jobs.body_hash(endpoint.id, fingerprint_body(body))
+    return ledger().jobs.find_recent_duplicate(digest, config.DUPLICATE_WINDOW_S, time.time())
 
 
 def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT_S) -> Job:
     """Record the request (with the access that sends it, as this person's) and let the server's engine
     send it once; wait up to `wait_s` for the router's answer. A click or a closed tab cannot cut a send
-    in half: once recorded, the job is sent whatever the tab does. Raises store.OverBudgetError (nothing
+    in half: once recorded, the job is sent whatever the tab does. Raises spend_store.OverBudgetError (nothing
     recorded) past the operator's daily budget; demo jobs cost nothing and are never refused."""
     access, access_id = bound_access(endpoint.router)
     now = time.time()
@@ -310,10 +313,10 @@ def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT
 def wait_until_sent(job_id: str, timeout_s: float) -> Job | None:
     """The job once the router has answered its submission (or as it is after `timeout_s`)."""
     deadline = time.monotonic() + timeout_s
-    job = ledger().get(job_id)
+    job = ledger().jobs.get(job_id)
     while job is not None and job.state in jobs.SENDING_STATES and time.monotonic() < deadline:
         time.sleep(config.SUBMIT_WAIT_POLL_S)
-        job = ledger().get(job_id)
+        job = ledger().jobs.get(job_id)
     return job
 
 
@@ -328,21 +331,21 @@ def pending_form() -> tuple[str, dict] | None:
 
 def active_count() -> int:
     """How many jobs are in flight (a count query; no rows loaded)."""
-    return ledger().count(store.JobFilter(states=tuple(jobs.ACTIVE_STATES)))
+    return ledger().jobs.count(JobFilter(states=tuple(jobs.ACTIVE_STATES)))
 
 
 def last_change() -> int:
     """The ledger's newest change number (tabs remember it and ask what changed since)."""
-    return ledger().last_seq()
+    return ledger().jobs.last_seq()
 
 
 def changes_since(seq: int) -> tuple[int, list[Job]]:
     """Jobs changed (by any tab, or by the engine) since change number `seq`: one indexed query."""
-    return ledger().changes_since(seq)
+    return ledger().jobs.changes_since(seq)
 
 
 def held_keys() -> set[str]:
-    return ledger().held_keys(time.time())
+    return ledger().keys.held_keys(time.time())
 
 
 def needs_key(job: Job, held: set[str] | None = None) -> bool:
@@ -355,13 +358,13 @@ def needs_key(job: Job, held: set[str] | None = None) -> bool:
 def retry_download(job_id: str) -> Job:
     """'Try download again': the engine fetches the video again now (and keeps trying a while)."""
     t = time.time()
-    job = ledger().modify(job_id, lambda j: jobs.download_again(j, t))
+    job = ledger().jobs.modify(job_id, lambda j: jobs.download_again(j, t))
     services().engine.wake()
     return job
 
 
 def get_job(job_id: str) -> Job | None:
-    return ledger().get(job_id)
+    return ledger().jobs.get(job_id)
 
 
 # --- this session's spend against its own cap (Settings; the Create and Compare pages check it) ----------
@@ -396,24 +399,24 @@ def list_jobs(
 ) -> tuple[list[Job], int]:
     """A page of jobs, newest first, and how many match."""
     if ids is not None:
-        wanted = [j for j in (ledger().get(i) for i in reversed(ids)) if j is not None]
+        wanted = [j for j in (ledger().jobs.get(i) for i in reversed(ids)) if j is not None]
         if text.strip():
             wanted = [j for j in wanted if text.strip().lower() in j.prompt_preview.lower()]
         return wanted[offset : offset + limit], len(wanted)
-    filters = store.JobFilter(text=text)
-    return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
+    filters = JobFilter(text=text)
+    return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
 
 
 def list_videos(*, mode=None, router=None, text: str = "", limit: int, offset: int,
                 mine: bool = False) -> tuple[list[Job], int]:
-    filters = store.JobFilter(
+    filters = JobFilter(
         modes=(str(mode),) if mode else (),
         routers=(router,) if router else (),
         text=text or "",
         has_video=True,
         **(mine_filter() if mine else {}),
     )
-    return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
+    return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
 
 
 def has_video(job: Job) -> bool:
@@ -543,18 +546,18 @@ def save_draft(scope: str, data: dict) -> bool:
         return False
     body = data.get("body")
     if isinstance(body, dict):
-        data = {**data, "body": store.externalize_body(body, media())}
-    return ledger().save_draft(draft_key(), scope, data, time.time(), owner=identity().id)
+        data = {**data, "body": externalize_body(body, media())}
+    return ledger().drafts.save_draft(draft_key(), scope, data, time.time(), owner=identity().id)
 
 
 def _stored_draft(scope: str) -> dict | None:
     """The stored draft of a page. A signed-in person with none for this page takes over this browser's
     (written before they signed in, or before sign-in was set up): it is theirs from now on."""
     key = draft_key()
-    data = ledger().get_draft(key, scope)
+    data = ledger().drafts.get_draft(key, scope)
     who = identity()
-    if data is None and who.id and ledger().claim_draft(browser_id(), key, scope, who.id):
-        data = ledger().get_draft(key, scope)
+    if data is None and who.id and ledger().drafts.claim_draft(browser_id(), key, scope, who.id):
+        data = ledger().drafts.get_draft(key, scope)
     return data
 
 
@@ -584,15 +587,15 @@ def _has_media_ref(value) -> bool:
 def forget_draft(scope: str) -> None:
     """'Start over': the page's draft is gone (a signed-in person's, and this browser's, which would
     otherwise come back as theirs next time)."""
-    ledger().delete_draft(draft_key(), scope)
+    ledger().drafts.delete_draft(draft_key(), scope)
     if identity().id:
-        ledger().delete_draft(browser_id(), scope)
+        ledger().drafts.delete_draft(browser_id(), scope)
 
 
 def mark_mine(job: Job) -> Job:
     """Record that this browser made the job ("Mine" on Jobs); the job is returned as given."""
     mine = browser_id()
-    ledger().set_browser(job.id, mine)
+    ledger().jobs.set_browser(job.id, mine)
     return job.model_copy(update={"browser": mine}) if not job.browser else job
 
 
@@ -606,8 +609,8 @@ def mine_filter() -> dict[str, str]:
 def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job], int]:
     """A page of this person's jobs (or this browser's, single-user), newest first, and how many match
     (indexed query)."""
-    filters = store.JobFilter(text=text, **mine_filter())
-    return ledger().list(limit=limit, offset=offset, filters=filters), ledger().count(filters)
+    filters = JobFilter(text=text, **mine_filter())
+    return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
 
 
 # --- Compare (issue 10): experiments run through the engine, at most N at a time per router -------------
@@ -676,7 +679,7 @@ def run_experiment(exp, plan, *, rerun: bool = False, confirmed: bool = False, c
                    spent: float = 0.0):
     """Run all: record every take still to make (the engine sends them), as this person's; raises
     experiments.OverBudgetError first when over this session's cap and not confirmed, and
-    store.OverBudgetError (nothing recorded) past the operator's daily budget, identity.NotAllowedError
+    spend_store.OverBudgetError (nothing recorded) past the operator's daily budget, identity.NotAllowedError
     for someone else's experiment (unless an admin). The new jobs count in this session's spend."""
     from core.compare import experiments
 
@@ -737,25 +740,25 @@ def identity() -> ident.Identity:
     return ident.resolve(_login_user(), headers, settings)
 
 
-def spend_limit(now: float) -> store.SpendLimit | None:
+def spend_limit(now: float) -> spend_store.SpendLimit | None:
     """The operator's daily limits for this person's next job (None: no budget set)."""
     return budget.limit_for(identity(), budget_settings(), now)
 
 
 def budget_refusal(exc: Exception, *, videos: int = 1) -> str:
-    """The plain words for a store.OverBudgetError."""
+    """The plain words for a spend_store.OverBudgetError."""
     return budget.refusal(exc, budget_settings().timezone, videos=videos)
 
 
 def spend_today(owner: str | None) -> float:
     """What `owner` (None: everyone) spent since the budget's day began (the operator's time zone)."""
     since = budget.day_start(time.time(), budget_settings().timezone)
-    return ledger().spend(since, owner)
+    return ledger().spend.spend(since, owner)
 
 
 def spend_by_person_today() -> dict[str, float]:
     since = budget.day_start(time.time(), budget_settings().timezone)
-    return ledger().spend_by_owner(since)
+    return ledger().spend.spend_by_owner(since)
 
 
 def may_delete(owner: str) -> bool:

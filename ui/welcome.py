@@ -82,7 +82,7 @@ def is_first_visit() -> bool:
     if st.session_state.get(CLOSED_KEY):
         return False
     try:
-        return session.ledger().count() == 0
+        return session.ledger().jobs.count() == 0
     except Exception:  # the ledger may be starting: a welcome too many is harmless
         return True
 

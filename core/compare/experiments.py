@@ -51,8 +51,12 @@ from core.authoring import catalog, check, pricing, tokens
 from core.engine import runner
 from core.jobs.record import ACTIVE_STATES, Job, JobState, needs_download
 from core.models import Mode, RouterAccess
-from core.storage import library, store
-from core.storage.store import CellRecord, Ledger, MediaCache, SpendLimit, externalize_body
+from core.storage import library, spend_store
+from core.storage.body_media import externalize_body
+from core.storage.experiment_store import CellRecord
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
+from core.storage.spend_store import SpendLimit
 from core.team import identity as ident
 
 AXIS_PROMPT, AXIS_FIELD, AXIS_ENDPOINT = "prompt", "field", "endpoint"
@@ -450,7 +454,7 @@ Bind = Callable[[str], tuple[RouterAccess, str]]
 
 def owner_of(ledger: Ledger, exp_id: str) -> str | None:
     """Who started the experiment ("" before sign-in was set up); None when it is not stored."""
-    found = ledger.get_experiment(exp_id)
+    found = ledger.experiments.get_experiment(exp_id)
     return None if found is None else str(found.get("owner") or "")
 
 
@@ -471,8 +475,8 @@ def save(ledger: Ledger, media: MediaCache, exp: Experiment, *, now: float | Non
     check_change(ledger, exp.id, who)
     stored = replace(exp, base=externalize_body(exp.base, media))
     t = time.time() if now is None else now
-    ledger.save_experiment(exp.id, exp.title, stored.to_dict(), now=t, created_at=exp.created_at or t,
-                           owner=owner)
+    ledger.experiments.save_experiment(exp.id, exp.title, stored.to_dict(), now=t,
+                                       created_at=exp.created_at or t, owner=owner)
     return exp
 
 
@@ -493,7 +497,7 @@ def make_copy(ledger: Ledger, media: MediaCache, exp: Experiment, owner: str, *,
 
 
 def load(ledger: Ledger, exp_id: str) -> Experiment | None:
-    found = ledger.get_experiment(exp_id)
+    found = ledger.experiments.get_experiment(exp_id)
     if found is None:
         return None
     return Experiment.from_dict(exp_id, found["data"], found["created_at"])
@@ -502,7 +506,7 @@ def load(ledger: Ledger, exp_id: str) -> Experiment | None:
 def listing(ledger: Ledger, limit: int = config.EXPERIMENT_LIST_LIMIT) -> list[dict[str, Any]]:
     """Experiments, newest change first: id, title, created_at, updated_at, videos."""
     out = []
-    for row in ledger.list_experiments(limit):
+    for row in ledger.experiments.list_experiments(limit):
         exp = Experiment.from_dict(row["id"], row["data"], row["created_at"])
         out.append({"id": exp.id, "title": exp.title, "created_at": row["created_at"],
                     "updated_at": row["updated_at"], "videos": videos_of(exp),
@@ -540,10 +544,10 @@ def run_all(
     (the engine sends at most `group_limit` at a time per router, each once). Blocked cells are skipped.
     Raises OverBudgetError (nothing recorded) when the takes to send pass the cap and not `confirmed`.
     The jobs are `owner`'s and are recorded in one write checked against the operator's daily `limit`
-    (raises store.OverBudgetError, nothing recorded; demo takes cost nothing). Refused
+    (raises spend_store.OverBudgetError, nothing recorded; demo takes cost nothing). Refused
     (identity.NotAllowedError, nothing recorded) when `who` may not run this experiment."""
     check_change(ledger, exp.id, who)
-    records = ledger.experiment_cells(exp.id)
+    records = ledger.experiments.experiment_cells(exp.id)
     todo: list[tuple[Cell, list[int]]] = []
     blocked = kept = 0
     for cell in plan.cells:
@@ -551,7 +555,7 @@ def run_all(
             blocked += 1
             continue
         record = records.get(cell.key)
-        jobs = {i: ledger.get(i) for i in (record.job_ids if record else ()) if i}
+        jobs = {i: ledger.jobs.get(i) for i in (record.job_ids if record else ()) if i}
         slots = takes_to_send(record, exp.takes, jobs, rerun)
         kept += exp.takes - len(slots)
         if slots:
@@ -588,19 +592,19 @@ def run_all(
         links.append((cell.key, ids))
     if new_jobs:  # one write: all of them within the budget, or none (no Streamlit call until linked)
         try:
-            ledger.add_many(new_jobs, limit=None if all(j.demo for j in new_jobs) else limit)
-        except store.OverBudgetError as exc:
+            ledger.jobs.add_many(new_jobs, limit=None if all(j.demo for j in new_jobs) else limit)
+        except spend_store.OverBudgetError as exc:
             exc.videos = len(new_jobs)  # for the refusal's words ("these 6 videos would cost …")
             raise
     for key, ids in links:
-        ledger.set_cell_jobs(exp.id, key, ids)
+        ledger.experiments.set_cell_jobs(exp.id, key, ids)
     report.recorded.extend(j.id for j in new_jobs)
-    ledger.touch_experiment(exp.id, t0)
+    ledger.experiments.touch_experiment(exp.id, t0)
     return report
 
 
 def experiment_job_ids(ledger: Ledger, exp_id: str) -> list[str]:
-    return [i for r in ledger.experiment_cells(exp_id).values() for i in r.job_ids if i]
+    return [i for r in ledger.experiments.experiment_cells(exp_id).values() for i in r.job_ids if i]
 
 
 def stop_all(ledger: Ledger, exp_id: str, *, now: float | None = None,
@@ -610,7 +614,7 @@ def stop_all(ledger: Ledger, exp_id: str, *, now: float | None = None,
     check_change(ledger, exp_id, who)
     stopped = 0
     for job_id in experiment_job_ids(ledger, exp_id):
-        job = ledger.get(job_id)
+        job = ledger.jobs.get(job_id)
         if job is not None and job.state == JobState.WAITING:
             after = runner.stop_waiting(ledger, job_id, now=time.time() if now is None else now)
             stopped += after.state == JobState.CANCELLED
@@ -625,12 +629,12 @@ def set_rating(ledger: Ledger, exp_id: str, key: str, rating: int | None, *,
     check_change(ledger, exp_id, who)
     if rating is not None and not 1 <= int(rating) <= 5:
         raise ExperimentError("A rating is 1 to 5 stars.")
-    ledger.review_cell(exp_id, key, rating=None if rating is None else int(rating))
+    ledger.experiments.review_cell(exp_id, key, rating=None if rating is None else int(rating))
 
 
 def set_note(ledger: Ledger, exp_id: str, key: str, note: str, *, who: ident.Identity | None = None) -> None:
     check_change(ledger, exp_id, who)
-    ledger.review_cell(exp_id, key, note=str(note or ""))
+    ledger.experiments.review_cell(exp_id, key, note=str(note or ""))
 
 
 def same_row(key: str, row_axis: int | None, col_axis: int | None) -> Callable[[str], bool]:
@@ -658,7 +662,7 @@ def pick(ledger: Ledger, exp_id: str, key: str, scope: str, plan: Plan, *, col_a
         others = [c.key for c in plan.cells if c.key != key and in_row(c.key)]
     else:
         others = []
-    ledger.set_pick(exp_id, key, scope, others)
+    ledger.experiments.set_pick(exp_id, key, scope, others)
 
 
 def winner(records: Mapping[str, CellRecord]) -> str | None:

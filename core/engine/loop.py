@@ -36,14 +36,11 @@ from core.engine import runner
 from core.jobs import access as acc
 from core.jobs.record import Job, JobError, JobState, transition
 from core.models import RouterAccess
-from core.storage.store import (
-    LeaseLostError,
-    Ledger,
-    MediaCache,
-    StaleWriteError,
-    internalize_body,
-    job_access,
-)
+from core.storage.body_media import internalize_body
+from core.storage.job_store import LeaseLostError, StaleWriteError
+from core.storage.jobs_table import job_access
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +158,8 @@ class Engine:
         if known and not adopt:  # already held and announced (every send binds): no ledger work again
             return access_id
         now = self.clock()
-        self.ledger.hold_keys(self.owner, [access_id], now + config.ENGINE_KEY_HOLD_S)
-        for job in self.ledger.waiting_for_key(router, now):
+        self.ledger.keys.hold_keys(self.owner, [access_id], now + config.ENGINE_KEY_HOLD_S)
+        for job in self.ledger.keys.waiting_for_key(router, now):
             if job.base_url.rstrip("/") == base_url.rstrip("/") and job.access != access_id:
                 self._rebind(job, access_id)
         self.wake()
@@ -175,7 +172,7 @@ class Engine:
             return current.model_copy(update={"access": access_id})
 
         with contextlib.suppress(KeyError, StaleWriteError):
-            self.ledger.modify(job.id, change)
+            self.ledger.jobs.modify(job.id, change)
 
     def adopt_orphaned_demo_jobs(self) -> int:
         """Demo jobs whose emulator is gone (an earlier run's, or a stopped server's) are polled at ours: the
@@ -186,10 +183,10 @@ class Engine:
         if self.demo is None:
             return 0
         ours = acc.demo_id(self.demo.base_url)
-        held = self.ledger.held_keys(self.clock())  # demo emulators of running servers (their heartbeat)
+        held = self.ledger.keys.held_keys(self.clock())  # demo emulators of running servers (their heartbeat)
         moved = 0
         alive: dict[str, bool] = {}
-        for job in self.ledger.with_work(prefix=f"{acc.DEMO}:"):
+        for job in self.ledger.jobs.with_work(prefix=f"{acc.DEMO}:"):
             access = job_access(job)  # "demo:" with no address for a job of a release before access was kept
             if access == ours or access in held:
                 continue
@@ -256,19 +253,19 @@ class Engine:
         if free <= 0:
             return 0
         ids = tuple(held)
-        due = self.ledger.next_due(ids)
+        due = self.ledger.jobs.next_due(ids)
         if due is None or due > now:
             return 0
-        claimed = self.ledger.claim_due(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
+        claimed = self.ledger.jobs.claim_due(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
         started: dict[tuple[str, str], int] = {}  # (group, router) → sends started in this tick
         for job in claimed:
             self.stats["claimed"] += 1
             if job.state == JobState.WAITING and job.group_limit > 0:
                 slot = (job.group, job.router)
                 if slot not in started:
-                    started[slot] = self.ledger.in_flight_in_group(job.group, job.router)
+                    started[slot] = self.ledger.jobs.in_flight_in_group(job.group, job.router)
                 if started[slot] >= job.group_limit:  # its turn has not come: look again a little later
-                    self.ledger.defer(job.id, self.owner, now + config.ENGINE_GROUP_RETRY_S)
+                    self.ledger.jobs.defer(job.id, self.owner, now + config.ENGINE_GROUP_RETRY_S)
                     continue
                 started[slot] += 1
             with self._lock:
@@ -282,16 +279,16 @@ class Engine:
         with self._lock:
             working = list(self._inflight)
         if working:
-            self.ledger.renew(self.owner, working, now + self.lease_s)
+            self.ledger.jobs.renew(self.owner, working, now + self.lease_s)
         keys = self.registry.ids()
         if keys:
-            needed = {j.access for j in self.ledger.with_work(prefix=f"{acc.SESSION}:")}
+            needed = {j.access for j in self.ledger.jobs.with_work(prefix=f"{acc.SESSION}:")}
             if self.registry.drop(needed):
                 keys = self.registry.ids()
         if self.demo is not None:  # our demo emulator is alive while we are (other servers leave its jobs)
             keys = [*keys, acc.demo_id(self.demo.base_url)]
         if keys:
-            self.ledger.hold_keys(self.owner, keys, now + config.ENGINE_KEY_HOLD_S)
+            self.ledger.keys.hold_keys(self.owner, keys, now + config.ENGINE_KEY_HOLD_S)
         if now - self._last_adopt >= config.ENGINE_ADOPT_EVERY_S:
             self._last_adopt = now
             self.adopt_orphaned_demo_jobs()
@@ -309,7 +306,7 @@ class Engine:
             failed = transition(failed, JobState.FAILED, now, str(exc))
             return failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
         sending = transition(job, JobState.SUBMITTING, now, f"Sending to {endpoint.router_label}")
-        sending = self.ledger.release(sending, self.owner, keep_lease=True)
+        sending = self.ledger.jobs.release(sending, self.owner, keep_lease=True)
         if sending.state != JobState.SUBMITTING:  # stopped meanwhile: nothing is sent
             return sending
         sent = runner.send_recorded(
@@ -334,7 +331,7 @@ class Engine:
                 result = self._send(job, access)
             else:
                 result = runner.advance(self.media, self.client, job, access, now=self.clock)
-            self.ledger.release(result, self.owner)
+            self.ledger.jobs.release(result, self.owner)
             self.stats["released"] += 1
         except LeaseLostError:
             self.stats["lost"] += 1

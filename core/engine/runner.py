@@ -50,7 +50,11 @@ from core.jobs.record import (
     transition,
 )
 from core.models import RouterAccess, TaskRef
-from core.storage.store import Ledger, MediaCache, SpendLimit, StaleWriteError, externalize_body
+from core.storage.body_media import externalize_body
+from core.storage.job_store import StaleWriteError
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
+from core.storage.spend_store import SpendLimit
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +98,9 @@ def _estimated_usd(estimate: Estimate | float | None) -> float | None:
 def _save(ledger: Ledger, job: Job) -> Job:
     """Write a job; when another writer moved it on (e.g. finished it), keep theirs."""
     try:
-        return ledger.update(job)
+        return ledger.jobs.update(job)
     except StaleWriteError:
-        current = ledger.get(job.id)
+        current = ledger.jobs.get(job.id)
         log.info("job %s changed elsewhere; keeping the stored copy", job.id)
         return current if current is not None else job
 
@@ -207,7 +211,7 @@ def submit_job(
     clock = _clock(now)
     job = build_job(media, endpoint, body, access, at=clock(), estimate=estimate, title=title,
                     access_id=access_id)
-    job = ledger.add(job)  # on disk before the POST: nothing is lost if the app stops now
+    job = ledger.jobs.add(job)  # on disk before the POST: nothing is lost if the app stops now
     return send_recorded(ledger, client, endpoint, body, access, job, now=clock, sleep=sleep, rand=rand)
 
 
@@ -229,12 +233,12 @@ def record_job(
 ) -> Job:
     """Record a job as "waiting" (nothing sent): the engine holding `access_id` sends it once, when its
     turn comes (at most `group_limit` of its group in flight). Returns it as stored. `owner`: who made it;
-    `limit`: the operator's daily budget, checked in the same write (raises store.OverBudgetError,
+    `limit`: the operator's daily budget, checked in the same write (raises spend_store.OverBudgetError,
     nothing recorded)."""
     job = build_job(media, endpoint, body, access, at=_clock(now)(), estimate=estimate, title=title,
                     access_id=access_id, state=JobState.WAITING, group=group, group_limit=group_limit,
                     owner=owner)
-    return ledger.add(job, limit=limit)
+    return ledger.jobs.add(job, limit=limit)
 
 
 STOPPED_MESSAGE = "Stopped before it was sent; nothing was charged."
@@ -251,7 +255,7 @@ def stop_waiting(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
             update={"error": JobError(kind="Cancelled", message=STOPPED_MESSAGE)}
         )
 
-    return ledger.modify(job_id, stop)
+    return ledger.jobs.modify(job_id, stop)
 
 
 # --- refresh --------------------------------------------------------------------------------------
@@ -320,7 +324,7 @@ def _refresh_one(
     clock: Callable[[], float], sleep: Callable[[float], None], rand: Callable[[], float],
 ) -> Job:
     """Poll one job if still due (re-read from the ledger first), then download a finished video."""
-    current = ledger.get(job.id) or job
+    current = ledger.jobs.get(job.id) or job
     try:
         if access is not None and is_due(current, clock()):
             current = _save(ledger, _poll_once(client, current, access, clock, sleep, rand))
@@ -440,9 +444,9 @@ def _orphan(job: Job, t: float) -> Job:
 def _settle(ledger: Ledger, job: Job, change: Callable[[Job], Job]) -> Job:
     """Apply a state change to the stored copy; if that copy moved on meanwhile, keep it."""
     try:
-        return ledger.modify(job.id, change)
+        return ledger.jobs.modify(job.id, change)
     except (InvalidTransition, KeyError):
-        return ledger.get(job.id) or job
+        return ledger.jobs.get(job.id) or job
 
 
 def refresh_active(
@@ -461,7 +465,7 @@ def refresh_active(
 
 def pending_jobs(ledger: Ledger) -> list[Job]:
     """The jobs a refresh has work for: in flight, or finished with the video not saved yet."""
-    return ledger.active() + ledger.needing_download()
+    return ledger.jobs.active() + ledger.jobs.needing_download()
 
 
 # --- user actions ----------------------------------------------------------------------------------
@@ -496,7 +500,7 @@ def track_task(
     note = f"Tracking task {task_id}"
 
     def refuse_if_followed() -> None:
-        other = ledger.find_by_task(endpoint.router, task_id)
+        other = ledger.jobs.find_by_task(endpoint.router, task_id)
         if other is None or other.id == job_id:
             return
         created = time.localtime(other.created_at)
@@ -515,14 +519,14 @@ def track_task(
             queued = transition(job, JobState.QUEUED, t, note)
             return start_polling(queued.model_copy(update={"task": ref, "error": None}), t)
 
-        return ledger.modify(job_id, resolve)
+        return ledger.jobs.modify(job_id, resolve)
     job = new_job(
         endpoint_id=endpoint.id, router=endpoint.router, body={}, at=t, mode=str(endpoint.modes[0]),
         title=title or f"Tracked task {task_id}", state=JobState.QUEUED, note=note, demo=access.demo,
     )
     job = job.model_copy(update={"task": ref, "access": access_id, "base_url": access.base_url,
                                  "owner": owner})
-    return ledger.add(start_polling(job, t))
+    return ledger.jobs.add(start_polling(job, t))
 
 
 def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
@@ -535,11 +539,11 @@ def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
         running = start_polling(transition(job, JobState.RUNNING, t, "Resumed"), t)
         return running.model_copy(update={"poll": running.poll.model_copy(update={"next_poll_at": t})})
 
-    return ledger.modify(job_id, wake)
+    return ledger.jobs.modify(job_id, wake)
 
 
 def dismiss(ledger: Ledger, job_id: str, *, now: Clock = time.time, note: str = "") -> Job:
     """The user found no task for a "submission unknown" job: it becomes failed."""
     t = _clock(now)()
     message = note or "Dismissed: no task was found on the router."
-    return ledger.modify(job_id, lambda job: transition(job, JobState.FAILED, t, message))
+    return ledger.jobs.modify(job_id, lambda job: transition(job, JobState.FAILED, t, message))

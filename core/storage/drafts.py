@@ -20,7 +20,7 @@ is identified (login or trusted header), so their drafts follow them to another 
 person key is a stable hash of the id (never the e-mail itself), in a form no browser id can take.
 
 A draft never holds an API key: bodies carry none, fields named like keys are dropped, and the
-session refuses to save a draft in which one of its keys appears (core.storage.store / ui.session).
+session refuses to save a draft in which one of its keys appears (core.storage.draft_store / ui.session).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ Search is case-insensitive for any language: each version keeps its name and pro
 in a `search` column. Each version records who saved it (`owner`); only the owner or an admin may delete
 (`delete(..., allowed=)`). Media go through the process's media store (local folder or bucket). Bodies
 are kept with inline Base64 images replaced by "media:sha256-…" references into the media cache
-(core.storage.store.externalize_body), so a preset costs one copy of each image however often it is saved.
+(core.storage.body_media.externalize_body), so a preset costs one copy of each image however often it is
+saved.
 `Library.body(version)` gives the body back ready to send; `Library.export()` writes self-contained
 JSON (images inline again). Saving a body identical to the latest version of a name adds nothing.
 
@@ -43,7 +44,8 @@ from core import config
 from core.authoring import catalog, check
 from core.errors import StudioError
 from core.storage import db
-from core.storage.store import MediaCache, externalize_body, internalize_body
+from core.storage.body_media import externalize_body, internalize_body
+from core.storage.media_cache import MediaCache
 
 if typing.TYPE_CHECKING:
     from core.storage.media_store import MediaStore

@@ -39,7 +39,7 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from core import config
-from core.storage.store import MediaCache
+from core.storage.media_cache import MediaCache
 
 NAME_PATTERN = re.compile(r"sha256-(?P<hash>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{1,8})")  # used with fullmatch
 DOWNLOAD_PARAM = "download"

@@ -1,4 +1,5 @@
-"""Where media lives: the local folder (store.MediaCache, the default) or an S3-compatible bucket (S3Media).
+"""Where media lives: the local folder (media_cache.MediaCache, the default) or an S3-compatible bucket
+(S3Media).
 
     open_media_store(data_dir)            S3Media when config.media_url() names "s3://bucket/prefix",
                                           else the local MediaCache in the data directory
@@ -37,8 +38,8 @@ from urllib.parse import urlsplit
 
 from core import config, secrets_file
 from core.errors import StudioError
+from core.storage.media_cache import MediaCache, content_name, part_file
 from core.storage.media_route import NAME_PATTERN, content_disposition, download_filename
-from core.storage.store import MediaCache, content_name, part_file
 
 log = logging.getLogger(__name__)
 

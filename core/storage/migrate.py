@@ -36,7 +36,8 @@ from typing import Any, TextIO
 
 from core import config
 from core.errors import StudioError
-from core.storage import db, library, store
+from core.storage import db, jobs_table, library
+from core.storage.ledger import Ledger
 from core.storage.media_route import NAME_PATTERN
 
 SQLITE_URL = "sqlite:///"
@@ -93,7 +94,7 @@ class Side:
 
 def open_source(data_dir: Path) -> Side:
     """The local install as the app opens it (schemas brought up to date, an old library file brought in)."""
-    ledger = store.Ledger(Path(data_dir))
+    ledger = Ledger(Path(data_dir))
     library.Library(Path(data_dir), database=ledger.database)
     return Side(ledger.database, media_dir=Path(data_dir) / config.MEDIA_DIRNAME)
 
@@ -104,7 +105,7 @@ def open_target(target: Target, data_dir: Path, *, create: bool = True) -> Side:
     if target.database_url:
         other = _sqlite_dir(target.database_url)
         if create:
-            ledger = store.Ledger(other, url=None if other else target.database_url)
+            ledger = Ledger(other, url=None if other else target.database_url)
             database = ledger.database
             database.migrate(library.MIGRATION_NAME, library.MIGRATIONS)
         else:
@@ -138,7 +139,7 @@ class Table:
                 f"ON CONFLICT ({', '.join(self.key)}) DO NOTHING")
 
 
-JOB_COLUMNS = store._COLUMNS  # every column the ledger writes (not the lease nor `seq`: the target's own)
+JOB_COLUMNS = jobs_table.COLUMNS  # every column the ledger writes (not the lease nor `seq`: the target's own)
 TABLES: tuple[Table, ...] = (
     Table(JOBS, "jobs", ("id",), JOB_COLUMNS, "created_at, id"),
     Table("drafts", "drafts", ("browser", "scope"), ("browser", "scope", "data", "updated_at", "owner"),
@@ -153,8 +154,8 @@ TABLES: tuple[Table, ...] = (
           "created, name, version, job_id"),
 )
 # A job's change number is given by the target in creation order, under the jobs lock (as Ledger.add does).
-_JOB_INSERT = store._INSERT + " ON CONFLICT (id) DO NOTHING"
-_JOBS_LOCK = store._JOBS_LOCK
+_JOB_INSERT = jobs_table.INSERT + " ON CONFLICT (id) DO NOTHING"
+_JOBS_LOCK = jobs_table.JOBS_LOCK
 
 
 def _keys(database: db.Database, table: Table) -> set[tuple[Any, ...]]:

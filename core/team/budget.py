@@ -9,8 +9,8 @@
     "lead@example.com" = 20           # this person's own limit
 
 A missing setting means no limit; 0 means nothing may be spent (demo mode still works). The ledger checks
-a new job's cost against the limits inside the same write that records it (store.SpendLimit,
-store.OverBudgetError), so two servers cannot both let the last dollar through. Demo jobs cost nothing,
+a new job's cost against the limits inside the same write that records it (spend_store.SpendLimit,
+spend_store.OverBudgetError), so two servers cannot both let the last dollar through. Demo jobs cost nothing,
 so a budget never blocks demo mode. This is the operator's hard limit; the per-session budget in Settings
 is a person's own soft cap (it asks first), and both apply.
 """
@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import config
-from core.storage import store
+from core.storage.spend_store import SpendLimit
 from core.team import identity as ident
 
 
@@ -100,14 +100,14 @@ def person_limit(who: ident.Identity, settings: BudgetSettings) -> float | None:
     return settings.people.get(who.id, settings.per_person)
 
 
-def limit_for(who: ident.Identity, settings: BudgetSettings, now: float) -> store.SpendLimit | None:
+def limit_for(who: ident.Identity, settings: BudgetSettings, now: float) -> SpendLimit | None:
     """The limits a new job of `who` is checked against (None: no limit set). In single-user mode the
     one person's id is ""."""
     mine = person_limit(who, settings)
     if mine is None and settings.team is None:
         return None
-    return store.SpendLimit(owner=who.id, person_limit=mine, team_limit=settings.team,
-                            since=day_start(now, settings.timezone))
+    return SpendLimit(owner=who.id, person_limit=mine, team_limit=settings.team,
+                      since=day_start(now, settings.timezone))
 
 
 def _money(x: float) -> str:
@@ -119,7 +119,7 @@ def _what(videos: int) -> str:
 
 
 def refusal(exc: Any, timezone: str, *, videos: int = 1) -> str:
-    """The plain message for a store.OverBudgetError (nothing was sent)."""
+    """The plain message for a spend_store.OverBudgetError (nothing was sent)."""
     cost = f"{_what(videos)} would cost {_money(exc.adding)}"
     reset = f"The limit resets at midnight ({timezone})."
     if getattr(exc, "scope", "person") == "team":

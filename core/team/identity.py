@@ -227,7 +227,7 @@ def delete_job(ledger: Any, job_id: str, who: Identity, *, counted_since: float 
     True when it was deleted."""
     from core.jobs import record as jobs
 
-    job = ledger.get(job_id)
+    job = ledger.jobs.get(job_id)
     if job is None:
         return False
     check_delete(who, getattr(job, "owner", ""))
@@ -235,13 +235,13 @@ def delete_job(ledger: Any, job_id: str, who: Identity, *, counted_since: float 
         raise NotAllowedError(ACTIVE_MESSAGE)
     if counted_since is not None and job.created_at >= counted_since and jobs.charged_cost(job) > 0:
         raise NotAllowedError(COUNTED_MESSAGE)
-    return bool(ledger.delete(job_id))
+    return bool(ledger.jobs.delete(job_id))
 
 
 def delete_experiment(ledger: Any, exp_id: str, who: Identity) -> bool:
     """Delete an experiment (its jobs stay in Jobs), if `who` may."""
-    found = ledger.get_experiment(exp_id)
+    found = ledger.experiments.get_experiment(exp_id)
     if found is None:
         return False
     check_delete(who, str(found.get("owner") or ""))
-    return bool(ledger.delete_experiment(exp_id))
+    return bool(ledger.experiments.delete_experiment(exp_id))

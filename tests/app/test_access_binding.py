@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core.emulator import start_emulator
 from core.jobs import access as acc
-from core.storage.store import Ledger
+from core.storage.ledger import Ledger
 from ui.create import page as create
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,7 @@ def test_a_session_base_url_never_receives_the_operator_key(operator: Path, fake
 
     _generate(at, "A lighthouse in fog, sent to the session's address")
     assert any("Nothing was sent" in e.value for e in at.error)
-    assert Ledger(operator).count() == 0
+    assert Ledger(operator).jobs.count() == 0
     assert not [u for u, _ in sent if u.startswith(fake.base_url)]  # the fake router heard nothing
     assert fake.submissions == []
     assert all(OPERATOR_KEY not in auth for _, auth in sent)
@@ -96,7 +96,7 @@ def test_a_session_base_url_inside_the_network_is_refused_even_with_a_session_ke
     assert any("points inside this network" in w.value for w in at.warning)
     _generate(at, "A lighthouse in fog, sent to an internal address")
     assert any("Nothing was sent" in e.value for e in at.error)
-    assert Ledger(operator).count() == 0 and fake.submissions == []
+    assert Ledger(operator).jobs.count() == 0 and fake.submissions == []
 
 
 def test_a_session_key_goes_with_the_session_base_url_and_the_job_records_its_access(
@@ -110,15 +110,15 @@ def test_a_session_key_goes_with_the_session_base_url_and_the_job_records_its_ac
     assert not any("only used with a key typed here" in w.value for w in at.warning)
     _generate(at, "A lighthouse in fog, with my own key")
 
-    [job] = Ledger(operator).list()
+    [job] = Ledger(operator).jobs.list()
     assert acc.kind_of(job.access) == acc.SESSION and job.base_url == fake.base_url
     assert len(fake.submissions) == 1
     to_fake = [auth for url, auth in sent if url.startswith(fake.base_url)]
     assert to_fake and all(auth == f"Bearer {SESSION_KEY}" for auth in to_fake)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not (Ledger(operator).get(job.id).video_file):
+    while time.monotonic() < deadline and not (Ledger(operator).jobs.get(job.id).video_file):
         time.sleep(0.2)  # the server's engine polls it with the session key, no tab rerun needed
-    assert Ledger(operator).get(job.id).video_file
+    assert Ledger(operator).jobs.get(job.id).video_file
     assert all(OPERATOR_KEY not in auth for url, auth in sent if url.startswith(fake.base_url))
     ledger_bytes = b"".join(p.read_bytes() for p in operator.rglob("*") if p.is_file())
     assert SESSION_KEY.encode() not in ledger_bytes and OPERATOR_KEY.encode() not in ledger_bytes
@@ -127,5 +127,5 @@ def test_a_session_key_goes_with_the_session_base_url_and_the_job_records_its_ac
 def test_operator_jobs_record_the_operator_access(operator: Path, emu) -> None:
     at = _settings()
     _generate(at, "A lighthouse in fog, on the operator's key")
-    [job] = Ledger(operator).list()
+    [job] = Ledger(operator).jobs.list()
     assert job.access == acc.operator_id(MR) and job.base_url == emu.base_url

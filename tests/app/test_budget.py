@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.authoring import pricing
-from core.storage import store
+from core.storage.ledger import Ledger
 from tests.app.test_create_pages import demo, generate, jobs_in_ledger, open_page, prefix, session_jobs
 from ui import session
 from ui.create import page as create
@@ -46,7 +46,7 @@ def test_budget_asks_before_passing_the_cap_and_says_by_how_much(demo: Path) -> 
 
     generate(at, "text")  # the first job fits in the budget
     assert len(session_jobs(at)) == 1
-    spent = session.demo_spend(store.Ledger(demo).list())
+    spent = session.demo_spend(Ledger(demo).jobs.list())
     assert spent > 0  # the demo job records what it would have cost
 
     at.text_area(key=f"{p}.prompt").input("A heron lands on a misty lake").run()

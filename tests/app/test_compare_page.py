@@ -10,7 +10,7 @@ from pathlib import Path
 from core import config, server
 from core.compare import experiments as X
 from core.jobs.record import JobState
-from core.storage.store import Ledger
+from core.storage.ledger import Ledger
 from tests.app.test_create_pages import demo, open_page, prefix
 from ui import session
 from ui.compare import compare_view
@@ -34,11 +34,11 @@ def _open_compare(data_dir: Path):
 def _settle(ledger: Ledger, exp_id: str, timeout: float = 60.0) -> list:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        jobs = [ledger.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
+        jobs = [ledger.jobs.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
         if jobs and all(j.state == JobState.SUCCEEDED and j.video_file for j in jobs):
             return jobs
         time.sleep(0.2)
-    return [ledger.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
+    return [ledger.jobs.get(i) for i in X.experiment_job_ids(ledger, exp_id)]
 
 
 def test_compare_variants_then_axes_run_rate_pick_and_save(demo: Path) -> None:
@@ -81,7 +81,7 @@ def test_compare_variants_then_axes_run_rate_pick_and_save(demo: Path) -> None:
     at.text_input(key=f"compare.{exp_id}.1.note").input("smoother motion").run()
     at.selectbox(key=f"compare.{exp_id}.1.pick").set_value(X.PICK_GRID).run()
     assert not at.exception, [e.value for e in at.exception]
-    record = ledger.experiment_cells(exp_id)["1"]
+    record = ledger.experiments.experiment_cells(exp_id)["1"]
     assert (record.rating, record.note, record.pick) == (5, "smoother motion", X.PICK_GRID)
 
     at.text_input(key=f"compare.{exp_id}.winner_name").input("Fox in snow").run()
@@ -168,7 +168,7 @@ def test_group_limit_is_a_setting_the_compare_page_shares(demo: Path) -> None:
     _duration_axis(at, exp_id)
     at.button(key=f"compare.{exp_id}.run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    jobs = [Ledger(demo).get(i) for i in X.experiment_job_ids(Ledger(demo), exp_id)]
+    jobs = [Ledger(demo).jobs.get(i) for i in X.experiment_job_ids(Ledger(demo), exp_id)]
     assert len(jobs) == 2 and {j.group_limit for j in jobs} == {3}
     assert any("3 at a time per router" in t.value for t in at.toast), [t.value for t in at.toast]
 
@@ -180,7 +180,7 @@ def test_stars_review_pack_and_grid_video_from_the_page(demo: Path) -> None:
     import av
 
     from core.compare import grid_video
-    from core.storage.store import MediaCache
+    from core.storage.media_cache import MediaCache
 
     at, exp_id, jobs = _run_two_cells(demo)
     ledger = Ledger(demo)
@@ -188,7 +188,7 @@ def test_stars_review_pack_and_grid_video_from_the_page(demo: Path) -> None:
     stars = at.feedback(key=f"compare.{exp_id}.0.rating")  # 4 stars (0-based 3) through the widget
     stars.set_value(3).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert ledger.experiment_cells(exp_id)["0"].rating == 4
+    assert ledger.experiments.experiment_cells(exp_id)["0"].rating == 4
 
     media = MediaCache(demo / config.MEDIA_DIRNAME)
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import config
 from core.authoring import catalog
-from core.storage import store
+from core.storage.ledger import Ledger
 from tests.images import png
 from ui.create import page as create
 
@@ -49,7 +49,7 @@ def prefix(at: AppTest, mode: str) -> str:
 
 
 def jobs_in_ledger(data_dir: Path) -> int:
-    return store.Ledger(data_dir).count()
+    return Ledger(data_dir).jobs.count()
 
 
 def session_jobs(at: AppTest) -> list[str]:

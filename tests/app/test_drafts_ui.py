@@ -15,7 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import config
-from core.storage import store
+from core.storage.jobs_table import JobFilter
+from core.storage.ledger import Ledger
 from tests.app.test_create_pages import APP, PAGES, demo, generate, prefix
 from ui import frame, session
 from ui.create import page as create
@@ -46,11 +47,11 @@ def ok(at: AppTest) -> AppTest:
 def test_draft_is_saved_per_commit_and_restored_in_a_new_session(demo: Path) -> None:
     at = open_as(BROWSER)
     p = prefix(at, "text")
-    assert store.Ledger(demo).get_draft(BROWSER, "create.text") is None  # an untouched form is not saved
+    assert Ledger(demo).drafts.get_draft(BROWSER, "create.text") is None  # an untouched form is not saved
     at.text_area(key=f"{p}.prompt").input("A lighthouse keeper feeds the gulls at dawn").run()
     at.slider(key=f"{p}.duration").set_value(10).run()
     at.segmented_control(key=f"{p}.mode").set_value("pro").run()
-    saved = store.Ledger(demo).get_draft(BROWSER, "create.text")
+    saved = Ledger(demo).drafts.get_draft(BROWSER, "create.text")
     assert saved["body"]["prompt"] == "A lighthouse keeper feeds the gulls at dawn"
     assert saved["body"]["duration"] == 10 and saved["body"]["mode"] == "pro"
 
@@ -71,12 +72,12 @@ def test_start_over_empties_the_form_forgets_the_draft_and_can_be_undone(demo: P
     at.button(key="create.text.__start_over").click().run()
     ok(at)
     assert at.text_area(key=f"{p}.prompt").value == ""
-    assert store.Ledger(demo).get_draft(BROWSER, "create.text") is None
+    assert Ledger(demo).drafts.get_draft(BROWSER, "create.text") is None
     assert open_as(BROWSER).text_area(key=f"{p}.prompt").value == ""  # not restored in a new session
     at.button(key="create.text.__undo_btn").click().run()
     assert ok(at).text_area(key=f"{p}.prompt").value == "Rain on a tin roof"
     at.run()
-    assert store.Ledger(demo).get_draft(BROWSER, "create.text")["body"]["prompt"] == "Rain on a tin roof"
+    assert Ledger(demo).drafts.get_draft(BROWSER, "create.text")["body"]["prompt"] == "Rain on a tin roof"
 
 
 def test_mine_lists_this_browsers_jobs_across_sessions_all_lists_every_job(demo: Path) -> None:
@@ -86,9 +87,9 @@ def test_mine_lists_this_browsers_jobs_across_sessions_all_lists_every_job(demo:
     theirs = open_as(OTHER_BROWSER)
     theirs.text_area(key=f"{prefix(theirs, 'text')}.prompt").input("Somebody else's job").run()
     generate(theirs, "text")
-    ledger = store.Ledger(demo)
-    assert ledger.count(store.JobFilter(browser=BROWSER)) == 1
-    assert [j.browser for j in ledger.list(filters=store.JobFilter(browser=BROWSER))] == [BROWSER]
+    ledger = Ledger(demo)
+    assert ledger.jobs.count(JobFilter(browser=BROWSER)) == 1
+    assert [j.browser for j in ledger.jobs.list(filters=JobFilter(browser=BROWSER))] == [BROWSER]
 
     at = AppTest.from_file(str(APP), default_timeout=30)  # after a reload: a new session
     at.session_state[session.BROWSER_KEY] = BROWSER
@@ -184,7 +185,7 @@ def test_no_api_key_is_ever_kept_in_a_draft(demo: Path) -> None:
     ok(at)
     raw = (demo / config.LEDGER_FILENAME).read_bytes()
     assert secret.encode() not in raw
-    assert store.Ledger(demo).get_draft(BROWSER, "create.text")["body"]["prompt"] == "Harmless words"
+    assert Ledger(demo).drafts.get_draft(BROWSER, "create.text")["body"]["prompt"] == "Harmless words"
 
 
 def test_router_choice_comes_back_in_a_new_session(demo: Path) -> None:

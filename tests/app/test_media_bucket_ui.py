@@ -17,7 +17,8 @@ from bench.pages import SAMPLE_VIDEO, finished_job
 from bench.s3 import SECRET_ACCESS_KEY
 from core import config
 from core.emulator import clips
-from core.storage import store
+from core.storage.ledger import Ledger
+from core.storage.media_cache import content_name
 from core.storage.media_store import S3Media
 from tests.app.test_create_pages import open_page, prefix
 
@@ -45,7 +46,7 @@ def test_a_finished_video_plays_and_downloads_from_presigned_links(bucket: S3Med
     data = SAMPLE_VIDEO.read_bytes()
     name = bucket.put_bytes(data, "mp4")
     job = finished_job(MR_T2V, "A lighthouse in a storm", time.time() - 60, name)
-    store.Ledger(data_dir).add(job)
+    Ledger(data_dir).jobs.add(job)
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     at.query_params["job"] = job.id
     at.switch_page("app_pages/jobs.py").run()
@@ -76,4 +77,4 @@ def test_a_real_router_can_take_an_uploaded_video_with_a_temporary_link(
     assert any("media store" in t.value for t in at.text)
     players = [v.proto.url for v in at.get("video")]
     assert players and _is_bucket_link(players[0])
-    assert bucket.has(store.content_name(data, "mp4"))
+    assert bucket.has(content_name(data, "mp4"))

@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core.compare import experiments as X
 from core.storage import drafts
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 from tests.app.test_create_pages import APP, PAGES, prefix
 from tests.app.test_team_pages import ANN, BOB, BOSS, MR_T2V, Person, button_keys, captions, team
 from ui import session
@@ -49,7 +50,7 @@ def anns_experiment(data_dir: Path) -> X.Experiment:
     exp = X.new_experiment(MR_T2V, {"prompt": "A heron lifts off a misty lake", "duration": 5}, mode="text")
     exp = X.with_axis(exp, X.Axis(X.AXIS_FIELD, ("std", "pro"), "mode"))
     X.save(ledger, MediaCache(data_dir / config.MEDIA_DIRNAME), exp, owner=ANN)
-    ledger.set_cell_jobs(exp.id, "0", ["job-0", ""])
+    ledger.experiments.set_cell_jobs(exp.id, "0", ["job-0", ""])
     X.set_rating(ledger, exp.id, "0", 4)
     X.set_note(ledger, exp.id, "0", "Best light on the water")
     X.pick(ledger, exp.id, "0", X.PICK_GRID, X.expand(exp))
@@ -89,13 +90,14 @@ def test_someone_elses_experiment_is_read_only_and_make_my_copy_makes_one_of_the
     bob.button(key=f"compare.{exp.id}.copy").click().run()
     assert not bob.exception, [e.value for e in bob.exception]
     ledger = Ledger(team)
-    [copy_row] = [r for r in ledger.list_experiments() if r["id"] != exp.id]
+    [copy_row] = [r for r in ledger.experiments.list_experiments() if r["id"] != exp.id]
     assert copy_row["owner"] == BOB and bob.query_params["exp"] == copy_row["id"]
     copy = X.load(ledger, copy_row["id"])
     assert (copy.base, copy.axes, copy.takes) == (X.load(ledger, exp.id).base, exp.axes, exp.takes)
-    assert ledger.experiment_cells(copy.id) == {}  # no jobs, no reviews
+    assert ledger.experiments.experiment_cells(copy.id) == {}  # no jobs, no reviews
     assert {f"compare.{copy.id}.run", f"compare.{copy.id}.add"} <= editing_widgets(bob, copy.id)
-    assert ledger.experiment_cells(exp.id)["0"].note == "Best light on the water"  # Ann's is untouched
+    cells = ledger.experiments.experiment_cells(exp.id)
+    assert cells["0"].note == "Best light on the water"  # Ann's is untouched
 
     boss = open_as(BOSS, COMPARE, exp=exp.id)  # an admin edits and runs anyone's
     assert f"compare.{exp.id}.run" in editing_widgets(boss, exp.id)
@@ -107,9 +109,9 @@ def test_a_draft_follows_the_person_to_another_browser_and_no_one_else(team: Pat
     at.text_area(key=f"{p}.prompt").input("A kingfisher dives for a fish").run()
     assert not at.exception
     ledger = Ledger(team)
-    assert ledger.get_draft(drafts.person_key(ANN), "create.text")["body"]["prompt"] == (
+    assert ledger.drafts.get_draft(drafts.person_key(ANN), "create.text")["body"]["prompt"] == (
         "A kingfisher dives for a fish")
-    assert ledger.get_draft(BROWSER_A, "create.text") is None  # kept under the person, not the browser
+    assert ledger.drafts.get_draft(BROWSER_A, "create.text") is None  # kept under the person, not the browser
 
     elsewhere = open_as(ANN, PAGES["text"], browser=BROWSER_B)  # Ann on another machine
     assert elsewhere.text_area(key=f"{prefix(elsewhere, 'text')}.prompt").value == (
@@ -120,11 +122,11 @@ def test_a_draft_follows_the_person_to_another_browser_and_no_one_else(team: Pat
 
 def test_a_browsers_draft_from_before_sign_in_becomes_the_persons(team: Path) -> None:
     ledger = Ledger(team)
-    ledger.save_draft(BROWSER_A, "create.text", {"endpoint_id": MR_T2V,
-                                                  "body": {"prompt": "Typed before the team signed in"}},
-                      time.time())
+    ledger.drafts.save_draft(BROWSER_A, "create.text",
+                             {"endpoint_id": MR_T2V, "body": {"prompt": "Typed before the team signed in"}},
+                             time.time())
     at = open_as(ANN, PAGES["text"], browser=BROWSER_A)
     assert at.text_area(key=f"{prefix(at, 'text')}.prompt").value == "Typed before the team signed in"
-    assert ledger.get_draft(BROWSER_A, "create.text") is None  # hers now, under her key
-    assert ledger.get_draft(drafts.person_key(ANN), "create.text")["body"]["prompt"] == (
+    assert ledger.drafts.get_draft(BROWSER_A, "create.text") is None  # hers now, under her key
+    assert ledger.drafts.get_draft(drafts.person_key(ANN), "create.text")["body"]["prompt"] == (
         "Typed before the team signed in")

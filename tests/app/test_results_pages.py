@@ -20,7 +20,8 @@ from core.engine.runner import refresh_jobs, submit_job
 from core.jobs.record import JobState
 from core.models import RouterAccess
 from core.net.http import make_client
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 from ui import media_links
 from ui.results import jobs_view
 
@@ -131,18 +132,18 @@ def test_failed_job_shows_the_routers_reason_and_the_next_step(live: Path, emu, 
 def test_retry_asks_first_and_sends_only_after_yes(demo: Path) -> None:
     ledger = Ledger(demo)
     failed = finished_job(MR_T2V, "A kite over the dunes", time.time() - 60, None, failed=True)
-    ledger.add(failed)
+    ledger.jobs.add(failed)
     at = open_page("app_pages/jobs.py", job=failed.id)
     at.button(key=f"jobs.retry.{failed.id}").click().run()
     assert any("new job" in w.value for w in at.warning)
-    assert ledger.count() == 1  # asking sends nothing
+    assert ledger.jobs.count() == 1  # asking sends nothing
     at.button(key=f"jobs.retry_no.{failed.id}").click().run()
-    assert ledger.count() == 1 and not at.button(key=f"jobs.retry.{failed.id}").disabled
+    assert ledger.jobs.count() == 1 and not at.button(key=f"jobs.retry.{failed.id}").disabled
     at.button(key=f"jobs.retry.{failed.id}").click().run()
     at.button(key=f"jobs.retry_yes.{failed.id}").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert ledger.count() == 2
-    [new] = [j for j in ledger.list() if j.id != failed.id]
+    assert ledger.jobs.count() == 2
+    [new] = [j for j in ledger.jobs.list() if j.id != failed.id]
     assert new.body == failed.body and new.demo
     assert at.query_params["job"] == new.id  # the new job is the one shown now
 
@@ -156,7 +157,7 @@ def test_track_a_task_follows_a_task_made_elsewhere(live: Path, emu, api_key: st
     at.text_input(key="jobs.track_id").input(task_id)
     at.button(key="FormSubmitter:jobs.track_form-Track").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    tracked = Ledger(live).find_by_task(config.MULEROUTER, task_id)
+    tracked = Ledger(live).jobs.find_by_task(config.MULEROUTER, task_id)
     assert tracked is not None and tracked.state == JobState.QUEUED
     assert at.query_params["job"] == tracked.id
     assert any(c.value == task_id for c in at.code)  # the details show (and copy) the task id
@@ -166,7 +167,7 @@ def test_track_a_task_without_an_id_says_so(demo: Path) -> None:
     at = open_page("app_pages/jobs.py")
     at.button(key="FormSubmitter:jobs.track_form-Track").click().run()
     assert any("task id" in e.value for e in at.error)
-    assert Ledger(demo).count() == 0
+    assert Ledger(demo).jobs.count() == 0
 
 
 def test_submission_unknown_job_takes_the_task_id_from_the_dashboard(live: Path, emu, api_key: str) -> None:
@@ -178,7 +179,7 @@ def test_submission_unknown_job_takes_the_task_id_from_the_dashboard(live: Path,
     at.text_input(key=f"jobs.taskid.{job.id}").input(made["task_id"])
     at.button(key=f"FormSubmitter:jobs.taskid_form.{job.id}-Follow this task").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    resolved = Ledger(live).get(job.id)
+    resolved = Ledger(live).jobs.get(job.id)
     assert resolved.state == JobState.QUEUED and resolved.task.task_id == made["task_id"]
 
 
@@ -220,7 +221,7 @@ def test_reload_keeps_the_history(demo: Path) -> None:
     p = f"create.text.{first.session_state['create.text.mulerouter.endpoint']}"
     first.text_area(key=f"{p}.prompt").input("A snail crosses a leaf, reload test").run()
     first.button(key="create.text.__generate").click().run()
-    assert Ledger(demo).count() == 1
+    assert Ledger(demo).jobs.count() == 1
     again = open_page("app_pages/jobs.py")  # a fresh session: a reload or a new tab
     assert list(again.dataframe[0].value["prompt"]) == ["A snail crosses a leaf, reload test"]
 

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 from bench.pages import T0, finished_job
 from core import config
 from core.compare import experiments as X
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 from core.team import identity as ident
 from tests.app.test_create_pages import GENERATE, PAGES, prefix
 from ui import session
@@ -92,7 +93,7 @@ def seed(data_dir: Path, owners: list[str], *, demo: bool = True, at: float = T0
     video = media.put_bytes(next(SAMPLE.glob("*.mp4")).read_bytes(), "mp4")
     jobs = [finished_job(MR_T2V, f"Scene {i} by {o}", at + i, video, demo=demo)
             .model_copy(update={"owner": o}) for i, o in enumerate(owners)]
-    Ledger(data_dir).add_many(jobs)
+    Ledger(data_dir).jobs.add_many(jobs)
     return jobs
 
 
@@ -151,16 +152,16 @@ def test_no_delete_for_someone_elses_job_the_owner_and_an_admin_can(team: Path) 
     assert any(f"Made by {ANN}: only they or an admin can delete it." in c for c in captions(bob))
     with pytest.raises(ident.NotAllowedError):  # the core path checks too, whatever the page drew
         ident.delete_job(Ledger(team), ann_job.id, ident.Identity(BOB, BOB, ident.HEADER))
-    assert Ledger(team).get(ann_job.id) is not None
+    assert Ledger(team).jobs.get(ann_job.id) is not None
 
     ann = as_person(ANN, "app_pages/jobs.py", job=ann_job.id)
     ann.button(key=f"jobs.delete.{ann_job.id}").click().run()
-    assert not ann.exception and Ledger(team).get(ann_job.id) is None
+    assert not ann.exception and Ledger(team).jobs.get(ann_job.id) is None
 
     boss = as_person(BOSS, "app_pages/jobs.py", job=bob_job.id)
     assert any(":material/person:" in c and "admin" in c for c in captions(boss))
     boss.button(key=f"jobs.delete.{bob_job.id}").click().run()
-    assert not boss.exception and Ledger(team).get(bob_job.id) is None
+    assert not boss.exception and Ledger(team).jobs.get(bob_job.id) is None
 
 
 def test_an_experiment_is_deleted_only_by_its_owner_or_an_admin(team: Path) -> None:
@@ -174,7 +175,7 @@ def test_an_experiment_is_deleted_only_by_its_owner_or_an_admin(team: Path) -> N
         ident.delete_experiment(ledger, exp.id, ident.Identity(BOB, BOB, ident.HEADER))
     boss = as_person(BOSS, "app_pages/compare.py", exp=exp.id)
     boss.button(key=f"compare.{exp.id}.delete").click().run()
-    assert not boss.exception and ledger.get_experiment(exp.id) is None
+    assert not boss.exception and ledger.experiments.get_experiment(exp.id) is None
 
 
 # --- the operator's daily budget ----------------------------------------------------------------------------
@@ -193,13 +194,13 @@ def test_generate_past_the_daily_budget_is_refused_with_the_plain_message(budget
     assert any(e.startswith("Nothing was sent: over the daily budget. You have used $0.42 of your $0.50 "
                             "for today; this video would cost $") and e.endswith(
         "The limit resets at midnight (Europe/Paris).") for e in errors), errors
-    assert Ledger(budgeted).count() == 1  # nothing recorded, nothing sent
+    assert Ledger(budgeted).jobs.count() == 1  # nothing recorded, nothing sent
     assert at.text_area(key=f"{p}.prompt").value == "A heron lifts off a misty lake"  # the form kept it
 
     bob = as_person(BOB, PAGES["text"])  # another person's budget is untouched
     bob.text_area(key=f"{prefix(bob, 'text')}.prompt").input("A fox in the snow").run()
     bob.button(key=GENERATE["text"]).click().run()
-    assert Ledger(budgeted).count() == 2 and Ledger(budgeted).list()[0].owner == BOB
+    assert Ledger(budgeted).jobs.count() == 2 and Ledger(budgeted).jobs.list()[0].owner == BOB
 
 
 def test_run_all_past_the_daily_budget_is_refused_and_records_nothing(budgeted: Path) -> None:
@@ -213,7 +214,7 @@ def test_run_all_past_the_daily_budget_is_refused_and_records_nothing(budgeted: 
     errors = [e.value for e in at.error]
     said = "over the daily budget. You have used $0.42 of your $0.50 for today"
     assert any(said in e for e in errors), errors
-    assert ledger.count() == 1 and X.experiment_job_ids(ledger, exp.id) == []
+    assert ledger.jobs.count() == 1 and X.experiment_job_ids(ledger, exp.id) == []
 
 
 def test_settings_shows_the_persons_spend_and_admins_see_everyones(budgeted: Path) -> None:

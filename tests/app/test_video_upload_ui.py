@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core.emulator import clips
 from core.jobs import uploads
-from core.storage import store
+from core.storage.ledger import Ledger
+from core.storage.media_cache import content_name
 from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs
 from ui.create import video_upload
 
@@ -42,13 +43,13 @@ def test_demo_upload_plays_from_the_media_route_and_the_job_sends_the_emulator_u
     url = at.session_state[f"{p}.{field}"]
     assert url.startswith("http://127.0.0.1:") and "/_emulator/uploads/" in url
     assert url.endswith("harbour.mp4")
-    name = store.content_name(data, "mp4")
+    name = content_name(data, "mp4")
     assert any(u.endswith(f"{config.MEDIA_ROUTE_PREFIX}/{name}") for u in video_urls(at)), video_urls(at)
     assert (demo / config.MEDIA_DIRNAME / name).read_bytes() == data
     assert any("harbour.mp4" in t.value and "demo router" in t.value for t in at.text)
     generate(at, "video")
     assert len(session_jobs(at)) == 1 and any("Job started" in s.value for s in at.success)
-    job = store.Ledger(demo).get(session_jobs(at)[0])
+    job = Ledger(demo).jobs.get(session_jobs(at)[0])
     sent = job.body["video"] if field == "video" else job.body["video_list"][0]["video_url"]
     assert sent == url
 

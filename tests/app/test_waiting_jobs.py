@@ -13,7 +13,8 @@ from core.engine import runner
 from core.jobs import access as acc
 from core.jobs.record import JobState
 from core.models import RouterAccess
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -30,6 +31,6 @@ def test_a_waiting_job_is_stopped_and_never_sent(data_dir: Path, emu) -> None:
     at.switch_page("app_pages/jobs.py").run()
     assert not at.exception, [e.value for e in at.exception]
     at.button(key=f"jobs.stop.{job.id}").click().run()
-    stopped = ledger.get(job.id)
+    stopped = ledger.jobs.get(job.id)
     assert stopped.state == JobState.CANCELLED and "nothing was charged" in stopped.error.message
     assert emu.submissions == []

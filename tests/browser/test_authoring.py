@@ -7,13 +7,13 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from core.storage import store
+from core.storage.ledger import Ledger
 
 LONG = 30_000
 
 
 def _jobs(data_dir: Path) -> int:
-    return store.Ledger(data_dir).count() if (data_dir / "ledger.sqlite3").exists() else 0
+    return Ledger(data_dir).jobs.count() if (data_dir / "ledger.sqlite3").exists() else 0
 
 
 def _settle(page: Page) -> None:

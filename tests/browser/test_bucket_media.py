@@ -19,8 +19,8 @@ from bench import servers
 from bench.pages import SAMPLE_VIDEO, finished_job
 from bench.s3 import SECRET_ACCESS_KEY
 from core import config
+from core.storage.ledger import Ledger
 from core.storage.media_store import S3Media
-from core.storage.store import Ledger
 from tests.browser.test_gallery_media import HAVE_CURRENT_DATA, LONG, _video_states
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,8 @@ def test_the_gallery_plays_from_the_bucket(page: Page, bucket_app) -> None:
     url, media, data_dir = bucket_app
     data = SAMPLE_VIDEO.read_bytes()
     name = media.put_bytes(data, "mp4")
-    Ledger(data_dir).add(finished_job("mulerouter/kling-v3/text-to-video", PROMPT, time.time() - 60, name))
+    job = finished_job("mulerouter/kling-v3/text-to-video", PROMPT, time.time() - 60, name)
+    Ledger(data_dir).jobs.add(job)
     endpoint = urlsplit(os.environ["AWS_ENDPOINT_URL"]).netloc
 
     page.goto(url)

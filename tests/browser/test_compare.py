@@ -14,7 +14,7 @@ import av
 from playwright.sync_api import Page, expect
 
 from core.compare import experiments as X
-from core.storage.store import Ledger
+from core.storage.ledger import Ledger
 
 LONG = 30_000
 PROMPT = "A lighthouse beam sweeps over a stormy sea, compare test"
@@ -117,7 +117,7 @@ def _rated(data_dir: Path, exp_id: str, stars: int) -> None:
     deadline = time.monotonic() + 15
     ratings: list = []
     while time.monotonic() < deadline:
-        ratings = [r.rating for r in Ledger(data_dir).experiment_cells(exp_id).values()]
+        ratings = [r.rating for r in Ledger(data_dir).experiments.experiment_cells(exp_id).values()]
         if stars in ratings:
             break
         time.sleep(0.2)
@@ -136,7 +136,7 @@ def _download(page: Page, label: str) -> bytes:
 
 def _downloads(page: Page, data_dir: Path, exp_id: str) -> None:
     ledger = Ledger(data_dir)
-    videos = [ledger.get(i).video_file for i in X.experiment_job_ids(ledger, exp_id)]
+    videos = [ledger.jobs.get(i).video_file for i in X.experiment_job_ids(ledger, exp_id)]
     assert len(videos) == 4 and all(videos), videos
     page.get_by_role("button", name="Prepare review pack").click()
     pack = _download(page, "Download review pack")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from core.storage import store
+from core.storage.ledger import Ledger
 
 LONG = 30_000
 # rounds per click style: 10 in the suite (~25 s each); STUDIO_DOUBLE_CLICK_ROUNDS=25 for a longer run
@@ -27,7 +27,7 @@ GAP_MS = (30, 65)
 
 
 def _jobs(data_dir: Path) -> int:
-    return store.Ledger(data_dir).count() if (data_dir / "ledger.sqlite3").exists() else 0
+    return Ledger(data_dir).jobs.count() if (data_dir / "ledger.sqlite3").exists() else 0
 
 
 def _settle(page: Page) -> None:

@@ -12,7 +12,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from core import config
 from core.jobs.record import JobState
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 LONG = 30_000
 SHOWS_WITHIN_MS = 15_000  # "a few seconds": the live table reads the ledger every JOBS_LIVE_EVERY_S
@@ -37,7 +38,8 @@ def _wait_saved(data_dir: Path, prompt: str):
     ledger, media = Ledger(data_dir), MediaCache(data_dir / config.MEDIA_DIRNAME)
     deadline = time.monotonic() + DONE_TIMEOUT_S
     while True:
-        jobs = [j for j in ledger.list() if prompt in j.prompt_preview or prompt in str(j.body.get("prompt"))]
+        jobs = [j for j in ledger.jobs.list()
+                if prompt in j.prompt_preview or prompt in str(j.body.get("prompt"))]
         job = jobs[0] if jobs else None
         if job is not None and job.video_file and media.has(job.video_file):
             return job
@@ -72,7 +74,8 @@ def test_a_job_made_in_one_tab_shows_in_another_and_finishes_after_its_tab_close
         _shot(maker, "1-maker-generated")
         _no_exception(maker)
         maker.close()  # the tab that made the job goes away at once; the server's engine carries on
-        at_close = [j for j in Ledger(data_dir).list() if j.title == prompt or prompt in j.prompt_preview]
+        at_close = [j for j in Ledger(data_dir).jobs.list()
+                    if j.title == prompt or prompt in j.prompt_preview]
         assert at_close and not at_close[0].is_final, "the job was already over when its tab closed"
 
         # the other tab: no click, its live table reads the ledger's changes

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from core.storage import store
+from core.storage.ledger import Ledger
 
 LONG = 30_000
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ SHOTS = ROOT / "test-results"
 
 
 def _jobs(data_dir: Path) -> int:
-    return store.Ledger(data_dir).count() if (data_dir / "ledger.sqlite3").exists() else 0
+    return Ledger(data_dir).jobs.count() if (data_dir / "ledger.sqlite3").exists() else 0
 
 
 def _settle(page: Page) -> None:

@@ -7,7 +7,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from core.storage.store import Ledger
+from core.storage.ledger import Ledger
 
 LONG = 30_000
 ROW_MARKER_X = 12  # the row-selection column of Streamlit's data grid
@@ -22,7 +22,7 @@ def _nav(page: Page, title: str) -> None:
 def _job_id(app_data_dir, prompt: str, timeout_s: float = 30) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found = [j for j in Ledger(app_data_dir).list(filters=None) if j.prompt_preview == prompt]
+        found = [j for j in Ledger(app_data_dir).jobs.list(filters=None) if j.prompt_preview == prompt]
         if found and found[0].state.value == "failed":
             return found[0].id
         time.sleep(0.3)

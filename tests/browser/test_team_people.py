@@ -14,7 +14,8 @@ from playwright.sync_api import Browser, Page, expect
 from bench import servers
 from bench.pages import T0, finished_job
 from core import config
-from core.storage.store import Ledger, MediaCache
+from core.storage.ledger import Ledger
+from core.storage.media_cache import MediaCache
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = 30_000
@@ -31,7 +32,7 @@ def team_app(tmp_path_factory) -> Iterator[tuple[str, Path, dict[str, str]]]:
     video = media.put_bytes(next((ROOT / "core" / "emulator" / "assets").glob("*.mp4")).read_bytes(), "mp4")
     made = [finished_job(MR_T2V, f"A lighthouse by {owner} #{i}", T0 + i, video)
             .model_copy(update={"owner": owner}) for i, owner in enumerate((ANN, BOB, BOB))]
-    Ledger(data_dir).add_many(made)
+    Ledger(data_dir).jobs.add_many(made)
     jobs = {job.owner: job for job in made}  # Ann's job, and the last of Bob's
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_TRUSTED_HEADER=HEADER)
@@ -82,6 +83,6 @@ def test_two_people_see_mine_and_everyone_and_only_the_owner_deletes(browser: Br
     delete.click()
     ann.get_by_role("button", name="Delete for good").click()
     expect(ann.get_by_text("Deleted.").first).to_be_visible(timeout=LONG)
-    assert Ledger(data_dir).get(ids[ANN]) is None and Ledger(data_dir).get(ids[BOB]) is not None
+    assert Ledger(data_dir).jobs.get(ids[ANN]) is None and Ledger(data_dir).jobs.get(ids[BOB]) is not None
     for context in (ann.context, bob.context):
         context.close()

@@ -52,7 +52,7 @@ def _cell(page: Page, text: str):
 def _job_named(team: Team, prompt: str, timeout_s: float = 30.0) -> Job:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found = [j for j in team.ledger.list(limit=20) if j.prompt_preview == prompt]
+        found = [j for j in team.ledger.jobs.list(limit=20) if j.prompt_preview == prompt]
         if found:
             return found[0]
         time.sleep(0.05)
@@ -61,10 +61,10 @@ def _job_named(team: Team, prompt: str, timeout_s: float = 30.0) -> Job:
 
 def _wait_job(team: Team, job_id: str, done: callable, timeout_s: float) -> Job:
     deadline = time.monotonic() + timeout_s
-    job = team.ledger.get(job_id)
+    job = team.ledger.jobs.get(job_id)
     while not done(job) and time.monotonic() < deadline:
         time.sleep(0.05)
-        job = team.ledger.get(job_id)
+        job = team.ledger.jobs.get(job_id)
     return job
 
 
@@ -112,7 +112,7 @@ def _kill_the_lease_holder(
     last_chance = submitted_at + COMPLETE_AFTER_S - KILL_MARGIN_S
     fallback_from = last_chance - COMPLETE_AFTER_S / 4
     while time.time() < last_chance:
-        holder = team.server_of(team.ledger.lease_of(job.id)[0])
+        holder = team.server_of(team.ledger.jobs.lease_of(job.id)[0])
         wanted = holder is not None and (holder is prefer or time.time() > fallback_from)
         if wanted and _poll_in_flight(team, job.task_id, holder):
             return holder, team.kill(holder)

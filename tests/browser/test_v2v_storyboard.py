@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from core import config
 from core.emulator import clips
 from core.jobs.record import Job, JobState
-from core.storage.store import Ledger
+from core.storage.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-results" / "v2v"
@@ -47,7 +47,7 @@ def _open(page: Page, app_url: str, title: str) -> None:
 def _finished(data_dir: Path, prompt: str, timeout_s: float = 60) -> Job:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found = [j for j in Ledger(data_dir).list(filters=None) if j.prompt_preview == prompt]
+        found = [j for j in Ledger(data_dir).jobs.list(filters=None) if j.prompt_preview == prompt]
         if found and found[0].state == JobState.SUCCEEDED and found[0].video_file:
             return found[0]
         time.sleep(0.3)

@@ -693,13 +693,13 @@ def render_compare_page() -> None:
     exp = _axis_editor(exp) if editable else _axes_summary(exp)
     plan = X.expand(exp, session.price_table())
     _preview(exp, plan, demo, editable=editable)
-    records = session.ledger().experiment_cells(exp.id)
+    records = session.ledger().experiments.experiment_cells(exp.id)
     active = any(X.in_progress(j) for j in _jobs(records).values())
 
     @st.fragment(run_every=LIVE_EVERY_S if active else None)
     def _live() -> None:
         """Run controls and the grid, refreshed while takes are on their way."""
-        records = session.ledger().experiment_cells(exp.id)
+        records = session.ledger().experiments.experiment_cells(exp.id)
         jobs = _jobs(records)
         still = any(X.in_progress(j) for j in jobs.values())
         if active and not still:

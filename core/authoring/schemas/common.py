@@ -104,7 +104,7 @@ def _validate_url(value: str) -> str:
 class MediaField:
     """Marks a field type as holding media (`kind` "image" or "video"): stored bodies keep inline images
     of these fields (and only these) in the media cache (core.authoring.schemas.media_fields,
-    core.storage.store)."""
+    core.storage.body_media)."""
 
     kind: str
 

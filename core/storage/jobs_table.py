@@ -1,0 +1,117 @@
+"""The jobs table as the job store writes it: a Job as a row (its searchable columns beside the JSON
+record), the pages' filters as a WHERE clause, and the lock every writer of jobs takes (core/storage/
+job_store.py; core/storage/migrate.py copies rows with the same columns under the same lock)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.jobs import access as access_ids
+from core.jobs.record import Job, JobState, charged_cost, engine_due_at, prompt_text
+
+ACTIVE = (JobState.WAITING.value, JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
+IN_FLIGHT = (JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
+JOBS_LOCK = "studio:jobs"  # every transaction that writes jobs serializes on it (PostgreSQL: job_store.py)
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What the Jobs and Gallery pages filter on; empty fields filter nothing."""
+
+    routers: tuple[str, ...] = ()
+    endpoint_ids: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    text: str = ""
+    has_video: bool | None = None  # True: only jobs whose video is in the media cache
+    browser: str = ""  # only jobs made from this browser ("Mine")
+    owner: str = ""  # only jobs made by this person ("Mine" with sign-in)
+
+
+def placeholders(values: tuple[str, ...] | list[str]) -> str:
+    """"?, ?, …" for `IN (…)`; "NULL" for no values (never true, and valid on PostgreSQL, which refuses an
+    empty `IN ()` that SQLite accepts: an engine holding no access at all)."""
+    return ",".join("?" for _ in values) or "NULL"
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def where_clause(filters: JobFilter | None) -> tuple[str, list[Any]]:
+    if filters is None:
+        return "", []
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, values in (
+        ("router", filters.routers),
+        ("endpoint_id", filters.endpoint_ids),
+        ("mode", filters.modes),
+        ("state", filters.states),
+    ):
+        values = tuple(str(v) for v in values)
+        if values:
+            clauses.append(f"{column} IN ({placeholders(values)})")
+            args.extend(values)
+    if filters.text.strip():
+        clauses.append("search LIKE ? ESCAPE '\\'")
+        args.append(f"%{like_escape(filters.text.strip().lower())}%")
+    if filters.has_video is not None:
+        clauses.append("video_file IS " + ("NOT NULL" if filters.has_video else "NULL"))
+    for column, value in (("browser", filters.browser), ("owner", filters.owner)):
+        if value:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def row_values(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "router": job.router,
+        "endpoint_id": job.endpoint_id,
+        "mode": job.mode,
+        "state": job.state.value,
+        "task_id": job.task_id,
+        "body_hash": job.body_hash,
+        "search": f"{job.title} {prompt_text(job.body)} {job.task_id or ''}".lower(),
+        "video_file": job.video_file,
+        "revision": job.revision,
+        "data": job.model_dump_json(),
+        "next_at": engine_due_at(job),
+        "access": job_access(job),
+        "browser": job.browser,
+        "owner": job.owner,
+        "cost": charged_cost(job),
+        "job_group": job.group,
+    }
+
+
+def job_access(job: Job) -> str:
+    """The job's access id; jobs recorded before access was kept went out with the operator's key (or, in
+    demo mode, to an emulator of an earlier run: "demo:" with no address)."""
+    if job.access:
+        return job.access
+    return f"{access_ids.DEMO}:" if job.demo else access_ids.operator_id(job.router)
+
+
+COLUMNS = (
+    "id", "created_at", "updated_at", "router", "endpoint_id", "mode", "state", "task_id", "body_hash",
+    "search", "video_file", "revision", "data", "next_at", "access", "browser", "owner", "cost", "job_group",
+)
+# Safe under the jobs lock only (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock): job_store.py.
+NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"
+SETS = ",".join(f"{c} = :{c}" for c in COLUMNS if c != "id") + f", seq = {NEXT_SEQ}"
+INSERT = (f"INSERT INTO jobs ({','.join(COLUMNS)}, seq) "
+          f"VALUES ({','.join(':' + c for c in COLUMNS)}, {NEXT_SEQ})")
+WRITE_ONCE = ("browser", "owner")  # set once; a copy read before they were set never undoes them
+
+
+def keep_written_once(job: Job, stored: dict[str, str]) -> Job:
+    """`job` with the write-once fields the ledger already holds (an engine's claimed copy may predate
+    them)."""
+    keep = {f: v for f, v in stored.items() if v and getattr(job, f) != v}
+    return job.model_copy(update=keep) if keep else job

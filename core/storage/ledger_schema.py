@@ -1,0 +1,163 @@
+"""The ledger's schema: one migration history for the one ledger database (core/storage/ledger.py runs it
+at open; core/storage/db.py Database.migrate records the version).
+
+Searchable fields (router, endpoint, mode, state, task id, prompt text, times) live in their own indexed
+columns of `jobs`; the whole record is a JSON blob next to them (core/storage/jobs_table.py).
+
+The job engine's columns (schema version 1, migrated at open): `next_at` (when the engine next has
+work for the job), `access` (which access sent it), a lease (`lease_owner`, `lease_until`: claimed by
+compare-and-set, so one engine at a time works on a job, across processes and servers), and `seq` (a
+change number: tabs ask what changed since they last looked). `key_holders` lists the session keys running
+engines hold in memory (a heartbeat), so jobs whose key is gone can say "needs your key".
+
+Version 2 adds `browser` (the browser that made a job: "Mine" on Jobs is one indexed query; written once,
+never undone by a later writer's copy) and the `drafts` table (what a browser was writing on a Create
+page, per page: core/storage/drafts.py). A draft never holds an API key. Version 3: Compare's experiments.
+Version 4: `owner` (the person; written once like `browser`), `cost` (jobs.charged_cost: budgets),
+`job_group`, and the owner of drafts and experiments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from core.jobs.record import Job, charged_cost, engine_due_at
+from core.storage import db
+from core.storage.jobs_table import job_access
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    router TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    mode TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    task_id TEXT,
+    body_hash TEXT NOT NULL DEFAULT '',
+    search TEXT NOT NULL DEFAULT '',
+    video_file TEXT,
+    revision INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_router ON jobs (router, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_endpoint ON jobs (endpoint_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_mode ON jobs (mode, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_hash ON jobs (body_hash, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_task ON jobs (router, task_id);
+CREATE INDEX IF NOT EXISTS jobs_video ON jobs (video_file, created_at DESC);
+"""
+
+# Version 1: the job engine's columns. `next_at` (when the engine next has work for the job, NULL when
+# none), `access` (which access sent it: core/jobs/access.py), the lease (`lease_owner`, `lease_until`:
+# one engine at a time works on a job), `seq` (a change counter: tabs read what changed since they last
+# looked), and the table of engines holding session keys in memory.
+_MIGRATION_1 = (
+    "ALTER TABLE jobs ADD COLUMN next_at REAL",
+    "ALTER TABLE jobs ADD COLUMN access TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE jobs ADD COLUMN lease_until REAL",
+    "ALTER TABLE jobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (next_at) WHERE next_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS jobs_seq ON jobs (seq)",
+    "CREATE TABLE IF NOT EXISTS key_holders "
+    "(access TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL)",
+)
+# Version 2: the browser that made a job (write-once; "Mine" on Jobs) and the drafts of the Create pages,
+# one per (browser, page), saved as they are typed.
+_MIGRATION_2 = (
+    "ALTER TABLE jobs ADD COLUMN browser TEXT NOT NULL DEFAULT ''",
+    "CREATE INDEX IF NOT EXISTS jobs_browser ON jobs (browser, created_at DESC)",
+    "CREATE TABLE IF NOT EXISTS drafts "
+    "(browser TEXT NOT NULL, scope TEXT NOT NULL, data TEXT NOT NULL, updated_at REAL NOT NULL, "
+    "PRIMARY KEY (browser, scope))",
+    "CREATE INDEX IF NOT EXISTS drafts_updated ON drafts (updated_at)",
+)
+# Version 3: Compare's experiments (core/compare/experiments.py). `experiments` holds each experiment (its
+# base
+# request, axes and takes as JSON); `experiment_cells` one row per cell: the job id of each take, the
+# rating (1–5), the note and the pick ("row" / "grid" / "").
+_MIGRATION_3 = (
+    "CREATE TABLE IF NOT EXISTS experiments (id TEXT PRIMARY KEY, created_at REAL NOT NULL, "
+    "updated_at REAL NOT NULL, title TEXT NOT NULL DEFAULT '', data TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS experiments_updated ON experiments (updated_at DESC)",
+    "CREATE TABLE IF NOT EXISTS experiment_cells (experiment_id TEXT NOT NULL, cell_key TEXT NOT NULL, "
+    "job_ids TEXT NOT NULL DEFAULT '[]', rating INTEGER, note TEXT NOT NULL DEFAULT '', "
+    "pick TEXT NOT NULL DEFAULT '', PRIMARY KEY (experiment_id, cell_key))",
+)
+# Version 4 (issue 11): who made a job (`owner`, the person; write-once like `browser`), what it cost the
+# team (`cost` = jobs.charged_cost: budgets sum it), its send group in a column (`job_group`: no JSON
+# functions in SQL, so one dialect serves SQLite and PostgreSQL), and the owner of drafts and experiments.
+_MIGRATION_4 = (
+    "ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN cost REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN job_group TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE drafts ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE experiments ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+    "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created_at DESC)",
+    "CREATE INDEX IF NOT EXISTS jobs_group ON jobs (job_group, router)",
+    "CREATE INDEX IF NOT EXISTS experiments_owner ON experiments (owner, updated_at DESC)",
+)
+
+
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (.+)$")
+
+
+def _run_steps(conn: db.Conn, statements: tuple[str, ...]) -> None:
+    """Schema statements, idempotent: a column already there is not added again."""
+    for statement in statements:
+        added = _ADD_COLUMN.match(statement)
+        if added:
+            conn.add_column(added.group(1), added.group(2))
+        else:
+            conn.ddl(statement)
+
+
+def _migration_1(conn: db.Conn) -> None:
+    """The jobs table and the engine's columns (idempotent: columns already there are kept)."""
+    _run_steps(conn, tuple(st.strip() for st in _SCHEMA.split(";") if st.strip()) + _MIGRATION_1)
+    rows = conn.execute("SELECT id, data FROM jobs ORDER BY created_at, id").fetchall()
+    conn.executemany(
+        "UPDATE jobs SET next_at = ?, access = ?, seq = ? WHERE id = ?",
+        [(engine_due_at(job), job_access(job), seq, job_id)
+         for seq, (job_id, job) in enumerate(((r[0], Job.model_validate_json(r[1])) for r in rows), start=1)],
+    )
+
+
+def _migration_2(conn: db.Conn) -> None:
+    """The browser column of jobs and the drafts table (idempotent)."""
+    _run_steps(conn, _MIGRATION_2)
+
+
+def _migration_3(conn: db.Conn) -> None:
+    """Compare's experiment tables (idempotent: IF NOT EXISTS)."""
+    _run_steps(conn, _MIGRATION_3)
+
+
+def _migration_4(conn: db.Conn) -> None:
+    """Owner, cost and group columns, filled from each job's record (idempotent)."""
+    _run_steps(conn, _MIGRATION_4)
+    rows = conn.execute("SELECT id, data FROM jobs").fetchall()
+    changes = []
+    for job_id, data in rows:
+        job = Job.model_validate_json(data)
+        changes.append((job.owner, charged_cost(job), job.group, job_id))
+    conn.executemany("UPDATE jobs SET owner = ?, cost = ?, job_group = ? WHERE id = ?",
+                     [c for c in changes if c[0] or c[1] or c[2]])
+
+
+# (version, step): each step runs once, in order, on a ledger older than its version; every step is
+# idempotent, so a ledger half-way between versions is brought up safely (core/storage/db.py:
+# Database.migrate).
+MIGRATIONS: list[tuple[int, Callable[[db.Conn], None]]] = [
+    (1, _migration_1),
+    (2, _migration_2),
+    (3, _migration_3),
+    (4, _migration_4),
+]
+SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
+MIGRATION_NAME = "ledger"
