@@ -17,6 +17,7 @@ import pytest
 from core import config
 from core.authoring import catalog, pricing
 from core.compare import experiments as X
+from core.compare import grid
 from core.engine.loop import Engine
 from core.jobs import access as acc
 from core.jobs.record import JobState
@@ -135,10 +136,10 @@ def test_experiment_limits_in_plain_words() -> None:
 def test_grid_layout_two_axes_and_the_third_stepped_through() -> None:
     exp = _exp(X.Axis(X.AXIS_FIELD, (5, 10), "duration"), X.Axis(X.AXIS_PROMPT, WORDINGS),
                X.Axis(X.AXIS_FIELD, ("std", "pro"), "mode"))
-    layout = X.grid_layout(exp, row_axis=2, col_axis=0, third_value=1)
+    layout = grid.grid_layout(exp, row_axis=2, col_axis=0, third_value=1)
     assert layout.row_labels == ["Standard (720p)", "Pro (1080p)"] and layout.col_labels == ["5 s", "10 s"]
     assert layout.third_axis == 1 and layout.keys == [["0.1.0", "1.1.0"], ["0.1.1", "1.1.1"]]
-    single = X.grid_layout(_exp())
+    single = grid.grid_layout(_exp())
     assert single.keys == [[""]]
 
 
@@ -192,10 +193,10 @@ def test_table_rows_and_csv(tmp_path: Path) -> None:
     exp = _exp(X.Axis(X.AXIS_FIELD, (5, 10), "duration"), takes=2)
     plan = X.expand(exp)
     ledger.experiments.review_cell(exp.id, "1", rating=3, note="=cmd|' /C calc'!A0")
-    rows = X.table_rows(exp, plan, ledger.experiments.experiment_cells(exp.id), {})
+    rows = grid.table_rows(exp, plan, ledger.experiments.experiment_cells(exp.id), {})
     assert len(rows) == 4 and rows[0]["Duration"] == "5 s" and rows[3]["take"] == 2
     assert {r["status"] for r in rows} == {"not sent"}
-    text = X.rows_csv(rows)
+    text = grid.rows_csv(rows)
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert parsed[2]["rating"] == "3" and parsed[2]["note"].startswith("'=")  # no formula in a spreadsheet
     assert list(parsed[0]) == ["cell", "take", "Duration", "status", "rating", "pick", "note", "estimate_usd",

@@ -173,3 +173,18 @@ def test_every_package_says_what_it_owns():
                         *(ROOT / "ui").glob("*/__init__.py")]):
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         assert "May import" in doc, f"{init.relative_to(ROOT)}: say what it owns and what it may import"
+
+
+LONG_LINES = 800
+LONG_REASON = "Why this file is long"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_a_long_module_says_why(module):
+    """No module over ~800 lines without a reason written at its top (in its docstring)."""
+    path = MODULES[module]
+    text = path.read_text(encoding="utf-8")
+    if text.count("\n") <= LONG_LINES:
+        return
+    doc = ast.get_docstring(ast.parse(text)) or ""
+    assert LONG_REASON in doc, f"{path.relative_to(ROOT)} is over {LONG_LINES} lines: split it, or say why"

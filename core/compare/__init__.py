@@ -1,7 +1,8 @@
 """Compare: prompt experiments laid out as a grid of variants.
 
 Owns: `experiments` (axes, cells, takes, checks and costs before anything is sent, Run all through the
-engine, reviews, the winner), `review_pack` (a self-contained zip that plays offline) and `grid_video`
+engine, reviews, the winner), `grid` (what the page lays out: each take's status, the table and
+its CSV, the cells on screen), `review_pack` (a self-contained zip that plays offline) and `grid_video`
 (the grid as one MP4).
 
 May import: every core package below it (authoring, jobs, storage, engine, team). Only the server, the CLI

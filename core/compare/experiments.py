@@ -33,8 +33,6 @@ Create page's router switch would do it. Nothing here sends anything itself.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import time
 import types
@@ -49,7 +47,7 @@ import annotated_types
 from core import config
 from core.authoring import catalog, check, pricing, tokens
 from core.engine import runner
-from core.jobs.record import ACTIVE_STATES, Job, JobState, needs_download
+from core.jobs.record import Job, JobState
 from core.models import Mode, RouterAccess
 from core.storage import library, spend_store
 from core.storage.body_media import externalize_body
@@ -686,124 +684,6 @@ def save_winner(lib: library.Library, exp: Experiment, cell: Cell, record: CellR
         if job_id:
             lib.link_take(version.name, version.number, job_id)
     return version
-
-
-# --- status, table, CSV --------------------------------------------------------------------------------
-
-
-def take_status(job: Job | None) -> str:
-    if job is None:
-        return "not sent"
-    if job.state == JobState.SUCCEEDED and not job.video_file:
-        return "saving video"
-    return str(job.state.value).replace("_", " ")
-
-
-def in_progress(job: Job | None) -> bool:
-    """Still on its way: waiting, sending, running, or done with the video not saved yet."""
-    if job is None:
-        return False
-    return job.state in ACTIVE_STATES or (job.state == JobState.SUCCEEDED and needs_download(job))
-
-
-def finish_seconds(job: Job | None) -> float | None:
-    """From recording to the video being saved."""
-    if job is None or job.state != JobState.SUCCEEDED or not job.video_file:
-        return None
-    return round(job.updated_at - job.created_at, 1)
-
-
-TABLE_FIXED = ("cell", "take", "status", "rating", "pick", "note", "estimate_usd", "seconds_to_finish",
-               "endpoint", "job")
-
-
-def table_rows(exp: Experiment, plan: Plan, records: Mapping[str, CellRecord],
-               jobs: Mapping[str, Job | None]) -> list[dict[str, Any]]:
-    """One row per take: axis values, status, rating, pick, note, estimated cost, time to finish."""
-    rows = []
-    for cell in plan.cells:
-        record = records.get(cell.key)
-        ids = list(record.job_ids) if record else []
-        for t in range(exp.takes):
-            job_id = ids[t] if t < len(ids) else ""
-            job = jobs.get(job_id) if job_id else None
-            row: dict[str, Any] = {"cell": cell.key, "take": t + 1}
-            for axis, label in zip(exp.axes, cell.labels, strict=True):
-                row[axis.name()] = label
-            row.update({
-                "status": "blocked" if cell.blocked else take_status(job),
-                "rating": record.rating if record else None,
-                "pick": record.pick if record else "",
-                "note": record.note if record else "",
-                "estimate_usd": cell.estimate_usd,
-                "seconds_to_finish": finish_seconds(job),
-                "endpoint": cell.endpoint_id,
-                "job": job_id,
-            })
-            rows.append(row)
-    return rows
-
-
-def rows_csv(rows: list[dict[str, Any]]) -> str:
-    """The table as CSV text (columns in the order of the first row)."""
-    if not rows:
-        return ""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else _csv_safe(v)) for k, v in row.items()})
-    return out.getvalue()
-
-
-def _csv_safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-# --- the grid ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GridLayout:
-    row_axis: int | None
-    col_axis: int | None
-    third_axis: int | None
-    row_labels: list[str]
-    col_labels: list[str]
-    keys: list[list[str]]  # [row][col] → cell key
-
-
-def grid_layout(exp: Experiment, row_axis: int | None = None, col_axis: int | None = None,
-                third_value: int = 0) -> GridLayout:
-    """Which cells form the grid: two axes (rows, columns) and, with three, one value of the third."""
-    n = len(exp.axes)
-    free = list(range(n))
-    if col_axis is None or col_axis >= n:
-        col_axis = free[-1] if free else None
-    if row_axis is None or row_axis >= n or row_axis == col_axis:
-        row_axis = next((i for i in free if i != col_axis), None)
-    third = next((i for i in free if i not in (row_axis, col_axis)), None)
-    rows = range(len(exp.axes[row_axis].values)) if row_axis is not None else range(1)
-    cols = range(len(exp.axes[col_axis].values)) if col_axis is not None else range(1)
-    keys = []
-    for r in rows:
-        line = []
-        for c in cols:
-            index = [0] * n
-            if row_axis is not None:
-                index[row_axis] = r
-            if col_axis is not None:
-                index[col_axis] = c
-            if third is not None:
-                index[third] = min(third_value, len(exp.axes[third].values) - 1)
-            line.append(cell_key(index))
-        keys.append(line)
-    row_labels = [exp.axes[row_axis].value_label(r) for r in rows] if row_axis is not None else [""]
-    col_labels = [exp.axes[col_axis].value_label(c) for c in cols] if col_axis is not None else ["Base"]
-    return GridLayout(row_axis, col_axis, third, row_labels, col_labels, keys)
 
 
 def diff_text(diff: Iterable[tuple[str, str]]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core import config, server
 from core.compare import experiments as X
+from core.compare import grid
 from core.jobs.record import JobState
 from core.storage.ledger import Ledger
 from tests.app.test_create_pages import demo, open_page, prefix
@@ -220,7 +221,7 @@ def test_stars_review_pack_and_grid_video_from_the_page(demo: Path) -> None:
     assert not at.exception, [e.value for e in at.exception]
     movie, download_name = linked("Download grid as video")
     assert download_name == f"compare-{exp_id}-grid.mp4"
-    layout = X.grid_layout(X.load(ledger, exp_id), None, None)
+    layout = grid.grid_layout(X.load(ledger, exp_id), None, None)
     rows, cols = len(layout.keys), len(layout.keys[0])
     w, h, _ = grid_video.probe(media.path(jobs[0].video_file))
     expected = grid_video.plan_layout(rows, cols, (w, h), grid_video.DEFAULT_MAX_WIDTH)

@@ -27,6 +27,7 @@ from core import config
 from core.authoring import catalog
 from core.authoring.catalog import Endpoint
 from core.compare import experiments as X
+from core.compare import grid
 from core.errors import StudioError
 from core.jobs.record import Job
 from ui import media_links, nav, session, welcome
@@ -333,12 +334,12 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
 def _status_line(jobs: dict[str, Job | None]) -> str:
     counts: dict[str, int] = {}
     for job in jobs.values():
-        status = X.take_status(job)
+        status = grid.take_status(job)
         counts[status] = counts.get(status, 0) + 1
     return " · ".join(f"{n} {s}" for s, n in sorted(counts.items()))
 
 
-def _layout(exp: X.Experiment) -> X.GridLayout:
+def _layout(exp: X.Experiment) -> grid.GridLayout:
     n = len(exp.axes)
     row_axis = col_axis = None
     third = 0
@@ -349,12 +350,12 @@ def _layout(exp: X.Experiment) -> X.GridLayout:
                                     key=_k(exp.id, "rows"))
             col_axis = st.selectbox("Columns", [i for i in names if i != row_axis],
                                     format_func=lambda i: exp.axes[i].name(), key=_k(exp.id, "cols"))
-    layout = X.grid_layout(exp, row_axis, col_axis)
+    layout = grid.grid_layout(exp, row_axis, col_axis)
     if layout.third_axis is not None:
         axis = exp.axes[layout.third_axis]
         third = st.segmented_control(axis.name(), list(range(len(axis.values))), default=0,
                                      format_func=axis.value_label, key=_k(exp.id, "third")) or 0
-        layout = X.grid_layout(exp, layout.row_axis, layout.col_axis, third)
+        layout = grid.grid_layout(exp, layout.row_axis, layout.col_axis, third)
     return layout
 
 
@@ -394,7 +395,7 @@ def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[s
 
 
 def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, jobs: dict[str, Job | None],
-          take: int, layout: X.GridLayout, *, editable: bool = True) -> None:
+          take: int, layout: grid.GridLayout, *, editable: bool = True) -> None:
     if cell is None:
         return
     job = jobs.get(_take_of(record, take))
@@ -404,7 +405,7 @@ def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, job
         if synced_grid is None:
             jobs_view.video_player(job)
     else:
-        st.caption(X.take_status(job).capitalize())
+        st.caption(grid.take_status(job).capitalize())
     if cell.cautions:
         st.caption(":material/warning: caution")
     if not editable:
@@ -487,7 +488,7 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
         jobs_view.video_player(job)
     st.caption("Prompt (changes against the base)")
     st.code(X.diff_text(cell.prompt_diff) or X.prompt_of(cell.body), language=None, wrap_lines=True)
-    st.caption(X.take_status(job).capitalize() + (f" · about ${cell.estimate_usd:.2f}"
+    st.caption(grid.take_status(job).capitalize() + (f" · about ${cell.estimate_usd:.2f}"
                                                      if cell.estimate_usd is not None else ""))
     endpoint = catalog.get(cell.endpoint_id)
     st.caption(f"Request: POST {endpoint.path} on {endpoint.router_label}")
@@ -497,12 +498,12 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
 # --- table, CSV, winner --------------------------------------------------------------------------------
 
 def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
-    rows = X.table_rows(exp, plan, records, jobs)
+    rows = grid.table_rows(exp, plan, records, jobs)
     st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "table"), column_config={
         "estimate_usd": st.column_config.NumberColumn("Cost (est.)", format="$%.2f"),
         "seconds_to_finish": st.column_config.NumberColumn("Time to finish", format="%.0f s"),
     })
-    st.download_button("Download table (CSV)", X.rows_csv(rows), file_name=f"compare-{exp.id}.csv",
+    st.download_button("Download table (CSV)", grid.rows_csv(rows), file_name=f"compare-{exp.id}.csv",
                        mime="text/csv", key=_k(exp.id, "csv"), icon=":material/download:")
 
 
@@ -553,7 +554,7 @@ def _pack_cells(exp: X.Experiment, plan: X.Plan, records: dict[str, Any],
                 prompt=X.prompt_of(cell.body), base_prompt=exp.base_prompt, params=shorten_inline_images(
                     {k: v for k, v in cell.body.items() if k != "prompt"}),
                 rating=record.rating if record else None, note=record.note if record else "",
-                cost=cell.estimate_usd, status="blocked" if cell.blocked else X.take_status(job),
+                cost=cell.estimate_usd, status="blocked" if cell.blocked else grid.take_status(job),
                 made_by=f"{endpoint.router_label}{' (demo)' if job is not None and job.demo else ''}",
                 made_at=job.created_at if job is not None else exp.created_at,
                 request={"method": "POST", "path": endpoint.path, "body": shorten_inline_images(cell.body)},
@@ -600,7 +601,7 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
                      help="One MP4 of the grid on show, labels burnt in, for chats and slides."):
             from core.compare.grid_video import render_grid_video
 
-            layout = X.grid_layout(exp, st.session_state.get(_k(exp.id, "rows")),
+            layout = grid.grid_layout(exp, st.session_state.get(_k(exp.id, "rows")),
                                    st.session_state.get(_k(exp.id, "cols")),
                                    st.session_state.get(_k(exp.id, "third")) or 0)
             take = st.session_state.get(_k(exp.id, "take")) or 0
@@ -694,14 +695,14 @@ def render_compare_page() -> None:
     plan = X.expand(exp, session.price_table())
     _preview(exp, plan, demo, editable=editable)
     records = session.ledger().experiments.experiment_cells(exp.id)
-    active = any(X.in_progress(j) for j in _jobs(records).values())
+    active = any(grid.in_progress(j) for j in _jobs(records).values())
 
     @st.fragment(run_every=LIVE_EVERY_S if active else None)
     def _live() -> None:
         """Run controls and the grid, refreshed while takes are on their way."""
         records = session.ledger().experiments.experiment_cells(exp.id)
         jobs = _jobs(records)
-        still = any(X.in_progress(j) for j in jobs.values())
+        still = any(grid.in_progress(j) for j in jobs.values())
         if active and not still:
             st.rerun()  # all done: one full run draws the page without the timer
         if editable:
