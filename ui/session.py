@@ -148,7 +148,14 @@ def set_session_key(router: str, key: str) -> None:
     that were waiting for a key of this router at this address (after a restart) go on with it."""
     st.session_state[_session_key_name(router)] = key.strip()
     if key.strip():
-        services().engine.bind_session_key(router, key.strip(), base_url(router), adopt=True)
+        services().engine.bind_session_key(router, key.strip(), base_url(router), person=key_person(),
+                                           adopt=True)
+
+
+def key_person() -> str:
+    """Whose the keys typed in this session are (access.key_person): the person, or this browser when
+    people are not told apart. Only that person's jobs are ever sent or polled with them."""
+    return acc.key_person(identity().id, browser_id())
 
 
 def has_key(router: str) -> bool:
@@ -218,7 +225,7 @@ def bound_access(router: str, *, demo: bool | None = None) -> tuple[RouterAccess
     key = session_key(router)
     if key:
         url = base_url(router)
-        access_id = services().engine.bind_session_key(router, key, url)
+        access_id = services().engine.bind_session_key(router, key, url, person=key_person())
         return RouterAccess(router=router, base_url=url, key=key), access_id
     url = operator_base_url(router)
     return RouterAccess(router=router, base_url=url, key=_api_key(router)), acc.operator_id(router)
@@ -353,6 +360,18 @@ def needs_key(job: Job, held: set[str] | None = None) -> bool:
     if acc.kind_of(job.access) != acc.SESSION or jobs.engine_due_at(job) is None:
         return False
     return job.access not in (held if held is not None else held_keys())
+
+
+def key_waiting_message(job: Job) -> str:
+    """What a job whose session key is gone says to this person: "Needs your key" when it is theirs,
+    else whose key it waits for (never this person's key: access.py)."""
+    router = config.ROUTER_LABELS.get(job.router, job.router)
+    return acc.waiting_message(router, mine=key_is_mine(job), owner=job.owner)
+
+
+def key_is_mine(job: Job) -> bool:
+    """The session key this job was sent with is this person's (their jobs go on when they type it)."""
+    return acc.job_key_person_hash(job.access, job.owner, job.browser) == acc.person_hash(key_person())
 
 
 def retry_download(job_id: str) -> Job:

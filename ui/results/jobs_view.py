@@ -18,7 +18,6 @@ import streamlit as st
 from core import config
 from core.authoring import catalog, media
 from core.authoring import tokens as tk
-from core.jobs import access
 from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
 from ui import media_links, session
 from ui.text import escape_markdown
@@ -104,7 +103,7 @@ def fmt_time(ts: float) -> str:
 def state_label(job: Job, held: set[str] | None = None) -> str:
     """Plain status words; `held`: the session keys running servers hold (None: look them up)."""
     if session.needs_key(job, held):
-        return "needs your key"
+        return "needs your key" if session.key_is_mine(job) else "waiting for its owner's key"
     if job.state == JobState.SUCCEEDED and needs_download(job):
         return "done, video not saved" if download_given_up(job, time.time()) else "done, saving video"
     return STATE_LABELS.get(job.state, str(job.state))
@@ -401,8 +400,7 @@ def task_id_form(job: Job, *, key_prefix: str) -> None:
 def engine_notes(job: Job, *, key_prefix: str) -> None:
     """What the server's job engine is waiting for: a key typed again, or a video it could not save yet."""
     if session.needs_key(job):
-        router = config.ROUTER_LABELS.get(job.router, job.router)
-        st.warning(access.NEEDS_KEY_MESSAGE.format(router=router), icon=":material/key_off:")
+        st.warning(session.key_waiting_message(job), icon=":material/key_off:")
     if job.state != JobState.SUCCEEDED or not needs_download(job):
         return
     if download_given_up(job, time.time()):
