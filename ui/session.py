@@ -309,7 +309,7 @@ def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT
     job = runner.record_job(
         ledger(), media(), endpoint, body, access, access_id=access_id,
         estimate=estimate(endpoint, body), now=now, owner=identity().id,
-        limit=None if access.demo else spend_limit(now),
+        limit=None if access.demo else spend_limit(now), key_person=key_person(),
     )
     session_job_ids().append(job.id)
     mark_mine(job)  # "Mine": made from this browser (before anything can interrupt this run)
@@ -481,32 +481,46 @@ def display_body(job: Job) -> dict:
 
 
 def retry(job: Job) -> Job:
-    """A new submission of the same request (after the user confirmed)."""
+    """A new submission of the same request (after the user confirmed): a job of the person retrying, sent
+    with their own access (core refuses anyone else's session key: runner.record_job `key_person`)."""
     from core.authoring import catalog
 
     return mark_mine(submit(catalog.get(job.endpoint_id), restore_body(job)))
 
 
+def _may_act(owner: str) -> bool:
+    """May this person act on (stop, resume, resolve, mark) a job `owner` made: core checks with it."""
+    return ident.may_edit(identity(), owner)
+
+
+ActionRefused = PermissionError  # what core raises when this person may not act on a job (plain words)
+
+
 def resume(job_id: str) -> Job:
-    job = runner.resume(ledger(), job_id, now=time.time)
+    """Raises ActionRefused (plain words) for someone else's job, unless an admin."""
+    job = runner.resume(ledger(), job_id, now=time.time, allowed=_may_act)
     services().engine.wake()
     return job
 
 
 def stop_waiting(job_id: str) -> Job:
-    """Cancel a job that has not been sent yet (nothing is charged); a sent one is left as it is."""
-    return runner.stop_waiting(ledger(), job_id, now=time.time)
+    """Cancel a job that has not been sent yet (nothing is charged); a sent one is left as it is. Raises
+    ActionRefused for someone else's job, unless an admin."""
+    return runner.stop_waiting(ledger(), job_id, now=time.time, allowed=_may_act)
 
 
 def dismiss(job_id: str) -> Job:
-    return runner.dismiss(ledger(), job_id, now=time.time)
+    """'Mark as not sent'; raises ActionRefused for someone else's job, unless an admin."""
+    return runner.dismiss(ledger(), job_id, now=time.time, allowed=_may_act)
 
 
 def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> Job:
+    """Follow a task by its id: a new job of this person's, or (`job_id`) resolve their "submission unknown"
+    job (ActionRefused for someone else's, unless an admin)."""
     access, access_id = bound_access(endpoint.router)
     job = runner.track_task(
         ledger(), endpoint, task_id, access, now=time.time, job_id=job_id, access_id=access_id,
-        owner=identity().id,
+        owner=identity().id, allowed=_may_act, key_person=key_person(),
     )
     services().engine.wake()
     if job.id not in session_job_ids():

@@ -390,7 +390,7 @@ def task_id_form(job: Job, *, key_prefix: str) -> None:
         if st.form_submit_button("Follow this task", icon=":material/travel_explore:"):
             try:
                 session.track_task(catalog.get(job.endpoint_id), task_id, job_id=job.id)
-            except (ValueError, KeyError) as exc:
+            except (ValueError, KeyError, session.ActionRefused) as exc:
                 st.error(str(exc))
             else:
                 st.toast("Following the task; its status appears here.", icon=":material/travel_explore:")
@@ -422,6 +422,19 @@ def _confirm_key(key_prefix: str) -> str:
     return f"{key_prefix}.confirm_retry"
 
 
+def _refused_key(key_prefix: str, job_id: str) -> str:
+    return f"{key_prefix}.refused.{job_id}"
+
+
+def _act(action: Any, job_id: str, key_prefix: str) -> None:
+    """Run a job action; a refusal (someone else's job) is shown next to the buttons after the rerun."""
+    try:
+        action(job_id)
+    except session.ActionRefused as exc:
+        st.session_state[_refused_key(key_prefix, job_id)] = str(exc)
+    st.rerun()
+
+
 def actions(job: Job, *, key_prefix: str) -> None:
     resendable = can_resend(job)
     with st.container(horizontal=True):
@@ -441,20 +454,20 @@ def actions(job: Job, *, key_prefix: str) -> None:
         if job.state == JobState.WAITING and st.button(
             "Stop (not sent yet)", key=f"{key_prefix}.stop.{job.id}", icon=":material/stop_circle:"
         ):
-            session.stop_waiting(job.id)
-            st.rerun()
+            _act(session.stop_waiting, job.id, key_prefix)
         if job.state == JobState.STALE and st.button(
             "Resume", key=f"{key_prefix}.resume.{job.id}", icon=":material/play_arrow:"
         ):
-            session.resume(job.id)
-            st.rerun()
+            _act(session.resume, job.id, key_prefix)
         if job.state == JobState.SUBMISSION_UNKNOWN and st.button(
             "Not on the dashboard: mark as not sent",
             key=f"{key_prefix}.dismiss.{job.id}",
             icon=":material/close:",
         ):
-            session.dismiss(job.id)
-            st.rerun()
+            _act(session.dismiss, job.id, key_prefix)
+    refused = st.session_state.pop(_refused_key(key_prefix, job.id), None)
+    if refused:
+        st.error(refused, icon=":material/block:")  # next to the buttons: someone else's job (core said no)
     if st.session_state.get(_confirm_key(key_prefix)) == job.id:
         confirm_retry(job, key_prefix=key_prefix)
     delete_control(job, key_prefix=key_prefix)
@@ -510,7 +523,7 @@ def confirm_retry(job: Job, *, key_prefix: str) -> None:
                 st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}",
                          icon=":material/savings:")
                 return
-            except (KeyError, FileNotFoundError, ValueError) as exc:
+            except (KeyError, FileNotFoundError, ValueError, session.ActionRefused) as exc:
                 st.error(f"It could not be sent again: {exc}")
                 return
             st.toast("New job started.", icon=":material/replay:")
