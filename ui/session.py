@@ -7,6 +7,9 @@ Per session (st.session_state): the router in use, keys typed in Settings, base-
 switch, poll settings, the ids of jobs made in this session, what the live view last saw.
 Keys are looked up per request: session password box → .streamlit/secrets.toml → environment. A job
 records which of those sent it; the engine, not the tab, polls it with exactly that access.
+
+Over 800 lines (rule 7) because it is the pages' one door onto core: every named function a page calls
+lives here, so no page reaches storage itself. A split by family (jobs, drafts, team) is the next step.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from core.jobs import access as acc
 from core.jobs import record as jobs
 from core.jobs.record import Job
 from core.models import RouterAccess
-from core.storage import drafts, spend_store
+from core.storage import draft_store, drafts, spend_store
 from core.storage.body_media import externalize_body, fingerprint_body, internalize_body, media_ref_name
 from core.storage.jobs_table import JobFilter
 from core.storage.ledger import Ledger
@@ -571,26 +574,39 @@ def draft_key() -> str:
     return drafts.person_key(who.id) if who.id else browser_id()
 
 
-def save_draft(scope: str, data: dict) -> bool:
+DRAFT_REVISION_KEY = "studio.draft_revision."  # + scope: the revision of the draft this tab loaded or saved
+StaleDraftError = draft_store.StaleDraftError  # another tab saved the draft since this one loaded it
+
+
+def save_draft(scope: str, data: dict, *, keep_mine: bool = False) -> bool:
     """Keep what this person (single-user: this browser) is writing on a page (scope: e.g. "create.text").
     Images go to the media cache first (the draft keeps references). Refused (False) when a key of this
-    session appears in it."""
+    session appears in it. Raises StaleDraftError (plain words; nothing written) when another tab saved
+    this page's draft since this tab loaded or saved it; `keep_mine`: save it as the newest anyway."""
     if drafts.holds_secret(data, _held_secrets()):
         return False
     body = data.get("body")
     if isinstance(body, dict):
         data = {**data, "body": externalize_body(body, media())}
-    return ledger().drafts.save_draft(draft_key(), scope, data, time.time(), owner=identity().id)
+    remembered = st.session_state.get(DRAFT_REVISION_KEY + scope)
+    expected = None if keep_mine or remembered is None else int(remembered)
+    revision = ledger().drafts.save_revision(draft_key(), scope, data, time.time(), owner=identity().id,
+                                             expected=expected)
+    if revision is not None:
+        st.session_state[DRAFT_REVISION_KEY + scope] = revision
+    return revision is not None
 
 
 def _stored_draft(scope: str) -> dict | None:
-    """The stored draft of a page. A signed-in person with none for this page takes over this browser's
-    (written before they signed in, or before sign-in was set up): it is theirs from now on."""
+    """The stored draft of a page (its revision remembered for this tab). A signed-in person with none for
+    this page takes over this browser's (written before they signed in, or before sign-in was set up): it is
+    theirs from now on."""
     key = draft_key()
-    data = ledger().drafts.get_draft(key, scope)
+    data, revision = ledger().drafts.get_draft_revision(key, scope)
     who = identity()
     if data is None and who.id and ledger().drafts.claim_draft(browser_id(), key, scope, who.id):
-        data = ledger().drafts.get_draft(key, scope)
+        data, revision = ledger().drafts.get_draft_revision(key, scope)
+    st.session_state[DRAFT_REVISION_KEY + scope] = revision
     return data
 
 
@@ -621,6 +637,7 @@ def forget_draft(scope: str) -> None:
     """'Start over': the page's draft is gone (a signed-in person's, and this browser's, which would
     otherwise come back as theirs next time)."""
     ledger().drafts.delete_draft(draft_key(), scope)
+    st.session_state.pop(DRAFT_REVISION_KEY + scope, None)
     if identity().id:
         ledger().drafts.delete_draft(browser_id(), scope)
 
