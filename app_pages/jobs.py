@@ -172,7 +172,7 @@ with st.expander("Track a task", icon=":material/travel_explore:"):
         if st.form_submit_button("Track", icon=":material/travel_explore:"):
             try:
                 job = session.mark_mine(session.track_task(catalog.get(endpoint_id), task_id))
-            except ValueError as exc:
+            except (ValueError, session.ActionRefused) as exc:
                 st.error(str(exc))
             else:
                 st.toast("Tracking the task; its status appears above.", icon=":material/travel_explore:")

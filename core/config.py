@@ -177,6 +177,7 @@ URL_PROBE_TIMEOUT_S = 5.0  # an image/video URL check gives up after this
 LIBRARY_FILENAME = "library.sqlite3"
 PRESETS_FORMAT = "kling-prompt-studio/presets@1"
 PRESET_NAME_MAX_CHARS = 120
+PRESET_COPY_TRIES = 20  # "<name> (<person>'s copy 2)"…: copy names a save tries before asking for another
 
 # --- results pages (app_pages/jobs.py, gallery.py, settings.py, ui/results/jobs_view.py) -----------
 JOBS_PAGE_SIZE = 50  # rows of the Jobs table per page

@@ -9,6 +9,7 @@ import pytest
 from core import config
 from core.storage import db
 from core.storage.ledger import Ledger
+from core.storage.ledger_schema import SCHEMA_VERSION
 
 
 def test_placeholders_translate_for_psycopg_outside_literals():
@@ -65,7 +66,7 @@ def test_a_second_module_migrates_its_own_tables_on_the_same_database(tmp_path, 
                      {"id": "a", "at": 1.5, "owner": "o"})
     with database.read() as conn:
         assert conn.execute("SELECT at, owner FROM library WHERE id = ?", ("a",)).fetchone() == (1.5, "o")
-    assert database.version("ledger", user_version=True) == 4  # the ledger's version is its own
+    assert database.version("ledger", user_version=True) == SCHEMA_VERSION  # the ledger's version is its own
 
 
 def test_many_openers_of_one_new_sqlite_file_all_succeed(tmp_path):

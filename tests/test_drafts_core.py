@@ -208,3 +208,29 @@ def test_a_request_without_the_cookie_gets_one_with_it_none(cookie_server: str):
     forged = httpx.get(cookie_server + "/", cookies={config.BROWSER_COOKIE: "bad value"})
     assert forged.cookies[config.BROWSER_COOKIE] != "bad value"  # a malformed id is replaced
     assert httpx.get(cookie_server + "/").cookies[config.BROWSER_COOKIE] != browser  # each browser its own
+
+
+# --- two tabs editing one draft (issue 20, item 7): a revision check, never a silent overwrite -------------
+
+def test_a_save_of_an_older_revision_is_refused_and_keep_mine_saves_it_as_the_newest(tmp_path, ledger_url):
+    from core.storage.draft_store import StaleDraftError
+    from core.storage.ledger import Ledger
+
+    store = Ledger(tmp_path, url=ledger_url).drafts
+    browser, scope = "abcdefghijklmnop0123", "create.text"
+    assert store.get_draft_revision(browser, scope) == (None, 0)
+    # both tabs open the page with nothing stored (revision 0); tab 1 saves first
+    assert store.save_revision(browser, scope, {"body": {"prompt": "tab one"}}, 1.0, expected=0) == 1
+    with pytest.raises(StaleDraftError, match="changed in another tab") as stale:
+        store.save_revision(browser, scope, {"body": {"prompt": "tab two"}}, 2.0, expected=0)
+    assert stale.value.revision == 1
+    assert store.get_draft_revision(browser, scope) == ({"body": {"prompt": "tab one"}}, 1)  # not overwritten
+    # tab 1 goes on from its own revision
+    assert store.save_revision(browser, scope, {"body": {"prompt": "tab one, more"}}, 3.0, expected=1) == 2
+    # tab 2 chooses "keep mine": saved as the newest, explicitly
+    assert store.save_revision(browser, scope, {"body": {"prompt": "tab two"}}, 4.0) == 3
+    assert store.get_draft(browser, scope) == {"body": {"prompt": "tab two"}}
+    # or "load the newer draft": it reads the draft and its revision together, then saves on top of it
+    _data, revision = store.get_draft_revision(browser, scope)
+    assert store.save_revision(browser, scope, {"body": {"prompt": "tab one again"}}, 5.0,
+                               expected=revision) == 4

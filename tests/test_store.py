@@ -401,7 +401,7 @@ def test_timestamps_keep_their_precision(ledger):
 def test_migrations_run_once_and_reopening_changes_nothing(open_ledger):
     ledger = open_ledger()
     ledger.jobs.add(_job(1))
-    assert ledger.database.version("ledger", user_version=True) == SCHEMA_VERSION == 4
+    assert ledger.database.version("ledger", user_version=True) == SCHEMA_VERSION == 5
     again = open_ledger()
     assert again.jobs.last_seq() == 1 and again.jobs.get("job000001") is not None
 
@@ -411,14 +411,14 @@ def test_migrations_run_once_and_reopening_changes_nothing(open_ledger):
 V3_FIXTURE = Path(__file__).parent / "fixtures" / "ledger_v3.sqlite3"  # made by fixtures/make_ledger_v3.py
 
 
-def test_a_version_3_ledger_upgrades_to_version_4_without_loss(tmp_path):
+def test_a_version_3_ledger_upgrades_to_the_latest_without_loss(tmp_path):
     shutil.copy(V3_FIXTURE, tmp_path / config.LEDGER_FILENAME)
     with sqlite3.connect(tmp_path / config.LEDGER_FILENAME) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         before = {r[0]: r[1:] for r in conn.execute("SELECT id, seq, revision, data FROM jobs")}
     ledger = Ledger(tmp_path)
     with sqlite3.connect(ledger.path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         after = {r[0]: r[1:] for r in conn.execute("SELECT id, seq, revision, data FROM jobs")}
         costs = dict(conn.execute("SELECT id, cost FROM jobs").fetchall())
         indexes = {r[1] for r in conn.execute("PRAGMA index_list(jobs)")}
@@ -432,6 +432,8 @@ def test_a_version_3_ledger_upgrades_to_version_4_without_loss(tmp_path):
     assert ledger.jobs.get("v3job0001").created_at == 1_800_000_000.123456
     assert ledger.jobs.in_flight_in_group("exp1", "apimart") == 1
     assert ledger.drafts.get_draft("abcdefghijklmnop1234", "create.text")["body"] == {"prompt": "draft"}
+    assert ledger.drafts.draft_revision("abcdefghijklmnop1234", "create.text") == 0  # v5: kept drafts at 0
+    assert ledger.drafts.save_draft("abcdefghijklmnop1234", "create.text", {"body": {}}, 1.9e9, expected=0)
     assert ledger.experiments.get_experiment("exp1")["owner"] == ""
     assert ledger.experiments.experiment_cells("exp1")["0"].rating == 4
     assert ledger.keys.held_keys(1_800_000_000.0) == {"session:abc"}

@@ -37,7 +37,7 @@ def _on_router_change() -> None:
     router = st.session_state[ROUTER_WIDGET_KEY]
     session.set_router(router)
     with contextlib.suppress(Exception):  # never lose the switch over a ledger that cannot be written
-        session.save_draft(ROUTER_DRAFT_SCOPE, {"router": router})
+        session.save_draft(ROUTER_DRAFT_SCOPE, {"router": router}, keep_mine=True)  # a choice: the last wins
 
 
 def _restore_router() -> None:

@@ -7,6 +7,9 @@ Per session (st.session_state): the router in use, keys typed in Settings, base-
 switch, poll settings, the ids of jobs made in this session, what the live view last saw.
 Keys are looked up per request: session password box → .streamlit/secrets.toml → environment. A job
 records which of those sent it; the engine, not the tab, polls it with exactly that access.
+
+Over 800 lines (rule 7) because it is the pages' one door onto core: every named function a page calls
+lives here, so no page reaches storage itself. A split by family (jobs, drafts, team) is the next step.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from core.jobs import access as acc
 from core.jobs import record as jobs
 from core.jobs.record import Job
 from core.models import RouterAccess
-from core.storage import drafts, spend_store
+from core.storage import draft_store, drafts, spend_store
 from core.storage.body_media import externalize_body, fingerprint_body, internalize_body, media_ref_name
 from core.storage.jobs_table import JobFilter
 from core.storage.ledger import Ledger
@@ -148,7 +151,14 @@ def set_session_key(router: str, key: str) -> None:
     that were waiting for a key of this router at this address (after a restart) go on with it."""
     st.session_state[_session_key_name(router)] = key.strip()
     if key.strip():
-        services().engine.bind_session_key(router, key.strip(), base_url(router), adopt=True)
+        services().engine.bind_session_key(router, key.strip(), base_url(router), person=key_person(),
+                                           adopt=True)
+
+
+def key_person() -> str:
+    """Whose the keys typed in this session are (access.key_person): the person, or this browser when
+    people are not told apart. Only that person's jobs are ever sent or polled with them."""
+    return acc.key_person(identity().id, browser_id())
 
 
 def has_key(router: str) -> bool:
@@ -218,7 +228,7 @@ def bound_access(router: str, *, demo: bool | None = None) -> tuple[RouterAccess
     key = session_key(router)
     if key:
         url = base_url(router)
-        access_id = services().engine.bind_session_key(router, key, url)
+        access_id = services().engine.bind_session_key(router, key, url, person=key_person())
         return RouterAccess(router=router, base_url=url, key=key), access_id
     url = operator_base_url(router)
     return RouterAccess(router=router, base_url=url, key=_api_key(router)), acc.operator_id(router)
@@ -302,7 +312,7 @@ def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT
     job = runner.record_job(
         ledger(), media(), endpoint, body, access, access_id=access_id,
         estimate=estimate(endpoint, body), now=now, owner=identity().id,
-        limit=None if access.demo else spend_limit(now),
+        limit=None if access.demo else spend_limit(now), key_person=key_person(),
     )
     session_job_ids().append(job.id)
     mark_mine(job)  # "Mine": made from this browser (before anything can interrupt this run)
@@ -353,6 +363,18 @@ def needs_key(job: Job, held: set[str] | None = None) -> bool:
     if acc.kind_of(job.access) != acc.SESSION or jobs.engine_due_at(job) is None:
         return False
     return job.access not in (held if held is not None else held_keys())
+
+
+def key_waiting_message(job: Job) -> str:
+    """What a job whose session key is gone says to this person: "Needs your key" when it is theirs,
+    else whose key it waits for (never this person's key: access.py)."""
+    router = config.ROUTER_LABELS.get(job.router, job.router)
+    return acc.waiting_message(router, mine=key_is_mine(job), owner=job.owner)
+
+
+def key_is_mine(job: Job) -> bool:
+    """The session key this job was sent with is this person's (their jobs go on when they type it)."""
+    return acc.job_key_person_hash(job.access, job.owner, job.browser) == acc.person_hash(key_person())
 
 
 def retry_download(job_id: str) -> Job:
@@ -462,32 +484,46 @@ def display_body(job: Job) -> dict:
 
 
 def retry(job: Job) -> Job:
-    """A new submission of the same request (after the user confirmed)."""
+    """A new submission of the same request (after the user confirmed): a job of the person retrying, sent
+    with their own access (core refuses anyone else's session key: runner.record_job `key_person`)."""
     from core.authoring import catalog
 
     return mark_mine(submit(catalog.get(job.endpoint_id), restore_body(job)))
 
 
+def _may_act(owner: str) -> bool:
+    """May this person act on (stop, resume, resolve, mark) a job `owner` made: core checks with it."""
+    return ident.may_edit(identity(), owner)
+
+
+ActionRefused = PermissionError  # what core raises when this person may not act on a job (plain words)
+
+
 def resume(job_id: str) -> Job:
-    job = runner.resume(ledger(), job_id, now=time.time)
+    """Raises ActionRefused (plain words) for someone else's job, unless an admin."""
+    job = runner.resume(ledger(), job_id, now=time.time, allowed=_may_act)
     services().engine.wake()
     return job
 
 
 def stop_waiting(job_id: str) -> Job:
-    """Cancel a job that has not been sent yet (nothing is charged); a sent one is left as it is."""
-    return runner.stop_waiting(ledger(), job_id, now=time.time)
+    """Cancel a job that has not been sent yet (nothing is charged); a sent one is left as it is. Raises
+    ActionRefused for someone else's job, unless an admin."""
+    return runner.stop_waiting(ledger(), job_id, now=time.time, allowed=_may_act)
 
 
 def dismiss(job_id: str) -> Job:
-    return runner.dismiss(ledger(), job_id, now=time.time)
+    """'Mark as not sent'; raises ActionRefused for someone else's job, unless an admin."""
+    return runner.dismiss(ledger(), job_id, now=time.time, allowed=_may_act)
 
 
 def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> Job:
+    """Follow a task by its id: a new job of this person's, or (`job_id`) resolve their "submission unknown"
+    job (ActionRefused for someone else's, unless an admin)."""
     access, access_id = bound_access(endpoint.router)
     job = runner.track_task(
         ledger(), endpoint, task_id, access, now=time.time, job_id=job_id, access_id=access_id,
-        owner=identity().id,
+        owner=identity().id, allowed=_may_act, key_person=key_person(),
     )
     services().engine.wake()
     if job.id not in session_job_ids():
@@ -538,26 +574,39 @@ def draft_key() -> str:
     return drafts.person_key(who.id) if who.id else browser_id()
 
 
-def save_draft(scope: str, data: dict) -> bool:
+DRAFT_REVISION_KEY = "studio.draft_revision."  # + scope: the revision of the draft this tab loaded or saved
+StaleDraftError = draft_store.StaleDraftError  # another tab saved the draft since this one loaded it
+
+
+def save_draft(scope: str, data: dict, *, keep_mine: bool = False) -> bool:
     """Keep what this person (single-user: this browser) is writing on a page (scope: e.g. "create.text").
     Images go to the media cache first (the draft keeps references). Refused (False) when a key of this
-    session appears in it."""
+    session appears in it. Raises StaleDraftError (plain words; nothing written) when another tab saved
+    this page's draft since this tab loaded or saved it; `keep_mine`: save it as the newest anyway."""
     if drafts.holds_secret(data, _held_secrets()):
         return False
     body = data.get("body")
     if isinstance(body, dict):
         data = {**data, "body": externalize_body(body, media())}
-    return ledger().drafts.save_draft(draft_key(), scope, data, time.time(), owner=identity().id)
+    remembered = st.session_state.get(DRAFT_REVISION_KEY + scope)
+    expected = None if keep_mine or remembered is None else int(remembered)
+    revision = ledger().drafts.save_revision(draft_key(), scope, data, time.time(), owner=identity().id,
+                                             expected=expected)
+    if revision is not None:
+        st.session_state[DRAFT_REVISION_KEY + scope] = revision
+    return revision is not None
 
 
 def _stored_draft(scope: str) -> dict | None:
-    """The stored draft of a page. A signed-in person with none for this page takes over this browser's
-    (written before they signed in, or before sign-in was set up): it is theirs from now on."""
+    """The stored draft of a page (its revision remembered for this tab). A signed-in person with none for
+    this page takes over this browser's (written before they signed in, or before sign-in was set up): it is
+    theirs from now on."""
     key = draft_key()
-    data = ledger().drafts.get_draft(key, scope)
+    data, revision = ledger().drafts.get_draft_revision(key, scope)
     who = identity()
     if data is None and who.id and ledger().drafts.claim_draft(browser_id(), key, scope, who.id):
-        data = ledger().drafts.get_draft(key, scope)
+        data, revision = ledger().drafts.get_draft_revision(key, scope)
+    st.session_state[DRAFT_REVISION_KEY + scope] = revision
     return data
 
 
@@ -588,6 +637,7 @@ def forget_draft(scope: str) -> None:
     """'Start over': the page's draft is gone (a signed-in person's, and this browser's, which would
     otherwise come back as theirs next time)."""
     ledger().drafts.delete_draft(draft_key(), scope)
+    st.session_state.pop(DRAFT_REVISION_KEY + scope, None)
     if identity().id:
         ledger().drafts.delete_draft(browser_id(), scope)
 

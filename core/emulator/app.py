@@ -149,7 +149,8 @@ class EmulatorApp:
             parsed = True
         except (json.JSONDecodeError, UnicodeDecodeError):
             body, parsed = raw.decode("utf-8", "replace"), False
-        index = self.state.record_submission(router, path, body, status=0)
+        index = self.state.record_submission(router, path, body, status=0,
+                                             key_hint=st.key_hint(request.headers.get("authorization", "")))
 
         def done(response: Response, task_id: str | None = None) -> Response:
             self.state.finish_submission(index, status=response.status_code, task_id=task_id)
@@ -216,6 +217,7 @@ class EmulatorApp:
     async def _poll(self, request: Request, router: str, task_id: str, submit_path: str | None) -> Response:
         if (denied := await self._prelude(request, router)) is not None:
             return denied
+        self.state.record_poll(router, task_id, st.key_hint(request.headers.get("authorization", "")))
         armed = self._armed(router, st.POLL, task_id)
         if (reply := await self._apply_request_faults(armed, router, request)):
             return reply

@@ -80,8 +80,14 @@ class EmulatorHandle:
 
     @property
     def submissions(self) -> list[dict[str, Any]]:
-        """Every submit call so far: {router, path, body, task_id (None unless a task was made), status}."""
+        """Every submit call so far: {router, path, body, task_id (None unless a task was made), status,
+        key_hint (state.key_hint of the key it came with)}."""
         return self._state.submissions()
+
+    @property
+    def polls(self) -> list[dict[str, Any]]:
+        """Every poll so far: {router, task_id, key_hint}."""
+        return self._state.polls()
 
     @property
     def tasks(self) -> dict[str, Task]:

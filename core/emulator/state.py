@@ -6,6 +6,7 @@ Everything time-dependent takes `now` as an argument; the server passes its inje
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
@@ -163,6 +164,13 @@ def price(body: dict[str, Any], seconds: int) -> tuple[float, int]:
     return usd, round(usd * config.EMULATOR_CREDITS_PER_USD)
 
 
+def key_hint(authorization: str) -> str:
+    """A short hash of the key in an Authorization header ("" without one): which key a call came with,
+    without keeping the key."""
+    key = authorization.removeprefix("Bearer ").strip()
+    return hashlib.sha256(key.encode()).hexdigest()[:12] if key else ""
+
+
 class EmulatorState:
     """Tasks, armed faults, recorded submissions and uploads, behind one lock."""
 
@@ -174,6 +182,7 @@ class EmulatorState:
         self._tasks: dict[str, Task] = {}
         self._faults: list[Fault] = []
         self._submissions: list[dict[str, Any]] = []
+        self._polls: list[dict[str, Any]] = []  # every poll: router, task id, key_hint (tests: whose key)
         self._uploads: dict[str, tuple[str, bytes]] = {}  # upload id → (content type, bytes)
 
     # -- settings --
@@ -195,6 +204,7 @@ class EmulatorState:
             self._tasks.clear()
             self._faults.clear()
             self._submissions.clear()
+            self._polls.clear()
             self._uploads.clear()
             self.complete_after, self.latency = self._initial
 
@@ -225,10 +235,12 @@ class EmulatorState:
         return None
 
     # -- submissions --
-    def record_submission(self, router: str, path: str, body: Any, status: int) -> int:
-        """Record a submit call (before its outcome is known); returns its index."""
+    def record_submission(self, router: str, path: str, body: Any, status: int, key_hint: str = "") -> int:
+        """Record a submit call (before its outcome is known); returns its index. `key_hint`: a short hash
+        of the Bearer key it came with (key_hint(); the key itself is never kept)."""
         with self._lock:
-            record = {"router": router, "path": path, "body": copy.deepcopy(body), "task_id": None}
+            record = {"router": router, "path": path, "body": copy.deepcopy(body), "task_id": None,
+                      "key_hint": key_hint}
             self._submissions.append({**record, "status": status})
             return len(self._submissions) - 1
 
@@ -242,6 +254,14 @@ class EmulatorState:
     def submissions(self) -> list[dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._submissions)
+
+    def record_poll(self, router: str, task_id: str, key_hint: str) -> None:
+        with self._lock:
+            self._polls.append({"router": router, "task_id": task_id, "key_hint": key_hint})
+
+    def polls(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._polls)
 
     # -- tasks --
     def add_task(self, task: Task) -> None:

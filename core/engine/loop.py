@@ -149,18 +149,22 @@ class Engine:
                 held[access_id] = found
         return held
 
-    def bind_session_key(self, router: str, key: str, base_url: str, *, adopt: bool = False) -> str:
-        """Hold a key typed in a session (memory only); jobs waiting for a key of this router at this
-        address (sent before a restart) continue with it (checked when the key is new here, or with `adopt`,
-        when a person types it). Returns the access id for new jobs."""
-        known = self.registry.get(self.registry.access_id(router, key, base_url)) is not None
-        access_id = self.registry.bind(router, key, base_url)
+    def bind_session_key(self, router: str, key: str, base_url: str, *, person: str = "",
+                         adopt: bool = False) -> str:
+        """Hold a key `person` typed in a session (memory only; access.key_person: the identity id, or the
+        browser in single-user mode); that person's jobs waiting for a key of this router at this address
+        (sent before a restart) continue with it — never another person's (checked when the key is new
+        here, or with `adopt`, when a person types it). Returns the access id for new jobs."""
+        known = self.registry.get(self.registry.access_id(router, key, base_url, person)) is not None
+        access_id = self.registry.bind(router, key, base_url, person)
         if known and not adopt:  # already held and announced (every send binds): no ledger work again
             return access_id
         now = self.clock()
         self.ledger.keys.hold_keys(self.owner, [access_id], now + config.ENGINE_KEY_HOLD_S)
+        mine = acc.person_hash(person)
         for job in self.ledger.keys.waiting_for_key(router, now):
-            if job.base_url.rstrip("/") == base_url.rstrip("/") and job.access != access_id:
+            if (job.base_url.rstrip("/") == base_url.rstrip("/") and job.access != access_id
+                    and acc.job_key_person_hash(job.access, job.owner, job.browser) == mine):
                 self._rebind(job, access_id)
         self.wake()
         return access_id

@@ -29,6 +29,7 @@ from core import config
 from core.authoring import catalog
 from core.authoring.catalog import Endpoint
 from core.authoring.pricing import Estimate
+from core.engine.rights import Allowed, check_job, check_own_key
 from core.errors import NotFoundError, StudioError, SubmissionUnknownError
 from core.jobs import providers
 from core.jobs.record import (
@@ -230,11 +231,15 @@ def record_job(
     group_limit: int = 0,
     owner: str = "",
     limit: SpendLimit | None = None,
+    key_person: str | None = None,
 ) -> Job:
     """Record a job as "waiting" (nothing sent): the engine holding `access_id` sends it once, when its
     turn comes (at most `group_limit` of its group in flight). Returns it as stored. `owner`: who made it;
     `limit`: the operator's daily budget, checked in the same write (raises spend_store.OverBudgetError,
-    nothing recorded)."""
+    nothing recorded); `key_person` (access.key_person of whoever records it): a session key of anyone
+    else is refused (rights.ActionRefused), so a Retry of someone else's job is sent with the retrier's
+    own access."""
+    check_own_key(access_id, key_person)
     job = build_job(media, endpoint, body, access, at=_clock(now)(), estimate=estimate, title=title,
                     access_id=access_id, state=JobState.WAITING, group=group, group_limit=group_limit,
                     owner=owner)
@@ -244,8 +249,11 @@ def record_job(
 STOPPED_MESSAGE = "Stopped before it was sent; nothing was charged."
 
 
-def stop_waiting(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
-    """'Stop': a job still waiting to be sent is cancelled (one already sent is left as it is)."""
+def stop_waiting(ledger: Ledger, job_id: str, *, now: Clock = time.time,
+                 allowed: Allowed | None = None) -> Job:
+    """'Stop': a job still waiting to be sent is cancelled (one already sent is left as it is). `allowed`
+    (rights.py): refused for someone else's job unless it says yes for its owner."""
+    check_job(ledger, job_id, allowed, "stop it")
     t = _clock(now)()
 
     def stop(job: Job) -> Job:
@@ -482,10 +490,15 @@ def track_task(
     title: str = "",
     access_id: str = "",
     owner: str = "",
+    allowed: Allowed | None = None,
+    key_person: str | None = None,
 ) -> Job:
-    """Follow a task by its id ("Track a task"). With `job_id` of a "submission unknown" job, that
-    job gets the task id and is polled again (tracking the same task again from that job is
-    harmless and returns it); otherwise a new job (with no stored request body) is created.
+    """Follow a task by its id ("Track a task"). `allowed`, `key_person`: rights.py (giving a task id to
+    someone else's job is refused; a new tracked job is the tracker's, with their own access).
+
+    With `job_id` of a "submission unknown" job, that job gets the task id and is polled again (tracking
+    the same task again from that job is harmless and returns it); otherwise a new job (with no stored
+    request body) is created.
 
     Raises ValueError in plain words for an empty id, a router mismatch, or a task that another job
     already follows (naming that job: one task, one job, one poller).
@@ -509,6 +522,10 @@ def track_task(
         hint = " It had stopped: open it on the Jobs page to resume it." if stopped else ""
         raise ValueError(f"This task is already followed by job {other.id} (created {when}).{hint}")
 
+    if job_id is not None:
+        check_job(ledger, job_id, allowed, "give it a task id")
+    else:
+        check_own_key(access_id, key_person)
     refuse_if_followed()
     if job_id is not None:
         def resolve(job: Job) -> Job:
@@ -529,8 +546,9 @@ def track_task(
     return ledger.jobs.add(start_polling(job, t))
 
 
-def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
+def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time, allowed: Allowed | None = None) -> Job:
     """A stale job goes back to running and is polled at once (its schedule starts again)."""
+    check_job(ledger, job_id, allowed, "resume it")
     t = _clock(now)()
 
     def wake(job: Job) -> Job:
@@ -542,8 +560,10 @@ def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time) -> Job:
     return ledger.jobs.modify(job_id, wake)
 
 
-def dismiss(ledger: Ledger, job_id: str, *, now: Clock = time.time, note: str = "") -> Job:
+def dismiss(ledger: Ledger, job_id: str, *, now: Clock = time.time, note: str = "",
+            allowed: Allowed | None = None) -> Job:
     """The user found no task for a "submission unknown" job: it becomes failed."""
+    check_job(ledger, job_id, allowed, "mark it as not sent")
     t = _clock(now)()
     message = note or "Dismissed: no task was found on the router."
     return ledger.jobs.modify(job_id, lambda job: transition(job, JobState.FAILED, t, message))

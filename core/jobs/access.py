@@ -4,7 +4,10 @@ A job records the access it was sent with, as an id that carries no secret:
 
     operator:<router>     the operator's key (environment or .streamlit/secrets.toml) and base URL
     session:<token>       a key typed in Settings in one browser session; the key itself is held only
-                          in this process's memory (AccessRegistry), never on disk, never logged
+                          in this process's memory (AccessRegistry), never on disk, never logged. The
+                          token starts with "<person hash>." (person_hash): whose key it is, the person
+                          (identity id) or, in single-user mode, the browser (key_person), so after a
+                          restart a job waits for its own person's key and no one else's (issue 20)
     demo:<emulator url>   the built-in router emulator (demo mode), no real key
 
 The job engine polls and downloads each job with exactly that access. Rules (design.md rule 8):
@@ -33,6 +36,16 @@ OPERATOR = "operator"
 SESSION = "session"
 DEMO = "demo"
 
+WAITING_FOR_OTHER_KEY_MESSAGE = (
+    "Waiting for {person}'s key: this job was sent with a key {person} typed in Settings, and the app was "
+    "restarted since, so that key is gone. It goes on when they type their {router} key again; no one "
+    "else's key is ever used for it."
+)
+WAITING_FOR_BROWSER_KEY_MESSAGE = (
+    "Waiting for the key of the browser that made it: this job was sent with a key typed in Settings in "
+    "another browser, and the app was restarted since, so that key is gone. It goes on when its {router} "
+    "key is typed again in that browser; no other browser's key is ever used for it."
+)
 NEEDS_KEY_MESSAGE = (
     "Needs your key to continue: this job was sent with a key typed in Settings, and the app was restarted "
     "since, so the key is gone (keys typed in Settings are never saved). Type your {router} key in Settings "
@@ -64,6 +77,45 @@ def token_of(access_id: str) -> str | None:
     """The session token of a session access id, else None."""
     kind, _, rest = access_id.partition(":")
     return rest if kind == SESSION and rest else None
+
+
+BROWSER_PERSON_PREFIX = "browser:"
+
+
+def key_person(person_id: str, browser: str = "") -> str:
+    """Whose a session key is: the person's identity id when people are told apart, else (single-user)
+    "browser:<id>" of the browser that typed it; "" when neither is known."""
+    if person_id:
+        return person_id
+    return f"{BROWSER_PERSON_PREFIX}{browser}" if browser else ""
+
+
+def person_hash(person: str) -> str:
+    """A stable short hash of a key's person (the same after a restart; "" for nobody in particular)."""
+    return hashlib.sha256(person.encode()).hexdigest()[:16] if person else ""
+
+
+def access_person_hash(access_id: str) -> str:
+    """The person hash a session access id carries ("" for other accesses and ids made before issue 20)."""
+    token = token_of(access_id) or ""
+    head, dot, _ = token.partition(".")
+    return head if dot else ""
+
+
+def job_key_person_hash(job_access: str, owner: str, browser: str) -> str:
+    """Whose session key a job needs: the person its access id names; for ids made before that was
+    recorded, the job's owner, else the browser that made it."""
+    return access_person_hash(job_access) or person_hash(key_person(owner, browser))
+
+
+def waiting_message(router_label: str, *, mine: bool, owner: str) -> str:
+    """What a job whose session key is gone says: "Needs your key" to its person, "Waiting for <person>'s
+    key" to everyone else."""
+    if mine:
+        return NEEDS_KEY_MESSAGE.format(router=router_label)
+    if owner:
+        return WAITING_FOR_OTHER_KEY_MESSAGE.format(person=owner, router=router_label)
+    return WAITING_FOR_BROWSER_KEY_MESSAGE.format(router=router_label)
 
 
 def origin(url: str) -> str:
@@ -124,13 +176,15 @@ def operator_access(router: str, secrets_values: dict[str, str] | None = None) -
 class Held:
     access: RouterAccess
     since: float
+    person: str = ""  # whose key (key_person)
 
 
 class AccessRegistry:
     """Keys typed in browser sessions, by token, in this process's memory only.
 
-    `bind` gives a token for (router, key, base URL); the same triple gives the same token, so a
-    session that types its key again finds its jobs. Nothing here is ever written anywhere.
+    `bind` gives a token for (router, key, base URL, person); the same four give the same token, so a
+    session that types its key again finds its jobs; the same key typed by two people gives two tokens
+    (each person's jobs stay with their own). Nothing here is ever written anywhere.
     """
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
@@ -142,26 +196,35 @@ class AccessRegistry:
     def __repr__(self) -> str:  # never the keys
         return f"AccessRegistry({len(self._by_token)} session key(s) held)"
 
-    def _fingerprint(self, router: str, key: str, base_url: str) -> str:
-        message = f"{router}\n{base_url.rstrip('/')}\n{key}".encode()
-        return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:32]
+    def _fingerprint(self, router: str, key: str, base_url: str, person: str) -> str:
+        message = f"{router}\n{base_url.rstrip('/')}\n{person}\n{key}".encode()
+        mac = hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:32]
+        owner = person_hash(person)
+        return f"{owner}.{mac}" if owner else mac
 
-    def access_id(self, router: str, key: str, base_url: str) -> str:
-        """The access id `bind` gives this (router, key, base URL), without holding anything."""
-        return session_id(self._fingerprint(router, key.strip(), base_url))
+    def access_id(self, router: str, key: str, base_url: str, person: str = "") -> str:
+        """The access id `bind` gives this (router, key, base URL, person), without holding anything."""
+        return session_id(self._fingerprint(router, key.strip(), base_url, person))
 
-    def bind(self, router: str, key: str, base_url: str) -> str:
-        """Hold a session's key for `router` at `base_url`; returns the access id for its jobs."""
+    def bind(self, router: str, key: str, base_url: str, person: str = "") -> str:
+        """Hold `person`'s key (key_person) for `router` at `base_url`; returns the access id for their
+        jobs."""
         key = key.strip()
         if not key:
             raise ValueError("an empty key cannot be held")
-        token = self._fingerprint(router, key, base_url)
+        token = self._fingerprint(router, key, base_url, person)
         with self._lock:
             held = self._by_token.get(token)
             access = held.access if held else RouterAccess(router=router, base_url=base_url.rstrip("/"),
                                                             key=key)
-            self._by_token[token] = Held(access, self._clock())  # `since`: last time a session gave it
+            self._by_token[token] = Held(access, self._clock(), person)  # `since`: last time it was given
         return session_id(token)
+
+    def person_of(self, access_id: str) -> str | None:
+        """Whose key an access id held here is (None: not held)."""
+        with self._lock:
+            held = self._by_token.get(token_of(access_id) or "")
+        return held.person if held else None
 
     def get(self, access_id: str) -> RouterAccess | None:
         token = token_of(access_id)

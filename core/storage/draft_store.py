@@ -12,6 +12,20 @@ from core import config
 from core.storage import db, drafts
 
 
+class StaleDraftError(Exception):
+    """The draft was saved elsewhere (another tab, window or machine) since this one loaded it: nothing was
+    written. `revision`: the stored one now."""
+
+    def __init__(self, revision: int) -> None:
+        super().__init__(STALE_DRAFT_MESSAGE)
+        self.revision = revision
+
+
+STALE_DRAFT_MESSAGE = ("This draft was changed in another tab or window since you opened it here, so your "
+                       "last changes were not saved over it. Load the newer draft, or keep yours (it then "
+                       "replaces the other one).")
+
+
 class DraftStore:
     """The Create pages' drafts, per browser or person and page (no jobs lock: drafts are not jobs)."""
 
@@ -24,37 +38,72 @@ class DraftStore:
     def _write(self) -> contextlib.AbstractContextManager[db.Conn]:
         return self._db.write()
 
-    def save_draft(self, browser: str, scope: str, data: dict[str, Any], now: float, owner: str = "") -> bool:
+    def save_draft(self, browser: str, scope: str, data: dict[str, Any], now: float, owner: str = "", *,
+                   expected: int | None = None) -> bool:
+        """save_revision, True when kept."""
+        return self.save_revision(browser, scope, data, now, owner, expected=expected) is not None
+
+    def save_revision(self, browser: str, scope: str, data: dict[str, Any], now: float, owner: str = "", *,
+                      expected: int | None = None) -> int | None:
         """Keep what a browser (or a signed-in person: `browser` is then drafts.person_key) is writing on
         one page (replacing the last save); drafts untouched for config.DRAFT_KEEP_S go. Fields named like
-        keys are dropped. False when it is too large to keep. ValueError for a key of neither form."""
+        keys are dropped. Returns the revision written; None when it is too large to keep. ValueError for a
+        key of neither form.
+
+        `expected`: the revision the writer loaded (draft_revision; 0: none stored): when the stored one is
+        another (another tab saved since), nothing is written and StaleDraftError says so. None: saved
+        whatever is stored (e.g. "keep mine"). Each save counts the revision up (save_revision reads it)."""
         if not drafts.is_draft_key(browser):
             raise ValueError("not a browser id or a person's draft key")
         text = json.dumps(drafts.without_secret_fields(data), ensure_ascii=False, separators=(",", ":"))
         if len(text.encode("utf-8")) > config.DRAFT_MAX_BYTES:
-            return False
+            return None
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO drafts (browser, scope, data, updated_at, owner) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (browser, scope) DO UPDATE SET data = excluded.data, "
-                "updated_at = excluded.updated_at, owner = excluded.owner",
-                (browser, scope, text, now, owner),
-            )
+            row = conn.execute("SELECT revision FROM drafts WHERE browser = ? AND scope = ?",
+                               (browser, scope)).fetchone()
+            current = int(row[0]) if row is not None else 0
+            if expected is not None and expected != current:
+                raise StaleDraftError(current)
+            if row is None:
+                written = conn.execute(
+                    "INSERT INTO drafts (browser, scope, data, updated_at, owner, revision) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (browser, scope) DO NOTHING",
+                    (browser, scope, text, now, owner, current + 1),
+                ).rowcount
+            else:  # compare-and-set on the revision: two servers cannot both write over revision `current`
+                written = conn.execute(
+                    "UPDATE drafts SET data = ?, updated_at = ?, owner = ?, revision = ? "
+                    "WHERE browser = ? AND scope = ? AND revision = ?",
+                    (text, now, owner, current + 1, browser, scope, current),
+                ).rowcount
+            if not written:
+                raise StaleDraftError(current + 1)
             conn.execute("DELETE FROM drafts WHERE updated_at < ?", (now - config.DRAFT_KEEP_S,))
-        return True
+        return current + 1
+
+    def draft_revision(self, browser: str, scope: str) -> int:
+        """The stored draft's revision (0: none stored)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT revision FROM drafts WHERE browser = ? AND scope = ?",
+                               (browser, scope)).fetchone()
+        return int(row[0]) if row is not None else 0
 
     def get_draft(self, browser: str, scope: str) -> dict[str, Any] | None:
+        return self.get_draft_revision(browser, scope)[0]
+
+    def get_draft_revision(self, browser: str, scope: str) -> tuple[dict[str, Any] | None, int]:
+        """The stored draft (None: none, or unreadable) and its revision (0: none stored), read together."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT data FROM drafts WHERE browser = ? AND scope = ?", (browser, scope)
+                "SELECT data, revision FROM drafts WHERE browser = ? AND scope = ?", (browser, scope)
             ).fetchone()
         if row is None:
-            return None
+            return None, 0
         try:
             value = json.loads(row[0])
         except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+            return None, int(row[1])
+        return (value if isinstance(value, dict) else None), int(row[1])
 
     def claim_draft(self, browser: str, person: str, scope: str, owner: str) -> bool:
         """A person signed in on a browser that has a draft of this page: the browser's draft becomes the

@@ -14,7 +14,8 @@ Version 2 adds `browser` (the browser that made a job: "Mine" on Jobs is one ind
 never undone by a later writer's copy) and the `drafts` table (what a browser was writing on a Create
 page, per page: core/storage/drafts.py). A draft never holds an API key. Version 3: Compare's experiments.
 Version 4: `owner` (the person; written once like `browser`), `cost` (jobs.charged_cost: budgets),
-`job_group`, and the owner of drafts and experiments.
+`job_group`, and the owner of drafts and experiments. Version 5: a draft's `revision` (a save of an older
+revision is refused instead of overwriting a newer one from another tab).
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ _MIGRATION_4 = (
     "CREATE INDEX IF NOT EXISTS experiments_owner ON experiments (owner, updated_at DESC)",
 )
 
+# Version 5 (issue 20): a draft's revision, counted up by every save: a tab that saves over a revision newer
+# than the one it loaded is told, instead of silently overwriting what another tab wrote.
+_MIGRATION_5 = ("ALTER TABLE drafts ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",)
+
 
 _ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (.+)$")
 
@@ -150,6 +155,11 @@ def _migration_4(conn: db.Conn) -> None:
                      [c for c in changes if c[0] or c[1] or c[2]])
 
 
+def _migration_5(conn: db.Conn) -> None:
+    """The drafts' revision column (idempotent)."""
+    _run_steps(conn, _MIGRATION_5)
+
+
 # (version, step): each step runs once, in order, on a ledger older than its version; every step is
 # idempotent, so a ledger half-way between versions is brought up safely (core/storage/db.py:
 # Database.migrate).
@@ -158,6 +168,7 @@ MIGRATIONS: list[tuple[int, Callable[[db.Conn], None]]] = [
     (2, _migration_2),
     (3, _migration_3),
     (4, _migration_4),
+    (5, _migration_5),
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 MIGRATION_NAME = "ledger"

@@ -195,14 +195,20 @@ class Library:
     def _version(row: Any) -> Version:
         return Version(row[0], int(row[1]), row[2], json.loads(row[3]), float(row[4]), row[5], row[6])
 
-    def save(self, name: str, endpoint_id: str, body: dict[str, Any], *, owner: str = "") -> Version:
+    def save(self, name: str, endpoint_id: str, body: dict[str, Any], *, owner: str = "",
+             allowed: Callable[[str], bool] | None = None) -> Version:
         """Save a body under a name: a new version (saved by `owner`), or the latest one when the body is
-        unchanged."""
+        unchanged. `allowed(owner) -> bool` (core/team/identity.py may_edit for the person saving): when it
+        says no for the person who owns the name (whoever saved its first version), nothing is added to
+        their prompt: the body goes to a prompt of the saver's own, "<name> (<saver>'s copy)" (copy_name),
+        checked in the same transaction. The returned Version names where it went."""
         name = clean_name(name)
         catalog.get(endpoint_id)  # KeyError naming the known ids
         stored = externalize_body(body, self.media)  # media first: a row never names a missing image
         digest = body_hash(endpoint_id, stored)
         with self._write() as conn:
+            if allowed is not None:
+                name = _own_name(conn, name, owner, allowed)
             latest = conn.execute(f"SELECT {_VERSION_COLUMNS} FROM {_VERSIONS} WHERE name = ? "
                                   "ORDER BY version DESC LIMIT 1", (name,)).fetchone()
             if latest is not None and latest[5] == digest:
@@ -319,10 +325,11 @@ class Library:
         return export_presets(items)
 
     def import_text(
-        self, text: str | bytes, *, owner: str = ""
+        self, text: str | bytes, *, owner: str = "", allowed: Callable[[str], bool] | None = None
     ) -> tuple[list[Version], list[ImportedPreset]]:
-        """Save every good entry of an exported file (as saved by `owner`); returns (saved versions,
-        refused entries).
+        """Save every good entry of an exported file (as saved by `owner`; `allowed`: as in `save`, so an
+        entry named like someone else's prompt becomes the importer's copy, never its next version);
+        returns (saved versions, refused entries).
 
         ValueError (plain words) when the file as a whole is refused (too big, too deeply nested, too
         many presets, not a presets file): then nothing is saved. Each entry is saved whole or not at
@@ -333,7 +340,8 @@ class Library:
         saved: list[Version] = []
         for entry in good:  # one transaction per entry
             try:
-                saved.append(self.save(entry.name, entry.endpoint_id, entry.body, owner=owner))
+                saved.append(self.save(entry.name, entry.endpoint_id, entry.body, owner=owner,
+                                       allowed=allowed))
             except (ValueError, KeyError, OSError, StudioError, sqlite3.Error):
                 log.warning("an imported preset could not be saved", exc_info=True)
                 refused.append(dataclasses.replace(entry, problems=(IMPORT_SAVE_FAILED,)))
@@ -363,6 +371,31 @@ class Library:
         if added:
             log.info("library: %d version(s) brought in from %s", added, source)
         return added
+
+
+def copy_name(name: str, saver: str, n: int = 1) -> str:
+    """Where someone's save or import of another person's prompt goes: "<name> (<saver>'s copy)", numbered
+    from the second on; shortened to fit the name limit."""
+    whose = f"{saver}'s copy" if saver else "copy"
+    suffix = f" ({whose})" if n <= 1 else f" ({whose} {n})"
+    return name[: max(1, config.PRESET_NAME_MAX_CHARS - len(suffix))].rstrip() + suffix
+
+
+def _first_owner(conn: db.Conn, name: str) -> str | None:
+    row = conn.execute(f"SELECT owner FROM {_VERSIONS} WHERE name = ? ORDER BY version LIMIT 1",
+                       (name,)).fetchone()
+    return None if row is None else (row[0] or "")
+
+
+def _own_name(conn: db.Conn, name: str, saver: str, allowed: Callable[[str], bool]) -> str:
+    """`name` when the saver may add to it (new, theirs, or `allowed` says yes), else the first copy name
+    that is new or theirs."""
+    for n in range(1, config.PRESET_COPY_TRIES + 1):
+        candidate = name if n == 1 else copy_name(name, saver, n - 1)
+        owner = _first_owner(conn, candidate)
+        if owner is None or (saver and owner == saver) or allowed(owner):
+            return candidate
+    raise ValueError(f"“{name}” belongs to someone else and so do its copies; save it under another name.")
 
 
 class DeleteRefused(PermissionError):

@@ -142,7 +142,8 @@ class Table:
 JOB_COLUMNS = jobs_table.COLUMNS  # every column the ledger writes (not the lease nor `seq`: the target's own)
 TABLES: tuple[Table, ...] = (
     Table(JOBS, "jobs", ("id",), JOB_COLUMNS, "created_at, id"),
-    Table("drafts", "drafts", ("browser", "scope"), ("browser", "scope", "data", "updated_at", "owner"),
+    Table("drafts", "drafts", ("browser", "scope"), ("browser", "scope", "data", "updated_at", "owner",
+                                                          "revision"),
           "updated_at, browser, scope"),
     Table("experiments", "experiments", ("id",), ("id", "created_at", "updated_at", "title", "data", "owner"),
           "created_at, id"),

@@ -216,3 +216,27 @@ def test_demo_toggle_updates_card_and_sidebar_in_the_same_run(
     assert "Demo mode: built-in emulator" in card
     at.toggle(key="settings.demo_toggle").set_value(False).run()
     assert any("key set" in s.value for s in ok(at).sidebar.success)
+
+
+def _stored_prompt(demo: Path) -> str:
+    return Ledger(demo).drafts.get_draft(BROWSER, "create.text")["body"]["prompt"]
+
+
+def test_two_tabs_on_one_draft_the_stale_tab_is_told_and_can_reload_or_keep_its_copy(demo: Path) -> None:
+    """Issue 20 item 7: the later save of an older revision never overwrites a newer one silently."""
+    one, two = open_as(BROWSER), open_as(BROWSER)  # two tabs of one browser, both on the empty page
+    p = prefix(one, "text")
+    one.text_area(key=f"{p}.prompt").input("Tab one: a heron at dawn").run()
+    two.text_area(key=f"{p}.prompt").input("Tab two: a heron at dusk").run()  # older revision: refused
+    ok(two)
+    assert _stored_prompt(demo) == "Tab one: a heron at dawn"
+    assert any("changed in another tab" in w.value for w in two.warning)
+    assert two.text_area(key=f"{p}.prompt").value == "Tab two: a heron at dusk"  # nothing typed is lost
+    two.button(key="create.text.__conflict_keep").click().run()  # keep mine: saved as the newest
+    ok(two)
+    assert _stored_prompt(demo) == "Tab two: a heron at dusk"
+    one.text_area(key=f"{p}.prompt").input("Tab one: a heron at noon").run()  # now tab one is the stale one
+    assert any("changed in another tab" in w.value for w in ok(one).warning)
+    one.button(key="create.text.__conflict_load").click().run()  # load the newer draft
+    assert ok(one).text_area(key=f"{p}.prompt").value == "Tab two: a heron at dusk"
+    assert not any("changed in another tab" in w.value for w in one.warning)

@@ -60,6 +60,7 @@ def draft_scope(mode: Mode | str) -> str:
 
 
 DRAWN, SAVED, RESTORED, ASK, REPLACE_OK, UNDO = "drawn", "saved", "restored", "ask", "replace_ok", "undo"
+CONFLICT = "draft_conflict"  # another tab saved the draft since this one loaded it (the words to show)
 
 
 # --- pure helpers --------------------------------------------------------------------------------
@@ -268,11 +269,43 @@ def _keep_draft(mode: Mode, endpoint: Endpoint, body: dict[str, Any]) -> None:
         return
     try:
         kept = session.save_draft(draft_scope(mode), drafts.make_draft(endpoint.id, body))
+    except session.StaleDraftError as exc:  # another tab saved since: ask, never write over it silently
+        st.session_state[_k(mode, CONFLICT)] = str(exc)
+        kept = False
     except Exception:  # a full disk or a locked file never breaks the page; the next change tries again
         kept = False
     if kept:
         st.session_state[_k(mode, SAVED)] = fp
         st.session_state.pop(_k(mode, UNDO), None)
+
+
+def _draft_conflict(mode: Mode) -> None:
+    """Another tab saved this page's draft since this tab loaded it: load theirs, or keep this one (it is
+    then saved as the newest). Until the person chooses, this tab's form stays as it is (nothing lost)."""
+    message = st.session_state.get(_k(mode, CONFLICT))
+    if not message:
+        return
+    st.warning(message, icon=":material/sync_problem:")
+    with st.container(horizontal=True):
+        st.button("Load the newer draft", key=_k(mode, "conflict_load"), on_click=_on_conflict,
+                  args=(mode, False), icon=":material/download:")
+        st.button("Keep mine", key=_k(mode, "conflict_keep"), on_click=_on_conflict, args=(mode, True),
+                  icon=":material/save:")
+
+
+def _on_conflict(mode: Mode, keep_mine: bool) -> None:
+    st.session_state.pop(_k(mode, CONFLICT), None)
+    drawn = st.session_state.get(_k(mode, DRAWN))
+    if keep_mine:
+        if drawn:
+            try:
+                session.save_draft(draft_scope(mode), drafts.make_draft(drawn[0], drawn[1]), keep_mine=True)
+            except Exception:  # the next change tries again
+                return
+            st.session_state[_k(mode, SAVED)] = jobs.body_hash(drawn[0], drawn[1])
+        return
+    st.session_state.pop(_k(mode, RESTORED), None)  # the next run loads the stored draft into the form
+    st.session_state.pop(_k(mode, DRAWN), None)
 
 
 def _on_start_over(mode: Mode) -> None:
@@ -634,6 +667,7 @@ def render_create_page(mode: Mode | str) -> None:
         uploader=session.uploader_for(router),
     )
     _keep_draft(mode, endpoint, result.body)
+    _draft_conflict(mode)
     st.divider()
     with st.container(horizontal=True):
         binding.draw_router_switch(endpoint, str(mode), result.body)

@@ -18,7 +18,6 @@ import streamlit as st
 from core import config
 from core.authoring import catalog, media
 from core.authoring import tokens as tk
-from core.jobs import access
 from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
 from ui import media_links, session
 from ui.text import escape_markdown
@@ -104,7 +103,7 @@ def fmt_time(ts: float) -> str:
 def state_label(job: Job, held: set[str] | None = None) -> str:
     """Plain status words; `held`: the session keys running servers hold (None: look them up)."""
     if session.needs_key(job, held):
-        return "needs your key"
+        return "needs your key" if session.key_is_mine(job) else "waiting for its owner's key"
     if job.state == JobState.SUCCEEDED and needs_download(job):
         return "done, video not saved" if download_given_up(job, time.time()) else "done, saving video"
     return STATE_LABELS.get(job.state, str(job.state))
@@ -391,7 +390,7 @@ def task_id_form(job: Job, *, key_prefix: str) -> None:
         if st.form_submit_button("Follow this task", icon=":material/travel_explore:"):
             try:
                 session.track_task(catalog.get(job.endpoint_id), task_id, job_id=job.id)
-            except (ValueError, KeyError) as exc:
+            except (ValueError, KeyError, session.ActionRefused) as exc:
                 st.error(str(exc))
             else:
                 st.toast("Following the task; its status appears here.", icon=":material/travel_explore:")
@@ -401,8 +400,7 @@ def task_id_form(job: Job, *, key_prefix: str) -> None:
 def engine_notes(job: Job, *, key_prefix: str) -> None:
     """What the server's job engine is waiting for: a key typed again, or a video it could not save yet."""
     if session.needs_key(job):
-        router = config.ROUTER_LABELS.get(job.router, job.router)
-        st.warning(access.NEEDS_KEY_MESSAGE.format(router=router), icon=":material/key_off:")
+        st.warning(session.key_waiting_message(job), icon=":material/key_off:")
     if job.state != JobState.SUCCEEDED or not needs_download(job):
         return
     if download_given_up(job, time.time()):
@@ -424,6 +422,19 @@ def _confirm_key(key_prefix: str) -> str:
     return f"{key_prefix}.confirm_retry"
 
 
+def _refused_key(key_prefix: str, job_id: str) -> str:
+    return f"{key_prefix}.refused.{job_id}"
+
+
+def _act(action: Any, job_id: str, key_prefix: str) -> None:
+    """Run a job action; a refusal (someone else's job) is shown next to the buttons after the rerun."""
+    try:
+        action(job_id)
+    except session.ActionRefused as exc:
+        st.session_state[_refused_key(key_prefix, job_id)] = str(exc)
+    st.rerun()
+
+
 def actions(job: Job, *, key_prefix: str) -> None:
     resendable = can_resend(job)
     with st.container(horizontal=True):
@@ -443,20 +454,20 @@ def actions(job: Job, *, key_prefix: str) -> None:
         if job.state == JobState.WAITING and st.button(
             "Stop (not sent yet)", key=f"{key_prefix}.stop.{job.id}", icon=":material/stop_circle:"
         ):
-            session.stop_waiting(job.id)
-            st.rerun()
+            _act(session.stop_waiting, job.id, key_prefix)
         if job.state == JobState.STALE and st.button(
             "Resume", key=f"{key_prefix}.resume.{job.id}", icon=":material/play_arrow:"
         ):
-            session.resume(job.id)
-            st.rerun()
+            _act(session.resume, job.id, key_prefix)
         if job.state == JobState.SUBMISSION_UNKNOWN and st.button(
             "Not on the dashboard: mark as not sent",
             key=f"{key_prefix}.dismiss.{job.id}",
             icon=":material/close:",
         ):
-            session.dismiss(job.id)
-            st.rerun()
+            _act(session.dismiss, job.id, key_prefix)
+    refused = st.session_state.pop(_refused_key(key_prefix, job.id), None)
+    if refused:
+        st.error(refused, icon=":material/block:")  # next to the buttons: someone else's job (core said no)
     if st.session_state.get(_confirm_key(key_prefix)) == job.id:
         confirm_retry(job, key_prefix=key_prefix)
     delete_control(job, key_prefix=key_prefix)
@@ -512,7 +523,7 @@ def confirm_retry(job: Job, *, key_prefix: str) -> None:
                 st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}",
                          icon=":material/savings:")
                 return
-            except (KeyError, FileNotFoundError, ValueError) as exc:
+            except (KeyError, FileNotFoundError, ValueError, session.ActionRefused) as exc:
                 st.error(f"It could not be sent again: {exc}")
                 return
             st.toast("New job started.", icon=":material/replay:")

@@ -132,13 +132,17 @@ def on_save(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name_key: 
         return
     before = list(lib().versions(name))
     try:
-        version = lib().save(name, endpoint_id, body, owner=_me())
+        version = lib().save(name, endpoint_id, body, owner=_me(), allowed=may_delete)
     except ValueError as exc:  # a name the library refuses (blank, too long…), in plain words
         _flash(str(exc))
         return
     number = _version_number(version)
-    set_active(mode, name, number, endpoint_id)
-    if before and _version_number(before[-1]) == number:
+    saved_as = getattr(version, "name", name)
+    set_active(mode, saved_as, number, endpoint_id)
+    if saved_as != name:  # someone else's prompt: core kept it as this person's copy
+        _flash(f"“{name}” is someone else's prompt, so it was saved as your own “{saved_as}”, "
+               f"version {number}.")
+    elif before and _version_number(before[-1]) == number:
         _flash(f"“{name}” is unchanged: it is the same as version {number}.")
     else:
         _flash(f"Saved “{name}” as version {number}. Jobs you generate now are its takes.")
@@ -446,11 +450,15 @@ def import_upload(upload: Any) -> None:
 def import_file(data: str | bytes) -> None:
     """Save every good preset of an exported file; report what was refused and why."""
     try:
-        saved, refused = lib().import_text(data, owner=_me())
+        saved, refused = lib().import_text(data, owner=_me(), allowed=may_delete)
     except ValueError as exc:
         st.session_state[IMPORT_REPORT_KEY] = [str(exc), "Nothing was imported; your presets are unchanged."]
         return
     report = [f"Imported {len(saved)} preset version(s)."]
+    mine = f"({_me()}'s copy"
+    copies = sorted({v.name for v in saved if _me() and v.name.endswith(")") and mine in v.name})
+    if copies:
+        report.append("Presets named like someone else's were kept as your own copies: " + ", ".join(copies))
     report += [f"Skipped {entry}" for entry in refused[: config.LIBRARY_PAGE_SIZE]]
     if len(refused) > config.LIBRARY_PAGE_SIZE:
         report.append(f"… and {len(refused) - config.LIBRARY_PAGE_SIZE} more skipped.")
