@@ -8,8 +8,8 @@ switch, poll settings, the ids of jobs made in this session, what the live view 
 Keys are looked up per request: session password box → .streamlit/secrets.toml → environment. A job
 records which of those sent it; the engine, not the tab, polls it with exactly that access.
 
-Why this file is long (over 800 lines, rule 7): it is the pages' one door onto core: every named function a page calls
-lives here, so no page reaches storage itself. A split by family (jobs, drafts, team) is the next step.
+Why this file is long (over 800 lines, rule 7): it is the pages' one door onto core; every named function
+a page calls lives here, so no page reaches storage itself. A split by family (jobs, drafts, team) is next.
 """
 
 from __future__ import annotations
