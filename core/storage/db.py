@@ -367,3 +367,17 @@ def close_all() -> None:
         _open.clear()
     for database in found:
         database.close()
+
+
+class Store:
+    """The base of the ledger's stores of one concern each (drafts, experiments, key holders): they share
+    the one database; their writes take no jobs lock (they are not jobs)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def _read(self) -> contextlib.AbstractContextManager[Conn]:
+        return self._db.read()
+
+    def _write(self) -> contextlib.AbstractContextManager[Conn]:
+        return self._db.write()

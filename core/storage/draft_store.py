@@ -4,7 +4,6 @@ core/storage/drafts.py). A draft never holds an API key."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -26,17 +25,8 @@ STALE_DRAFT_MESSAGE = ("This draft was changed in another tab or window since yo
                        "replaces the other one).")
 
 
-class DraftStore:
+class DraftStore(db.Store):
     """The Create pages' drafts, per browser or person and page (no jobs lock: drafts are not jobs)."""
-
-    def __init__(self, database: db.Database) -> None:
-        self._db = database
-
-    def _read(self) -> contextlib.AbstractContextManager[db.Conn]:
-        return self._db.read()
-
-    def _write(self) -> contextlib.AbstractContextManager[db.Conn]:
-        return self._db.write()
 
     def save_draft(self, browser: str, scope: str, data: dict[str, Any], now: float, owner: str = "", *,
                    expected: int | None = None) -> bool:

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -33,17 +32,8 @@ def _experiment_row(row: Any) -> dict[str, Any]:
             "data": json.loads(row[4]), "owner": row[5]}
 
 
-class ExperimentStore:
+class ExperimentStore(db.Store):
     """Experiments and their cells (no jobs lock: the jobs of the takes stay in the job store)."""
-
-    def __init__(self, database: db.Database) -> None:
-        self._db = database
-
-    def _read(self) -> contextlib.AbstractContextManager[db.Conn]:
-        return self._db.read()
-
-    def _write(self) -> contextlib.AbstractContextManager[db.Conn]:
-        return self._db.write()
 
     def save_experiment(self, exp_id: str, title: str, data: dict[str, Any], *, now: float,
                         created_at: float | None = None, owner: str = "") -> None:

@@ -3,25 +3,13 @@ heartbeat), so jobs whose key is gone can say "needs your key" (ledger schema ve
 
 from __future__ import annotations
 
-import contextlib
-
 from core.jobs import access as access_ids
 from core.jobs.record import Job
 from core.storage import db
 
 
-class KeyStore:
+class KeyStore(db.Store):
     """Which session keys some running engine holds, and the jobs waiting for one nobody holds."""
-
-    def __init__(self, database: db.Database) -> None:
-        self._db = database
-
-    def _read(self) -> contextlib.AbstractContextManager[db.Conn]:
-        return self._db.read()
-
-    def _write(self) -> contextlib.AbstractContextManager[db.Conn]:
-        """A heartbeat: no jobs lock needed."""
-        return self._db.write()
 
     def hold_keys(self, owner: str, accesses: list[str], until: float) -> None:
         """Say that `owner` holds these session accesses in memory until `until` (a heartbeat)."""
