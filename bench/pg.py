@@ -113,6 +113,17 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0{fast}')
         return self.url_for(name)
 
+    def stop_server(self) -> None:
+        """Stop the server (a database outage: connections are cut); `start_server` brings it back."""
+        _run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+
+    def start_server(self) -> None:
+        """Start it again on the same port and data (after `stop_server`)."""
+        opts = " ".join(f"-c {k}={v}" for k, v in SETTINGS.items())
+        opts += f" -p {self.port} -k {self.socket_dir}"
+        _run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.folder / "server.log"),
+              "-o", opts, "-w", "-t", str(START_TIMEOUT_S), "start"])
+
     def drop_database(self, name: str) -> None:
         import psycopg
 

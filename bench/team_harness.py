@@ -132,6 +132,7 @@ class Storage:
     database_url: str | None = None
     media_url: str | None = None
     media_endpoint: str = ""  # S3: the endpoint presigned URLs point at
+    cluster: Any = None  # the PostgreSQL cluster (bench/pg.py), to stop and start it (bench/faults.py)
 
     def data_dir(self, server: str) -> Path:
         """SQLite: the one shared directory. Shared store: an empty directory per server (nothing on disk
@@ -176,7 +177,7 @@ def open_storage(kind: str, root: Path, name: str = "studio") -> Iterator[Storag
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # this process opens the same store (boto3 reads AWS_* from the environment)
         try:
-            yield Storage(SHARED, root, env, url, env.get("STUDIO_MEDIA_URL"), moto.endpoint)
+            yield Storage(SHARED, root, env, url, env.get("STUDIO_MEDIA_URL"), moto.endpoint, cluster)
         finally:
             for k, v in saved.items():
                 if v is None:

@@ -374,6 +374,8 @@ def media_public_endpoint() -> str | None:
 
 # --- who made what, and budgets (issue 11 §3; core/team/identity.py, core/team/budget.py) -------------------
 TRUSTED_HEADER_ENV = "STUDIO_TRUSTED_HEADER"  # a proxy's header naming the person; honoured only when set
+TRUSTED_PROXIES_ENV = "STUDIO_TRUSTED_PROXIES"  # the addresses/networks that header is honoured from
+TRUSTED_PROXIES_DEFAULT = ("127.0.0.0/8", "::1")  # this machine only (a proxy on the same host)
 IDENTITY_MAX_CHARS = 254  # a longer e-mail / user id is refused (never truncated: ids must not collide)
 IDENTITY_NAME_MAX_CHARS = 80  # a display name is cut to this
 BUDGET_DEFAULT_TIMEZONE = "UTC"  # the budget's day starts at midnight here unless [budget] timezone says

@@ -4,7 +4,9 @@
                     emulator and, per data directory, the ledger, media cache, HTTP client, the
                     session-key registry and the job engine (core/engine/loop.py)
     routes()        Starlette routes mounted beside Streamlit's own (e.g. /api/media/<name>)
-    middleware()    BrowserCookie: gives every browser a random id in an HttpOnly cookie (drafts, "Mine")
+    middleware()    TrustedHeaderGuard: refuses a request naming a person in the trusted header from anywhere
+                    but the operator's proxy, or naming one twice (core/team/identity.py header_refusal);
+                    BrowserCookie: gives every browser a random id in an HttpOnly cookie (drafts, "Mine")
     services()      the process's shared pieces for the data directory in use (pages read them)
 
 No Streamlit import here: `st.App` takes these as plain ASGI pieces. When the app runs without the
@@ -35,6 +37,7 @@ from core.net import http as core_http
 from core.storage import drafts, library, media_route
 from core.storage.ledger import Ledger
 from core.storage.media_store import MediaStore, open_media_store
+from core.team import identity
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +202,66 @@ class BrowserCookie:
         await self.app(scope, receive, send_with_cookie)
 
 
+class TrustedHeaderGuard:
+    """ASGI middleware, first in line: when the operator configured a trusted identity header, a request
+    (page, websocket of a session, any route) carrying it from an address that is not a trusted proxy, or
+    carrying it more than once, is refused in plain words before Streamlit sees it (st.context.headers would
+    keep the first value). The rule itself is core/team/identity.py header_refusal; the settings are read per
+    request, like the pages read them, so the guard and the pages never disagree.
+
+    The peer is the ASGI `client`: the TCP peer, unless uvicorn rewrote it from X-Forwarded-For (it does for
+    peers in FORWARDED_ALLOW_IPS, loopback by default). A proxy on this machine then counts as the browser
+    behind it, which fails closed: the README says to start the app with FORWARDED_ALLOW_IPS="" in that
+    case."""
+
+    def __init__(self, app: Any, settings: Any = None) -> None:
+        self.app = app
+        self.settings = settings or identity.team_settings  # a callable giving TeamSettings
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        settings = self.settings()
+        refusal = None
+        if settings.trusted_header:
+            name = settings.trusted_header.lower().encode("latin-1")
+            values = [v.decode("latin-1") for k, v in scope.get("headers") or [] if k.lower() == name]
+            client = scope.get("client")
+            refusal = identity.header_refusal(client[0] if client else None, values, settings)
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        log.warning("refused a request naming a person in %s: %s", settings.trusted_header, refusal.message)
+        if scope["type"] == "websocket":
+            await _refuse_websocket(scope, receive, send, refusal)
+        else:
+            await _plain_response(send, "http.response", refusal)
+
+
+async def _plain_response(send: Any, prefix: str, refusal: identity.HeaderRefusal) -> None:
+    body = (refusal.message + "\n").encode("utf-8")
+    await send({"type": f"{prefix}.start", "status": refusal.status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]})
+    await send({"type": f"{prefix}.body", "body": body})
+
+
+async def _refuse_websocket(scope: dict, receive: Any, send: Any, refusal: identity.HeaderRefusal) -> None:
+    """Refuse the handshake: with the plain words and status when the server can send an HTTP answer to a
+    websocket request (the ASGI websocket.http.response extension, uvicorn has it), else a bare 403."""
+    message = await receive()
+    if message.get("type") != "websocket.connect":
+        return
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        await _plain_response(send, "websocket.http.response", refusal)
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
 def middleware() -> list[Middleware]:
-    """Our middleware for st.App (it runs before Streamlit's own)."""
-    return [Middleware(BrowserCookie)]
+    """Our middleware for st.App (it runs before Streamlit's own): the header guard first."""
+    return [Middleware(TrustedHeaderGuard), Middleware(BrowserCookie)]
 
 
 @contextlib.asynccontextmanager

@@ -19,6 +19,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
 
+# Debian's Caddy for the test that runs deploy/Caddyfile in front of a real app server (the identity header:
+# the proxy's value wins, the browser's is dropped).
+if ! command -v caddy >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq caddy >/dev/null
+fi
+
 # The project and its test extra in a local virtual environment.
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

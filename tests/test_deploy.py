@@ -30,7 +30,7 @@ HEALTH_PATH = "/_stcore/health"
 IMAGE_ENV_KEYS = {  # what every app server must get (issue 11 §2; the agreed config names)
     "STUDIO_DATABASE_URL", "STUDIO_MEDIA_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "STUDIO_MEDIA_PUBLIC_ENDPOINT", "STUDIO_TRUSTED_HEADER",
-    "STUDIO_EMULATOR_URL",
+    "STUDIO_EMULATOR_URL", "STUDIO_TRUSTED_PROXIES",
 }
 
 
@@ -186,6 +186,18 @@ def test_caddy_balances_both_app_servers_with_sticky_cookie_and_health_checks():
     assert set(caddy["depends_on"]) == set(app_services(spec))
 
 
+def test_app_servers_take_the_identity_header_only_from_caddys_fixed_address():
+    import ipaddress
+
+    spec = compose()
+    caddy_address = spec["services"]["caddy"]["networks"]["default"]["ipv4_address"]
+    (subnet,) = [c["subnet"] for c in spec["networks"]["default"]["ipam"]["config"]]
+    assert ipaddress.ip_address(caddy_address) in ipaddress.ip_network(subnet)
+    for app in app_services(spec).values():
+        value = app["environment"]["STUDIO_TRUSTED_PROXIES"]
+        assert re.fullmatch(r"\$\{STUDIO_TRUSTED_PROXIES:-([^}]+)\}", value).group(1) == caddy_address
+
+
 # --- Dockerfile ----------------------------------------------------------------------------------------
 
 
@@ -313,5 +325,5 @@ def test_readme_quick_start_stays_two_commands_and_has_the_team_section():
                    "python -m core migrate-media", "deploy/secrets.toml.example", "app3"):
         assert needed in team, needed
     for variable in ("STUDIO_DATABASE_URL", "STUDIO_MEDIA_URL", "STUDIO_MEDIA_PUBLIC_ENDPOINT",
-                     "STUDIO_TRUSTED_HEADER", "AWS_ENDPOINT_URL"):
+                     "STUDIO_TRUSTED_HEADER", "STUDIO_TRUSTED_PROXIES", "AWS_ENDPOINT_URL"):
         assert variable in readme.split("## Configuration", 1)[1].split("\n## ", 1)[0], variable

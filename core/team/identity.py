@@ -7,7 +7,11 @@ Three sources, in this order (issue 11 §3):
                 Streamlit then gives st.user an `is_logged_in` flag). The person is the e-mail, else `sub`.
     header      a header set by a trusted reverse proxy (e.g. oauth2-proxy's X-Forwarded-Email), honoured
                 ONLY when its name is configured: STUDIO_TRUSTED_HEADER, else `[team] trusted_header`.
-                Without that setting the header is ignored, whoever sends it.
+                Without that setting the header is ignored, whoever sends it. With it, the header is honoured
+                only from the proxy's own address (STUDIO_TRUSTED_PROXIES, else `[team] trusted_proxies`;
+                default this machine's loopback): `header_refusal` says why a request is refused when
+                it carries the header from anywhere else, or more than once (core/server.py's
+                TrustedHeaderGuard refuses it before Streamlit sees it).
     single      neither configured: one person, id "" (the app as it always was).
 
 When login or a trusted header is configured and no valid person comes with the request, the identity has
@@ -22,10 +26,11 @@ everything; only the owner or an admin may delete (`may_delete`, checked again b
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,7 @@ from typing import Any
 from core import config, secrets_file
 
 LOGIN, HEADER, SINGLE = "login", "header", "single"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class TeamSettings:
     login_configured: bool = False  # an [auth] section exists in the secrets
     trusted_header: str = ""  # the header's name, "" = not honoured
     admins: frozenset[str] = field(default_factory=frozenset)
+    # the addresses the header is honoured from (the proxy's); default this machine's loopback
+    trusted_proxies: tuple[Network, ...] = field(default_factory=lambda: parse_proxies(""))
 
 
 # --- reading the operator's secrets (the files core/jobs/access.py reads) -----------------------------------
@@ -86,11 +94,29 @@ def section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
+def parse_proxies(value: str | Iterable[str]) -> tuple[Network, ...]:
+    """The trusted proxies from "10.0.0.7, 172.30.0.0/24, ::1" (or a list of such entries); empty: this
+    machine's loopback (config.TRUSTED_PROXIES_DEFAULT). An entry that is not an address or network (a host
+    name, a typo) is dropped: it never widens who is trusted, and with no valid entry nobody is."""
+    entries = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    entries = [e.strip() for e in entries if e.strip()]
+    if not entries:
+        entries = list(config.TRUSTED_PROXIES_DEFAULT)
+    found: list[Network] = []
+    for entry in entries:
+        try:
+            found.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue
+    return tuple(found)
+
+
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 
 
 def team_settings(data: Mapping[str, Any] | None = None) -> TeamSettings:
-    """The operator's identity settings: environment first (STUDIO_TRUSTED_HEADER), then the secrets."""
+    """The operator's identity settings: environment first (STUDIO_TRUSTED_HEADER, STUDIO_TRUSTED_PROXIES),
+    then the secrets."""
     data = secrets_data() if data is None else data
     team = section(data, "team")
     header = os.environ.get(config.TRUSTED_HEADER_ENV, "").strip() or str(team.get("trusted_header") or "")
@@ -101,10 +127,14 @@ def team_settings(data: Mapping[str, Any] | None = None) -> TeamSettings:
     if isinstance(admins, str):
         admins = [admins]
     ids = {normalise(a) for a in admins if isinstance(a, str)}
+    proxies: Any = os.environ.get(config.TRUSTED_PROXIES_ENV, "").strip() or team.get("trusted_proxies") or ""
+    if not isinstance(proxies, str | list | tuple):
+        proxies = ""
     return TeamSettings(
         login_configured=bool(section(data, "auth")),
         trusted_header=header,
         admins=frozenset(i for i in ids if i),
+        trusted_proxies=parse_proxies(proxies),
     )
 
 
@@ -163,6 +193,58 @@ def resolve(login_user: Mapping[str, Any] | None, headers: Mapping[str, str],
         person = normalise(header_value(headers, settings.trusted_header))
         return Identity(person, person, HEADER, bool(person) and person in settings.admins)
     return SINGLE_USER
+
+
+# --- who may name a person: the proxy, once (issue 20 item 4) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeaderRefusal:
+    """A request refused before the app sees it: its HTTP status and the plain words shown."""
+
+    status: int
+    message: str
+
+
+FOREIGN_HEADER_MESSAGE = (
+    "Refused: this request names who you are in the {header} header, but it did not come from the team's "
+    "sign-in proxy, the only one allowed to set it. Open the app at the team's usual address. (Operator: the "
+    "proxy's address must be listed in STUDIO_TRUSTED_PROXIES; this request came from {peer}.)"
+)
+REPEATED_HEADER_MESSAGE = (
+    "Refused: this request names who you are more than once (the {header} header is there {count} times, "
+    "or holds a list). The sign-in proxy must replace that header, not add to one the browser sent."
+)
+
+
+def from_trusted_proxy(peer: str | None, settings: TeamSettings) -> bool:
+    """The TCP peer is one of the operator's proxies (no peer known, or not an address: no)."""
+    if not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:10.0.0.7 from a dual-stack socket is 10.0.0.7
+    return any(address.version == net.version and address in net for net in settings.trusted_proxies)
+
+
+def header_refusal(peer: str | None, values: Sequence[str], settings: TeamSettings) -> HeaderRefusal | None:
+    """Why a request carrying the identity header `values` (every occurrence, in order) from `peer` must be
+    refused, or None when it may go on. Only when a trusted header is configured (otherwise nobody reads it):
+    the header twice (or a comma list: a proxy that appends lets the browser's value through) is refused
+    from anyone; once, it is honoured only from a trusted proxy. No header at all goes on (sign-in is
+    asked as before)."""
+    if not settings.trusted_header or not values:
+        return None
+    header = settings.trusted_header
+    if len(values) > 1 or any("," in v for v in values):
+        return HeaderRefusal(400, REPEATED_HEADER_MESSAGE.format(header=header, count=len(values)))
+    if not from_trusted_proxy(peer, settings):
+        words = FOREIGN_HEADER_MESSAGE.format(header=header, peer=peer or "an unknown address")
+        return HeaderRefusal(403, words)
+    return None
 
 
 # --- rights ----------------------------------------------------------------------------------------------
