@@ -26,10 +26,11 @@ from urllib.parse import urlparse
 import httpx
 
 from core import config
-from core.authoring import catalog
+from core.authoring import catalog, pricing
 from core.authoring.catalog import Endpoint
 from core.authoring.pricing import Estimate
 from core.errors import NotFoundError, StudioError, SubmissionUnknownError
+from core.jobs import access as job_access
 from core.jobs import providers
 from core.jobs.record import (
     InvalidTransition,
@@ -108,6 +109,12 @@ def _save(ledger: Ledger, job: Job) -> Job:
 # --- submit ---------------------------------------------------------------------------------------
 
 
+def counts_against_budget(access: RouterAccess, access_id: str) -> bool:
+    """A job is on the team's account unless it is a demo job or sent with a key a person typed (as
+    record.charged_cost reads it back)."""
+    return not access.demo and job_access.kind_of(access_id) != job_access.SESSION
+
+
 def build_job(
     media: MediaCache,
     endpoint: Endpoint,
@@ -124,7 +131,15 @@ def build_job(
     owner: str = "",
 ) -> Job:
     """A new job record for `body` (images stored in the media cache), not yet in the ledger. `owner`: the
-    person who made it (core/team/identity.py; "" in single-user mode)."""
+    person who made it (core/team/identity.py; "" in single-user mode).
+
+    `estimate` is what the page showed; it is kept only for a job that never counts against a budget (demo,
+    a person's own key). A job on the operator's key is priced here with the operator's table
+    (pricing.operator_charge), whatever the page said; raises pricing.PriceNotConfiguredError (nothing
+    built) when that price is unknown or not above $0."""
+    estimated = _estimated_usd(estimate)
+    if counts_against_budget(access, access_id):
+        estimated = pricing.operator_charge(endpoint, body)
     stored = externalize_body(body, media)
     try:
         mode = str(catalog.mode_of(endpoint, body))
@@ -133,7 +148,7 @@ def build_job(
     note = f"Sending to {endpoint.router_label}" if state == JobState.SUBMITTING else "Waiting to be sent"
     job = new_job(
         endpoint_id=endpoint.id, router=endpoint.router, body=stored, at=at, mode=mode, title=title,
-        estimated_cost=_estimated_usd(estimate), note=note, demo=access.demo, state=state,
+        estimated_cost=estimated, note=note, demo=access.demo, state=state,
     )
     return job.model_copy(
         update={"access": access_id, "base_url": access.base_url, "group": group, "group_limit": group_limit,
