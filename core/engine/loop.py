@@ -8,7 +8,9 @@
 
 Several processes may run engines on one ledger: a job is only worked on by the engine holding its
 lease, so no task is polled twice at once and no video is downloaded twice. A lease is renewed while
-the work goes on and expires when its process dies, so another engine takes the job over.
+the work goes on (by the heartbeat, and by a download as it streams) and expires when its process dies
+or pauses, so another engine takes the job over; a holder that finds its lease lost stops the
+download and writes nothing.
 
 Access (core/jobs/access.py): an engine claims only the jobs whose access it holds — the operator's keys
 (environment/secrets), its own demo emulator, and the session keys typed in this process (held in
@@ -325,12 +327,34 @@ class Engine:
         at = self.clock() + self.demo_done_after_s + config.ENGINE_DEMO_CHECK_MARGIN_S
         return job.model_copy(update={"poll": job.poll.model_copy(update={"next_poll_at": at})})
 
+    def _lease_keeper(self, job_id: str) -> Callable[[int], None]:
+        """A download's progress hook: renews the job's lease while bytes arrive (every third of a lease),
+        and stops the download (LeaseLostError) once another engine holds the job: a holder that lost its
+        lease, e.g. after a pause longer than the lease, writes nothing."""
+        last = [self.clock()]
+
+        def keep(_written: int) -> None:
+            now = self.clock()
+            if now - last[0] < self.lease_s / 3:
+                return
+            last[0] = now
+            try:
+                ours = self.ledger.jobs.renew(self.owner, [job_id], now + self.lease_s)
+            except Exception:  # the database is not answering: nobody else can claim it either
+                log.warning("could not renew the lease of job %s; the download goes on", job_id)
+                return
+            if ours == 0:
+                raise LeaseLostError(f"job {job_id} is being worked on elsewhere now")
+
+        return keep
+
     def _work(self, job: Job, access: RouterAccess | None) -> None:
         try:
             if job.state == JobState.WAITING:
                 result = self._send(job, access)
             else:
-                result = runner.advance(self.media, self.client, job, access, now=self.clock)
+                result = runner.advance(self.media, self.client, job, access, now=self.clock,
+                                        progress=self._lease_keeper(job.id))
             self.ledger.jobs.release(result, self.owner)
             self.stats["released"] += 1
         except LeaseLostError:

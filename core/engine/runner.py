@@ -15,11 +15,12 @@ active and backs off. The API key only travels inside RouterAccess to the adapte
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
@@ -39,6 +40,7 @@ from core.jobs.record import (
     JobState,
     apply_status,
     download_due,
+    download_window_end,
     is_due,
     is_past_deadline,
     is_pollable,
@@ -52,7 +54,7 @@ from core.jobs.record import (
 )
 from core.models import RouterAccess, TaskRef
 from core.storage.body_media import externalize_body
-from core.storage.job_store import StaleWriteError
+from core.storage.job_store import LeaseLostError, StaleWriteError
 from core.storage.ledger import Ledger
 from core.storage.media_cache import MediaCache
 from core.storage.spend_store import SpendLimit
@@ -73,6 +75,7 @@ UNEXPECTED_POLL_MESSAGE = "Checking this job failed unexpectedly; it will be tri
 DOWNLOAD_FAILED_MESSAGE = "The finished video could not be saved yet; it will be tried again."
 VIDEO_EXTENSIONS = ("mp4", "mov", "webm")
 DEFAULT_VIDEO_EXT = "mp4"
+PENDING_UPLOAD_PREFIX = ".upload-"  # + job id + ext: a downloaded video the store has not taken yet
 
 
 def _clock(now: Clock) -> Callable[[], float]:
@@ -281,27 +284,54 @@ def _video_ext(url: str) -> str:
     return suffix if suffix in VIDEO_EXTENSIONS else DEFAULT_VIDEO_EXT
 
 
-def download_step(
-    media: MediaCache, client: httpx.Client, job: Job, t: float, *, allowed_origins: Iterable[str] = ()
-) -> Job:
-    """Try once to fetch a finished job's video into the media cache; the job as it should be stored.
+def pending_upload(media: MediaCache, job: Job) -> Path | None:
+    """A finished download of `job` kept in this server's media folder because the store (the bucket) did
+    not take it yet: it is stored from there, never downloaded again."""
+    found = sorted(Path(media.dir).glob(f"{PENDING_UPLOAD_PREFIX}{job.id}.*"))
+    return found[0] if found else None
 
-    On failure the reason is noted and the next try is backed off (the engine retries until the
-    router's links expire)."""
+
+def _download_failed(job: Job, t: float, attempts: int, exc: StudioError, *, kept: bool = False) -> Job:
+    reason = f"{DOWNLOAD_FAILED_MESSAGE} ({exc.user_message})"
+    retry_at = t + poll_error_backoff(attempts, exc.retry_after)
+    update: dict[str, Any] = {"download_attempts": attempts, "last_error": reason, "next_poll_at": retry_at}
+    if kept:  # the video is here: keep trying to store it even after the router's links expire
+        update["download_until"] = max(download_window_end(job), retry_at + config.DOWNLOAD_MIN_WINDOW_S)
+    return job.model_copy(update={"poll": job.poll.model_copy(update=update), "updated_at": t})
+
+
+def download_step(
+    media: MediaCache, client: httpx.Client, job: Job, t: float, *, allowed_origins: Iterable[str] = (),
+    progress: Callable[[int], None] | None = None,
+) -> Job:
+    """Try once to fetch a finished job's video and store it (media cache or bucket); the job as it should
+    be stored.
+
+    One download per video: the finished file is kept in the media folder (`pending_upload`) until the
+    store has it, so a bucket outage means storing it again later, never fetching it again. `progress`
+    runs as the download streams (the engine renews its lease there; what it raises stops the download,
+    nothing is kept). On failure the reason is noted and the next try is backed off (the engine retries
+    until the router's links expire, or for as long as it takes to store a video it has)."""
     url = job.video_urls[0]
-    tmp = media.temp_path(".part")
     attempts = job.poll.download_attempts + 1
+    kept = pending_upload(media, job)
+    if kept is None:
+        tmp = media.temp_path(".part")
+        try:
+            providers.download(client, url, tmp, allowed_origins=tuple(allowed_origins), progress=progress)
+        except StudioError as exc:
+            tmp.unlink(missing_ok=True)
+            return _download_failed(job, t, attempts, exc)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        kept = Path(media.dir) / f"{PENDING_UPLOAD_PREFIX}{job.id}.{_video_ext(url)}"
+        os.replace(tmp, kept)
     try:
-        providers.download(client, url, tmp, allowed_origins=tuple(allowed_origins))
-        name = media.adopt_file(tmp, _video_ext(url))
-    except StudioError as exc:
-        tmp.unlink(missing_ok=True)
-        reason = f"{DOWNLOAD_FAILED_MESSAGE} ({exc.user_message})"
-        retry_at = t + poll_error_backoff(attempts, exc.retry_after)
-        poll = job.poll.model_copy(
-            update={"download_attempts": attempts, "last_error": reason, "next_poll_at": retry_at}
-        )
-        return job.model_copy(update={"poll": poll, "updated_at": t})
+        name = media.adopt_file(kept, kept.suffix.lstrip(".") or DEFAULT_VIDEO_EXT)
+    except StudioError as exc:  # the store did not take it: the file stays here for the next try
+        log.info("job %s: video kept locally until the media store takes it", job.id)
+        return _download_failed(job, t, attempts, exc, kept=True)
     poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": None})
     return job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t})
 
@@ -364,8 +394,10 @@ def advance(
     *,
     now: Clock = time.time,
     rand: Callable[[], float] = random.random,
+    progress: Callable[[int], None] | None = None,
 ) -> Job:
     """One step of the job engine on a job it has claimed; returns the job as it should be stored.
+    `progress` goes to the download (download_step); a LeaseLostError it raises is passed on.
 
     Settles an orphaned "submitting" job or one past its deadline; polls a due job once (no retries
     or sleeps inside: a failure, or a long Retry-After, moves the job's next poll time instead); then
@@ -383,7 +415,9 @@ def advance(
             job = _poll_once(client, job, access, clock, _no_sleep, rand, budget=0)
         if download_due(job, clock()):
             origins = [o for o in (job.base_url, access.base_url if access else "") if o]
-            job = download_step(media, client, job, clock(), allowed_origins=origins)
+            job = download_step(media, client, job, clock(), allowed_origins=origins, progress=progress)
+    except LeaseLostError:  # another engine has the job now: nothing of ours is written
+        raise
     except Exception:  # one job's trouble never stops the engine
         log.exception("working on job %s failed", job.id)
         if is_pollable(job):
