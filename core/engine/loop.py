@@ -36,7 +36,7 @@ from core import config
 from core.authoring import catalog
 from core.engine import runner
 from core.jobs import access as acc
-from core.jobs.record import Job, JobError, JobState, transition
+from core.jobs.record import InvalidTransition, Job, JobError, JobState, transition
 from core.models import RouterAccess
 from core.storage.body_media import internalize_body
 from core.storage.job_store import LeaseLostError, StaleWriteError
@@ -79,6 +79,14 @@ def origin_alive(url: str, timeout: float = config.ENGINE_PROBE_TIMEOUT_S) -> bo
             return True
     except (OSError, ValueError, IndexError):
         return False
+
+
+def _with_answer(current: Job, answered: Job) -> Job:
+    """The stored job with the router's answer to its send, when it still waits for one (being sent, or
+    taken for "submission unknown" meanwhile); otherwise as it is."""
+    if current.task is not None or current.state not in (JobState.SUBMITTING, JobState.SUBMISSION_UNKNOWN):
+        return current
+    return answered.model_copy(update={"revision": current.revision})
 
 
 def access_for(job: Job, held: dict[str, RouterAccess]) -> RouterAccess | None:
@@ -130,7 +138,7 @@ class Engine:
         self._lock = threading.Lock()
         self._last_heartbeat = 0.0
         self._last_adopt = 0.0
-        self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0}
+        self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0, "write_retries": 0}
 
     def __repr__(self) -> str:
         return f"Engine({self.owner!r}, {self.ledger!r})"
@@ -348,14 +356,44 @@ class Engine:
 
         return keep
 
+    def _write_sent(self, result: Job) -> None:
+        """Write what the router answered to a send (its task id above all), however long the database
+        takes to answer again: the answer is kept in memory and written with backoff (never sent again). If
+        another engine holds the job meanwhile, the answer still goes in while the job waits for it."""
+        delay, stopped_at = config.ENGINE_WRITE_RETRY_S, None
+        while True:
+            try:
+                try:
+                    self.ledger.jobs.release(result, self.owner)
+                except LeaseLostError:
+                    if result.task is None:
+                        raise
+                    self.ledger.jobs.modify(result.id, lambda current: _with_answer(current, result))
+                return
+            except (InvalidTransition, KeyError):  # not ours to write, or the job was deleted
+                raise
+            except Exception as exc:
+                self.stats["write_retries"] += 1
+                now = time.monotonic()
+                if self._stop.is_set():
+                    stopped_at = stopped_at or now
+                    if now - stopped_at > config.ENGINE_WRITE_KEEP_AFTER_STOP_S:
+                        log.error("job %s: the database did not answer; the router's task id %s was not "
+                                  "written", result.id, result.task_id)
+                        raise
+                log.warning("job %s: the database is not answering (%s); task id %s kept, written when it "
+                            "answers", result.id, type(exc).__name__, result.task_id)
+                time.sleep(delay)
+                delay = min(delay * 2, config.ENGINE_WRITE_RETRY_CAP_S)
+
     def _work(self, job: Job, access: RouterAccess | None) -> None:
         try:
             if job.state == JobState.WAITING:
-                result = self._send(job, access)
+                self._write_sent(self._send(job, access))
             else:
                 result = runner.advance(self.media, self.client, job, access, now=self.clock,
                                         progress=self._lease_keeper(job.id))
-            self.ledger.jobs.release(result, self.owner)
+                self.ledger.jobs.release(result, self.owner)
             self.stats["released"] += 1
         except LeaseLostError:
             self.stats["lost"] += 1
