@@ -131,6 +131,20 @@ class Cluster:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def stop_server(cluster: Cluster) -> None:
+    """Stop the cluster's server (an outage; a fast shutdown, so what was committed stays: the throwaway
+    settings do not sync); `start_server` brings it back on its port."""
+    _run([str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data_dir), "-m", "fast", "-w", "stop"])
+
+
+def start_server(cluster: Cluster) -> None:
+    opts = " ".join(f"-c {k}={v}" for k, v in SETTINGS.items())
+    opts += f" -p {cluster.port} -k {cluster.socket_dir}"
+    log = str(cluster.folder / "server.log")
+    _run([str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data_dir), "-l", log,
+          "-o", opts, "-w", "-t", str(START_TIMEOUT_S), "start"])
+
+
 def _start(bin_dir: Path, folder: Path) -> Cluster:
     cluster = Cluster(bin_dir=bin_dir, folder=folder, port=0)
     cluster.socket_dir.mkdir()

@@ -53,6 +53,9 @@ DEFAULT_FRAGMENT_EVERY_S = 2.0
 # The operator's daily budget refused a job (nothing was recorded; budget_refusal gives the words). The pages
 # catch it under this name, so they need not know which store raises it.
 OverBudgetError = spend_store.OverBudgetError
+# The operator's price table gives a request on the operator's key no price above $0 (a configuration
+# problem; nothing was recorded; str(exc) is the plain message).
+PriceNotConfiguredError = pricing.PriceNotConfiguredError
 
 
 class AccessRefusedError(ValueError):
@@ -285,11 +288,12 @@ def set_price_rows(rows: list[dict]) -> None:
 
 
 def estimate(endpoint: Endpoint, body: dict) -> pricing.Estimate:
-    try:
-        table = pricing.rows_to_table(price_rows())
-    except (ValueError, TypeError, KeyError):
-        table = pricing.default_table()
-    return pricing.estimate(endpoint, body, table)
+    """The estimate the page shows: this session's price table for demo jobs and a key typed here; on the
+    operator's key the operator's prices (what counts against the budget: core prices the job again)."""
+    router = endpoint.router
+    if not is_demo(router) and not session_key(router):
+        return pricing.estimate(endpoint, body, pricing.operator_table())
+    return pricing.estimate(endpoint, body, price_table())
 
 
 def session_job_ids() -> list[str]:

@@ -13,6 +13,11 @@ Rates are USD per second of output, keyed by (router, model, mode, audio, video_
 The table is a list of rows so Settings can show and edit it in a data editor
 (`table_to_rows` / `rows_to_table`). `estimate(endpoint, body, table)` reads the body through the
 endpoint's PriceRule; `session_spend(jobs)` adds up estimates and reported charges.
+
+A person's edited table only changes what their pages *show*. What counts against the operator's budgets is
+`operator_charge(endpoint, body)`: the operator's table (`operator_table`), computed in core when a job on the
+operator's key is recorded (core/engine/runner.py build_job); no price, or one of $0 or less, is refused
+(PriceNotConfiguredError) rather than recorded as free.
 """
 
 from __future__ import annotations
@@ -82,6 +87,11 @@ ROW_FIELDS = ("router", "model", "mode", "audio", "video_input", "usd_per_s", "n
 
 def default_table() -> RateTable:
     return {RateKey(r, m, mode, a, v): Rate(usd, note) for r, m, mode, a, v, usd, note in _ROWS}
+
+
+def operator_table() -> RateTable:
+    """The prices budgets and spend are counted with (the operator's; never a session's edits)."""
+    return default_table()
 
 
 def table_to_rows(table: RateTable) -> list[dict[str, Any]]:
@@ -200,6 +210,28 @@ def estimate(endpoint: Endpoint, body: dict[str, Any], table: RateTable | None =
     total = round(seconds * rate.usd_per_s, 4)
     basis = f"{seconds:g} s × ${rate.usd_per_s:g}/s ({what})"
     return Estimate(seconds, rate.usd_per_s, total, basis, assumptions)
+
+
+class PriceNotConfiguredError(ValueError):
+    """A job on the operator's key that the operator's price table prices at $0 or less, or not at all: it
+    would pass every budget for free, so it is not recorded (a configuration problem for the operator)."""
+
+
+def operator_charge(endpoint: Endpoint, body: dict[str, Any]) -> float:
+    """What a job on the operator's key counts against the budgets: the operator's price for `body`.
+    Raises PriceNotConfiguredError (plain words) when that is unknown or not above $0."""
+    try:
+        est = estimate(endpoint, body, operator_table())
+    except Exception:  # a body the estimate cannot read has no price
+        est = None
+    if est is None or est.total_usd is None or est.total_usd <= 0:
+        what = est.basis if est is not None else endpoint.id
+        raise PriceNotConfiguredError(
+            f"Nothing was sent: the operator's price table gives this request no price above $0 ({what}), "
+            "so it could not be counted against the daily budget. Ask the operator to add a price for it "
+            "(a configuration problem, not something you did wrong)."
+        )
+    return est.total_usd
 
 
 @dataclass(frozen=True)

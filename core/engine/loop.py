@@ -8,7 +8,9 @@
 
 Several processes may run engines on one ledger: a job is only worked on by the engine holding its
 lease, so no task is polled twice at once and no video is downloaded twice. A lease is renewed while
-the work goes on and expires when its process dies, so another engine takes the job over.
+the work goes on (by the heartbeat, and by a download as it streams) and expires when its process dies
+or pauses, so another engine takes the job over; a holder that finds its lease lost stops the
+download and writes nothing.
 
 Access (core/jobs/access.py): an engine claims only the jobs whose access it holds — the operator's keys
 (environment/secrets), its own demo emulator, and the session keys typed in this process (held in
@@ -34,7 +36,7 @@ from core import config
 from core.authoring import catalog
 from core.engine import runner
 from core.jobs import access as acc
-from core.jobs.record import Job, JobError, JobState, transition
+from core.jobs.record import InvalidTransition, Job, JobError, JobState, transition
 from core.models import RouterAccess
 from core.storage.body_media import internalize_body
 from core.storage.job_store import LeaseLostError, StaleWriteError
@@ -77,6 +79,14 @@ def origin_alive(url: str, timeout: float = config.ENGINE_PROBE_TIMEOUT_S) -> bo
             return True
     except (OSError, ValueError, IndexError):
         return False
+
+
+def _with_answer(current: Job, answered: Job) -> Job:
+    """The stored job with the router's answer to its send, when it still waits for one (being sent, or
+    taken for "submission unknown" meanwhile); otherwise as it is."""
+    if current.task is not None or current.state not in (JobState.SUBMITTING, JobState.SUBMISSION_UNKNOWN):
+        return current
+    return answered.model_copy(update={"revision": current.revision})
 
 
 def access_for(job: Job, held: dict[str, RouterAccess]) -> RouterAccess | None:
@@ -128,7 +138,7 @@ class Engine:
         self._lock = threading.Lock()
         self._last_heartbeat = 0.0
         self._last_adopt = 0.0
-        self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0}
+        self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0, "write_retries": 0}
 
     def __repr__(self) -> str:
         return f"Engine({self.owner!r}, {self.ledger!r})"
@@ -329,13 +339,65 @@ class Engine:
         at = self.clock() + self.demo_done_after_s + config.ENGINE_DEMO_CHECK_MARGIN_S
         return job.model_copy(update={"poll": job.poll.model_copy(update={"next_poll_at": at})})
 
+    def _lease_keeper(self, job_id: str) -> Callable[[int], None]:
+        """A download's progress hook: renews the job's lease while bytes arrive (every third of a lease),
+        and stops the download (LeaseLostError) once another engine holds the job: a holder that lost its
+        lease, e.g. after a pause longer than the lease, writes nothing."""
+        last = [self.clock()]
+
+        def keep(_written: int) -> None:
+            now = self.clock()
+            if now - last[0] < self.lease_s / 3:
+                return
+            last[0] = now
+            try:
+                ours = self.ledger.jobs.renew(self.owner, [job_id], now + self.lease_s)
+            except Exception:  # the database is not answering: nobody else can claim it either
+                log.warning("could not renew the lease of job %s; the download goes on", job_id)
+                return
+            if ours == 0:
+                raise LeaseLostError(f"job {job_id} is being worked on elsewhere now")
+
+        return keep
+
+    def _write_sent(self, result: Job) -> None:
+        """Write what the router answered to a send (its task id above all), however long the database
+        takes to answer again: the answer is kept in memory and written with backoff (never sent again). If
+        another engine holds the job meanwhile, the answer still goes in while the job waits for it."""
+        delay, stopped_at = config.ENGINE_WRITE_RETRY_S, None
+        while True:
+            try:
+                try:
+                    self.ledger.jobs.release(result, self.owner)
+                except LeaseLostError:
+                    if result.task is None:
+                        raise
+                    self.ledger.jobs.modify(result.id, lambda current: _with_answer(current, result))
+                return
+            except (InvalidTransition, KeyError):  # not ours to write, or the job was deleted
+                raise
+            except Exception as exc:
+                self.stats["write_retries"] += 1
+                now = time.monotonic()
+                if self._stop.is_set():
+                    stopped_at = stopped_at or now
+                    if now - stopped_at > config.ENGINE_WRITE_KEEP_AFTER_STOP_S:
+                        log.error("job %s: the database did not answer; the router's task id %s was not "
+                                  "written", result.id, result.task_id)
+                        raise
+                log.warning("job %s: the database is not answering (%s); task id %s kept, written when it "
+                            "answers", result.id, type(exc).__name__, result.task_id)
+                time.sleep(delay)
+                delay = min(delay * 2, config.ENGINE_WRITE_RETRY_CAP_S)
+
     def _work(self, job: Job, access: RouterAccess | None) -> None:
         try:
             if job.state == JobState.WAITING:
-                result = self._send(job, access)
+                self._write_sent(self._send(job, access))
             else:
-                result = runner.advance(self.media, self.client, job, access, now=self.clock)
-            self.ledger.jobs.release(result, self.owner)
+                result = runner.advance(self.media, self.client, job, access, now=self.clock,
+                                        progress=self._lease_keeper(job.id))
+                self.ledger.jobs.release(result, self.owner)
             self.stats["released"] += 1
         except LeaseLostError:
             self.stats["lost"] += 1

@@ -15,22 +15,24 @@ active and backs off. The API key only travels inside RouterAccess to the adapte
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 
 from core import config
-from core.authoring import catalog
+from core.authoring import catalog, pricing
 from core.authoring.catalog import Endpoint
 from core.authoring.pricing import Estimate
 from core.engine.rights import Allowed, check_job, check_own_key
 from core.errors import NotFoundError, StudioError, SubmissionUnknownError
+from core.jobs import access as job_access
 from core.jobs import providers
 from core.jobs.record import (
     InvalidTransition,
@@ -39,6 +41,7 @@ from core.jobs.record import (
     JobState,
     apply_status,
     download_due,
+    download_window_end,
     is_due,
     is_past_deadline,
     is_pollable,
@@ -52,7 +55,7 @@ from core.jobs.record import (
 )
 from core.models import RouterAccess, TaskRef
 from core.storage.body_media import externalize_body
-from core.storage.job_store import StaleWriteError
+from core.storage.job_store import LeaseLostError, StaleWriteError
 from core.storage.ledger import Ledger
 from core.storage.media_cache import MediaCache
 from core.storage.spend_store import SpendLimit
@@ -73,6 +76,7 @@ UNEXPECTED_POLL_MESSAGE = "Checking this job failed unexpectedly; it will be tri
 DOWNLOAD_FAILED_MESSAGE = "The finished video could not be saved yet; it will be tried again."
 VIDEO_EXTENSIONS = ("mp4", "mov", "webm")
 DEFAULT_VIDEO_EXT = "mp4"
+PENDING_UPLOAD_PREFIX = ".upload-"  # + job id + ext: a downloaded video the store has not taken yet
 
 
 def _clock(now: Clock) -> Callable[[], float]:
@@ -109,6 +113,12 @@ def _save(ledger: Ledger, job: Job) -> Job:
 # --- submit ---------------------------------------------------------------------------------------
 
 
+def counts_against_budget(access: RouterAccess, access_id: str) -> bool:
+    """A job is on the team's account unless it is a demo job or sent with a key a person typed (as
+    record.charged_cost reads it back)."""
+    return not access.demo and job_access.kind_of(access_id) != job_access.SESSION
+
+
 def build_job(
     media: MediaCache,
     endpoint: Endpoint,
@@ -125,7 +135,15 @@ def build_job(
     owner: str = "",
 ) -> Job:
     """A new job record for `body` (images stored in the media cache), not yet in the ledger. `owner`: the
-    person who made it (core/team/identity.py; "" in single-user mode)."""
+    person who made it (core/team/identity.py; "" in single-user mode).
+
+    `estimate` is what the page showed; it is kept only for a job that never counts against a budget (demo,
+    a person's own key). A job on the operator's key is priced here with the operator's table
+    (pricing.operator_charge), whatever the page said; raises pricing.PriceNotConfiguredError (nothing
+    built) when that price is unknown or not above $0."""
+    estimated = _estimated_usd(estimate)
+    if counts_against_budget(access, access_id):
+        estimated = pricing.operator_charge(endpoint, body)
     stored = externalize_body(body, media)
     try:
         mode = str(catalog.mode_of(endpoint, body))
@@ -134,7 +152,7 @@ def build_job(
     note = f"Sending to {endpoint.router_label}" if state == JobState.SUBMITTING else "Waiting to be sent"
     job = new_job(
         endpoint_id=endpoint.id, router=endpoint.router, body=stored, at=at, mode=mode, title=title,
-        estimated_cost=_estimated_usd(estimate), note=note, demo=access.demo, state=state,
+        estimated_cost=estimated, note=note, demo=access.demo, state=state,
     )
     return job.model_copy(
         update={"access": access_id, "base_url": access.base_url, "group": group, "group_limit": group_limit,
@@ -274,27 +292,54 @@ def _video_ext(url: str) -> str:
     return suffix if suffix in VIDEO_EXTENSIONS else DEFAULT_VIDEO_EXT
 
 
-def download_step(
-    media: MediaCache, client: httpx.Client, job: Job, t: float, *, allowed_origins: Iterable[str] = ()
-) -> Job:
-    """Try once to fetch a finished job's video into the media cache; the job as it should be stored.
+def pending_upload(media: MediaCache, job: Job) -> Path | None:
+    """A finished download of `job` kept in this server's media folder because the store (the bucket) did
+    not take it yet: it is stored from there, never downloaded again."""
+    found = sorted(Path(media.dir).glob(f"{PENDING_UPLOAD_PREFIX}{job.id}.*"))
+    return found[0] if found else None
 
-    On failure the reason is noted and the next try is backed off (the engine retries until the
-    router's links expire)."""
+
+def _download_failed(job: Job, t: float, attempts: int, exc: StudioError, *, kept: bool = False) -> Job:
+    reason = f"{DOWNLOAD_FAILED_MESSAGE} ({exc.user_message})"
+    retry_at = t + poll_error_backoff(attempts, exc.retry_after)
+    update: dict[str, Any] = {"download_attempts": attempts, "last_error": reason, "next_poll_at": retry_at}
+    if kept:  # the video is here: keep trying to store it even after the router's links expire
+        update["download_until"] = max(download_window_end(job), retry_at + config.DOWNLOAD_MIN_WINDOW_S)
+    return job.model_copy(update={"poll": job.poll.model_copy(update=update), "updated_at": t})
+
+
+def download_step(
+    media: MediaCache, client: httpx.Client, job: Job, t: float, *, allowed_origins: Iterable[str] = (),
+    progress: Callable[[int], None] | None = None,
+) -> Job:
+    """Try once to fetch a finished job's video and store it (media cache or bucket); the job as it should
+    be stored.
+
+    One download per video: the finished file is kept in the media folder (`pending_upload`) until the
+    store has it, so a bucket outage means storing it again later, never fetching it again. `progress`
+    runs as the download streams (the engine renews its lease there; what it raises stops the download,
+    nothing is kept). On failure the reason is noted and the next try is backed off (the engine retries
+    until the router's links expire, or for as long as it takes to store a video it has)."""
     url = job.video_urls[0]
-    tmp = media.temp_path(".part")
     attempts = job.poll.download_attempts + 1
+    kept = pending_upload(media, job)
+    if kept is None:
+        tmp = media.temp_path(".part")
+        try:
+            providers.download(client, url, tmp, allowed_origins=tuple(allowed_origins), progress=progress)
+        except StudioError as exc:
+            tmp.unlink(missing_ok=True)
+            return _download_failed(job, t, attempts, exc)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        kept = Path(media.dir) / f"{PENDING_UPLOAD_PREFIX}{job.id}.{_video_ext(url)}"
+        os.replace(tmp, kept)
     try:
-        providers.download(client, url, tmp, allowed_origins=tuple(allowed_origins))
-        name = media.adopt_file(tmp, _video_ext(url))
-    except StudioError as exc:
-        tmp.unlink(missing_ok=True)
-        reason = f"{DOWNLOAD_FAILED_MESSAGE} ({exc.user_message})"
-        retry_at = t + poll_error_backoff(attempts, exc.retry_after)
-        poll = job.poll.model_copy(
-            update={"download_attempts": attempts, "last_error": reason, "next_poll_at": retry_at}
-        )
-        return job.model_copy(update={"poll": poll, "updated_at": t})
+        name = media.adopt_file(kept, kept.suffix.lstrip(".") or DEFAULT_VIDEO_EXT)
+    except StudioError as exc:  # the store did not take it: the file stays here for the next try
+        log.info("job %s: video kept locally until the media store takes it", job.id)
+        return _download_failed(job, t, attempts, exc, kept=True)
     poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": None})
     return job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t})
 
@@ -357,8 +402,10 @@ def advance(
     *,
     now: Clock = time.time,
     rand: Callable[[], float] = random.random,
+    progress: Callable[[int], None] | None = None,
 ) -> Job:
     """One step of the job engine on a job it has claimed; returns the job as it should be stored.
+    `progress` goes to the download (download_step); a LeaseLostError it raises is passed on.
 
     Settles an orphaned "submitting" job or one past its deadline; polls a due job once (no retries
     or sleeps inside: a failure, or a long Retry-After, moves the job's next poll time instead); then
@@ -376,7 +423,9 @@ def advance(
             job = _poll_once(client, job, access, clock, _no_sleep, rand, budget=0)
         if download_due(job, clock()):
             origins = [o for o in (job.base_url, access.base_url if access else "") if o]
-            job = download_step(media, client, job, clock(), allowed_origins=origins)
+            job = download_step(media, client, job, clock(), allowed_origins=origins, progress=progress)
+    except LeaseLostError:  # another engine has the job now: nothing of ours is written
+        raise
     except Exception:  # one job's trouble never stops the engine
         log.exception("working on job %s failed", job.id)
         if is_pollable(job):

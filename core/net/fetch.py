@@ -425,15 +425,19 @@ def _error_reply(response: httpx.Response, deadline: _Deadline) -> Exception:
 
 
 def _copy_body(
-    response: httpx.Response, deadline: _Deadline, out: BinaryIO, max_bytes: int, expect: str
+    response: httpx.Response, deadline: _Deadline, out: BinaryIO, max_bytes: int, expect: str,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the body to `out`, sniffing a video's first bytes before anything is written; bytes written."""
+    """Write the body to `out`, sniffing a video's first bytes before anything is written; bytes written.
+    `progress(bytes so far)` runs after every chunk read; whatever it raises stops the copy."""
     content_type = FetchHead(str(response.url), response.status_code, response.headers).content_type
     head = bytearray()
     sniffed = expect != EXPECT_VIDEO
     written = 0
     for chunk in _chunks(response, deadline):
         written += len(chunk)
+        if progress is not None:
+            progress(written)
         if written > max_bytes:
             raise _too_large(max_bytes)
         if not sniffed:
@@ -470,8 +474,12 @@ def fetch_to_file(
     policy: FetchPolicy,
     expect: str = EXPECT_VIDEO,
     resolve: Resolver = socket.getaddrinfo,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Fetch `url` into `dest` within the policy; return the bytes written.
+
+    `progress(bytes so far)` is called as the body streams (e.g. the job engine renews its lease there);
+    an exception it raises stops the fetch and, like any failure, leaves nothing behind.
 
     `expect` "video" (magic bytes checked before anything is written), "image" (must open in
     Pillow as JPEG or PNG) or "any". The file is written to a temporary `.part` beside `dest` and
@@ -491,7 +499,7 @@ def fetch_to_file(
             if declared is not None and declared > policy.max_bytes:
                 raise _too_large(policy.max_bytes)
             content_type = FetchHead(url, response.status_code, response.headers).content_type
-            written = _copy_body(response, deadline, out, policy.max_bytes, expect)
+            written = _copy_body(response, deadline, out, policy.max_bytes, expect, progress)
         if written == 0:
             raise ServerError("The file at the address was empty, so it was not saved.")
         if expect == EXPECT_IMAGE:

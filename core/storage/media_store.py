@@ -6,7 +6,9 @@
     S3Media(bucket, prefix, local_dir)    the same methods as MediaCache:
         has(name)                         the object exists (names are content hashes: a yes is remembered)
         put_bytes(data, ext) -> name      uploaded once (skipped when already there)
-        adopt_file(src, ext) -> name      a finished download uploaded (multipart when big), src removed
+        adopt_file(src, ext) -> name      a finished download uploaded (multipart when big), src removed;
+                                          kept when the upload fails (the engine uploads it later,
+                                          core/engine/runner.py pending_upload: never fetched again)
         temp_path(suffix)                 a local file for a download in progress (in `.dir`)
         open(name) / read_bytes(name)     the object's bytes, streamed / whole
         local_path(name)                  a local copy (kept in a bounded cache, oldest used removed first)

@@ -320,6 +320,9 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
     except session.AccessRefusedError as exc:
         st.error(f"Nothing was sent. {exc}", icon=":material/key_off:")
         return
+    except session.PriceNotConfiguredError as exc:  # no operator price above $0: nothing was recorded
+        st.error(str(exc), icon=":material/savings:")
+        return
     except PermissionError as exc:  # someone else's experiment (core refuses whatever the page showed)
         st.error(f"Nothing was sent. {exc}", icon=":material/block:")
         return

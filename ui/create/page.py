@@ -544,7 +544,9 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
             st.session_state[_k(mode, "last_job")] = job
             _after_submit(mode, endpoint, job)
     except session.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
-        refusal = session.budget_refusal(exc)
+        refusal = f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}"
+    except session.PriceNotConfiguredError as exc:  # no operator price above $0: nothing was recorded
+        refusal = str(exc)
     except Exception:  # session.submit records router errors on the job; anything else lands here
         if recorded is None:  # once recorded, the job is sent whatever happens here: show it
             st.session_state[_k(mode, "last_job")] = _Unexpected()
@@ -555,7 +557,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     if refusal is not None:  # next to Generate; the form keeps what was typed
         _refused(mode)
         st.session_state.pop(_k(mode, "last_job"), None)
-        st.error(f"Nothing was sent: over the daily budget. {refusal}", icon=":material/savings:")
+        st.error(refusal, icon=":material/savings:")
         return
     st.rerun()
 

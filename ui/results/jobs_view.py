@@ -523,6 +523,9 @@ def confirm_retry(job: Job, *, key_prefix: str) -> None:
                 st.error(f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}",
                          icon=":material/savings:")
                 return
+            except session.PriceNotConfiguredError as exc:  # no operator price above $0
+                st.error(str(exc), icon=":material/savings:")
+                return
             except (KeyError, FileNotFoundError, ValueError, session.ActionRefused) as exc:
                 st.error(f"It could not be sent again: {exc}")
                 return

@@ -137,8 +137,10 @@ def download(
     allowed_origins: Iterable[str] = (),
     deadline_s: float | None = None,
     resolve: Resolver = socket.getaddrinfo,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Fetch a finished video into `dest_path` (a `.part` beside it, renamed at the end); bytes written.
+    `progress(bytes so far)` runs as it streams; what it raises stops the download (nothing kept).
 
     Bounded (core.net.fetch): http(s) only, no address inside this network unless its origin is in
     `allowed_origins` (the configured router or the emulator), redirects checked hop by hop, one
@@ -151,7 +153,8 @@ def download(
         deadline_s=config.VIDEO_DOWNLOAD_DEADLINE_S if deadline_s is None else deadline_s,
         max_bytes=max_bytes,
     )
-    return fetch_to_file(client, url, dest_path, policy=policy, expect=EXPECT_VIDEO, resolve=resolve)
+    return fetch_to_file(client, url, dest_path, policy=policy, expect=EXPECT_VIDEO, resolve=resolve,
+                         progress=progress)
 
 
 def upload_image(
