@@ -49,8 +49,9 @@ else:  # a script run of one browser session
 
     st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "logo_icon.svg"), size="large")
     page = st.navigation(PAGES)
-    frame.sidebar()
-    frame.live_jobs()
-    with st.sidebar:
-        phone.close_sidebar_after_navigation(page.url_path)
-    page.run()
+    with frame.database_outage_shown():  # the database not answering: plain words, and it tries again
+        frame.sidebar()
+        frame.live_jobs()
+        with st.sidebar:
+            phone.close_sidebar_after_navigation(page.url_path)
+        page.run()

@@ -76,6 +76,7 @@ def _empty_message(mine: bool) -> str:
 
 
 @st.fragment(run_every=frame.poll_interval())
+@frame.outage_safe
 def live_table() -> None:
     mine = scope == SCOPE_MINE
     size = config.JOBS_PAGE_SIZE

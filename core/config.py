@@ -322,6 +322,7 @@ PG_POOL_MIN = 1  # connections a server keeps open to PostgreSQL
 PG_POOL_MAX = 10  # at most this many per server process (engine + sessions)
 PG_CONNECT_TIMEOUT_S = 10.0  # opening the pool / one connection
 PG_POOL_TIMEOUT_S = 30.0  # waiting for a free connection of the pool
+DB_OUTAGE_RETRY_S = 3.0  # a page whose database stopped answering looks again this often
 
 
 def database_url() -> str | None:

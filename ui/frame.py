@@ -12,6 +12,7 @@ the ledger what changed since it last looked (one indexed query) for its counter
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 
 import streamlit as st
@@ -138,10 +139,45 @@ def _announce(job, since: float, toasted: set[str]) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def database_outage_shown():
+    """Around the frame and the page: when the database stops answering (an outage, a lock held too long),
+    the page says so in plain words instead of an error box, and tries again by itself every few seconds.
+    What was typed stays in the widgets; the engine keeps what the routers said until it can write it."""
+    try:
+        yield
+    except session.DatabaseUnavailable:
+        database_not_answering()
+
+
+def outage_safe(body):
+    """For a fragment's body (Streamlit shows a fragment's errors itself, out of the page's reach): the same
+    plain notice as the page's when the database stops answering."""
+
+    @functools.wraps(body)
+    def guarded(*args, **kwargs):
+        with database_outage_shown():
+            return body(*args, **kwargs)
+
+    return guarded
+
+
+def database_not_answering() -> None:
+    st.warning(session.DATABASE_NOT_ANSWERING, icon=":material/cloud_off:")
+
+    @st.fragment(run_every=config.DB_OUTAGE_RETRY_S)
+    def _try_again() -> None:
+        if session.database_answers():
+            st.rerun(scope="app")
+
+    _try_again()
+
+
 def live_jobs() -> None:
     """The sidebar counter and toasts, from the ledger's changes since this tab last looked."""
 
     @st.fragment(run_every=poll_interval())
+    @outage_safe
     def _watch() -> None:
         since = st.session_state.setdefault(SINCE_KEY, time.time())
         toasted = st.session_state.setdefault(TOASTED_KEY, set())

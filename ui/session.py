@@ -30,7 +30,7 @@ from core.jobs import access as acc
 from core.jobs import record as jobs
 from core.jobs.record import Job
 from core.models import RouterAccess
-from core.storage import draft_store, drafts, spend_store
+from core.storage import db, draft_store, drafts, spend_store
 from core.storage.body_media import externalize_body, fingerprint_body, internalize_body, media_ref_name
 from core.storage.jobs_table import JobFilter
 from core.storage.ledger import Ledger
@@ -346,6 +346,19 @@ def pending_form() -> tuple[str, dict] | None:
 def active_count() -> int:
     """How many jobs are in flight (a count query; no rows loaded)."""
     return ledger().jobs.count(JobFilter(states=tuple(jobs.ACTIVE_STATES)))
+
+
+DatabaseUnavailable = db.DatabaseUnavailable  # the ledger's database is out of reach or not answering
+DATABASE_NOT_ANSWERING = db.NOT_ANSWERING
+
+
+def database_answers() -> bool:
+    """Whether the ledger's database answers again (one small read)."""
+    try:
+        last_change()
+    except DatabaseUnavailable:
+        return False
+    return True
 
 
 def last_change() -> int:

@@ -52,7 +52,41 @@ class IntegrityError(ValueError):
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The database named by the URL cannot be reached (plain words, never the URL's password)."""
+    """The database cannot be reached, or stopped answering (plain words, never the URL's password). Pages
+    show it as "not answering; nothing is lost" and try again by themselves; the engine retries its writes."""
+
+
+NOT_ANSWERING = "The database is not answering right now. Nothing is lost; this page tries again by itself."
+_SQLITE_NOT_ANSWERING = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def not_answering(exc: BaseException) -> bool:
+    """Whether `exc` means the database is out of reach or busy (an outage, a lock held too long), not that a
+    statement was wrong: PostgreSQL's OperationalError (connection lost, server shut down) or the pool's
+    timeout; SQLite's "database is locked" / "unable to open" / disk errors."""
+    if isinstance(exc, DatabaseUnavailable):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(words in str(exc).lower() for words in _SQLITE_NOT_ANSWERING)
+    if type(exc).__module__.startswith(("psycopg", "psycopg_pool")):
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        return isinstance(exc, psycopg.OperationalError | PoolTimeout)
+    return False
+
+
+@contextlib.contextmanager
+def _answering() -> Iterator[None]:
+    """Turn the backend's "not answering" errors into DatabaseUnavailable (the one type callers catch)."""
+    try:
+        yield
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:
+        if not_answering(exc):
+            raise DatabaseUnavailable(NOT_ANSWERING) from exc
+        raise
 
 
 def is_postgres_url(url: str | None) -> bool:
@@ -213,33 +247,37 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Conn]:
-        """A connection for reads (each statement sees what was committed when it started)."""
-        if self.kind == POSTGRES:
-            with self._pool.connection() as raw:
-                yield Conn(raw, POSTGRES)
-        else:
-            with self._sqlite() as raw:
-                yield Conn(raw, SQLITE)
+        """A connection for reads (each statement sees what was committed when it started). An outage or a
+        lock held too long raises DatabaseUnavailable."""
+        with _answering():
+            if self.kind == POSTGRES:
+                with self._pool.connection() as raw:
+                    yield Conn(raw, POSTGRES)
+            else:
+                with self._sqlite() as raw:
+                    yield Conn(raw, SQLITE)
 
     @contextlib.contextmanager
     def write(self, serialize: str | None = None) -> Iterator[Conn]:
         """One write transaction; committed at the end, rolled back on any exception. `serialize`: on
-        PostgreSQL, writers naming the same key run one at a time (SQLite writers always do)."""
-        if self.kind == POSTGRES:
-            with self._pool.connection() as raw, raw.transaction():
-                conn = Conn(raw, POSTGRES)
-                if serialize:
-                    raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(serialize),))
-                yield conn
-            return
-        with self._sqlite() as raw:
-            raw.execute("BEGIN IMMEDIATE")
-            try:
-                yield Conn(raw, SQLITE)
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            raw.execute("COMMIT")
+        PostgreSQL, writers naming the same key run one at a time (SQLite writers always do). An outage or a
+        lock held too long raises DatabaseUnavailable (nothing written)."""
+        with _answering():
+            if self.kind == POSTGRES:
+                with self._pool.connection() as raw, raw.transaction():
+                    conn = Conn(raw, POSTGRES)
+                    if serialize:
+                        raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(serialize),))
+                    yield conn
+                return
+            with self._sqlite() as raw:
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Conn(raw, SQLITE)
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
 
     # --- schema versions ---
 

@@ -30,7 +30,7 @@ from core.compare import experiments as X
 from core.compare import grid
 from core.errors import StudioError
 from core.jobs.record import Job
-from ui import media_links, nav, session, welcome
+from ui import frame, media_links, nav, session, welcome
 from ui.results import jobs_view, library_view
 from ui.text import escape_markdown, shorten_inline_images
 
@@ -701,6 +701,7 @@ def render_compare_page() -> None:
     active = any(grid.in_progress(j) for j in _jobs(records).values())
 
     @st.fragment(run_every=LIVE_EVERY_S if active else None)
+    @frame.outage_safe
     def _live() -> None:
         """Run controls and the grid, refreshed while takes are on their way."""
         records = session.ledger().experiments.experiment_cells(exp.id)
