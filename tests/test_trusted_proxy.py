@@ -18,10 +18,10 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from bench import servers
 from core import config
 from core.team import identity as ident
 from core.team.identity import TeamSettings
+from tests.app_server import app_server
 
 HEADER = "X-Auth-Request-Email"
 PROXY_ADDRESS = "127.0.0.2"
@@ -87,14 +87,8 @@ def guarded_app(tmp_path_factory) -> Iterator[str]:
     env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_TRUSTED_HEADER=HEADER,
                STUDIO_TRUSTED_PROXIES=PROXY_ADDRESS)
     env[config.SECRETS_FILE_ENV] = str(data_dir / "no-secrets.toml")
-    try:
-        proc, url = servers.start_streamlit("streamlit_app.py", env=env, log_path=data_dir / "streamlit.log")
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    with app_server("streamlit_app.py", env=env, log_path=data_dir / "streamlit.log") as url:
         yield url
-    finally:
-        servers.stop(proc)
 
 
 def client_from(address: str) -> httpx.Client:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import servers
+from tests.app_server import app_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -52,15 +52,9 @@ def running_app(data_dir: Path) -> Iterator[str]:
     """A Streamlit server in demo mode (no keys), its own data dir, emulator jobs done in ~3 s."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_EMULATOR_COMPLETE_AFTER="3")
-    try:
-        proc, url = servers.start_streamlit("streamlit_app.py", env=env, log_path=data_dir / "streamlit.log",
-                                            timeout_s=SERVER_START_TIMEOUT_S)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    with app_server("streamlit_app.py", env=env, log_path=data_dir / "streamlit.log",
+                    timeout_s=SERVER_START_TIMEOUT_S) as url:
         yield url
-    finally:
-        servers.stop(proc)
 
 
 @pytest.fixture(scope="session")

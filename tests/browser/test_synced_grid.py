@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bench import servers
+from tests.app_server import app_server
 from tests.browser import sync_probe
 from tests.browser.media_server import serving
 
@@ -25,14 +25,8 @@ def harness_url(tmp_path_factory):
     with serving(ASSETS) as media_base:
         env = {**os.environ, "SYNCED_GRID_MEDIA_BASE": media_base}
         log_path = tmp_path_factory.mktemp("grid-harness") / "streamlit.log"
-        try:
-            proc, url = servers.start_streamlit(HARNESS, env=env, log_path=log_path)
-        except RuntimeError as exc:
-            pytest.fail(str(exc))
-        try:
+        with app_server(HARNESS, env=env, log_path=log_path) as url:
             yield url
-        finally:
-            servers.stop(proc)
 
 
 def _open(page, url):

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bench import servers
 from bench.pages import T0, finished_job
 from core import config
 from core.storage.ledger import Ledger
 from core.storage.media_cache import MediaCache
+from tests.app_server import app_server
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = 30_000
@@ -37,15 +37,8 @@ def team_app(tmp_path_factory) -> Iterator[tuple[str, Path, dict[str, str]]]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_TRUSTED_HEADER=HEADER)
     env[getattr(config, "SECRETS_FILE_ENV", "STUDIO_SECRETS_FILE")] = str(data_dir / "no-secrets.toml")
-    try:
-        proc, url = servers.start_streamlit("streamlit_app.py", env=env, log_path=data_dir / "streamlit.log",
-                                            timeout_s=60)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    with app_server("streamlit_app.py", env=env, log_path=data_dir / "streamlit.log", timeout_s=60) as url:
         yield url, data_dir, {owner: job.id for owner, job in jobs.items()}
-    finally:
-        servers.stop(proc)
 
 
 def person(browser: Browser, email: str) -> Page:
