@@ -1,6 +1,6 @@
 """The fault matrix as a benchmark (issue 20): real engine processes (`python -m core engine`) on SQLite and
 on PostgreSQL + an S3 bucket (moto), the emulator over HTTP behind the counting proxy (bench/proxy.py),
-and for each store three runs of the same workload:
+and for each store four runs of the same workload:
 
     baseline        two engines, nothing goes wrong
     engine paused   the engine that is downloading a video is SIGSTOPped mid-download for 45 s (20 s with
@@ -8,8 +8,10 @@ and for each store three runs of the same workload:
                     then SIGCONTinued
     database out    20 s with sends in flight: PostgreSQL stopped and started again; SQLite held locked by
                     an exclusive transaction
-    db out mid-dl   the same 20 s outage, started while an engine is downloading a video (so the download
-                    ends while the database does not answer)
+    db out mid-dl   the same 20 s outage, started while an engine is downloading a video (aimed at a
+                    download ending while the database does not answer; the download's lease renewal
+                    waits for the database — SQLite's busy timeout, the PostgreSQL pool's timeout — so
+                    it mostly ends after the outage: the last column says when)
 
 Videos are real-size and slow: the proxy answers every video GET with 20 MB (the emulator's clip, then
 zeros) at 3 MB/s, so a download takes about 7 s, longer than the lease (the demo clips alone are a few KB
