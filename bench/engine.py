@@ -219,13 +219,22 @@ def start_emulator_process(complete_after: float) -> tuple[subprocess.Popen, str
     return proc, _first_line(proc, START_TIMEOUT_S)
 
 
-def start_engines(count: int, data_dir: Path, emulator_url: str, **env: str) -> list[subprocess.Popen]:
-    """`count` × `python -m core engine --data-dir data_dir`, each running when this returns."""
+# `python -m core` with the root logger at INFO first (core configures no logging: only warnings would show)
+INFO_LOGGING = ("import logging, runpy, sys; logging.basicConfig(level=logging.INFO, "
+                "format='%(asctime)s %(levelname)s %(name)s: %(message)s'); sys.argv[0] = 'core'; "
+                "runpy.run_module('core', run_name='__main__', alter_sys=True)")
+
+
+def start_engines(count: int, data_dir: Path, emulator_url: str, *, info_logs: bool = False,
+                  **env: str) -> list[subprocess.Popen]:
+    """`count` × `python -m core engine --data-dir data_dir`, each running when this returns; stderr in
+    data_dir/engine-N.log (`info_logs`: its INFO lines too, e.g. a job taken over by another engine)."""
     procs = []
+    head = [sys.executable, "-c", INFO_LOGGING] if info_logs else [sys.executable, "-m", "core"]
     for i in range(count):
         log = open(data_dir / f"engine-{i}.log", "wb")  # noqa: SIM115 (closed with the process)
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "core", "engine", "--data-dir", str(data_dir)], cwd=ROOT,
+            [*head, "engine", "--data-dir", str(data_dir)], cwd=ROOT,
             env=child_env(data_dir, emulator_url, **env), stdout=subprocess.PIPE, stderr=log,
         ))
         log.close()

@@ -7,10 +7,18 @@
 
     CountingProxy(emulator_url, identify=fn)       # fn(caller's port) → a label kept in Hit.caller (e.g.
                                                    # which server process made the request)
+    CountingProxy(emulator_url, videos=SlowVideos(size=20 << 20, rate=5 << 20))
+                                                   # every video GET answered with a real-size body (the
+                                                   # clip, then zeros up to `size` bytes) sent at `rate`
+                                                   # bytes/s: downloads take seconds, as real ones do
 
 The Host header is passed through unchanged, so the emulator builds its video links on the proxy's
 address and the downloads are counted too. Each request is recorded when it arrives (so a request whose
-client died is still seen) and completed when the emulator's reply is back.
+client died is still seen) and completed when the emulator's reply is back — a slow video (SlowVideos)
+when its last byte was handed to the socket (full_body) or when its client hung up first (a cut-off
+download: full_body False, `bytes` = what was sent). "Sent" means written to the loopback socket: a
+client that stops reading can leave up to the kernel's socket buffers (a few MB) unread, so a body
+counted whole may not all have been read — the count errs towards more downloads, never fewer.
 
 Pure helpers over a list of hits (all times are `time.time()` seconds):
 
@@ -18,6 +26,7 @@ Pure helpers over a list of hits (all times are `time.time()` seconds):
     close_polls(hits, gap_s=0.5)            (count, smallest gap) of polls of one task closer than gap_s
     overlapping(hits)                       requests about one task that were in flight at the same time
     downloads_per_video(hits)               task id → full video bodies served (200, or a 206 of all bytes)
+    cut_off_downloads(hits)                 task id → video GETs whose client went away mid-body
     done_times(hits, complete_after)        task id → when the emulator counts it done (submit + duration)
     detection_delays(jobs, done_at)         seconds from "done at the emulator" to "succeeded" in the ledger
     percentile(values, q)
@@ -38,12 +47,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
+import anyio
 import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 SUBMIT, POLL, DOWNLOAD, ADMIN, OTHER = "submit", "poll", "download", "admin", "other"
 ROUTER_KINDS = (SUBMIT, POLL, DOWNLOAD)
@@ -60,6 +71,16 @@ START_TIMEOUT_S = 10.0
 START_POLL_S = 0.005
 STOP_TIMEOUT_S = 5.0
 CLOSE_GAP_S = 0.5  # the issue's target: no two polls of one task closer than this
+VIDEO_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SlowVideos:
+    """Video GETs answered with `size` bytes (the emulator's clip, then zeros: the first bytes still sniff
+    as a video) at `rate` bytes per second, in VIDEO_CHUNK pieces."""
+
+    size: int
+    rate: float
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,7 @@ class Hit:
     bytes: int = 0  # body bytes sent back
     full_body: bool = False  # a video GET that returned the whole file
     caller: str = ""  # who made it, when the proxy was given `identify` (e.g. one server of several)
+    cut_off: bool = False  # a slow video whose client went away before its last byte
 
     @property
     def is_router_call(self) -> bool:
@@ -128,9 +150,10 @@ class CountingProxy:
     """Forwards everything to `upstream` and records each request (thread-safe)."""
 
     def __init__(self, upstream: str, *, host: str = "127.0.0.1", port: int = 0,
-                 identify: Callable[[int], str] | None = None) -> None:
+                 identify: Callable[[int], str] | None = None, videos: SlowVideos | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self._identify = identify
+        self.videos = videos
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._hits: list[Hit] = []
@@ -196,6 +219,10 @@ class CountingProxy:
             self._complete(index, end=time.time(), status=502)
             return Response("the emulator did not answer", status_code=502)
         status = upstream.status_code
+        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+        if self.videos is not None and kind == DOWNLOAD and request.method == "GET" and status == 200:
+            return PacedVideo(data, self.videos, out_headers, lambda sent, whole: self._complete(
+                index, end=time.time(), status=status, bytes=sent, full_body=whole, cut_off=not whole))
         if kind == SUBMIT and 200 <= status < 300:
             task_id = submitted_task_id(data)
         self._complete(
@@ -203,7 +230,6 @@ class CountingProxy:
             full_body=kind == DOWNLOAD and request.method == "GET"
             and is_full_body(status, upstream.headers.get("content-range")),
         )
-        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
         return Response(data, status_code=status, headers=out_headers)
 
     # --- serving --------------------------------------------------------------------------------------
@@ -245,6 +271,49 @@ class CountingProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class PacedVideo(Response):
+    """A slow video body (SlowVideos); `on_end(bytes sent, whole)` runs once, when the last byte is sent
+    or the client has gone away (its disconnect is watched while the body streams)."""
+
+    def __init__(self, head: bytes, spec: SlowVideos, headers: Mapping[str, str],
+                 on_end: Callable[[int, bool], None]) -> None:
+        self.head, self.spec, self.on_end = head[:spec.size], spec, on_end
+        self.status_code = 200
+        self.background = None
+        self.init_headers({**headers, "content-length": str(max(spec.size, len(self.head)))})
+
+    def chunks(self) -> Iterable[bytes]:
+        for i in range(0, len(self.head), VIDEO_CHUNK):
+            yield self.head[i:i + VIDEO_CHUNK]
+        left, zeros = self.spec.size - len(self.head), bytes(VIDEO_CHUNK)
+        while left > 0:
+            yield zeros[:left]
+            left -= VIDEO_CHUNK
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent, total = 0, max(self.spec.size, len(self.head))
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def watch() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(watch)
+                await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+                began = time.monotonic()
+                for chunk in self.chunks():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    sent += len(chunk)
+                    if sent < total:
+                        await anyio.sleep(max(0.0, began + sent / self.spec.rate - time.monotonic()))
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                group.cancel_scope.cancel()
+        finally:  # every byte handed over is a whole download (the client may hang up once it has them)
+            self.on_end(sent, sent >= total)
 
 
 # --- figures ------------------------------------------------------------------------------------------
@@ -308,6 +377,15 @@ def downloads_per_video(hits: Iterable[Hit]) -> dict[str, int]:
     found: dict[str, int] = defaultdict(int)
     for h in hits:
         if h.kind == DOWNLOAD and h.task_id and h.full_body:
+            found[h.task_id] += 1
+    return dict(found)
+
+
+def cut_off_downloads(hits: Iterable[Hit]) -> dict[str, int]:
+    """Task id → video GETs whose client went away before the last byte (slow videos only)."""
+    found: dict[str, int] = defaultdict(int)
+    for h in hits:
+        if h.kind == DOWNLOAD and h.task_id and h.cut_off:
             found[h.task_id] += 1
     return dict(found)
 
