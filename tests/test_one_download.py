@@ -9,6 +9,7 @@ same port (the bucket failing, then coming back). Leases are shortened through t
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -268,3 +269,35 @@ def test_through_the_engine_a_bucket_outage_means_one_download(tmp_path, video_s
             eng.stop()
     assert wait_for(server.settled) and server.served == {"engine.mp4": 1}
     assert media.has(ledger.jobs.get(job.id).video_file)
+
+
+def test_the_database_locked_as_a_download_ends_keeps_the_video_and_fetches_it_once(
+    tmp_path, video_server, monkeypatch
+) -> None:
+    """The write that records a stored video meets a locked database (SQLite held by another process): the
+    engine keeps the result and writes it once the database answers; no engine downloads the video again
+    (before: the error was logged, the job kept no video, and the next claim fetched it a second time)."""
+    monkeypatch.setattr(config, "SQLITE_BUSY_TIMEOUT_MS", 200)  # a locked write gives up quickly
+    monkeypatch.setattr(config, "ENGINE_WRITE_RETRY_S", 0.1)
+    ledger, media = Ledger(tmp_path), MediaCache(tmp_path / config.MEDIA_DIRNAME)
+    server = video_server(hold=True)
+    job = ledger.jobs.add(finished(server, "locked", time.time()))
+    holder = sqlite3.connect(ledger.path, isolation_level=None, check_same_thread=False)
+    with make_client() as client:
+        worker = engine(ledger, media, client, server).start()
+        try:
+            assert server.first_bytes_sent.wait(SETTLE_S)
+            holder.execute("BEGIN IMMEDIATE")  # the database stops answering writes …
+            server.release()  # … while the rest of the video arrives and is stored
+            assert wait_for(lambda: server.served.get("locked.mp4") == 1)
+            assert wait_for(lambda: worker.stats["write_retries"] >= 1)
+            time.sleep(LEASE_S * 2)  # longer than the lease: a claim now would fetch the video again
+            holder.execute("ROLLBACK")  # it answers again
+            assert wait_for(lambda: bool(ledger.jobs.get(job.id).video_file))
+        finally:
+            worker.stop()
+            holder.close()
+    assert wait_for(server.settled)
+    assert server.started == {"locked.mp4": 1}, server.started  # fetched once
+    done = ledger.jobs.get(job.id)
+    assert media.path(done.video_file).read_bytes() == VIDEO

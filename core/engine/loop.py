@@ -285,6 +285,8 @@ class Engine:
             with self._lock:
                 if self._pool is None:
                     break
+                if job.id in self._inflight:  # ours already: its lease ran out while the database was away,
+                    continue  # and the claim has just renewed it; the work under way goes on (never twice)
                 self._inflight[job.id] = self._pool.submit(self._work, job, access_for(job, held))
         return len(claimed)
 
@@ -360,17 +362,19 @@ class Engine:
 
         return keep
 
-    def _write_sent(self, result: Job) -> None:
-        """Write what the router answered to a send (its task id above all), however long the database
-        takes to answer again: the answer is kept in memory and written with backoff (never sent again). If
-        another engine holds the job meanwhile, the answer still goes in while the job waits for it."""
+    def _write_kept(self, result: Job, *, sent: bool) -> None:
+        """Write what cannot be had again for free, however long the database takes to answer: the router's
+        answer to a send (its task id above all: never sent again), or a video just stored (never fetched
+        again). It is kept in memory and written with backoff. If another engine holds the job meanwhile, a
+        send's answer still goes in while the job waits for it; a download's result is then dropped."""
         delay, stopped_at = config.ENGINE_WRITE_RETRY_S, None
+        kept = f"task id {result.task_id}" if sent else f"video {result.video_file}"
         while True:
             try:
                 try:
                     self.ledger.jobs.release(result, self.owner)
                 except LeaseLostError:
-                    if result.task is None:
+                    if not sent or result.task is None:
                         raise
                     self.ledger.jobs.modify(result.id, lambda current: _with_answer(current, result))
                 return
@@ -382,22 +386,24 @@ class Engine:
                 if self._stop.is_set():
                     stopped_at = stopped_at or now
                     if now - stopped_at > config.ENGINE_WRITE_KEEP_AFTER_STOP_S:
-                        log.error("job %s: the database did not answer; the router's task id %s was not "
-                                  "written", result.id, result.task_id)
+                        log.error("job %s: the database did not answer; %s was not written", result.id, kept)
                         raise
-                log.warning("job %s: the database is not answering (%s); task id %s kept, written when it "
-                            "answers", result.id, type(exc).__name__, result.task_id)
+                log.warning("job %s: the database is not answering (%s); %s kept, written when it answers",
+                            result.id, type(exc).__name__, kept)
                 time.sleep(delay)
                 delay = min(delay * 2, config.ENGINE_WRITE_RETRY_CAP_S)
 
     def _work(self, job: Job, access: RouterAccess | None) -> None:
         try:
             if job.state == JobState.WAITING:
-                self._write_sent(self._send(job, access))
+                self._write_kept(self._send(job, access), sent=True)
             else:
                 result = runner.advance(self.media, self.client, job, access, now=self.clock,
                                         progress=self._lease_keeper(job.id))
-                self.ledger.jobs.release(result, self.owner)
+                if result.video_file and not job.video_file:  # just stored: never fetched again
+                    self._write_kept(result, sent=False)
+                else:
+                    self.ledger.jobs.release(result, self.owner)
             self.stats["released"] += 1
         except LeaseLostError:
             self.stats["lost"] += 1
