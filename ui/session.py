@@ -508,17 +508,12 @@ def retry(job: Job) -> Job:
     return mark_mine(submit(catalog.get(job.endpoint_id), restore_body(job)))
 
 
-def _may_act(owner: str) -> bool:
-    """May this person act on (stop, resume, resolve, mark) a job `owner` made: core checks with it."""
-    return ident.may_edit(identity(), owner)
-
-
 ActionRefused = PermissionError  # what core raises when this person may not act on a job (plain words)
 
 
 def resume(job_id: str) -> Job:
     """Raises ActionRefused (plain words) for someone else's job, unless an admin."""
-    job = runner.resume(ledger(), job_id, now=time.time, allowed=_may_act)
+    job = runner.resume(ledger(), job_id, now=time.time, allowed=may_edit)
     services().engine.wake()
     return job
 
@@ -526,12 +521,12 @@ def resume(job_id: str) -> Job:
 def stop_waiting(job_id: str) -> Job:
     """Cancel a job that has not been sent yet (nothing is charged); a sent one is left as it is. Raises
     ActionRefused for someone else's job, unless an admin."""
-    return runner.stop_waiting(ledger(), job_id, now=time.time, allowed=_may_act)
+    return runner.stop_waiting(ledger(), job_id, now=time.time, allowed=may_edit)
 
 
 def dismiss(job_id: str) -> Job:
     """'Mark as not sent'; raises ActionRefused for someone else's job, unless an admin."""
-    return runner.dismiss(ledger(), job_id, now=time.time, allowed=_may_act)
+    return runner.dismiss(ledger(), job_id, now=time.time, allowed=may_edit)
 
 
 def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> Job:
@@ -540,7 +535,7 @@ def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> J
     access, access_id = bound_access(endpoint.router)
     job = runner.track_task(
         ledger(), endpoint, task_id, access, now=time.time, job_id=job_id, access_id=access_id,
-        owner=identity().id, allowed=_may_act, key_person=key_person(),
+        owner=identity().id, allowed=may_edit, key_person=key_person(),
     )
     services().engine.wake()
     if job.id not in session_job_ids():

@@ -408,8 +408,8 @@ def close_all() -> None:
 
 
 class Store:
-    """The base of the ledger's stores of one concern each (drafts, experiments, key holders): they share
-    the one database; their writes take no jobs lock (they are not jobs)."""
+    """The base of the ledger's stores of one concern each: they share the one database. Writes take no
+    lock of their own here; the job store's `_write` serializes on the jobs lock."""
 
     def __init__(self, database: Database) -> None:
         self._db = database

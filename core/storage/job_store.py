@@ -60,15 +60,9 @@ class StaleWriteError(InvalidTransition):
     """The stored job moved on (e.g. reached a final state) since this copy was read."""
 
 
-class JobStore:
+class JobStore(db.Store):
     """The jobs of the ledger: writes (state machine enforced), the engine's leases, the change feed and
     the pages' reads."""
-
-    def __init__(self, database: db.Database) -> None:
-        self._db = database
-
-    def _read(self) -> contextlib.AbstractContextManager[db.Conn]:
-        return self._db.read()
 
     def _write(self) -> contextlib.AbstractContextManager[db.Conn]:
         """A transaction that writes jobs: one at a time, across processes and servers."""

@@ -4,7 +4,6 @@ under the jobs lock, so a budget check and the insert it allows are atomic acros
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,14 +58,8 @@ def check_budget(conn: db.Conn, limit: SpendLimit, adding: float) -> None:
             raise OverBudgetError(scope, already, float(cap), adding)
 
 
-class SpendStore:
+class SpendStore(db.Store):
     """What the jobs created since a moment cost, in all and per owner (reads only)."""
-
-    def __init__(self, database: db.Database) -> None:
-        self._db = database
-
-    def _read(self) -> contextlib.AbstractContextManager[db.Conn]:
-        return self._db.read()
 
     def spend(self, since: float, owner: str | None = None) -> float:
         """What the jobs created at/after `since` cost (jobs.charged_cost); `owner` None: everyone's."""
