@@ -225,9 +225,9 @@ def operator_charge(endpoint: Endpoint, body: dict[str, Any]) -> float:
     except Exception:  # a body the estimate cannot read has no price
         est = None
     if est is None or est.total_usd is None or est.total_usd <= 0:
-        what = est.basis if est is not None else endpoint.id
         raise PriceNotConfiguredError(
-            f"Nothing was sent: the operator's price table gives this request no price above $0 ({what}), "
+            f"Nothing was sent: the operator's price table gives this request ({endpoint.router_label} "
+            f"{endpoint.label}) no price above $0, "
             "so it could not be counted against the daily budget. Ask the operator to add a price for it "
             "(a configuration problem, not something you did wrong)."
         )
