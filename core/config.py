@@ -138,6 +138,7 @@ ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)
 ENGINE_STOP_TIMEOUT_S = 5.0
 ENGINE_WRITE_RETRY_S = 0.25  # a send's answer the database did not take is written again after this…
 ENGINE_WRITE_RETRY_CAP_S = 5.0  # … doubling up to this, until the database answers (never sent again)
+ENGINE_TAKEOVER_MARGIN_S = 1.0  # a download taken from a live engine waits the cap + this for its video
 ENGINE_WRITE_KEEP_AFTER_STOP_S = 60.0  # a stopped engine still tries this long to write what it holds
 ENGINE_PART_MAX_AGE_S = 120.0  # an unfinished download file untouched this long is removed at start
 ENGINE_PROBE_TIMEOUT_S = 0.5  # is an earlier run's emulator still there?
