@@ -396,8 +396,7 @@ def key_is_mine(job: Job) -> bool:
 
 def retry_download(job_id: str) -> Job:
     """'Try download again': the engine fetches the video again now (and keeps trying a while)."""
-    t = time.time()
-    job = ledger().jobs.modify(job_id, lambda j: jobs.download_again(j, t))
+    job = runner.download_again(ledger(), job_id, now=time.time, allowed=may_edit)
     services().engine.wake()
     return job
 
