@@ -42,11 +42,13 @@ from core.storage.jobs_table import (
     INSERT,
     JOBS_LOCK,
     SETS,
+    SETS_UNSEEN,
     JobFilter,
     keep_written_once,
     like_escape,
     placeholders,
     row_values,
+    seen_change,
     where_clause,
 )
 from core.storage.spend_store import SpendLimit, check_budget
@@ -97,9 +99,12 @@ class JobStore(db.Store):
         return row
 
     def _save(self, conn: db.Conn, job: Job, row: tuple[Any, ...], revision: int) -> Job:
+        """Write `job` over the stored row; a new change number only when a tab would see the difference
+        (jobs_table.seen_change: a poll that learnt nothing new wakes no live view)."""
         saved = keep_written_once(job, {"browser": row[4], "owner": row[5]})
         saved = saved.model_copy(update={"revision": revision})
-        conn.execute(f"UPDATE jobs SET {SETS} WHERE id = :id", row_values(saved))
+        sets = SETS if seen_change(row[3], saved) else SETS_UNSEEN
+        conn.execute(f"UPDATE jobs SET {sets} WHERE id = :id", row_values(saved))
         return saved
 
     def update(self, job: Job) -> Job:
