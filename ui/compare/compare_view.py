@@ -20,7 +20,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core import config
@@ -243,7 +242,7 @@ def _preview(exp: X.Experiment, plan: X.Plan, demo: bool, *, editable: bool = Tr
             "Model": X.endpoint_label(cell.endpoint_id),
         })
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "matrix"),
+    st.dataframe(rows, hide_index=True, key=_k(exp.id, "matrix"),
                  column_config={"Cost per video": st.column_config.NumberColumn(format="$%.2f")})
     for cell in plan.cells:
         if cell.problems:
@@ -502,7 +501,7 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
 
 def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
     rows = grid.table_rows(exp, plan, records, jobs)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "table"), column_config={
+    st.dataframe(rows, hide_index=True, key=_k(exp.id, "table"), column_config={
         "estimate_usd": st.column_config.NumberColumn("Cost (est.)", format="$%.2f"),
         "seconds_to_finish": st.column_config.NumberColumn("Time to finish", format="%.0f s"),
     })
