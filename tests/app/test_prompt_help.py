@@ -41,7 +41,8 @@ def test_cautions_show_next_to_the_prompt_with_their_reason_and_source() -> None
     at = typed(harness(T2V), "A man walks around the room with no people behind him.")
     assert any("The action has no end" in w for w in warnings(at)), warnings(at)
     assert any("belongs in the negative prompt" in w for w in warnings(at))
-    assert any(c.startswith("Why?") and "https://honeprompt.com" in c for c in captions(at))
+    assert any(c.startswith("Why?") and "(https://honeprompt.com/blog/kling-3-prompting-guide)" in c
+               for c in captions(at)), captions(at)
     assert any("Prompt help · 2 cautions" in e.label for e in at.expander)
     assert result(at)["ok"]  # cautions never block
     typed(at, "A man walks to the window, pauses, then turns to face the camera.")
