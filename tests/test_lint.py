@@ -171,7 +171,17 @@ def test_camera_moves_carry_kling_names_where_kling_has_one() -> None:
     ("she tilts her head and smiles", []),
     ("a frying pan sizzles on the stove", []),
     ("push in, then pull back", ["dolly in", "dolly out"]),
-    ("handheld tracking shot", ["handheld", "tracking"]),
+    ("handheld tracking shot", ["tracking"]),  # written together: one move, shot handheld
+    ("handheld camera, slow pan left", ["handheld", "pan"]),
+    ("slow low-angle dolly-in tracking shot from behind", ["dolly in"]),
 ])
 def test_camera_moves_are_read_as_moves(text: str, moves: list[str]) -> None:
     assert structure.camera_moves(text) == moves
+
+
+def test_camera_control_or_a_motion_brush_is_motion_too() -> None:
+    body = {"prompt": "A kite above a hill at noon.", "first_frame": IMG.format("f"),
+            "camera_control": {"type": "simple", "config": {"horizontal": 5}}}
+    assert "no-motion" not in [c.rule.id for c in lint.lint(body, "mulerouter/kling-v3/image-to-video")]
+    del body["camera_control"]
+    assert "no-motion" in [c.rule.id for c in lint.lint(body, "mulerouter/kling-v3/image-to-video")]

@@ -40,6 +40,8 @@ SPOKEN_WORDS_PER_SECOND_MAX = 3.0  # "2–3 short sentences for an 8-second vide
 PICTURE_FIELDS = ("first_frame", "last_frame", "images", "image_urls", "image_with_roles", "elements",
                   "video", "video_list")
 PROMPT = "prompt"
+MANNER_MOVES = structure.MANNER_MOVES  # how the camera is held: never one of "two moves"
+MOTION_FIELDS = ("camera_control", "static_mask", "dynamic_masks")  # motion set outside the words
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,11 @@ def _negatives(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _moves(text: str) -> list[str]:
+    """The camera moves of a shot, without the manner words ("handheld push-in" is one move, a push-in)."""
+    return [m for m in structure.camera_moves(text) if m not in MANNER_MOVES]
+
+
 def _shots(items: list[Text]) -> list[tuple[str, str]]:
     """(field, text) per shot: the multi_prompt shots, else the "Shot N" parts of one prompt."""
     shots = [(t.field, t.text) for t in items if t.field != PROMPT]
@@ -270,7 +277,7 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
         subject_seen = subject_seen or bool(here)
         motion, moves = structure.motion_words(t.text), structure.camera_moves(t.text)
         summary = t.field == PROMPT and shots_move  # the main prompt over shots that move: a summary
-        if not motion and not moves and not summary:
+        if not motion and not moves and not summary and not any(body.get(f) for f in MOTION_FIELDS):
             found.append(Caution(t.field, "No motion word and no camera move: say what moves, and how.",
                                  NO_MOTION))
         open_ended = structure.loops(t.text)
@@ -285,7 +292,7 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
                 found.append(Caution(t.field, f"Negative wording {_quote_list(p for p, _ in negatives)} "
                                      f"belongs in the negative prompt (as \"{things}\").", NEGATIVE_WORDING))
         for segment in structure.shot_segments(t.text):
-            seg_moves = structure.camera_moves(segment)
+            seg_moves = _moves(segment)
             if len(seg_moves) >= 2:
                 found.append(Caution(t.field, f"{len(seg_moves)} camera moves in one shot "
                                      f"({', '.join(seg_moves)}): keep one per shot.", TWO_CAMERA_MOVES))
@@ -308,7 +315,7 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
                                  "but is never introduced: say who each speaker is and how they look "
                                  "before their line.", SPEAKER_UNKNOWN))
     shots = _shots(items)
-    moves = [tuple(structure.camera_moves(text)) for _, text in shots]
+    moves = [tuple(_moves(text)) for _, text in shots]
     if len(moves) >= 2 and all(moves) and len(set(moves)) == 1:
         found.append(Caution(shots[0][0] if shots[0][0] == PROMPT else "multi_prompt",
                              f"Every shot uses the same camera move ({', '.join(moves[0])}): vary the "

@@ -6,7 +6,8 @@ says which words it found. "Add" puts a short text in a sensible place: the subj
 after the first sentence, everything else at the end as a sentence of its own.
 
     read(text, *, sound=True, picture=False) -> list[Reading]   one per part, in order
-    camera_moves(text) -> list[str]                            distinct camera moves ("dolly in", "pan")
+    camera_moves(text) -> list[str]             distinct camera moves ("dolly in", "pan"); moves written
+                                                together are one ("dolly-in tracking shot")
     motion_words(text), subject_words(text), ends(text), loops(text)
     shot_segments(text) -> list[str]                           a prompt split at "Shot 1", "Shot 2" labels
     add_part(text, part_id, addition) -> str                   the prompt with a part added
@@ -24,6 +25,7 @@ from core.authoring import catalog, tokens
 from core.authoring import vocabulary as vocab
 
 PART_ORDER = ("subject", "action", "scene", "camera", "light", "style", "sound")
+MANNER_MOVES = ("handheld",)  # how the camera is held, not a move of its own
 SOUND_FIELDS = ("sound", "audio")
 CHARACTER_LABEL = re.compile(r"\[\s*(?:character|char\.?)\s+\w+", re.IGNORECASE)
 SHOT_LABEL = re.compile(r"\bshot\s*\d+\b", re.IGNORECASE)
@@ -70,14 +72,24 @@ def _camera_items() -> tuple[tuple[str, re.Pattern[str]], ...]:
 
 def camera_moves(text: str) -> list[str]:
     """The distinct camera moves a text names, in order ("dolly zoom" is one move, not a dolly and a zoom)."""
-    rest = (text or "").lower()
-    hits: list[tuple[int, str]] = []
+    original = rest = (text or "").lower()
+    hits: list[tuple[int, int, str]] = []
     # longer phrases first, and each match blanked out so "dolly zoom" is not also a "zoom"
     for move, pat in sorted(_camera_items(), key=lambda mp: -len(mp[0])):
         for m in pat.finditer(rest):
-            hits.append((m.start(), move))
+            hits.append((m.start(), m.end(), move))
             rest = rest[: m.start()] + " " * (m.end() - m.start()) + rest[m.end():]
-    return list(dict.fromkeys(move for _, move in sorted(hits)))
+    moves: list[str] = []
+    last_end = None
+    for start, end, move in sorted(hits):
+        joined = last_end is not None and not original[last_end:start].strip(" -")
+        if joined and moves:  # "dolly-in tracking shot", "handheld push-in": one compound move
+            if moves[-1] in MANNER_MOVES:
+                moves[-1] = move
+        else:
+            moves.append(move)
+        last_end = end
+    return list(dict.fromkeys(moves))
 
 
 def _part_words(part_id: str) -> tuple[str, ...]:
@@ -108,9 +120,17 @@ def ends(text: str) -> list[str]:
     return words + vocab.found(vocab.pattern(part.end_detect), text)
 
 
+@functools.cache
+def _around() -> re.Pattern[str]:
+    verbs = vocab.load().part("action").around_verbs
+    forms = sorted({f for v in verbs for f in vocab.verb_forms(v)}, key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(forms)})\b(?:\s+\w+ly)?\s+around\b", re.IGNORECASE)
+
+
 def loops(text: str) -> list[str]:
-    """Words of motion that goes on by itself ("around", "back and forth", "keeps walking")."""
-    return vocab.found(vocab.pattern(vocab.load().part("action").loop_detect), text)
+    """Words of motion that goes on by itself ("walks around", "back and forth", "keeps walking")."""
+    part = vocab.load().part("action")
+    return vocab.found(_around(), text) + vocab.found(vocab.pattern(part.loop_detect), text)
 
 
 def _found(part_id: str, text: str) -> list[str]:

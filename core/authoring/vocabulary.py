@@ -69,6 +69,7 @@ class Part:
     end_words: tuple[str, ...] = ()
     end_detect: tuple[str, ...] = ()
     loop_detect: tuple[str, ...] = ()
+    around_verbs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ def parse(raw: dict[str, Any]) -> Vocabulary:
         groups.append(Group(str(g["id"]), str(g["title"]), str(g["part"]), _tuple(g, "sources"), items))
     parts = tuple(Part(str(p["id"]), str(p["title"]), str(p["ask"]), str(p["example"]), str(p["where"]),
                        _tuple(p, "sources"), _tuple(p, "words"), _tuple(p, "verbs"), _tuple(p, "irregular"),
-                       _tuple(p, "end_words"), _tuple(p, "end_detect"), _tuple(p, "loop_detect"))
+                       _tuple(p, "end_words"), _tuple(p, "end_detect"), _tuple(p, "loop_detect"),
+                       _tuple(p, "around_verbs"))
                   for p in raw["part"])
     for keys in [g.sources for g in groups] + [p.sources for p in parts]:
         unknown = [k for k in keys if k not in sources]
@@ -128,11 +130,12 @@ def _phrase(word: str) -> str:
 def _matcher(words: tuple[str, ...]) -> re.Pattern[str]:
     longest_first = sorted({w.lower() for w in words if w.strip()}, key=len, reverse=True)
     body = "|".join(_phrase(w) for w in longest_first) or r"(?!x)x"
-    return re.compile(rf"(?<![\w]){'(?:' + body + ')'}(?![\w])", re.IGNORECASE)
+    return re.compile(rf"(?<![\w-]){'(?:' + body + ')'}(?![\w-])", re.IGNORECASE)
 
 
 def matcher(words: Iterable[str]) -> re.Pattern[str]:
-    """One pattern for a word list: whole words or phrases, any case; "close-up" matches "close up"."""
+    """One pattern for a word list: whole words or phrases, any case; "close-up" matches "close up". A word
+    joined to another by a hyphen is not that word ("close" is not found in "close-up")."""
     return _matcher(tuple(words))
 
 
