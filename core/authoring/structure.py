@@ -92,6 +92,7 @@ def camera_moves(text: str) -> list[str]:
     return list(dict.fromkeys(moves))
 
 
+@functools.cache
 def _part_words(part_id: str) -> tuple[str, ...]:
     v = vocab.load()
     words = list(v.part(part_id).words)
@@ -101,8 +102,13 @@ def _part_words(part_id: str) -> tuple[str, ...]:
     return tuple(words)
 
 
+@functools.cache
+def _part_matcher(part_id: str) -> vocab.WordList:
+    return vocab.matcher(_part_words(part_id))
+
+
 def subject_words(text: str) -> list[str]:
-    found = vocab.found(vocab.matcher(_part_words("subject")), _without_tokens(text))
+    found = vocab.found(_part_matcher("subject"), _without_tokens(text))
     found += [t.text for t in tokens.find_tokens(text or "") if t.kind != tokens.KIND_REMOVED]
     found += [m.group(0).lstrip("[ ") for m in CHARACTER_LABEL.finditer(text or "")]
     return found
@@ -138,7 +144,7 @@ def _found(part_id: str, text: str) -> list[str]:
         return subject_words(text)
     if part_id == "action":
         return motion_words(text)
-    words = vocab.found(vocab.matcher(_part_words(part_id)), _without_tokens(text))
+    words = vocab.found(_part_matcher(part_id), _without_tokens(text))
     if part_id == "camera":
         words = camera_moves(text) + [w for w in words if w not in camera_moves(text)]
     if part_id == "sound" and re.search(r"[\"“][^\"”]{2,}[\"”]", text or ""):
