@@ -153,7 +153,8 @@ def texts(body: Mapping[str, Any], endpoint_id: str) -> list[Text]:
     return out
 
 
-def _has_picture(body: Mapping[str, Any]) -> bool:
+def has_picture(body: Mapping[str, Any]) -> bool:
+    """A frame, an image, an element or a video: they show the subject (and the scene) themselves."""
     return any(body.get(f) for f in PICTURE_FIELDS)
 
 
@@ -263,7 +264,7 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
         return []
     items = texts(body, endpoint_id)
     negative_field = structure.has_negative_prompt(endpoint_id)
-    picture = _has_picture(body)
+    picture = has_picture(body)
     found: list[Caution] = []
     subject_seen = False
     corpus = [t.text for t in items]

@@ -118,6 +118,15 @@ def test_multi_shot_has_the_guide_per_shot() -> None:
     assert not any(w.startswith("Shot 2: The action has no end") for w in warnings(at)), warnings(at)
 
 
+def test_apimart_multi_shot_keeps_the_whole_prompt_in_the_guide() -> None:
+    body = {"model": "kling-v3-omni", **SHOTS,
+            "multi_prompt": [{"index": i + 1, **s} for i, s in enumerate(SHOTS["multi_prompt"])]}
+    at = harness(AM, load=body)
+    target = at.segmented_control(key=f"{prefix(at)}.prompt.{HELP}.target")
+    assert target.options == ["Whole prompt", "Shot 1", "Shot 2"]  # APIMart asks for the main prompt too
+    assert any("Whole prompt: " in c and "parts found" in c for c in captions(at)), captions(at)
+
+
 # --- tokens that point at nothing: the page and the CLI agree ---------------------------------------------
 
 ELEMENT = {"type": "image", "frontal_image": IMG.format("front"), "reference_images": [IMG.format("side")]}

@@ -97,7 +97,7 @@ def draw_cautions(cautions: list[lint.Caution], *, several: bool) -> None:
 
 
 def _draw_parts(endpoint: Endpoint, body: dict[str, Any], label: str, key: str, text: str) -> None:
-    readings = structure.read(text, sound=structure.has_sound(endpoint.id), picture=lint._has_picture(body))
+    readings = structure.read(text, sound=structure.has_sound(endpoint.id), picture=lint.has_picture(body))
     done = sum(1 for r in readings if r.covered)
     st.caption(f"{label}: {done} of {len(readings)} parts found (read from word lists, not by a model).")
     for r in readings:
