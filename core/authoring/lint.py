@@ -228,12 +228,18 @@ def _quote_list(words: Iterable[str], limit: int = 4) -> str:
     return shown + (" …" if len(words) > limit else "")
 
 
+@functools.cache
+def _negative_lists() -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    lists = vocab.load().lint
+    allowed = frozenset(w.lower() for w in lists.get("negative_allowed", ()))
+    return allowed, tuple(vocab.pattern([r]) for r in lists.get("negative_detect", ()))
+
+
 def _negatives(text: str) -> list[tuple[str, str]]:
     """(phrase, the thing) for negative wording about something to leave out of the picture."""
-    lint = vocab.load().lint
-    allowed = {w.lower() for w in lint.get("negative_allowed", ())}
+    allowed, patterns = _negative_lists()
     out = []
-    for pat in (vocab.pattern([r]) for r in lint.get("negative_detect", ())):
+    for pat in patterns:
         for m in pat.finditer(_unquoted(text)):
             thing = (m.group(1) or "").lower()
             if thing and thing not in allowed:

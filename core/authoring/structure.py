@@ -65,17 +65,23 @@ def _without_tokens(text: str) -> str:
 
 @functools.cache
 def _camera_items() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """(move, pattern) for every camera move that names how it is found."""
+    """(move, pattern) for every camera move that names how it is found, longest move names first."""
     group = vocab.load().group("camera_moves")
-    return tuple((i.move, vocab.pattern(i.detect)) for i in group.items if i.move and i.detect)
+    items = [(i.move, vocab.pattern(i.detect)) for i in group.items if i.move and i.detect]
+    return tuple(sorted(items, key=lambda mp: -len(mp[0])))  # longer names first ("dolly zoom" before "zoom")
 
 
 def camera_moves(text: str) -> list[str]:
     """The distinct camera moves a text names, in order ("dolly zoom" is one move, not a dolly and a zoom)."""
-    original = rest = (text or "").lower()
+    return list(_camera_moves(text or ""))
+
+
+@functools.lru_cache(maxsize=512)
+def _camera_moves(text: str) -> tuple[str, ...]:
+    original = rest = text.lower()
     hits: list[tuple[int, int, str]] = []
     # longer phrases first, and each match blanked out so "dolly zoom" is not also a "zoom"
-    for move, pat in sorted(_camera_items(), key=lambda mp: -len(mp[0])):
+    for move, pat in _camera_items():
         for m in pat.finditer(rest):
             hits.append((m.start(), m.end(), move))
             rest = rest[: m.start()] + " " * (m.end() - m.start()) + rest[m.end():]
@@ -89,7 +95,7 @@ def camera_moves(text: str) -> list[str]:
         else:
             moves.append(move)
         last_end = end
-    return list(dict.fromkeys(moves))
+    return tuple(dict.fromkeys(moves))
 
 
 @functools.cache
@@ -146,7 +152,8 @@ def _found(part_id: str, text: str) -> list[str]:
         return motion_words(text)
     words = vocab.found(_part_matcher(part_id), _without_tokens(text))
     if part_id == "camera":
-        words = camera_moves(text) + [w for w in words if w not in camera_moves(text)]
+        moves = camera_moves(text)
+        words = moves + [w for w in words if w not in moves]
     if part_id == "sound" and re.search(r"[\"“][^\"”]{2,}[\"”]", text or ""):
         words.append("a quoted line")
     return list(dict.fromkeys(words))

@@ -124,6 +124,23 @@ def load() -> Vocabulary:
 _WORD = re.compile(r"[\w'’]+(?:-[\w'’]+)*")
 
 
+@functools.lru_cache(maxsize=512)
+def _atoms(text: str) -> tuple[tuple[str, int, int, bool, bool], ...]:
+    """(part, start, end, starts a word, ends a word) for every hyphen-separated part of every word (one
+    reading of a text, shared by every word list that looks at it)."""
+    atoms = []
+    for m in _WORD.finditer(text.lower()):
+        pos = m.start()
+        pieces = m.group(0).split("-")
+        for i, piece in enumerate(pieces):
+            word = piece
+            if i == len(pieces) - 1 and piece.endswith(("'s", "’s")):
+                word = piece[:-2]  # "tiger's" is a tiger
+            atoms.append((word, pos, pos + len(word), i == 0, i == len(pieces) - 1))
+            pos += len(piece) + 1
+    return tuple(atoms)
+
+
 class WordList:
     """Whole words and phrases, found by looking words up (fast: no large regular expression).
 
@@ -139,21 +156,9 @@ class WordList:
         for candidates in self.by_first.values():
             candidates.sort(key=len, reverse=True)
 
-    def _atoms(self, text: str) -> list[tuple[str, int, int, bool, bool]]:
-        """(part, start, end, starts a word, ends a word) for every hyphen-separated part of every word."""
-        atoms = []
-        for m in _WORD.finditer((text or "").lower()):
-            pos = m.start()
-            pieces = m.group(0).split("-")
-            for i, piece in enumerate(pieces):
-                word = re.sub(r"['’]s$", "", piece) if i == len(pieces) - 1 else piece  # "tiger's" → tiger
-                atoms.append((word, pos, pos + len(word), i == 0, i == len(pieces) - 1))
-                pos += len(piece) + 1
-        return atoms
-
     def find(self, text: str) -> list[str]:
         """Every match, lower-cased as written, first-occurrence order, without repeats (longest first)."""
-        atoms, out, i = self._atoms(text), [], 0
+        atoms, out, i = _atoms(text or ""), [], 0
         lowered = (text or "").lower()
         while i < len(atoms):
             hit = 0
