@@ -8,8 +8,9 @@
 `body` is a request body or any part of one ("prompt-ish"): {"prompt": …} alone is enough; `duration`,
 `multi_prompt` (shots with their own `duration`), `negative_prompt` and the media fields are read when
 present. The readings are word lists (core/authoring/data/vocabulary.toml, core/authoring/structure.py),
-never a model, so every caution names the words it saw. A shot of `multi_prompt`, and a "Shot 2" labelled
-inside one prompt, is read on its own.
+never a model, so every caution names the words it saw. The lists are English: a prompt written mostly in
+another script (Chinese, Japanese, Korean, Cyrillic …) gets no caution rather than wrong ones.
+A shot of `multi_prompt`, and a "Shot 2" labelled inside one prompt, is read on its own.
 
 The rules (each tested on both sides of its edge in tests/test_lint.py, cases in tests/lint_cases.md):
 
@@ -277,6 +278,8 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
     shots_move = any(structure.motion_words(t.text) or structure.camera_moves(t.text)
                      for t in items if t.field != PROMPT)
     for t in items:
+        if not structure.read_in_english(t.text):
+            continue  # the word lists are English: say nothing rather than something wrong
         here = structure.subject_words(t.text)
         if not here and not picture and not subject_seen:
             found.append(Caution(t.field, "Nothing says who or what the video is about (no subject word, "
@@ -321,7 +324,7 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
             found.append(Caution(t.field, f"{_quote_list(unknown)} {verb} "
                                  "but is never introduced: say who each speaker is and how they look "
                                  "before their line.", SPEAKER_UNKNOWN))
-    shots = _shots(items)
+    shots = [(f, text) for f, text in _shots(items) if structure.read_in_english(text)]
     moves = [tuple(_moves(text)) for _, text in shots]
     if len(moves) >= 2 and all(moves) and len(set(moves)) == 1:
         found.append(Caution(shots[0][0] if shots[0][0] == PROMPT else "multi_prompt",

@@ -176,6 +176,22 @@ def read(text: str, *, sound: bool = True, picture: bool = False) -> list[Readin
     return out
 
 
+ENGLISH_SHARE_MIN = 0.6  # the share of letters that must be Latin for the English word lists to apply
+
+
+def read_in_english(text: str) -> bool:
+    """Whether the word lists (English) can read a text: most of its letters are Latin ones."""
+    letters = structure_letters(text)
+    if not letters:
+        return True
+    latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
+    return latin / len(letters) >= ENGLISH_SHARE_MIN
+
+
+def structure_letters(text: str) -> str:
+    return "".join(c for c in _without_tokens(text or "") if c.isalpha())
+
+
 def shot_segments(text: str) -> list[str]:
     """A prompt that labels its own shots ("Shot 1 (0-3s) … Shot 2 …") split into those shots; else [text]."""
     starts = [m.start() for m in SHOT_LABEL.finditer(text or "")]

@@ -100,6 +100,9 @@ def _draw_parts(endpoint: Endpoint, body: dict[str, Any], label: str, key: str, 
     readings = structure.read(text, sound=structure.has_sound(endpoint.id), picture=lint.has_picture(body))
     done = sum(1 for r in readings if r.covered)
     st.caption(f"{label}: {done} of {len(readings)} parts found (read from word lists, not by a model).")
+    if not structure.read_in_english(text):
+        st.caption("The word lists are English: a prompt in another language is not read (and gets no "
+                   "cautions), but Add and Insert still work.")
     for r in readings:
         row, add = st.columns((3, 1), vertical_alignment="center")
         mark = ":material/check_circle:" if r.covered else ":material/radio_button_unchecked:"
