@@ -134,6 +134,14 @@ def test_the_cli_prints_the_linters_cautions_and_they_never_block() -> None:
     assert all(i["level"] == "caution" and i["why"] and i["source"].startswith("https://") for i in items)
 
 
+def test_the_rules_table_lists_the_linters_rules_with_their_sources() -> None:
+    code, out = run("rules", ENDPOINTS["t2v"])
+    rows = [line.split("\t") for line in out.splitlines()[1:]]
+    linted = [r for r in rows if "(prompt linter: " in r[0]]
+    assert code == EXIT_OK and len(linted) == len(lint.RULES)
+    assert all(r[1] == "caution" and r[2] == "prompt" and r[3].startswith("https://") for r in linted)
+
+
 def test_the_starter_templates_lint_without_crashing_and_mostly_clean() -> None:
     counts = {f"{t.name} {t.endpoint_id}": len(lint.lint(t.body, t.endpoint_id))
               for t in templates.templates()}

@@ -339,5 +339,5 @@ def caution_lines(cautions: Iterable[Caution]) -> str:
 
 
 def rule_lines() -> list[str]:
-    """The linter's rules as a table (rule, what it catches, sources)."""
-    return [f"{r.id}\tcaution\tprompt\t{r.summary} ({' '.join(r.urls())})" for r in RULES]
+    """The linter's rules as rows of `python -m core rules`: rule, level, field, source (tab-separated)."""
+    return [f"{r.summary} (prompt linter: {r.id})\tcaution\tprompt\t{' '.join(r.urls())}" for r in RULES]
