@@ -58,16 +58,16 @@ def test_the_guide_reads_the_parts_and_add_puts_them_in_a_sensible_place() -> No
     at = typed(harness(T2V), "walks and stops.")
     assert any("Whole prompt: 1 of 7 parts found" in c for c in captions(at)), captions(at)
     key = f"{prefix(at)}.prompt.{HELP}.add"
-    at.text_input(key=f"{key}.subject").input("a tall woman in a red coat").run()
+    at.text_input(key=f"{key}.subject").input("a tall woman in a red coat")  # a form: sent by its button
     at.button(key=f"{key}.subject.__go").click().run()
     assert prompt(at) == "A tall woman in a red coat. walks and stops."  # the subject goes first
     assert at.text_input(key=f"{key}.subject").value == ""  # emptied for the next one
     assert parts_found(at) == 2
-    at.text_input(key=f"{key}.light").input("candlelight").run()
+    at.text_input(key=f"{key}.light").input("candlelight")  # a form: sent by its button
     at.button(key=f"{key}.light.__go").click().run()
     assert prompt(at) == "A tall woman in a red coat. walks and stops. Candlelight."  # the rest at the end
     assert parts_found(at) == 3
-    at.text_input(key=f"{key}.action").input("she sits down").run()
+    at.text_input(key=f"{key}.action").input("she sits down")  # a form: sent by its button
     at.button(key=f"{key}.action.__go").click().run()  # the action after the first sentence
     assert prompt(at) == "A tall woman in a red coat. She sits down. walks and stops. Candlelight."
 
@@ -111,7 +111,7 @@ def test_multi_shot_has_the_guide_per_shot() -> None:
     target.set_value("Shot 2").run()
     assert any(c.startswith("Shot 2:") and "parts found" in c for c in captions(at)), captions(at)
     shot2 = f"{p}.multi_prompt.1.prompt"
-    at.text_input(key=f"{shot2}.{HELP}.add.action").input("then it sinks").run()
+    at.text_input(key=f"{shot2}.{HELP}.add.action").input("then it sinks")  # a form: sent by its button
     at.button(key=f"{shot2}.{HELP}.add.action.__go").click().run()
     assert prompt(at, shot2) == "The boat drifts around and around. Then it sinks."
     assert prompt(at, f"{p}.multi_prompt.0.prompt") == "A child sets a paper boat on the gutter."

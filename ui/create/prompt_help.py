@@ -109,10 +109,11 @@ def _draw_parts(endpoint: Endpoint, body: dict[str, Any], label: str, key: str, 
         row.markdown(f"{mark} **{r.title}** · {escape_markdown(r.ask)}")
         row.caption(escape_markdown(r.why()))
         input_key = f"{key}.{HELP}.add.{r.part}"
-        with add.popover("Add", help=f"Add the {r.title.lower()} to {label.lower()}"):
+        with add.popover("Add", help=f"Add the {r.title.lower()} to {label.lower()}"), \
+                st.form(f"{input_key}.__form", border=False):  # Enter adds, too
             st.text_input(r.title, key=input_key, placeholder=r.example)
-            st.button(f"Add to {label.lower()}", key=f"{input_key}.__go", on_click=on_add,
-                      args=(key, r.part, input_key), type="primary")
+            st.form_submit_button(f"Add to {label.lower()}", key=f"{input_key}.__go", on_click=on_add,
+                                  args=(key, r.part, input_key), type="primary")
 
 
 def _draw_insert(label: str, key: str) -> None:
