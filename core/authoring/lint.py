@@ -160,7 +160,7 @@ def has_picture(body: Mapping[str, Any]) -> bool:
 
 
 def word_count(text: str) -> int:
-    return len(re.findall(r"[\w'’-]+", structure._without_tokens(text)))
+    return len(re.findall(r"[\w'’-]+", structure.without_tokens(text)))
 
 
 # --- dialogue -------------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ class Reading:
 # --- readers ------------------------------------------------------------------------------------------
 
 
-def _without_tokens(text: str) -> str:
+def without_tokens(text: str) -> str:
+    """The text with its reference tokens blanked out (they are neither words nor parts of words)."""
     out, last = [], 0
     for t in tokens.find_tokens(text or ""):
         out.append(text[last:t.start])
@@ -114,7 +115,7 @@ def _part_matcher(part_id: str) -> vocab.WordList:
 
 
 def subject_words(text: str) -> list[str]:
-    found = vocab.found(_part_matcher("subject"), _without_tokens(text))
+    found = vocab.found(_part_matcher("subject"), without_tokens(text))
     found += [t.text for t in tokens.find_tokens(text or "") if t.kind != tokens.KIND_REMOVED]
     found += [m.group(0).lstrip("[ ") for m in CHARACTER_LABEL.finditer(text or "")]
     return found
@@ -122,7 +123,7 @@ def subject_words(text: str) -> list[str]:
 
 def motion_words(text: str) -> list[str]:
     part = vocab.load().part("action")
-    return vocab.found(vocab.verb_matcher(part.verbs, part.irregular), _without_tokens(text))
+    return vocab.found(vocab.verb_matcher(part.verbs, part.irregular), without_tokens(text))
 
 
 def ends(text: str) -> list[str]:
@@ -150,7 +151,7 @@ def _found(part_id: str, text: str) -> list[str]:
         return subject_words(text)
     if part_id == "action":
         return motion_words(text)
-    words = vocab.found(_part_matcher(part_id), _without_tokens(text))
+    words = vocab.found(_part_matcher(part_id), without_tokens(text))
     if part_id == "camera":
         moves = camera_moves(text)
         words = moves + [w for w in words if w not in moves]
@@ -189,7 +190,7 @@ def read_in_english(text: str) -> bool:
 
 
 def structure_letters(text: str) -> str:
-    return "".join(c for c in _without_tokens(text or "") if c.isalpha())
+    return "".join(c for c in without_tokens(text or "") if c.isalpha())
 
 
 def shot_segments(text: str) -> list[str]:
