@@ -399,3 +399,12 @@ ENGINE_ADOPT_EVERY_S = 30.0  # look this often for demo jobs whose server (and i
 # --- drafts and experiments follow the person (issue 11, part own; core/storage/drafts.py,
 # core/compare/experiments.py) ----
 DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft key (a SHA-256 of their id)
+
+
+# --- the take in place on the Create page (issue 16 §1; core/jobs/eta.py, ui/create/take.py) --------------
+TAKE_ETA_SAMPLE = 20  # the time left rests on at most this many of the endpoint's newest finished jobs
+TAKE_ETA_MIN_JOBS = 1  # fewer finished jobs than this: no estimate, only the elapsed time
+TAKE_LIVE_EVERY_S = 0.5  # the take card looks at the ledger's change feed this often while its job is live
+TAKE_STRIP_COUNT = 6  # recent takes of the page shown under the card
+TAKE_THUMB_MAX_PX = 240  # the first-frame thumbnails' longer side
+TAKE_HISTORY_SCAN = 60  # finished jobs of an endpoint read (newest first) to find the sample

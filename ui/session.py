@@ -27,6 +27,7 @@ from core.authoring.catalog import Endpoint
 from core.engine import runner
 from core.errors import StudioError
 from core.jobs import access as acc
+from core.jobs import guards
 from core.jobs import record as jobs
 from core.jobs.record import Job
 from core.models import RouterAccess
@@ -301,9 +302,11 @@ def session_job_ids() -> list[str]:
 
 
 def find_duplicate(endpoint: Endpoint, body: dict) -> Job | None:
-    """An identical request (same endpoint, same body) sent in the last minute, if any."""
+    """An identical request (same endpoint, same body) sent in the last minute, if any, of the same kind as
+    this session would send now: demo with demo, real with real (core/jobs/guards.py)."""
     digest = jobs.body_hash(endpoint.id, fingerprint_body(body))
-    return ledger().jobs.find_recent_duplicate(digest, config.DUPLICATE_WINDOW_S, time.time())
+    candidates = ledger().jobs.recent_duplicates(digest, config.DUPLICATE_WINDOW_S, time.time())
+    return guards.first_duplicate(candidates, demo=is_demo(endpoint.router))
 
 
 def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT_S) -> Job:
