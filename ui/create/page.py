@@ -28,7 +28,7 @@ from core.storage import drafts
 from core.team import budget
 from ui import session, welcome
 from ui.compare import compare_view
-from ui.create import binding, form
+from ui.create import binding, form, take
 from ui.create import widgets as w
 from ui.results import library_view
 from ui.text import escape_markdown, shorten_inline_images
@@ -619,27 +619,18 @@ def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
 
 
 def _outcome(mode: Mode) -> None:
+    """Under Generate: the take in place (ui/create/take.py) — the job just sent, live, then its video."""
     job = st.session_state.get(_k(mode, "last_job"))
-    if job is None:
-        return
-    state = _state_name(job)
-    error = getattr(job, "error", None)
+    state = _state_name(job) if job is not None else ""
     if st.session_state.pop(_k(mode, "toast"), False) and state not in FAILED_STATES + UNKNOWN_STATES:
-        st.toast("Job started — follow it on the Jobs page.", icon=":material/rocket_launch:")
-    with st.container(border=True):
-        if state in UNKNOWN_STATES:
+        st.toast(take.TOAST, icon=":material/rocket_launch:")
+    if job is not None and not getattr(job, "id", None):  # the send broke inside the app (_Unexpected)
+        with st.container(border=True):
             st.warning("We cannot tell whether the router accepted this request.", icon=":material/help:")
             st.text(SubmissionUnknownError.default_message)
-        elif state in FAILED_STATES:
-            st.error("The router did not accept the request; nothing was started.", icon=":material/error:")
-            if error is not None:
-                st.text(getattr(error, "message", "") or "")
-                if getattr(error, "code", None):
-                    st.code(f"{getattr(error, 'kind', '')} {error.code}".strip(), language=None)
-        else:
-            st.success("Job started. It appears on the Jobs page and plays in the Gallery when done.",
-                       icon=":material/check_circle:")
-        st.page_link(JOBS_PAGE, label="Open Jobs", icon=":material/pending_actions:")
+            st.page_link(JOBS_PAGE, label="Open Jobs", icon=":material/pending_actions:")
+        return
+    take.take_in_place(mode, job, _k(mode, "generate"))
 
 
 def render_create_page(mode: Mode | str) -> None:
@@ -688,10 +679,11 @@ def render_create_page(mode: Mode | str) -> None:
         _drop_request(mode)  # clicked long ago on a page left before it was handled: never sent late
         requested = None
     sending = requested is not None and result.ok and not session.access_problem(endpoint.router)
-    with st.container(horizontal=True):
+    with take.action_bar(mode, take.bar_cost(_estimate_usd(endpoint, result.body), demo=demo)), \
+            st.container(horizontal=True):  # kept in view while the form scrolls
         st.button(
             "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:", disabled=sending,
-            on_click=_on_generate, args=(mode, endpoint.id),
+            on_click=_on_generate, args=(mode, endpoint.id), help="Ctrl+Enter (⌘+Enter) in a text box",
         )
         compare_view.compare_button(mode, endpoint, result.body)
     if requested is not None:
