@@ -85,7 +85,8 @@ def progress_words(job: Job, typical: tuple[float, int] | None, now: float) -> t
     median, n = typical
     left = eta.Eta(left_s=max(0.0, median - (now - job.created_at)), typical_s=median, based_on=n)
     fill = None if left.overdue else min(0.99, (now - job.created_at) / median if median > 0 else 0.0)
-    return fill, left.words().capitalize()
+    words = left.words()
+    return fill, words[:1].upper() + words[1:]
 
 
 def headline(job: Job, *, held: set[str] | None = None) -> str:
