@@ -515,7 +515,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
                               clicked_at if isinstance(clicked_at, float) else time.time(), SUBMIT_GUARD_S):
         _drop_request(mode)  # the second half of a double-click: the job is already made
         st.session_state.pop(_k(mode, "confirmed"), None)
-        return
+        st.rerun()  # Generate was drawn disabled for this click: draw it enabled again
     recorded = refusal = None
     try:
         demo = session.is_demo(endpoint.router)
