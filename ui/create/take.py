@@ -280,12 +280,13 @@ def _take_in_place(mode: Mode, last_job: Any) -> None:
         if now_job is None:
             st.info("This take is no longer in the history.", icon=":material/search_off:")
             return
+        draw_card(mode, now_job, just_sent=just_sent)  # the player at once, from this tick
         if live and not is_live(now_job, time.time()):
-            st.rerun(scope="app")  # the video is saved (or the job ended): the whole page shows it
-        draw_card(mode, now_job, just_sent=just_sent)
+            st.rerun(scope="app")  # the video is saved (or the job ended): the page stops ticking, the strip
+            # gets the new take
 
-    with st.container(key=card_key(mode)):
-        _card()
+    with st.container(key=card_key(mode)), st.container(key=f"{card_key(mode)}-{job_id}"):
+        _card()  # a container per job: a new take never shows in the last one's elements
     strip(mode, takes, shown=job_id)
 
 
