@@ -4,7 +4,9 @@ A real app server (`streamlit run`, demo mode, emulator jobs done after 3 s) dri
 (Playwright). Each round writes a new prompt, clicks Generate in the bar and measures:
 
 - click → card: from the click (the browser's clock) to the card of the job just sent on screen
-  ("Job started."), seen by a MutationObserver in the page;
+  ("Job started."), seen by a MutationObserver in the page. The page shows it once the router answered the
+  send (ui/create/page.py waits up to SUBMIT_WAIT_S for that, as before this issue): each round prints when
+  the answer came;
 - saved → player: from the moment the engine stored the video (the job's `updated_at` as it wrote
   `video_file`: a little before the write, so the figure errs long) to the <video> element in this job's card
   on the Create page (the card is keyed by the job id: the last take's player does not count);
@@ -29,6 +31,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import servers
+from core.jobs.record import JobState
 from core.storage.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,20 +42,26 @@ COMPLETE_AFTER_S = "3"
 LONG_MS = 60_000
 TARGET_S = 1.0
 WATCH_JS = """() => {
-  window.__take = {id: null, card: null, player: null, toast: null, words: null};
+  const card = () => document.querySelector('.st-key-create-text-take');
+  const srcs = v => [...(card() ? card().querySelectorAll('video') : [])].map(e => e.currentSrc || e.src);
+  // the last take's video stays in the DOM until the new run replaces it: only a new address counts (each
+  // round asks for another aspect ratio, so its clip, and its content-addressed name, differ)
+  window.__take = {id: null, card: null, toast: null, words: null, old: srcs(), videos: {}};
   window.__takeSeen = () => {
     const t = window.__take;
-    if (!t.id) return;
-    const card = document.querySelector('.st-key-create-text-take-' + t.id);  // this round's job only
-    if (t.card === null && card && card.innerText.includes('Job started.')) t.card = Date.now();
-    if (t.player === null && card && card.querySelector('video')) t.player = Date.now();
-    if (t.toast === null && [...document.querySelectorAll('[data-testid="stToast"]')]
+    const c = card();
+    if (t.card === null && c && c.innerText.includes('Job started.')) t.card = Date.now();
+    for (const src of srcs()) {
+      if (src && !t.old.includes(src) && !(src in t.videos)) t.videos[src] = Date.now();
+    }
+    if (t.words && t.toast === null && [...document.querySelectorAll('[data-testid="stToast"]')]
         .some(e => e.innerText.includes('Video ready: ' + t.words))) t.toast = Date.now();
   };
   new MutationObserver(window.__takeSeen).observe(document.body, {subtree: true, childList: true,
                                                                   characterData: true, attributes: true});
 }"""
-SET_ID_JS = "([id, words]) => { window.__take.id = id; window.__take.words = words; window.__takeSeen(); }"
+SET_ID_JS = "words => { window.__take.words = words; window.__takeSeen(); }"
+ASPECTS = ("9:16", "1:1", "16:9")
 
 
 def _recorded(data_dir: Path, prompt: str, timeout_s: float = 30.0) -> str:
@@ -65,6 +74,17 @@ def _recorded(data_dir: Path, prompt: str, timeout_s: float = 30.0) -> str:
                     return job.id
         time.sleep(0.005)
     raise RuntimeError(f"no job for {prompt!r}")
+
+
+def _saved(data_dir: Path, job_id: str, timeout_s: float = 60.0):
+    """The job once its video is stored."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = Ledger(data_dir).jobs.get(job_id)
+        if job is not None and job.video_file:
+            return job
+        time.sleep(0.05)
+    raise RuntimeError(f"job {job_id}: no video saved")
 
 
 def run_size(url: str, data_dir: Path, width: int, height: int, rounds: int) -> list[dict[str, float]]:
@@ -82,19 +102,25 @@ def run_size(url: str, data_dir: Path, width: int, height: int, rounds: int) -> 
             box = page.get_by_role("textbox", name="Prompt", exact=True)
             box.fill(prompt)
             box.blur()
+            page.get_by_text(ASPECTS[n % len(ASPECTS)], exact=True).first.click()
             page.wait_for_timeout(500)
             expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=LONG_MS)
             page.evaluate(WATCH_JS)
             generate = page.locator(".st-key-create-text-bar").get_by_role("button", name="Generate")
             clicked = page.evaluate("() => Date.now()")
             generate.click()
-            page.evaluate(SET_ID_JS, [_recorded(data_dir, prompt), prompt[:30]])
-            page.wait_for_function("() => window.__take.player !== null && window.__take.toast !== null",
-                                   timeout=LONG_MS)
+            job_id = _recorded(data_dir, prompt)
+            page.evaluate(SET_ID_JS, prompt[:30])
+            job = _saved(data_dir, job_id)
+            page.wait_for_function("name => Object.keys(window.__take.videos).some(s => s.includes(name)) "
+                                   "&& window.__take.toast !== null", arg=job.video_file, timeout=LONG_MS)
             marks = page.evaluate("() => window.__take")
-            job = next(j for j in Ledger(data_dir).jobs.list(limit=5) if j.prompt_preview == prompt)
+            marks["player"] = next(v for k, v in marks["videos"].items() if job.video_file in k)
             saved = job.updated_at  # the engine's clock as it stored the video (runner.py), before the write
-            print(f"  round {n}, seconds after the click: video saved {saved - clicked / 1000:.2f}, card "
+            answered = next((e.at for e in job.history if e.state in (JobState.QUEUED, JobState.RUNNING)),
+                            None)
+            print(f"  round {n}, seconds after the click: router answered "
+                  f"{(answered or 0) - clicked / 1000:.2f}, video saved {saved - clicked / 1000:.2f}, card "
                   f"{(marks['card'] - clicked) / 1000:.2f}, player {(marks['player'] - clicked) / 1000:.2f}, "
                   f"toast {(marks['toast'] - clicked) / 1000:.2f}")
             if saved is None or marks["card"] is None:

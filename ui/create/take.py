@@ -6,10 +6,12 @@
     take.take_in_place(mode, last_job)    the live card of the job just sent (or picked in the strip), then
                                           the strip of this page's recent takes
 
-The card is a fragment that looks at the ledger's change feed (`session.changes_since`) every
-TAKE_LIVE_EVERY_S while its job is live: state, elapsed time, the router's progress when it gives one, else
-the time left from the endpoint's finished jobs (core/jobs/eta.py, "about", and how many jobs it rests
-on). Once the video is saved the whole page runs once more and the card is the results' player
+The card is a live fragment (ui/live.py, the change feed): it reruns when its job changes (the tab asks
+every TAKE_ASK_EVERY_S while the job is live, instead of the usual LIVE_ASK_EVERY_S), and by itself every
+TAKE_TICK_EVERY_S for its clock: state, elapsed time, the router's progress when it gives one, else the
+time left from the endpoint's finished jobs (core/jobs/eta.py, "about", and how many jobs it rests on).
+On the run that sees the video saved it draws the player at once, then the whole page runs once more (the
+strip, no more ticking). The card is then the results' player
 (ui/results/jobs_view.py) with Download, Keep in Library, Iterate (the take's request back into the form)
 and Compare variants. The strip shows the page's recent takes (first-frame thumbnails, newest first);
 clicking one shows its card. Prompts and router words are shown as text only.
@@ -31,6 +33,7 @@ from core.jobs import eta
 from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download
 from core.models import Mode
 from ui import frame, nav, session
+from ui import live as ui_live
 from ui.results import jobs_view
 from ui.text import escape_markdown
 
@@ -214,20 +217,6 @@ def _shown(mode: Mode | str, last_job: Any) -> tuple[str | None, bool]:
     return last_id, bool(last_id)
 
 
-def _job_now(mode: Mode | str, job_id: str, live: bool) -> Job | None:
-    """The job as the ledger has it now; while live, read only when the change feed names it."""
-    cached_key, seq_key = _k(mode, "job"), _k(mode, "seq")
-    cached = st.session_state.get(cached_key)
-    if not live or cached is None or cached.id != job_id or st.session_state.get(seq_key) is None:
-        st.session_state[seq_key] = session.last_change()
-        job = session.get_job(job_id)
-    else:
-        st.session_state[seq_key], changes = session.changes_since(st.session_state[seq_key])
-        job = next((j for j in reversed(changes) if j.id == job_id), cached)
-    st.session_state[cached_key] = job
-    return job
-
-
 def _typical(mode: Mode | str, job: Job) -> tuple[float, int] | None:
     """The endpoint's typical time, read once per job (not on every tick)."""
     key = _k(mode, "typical")
@@ -273,10 +262,13 @@ def _take_in_place(mode: Mode, last_job: Any) -> None:
         st.session_state.pop(_k(mode, "was_live"), None)
         _scroll_to(mode, _class_of(card_key(mode)))
 
-    @st.fragment(run_every=config.TAKE_LIVE_EVERY_S if live else None)
+    @st.fragment(run_every=config.TAKE_TICK_EVERY_S if live else None)
     @frame.outage_safe
     def _card() -> None:
-        now_job = _job_now(mode, job_id, live)
+        now_job = session.get_job(job_id)  # one indexed read, on a change of this job or a tick
+        if live:  # reruns as soon as the change feed names this job (the tab asks quickly meanwhile)
+            ui_live.live_trigger(f"live.take.{mode}", watch=[job_id], min_gap_s=0.0,
+                                 ask_every_s=config.TAKE_ASK_EVERY_S)
         if now_job is None:
             st.info("This take is no longer in the history.", icon=":material/search_off:")
             return
