@@ -405,3 +405,13 @@ ENGINE_ADOPT_EVERY_S = 30.0  # look this often for demo jobs whose server (and i
 # --- drafts and experiments follow the person (issue 11, part own; core/storage/drafts.py,
 # core/compare/experiments.py) ----
 DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft key (a SHA-256 of their id)
+
+
+# --- the take in place on the Create page (issue 16 §1; core/jobs/eta.py, ui/create/take.py) --------------
+TAKE_ETA_SAMPLE = 20  # the time left rests on at most this many of the endpoint's newest finished jobs
+TAKE_ETA_MIN_JOBS = 1  # fewer finished jobs than this: no estimate, only the elapsed time
+TAKE_ASK_EVERY_S = 0.25  # while a take is being made, its tab asks the change feed this often (ui/live.py)
+TAKE_TICK_EVERY_S = 5.0  # and its card's clock (elapsed, time left) moves by itself this often
+TAKE_STRIP_COUNT = 6  # recent takes of the page shown under the card
+TAKE_THUMB_MAX_PX = 240  # the first-frame thumbnails' longer side
+TAKE_HISTORY_SCAN = 60  # finished jobs of an endpoint read (newest first) to find the sample

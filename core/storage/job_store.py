@@ -329,6 +329,15 @@ class JobStore(db.Store):
             row = conn.execute(sql, (body_hash, now - within_s, now, JobState.FAILED.value)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
 
+    def recent_duplicates(self, body_hash: str, within_s: float, now: float, limit: int = 10) -> list[Job]:
+        """Jobs with the same request hash created within `within_s` before `now`, newest first (failed ones
+        too: core/jobs/guards.py decides which of them make the duplicate question)."""
+        sql = ("SELECT data FROM jobs WHERE body_hash = ? AND created_at BETWEEN ? AND ? "
+               "ORDER BY created_at DESC LIMIT ?")
+        with self._read() as conn:
+            rows = conn.execute(sql, (body_hash, now - within_s, now, int(limit))).fetchall()
+        return [Job.model_validate_json(r[0]) for r in rows]
+
     def needing_download(self) -> list[Job]:
         """Finished jobs whose video is not in the media cache yet (downloads not exhausted)."""
         sql = "SELECT data FROM jobs WHERE state = ? AND video_file IS NULL ORDER BY created_at"
