@@ -21,6 +21,7 @@ from core.jobs.video_checks import (
     NOT_CHECKED,
     UNREADABLE,
     Expected,
+    Measures,
     VideoChecks,
     check_job_video,
     describe,
@@ -302,3 +303,68 @@ def test_a_check_that_fails_never_fails_the_job(rig, emu, monkeypatch) -> None:
     assert job.state.value == "succeeded" and job.video_file
     assert verdict(job.checks) == (UNREADABLE, 1)
     assert "RuntimeError" in job.checks.measures.error
+
+
+# --- the Gallery's filters and sort orders, old jobs checked by the CLI ------------------------------------
+
+
+def _stored(i: int, checks: VideoChecks | None):
+    from bench.pages import finished_job
+
+    job = finished_job(MR_T2V, f"scene {i}", 1_000.0 + i, f"sha256-{i:064d}.mp4")
+    return job.model_copy(update={"checks": checks})
+
+
+def _measured(motion: float, sharpness: float, duration: float = 5.0):
+    return VideoChecks(measures=Measures(
+        readable=True, duration_s=duration, width=1280, height=720, motion_pct_s=motion, sharpness=sharpness,
+        shots=1), expected=Expected(duration_s=5, short_side=720, shots=1), at=1.0)
+
+
+def test_the_gallery_filters_and_sorts_by_the_checks_on_both_databases(tmp_path: Path, ledger_url) -> None:
+    from core.storage.jobs_table import JobFilter
+
+    ledger = Ledger(tmp_path, url=ledger_url)
+    good_still = _stored(1, _measured(motion=0.5, sharpness=300))
+    good_busy = _stored(2, _measured(motion=9.0, sharpness=90))
+    short = _stored(3, _measured(motion=3.0, sharpness=500, duration=2.0))  # asked for 5 s
+    unchecked = _stored(4, None)
+    broken = _stored(5, VideoChecks(measures=Measures(readable=False, error="x")))
+    ledger.jobs.add_many([good_still, good_busy, short, unchecked, broken])
+
+    def ids(checks=(), order="newest"):
+        return [j.id for j in ledger.jobs.list(filters=JobFilter(has_video=True, checks=checks), order=order)]
+
+    assert ids() == [j.id for j in (broken, unchecked, short, good_busy, good_still)]
+    assert set(ids((MATCH,))) == {good_still.id, good_busy.id}
+    assert set(ids((DIFFERS, UNREADABLE))) == {short.id, broken.id}
+    assert ids((NOT_CHECKED,)) == [unchecked.id]
+    assert ledger.jobs.count(JobFilter(checks=(MATCH,))) == 2
+    fewest = ids(order="fewest_issues")
+    assert fewest[:2] == [good_busy.id, good_still.id] and fewest[-1] == unchecked.id
+    assert ids(order="most_motion")[:3] == [good_busy.id, short.id, good_still.id]
+    assert ids(order="least_motion")[:3] == [good_still.id, short.id, good_busy.id]
+    assert ids(order="sharpest")[:3] == [short.id, good_still.id, good_busy.id]
+
+
+def test_check_videos_checks_old_jobs_once_from_their_stored_file(tmp_path: Path, clips) -> None:
+    import io
+
+    from core.__main__ import main
+
+    ledger, media = Ledger(tmp_path), MediaCache(tmp_path / config.MEDIA_DIRNAME)
+    name = media.put_bytes(clips["plain"].read_bytes(), "mp4")
+    old = _stored(1, None).model_copy(update={"video_file": name})
+    gone = _stored(2, None)  # its file is not in the media store
+    ledger.jobs.add_many([old, gone])
+    out = io.StringIO()
+    assert main(["check-videos", "--data-dir", str(tmp_path)], out=out) == 0
+    assert "checked 1 video(s): 0 match their request, 1 differ" in out.getvalue()
+    assert "1 missing from the media store" in out.getvalue()
+    checked = ledger.jobs.get(old.id)
+    assert checked.checks.measures.duration_s == pytest.approx(2.0, abs=0.1)
+    assert verdict(checked.checks) == (DIFFERS, 1)  # the seeded request asks for 5 s
+    assert badge(checked.checks, "duration").sentence == "Asked for 5 s, got 2 s."
+    out = io.StringIO()
+    main(["check-videos", "--data-dir", str(tmp_path)], out=out)
+    assert "checked 0 video(s)" in out.getvalue() and "1 already checked" in out.getvalue()
