@@ -368,3 +368,18 @@ def test_check_videos_checks_old_jobs_once_from_their_stored_file(tmp_path: Path
     out = io.StringIO()
     main(["check-videos", "--data-dir", str(tmp_path)], out=out)
     assert "checked 0 video(s)" in out.getvalue() and "1 already checked" in out.getvalue()
+
+
+def test_the_compare_table_carries_the_checks_and_filters_on_them() -> None:
+    from core.compare import grid
+
+    short = _stored(1, _measured(motion=3.0, sharpness=500, duration=2.0))
+    good = _stored(2, _measured(motion=3.0, sharpness=500))
+    unchecked = _stored(3, None)
+    rows = [{"job": j.id, **grid.check_columns(j)} for j in (short, good, unchecked, None)]
+    assert [r["check"] for r in rows] == [DIFFERS, MATCH, NOT_CHECKED, NOT_CHECKED]
+    assert rows[0]["checks"] == "Asked for 5 s, got 2 s." and rows[0]["check_issues"] == 1
+    assert rows[1]["checks"] == "matches the request" and rows[2]["check_issues"] is None
+    assert [r["job"] for r in grid.with_checks(rows, (DIFFERS, UNREADABLE))] == [short.id]
+    assert grid.with_checks(rows, ()) == rows
+    assert "Asked for 5 s, got 2 s." in grid.rows_csv(rows)
