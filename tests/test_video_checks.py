@@ -376,7 +376,7 @@ def test_the_compare_table_carries_the_checks_and_filters_on_them() -> None:
     short = _stored(1, _measured(motion=3.0, sharpness=500, duration=2.0))
     good = _stored(2, _measured(motion=3.0, sharpness=500))
     unchecked = _stored(3, None)
-    rows = [{"job": j.id, **grid.check_columns(j)} for j in (short, good, unchecked, None)]
+    rows = [{"job": j.id if j else "", **grid.check_columns(j)} for j in (short, good, unchecked, None)]
     assert [r["check"] for r in rows] == [DIFFERS, MATCH, NOT_CHECKED, NOT_CHECKED]
     assert rows[0]["checks"] == "Asked for 5 s, got 2 s." and rows[0]["check_issues"] == 1
     assert rows[1]["checks"] == "matches the request" and rows[2]["check_issues"] is None
