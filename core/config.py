@@ -416,7 +416,9 @@ CHECK_SIZE_TOLERANCE = 0.03  # relative difference of the short side still taken
 CHECK_QUALITY_SHORT_SIDE = {"std": 720, "pro": 1080, "4k": 2160}  # the request's `mode` → short side
 CHECK_SILENT_DBFS = -60.0  # an audio track whose loudest sample is quieter than this is silence
 CHECK_AUDIO_MAX_S = 120.0  # at most this much sound is decoded
-CHECK_CUT_MIN = 0.10  # a shot cut: the picture changes by at least this share of full scale (0–1) …
+# a shot cut: the picture changes by at least CHECK_CUT_MIN of full scale (0–1; PySceneDetect's
+# AdaptiveDetector uses min_content_val 15 of 255) …
+CHECK_CUT_MIN = 0.06
 CHECK_CUT_RATIO = 3.0  # … and by this many times more than the changes around it (fast motion is not a cut)
 CHECK_CUT_WINDOW = 4  # frames on each side that make "the changes around it"
 CHECK_CUT_MIN_SHOT_S = 0.4  # two cuts closer than this are one (a flash, a dissolve)
@@ -431,3 +433,10 @@ CHECK_FLICKER_PER_S = 2.0  # … reported when they happen this often per second
 CHECK_MOTION_LEVELS = ((1.0, "little motion"), (6.0, "some motion"))  # %/s of change below → word; else:
 CHECK_MOTION_HIGH = "lots of motion"
 CHECK_SOFT_BELOW = 40.0  # sharpness (variance of the Laplacian at CHECK_SHARPNESS_WIDTH) below this: soft
+# the emulator's videos made to match a request (core/emulator/request_clips.py)
+EMULATOR_MADE_CLIPS_DIRNAME = "kling-studio-emulator-clips"  # in the temp folder
+EMULATOR_MADE_CLIPS_MAX = 200  # files kept there (the oldest go first)
+EMULATOR_MADE_CLIP_FPS = 4  # when the committed clip does not say
+EMULATOR_MADE_CLIP_CRF = 35
+EMULATOR_MADE_CLIP_AUDIO_RATE = 22050
+EMULATOR_MADE_CLIP_TONE_LEVEL = 0.1  # the tone's loudness (full scale 1): about -20 dBFS

@@ -383,3 +383,17 @@ def test_the_compare_table_carries_the_checks_and_filters_on_them() -> None:
     assert [r["job"] for r in grid.with_checks(rows, (DIFFERS, UNREADABLE))] == [short.id]
     assert grid.with_checks(rows, ()) == rows
     assert "Asked for 5 s, got 2 s." in grid.rows_csv(rows)
+
+
+def test_a_demo_job_gets_the_video_it_asked_for_and_every_check_matches(rig, emu) -> None:
+    body = {"prompt": "A fox, then a hare, then snow", "duration": 9, "aspect_ratio": "9:16", "mode": "pro",
+            "sound": "on", "multi_shot": True, "shot_type": "customize",
+            "multi_prompt": [{"prompt": "a fox", "duration": 3}, {"prompt": "a hare", "duration": 4},
+                             {"prompt": "snow", "duration": 2}]}
+    job = _run_demo_job(rig, emu, body)
+    assert job.checks is not None, job.poll.last_error
+    m = job.checks.measures
+    assert (m.width, m.height, m.shots) == (1080, 1920, 3) and m.cuts_s == pytest.approx([3.0, 7.0], abs=0.3)
+    assert verdict(job.checks) == (MATCH, 0), sentences(job.checks)
+    assert {b.key for b in describe(job.checks) if b.level == "ok"} >= {"duration", "size", "aspect", "sound",
+                                                                         "shots"}

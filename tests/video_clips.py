@@ -6,7 +6,8 @@
 Each shot is its own textured picture (a random block pattern, its own colours) with a bright square
 crossing it, so consecutive frames differ (motion) and shots differ a lot (cuts). `frozen=(a, b)` repeats
 the frame at `a` until `b`; `black=(a, b)` makes those frames black; `flicker` lifts and lowers the
-brightness on alternate frames; `soft` blurs every frame; `still` leaves the square where it is (no motion).
+brightness on alternate frames; `soft` blurs every frame; `still` leaves the square where it is (no motion);
+`grain` adds new noise of that many levels to every frame (a real camera's bitrate).
 `sound`: None no audio stream, "tone" a 440 Hz tone, "silent" an audio stream of zeros.
 """
 
@@ -18,14 +19,15 @@ from pathlib import Path
 import av
 import numpy as np
 
-BLOCK_PX = 4
+BLOCKS_ACROSS = 40  # the texture's blocks: at least 4 px, 40 across (they stay visible when scaled down)
 
 
 def _texture(seed: int, width: int, height: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    blocks = rng.integers(40, 216, size=(height // BLOCK_PX + 1, width // BLOCK_PX + 1, 3), dtype=np.uint8)
+    px = max(4, width // BLOCKS_ACROSS)
+    blocks = rng.integers(40, 216, size=(height // px + 1, width // px + 1, 3), dtype=np.uint8)
     tint = rng.integers(0, 80, size=3)
-    picture = np.repeat(np.repeat(blocks, BLOCK_PX, axis=0), BLOCK_PX, axis=1)[:height, :width]
+    picture = np.repeat(np.repeat(blocks, px, axis=0), px, axis=1)[:height, :width]
     return np.clip(picture.astype(np.int16) // 2 + tint, 0, 255).astype(np.uint8)
 
 
@@ -41,8 +43,9 @@ def _blur(picture: np.ndarray, radius: int) -> np.ndarray:
 
 def frames(seconds: float, size: tuple[int, int], fps: int, *, shots: int = 1,
            frozen: tuple[float, float] | None = None, black: tuple[float, float] | None = None,
-           flicker: bool = False, soft: bool = False, still: bool = False, seed: int = 7):
+           flicker: bool = False, soft: bool = False, still: bool = False, grain: int = 0, seed: int = 7):
     width, height = size
+    noise = np.random.default_rng(seed)
     n = round(seconds * fps)
     textures = [_texture(seed + s, width, height) for s in range(shots)]
     square = max(4, height // 5)
@@ -56,6 +59,9 @@ def frames(seconds: float, size: tuple[int, int], fps: int, *, shots: int = 1,
         picture[y:y + square, x:x + square] = (250, 250, 250)
         if soft:
             picture = _blur(picture, max(2, width // 60))
+        if grain:  # film grain, new every frame: a bitrate like a real camera's (bench/video_checks.py)
+            speck = noise.integers(-grain, grain + 1, picture.shape, dtype=np.int16)
+            picture = np.clip(picture.astype(np.int16) + speck, 0, 255).astype(np.uint8)
         if flicker:
             picture = np.clip(picture.astype(np.int16) + (12 if i % 2 else -12), 0, 255).astype(np.uint8)
         if frozen and frozen[0] <= t < frozen[1]:
