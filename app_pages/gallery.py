@@ -52,7 +52,8 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     check_filter = st.selectbox("Checks", list(checks_view.CHECK_FILTERS), key="gallery.checks",
                                 on_change=_reset_page,
                                 help="The video against its request: length, size, sound, shots, picture.")
-    sort = st.selectbox("Sort", list(checks_view.CHECK_SORTS), key="gallery.sort", on_change=_reset_page)
+    sort = st.selectbox("Sort", list(checks_view.CHECK_SORTS), key="gallery.sort", on_change=_reset_page,
+                        width=200)
 
 size = config.GALLERY_PAGE_SIZE
 page_no = int(st.session_state.get(PAGE_KEY, 0))
