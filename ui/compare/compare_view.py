@@ -700,7 +700,7 @@ def render_compare_page() -> None:
     editable = session.may_edit(owner)
     _owner_and_delete(exp, owner, editable)
     exp = _axis_editor(exp) if editable else _axes_summary(exp)
-    plan = X.expand(exp, session.price_table())
+    plan = X.expand(exp, session.prices_for(endpoint.router))  # the cap line and the budget agree
     _preview(exp, plan, demo, editable=editable)
     records = session.ledger().experiments.experiment_cells(exp.id)
     active = any(grid.in_progress(j) for j in _jobs(records).values())
