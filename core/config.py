@@ -427,6 +427,7 @@ CHECK_AUDIO_MAX_S = 120.0  # at most this much sound is decoded
 CHECK_CUT_MIN = 0.06
 CHECK_CUT_RATIO = 3.0  # … and by this many times more than the changes around it (fast motion is not a cut)
 CHECK_CUT_WINDOW = 4  # frames on each side that make "the changes around it"
+CHECK_CUT_TIMING_TOLERANCE_S = 1.0  # a cut this far from where the storyboard puts it is reported
 CHECK_CUT_MIN_SHOT_S = 0.4  # two cuts closer than this are one (a flash, a dissolve)
 CHECK_FROZEN_PIXEL_STEP = 8.0  # a pixel changing by more than this (0–255) between frames has moved …
 CHECK_FROZEN_SHARE = 0.001  # … and frames where fewer than this share of pixels moved are the same picture

@@ -128,6 +128,11 @@ def test_three_shots_are_found_where_the_storyboard_has_three_and_one_where_it_h
     wrong = badge(checks_of(three, shots=1), "shots")
     assert wrong.sentence == "Asked for one continuous shot, found 3 shots (cuts at 0:01.0, 0:02.0)."
     assert badge(checks_of(three, shots=None), "shots").level == "info"  # Kling plans its own shots
+    assert badge(checks_of(three, shots=3, cuts_s=[1.0, 2.0]), "shots").level == "ok"
+    late = badge(checks_of(three, shots=3, cuts_s=[1.0, 3.5]), "shots")  # the second cut 1.5 s early
+    assert late.level == "warn"
+    assert late.sentence == ("3 shots as asked, but cut at 0:01.0, 0:02.0; "
+                             "the storyboard cuts at 0:01.0, 0:03.5.")
 
 
 def test_a_frozen_second_is_reported_and_a_moving_clip_has_none(measured) -> None:
@@ -227,7 +232,7 @@ def test_expected_from_a_mulerouter_storyboard_with_sound_in_pro() -> None:
             "multi_prompt": [{"prompt": "a", "duration": 3}, {"prompt": "b", "duration": 3},
                              {"prompt": "c", "duration": 3}]}
     assert expected_from(MR_T2V, body) == Expected(duration_s=9, aspect="9:16", short_side=1080, sound=True,
-                                                    shots=3)
+                                                    shots=3, cuts_s=[3.0, 6.0])
 
 
 def test_expected_from_apimart_audio_and_plain_requests() -> None:

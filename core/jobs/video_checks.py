@@ -73,6 +73,7 @@ class Expected(BaseModel):
     short_side: int | None = None  # 720, 1080, 2160
     sound: bool | None = None
     shots: int | None = None
+    cuts_s: list[float] = Field(default_factory=list)  # where the storyboard's shots start (after the first)
 
 
 class VideoChecks(BaseModel):
@@ -147,10 +148,17 @@ def expected_from(endpoint_id: str, body: dict[str, Any]) -> Expected:
     n_shots: int | None = 1
     if body.get("multi_shot") is True:
         n_shots = len(shots) if body.get("shot_type") == "customize" and shots else None
+    cuts: list[float] = []
+    if n_shots and n_shots > 1:
+        lengths = [s.get("duration") for s in shots]
+        if all(isinstance(n, int | float) and not isinstance(n, bool) for n in lengths):
+            for n in lengths[:-1]:
+                cuts.append(round((cuts[-1] if cuts else 0.0) + float(n), 2))
     if edit:
         duration = aspect = n_shots = None
+        cuts = []
     return Expected(duration_s=float(duration) if duration else None, aspect=aspect, short_side=short_side,
-                    sound=sound, shots=n_shots)
+                    sound=sound, shots=n_shots, cuts_s=cuts)
 
 
 # --- how it is said ----------------------------------------------------------------------------------
@@ -264,6 +272,13 @@ def _shots_badge(m: Measures, e: Expected) -> Badge | None:
     if e.shots is None:
         return Badge("shots", label, "info")
     if m.shots == e.shots:
+        off = [(got, asked) for got, asked in zip(m.cuts_s, e.cuts_s, strict=False)
+               if abs(got - asked) > config.CHECK_CUT_TIMING_TOLERANCE_S]
+        if off and len(m.cuts_s) == len(e.cuts_s):
+            found = ", ".join(fmt_at(c) for c in m.cuts_s[:5])
+            asked = ", ".join(fmt_at(c) for c in e.cuts_s[:5])
+            said = f"{label.capitalize()} as asked, but cut at {found}; the storyboard cuts at {asked}."
+            return Badge("shots", label, "warn", said)
         return Badge("shots", label, "ok")
     cuts = ", ".join(fmt_at(c) for c in m.cuts_s[:5])
     where = f" (cuts at {cuts})" if cuts else ""
