@@ -15,8 +15,10 @@ from core import config
 from core.engine.runner import check_video
 from core.storage.ledger import Ledger
 from core.storage.media_cache import MediaCache
+from tests.app.test_create_pages import demo
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+__all__ = ["demo"]
 
 
 @pytest.fixture
@@ -79,3 +81,19 @@ def test_the_gallery_filters_and_sorts_by_the_checks(seeded) -> None:
     order = [t.value for t in at.text if t.value.startswith("Seeded")]
     assert order == [seeded[k].prompt_preview for k in ("matches", "differs", "unchecked")]
     assert any("fewest issues first" in c.value for c in at.caption)
+
+
+def test_compare_cells_and_table_carry_the_checks_of_demo_takes(demo: Path) -> None:
+    from tests.app.test_compare_page import _run_two_cells
+
+    at, exp_id, jobs = _run_two_cells(demo)  # 5 s and 10 s from the emulator, made as asked
+    assert all(j.checks is not None for j in jobs)
+    shown = badges(at)
+    assert any(b.startswith(":green-badge[") and "5 s" in b for b in shown), shown
+    assert any(b.startswith(":green-badge[") and "10 s" in b for b in shown), shown
+    assert not any(b.startswith(":red-badge[") for b in shown), shown  # nothing differs from the request
+    [table] = [d.value for d in at.dataframe if "check" in d.value.columns]
+    assert set(table["check"]) == {"match"} and set(table["checks"]) == {"matches the request"}
+    at.selectbox(key=f"compare.{exp_id}.checks_filter").select("Something differs").run()
+    assert not [d for d in at.dataframe if "check" in d.value.columns]
+    assert any(c.value == "No take's video check says this." for c in at.caption)

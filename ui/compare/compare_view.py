@@ -506,6 +506,8 @@ def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
     shown = st.selectbox("Checks", list(checks_view.CHECK_FILTERS), key=_k(exp.id, "checks_filter"),
                          help="Only the takes whose video check says this. Sort by a column's header.")
     shown_rows = grid.with_checks(rows, checks_view.CHECK_FILTERS[shown])  # the CSV keeps every take
+    if rows and not shown_rows:
+        st.caption(checks_view.NO_TAKE_MATCHES)
     st.dataframe(pd.DataFrame(shown_rows), hide_index=True, key=_k(exp.id, "table"), column_config={
         "estimate_usd": st.column_config.NumberColumn("Cost (est.)", format="$%.2f"),
         "seconds_to_finish": st.column_config.NumberColumn("Time to finish", format="%.0f s"),

@@ -18,6 +18,7 @@ LEVEL_COLORS = {"ok": "green", "differs": "red", "warn": "orange", "info": "gray
 LEVEL_ICONS = {"ok": ":material/check:", "differs": ":material/error:", "warn": ":material/warning:",
                "info": None, "unknown": ":material/help:"}
 NOT_CHECKED_TEXT = "Not checked yet."
+NO_TAKE_MATCHES = "No take's video check says this."
 
 CHECK_FILTERS = {  # label → the check states shown (jobs_table.JobFilter.checks); () = all
     "Any check": (),
