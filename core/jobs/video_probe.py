@@ -74,16 +74,19 @@ def sound_peak_dbfs(path: Path, *, max_s: float = config.CHECK_AUDIO_MAX_S) -> f
             return None
         stream = container.streams.audio[0]
         peak = 0.0
-        for frame in container.decode(stream):
-            samples = frame.to_ndarray()
-            if samples.size:
-                if np.issubdtype(samples.dtype, np.integer):
-                    scale = float(np.iinfo(samples.dtype).max)
-                    peak = max(peak, float(np.abs(samples.astype(np.float32)).max()) / scale)
-                else:
-                    peak = max(peak, float(np.abs(samples).max()))
-            if frame.time is not None and frame.time > max_s:
-                break
+        try:
+            for frame in container.decode(stream):
+                samples = frame.to_ndarray()
+                if samples.size:
+                    if np.issubdtype(samples.dtype, np.integer):
+                        scale = float(np.iinfo(samples.dtype).max)
+                        peak = max(peak, float(np.abs(samples.astype(np.float32)).max()) / scale)
+                    else:
+                        peak = max(peak, float(np.abs(samples).max()))
+                if frame.time is not None and frame.time > max_s:
+                    break
+        except (av.FFmpegError, ValueError):  # a damaged stretch: the track is there, as loud as heard so far
+            pass
     return round(20 * float(np.log10(peak)), 1) if peak > 1e-6 else -120.0
 
 
