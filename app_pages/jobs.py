@@ -23,7 +23,7 @@ TABLE_KEY = "jobs.table"
 PAGE_KEY = "jobs.page"
 SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"
 COLUMNS = ["status", "progress", "elapsed", "router", "endpoint", "prompt", "estimate", "charged", "created",
-           "demo"]
+           "demo", "checks"]
 TEAM_COLUMNS = [*COLUMNS[:5], "by", *COLUMNS[5:]]  # who made each job, when people are told apart
 
 st.title("Jobs")
@@ -99,6 +99,8 @@ def _wide_table(jobs) -> None:
             "charged": st.column_config.NumberColumn("Charged", format="$%.2f"),
             "created": st.column_config.TextColumn("Made"),
             "demo": st.column_config.TextColumn("Demo"),
+            "checks": st.column_config.TextColumn(
+                "Checks", help="The video against its request: length, size, sound, shots, picture"),
         },
     )
 

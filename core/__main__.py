@@ -5,7 +5,9 @@ the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on 
 `python -m core migrate-media [--data-dir DIR] [--dry-run]` (copy a local install into the configured
 PostgreSQL and/or S3 bucket, idempotently, with a progress bar on stderr: core/storage/migrate.py; exit 0
 done or
-nothing to copy, 1 stopped or unreachable, 2 refused).
+nothing to copy, 1 stopped or unreachable, 2 refused), and `python -m core check-videos [--data-dir DIR]
+[--again]` (check the stored videos of jobs made before the video checks against their requests:
+core/engine/check_videos.py; exit 0).
 
 Exit codes of `check`: 0 the body is valid (cautions, printed as lines starting `caution:`, do not
 count unless --strict), 1 it has problems (one line each, field path first) or, with --strict,
@@ -46,7 +48,30 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--data-dir", default=None,
                      help="the local install's folder (default: $STUDIO_DATA_DIR)")
     mig.add_argument("--dry-run", action="store_true", help="only say what would be copied")
+    chv = sub.add_parser("check-videos", help="check stored videos that have no check yet against their "
+                         "requests (length, size, sound, shots, picture)")
+    chv.add_argument("--data-dir", default=None, help="the ledger's folder (default: $STUDIO_DATA_DIR)")
+    chv.add_argument("--again", action="store_true", help="also check again videos checked by an older "
+                     "version of the checks")
     return parser
+
+
+def run_check_videos(data_dir: str | None, again: bool, out: TextIO) -> int:
+    """Check the stored videos that have no check yet (core/engine/check_videos.py)."""
+    from pathlib import Path
+
+    from core import config
+    from core.engine.check_videos import check_stored_videos
+    from core.server import media_store_for
+    from core.storage.ledger import Ledger
+
+    path = Path(data_dir) if data_dir else config.data_dir()
+    ledger = Ledger(path, url=config.database_url())
+    report = check_stored_videos(ledger, media_store_for(path), again=again,
+                                 progress=lambda r: print(f"\r{r.checked} checked", end="", file=out,
+                                                          flush=True))
+    print(("\n" if report.checked else "") + report.line(), file=out)
+    return EXIT_OK
 
 
 def run_migrate(data_dir: str | None, dry_run: bool, out: TextIO, err: TextIO) -> int:
@@ -137,6 +162,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO
         return run_migrate(args.data_dir, args.dry_run, out, err)
     if args.command == "rules":
         return run_rules(args.endpoint_id, out, err)
+    if args.command == "check-videos":
+        return run_check_videos(args.data_dir, args.again, out)
     return run_check(args.endpoint_id, args.file, args.json, stdin, out, err, strict=args.strict)
 
 

@@ -415,3 +415,43 @@ TAKE_TICK_EVERY_S = 5.0  # and its card's clock (elapsed, time left) moves by it
 TAKE_STRIP_COUNT = 6  # recent takes of the page shown under the card
 TAKE_THUMB_MAX_PX = 240  # the first-frame thumbnails' longer side
 TAKE_HISTORY_SCAN = 60  # finished jobs of an endpoint read (newest first) to find the sample
+# --- checks of a delivered video against its request (issue 18 §2; core/jobs/video_checks.py, video_probe.py)
+CHECK_VERSION = 1  # bumped when what is measured changes (a stored check of an older version can be redone)
+CHECK_MAX_WALL_S = 60.0  # a check stops looking after this long (the result says how much it saw)
+CHECK_MAX_VIDEO_S = 120.0  # at most this much of a video is looked at (uploads can be long)
+CHECK_ANALYSIS_WIDTH = 160  # frames are looked at this wide (downscaled by FFmpeg while decoding)
+CHECK_SHARPNESS_WIDTH = 480  # sharpness is measured on frames this wide (or the video's own, if smaller)
+CHECK_SHARPNESS_EVERY_S = 1.0  # one frame per this many seconds for sharpness
+CHECK_DECODE_THREADS = 2  # FFmpeg decoding threads (the machine is shared)
+CHECK_DURATION_TOLERANCE_S = 0.5  # a video this close to the asked length matches it
+CHECK_DURATION_TOLERANCE_FRACTION = 0.05  # … or this share of it, whichever is larger
+CHECK_ASPECT_TOLERANCE = 0.03  # relative difference of width/height still taken as the asked ratio
+CHECK_SIZE_TOLERANCE = 0.03  # relative difference of the short side still taken as the asked 720p/1080p
+CHECK_QUALITY_SHORT_SIDE = {"std": 720, "pro": 1080, "4k": 2160}  # the request's `mode` → short side
+CHECK_SILENT_DBFS = -60.0  # an audio track whose loudest sample is quieter than this is silence
+CHECK_AUDIO_MAX_S = 120.0  # at most this much sound is decoded
+# a shot cut: the picture changes by at least CHECK_CUT_MIN of full scale (0–1; PySceneDetect's
+# AdaptiveDetector uses min_content_val 15 of 255) …
+CHECK_CUT_MIN = 0.06
+CHECK_CUT_RATIO = 3.0  # … and by this many times more than the changes around it (fast motion is not a cut)
+CHECK_CUT_WINDOW = 4  # frames on each side that make "the changes around it"
+CHECK_CUT_TIMING_TOLERANCE_S = 1.0  # a cut this far from where the storyboard puts it is reported
+CHECK_CUT_MIN_SHOT_S = 0.4  # two cuts closer than this are one (a flash, a dissolve)
+CHECK_FROZEN_PIXEL_STEP = 8.0  # a pixel changing by more than this (0–255) between frames has moved …
+CHECK_FROZEN_SHARE = 0.001  # … and frames where fewer than this share of pixels moved are the same picture
+CHECK_FROZEN_MIN_S = 1.0  # a picture standing still this long is reported
+CHECK_BLACK_LUMA = 24  # a pixel darker than this (0–255) is black …
+CHECK_BLACK_SHARE = 0.98  # … and a frame with this share of black pixels is a black frame
+CHECK_BLACK_MIN_S = 0.4  # black frames lasting this long are reported
+CHECK_FLICKER_STEP = 2.0  # brightness steps (0–255) at least this big, up then down, are flicker …
+CHECK_FLICKER_PER_S = 2.0  # … reported when they happen this often per second
+CHECK_MOTION_LEVELS = ((1.0, "little motion"), (6.0, "some motion"))  # %/s of change below → word; else:
+CHECK_MOTION_HIGH = "lots of motion"
+CHECK_SOFT_BELOW = 40.0  # sharpness (variance of the Laplacian at CHECK_SHARPNESS_WIDTH) below this: soft
+# the emulator's videos made to match a request (core/emulator/request_clips.py)
+EMULATOR_MADE_CLIPS_DIRNAME = "kling-studio-emulator-clips"  # in the temp folder
+EMULATOR_MADE_CLIPS_MAX = 200  # files kept there (the oldest go first)
+EMULATOR_MADE_CLIP_FPS = 4  # when the committed clip does not say
+EMULATOR_MADE_CLIP_CRF = 35
+EMULATOR_MADE_CLIP_AUDIO_RATE = 22050
+EMULATOR_MADE_CLIP_TONE_LEVEL = 0.1  # the tone's loudness (full scale 1): about -20 dBFS

@@ -463,15 +463,20 @@ def list_jobs(
 
 
 def list_videos(*, mode=None, router=None, text: str = "", limit: int, offset: int,
-                mine: bool = False) -> tuple[list[Job], int]:
+                mine: bool = False, checks: tuple[str, ...] = (), order: str = "newest",
+                ) -> tuple[list[Job], int]:
+    """One page of finished videos. `checks`: only these verdicts of the video checks (core/jobs/
+    video_checks.py); `order`: one of core/storage/jobs_table.ORDERS (newest first by default)."""
     filters = JobFilter(
         modes=(str(mode),) if mode else (),
         routers=(router,) if router else (),
         text=text or "",
         has_video=True,
+        checks=tuple(checks),
         **(mine_filter() if mine else {}),
     )
-    return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
+    return (ledger().jobs.list(limit=limit, offset=offset, filters=filters, order=order),
+            ledger().jobs.count(filters))
 
 
 def has_video(job: Job) -> bool:

@@ -19,8 +19,9 @@ Routers (paths as the real ones, see ../shared/api-reference.md):
     Bodies are validated with the app's own schemas (400 naming the field), any non-empty Bearer
     token is accepted (else 401), unknown task ids (or a poll on another path) give 404.
     A task is "pending" for 10 % of complete_after, then "processing" with growing progress, then
-    done; its video (a real H.264 MP4 in the requested aspect ratio and length; edits: 16:9, 5 s)
-    is at GET /_emulator/videos/<task_id>.mp4 (Range requests supported).
+    done; its video (a real H.264 MP4 in the requested aspect ratio and length; edits: 16:9, 5 s; at the
+    requested size, with sound and with the storyboard's shot cuts when asked: request_clips.py, made once
+    and cached) is at GET /_emulator/videos/<task_id>.mp4 (Range requests supported).
 
 Faults (handle.set_fault(kind, router=None, count=1, phase="any", **params), or POST /_emulator/faults
 with {"kind": …, "router": …, "count": …, "phase": …, params…}; count None/null = until cleared):

@@ -113,7 +113,8 @@ def with_video(current: Job, stored: Job) -> Job:
     if current.video_file or current.state != JobState.SUCCEEDED or not stored.video_file:
         return current
     return current.model_copy(update={"video_file": stored.video_file, "poll": stored.poll,
-                                      "updated_at": stored.updated_at})
+                                      "updated_at": stored.updated_at,
+                                      "checks": current.checks or stored.checks})  # checked with it
 
 
 def needs_download(job: Job) -> bool:

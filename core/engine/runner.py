@@ -33,7 +33,7 @@ from core.authoring.pricing import Estimate
 from core.engine.rights import Allowed, check_job, check_own_key
 from core.errors import NotFoundError, StudioError, SubmissionUnknownError
 from core.jobs import access as job_access
-from core.jobs import providers, record
+from core.jobs import providers, record, video_checks, video_probe
 from core.jobs.record import (
     InvalidTransition,
     Job,
@@ -318,7 +318,9 @@ def download_step(
     One download per video: the finished file is kept in the media folder (`pending_upload`) until the
     store has it, so a bucket outage means storing it again later, never fetching it again. `progress`
     runs as the download streams (the engine renews its lease there; what it raises stops the download,
-    nothing is kept). On failure the reason is noted and the next try is backed off (the engine retries
+    nothing is kept). The video is checked against its request once, on the local file, before it is
+    stored (`check_video`: bounded in time, never fails the job). On failure the reason is noted and the
+    next try is backed off (the engine retries
     until the router's links expire, or for as long as it takes to store a video it has)."""
     url = job.video_urls[0]
     attempts = job.poll.download_attempts + 1
@@ -335,6 +337,8 @@ def download_step(
             raise
         kept = Path(media.dir) / f"{PENDING_UPLOAD_PREFIX}{job.id}.{_video_ext(url)}"
         os.replace(tmp, kept)
+    if job.checks is None:  # once, on the local file, before it goes to the store
+        job = job.model_copy(update={"checks": check_video(kept, job, t)})
     try:
         name = media.adopt_file(kept, kept.suffix.lstrip(".") or DEFAULT_VIDEO_EXT)
     except StudioError as exc:  # the store did not take it: the file stays here for the next try
@@ -342,6 +346,12 @@ def download_step(
         return _download_failed(job, t, attempts, exc, kept=True)
     poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": None})
     return job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t})
+
+
+def check_video(path: Path, job: Job, t: float) -> video_checks.VideoChecks:
+    """The checks of a job's video file against its request (core/jobs/video_checks.py). Never raises and
+    never fails the job: a video that cannot be read is stored as such."""
+    return video_checks.check_job_video(path, job.endpoint_id, job.body, at=t, measure=video_probe.measure)
 
 
 def _download(

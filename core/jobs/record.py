@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import config
+from core.jobs.video_checks import VideoChecks
 from core.models import TaskRef, TaskState, TaskStatus
 
 
@@ -152,6 +153,7 @@ class Job(BaseModel):
     browser: str = ""  # the browser that made it (the studio_browser cookie's id): "Mine" on Jobs
     owner: str = ""  # the person who made it (e-mail / user id; "" single-user): written once, like browser
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
+    checks: VideoChecks | None = None  # the video against its request, measured once after download
 
     @property
     def is_final(self) -> bool:

@@ -41,6 +41,7 @@ from core.storage.jobs_table import (
     IN_FLIGHT,
     INSERT,
     JOBS_LOCK,
+    ORDERS,
     SETS,
     SETS_UNSEEN,
     JobFilter,
@@ -298,11 +299,14 @@ class JobStore(db.Store):
             row = conn.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
 
-    def list(self, limit: int = 50, offset: int = 0, filters: JobFilter | None = None) -> list[Job]:
-        """Newest first, one page. Only the page's rows are read and parsed."""
+    def list(self, limit: int = 50, offset: int = 0, filters: JobFilter | None = None,
+             order: str = "newest") -> list[Job]:
+        """Newest first (or another of jobs_table.ORDERS: by the video checks), one page. Only the page's
+        rows are read and parsed."""
         limit = max(0, min(int(limit), config.JOB_LIST_MAX_LIMIT))
         where, args = where_clause(filters)
-        sql = f"SELECT data FROM jobs{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        order_by = ORDERS.get(order, ORDERS["newest"])
+        sql = f"SELECT data FROM jobs{where} ORDER BY {order_by} LIMIT ? OFFSET ?"
         with self._read() as conn:
             rows = conn.execute(sql, [*args, limit, max(0, int(offset))]).fetchall()
         return [Job.model_validate_json(r[0]) for r in rows]

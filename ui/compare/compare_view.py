@@ -30,7 +30,7 @@ from core.compare import grid
 from core.errors import StudioError
 from core.jobs.record import Job
 from ui import frame, live, media_links, nav, session, welcome
-from ui.results import jobs_view, library_view
+from ui.results import checks_view, jobs_view, library_view
 from ui.text import escape_markdown, shorten_inline_images
 
 PREFIX = "compare"
@@ -409,6 +409,7 @@ def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, job
             jobs_view.video_player(job)
     else:
         st.caption(grid.take_status(job).capitalize())
+    checks_view.check_badges(job)  # the video against its request (issue 18 §2)
     if cell.cautions:
         st.caption(":material/warning: caution")
     if cell.prompt_cautions:
@@ -508,9 +509,15 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
 
 def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
     rows = grid.table_rows(exp, plan, records, jobs)
-    st.dataframe(rows, hide_index=True, key=_k(exp.id, "table"), column_config={
+    shown = st.selectbox("Checks", list(checks_view.CHECK_FILTERS), key=_k(exp.id, "checks_filter"),
+                         help="Only the takes whose video check says this. Sort by a column's header.")
+    shown_rows = grid.with_checks(rows, checks_view.CHECK_FILTERS[shown])  # the CSV keeps every take
+    if rows and not shown_rows:
+        st.caption(checks_view.NO_TAKE_MATCHES)
+    st.dataframe(shown_rows, hide_index=True, key=_k(exp.id, "table"), column_config={
         "estimate_usd": st.column_config.NumberColumn("Cost (est.)", format="$%.2f"),
         "seconds_to_finish": st.column_config.NumberColumn("Time to finish", format="%.0f s"),
+        "check_issues": st.column_config.NumberColumn("Check issues", format="%d"),
     })
     st.download_button("Download table (CSV)", grid.rows_csv(rows), file_name=f"compare-{exp.id}.csv",
                        mime="text/csv", key=_k(exp.id, "csv"), icon=":material/download:")

@@ -20,6 +20,7 @@ from core.authoring import catalog, media
 from core.authoring import tokens as tk
 from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
 from ui import media_links, session
+from ui.results.checks_view import check_badges, check_cell
 from ui.text import escape_markdown
 
 STATE_LABELS = {
@@ -148,6 +149,7 @@ def table_rows(jobs: list[Job], now: float) -> list[dict]:
             "charged": j.reported_cost,
             "created": fmt_time(j.created_at),
             "demo": "demo" if j.demo else "",
+            "checks": check_cell(j) if j.video_file else "",
         }
         for j in jobs
     ]
@@ -176,6 +178,7 @@ def job_card(job: Job, now: float, *, on_open: Any, held: set[str] | None = None
             st.progress(progress_fraction(job))
         st.text(job.prompt_preview or job.title or "(no prompt)")
         st.caption(form_escape(endpoint_label(job.endpoint_id) + (f" · by {job.owner}" if job.owner else "")))
+        check_badges(job)
         st.button("Open", key=f"jobs.card.{job.id}", icon=":material/open_in_full:", on_click=on_open,
                   args=(job.id,))
 
@@ -364,6 +367,7 @@ def details(job: Job, *, key_prefix: str) -> None:
     draw_prompt(job, key_prefix=key_prefix)
     if job.state == JobState.SUCCEEDED and video_player(job):
         download_link(job, key=f"{key_prefix}.dl.{job.id}")
+    check_badges(job)  # the video against its request
     if job.state == JobState.SUBMISSION_UNKNOWN:
         task_id_form(job, key_prefix=key_prefix)
     with st.expander("Request sent"):
