@@ -132,6 +132,15 @@ ENGINE_KEY_HOLD_S = 30.0  # a held-key announcement lasts this long (a dead proc
 SESSION_KEY_IDLE_S = 3600.0  # a typed key no job needs any more is forgotten this long after last use
 SUBMIT_WAIT_S = 20.0  # Generate waits this long for the router's answer (the engine sends it)
 SUBMIT_WAIT_POLL_S = 0.05
+# --- a busy router (core/jobs/refusals.py, core/engine/slots.py) ---
+BUSY_RETRY_BASE_S = 2.0  # a send refused as busy waits this long, doubling per refusal in a row …
+BUSY_RETRY_CAP_S = 60.0  # … up to this (Kling: back off from >= 1 s, api-reference §8)
+BUSY_JITTER = 0.25  # a busy wait is shortened by up to this share, so waiting jobs do not return in step
+BUSY_LEARN_WAIT_S = 2.0  # a busy refusal is counted once the other sends in hand have their answers (at most)
+BUSY_LEARN_POLL_S = 0.01
+SLOTS_RELAX_S = 600.0  # a learnt account limit grows by one per this long without a busy refusal
+QUOTA_HOLD_S = 600.0  # after a quota / daily-spend refusal an access sends nothing for this long
+CONCURRENCY_ENV_VARS = {MULEROUTER: "STUDIO_MULEROUTER_CONCURRENCY", APIMART: "STUDIO_APIMART_CONCURRENCY"}
 ENGINE_GROUP_RETRY_S = 1.0  # a waiting job whose group is at its limit is looked at again after this
 ENGINE_DEMO_CHECK_MARGIN_S = 0.5  # a demo job on our own emulator is first checked this long after its end
 ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)

@@ -30,12 +30,19 @@ with {"kind": …, "router": …, "count": …, "phase": …, params…}; count 
     drop               read the request, then close the connection with no reply at all
     malformed          200 with a body that is not JSON
     no_balance         402 "Insufficient balance"
+    quota              429 "Daily spend limit reached" (a quota refusal, not a busy one)
     lost_task          (poll) the task is forgotten: this and later polls give 404
     fail               (submit) the next task ends failed with an upstream error
     moderated          (submit) the next task fails as it leaves the queue: content moderation
     drop_after_create  (submit) the task IS created and recorded, then the connection is dropped
     phase: "submit" | "poll" | "any" (= submit and poll) | "upload" | "download" (video GETs).
     Param task_id="…" limits a fault to calls about that task.
+
+Account limit (handle.set_account_limit(N, shape) or POST /_emulator/account {account_limit, busy_shape}):
+at most N tasks per router pending or processing at once, like a Kling account's concurrency; a submit over
+it creates nothing and is refused as busy: shape "429" (429 + Retry-After, the router's words) or "1303"
+(Kling's {"code": 1303, "message": "parallel task over resource pack limit"}: MuleRouter HTTP 400, APIMart
+under HTTP 200). handle.peak_running / handle.busy_refusals count what happened.
 
 Prompt markers (anywhere in `prompt` or a `multi_prompt[].prompt`), per task:
     [emu:fail]  [emu:moderated]  [emu:lost_task]  [emu:drop_after_create]

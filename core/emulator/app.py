@@ -90,6 +90,7 @@ class EmulatorApp:
             Route("/_emulator/tasks", self.admin_tasks, methods=["GET"]),
             Route("/_emulator/reset", self.admin_reset, methods=["POST"]),
             Route("/_emulator/settings", self.admin_settings, methods=["GET", "POST"]),
+            Route("/_emulator/account", self.admin_account, methods=["GET", "POST"]),
         ])
 
     # -- shared steps ------------------------------------------------------------------------------
@@ -118,6 +119,8 @@ class EmulatorApp:
                           headers={"Retry-After": _retry_after_header(seconds)})
         if fault.kind == st.NO_BALANCE:
             return _error(router, 402, "Insufficient balance. Please top up your account to continue.")
+        if fault.kind == st.QUOTA:
+            return _error(router, 429, "Daily spend limit reached for this account. It resets at 00:00 UTC.")
         if fault.kind == st.MALFORMED:
             return Response(_MALFORMED_BODY, status_code=200, media_type="application/json")
         return await self._dropped(request)  # DROP
@@ -178,6 +181,8 @@ class EmulatorApp:
         if (reply := await self._apply_request_faults(now_faults, router, request)):
             return done(reply)
         task = self._create_task(router, endpoint, path, body, marked)
+        if task is None:
+            return done(self._busy_reply(router))
         self.state.finish_submission(index, status=202 if router == MR else 200, task_id=task.id)
         drop_after = any(f.kind == st.DROP_AFTER_CREATE for f in marked) or self.state.take_fault(
             (st.DROP_AFTER_CREATE,), router, st.SUBMIT) is not None
@@ -187,8 +192,23 @@ class EmulatorApp:
             return _json(router, 202, replies.mulerouter_submit(task))
         return _json(router, 200, replies.apimart_submit(task))
 
+    def _busy_reply(self, router: str) -> Response:
+        """The account runs as many tasks as it may. Shape "429": the router's own rate-limit answer
+        (MuleRouter documents 429 for "rate limit, quota, or daily spend limit"; the wording is ours, the
+        docs give none).
+        Shape "1303": Kling's body from its rate-limits page, passed through — the routers do not say whether
+        they pass it on or with which status: MuleRouter here answers it with HTTP 400 (only the body tells),
+        APIMart inside its envelope under HTTP 200."""
+        limit = self.state.account_limit
+        if self.state.busy_shape == "1303":
+            kling = {"code": 1303, "message": "parallel task over resource pack limit",
+                     "request_id": str(uuid.uuid4())}
+            return _json(router, 400 if router == MR else 200, kling)
+        return _error(router, 429, f"Too many tasks in progress: this account runs {limit} at a time.",
+                      headers={"Retry-After": "1"})
+
     def _create_task(self, router: str, endpoint: catalog.Endpoint, path: str, body: dict[str, Any],
-                     marked: list[Fault]) -> Task:
+                     marked: list[Fault]) -> Task | None:
         task_id = str(uuid.uuid4()) if router == MR else "task_" + uuid.uuid4().hex.upper()
         aspect, seconds = clips.wanted_shape(body, edit=is_edit(endpoint, body))
         outcome = next((f.kind for f in marked if f.kind in st.OUTCOME_KINDS), None)
@@ -197,7 +217,8 @@ class EmulatorApp:
         task = Task(task_id, router, endpoint.id, path, body, self.clock(), self.wall(),
                     self.state.complete_after, aspect, seconds, outcome,
                     lost=any(f.kind == st.LOST_TASK for f in marked))
-        self.state.add_task(task)
+        if not self.state.admit(task, self.clock()):
+            return None
         for fault in marked:  # `[emu:kind@poll]`: armed for this task's polls only
             if fault.kind in st.REQUEST_KINDS and fault.phase == st.POLL:
                 fault.task_id = task_id
@@ -371,3 +392,17 @@ class EmulatorApp:
             except (ValueError, TypeError, AttributeError) as exc:
                 return JSONResponse({"detail": str(exc)}, status_code=400)
         return JSONResponse({"complete_after": self.state.complete_after, "latency": self.state.latency})
+
+    async def admin_account(self, request: Request) -> Response:
+        """GET/POST /_emulator/account {account_limit, busy_shape}: the router account's concurrency, and
+        what it met (peak_running per router, busy_refusals)."""
+        if request.method == "POST":
+            try:
+                spec = await request.json()
+                self.state.set_account_limit(int(spec.get("account_limit", self.state.account_limit)),
+                                             spec.get("busy_shape"))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return JSONResponse({"detail": str(exc)}, status_code=400)
+        state = self.state
+        return JSONResponse({"account_limit": state.account_limit, "busy_shape": state.busy_shape,
+                             "peak_running": state.peak_running, "busy_refusals": state.busy_refusals})

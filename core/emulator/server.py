@@ -101,6 +101,20 @@ class EmulatorHandle:
         """Delay before every router reply (submit, poll, upload), served concurrently."""
         self._state.set_latency(seconds)
 
+    def set_account_limit(self, limit: int, shape: str | None = None) -> None:
+        """At most `limit` tasks per router running at once (0: none); over it a submit is refused as busy, in
+        `shape` "429" (default) or "1303" (Kling's body)."""
+        self._state.set_account_limit(limit, shape)
+
+    @property
+    def peak_running(self) -> dict[str, int]:
+        """Router → the most tasks it ran at once (counted at each accepted submit)."""
+        return dict(self._state.peak_running)
+
+    @property
+    def busy_refusals(self) -> int:
+        return self._state.busy_refusals
+
     @property
     def complete_after(self) -> float:
         return self._state.complete_after

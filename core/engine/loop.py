@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -34,8 +35,10 @@ import httpx
 
 from core import config
 from core.authoring import catalog
-from core.engine import runner
+from core.engine import runner, slots
+from core.errors import StudioError
 from core.jobs import access as acc
+from core.jobs import refusals
 from core.jobs.record import InvalidTransition, Job, JobError, JobState, transition
 from core.models import RouterAccess
 from core.storage.body_media import internalize_body
@@ -139,6 +142,9 @@ class Engine:
         self._last_heartbeat = 0.0
         self._last_adopt = 0.0
         self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0, "write_retries": 0}
+        self.gate = slots.SendGate()  # per access: how many its router account runs at once; quota holds
+        self._sends: dict[str, tuple[str, str]] = {}  # job id → (access, router): sends in hand
+        self._answers: dict[str, str] = {}  # job id → "accepted" | "refused": a send in hand answered
 
     def __repr__(self) -> str:
         return f"Engine({self.owner!r}, {self.ledger!r})"
@@ -272,8 +278,11 @@ class Engine:
             return 0
         claimed = self.ledger.jobs.claim_due(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
         started: dict[tuple[str, str], int] = {}  # (group, router) → sends started in this tick
+        sending: dict[tuple[str, str], int] = {}  # (access, router) → in flight, with this tick's sends
         for job in claimed:
             self.stats["claimed"] += 1
+            if job.state == JobState.WAITING and not self._slot_free(job, sending, now):
+                continue
             if job.state == JobState.WAITING and job.group_limit > 0:
                 slot = (job.group, job.router)
                 if slot not in started:
@@ -287,8 +296,89 @@ class Engine:
                     break
                 if job.id in self._inflight:  # ours already: its lease ran out while the database was away,
                     continue  # and the claim has just renewed it; the work under way goes on (never twice)
+                if job.state == JobState.WAITING:
+                    self._sends[job.id] = (job_access(job), job.router)
                 self._inflight[job.id] = self._pool.submit(self._work, job, access_for(job, held))
         return len(claimed)
+
+    def _slot_free(self, job: Job, sending: dict[tuple[str, str], int], now: float) -> bool:
+        """May this waiting job be sent now? Not while its access is held (quota) or has as many jobs in
+        flight on the router as the account runs (core/engine/slots.py): then it is given back, its card
+        saying why (written only when that changes), to be looked at again when a slot may be free."""
+        access_id, key = job_access(job), (job_access(job), job.router)
+        hold = self.gate.hold(access_id, job.router, now)
+        if hold is not None:
+            self._hold_back(job, hold.message, hold.until)
+            return False
+        limit = self.gate.limit(access_id, job.router, now)
+        if limit is None:
+            return True
+        if key not in sending:  # our sends not written as "sending" yet count too (counted twice, briefly)
+            with self._lock:
+                ours = sum(1 for k in self._sends.values() if k == key)
+            sending[key] = self.ledger.jobs.in_flight_for_access(access_id, job.router) + ours
+        if sending[key] >= limit:
+            self._hold_back(job, runner.busy_message(limit), now + config.ENGINE_GROUP_RETRY_S)
+            return False
+        sending[key] += 1
+        return True
+
+    def _hold_back(self, job: Job, message: str, until: float) -> None:
+        if job.poll.last_error != message:
+            def note(current: Job) -> Job:
+                if current.state != JobState.WAITING:
+                    return current
+                poll = current.poll.model_copy(update={"last_error": message})
+                return current.model_copy(update={"poll": poll})
+
+            with contextlib.suppress(KeyError, StaleWriteError):
+                self.ledger.jobs.modify(job.id, note)
+        self.ledger.jobs.defer(job.id, self.owner, until)
+
+    def _refused(self, access: RouterAccess, job: Job, exc: StudioError, kind: str) -> Job:
+        """A send the router refused as busy or out of quota: back to waiting (runner.back_to_waiting), and
+        the access's limit learnt (busy: the jobs already in flight are as many as the account runs) or its
+        queue held (quota)."""
+        now, access_id = self.clock(), job_access(job)
+        label = catalog.get(job.endpoint_id).router_label if job.endpoint_id in catalog.ids() else job.router
+        if kind == refusals.QUOTA:
+            until = now + config.QUOTA_HOLD_S
+            message = runner.quota_message(exc, until, label)
+            hold = self.gate.quota(access_id, job.router, message, now)
+            log.warning("job %s: %s refused it for quota; sends with this access held", job.id, label)
+            return runner.back_to_waiting(job, now, message, hold.until, exc, busy=False)
+        running = self._running_when_refused(job)
+        limit = self.gate.busy(access_id, job.router, running, now)
+        delay = slots.busy_delay(job.poll.busy_refusals + 1, random.random())
+        log.info("job %s: %s is busy (%d in flight); limit %d, again in %.1fs", job.id, label, running, limit,
+                 delay)
+        return runner.back_to_waiting(job, now, runner.busy_message(limit), now + delay, exc)
+
+    def _running_when_refused(self, job: Job) -> int:
+        """How many jobs of this job's access the router was running when it refused this one: those it
+        accepted (in the ledger, or answered to us and not written yet), once every other send of that
+        access in hand has its answer (at most BUSY_LEARN_WAIT_S: sends that left together count together).
+        Meanwhile nothing new is sent with that access (SendGate.refused)."""
+        key = (job_access(job), job.router)
+        self.gate.refused(*key)
+        with self._lock:
+            self._answers[job.id] = "refused"
+        deadline = time.monotonic() + config.BUSY_LEARN_WAIT_S
+        while True:
+            with self._lock:
+                others = [i for i, k in self._sends.items() if k == key and i != job.id]
+                open_ = [i for i in others if i not in self._answers]
+                accepted = [i for i in others if self._answers.get(i) == "accepted"]
+            if not open_ or time.monotonic() >= deadline:
+                break
+            time.sleep(config.BUSY_LEARN_POLL_S)
+        return len(self.ledger.jobs.accepted_ids_for_access(key[0], job.router) | set(accepted))
+
+    def _answered(self, job: Job) -> Job:
+        if job.task is not None:
+            with self._lock:
+                self._answers[job.id] = "accepted"
+        return job
 
     def _heartbeat(self, now: float) -> None:
         self._last_heartbeat = now
@@ -327,8 +417,10 @@ class Engine:
             return sending
         sent = runner.send_recorded(
             self.ledger, self.client, endpoint, body, access, sending, now=self.clock,
-            save=lambda done: done,
+            save=self._answered, refused=lambda j, exc, kind: self._refused(access, j, exc, kind),
         )
+        if sent.task is not None:
+            self.gate.release_hold(job_access(sent), sent.router)
         return self._first_demo_check(sent, access)
 
     def _first_demo_check(self, job: Job, access: RouterAccess) -> Job:
@@ -414,6 +506,8 @@ class Engine:
         finally:
             with self._lock:
                 self._inflight.pop(job.id, None)
+                self._sends.pop(job.id, None)
+                self._answers.pop(job.id, None)
             self._wake.set()  # the job's next step may be due at once (e.g. the download after "Done")
 
     def run_until_idle(self, timeout: float) -> None:

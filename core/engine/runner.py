@@ -53,7 +53,9 @@ from core.jobs.record import (
     start_polling,
     transition,
 )
+from core.jobs.refusals import refusal_of
 from core.models import RouterAccess, TaskRef
+from core.net.http import error_text_from_body, shorten
 from core.storage.body_media import externalize_body
 from core.storage.job_store import LeaseLostError, StaleWriteError
 from core.storage.ledger import Ledger
@@ -172,9 +174,14 @@ def send_recorded(
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
     save: Callable[[Job], Job] | None = None,
+    refused: Refused | None = None,
 ) -> Job:
     """POST a job already recorded as "submitting" once, and record what happened (with `save`, default
-    Ledger.update). Never raises a StudioError; never sends twice."""
+    Ledger.update). Never raises a StudioError; never sends twice.
+
+    `refused(job, error, kind)`: what becomes of a job the router refused as busy or out of quota
+    (core/jobs/refusals.py: not accepted, so safe to send again); the engine puts it back to waiting
+    (`back_to_waiting`). Without it such a job fails, as any refusal."""
     clock = _clock(now)
     keep = save or (lambda j: _save(ledger, j))
     try:
@@ -184,6 +191,9 @@ def send_recorded(
         unknown = unknown.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
         return keep(unknown)
     except StudioError as exc:
+        kind = refusal_of(exc)
+        if refused is not None and kind is not None:
+            return keep(refused(job, exc, kind))
         failed = transition(job, JobState.FAILED, clock(), exc.user_message)
         failed = failed.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
         return keep(failed)
@@ -201,6 +211,46 @@ def send_recorded(
     queued = transition(job, JobState.QUEUED, t, f"Accepted by {endpoint.router_label} as task {ref.task_id}")
     queued = queued.model_copy(update={"task": ref, "raw_reply": _raw(reply)})
     return keep(start_polling(queued, t))
+
+
+Refused = Callable[[Job, StudioError, str], Job]
+"""What becomes of a job the router refused as busy or out of quota: (job, error, refusals.BUSY|QUOTA)."""
+
+
+def back_to_waiting(job: Job, at: float, message: str, retry_at: float, error: StudioError | None = None,
+                    *, busy: bool = True) -> Job:
+    """A job being sent that the router refused as busy (or out of quota) goes back to waiting: never
+    failed, sent again from `retry_at` (its turn), `message` on its card; the router's answer kept as its
+    raw reply."""
+    waiting = transition(job, JobState.WAITING, at, message)
+    refusals = job.poll.busy_refusals + 1 if busy else job.poll.busy_refusals
+    poll = waiting.poll.model_copy(update={"next_poll_at": retry_at, "last_error": message,
+                                           "busy_refusals": refusals})
+    update: dict[str, Any] = {"poll": poll, "error": None}
+    if error is not None:
+        update["raw_reply"] = _raw(error.raw_body)
+    return waiting.model_copy(update=update)
+
+
+def busy_message(limit: int | None) -> str:
+    """The card of a job waiting for a free slot on its router account."""
+    if limit:
+        runs = f"your account runs {limit} at a time"
+    else:
+        runs = "your account is running as many tasks as it may"
+    return f"The router is busy ({runs}); it will be sent as soon as a slot frees."
+
+
+def quota_message(exc: StudioError | None, retry_at: float, router_label: str) -> str:
+    """The card of a job held because its router account is out of quota, balance or daily spend."""
+    when = time.strftime("%H:%M", time.localtime(retry_at))
+    words = ""
+    if exc is not None:
+        text = error_text_from_body(exc.raw_body, exc.router) if exc.raw_body is not None else None
+        words = f" ({shorten(text)})" if text else ""
+    return (f"{router_label} refused it: this account's quota, balance or daily spend limit is reached"
+            f"{words}. Nothing was charged. Jobs sent with this key wait, and one is tried again at {when}; "
+            "top up or raise the limit on the router, or Stop the jobs you no longer need.")
 
 
 def submit_job(

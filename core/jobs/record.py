@@ -2,6 +2,8 @@
 
     waiting ──> submitting          (recorded, nothing sent yet: the server's engine sends it when its
        └──> cancelled                turn comes; "Stop" cancels it before anything leaves)
+    submitting ──> waiting          (the router refused it as busy or out of quota: not accepted, nothing
+                                     charged, so it is sent again later — core/jobs/refusals.py)
     submitting ──> queued ──> running ──> succeeded | failed | cancelled     (final: never change)
         │            ▲ │         ▲ │
         │            │ └─────────┼─┴──> stale ──(resume)──> queued | running
@@ -59,8 +61,8 @@ STATE_LABELS = {
 _IN_FLIGHT = {JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
 ALLOWED: dict[JobState, frozenset[JobState]] = {
     JobState.WAITING: frozenset({JobState.SUBMITTING, JobState.CANCELLED}),
-    JobState.SUBMITTING: frozenset(
-        {JobState.QUEUED, JobState.RUNNING, JobState.SUBMISSION_UNKNOWN, JobState.FAILED}
+    JobState.SUBMITTING: frozenset(  # back to waiting: the router refused it as busy (never accepted)
+        {JobState.QUEUED, JobState.RUNNING, JobState.SUBMISSION_UNKNOWN, JobState.FAILED, JobState.WAITING}
     ),
     JobState.SUBMISSION_UNKNOWN: frozenset({JobState.QUEUED, JobState.FAILED}),
     JobState.QUEUED: frozenset(_IN_FLIGHT | {JobState.STALE}),
@@ -117,6 +119,7 @@ class PollInfo(BaseModel):
     last_error: str | None = None  # plain words, the last poll that failed (job stays active)
     download_attempts: int = 0
     download_until: float | None = None  # downloads are retried until the router's links expire
+    busy_refusals: int = 0  # sends the router refused as busy in a row (a waiting job: its growing delay)
 
 
 class Job(BaseModel):
@@ -261,6 +264,8 @@ def transition(job: Job, new_state: JobState, at: float, note: str = "") -> Job:
     new_state = JobState(new_state)
     if not can_transition(job.state, new_state):
         raise InvalidTransition(f"a job cannot go from {job.state.value} to {new_state.value}")
+    if new_state == JobState.WAITING and job.task is not None:  # a task exists: it was accepted, never again
+        raise InvalidTransition(f"job {job.id} has a task on the router; it cannot wait to be sent again")
     if new_state == job.state:
         return job.model_copy(update={"updated_at": at})
     history = [*job.history, StatusEvent(state=new_state, at=at, note=note)]

@@ -330,6 +330,9 @@ def show_error(job: Job) -> None:
     if job.error and job.state in (JobState.FAILED, JobState.CANCELLED, JobState.SUBMISSION_UNKNOWN):
         st.error(f"**This job {state_label(job)}.** The reason:", icon=":material/error:")
         st.text(job.error.message)
+    elif job.poll.last_error and job.state == JobState.WAITING:  # busy router or held queue (refusals.py)
+        st.info("Not sent yet:", icon=":material/hourglass_top:")
+        st.text(job.poll.last_error)
     elif job.poll.last_error and is_active(job):
         st.warning("The last status check did not work; the app keeps trying:", icon=":material/wifi_off:")
         st.text(job.poll.last_error)

@@ -48,7 +48,9 @@ def envelope_error(payload: Any) -> RouterError | None:
     if code is None or code == ENVELOPE_OK:
         return None
     text = error_text_from_body(payload, config.APIMART)
-    cls = error_class_for_status(code, text or "")
+    # a code that is no HTTP status (Kling's own, e.g. 1303 "parallel task over resource pack limit", if
+    # APIMart passes it on: not documented) is the router's refusal, not a failure on its side
+    cls = error_class_for_status(code, text or "") if 100 <= code < 600 else RouterError
     return cls(
         plain_message(cls, text),
         router=config.APIMART,
