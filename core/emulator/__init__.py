@@ -17,7 +17,8 @@ Routers (paths as the real ones, see ../shared/api-reference.md):
                 GET  /v1/tasks/<task_id>  → {"code":200,"data":{status, progress, result, cost, …}}
                 POST /v1/uploads/images (multipart "file")  → {url, filename, content_type, bytes, created_at}
     Bodies are validated with the app's own schemas (400 naming the field), any non-empty Bearer
-    token is accepted (else 401), unknown task ids (or a poll on another path) give 404.
+    token is accepted (else 401; handle.set_keys([...]) accepts only those), unknown task ids (or a
+    poll on another path) give 404.
     A task is "pending" for 10 % of complete_after, then "processing" with growing progress, then
     done; its video (a real H.264 MP4 in the requested aspect ratio and length; edits: 16:9, 5 s)
     is at GET /_emulator/videos/<task_id>.mp4 (Range requests supported).

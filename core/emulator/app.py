@@ -98,8 +98,12 @@ class EmulatorApp:
         """Injected latency, then the Bearer check (any non-empty token is accepted)."""
         if self.state.latency > 0:
             await self.sleep(self.state.latency)
-        if not _BEARER.match(request.headers.get("authorization", "")):
+        header = request.headers.get("authorization", "")
+        if not _BEARER.match(header):
             return _error(router, 401, "Missing or invalid API key. Send 'Authorization: Bearer <key>'.")
+        keys = self.state.keys
+        if keys is not None and header.strip()[len("bearer"):].strip() not in keys:
+            return _error(router, 401, "Invalid API key.")
         return None
 
     async def _dropped(self, request: Request) -> Response:

@@ -101,6 +101,10 @@ class EmulatorHandle:
         """Delay before every router reply (submit, poll, upload), served concurrently."""
         self._state.set_latency(seconds)
 
+    def set_keys(self, keys: list[str] | None) -> None:
+        """Accept only these keys (401 for any other); None: any non-empty key (the default)."""
+        self._state.keys = None if keys is None else frozenset(keys)
+
     def set_account_limit(self, limit: int, shape: str | None = None) -> None:
         """At most `limit` tasks per router running at once (0: none); over it a submit is refused as busy, in
         `shape` "429" (default) or "1303" (Kling's body)."""

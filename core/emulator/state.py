@@ -199,6 +199,7 @@ class EmulatorState:
         self.busy_shape = BUSY_SHAPES[0]
         self.peak_running: dict[str, int] = {}  # router → most tasks running at once (counted at each submit)
         self.busy_refusals = 0  # submits refused because the account was at its limit
+        self.keys: frozenset[str] | None = None  # the only keys accepted (None: any non-empty key)
 
     # -- settings --
     def set_complete_after(self, seconds: float) -> None:
@@ -225,6 +226,7 @@ class EmulatorState:
             self.account_limit, self.busy_shape = 0, BUSY_SHAPES[0]
             self.peak_running.clear()
             self.busy_refusals = 0
+            self.keys = None
 
     def set_account_limit(self, limit: int, shape: str | None = None) -> None:
         """At most `limit` tasks per router running at once (0: no limit); over it a submit is refused in
