@@ -146,7 +146,9 @@ def spend_panel() -> None:
         team = budget.team_line(session.spend_today(None), settings.team, settings.timezone)
         st.markdown(form_escape(team))
     st.caption("The daily budget is the operator's hard limit (set in the app's secrets): past it, Generate "
-               "and Run all send nothing. Demo videos are free and never count.")
+               "and Run all send nothing. Demo videos are free and never count. A job counts what the router "
+               "billed once its answer says it (APIMart's cost; Kling's units with $STUDIO_KLING_UNIT_USD), "
+               "else its estimate.")
     if who.is_admin:
         rows = sorted(session.spend_by_person_today().items(), key=lambda kv: -kv[1])
         rows = rows[: config.BUDGET_SPEND_TABLE_MAX]

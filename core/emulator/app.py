@@ -255,8 +255,8 @@ class EmulatorApp:
         view = st.task_view(task, self.clock())
         base = str(request.base_url)
         if router == MR:
-            return _json(router, 200, replies.mulerouter_poll(task, view, base))
-        return _json(router, 200, replies.apimart_poll(task, view, base))
+            return _json(router, 200, replies.mulerouter_poll(task, view, base, self.state.kling_units))
+        return _json(router, 200, replies.apimart_poll(task, view, base, self.state.bill_factor))
 
     async def mr_poll(self, request: Request) -> Response:
         submit_path = request.url.path.rsplit("/", 1)[0]

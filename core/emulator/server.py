@@ -101,6 +101,11 @@ class EmulatorHandle:
         """Delay before every router reply (submit, poll, upload), served concurrently."""
         self._state.set_latency(seconds)
 
+    def set_billing(self, *, factor: float = 1.0, kling_units: float | None = None) -> None:
+        """APIMart reports its rate-card cost × `factor`; MuleRouter answers of finished tasks carry Kling's
+        `final_unit_deduction` = `kling_units` (None: not at all, as documented)."""
+        self._state.bill_factor, self._state.kling_units = float(factor), kling_units
+
     def set_keys(self, keys: list[str] | None) -> None:
         """Accept only these keys (401 for any other); None: any non-empty key (the default)."""
         self._state.keys = None if keys is None else frozenset(keys)

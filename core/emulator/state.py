@@ -200,6 +200,8 @@ class EmulatorState:
         self.peak_running: dict[str, int] = {}  # router → most tasks running at once (counted at each submit)
         self.busy_refusals = 0  # submits refused because the account was at its limit
         self.keys: frozenset[str] | None = None  # the only keys accepted (None: any non-empty key)
+        self.bill_factor = 1.0  # APIMart's reported cost × this (a bill that differs from the rate card)
+        self.kling_units: float | None = None  # MuleRouter answers carry final_unit_deduction (a knob)
 
     # -- settings --
     def set_complete_after(self, seconds: float) -> None:
@@ -227,6 +229,7 @@ class EmulatorState:
             self.peak_running.clear()
             self.busy_refusals = 0
             self.keys = None
+            self.bill_factor, self.kling_units = 1.0, None
 
     def set_account_limit(self, limit: int, shape: str | None = None) -> None:
         """At most `limit` tasks per router running at once (0: no limit); over it a submit is refused in

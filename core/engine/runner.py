@@ -56,6 +56,7 @@ from core.jobs.record import (
 from core.jobs.refusals import refusal_of
 from core.models import RouterAccess, TaskRef
 from core.net.http import error_text_from_body, shorten
+from core.secrets_file import operator_value
 from core.storage.body_media import externalize_body
 from core.storage.job_store import LeaseLostError, StaleWriteError
 from core.storage.ledger import Ledger
@@ -419,7 +420,28 @@ def _poll_once(
         return noted
     except StudioError as exc:
         return record_poll_error(job, exc.user_message, clock(), exc.retry_after)
-    return apply_status(job, status, clock())
+    return with_billed_usd(apply_status(job, status, clock()))
+
+
+def kling_unit_usd() -> float | None:
+    """USD per Kling unit, from the operator's $STUDIO_KLING_UNIT_USD (or secrets.toml); None when unset."""
+    raw = operator_value(config.KLING_UNIT_USD_ENV)
+    try:
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and value > 0 else None
+
+
+def with_billed_usd(job: Job, unit_usd: float | None = None) -> Job:
+    """A job whose router reported Kling's units charged but no dollars gets the dollars (units × the
+    operator's unit price), so Jobs, the spend line and budgets use the billed figure; unchanged otherwise."""
+    if job.reported_cost is not None or job.billed_units is None:
+        return job
+    rate = unit_usd if unit_usd is not None else kling_unit_usd()
+    if rate is None:
+        return job
+    return job.model_copy(update={"reported_cost": round(job.billed_units * rate, 6)})
 
 
 def _refresh_one(

@@ -140,7 +140,8 @@ class Job(BaseModel):
     error: JobError | None = None
     raw_reply: dict[str, Any] | list[Any] | None = Field(default=None, repr=False)
     estimated_cost: float | None = None
-    reported_cost: float | None = None
+    reported_cost: float | None = None  # what the router billed (USD), when its answer says it
+    billed_units: float | None = None  # Kling's units charged (final_unit_deduction), when an answer says it
     created_at: float
     updated_at: float
     poll: PollInfo = Field(default_factory=PollInfo)
@@ -230,6 +231,18 @@ def new_job(
         title=title or text,
         demo=demo,
     )
+
+
+def billed_difference(job: Job, *, share: float = config.BILLED_DIFF_SHARE,
+                      floor_usd: float = config.BILLED_DIFF_MIN_USD) -> float | None:
+    """Billed minus estimated (USD) when both are known and they differ by more than `share` of the estimate
+    and more than `floor_usd`; None otherwise (nothing worth showing)."""
+    if job.reported_cost is None or job.estimated_cost is None:
+        return None
+    diff = job.reported_cost - job.estimated_cost
+    if abs(diff) <= floor_usd or abs(diff) <= share * abs(job.estimated_cost):
+        return None
+    return diff
 
 
 def charged_cost(job: Job) -> float:
@@ -512,6 +525,8 @@ def apply_status(job: Job, status: TaskStatus, now: float) -> Job:
         changes["poll"] = poll
     if status.cost is not None:
         changes["reported_cost"] = status.cost
+    if status.billed_units is not None:
+        changes["billed_units"] = status.billed_units
     if new_state in (JobState.FAILED, JobState.CANCELLED):
         kind = "TaskFailedError" if new_state == JobState.FAILED else "Cancelled"
         fallback = FAILED_MESSAGE if new_state == JobState.FAILED else CANCELLED_MESSAGE
