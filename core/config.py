@@ -144,6 +144,17 @@ CONCURRENCY_ENV_VARS = {MULEROUTER: "STUDIO_MULEROUTER_CONCURRENCY", APIMART: "S
 BILLED_DIFF_SHARE = 0.2  # a billed charge this much off the estimate (and …
 BILLED_DIFF_MIN_USD = 0.05  # … more than this) is shown beside it
 KLING_UNIT_USD_ENV = "STUDIO_KLING_UNIT_USD"  # USD per Kling unit: turns final_unit_deduction into dollars
+# --- callbacks (core/engine/callbacks.py) ---
+PUBLIC_URL_ENV = "STUDIO_PUBLIC_URL"  # https address of this app as the routers reach it: callbacks on
+WEBHOOK_SECRET_ENV_VARS = {MULEROUTER: "STUDIO_MULEROUTER_WEBHOOK_SECRET"}  # the console's whsec_… secret
+CALLBACK_TOKEN_BYTES = 18  # random bytes in a job's callback token
+CALLBACK_SIGNATURE_TOLERANCE_S = 300.0  # a signed delivery older (or newer) than this is refused (replay)
+CALLBACK_MAX_BYTES = 256 * 1024  # a callback body larger than this is refused unread
+CALLBACK_SEEN_MAX = 10_000  # callbacks remembered for de-duplication
+CALLBACK_LIVE_S = 1800.0  # callbacks seen for a router within this long: its polling slows down …
+CALLBACK_POLL_FACTOR = 4.0  # … to the schedule's delay × this,
+CALLBACK_POLL_MIN_S = 20.0  # … at least this,
+CALLBACK_POLL_MAX_S = 120.0  # … at most this (a lost callback is still found by a poll)
 SMOKE_POLL_S = 10.0  # `python -m core smoke` asks for the task's status this often …
 SMOKE_TIMEOUT_S = 900.0  # … for at most this long (MuleRouter's CLI gives up after 900 s too, §1.3)
 ENGINE_GROUP_RETRY_S = 1.0  # a waiting job whose group is at its limit is looked at again after this

@@ -45,6 +45,11 @@ it creates nothing and is refused as busy: shape "429" (429 + Retry-After, the r
 (Kling's {"code": 1303, "message": "parallel task over resource pack limit"}: MuleRouter HTTP 400, APIMart
 under HTTP 200). handle.peak_running / handle.busy_refusals count what happened.
 
+Callbacks (core/emulator/callbacks.py): an APIMart task sent with `webhook` gets a POST to webhook +
+"/callback" when it ends; with handle.set_callbacks(mulerouter_url=…, mulerouter_secret=…) MuleRouter
+tasks post signed task.created / task.succeeded / task.failed events; knobs copies / delay_s / lose make
+duplicates, late and lost ones; handle.deliveries records them.
+
 Prompt markers (anywhere in `prompt` or a `multi_prompt[].prompt`), per task:
     [emu:fail]  [emu:moderated]  [emu:lost_task]  [emu:drop_after_create]
     [emu:server_error] [emu:rate_limit] [emu:slow] [emu:drop] [emu:malformed] [emu:no_balance]

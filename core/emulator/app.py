@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from core import config
 from core.authoring import catalog
-from core.emulator import clips, replies, validate
+from core.emulator import callbacks, clips, replies, validate
 from core.emulator import state as st
 from core.emulator.state import EmulatorState, Fault, Task
 from core.net.fetch import sniff_video
@@ -74,6 +74,7 @@ class EmulatorApp:
         self.wall = wall
         self.sleep = sleep
         self.drop: DropFn = lambda client: False
+        self.callbacks = callbacks.CallbackSender(state, clock, wall, sleep)
         prefix = catalog.MR_PREFIX
         self.app = Starlette(routes=[
             Route(prefix + "/{model}/{variant}/{verb}", self.mr_submit, methods=["POST"]),
@@ -176,6 +177,7 @@ class EmulatorApp:
                 return done(_error(router, 400, f"model: unknown or missing model (known: {known})",
                                    error_type="invalid_request_error"))
         assert endpoint is not None
+        webhook = body.pop("webhook", None) if router == AM else None  # APIMart's callback URL (§8)
         if found := validate.problems(endpoint, body):
             message = "Invalid request: " + "; ".join(f"{p['field']}: {p['message']}" for p in found)
             return done(_error(router, 400, message, errors=found if router == MR else None))
@@ -187,6 +189,9 @@ class EmulatorApp:
         task = self._create_task(router, endpoint, path, body, marked)
         if task is None:
             return done(self._busy_reply(router))
+        if isinstance(webhook, str) and webhook.startswith(("http://", "https://")):
+            task.webhook = webhook
+        self.callbacks.task_created(task, str(request.base_url))
         self.state.finish_submission(index, status=202 if router == MR else 200, task_id=task.id)
         drop_after = any(f.kind == st.DROP_AFTER_CREATE for f in marked) or self.state.take_fault(
             (st.DROP_AFTER_CREATE,), router, st.SUBMIT) is not None

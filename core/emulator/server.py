@@ -101,6 +101,18 @@ class EmulatorHandle:
         """Delay before every router reply (submit, poll, upload), served concurrently."""
         self._state.set_latency(seconds)
 
+    def set_callbacks(self, **settings: Any) -> None:
+        """Callback knobs (core/emulator/callbacks.py): mulerouter_url, mulerouter_secret (MuleRouter's
+        console endpoint), copies (duplicates), delay_s (late ones), lose (the next N never sent)."""
+        from core.emulator.callbacks import configure
+
+        configure(self._state, **settings)
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every callback the emulator posted: {router, url, type, status} (status "lost": never sent)."""
+        return self._state.deliveries()
+
     def set_billing(self, *, factor: float = 1.0, kling_units: float | None = None) -> None:
         """APIMart reports its rate-card cost × `factor`; MuleRouter answers of finished tasks carry Kling's
         `final_unit_deduction` = `kling_units` (None: not at all, as documented)."""

@@ -102,6 +102,7 @@ class Task:
     seconds: int
     outcome: str | None = None  # None = completes; FAIL or MODERATED = ends failed
     lost: bool = False
+    webhook: str | None = None  # APIMart: the request's `webhook` (posted to + "/callback" when done)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,18 @@ def running_count(tasks: dict[str, Task], router: str, now: float) -> int:
                and task_view(t, now).status in (PENDING, PROCESSING))
 
 
+@dataclass
+class CallbackSettings:
+    """How the emulator calls back (core/emulator/callbacks.py): MuleRouter's console endpoint and secret,
+    copies of each delivery (duplicates), an extra delay (late ones), how many of the next are lost."""
+
+    mulerouter_url: str | None = None
+    mulerouter_secret: str = ""
+    copies: int = 1
+    delay_s: float = 0.0
+    lose: int = 0
+
+
 class EmulatorState:
     """Tasks, armed faults, recorded submissions and uploads, behind one lock."""
 
@@ -202,6 +215,8 @@ class EmulatorState:
         self.keys: frozenset[str] | None = None  # the only keys accepted (None: any non-empty key)
         self.bill_factor = 1.0  # APIMart's reported cost × this (a bill that differs from the rate card)
         self.kling_units: float | None = None  # MuleRouter answers carry final_unit_deduction (a knob)
+        self.callbacks = CallbackSettings()
+        self._deliveries: list[dict[str, Any]] = []  # every callback posted: router, url, event, status
 
     # -- settings --
     def set_complete_after(self, seconds: float) -> None:
@@ -230,6 +245,8 @@ class EmulatorState:
             self.busy_refusals = 0
             self.keys = None
             self.bill_factor, self.kling_units = 1.0, None
+            self.callbacks = CallbackSettings()
+            self._deliveries.clear()
 
     def set_account_limit(self, limit: int, shape: str | None = None) -> None:
         """At most `limit` tasks per router running at once (0: no limit); over it a submit is refused in
@@ -253,6 +270,22 @@ class EmulatorState:
             self._tasks[task.id] = task
             self.peak_running[task.router] = max(self.peak_running.get(task.router, 0), running + 1)
             return True
+
+    def record_delivery(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._deliveries.append(dict(record))
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._deliveries)
+
+    def take_lost(self) -> bool:
+        """Should the next callback be lost (never sent)? Consumes one of `callbacks.lose`."""
+        with self._lock:
+            if self.callbacks.lose > 0:
+                self.callbacks.lose -= 1
+                return True
+            return False
 
     # -- faults --
     def add_fault(self, fault: Fault) -> None:

@@ -35,11 +35,11 @@ import httpx
 
 from core import config
 from core.authoring import catalog
-from core.engine import runner, slots
+from core.engine import callbacks, runner, slots
 from core.errors import StudioError
 from core.jobs import access as acc
 from core.jobs import refusals
-from core.jobs.record import InvalidTransition, Job, JobError, JobState, transition
+from core.jobs.record import InvalidTransition, Job, JobError, JobState, is_pollable, transition
 from core.models import RouterAccess
 from core.storage.body_media import internalize_body
 from core.storage.job_store import LeaseLostError, StaleWriteError
@@ -118,6 +118,7 @@ class Engine:
         tick_s: float = config.ENGINE_TICK_S,
         lease_s: float = config.ENGINE_LEASE_S,
         workers: int = config.ENGINE_WORKERS,
+        public_url: str | None = None,
     ) -> None:
         self.ledger = ledger
         self.media = media
@@ -145,6 +146,10 @@ class Engine:
         self.gate = slots.SendGate()  # per access: how many its router account runs at once; quota holds
         self._sends: dict[str, tuple[str, str]] = {}  # job id → (access, router): sends in hand
         self._answers: dict[str, str] = {}  # job id → "accepted" | "refused": a send in hand answered
+        # callbacks (core/engine/callbacks.py): our public address ($STUDIO_PUBLIC_URL), and the inbox the
+        # server's callback route hands deliveries to
+        self.public_url = callbacks.public_url(public_url)
+        self.inbox = callbacks.Inbox(ledger, self.wake, clock=clock)
 
     def __repr__(self) -> str:
         return f"Engine({self.owner!r}, {self.ledger!r})"
@@ -374,6 +379,17 @@ class Engine:
             time.sleep(config.BUSY_LEARN_POLL_S)
         return len(self.ledger.jobs.accepted_ids_for_access(key[0], job.router) | set(accepted))
 
+    def _slower_with_callbacks(self, job: Job) -> Job:
+        """Once callbacks arrive for the job's router (and this job will get one), its next poll is only the
+        fallback: later than the schedule says (callbacks.poll_later)."""
+        now = self.clock()
+        covered = bool(job.callback_hash) or (job.router == config.MULEROUTER and self.public_url is not None)
+        due = job.poll.next_poll_at
+        if not covered or not is_pollable(job) or due is None or not self.inbox.live(job.router, now):
+            return job
+        later = now + callbacks.poll_later(max(0.0, due - now))
+        return job.model_copy(update={"poll": job.poll.model_copy(update={"next_poll_at": max(due, later)})})
+
     def _answered(self, job: Job) -> Job:
         if job.task is not None:
             with self._lock:
@@ -412,12 +428,18 @@ class Engine:
             failed = transition(failed, JobState.FAILED, now, str(exc))
             return failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
         sending = transition(job, JobState.SUBMITTING, now, f"Sending to {endpoint.router_label}")
+        hook = None
+        if self.public_url and runner.takes_callback_url(job.router):
+            token, digest = callbacks.new_token(job.id)
+            hook = callbacks.callback_url(self.public_url, job.router, token)
+            sending = sending.model_copy(update={"callback_hash": digest})
         sending = self.ledger.jobs.release(sending, self.owner, keep_lease=True)
         if sending.state != JobState.SUBMITTING:  # stopped meanwhile: nothing is sent
             return sending
         sent = runner.send_recorded(
             self.ledger, self.client, endpoint, body, access, sending, now=self.clock,
             save=self._answered, refused=lambda j, exc, kind: self._refused(access, j, exc, kind),
+            callback_url=hook,
         )
         if sent.task is not None:
             self.gate.release_hold(job_access(sent), sent.router)
@@ -492,6 +514,7 @@ class Engine:
             else:
                 result = runner.advance(self.media, self.client, job, access, now=self.clock,
                                         progress=self._lease_keeper(job.id))
+                result = self._slower_with_callbacks(result)
                 if result.video_file and not job.video_file:  # just stored: never fetched again
                     self._write_kept(result, sent=False)
                 else:

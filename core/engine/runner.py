@@ -176,6 +176,7 @@ def send_recorded(
     rand: Callable[[], float] = random.random,
     save: Callable[[Job], Job] | None = None,
     refused: Refused | None = None,
+    callback_url: str | None = None,
 ) -> Job:
     """POST a job already recorded as "submitting" once, and record what happened (with `save`, default
     Ledger.update). Never raises a StudioError; never sends twice.
@@ -186,7 +187,8 @@ def send_recorded(
     clock = _clock(now)
     keep = save or (lambda j: _save(ledger, j))
     try:
-        ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand)
+        ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand,
+                                      callback_url=callback_url)
     except SubmissionUnknownError as exc:
         unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), exc.user_message)
         unknown = unknown.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
@@ -212,6 +214,12 @@ def send_recorded(
     queued = transition(job, JobState.QUEUED, t, f"Accepted by {endpoint.router_label} as task {ref.task_id}")
     queued = queued.model_copy(update={"task": ref, "raw_reply": _raw(reply)})
     return keep(start_polling(queued, t))
+
+
+def takes_callback_url(router: str) -> bool:
+    """Does this router take a callback address with each request (APIMart's `webhook`)? MuleRouter's are
+    set once in its console (core/engine/callbacks.py)."""
+    return providers.get_provider(router).webhook_field is not None
 
 
 Refused = Callable[[Job, StudioError, str], Job]

@@ -155,6 +155,7 @@ class Job(BaseModel):
     base_url: str = ""  # where it was sent (never a key)
     browser: str = ""  # the browser that made it (the studio_browser cookie's id): "Mine" on Jobs
     owner: str = ""  # the person who made it (e-mail / user id; "" single-user): written once, like browser
+    callback_hash: str = ""  # sha256 of the token in its callback address (core/engine/callbacks.py), if any
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
 
     @property

@@ -82,6 +82,7 @@ def links_expire_at(videos: Any) -> float | None:
 
 class ApimartProvider(Provider):
     router = config.APIMART
+    webhook_field = "webhook"  # APIMart posts to this URL + "/callback" when the task completes (§8)
 
     def parse_submit(self, endpoint: Endpoint, payload: Any, *, path: str | None = None) -> TaskRef:
         error = envelope_error(payload)

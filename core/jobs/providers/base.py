@@ -186,6 +186,7 @@ class Provider(ABC):
     """One router's adapter: bodies, URLs and reply parsing. No I/O."""
 
     router: str = ""
+    webhook_field: str | None = None  # the body field that takes a per-request callback URL (None: none)
 
     def submit_body(self, endpoint: Endpoint, request: BaseModel | dict[str, Any]) -> dict[str, Any]:
         """The exact JSON body to POST; fixed fields of the endpoint (e.g. APIMart `model`) added."""
