@@ -62,6 +62,8 @@ class CallbackSender:
         self.wall = wall
         self.sleep = sleep
         self._tasks: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None  # made once, on the emulator's loop (a client is slow
+        # to make: its TLS context alone takes longer than a delivery)
 
     def task_created(self, task: Task, base_url: str) -> None:
         """Start the callbacks of a new task (when its router calls back at all)."""
@@ -118,14 +120,15 @@ class CallbackSender:
         if self.state.take_lost():
             self.state.record_delivery({"router": router, "url": url, "type": kind, "status": "lost"})
             return
-        async with httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_S) as client:
-            for _ in range(max(1, self.state.callbacks.copies)):
-                status: int | None
-                try:
-                    status = (await client.post(url, content=body, headers=headers)).status_code
-                except httpx.HTTPError:
-                    status = None
-                self.state.record_delivery({"router": router, "url": url, "type": kind, "status": status})
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_S)
+        for _ in range(max(1, self.state.callbacks.copies)):
+            status: int | None
+            try:
+                status = (await self._client.post(url, content=body, headers=headers)).status_code
+            except httpx.HTTPError:
+                status = None
+            self.state.record_delivery({"router": router, "url": url, "type": kind, "status": status})
 
 
 def configure(state: EmulatorState, **settings: Any) -> None:
