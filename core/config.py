@@ -157,6 +157,7 @@ CALLBACK_POLL_MIN_S = 20.0  # … at least this,
 CALLBACK_POLL_MAX_S = 120.0  # … at most this (a lost callback is still found by a poll)
 SMOKE_POLL_S = 10.0  # `python -m core smoke` asks for the task's status this often …
 SMOKE_TIMEOUT_S = 900.0  # … for at most this long (MuleRouter's CLI gives up after 900 s too, §1.3)
+ENGINE_BURST_RETRY_S = 0.2  # no account limit known: a send waits this long while the last burst is answered
 ENGINE_GROUP_RETRY_S = 1.0  # a waiting job whose group is at its limit is looked at again after this
 ENGINE_DEMO_CHECK_MARGIN_S = 0.5  # a demo job on our own emulator is first checked this long after its end
 ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)

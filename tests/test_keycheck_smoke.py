@@ -43,6 +43,12 @@ def test_the_key_check_says_no_credit_missing_and_unreachable_plainly(emu):
     assert not gone.ok and gone.verdict == keycheck.UNREACHABLE and gone.status is None
 
 
+def test_a_typed_key_is_checked_at_the_address_given(emu):
+    emu.set_keys([GOOD])
+    assert keycheck.check_typed_key(config.APIMART, GOOD, emu.base_url + "/").verdict == keycheck.ACCEPTED
+    assert keycheck.check_typed_key(config.APIMART, BAD, emu.base_url).verdict == keycheck.WRONG_KEY
+
+
 def _operator(monkeypatch, emu, router: str, key: str) -> None:
     monkeypatch.setenv(config.KEY_ENV_VARS[router], key)
     monkeypatch.setenv(config.BASE_URL_ENV_VARS[router], emu.base_url)

@@ -316,7 +316,14 @@ class Engine:
             self._hold_back(job, hold.message, hold.until)
             return False
         limit = self.gate.limit(access_id, job.router, now)
-        if limit is None:
+        if limit is None:  # no limit known: sends go out in bursts, the next once the last is answered
+            with self._lock:
+                unanswered = any(k == key and i not in self._answers for i, k in self._sends.items())
+            burst = (f"burst:{access_id}", job.router)  # (a burst is what one tick claims)
+            if unanswered and burst not in sending:
+                self.ledger.jobs.defer(job.id, self.owner, now + config.ENGINE_BURST_RETRY_S)
+                return False
+            sending[burst] = 1
             return True
         if key not in sending:  # our sends not written as "sending" yet count too (counted twice, briefly)
             with self._lock:

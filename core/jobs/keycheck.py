@@ -2,6 +2,7 @@
 
     check_key(access, client=None) -> KeyCheck        the plain result ("Check key" in Settings,
                                                       `python -m core check-key ROUTER`, the first-run setup)
+    check_typed_key(router, key, base_url=None)       the same for a key as typed (default base URL)
 
 The request: `GET` of the status of a task id that cannot exist (config.CONNECTION_TEST_TASK_IDS), with the
 key in `Authorization: Bearer …`, exactly as a poll is made:
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from core import config
 from core.errors import (
     AuthError,
     NetworkError,
@@ -98,5 +100,12 @@ def check_key(access: RouterAccess, client: httpx.Client | None = None) -> KeyCh
     return KeyCheck(True, ACCEPTED, "The router accepted the key.", request, 200)
 
 
+def check_typed_key(router: str, key: str, base_url: str | None = None,
+                    client: httpx.Client | None = None) -> KeyCheck:
+    """check_key for a key as a person typed it, at `base_url` (default: the router's public address)."""
+    url = (base_url or config.DEFAULT_BASE_URLS[router]).rstrip("/")
+    return check_key(RouterAccess(router=router, base_url=url, key=key or ""), client)
+
+
 __all__ = ["ACCEPTED", "MISSING", "NO_CREDIT", "UNCLEAR", "UNREACHABLE", "WHY_FREE", "WRONG_KEY", "KeyCheck",
-           "check_key", "probe_request"]
+           "check_key", "check_typed_key", "probe_request"]
