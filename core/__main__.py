@@ -9,6 +9,12 @@ nothing to copy, 1 stopped or unreachable, 2 refused), and `python -m core check
 [--again]` (check the stored videos of jobs made before the video checks against their requests:
 core/engine/check_videos.py; exit 0).
 
+`python -m core check-key ROUTER [--ask]` checks the operator's key for ROUTER (environment, then
+secrets.toml; --ask: type one, not echoed) with one request that costs nothing (core/jobs/keycheck.py): exit 0
+the key is accepted, 1 not (wrong key, unreachable, no credit), 2 usage.
+`python -m core smoke --router mulerouter|apimart [--yes]` sends one cheapest real job after a "type yes"
+(core/smoke.py): exit 0 the video arrived, 1 it did not, 2 not confirmed / no key.
+
 Exit codes of `check`: 0 the body is valid (cautions, printed as lines starting `caution:`, do not
 count unless --strict), 1 it has problems (one line each, field path first) or, with --strict,
 cautions; 2 unknown endpoint id or unreadable JSON. Problems include reference tokens that point at
@@ -53,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     chv.add_argument("--data-dir", default=None, help="the ledger's folder (default: $STUDIO_DATA_DIR)")
     chv.add_argument("--again", action="store_true", help="also check again videos checked by an older "
                      "version of the checks")
+    key = sub.add_parser("check-key", help="check a router key with one request that costs nothing")
+    key.add_argument("router", choices=("mulerouter", "apimart"))
+    key.add_argument("--ask", action="store_true", help="type the key (not echoed) instead of the operator's")
+    smk = sub.add_parser("smoke", help="send one cheapest real job and follow it to the video (costs money)")
+    smk.add_argument("--router", required=True, choices=("mulerouter", "apimart"))
+    smk.add_argument("--yes", action="store_true", help="do not ask (for scripts that already asked)")
+    smk.add_argument("--out", default=None, help="where to save the video (default: a temporary folder)")
     return parser
 
 
@@ -72,6 +85,35 @@ def run_check_videos(data_dir: str | None, again: bool, out: TextIO) -> int:
                                                           flush=True))
     print(("\n" if report.checked else "") + report.line(), file=out)
     return EXIT_OK
+
+
+def run_check_key(router: str, ask: bool, out: TextIO, err: TextIO) -> int:
+    """Check the operator's key (or one typed) with the free request of core/jobs/keycheck.py."""
+    import getpass
+
+    from core import config
+    from core.jobs import access as acc
+    from core.jobs import keycheck
+    from core.models import RouterAccess
+
+    base_url = acc.operator_base_url(router)
+    if ask:
+        key = getpass.getpass(f"{config.ROUTER_LABELS[router]} API key (not shown): ")
+        access = RouterAccess(router=router, base_url=base_url, key=key)
+    else:
+        found = acc.operator_access(router)
+        if found is None:
+            print(f"No {config.ROUTER_LABELS[router]} key is set: set ${config.KEY_ENV_VARS[router]} (or the "
+                  "same name in .streamlit/secrets.toml), or use --ask.", file=err)
+            return EXIT_USAGE
+        access = found
+    print(f"request: {keycheck.probe_request(access)}", file=out)
+    print(f"why it costs nothing: {keycheck.WHY_FREE}", file=out)
+    result = keycheck.check_key(access)
+    status = f"HTTP {result.status}" if result.status is not None else "no answer"
+    print(f"answer: {status} → {result.verdict}", file=out)
+    print(result.message, file=out)
+    return EXIT_OK if result.ok and result.verdict == keycheck.ACCEPTED else EXIT_PROBLEMS
 
 
 def run_migrate(data_dir: str | None, dry_run: bool, out: TextIO, err: TextIO) -> int:
@@ -158,6 +200,12 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO
         return EXIT_OK
     if args.command == "engine":
         return run_engine(args.data_dir, out)
+    if args.command == "check-key":
+        return run_check_key(args.router, args.ask, out, err)
+    if args.command == "smoke":
+        from core import smoke
+
+        return smoke.main(args.router, yes=args.yes, out_dir=args.out, stdin=stdin, out=out, err=err)
     if args.command == "migrate-media":
         return run_migrate(args.data_dir, args.dry_run, out, err)
     if args.command == "rules":

@@ -278,6 +278,12 @@ def _run_controls(exp: X.Experiment, plan: X.Plan, jobs: dict[str, Job | None], 
                         help="Routers limit how many videos one account makes at once (also in Settings).")
     for problem in X.problems_of(exp):
         st.error(escape_markdown(problem), icon=":material/block:")
+    held = sorted({j.poll.last_error for j in jobs.values()
+                   if j is not None and j.state.value == "waiting" and j.poll.last_error})
+    if held:  # the router is busy, or the key's quota is reached (core/jobs/refusals.py)
+        st.info(f"{waiting} take(s) not sent yet:", icon=":material/hourglass_top:")
+        for note in held:
+            st.text(note)  # may quote the router's words
     confirm_key = _k(exp.id, "over_budget")
     if run or rerun:
         _run(exp, plan, rerun=bool(rerun), confirmed=False, demo=demo, confirm_key=confirm_key)
