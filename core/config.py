@@ -399,3 +399,16 @@ ENGINE_ADOPT_EVERY_S = 30.0  # look this often for demo jobs whose server (and i
 # --- drafts and experiments follow the person (issue 11, part own; core/storage/drafts.py,
 # core/compare/experiments.py) ----
 DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft key (a SHA-256 of their id)
+
+
+# --- "Improve the wording": the operator's chat model (issue 17; core/net/llm.py, authoring/improve.py) ---
+LLM_BASE_URL_ENV = "STUDIO_LLM_BASE_URL"  # as in OpenAI's clients: "https://host/v1"; the app posts to
+LLM_API_KEY_ENV = "STUDIO_LLM_API_KEY"  # {base}/chat/completions with this key (only there)
+LLM_MODEL_ENV = "STUDIO_LLM_MODEL"
+LLM_SECRETS_TABLE = "llm"  # or `[llm] base_url, api_key, model` in the secrets (when the env sets no URL)
+LLM_DEADLINE_S = 60.0  # the whole exchange with the chat model, answer included
+LLM_MAX_REPLY_BYTES = 256 * 1024  # a bigger answer is refused unread: a prompt is a few KB
+LLM_MAX_TOKENS = 2048  # asked of the model: enough for a 2500-character prompt and six shots
+LLM_TEMPERATURE = 0.2
+LLM_DEMO_MODEL = "emulator-rewrite"  # the model name sent to the built-in emulator in demo mode
+LLM_DEMO_PATH = "/v1"  # the emulator's OpenAI-style base is its URL + this

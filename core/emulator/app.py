@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from core import config
 from core.authoring import catalog
-from core.emulator import clips, replies, validate
+from core.emulator import chat, clips, replies, validate
 from core.emulator import state as st
 from core.emulator.state import EmulatorState, Fault, Task
 from core.net.fetch import sniff_video
@@ -74,6 +74,7 @@ class EmulatorApp:
         self.wall = wall
         self.sleep = sleep
         self.drop: DropFn = lambda client: False
+        self.chat = chat.ChatEndpoint(sleep)  # "Improve the wording": an OpenAI-compatible chat model
         prefix = catalog.MR_PREFIX
         self.app = Starlette(routes=[
             Route(prefix + "/{model}/{variant}/{verb}", self.mr_submit, methods=["POST"]),
@@ -90,6 +91,8 @@ class EmulatorApp:
             Route("/_emulator/tasks", self.admin_tasks, methods=["GET"]),
             Route("/_emulator/reset", self.admin_reset, methods=["POST"]),
             Route("/_emulator/settings", self.admin_settings, methods=["GET", "POST"]),
+            Route(chat.CHAT_PATH, self.chat.completions, methods=["POST"]),
+            Route(chat.ADMIN_PATH, self.chat.admin, methods=["GET", "POST", "DELETE"]),
         ])
 
     # -- shared steps ------------------------------------------------------------------------------
@@ -358,6 +361,7 @@ class EmulatorApp:
 
     async def admin_reset(self, request: Request) -> Response:
         self.state.reset()
+        self.chat.knobs.clear()
         return JSONResponse({"ok": True})
 
     async def admin_settings(self, request: Request) -> Response:
