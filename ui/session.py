@@ -840,3 +840,32 @@ def delete_job(job_id: str) -> bool:
 
 def delete_experiment(exp_id: str) -> bool:
     return ident.delete_experiment(ledger(), exp_id, identity())
+
+
+# --- "Improve the wording" (issue 17): the operator's chat model, or the emulator in demo mode ------------
+
+
+def chat_settings(router: str):
+    """Who answers "Improve the wording": the operator's chat model (core/net/llm.py operator_chat), else in
+    demo mode the built-in emulator's chat endpoint; None when neither (the button says so)."""
+    from core.net import llm
+
+    found = llm.operator_chat()
+    if found is not None:
+        return found
+    return llm.demo_chat(emulator_url()) if is_demo(router) else None
+
+
+def improve_wording(endpoint_id: str, body: dict, *, mode: str, instruction: str, router: str):
+    """A checked proposal for the body's texts (core/authoring/improve.py). Raises improve.ProposalRefused or
+    ChatModelError in plain words. Nothing is sent to a video router."""
+    from core.authoring import improve
+    from core.errors import ChatModelError
+    from core.net import llm
+
+    settings = chat_settings(router)
+    if settings is None:
+        raise ChatModelError(llm.NOT_CONFIGURED)
+    request = improve.request_from_body(endpoint_id, body, mode, instruction)
+    return improve.improve(request, body, lambda messages: llm.ask(client(), settings, messages),
+                           settings.label)

@@ -641,6 +641,15 @@ def _outcome(mode: Mode) -> None:
         st.page_link(JOBS_PAGE, label="Open Jobs", icon=":material/pending_actions:")
 
 
+def _improve(mode: Mode, endpoint: Endpoint, body: dict[str, Any], router: str) -> None:
+    """The "Improve the wording" panel under the form (ui/improve.py): a text taken goes into the form."""
+    from ui import improve
+
+    prefix = form_prefix(mode, endpoint)
+    improve.improve_panel(f"create.{mode}", endpoint.id, body, mode=str(mode), router=router,
+                          targets=improve.targets_of(body, lambda where: f"{prefix}.{where}"), put=w.put)
+
+
 def render_create_page(mode: Mode | str) -> None:
     """The whole Create page of a mode (used by the four thin pages)."""
     mode = Mode(mode)
@@ -668,6 +677,7 @@ def render_create_page(mode: Mode | str) -> None:
         endpoint, mode, key_prefix=form_prefix(mode, endpoint), show_errors=show,
         uploader=session.uploader_for(router),
     )
+    _improve(mode, endpoint, result.body, router)
     _keep_draft(mode, endpoint, result.body)
     _draft_conflict(mode)
     st.divider()

@@ -1,0 +1,142 @@
+"""The "Improve the wording" panel on the Create page and in Compare, through the real entry point: not set up
+(one sentence, button off), demo mode (the emulator's rewrite over HTTP), the proposal as a word diff, taking
+it whole, in parts, per shot or not at all, a refused answer, hostile markup shown as text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import config
+from core.emulator import EmulatorHandle
+from core.net import llm
+from tests.app.test_create_pages import open_page, prefix
+from ui import improve as panel
+
+SCOPE = "create.text.improve"
+BUTTON = f"{SCOPE}.button"
+PROMPT = "A very big dog runs along a nice beach"
+
+
+@pytest.fixture
+def demo(data_dir: Path, emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> EmulatorHandle:
+    """Demo mode on the test's emulator (its chat knobs are ours), no chat model set up by the operator."""
+    for name in (*config.KEY_ENV_VARS.values(), config.LLM_BASE_URL_ENV, config.LLM_API_KEY_ENV,
+                 config.LLM_MODEL_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STUDIO_SECRETS_FILE", str(data_dir / "no-secrets.toml"))
+    monkeypatch.setenv(config.EMULATOR_URL_ENV, emu.base_url)
+    return emu
+
+
+def write_prompt(at: AppTest, text: str = PROMPT) -> str:
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input(text).run()
+    return p
+
+
+def improve_click(at: AppTest) -> AppTest:
+    at.button(key=BUTTON).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_without_a_chat_model_the_button_says_so_in_one_sentence(demo, monkeypatch) -> None:
+    monkeypatch.setenv(config.KEY_ENV_VARS[config.MULEROUTER], "mr-key-not-used")  # not demo mode
+    at = open_page("text")
+    write_prompt(at)
+    assert at.button(key=BUTTON).disabled
+    assert llm.NOT_CONFIGURED in [c.value for c in at.caption]
+    assert demo.chat_calls == []
+
+
+def test_before_a_prompt_is_written_the_button_waits(demo) -> None:
+    at = open_page("text")
+    assert at.button(key=BUTTON).disabled
+    assert panel.DEMO_LINE in [c.value for c in at.caption]
+
+
+def test_demo_proposal_shows_the_diff_and_is_taken_in_parts(demo) -> None:
+    at = open_page("text")
+    p = write_prompt(at)
+    improve_click(at)
+    assert len(demo.chat_calls) == 1 and not demo.submissions
+    diff = next(m.value for m in at.markdown if panel.ADDED_MARK in m.value)
+    assert "~~very big~~" in diff and "huge" in diff
+    picks = [c for c in at.checkbox if c.key.startswith(f"{SCOPE}.1.pick.prompt.")]
+    assert len(picks) == 2 and [c.label for c in picks][0] == "“very big” → “huge”"
+    picks[1].uncheck().run()  # keep "nice beach" as written; take "huge"
+    at.button(key=f"{SCOPE}.accept_ticked").click().run()
+    assert at.text_area(key=f"{p}.prompt").value == "A huge dog runs along a nice beach"
+    assert any(panel.ACCEPTED_LINE in s.value for s in at.success)
+    at.button(key=f"{SCOPE}.undo_button").click().run()
+    assert at.text_area(key=f"{p}.prompt").value == PROMPT
+    assert not demo.submissions  # nothing ever went to a video router
+
+
+def test_the_whole_proposal_and_dismiss(demo) -> None:
+    at = open_page("text")
+    p = write_prompt(at)
+    improve_click(at)
+    at.button(key=f"{SCOPE}.dismiss").click().run()
+    assert at.text_area(key=f"{p}.prompt").value == PROMPT
+    assert not [c for c in at.checkbox if ".pick." in c.key]
+    improve_click(at)
+    at.text_input(key=f"{SCOPE}.wish").input("make it night").run()
+    at.button(key=f"{SCOPE}.accept_all").click().run()
+    taken = at.text_area(key=f"{p}.prompt").value
+    assert taken.startswith("A huge dog runs along a striking beach.") and "camera" in taken
+
+
+def test_a_wish_is_sent_with_the_request(demo) -> None:
+    at = open_page("text")
+    write_prompt(at)
+    at.text_input(key=f"{SCOPE}.wish").input("make it night").run()
+    improve_click(at)
+    sent = json.loads(demo.chat_calls[-1]["body"]["messages"][-1]["content"])
+    assert sent["instruction"] == "make it night" and sent["prompt"] == PROMPT
+    assert any("moonlight" in m.value for m in at.markdown if panel.ADDED_MARK in m.value)
+
+
+def test_per_shot_accept_takes_only_the_ticked_shot(demo) -> None:
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.toggle(key=f"{p}.multi_shot").set_value(True).run()
+    at.segmented_control(key=f"{p}.shot_type").set_value("customize").run()
+    at.button(key=f"{p}.multi_prompt.__add").click().run()
+    for i, text in enumerate(("Harbour at dawn", "A gull takes off")):
+        at.text_area(key=f"{p}.multi_prompt.{i}.prompt").input(text)
+    at.run()
+    improve_click(at)
+    shots = [c for c in at.checkbox if ".part.multi_prompt." in c.key]
+    assert [c.label for c in shots] == ["Take the new wording of Shot 1", "Take the new wording of Shot 2"]
+    shots[0].uncheck().run()
+    at.button(key=f"{SCOPE}.accept_ticked").click().run()
+    assert at.text_area(key=f"{p}.multi_prompt.0.prompt").value == "Harbour at dawn"
+    assert at.text_area(key=f"{p}.multi_prompt.1.prompt").value.startswith("A gull takes off. ")
+
+
+def test_a_refused_answer_shows_a_message_and_changes_nothing(demo) -> None:
+    demo.set_chat(content=json.dumps({"prompt": "", "shots": ["x"], "why": "w"}))
+    at = open_page("text")
+    p = write_prompt(at)
+    improve_click(at)
+    errors = [e.value for e in at.error]
+    assert any("has 1 shot; your request has 0" in e for e in errors), errors
+    assert at.text_area(key=f"{p}.prompt").value == PROMPT
+    assert not [b for b in at.button if b.key == f"{SCOPE}.accept_all"]
+
+
+def test_hostile_markup_in_a_proposal_is_shown_as_text(demo) -> None:
+    hostile = PROMPT + " <img src=x onerror=alert(1)> **bold** :red[x]"
+    demo.set_chat(content=json.dumps({"prompt": hostile, "shots": [], "why": "<b>trust me</b>"}))
+    at = open_page("text")
+    write_prompt(at)
+    improve_click(at)
+    diff = next(m.value for m in at.markdown if panel.ADDED_MARK in m.value)
+    assert "\\<img" in diff and "\\*\\*bold\\*\\*" in diff and "\\:red\\[x\\]" in diff
+    assert "Why: <b>trust me</b>" in [t.value for t in at.text]
+    assert any(c.value == hostile for c in at.code)

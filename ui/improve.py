@@ -1,0 +1,255 @@
+"""The "Improve the wording" panel (issue 17): a button (and an optional wish) that asks a chat model for a
+better wording of the prompt, its proposal as a word diff per text (the prompt, each shot), and taking it
+whole, per shot or per changed chunk — or not at all. Nothing is sent to a video router.
+
+    improve_panel(scope, endpoint_id, body, *, mode, router, targets, put=None)
+
+`targets` maps each text the proposal may change ("prompt", "multi_prompt.<i>.prompt") to the widget key
+holding it; `put(key, text)` writes an accepted text there from a button callback (the Create form passes
+its shadow-keeping `widgets.put`; plain session state otherwise). Shared by Create (ui/create/page.py) and
+Compare (each wording, ui/compare/compare_view.py), so it lives with the shared ui modules and imports no
+family. The model's words are untrusted: drawn as escaped Markdown or plain text, never as HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import streamlit as st
+
+from core.authoring import improve
+from core.errors import StudioError
+from core.net import llm
+from ui import session
+from ui.text import escape_markdown
+
+Put = Callable[[str, str], None]
+REMOVED_MARK = "red-background"  # Streamlit's own colour markup, around escaped words
+ADDED_MARK = "green-background"
+CHUNK_LABEL_CHARS = 60
+WISH_PLACEHOLDER = "Optional wish, e.g. make it night, slower camera"
+DEMO_LINE = "Demo mode: the built-in emulator proposes a fixed rewrite (not a language model)."
+ACCEPTED_LINE = "The new wording is in the form. Nothing was sent; Generate when you are ready."
+HELP = ("Asks a chat model for a better wording of your prompt; you see the changes and choose which to "
+        "take. Nothing is sent to the video router.")
+STALE_LINE = "Your text changed since this proposal was made: ask again to improve the new text."
+
+
+def _k(scope: str, name: str) -> str:
+    return f"{scope}.improve.{name}"
+
+
+def _inert(text: str) -> str:
+    """Words made inert for st.markdown: Markdown-active characters and ':' (colour directives) escaped."""
+    return escape_markdown(text).replace(":", "\\:")
+
+
+def _short(text: str, limit: int = CHUNK_LABEL_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def diff_markdown(chunks: tuple[improve.Chunk, ...]) -> str:
+    """One text's diff as Markdown: removed words struck through in red, added words in green."""
+    out = []
+    for kind, words in improve.diff_sides(chunks):
+        safe = _inert(words)
+        if kind == "removed":
+            safe = f":{REMOVED_MARK}[~~{safe}~~]"
+        elif kind == "added":
+            safe = f":{ADDED_MARK}[{safe}]"
+        out.append(safe)
+    return " ".join(out)
+
+
+def chunk_label(chunk: improve.Chunk) -> str:
+    """A change in words, for its tick box: 'add “slowly”', 'remove “very”', '“nice” → “striking”'."""
+    old, new = _short(chunk.old), _short(chunk.new)
+    if not old:
+        return f"add “{_inert(new)}”"
+    if not new:
+        return f"remove “{_inert(old)}”"
+    return f"“{_inert(old)}” → “{_inert(new)}”"
+
+
+# --- state ------------------------------------------------------------------------------------------------
+
+def _current_texts(targets: Mapping[str, str]) -> dict[str, str]:
+    return {where: str(st.session_state.get(key) or "") for where, key in targets.items()}
+
+
+def _stale(proposal: improve.Proposal, targets: Mapping[str, str]) -> bool:
+    now = _current_texts(targets)
+    return any(" ".join(now.get(p.where, "").split()) != " ".join(p.old.split()) for p in proposal.parts)
+
+
+def _choice(scope: str, proposal: improve.Proposal) -> dict[str, list[int] | None]:
+    """What is ticked: per changed part, the numbers of its ticked changes (a shot left out: not listed)."""
+    serial = st.session_state.get(_k(scope, "serial"), 0)
+    several = len(proposal.parts) > 1
+    choice: dict[str, list[int] | None] = {}
+    for part in proposal.parts:
+        if not part.n_changes:
+            continue
+        if several and not st.session_state.get(_k(scope, f"{serial}.part.{part.where}"), True):
+            continue
+        choice[part.where] = [i for i in range(part.n_changes)
+                              if st.session_state.get(_k(scope, f"{serial}.pick.{part.where}.{i}"), True)]
+    return choice
+
+
+def _default_put(key: str, text: str) -> None:
+    st.session_state[key] = text
+
+
+def _on_accept(scope: str, targets: Mapping[str, str], put: Put | None, whole: bool) -> None:
+    proposal: improve.Proposal | None = st.session_state.get(_k(scope, "proposal"))
+    if proposal is None:
+        return
+    if _stale(proposal, targets):
+        st.session_state[_k(scope, "message")] = ("error", STALE_LINE)
+        return
+    choice = {p.where: None for p in proposal.parts} if whole else _choice(scope, proposal)
+    texts = improve.applied_texts(proposal, choice)
+    if not texts:
+        st.session_state[_k(scope, "message")] = ("error", "Nothing is ticked: tick the changes to take, "
+                                                           "or use Dismiss.")
+        return
+    refused = improve.applied_refusal(proposal, texts)
+    if refused:
+        st.session_state[_k(scope, "message")] = ("error", refused)
+        return
+    write = put or _default_put
+    st.session_state[_k(scope, "undo")] = {targets[w]: p.old for p in proposal.parts for w in texts
+                                           if p.where == w}
+    for where, text in texts.items():
+        write(targets[where], text)
+    st.session_state.pop(_k(scope, "proposal"), None)
+    st.session_state[_k(scope, "message")] = ("success", ACCEPTED_LINE)
+
+
+def _on_undo(scope: str, put: Put | None) -> None:
+    old = st.session_state.pop(_k(scope, "undo"), None) or {}
+    write = put or _default_put
+    for key, text in old.items():
+        write(key, text)
+    st.session_state[_k(scope, "message")] = ("info", "Your own wording is back.")
+
+
+def _on_dismiss(scope: str) -> None:
+    st.session_state.pop(_k(scope, "proposal"), None)
+    st.session_state.pop(_k(scope, "message"), None)
+
+
+def _ask(scope: str, endpoint_id: str, body: dict[str, Any], mode: str, router: str) -> None:
+    wish = str(st.session_state.get(_k(scope, "wish")) or "")
+    st.session_state.pop(_k(scope, "proposal"), None)
+    st.session_state.pop(_k(scope, "undo"), None)
+    try:
+        with st.spinner("Asking the chat model for a better wording…"):
+            proposal = session.improve_wording(endpoint_id, body, mode=mode, instruction=wish, router=router)
+    except improve.ProposalRefused as exc:
+        st.session_state[_k(scope, "message")] = ("error", str(exc))
+        return
+    except StudioError as exc:
+        st.session_state[_k(scope, "message")] = ("error", exc.user_message)
+        return
+    st.session_state[_k(scope, "serial")] = st.session_state.get(_k(scope, "serial"), 0) + 1
+    st.session_state[_k(scope, "proposal")] = proposal
+    st.session_state.pop(_k(scope, "message"), None)
+
+
+# --- drawing ----------------------------------------------------------------------------------------------
+
+def _message(scope: str, put: Put | None) -> None:
+    found = st.session_state.get(_k(scope, "message"))
+    if not found:
+        return
+    kind, text = found
+    if kind == "error":
+        st.error(escape_markdown(text), icon=":material/block:")
+    elif kind == "success":
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.success(escape_markdown(text), icon=":material/check_circle:")
+            if st.session_state.get(_k(scope, "undo")):
+                st.button("Put my wording back", key=_k(scope, "undo_button"), icon=":material/undo:",
+                          on_click=_on_undo, args=(scope, put))
+    else:
+        st.info(escape_markdown(text), icon=":material/info:")
+
+
+def _proposal(scope: str, proposal: improve.Proposal, targets: Mapping[str, str], put: Put | None) -> None:
+    serial = st.session_state.get(_k(scope, "serial"), 0)
+    stale = _stale(proposal, targets)
+    with st.container(border=True, key=_k(scope, "box")):
+        st.markdown("**Proposed wording**")
+        st.caption(_inert(f"By {proposal.source}" + (f" · your wish: {proposal.instruction}"
+                                                     if proposal.instruction else "")))
+        if proposal.why:
+            st.text(f"Why: {proposal.why}")
+        several = len(proposal.parts) > 1
+        for part in proposal.parts:
+            if not part.n_changes:
+                if several:
+                    st.caption(f"{part.label}: no change proposed.")
+                continue
+            with st.container(border=several):
+                if several:
+                    st.checkbox(f"Take the new wording of {part.label}", value=True,
+                                key=_k(scope, f"{serial}.part.{part.where}"))
+                st.markdown(diff_markdown(part.chunks))
+                with st.expander(f"Choose the changes ({part.n_changes})" if part.n_changes > 1
+                                 else "The change", icon=":material/checklist:"):
+                    for i, chunk in enumerate(improve.changes(part.chunks)):
+                        st.checkbox(chunk_label(chunk), value=True,
+                                    key=_k(scope, f"{serial}.pick.{part.where}.{i}"))
+                    st.caption("The proposed text, as text:")
+                    st.code(part.new, language=None, wrap_lines=True)
+        for caution in proposal.cautions:
+            st.warning(escape_markdown(caution), icon=":material/warning:")
+        if stale:
+            st.caption(STALE_LINE)
+        with st.container(horizontal=True):
+            st.button("Use all of it", key=_k(scope, "accept_all"), type="primary",
+                      icon=":material/done_all:", on_click=_on_accept, args=(scope, targets, put, True),
+                      disabled=stale)
+            st.button("Use the ticked changes", key=_k(scope, "accept_ticked"), icon=":material/rule:",
+                      on_click=_on_accept, args=(scope, targets, put, False), disabled=stale)
+            st.button("Dismiss", key=_k(scope, "dismiss"), icon=":material/close:",
+                      on_click=_on_dismiss, args=(scope,))
+
+
+def targets_of(body: Mapping[str, Any], key_of: Callable[[str], str]) -> dict[str, str]:
+    """The widget key of every text of a body a proposal may change: the prompt and each shot's prompt."""
+    wheres = [improve.PROMPT_WHERE] if isinstance(body.get("prompt"), str) else []
+    wheres += [improve.shot_where(i) for i, shot in enumerate(body.get("multi_prompt") or [])
+               if isinstance(shot, dict) and isinstance(shot.get("prompt"), str)]
+    return {where: key_of(where) for where in wheres}
+
+
+def improve_panel(scope: str, endpoint_id: str, body: dict[str, Any], *, mode: str, router: str,
+                  targets: Mapping[str, str], put: Put | None = None) -> None:
+    """The button, the wish, and the proposal once there is one (see the module docstring)."""
+    settings = session.chat_settings(router)
+    request = improve.request_from_body(endpoint_id, body, mode)
+    empty = improve.nothing_to_improve(request)
+    with st.container(horizontal=True, vertical_alignment="bottom", key=_k(scope, "row")):
+        clicked = st.button("Improve the wording", key=_k(scope, "button"),
+                            icon=":material/auto_fix_high:",
+                            disabled=settings is None or empty is not None,
+                            help=empty or HELP)
+        st.text_input("Your wish", key=_k(scope, "wish"), placeholder=WISH_PLACEHOLDER,
+                      label_visibility="collapsed", disabled=settings is None,
+                      max_chars=improve.INSTRUCTION_MAX_CHARS)
+    if settings is None:
+        st.caption(llm.NOT_CONFIGURED)
+        return
+    if settings.demo:
+        st.caption(DEMO_LINE)
+    if clicked and empty is None:
+        _ask(scope, endpoint_id, {k: v for k, v in body.items()}, mode, router)
+    _message(scope, put)
+    proposal = st.session_state.get(_k(scope, "proposal"))
+    if proposal is not None:
+        _proposal(scope, proposal, {w: k for w, k in targets.items()}, put)
