@@ -67,7 +67,7 @@ def test_demo_proposal_shows_the_diff_and_is_taken_in_parts(demo) -> None:
     diff = next(m.value for m in at.markdown if panel.ADDED_MARK in m.value)
     assert "~~very big~~" in diff and "huge" in diff
     picks = [c for c in at.checkbox if c.key.startswith(f"{SCOPE}.1.pick.prompt.")]
-    assert len(picks) == 2 and [c.label for c in picks][0] == "“very big” → “huge”"
+    assert len(picks) == 2 and picks[0].label == "“very big” → “huge”"
     picks[1].uncheck().run()  # keep "nice beach" as written; take "huge"
     at.button(key=f"{SCOPE}.accept_ticked").click().run()
     assert at.text_area(key=f"{p}.prompt").value == "A huge dog runs along a nice beach"
