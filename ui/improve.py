@@ -25,6 +25,7 @@ from ui import session
 from ui.text import escape_markdown
 
 Put = Callable[[str, str], None]
+PROMPT = improve.PROMPT_WHERE  # the main prompt's place in `targets`
 REMOVED_MARK = "red-background"  # Streamlit's own colour markup, around escaped words
 ADDED_MARK = "green-background"
 CHUNK_LABEL_CHARS = 60

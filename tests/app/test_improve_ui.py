@@ -11,10 +11,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import config
+from core.compare import experiments as X
 from core.emulator import EmulatorHandle
 from core.net import llm
+from core.storage.ledger import Ledger
 from tests.app.test_create_pages import open_page, prefix
 from ui import improve as panel
+from ui import session
 
 SCOPE = "create.text.improve"
 BUTTON = f"{SCOPE}.button"
@@ -140,3 +143,25 @@ def test_hostile_markup_in_a_proposal_is_shown_as_text(demo) -> None:
     assert "\\<img" in diff and "\\*\\*bold\\*\\*" in diff and "\\:red\\[x\\]" in diff
     assert "Why: <b>trust me</b>" in [t.value for t in at.text]
     assert any(c.value == hostile for c in at.code)
+
+
+def test_compare_offers_improve_for_each_wording(demo) -> None:
+    at = open_page("text")
+    write_prompt(at)
+    at.button(key="create.text.__compare").click().run()
+    exp_id = at.session_state[session.COMPARE_OPEN_KEY]
+    at.switch_page("app_pages/compare.py").run()
+    at.segmented_control(key=f"compare.{exp_id}.kind").set_value(X.AXIS_PROMPT).run()
+    wording = f"compare.{exp_id}.wording.1"
+    assert at.text_area(key=wording).value == PROMPT
+    assert not at.button(key=f"{wording}.improve.button").disabled
+    at.button(key=f"{wording}.improve.button").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key=f"{wording}.improve.accept_all").click().run()
+    improved = at.text_area(key=wording).value
+    assert improved.startswith("A huge dog runs along a striking beach.")
+    assert at.text_area(key=f"compare.{exp_id}.wording.0").value == PROMPT  # the other wording is untouched
+    at.button(key=f"compare.{exp_id}.add").click().run()
+    exp = X.load(Ledger(config.data_dir()), exp_id)
+    assert exp is not None and exp.axes[0].values == (PROMPT, improved)
+    assert not demo.submissions
