@@ -48,11 +48,19 @@ def test_all_changes_give_the_new_text_and_none_the_old(old: str, new: str) -> N
 def test_some_changes_take_only_those_words() -> None:
     new = "A black cat walks slowly to the red door, then stops."
     chunks = im.diff_chunks("A cat walks to the door.", new)
-    assert [(c.old, c.new) for c in im.changes(chunks)] == [("", "black "), ("", "slowly "),
-                                                            ("door.", "red door, then stops.")]
+    assert [(c.old, c.new) for c in im.changes(chunks)] == [("", "black "), ("", "slowly "), ("", "red "),
+                                                            ("", ", then stops")]
     assert im.apply_chunks(chunks, [0]) == "A black cat walks to the door."
-    assert im.apply_chunks(chunks, [2]) == "A cat walks to the red door, then stops."
-    assert im.apply_chunks(chunks, [1, 2]) == "A cat walks slowly to the red door, then stops."
+    assert im.apply_chunks(chunks, [3]) == "A cat walks to the door, then stops."
+    assert im.apply_chunks(chunks, [1, 2]) == "A cat walks slowly to the red door."
+
+
+def test_punctuation_is_its_own_change_and_tokens_stay_whole() -> None:
+    old = "A cat <<<image_1>>> walks (slowly) to the door."
+    chunks = im.diff_chunks(old, "A cat <<<image_1>>> walks, slowly, to the door!")
+    assert all("<<<image_1>>>" not in c.old + c.new for c in im.changes(chunks))
+    assert im.apply_chunks(chunks, [0]) == "A cat <<<image_1>>> walks, slowly) to the door."
+    assert im.apply_chunks(chunks, [2]) == "A cat <<<image_1>>> walks (slowly) to the door!"
 
 
 def test_whitespace_alone_is_no_change() -> None:

@@ -53,15 +53,15 @@ def _short(text: str, limit: int = CHUNK_LABEL_CHARS) -> str:
 
 def diff_markdown(chunks: tuple[improve.Chunk, ...]) -> str:
     """One text's diff as Markdown: removed words struck through in red, added words in green."""
-    out = []
+    out = ""
     for kind, words in improve.diff_sides(chunks):
         safe = _inert(words)
         if kind == "removed":
             safe = f":{REMOVED_MARK}[~~{safe}~~]"
         elif kind == "added":
             safe = f":{ADDED_MARK}[{safe}]"
-        out.append(safe)
-    return " ".join(out)
+        out += (" " if improve.needs_space(out, words) else "") + safe
+    return out
 
 
 def chunk_label(chunk: improve.Chunk) -> str:

@@ -229,11 +229,16 @@ class Chunk:
     changed: bool
 
 
-_WORD = re.compile(r"\S+\s*")
+# a reference token whole, a word (with its apostrophes and hyphens), or a run of punctuation; each with the
+# whitespace after it, so the items of a text joined give the text back
+_WORD = re.compile(r"(?:<<<[^<>]*>>>|@\w+|\w[\w'’-]*|[^\w\s]+)\s*")
+_NO_SPACE_BEFORE = tuple(".,;:!?)]}…%”’")
+_NO_SPACE_AFTER = tuple("([{“‘")
 
 
 def _items(text: str) -> list[str]:
-    """Words with the whitespace that follows each; leading whitespace is an item of its own."""
+    """Words and punctuation with the whitespace that follows each; leading whitespace is an item of its own.
+    Punctuation is its own item, so "beach" → "beach." is an added "." and not a changed word."""
     lead = text[: len(text) - len(text.lstrip())]
     return ([lead] if lead else []) + _WORD.findall(text)
 
@@ -253,14 +258,23 @@ def changes(chunks: Iterable[Chunk]) -> list[Chunk]:
     return [c for c in chunks if c.changed]
 
 
+def needs_space(before: str, after: str) -> bool:
+    """Whether two pieces of text put together need a space between them (none before "." or after "(")."""
+    if not before or not after or before[-1].isspace() or after[0].isspace():
+        return False
+    return not (after.startswith(_NO_SPACE_BEFORE) or before.endswith(_NO_SPACE_AFTER))
+
+
 def _join(pieces: Iterable[str]) -> str:
     """Concatenate pieces, putting a space between two that would otherwise run together."""
     out = ""
     for piece in pieces:
         if not piece:
             continue
-        if out and not out[-1].isspace() and not piece[0].isspace():
+        if needs_space(out, piece):
             out += " "
+        elif piece.startswith(_NO_SPACE_BEFORE) and out.endswith(" "):
+            out = out.rstrip(" ")  # "walks" + ", slowly": no space left before the comma
         out += piece
     return out
 

@@ -70,10 +70,12 @@ def test_demo_proposal_shows_the_diff_and_is_taken_in_parts(demo) -> None:
     diff = next(m.value for m in at.markdown if panel.ADDED_MARK in m.value)
     assert "~~very big~~" in diff and "huge" in diff
     picks = [c for c in at.checkbox if c.key.startswith(f"{SCOPE}.1.pick.prompt.")]
-    assert len(picks) == 2 and picks[0].label == "“very big” → “huge”"
-    picks[1].uncheck().run()  # keep "nice beach" as written; take "huge"
+    assert [c.label for c in picks[:2]] == ["“very big” → “huge”", "“nice” → “striking”"]
+    assert len(picks) == 3 and picks[2].label.startswith("add “. The camera slowly dollies in.")
+    picks[1].uncheck().run()  # keep "nice" as written; take "huge" and the added sentences
     at.button(key=f"{SCOPE}.accept_ticked").click().run()
-    assert at.text_area(key=f"{p}.prompt").value == "A huge dog runs along a nice beach"
+    taken = at.text_area(key=f"{p}.prompt").value
+    assert taken.startswith("A huge dog runs along a nice beach. The camera slowly dollies in.")
     assert any(panel.ACCEPTED_LINE in s.value for s in at.success)
     at.button(key=f"{SCOPE}.undo_button").click().run()
     assert at.text_area(key=f"{p}.prompt").value == PROMPT
