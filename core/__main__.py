@@ -9,7 +9,10 @@ nothing to copy, 1 stopped or unreachable, 2 refused).
 
 Exit codes of `check`: 0 the body is valid (cautions, printed as lines starting `caution:`, do not
 count unless --strict), 1 it has problems (one line each, field path first) or, with --strict,
-cautions; 2 unknown endpoint id or unreadable JSON. `rules`: 0, or 2 for an unknown endpoint id.
+cautions; 2 unknown endpoint id or unreadable JSON. Problems include reference tokens that point at
+nothing (`<<<image_3>>>` with 2 images: the form refuses them through the same `check.token_problems`);
+cautions include the prompt linter's (core/authoring/lint.py), each with its reason and source.
+`rules`: 0, or 2 for an unknown endpoint id.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from core.authoring import catalog, check, rules
+from core.authoring import catalog, check, lint, rules
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -110,14 +113,15 @@ def run_check(endpoint_id: str, path: str, as_json: bool, stdin: TextIO, out: Te
     except check.BodyReadError as exc:
         print(str(exc), file=err)
         return EXIT_USAGE
-    found = check.problems(endpoint_id, body)
+    found = check.preflight(endpoint_id, body)
     warned = check.cautions(endpoint_id, body)
+    linted = check.prompt_cautions(endpoint_id, body)
     if as_json:
-        print(check.format_json(found, warned), file=out)
+        print(check.format_json(found, warned, linted), file=out)
     else:
-        text = "\n".join(t for t in (check.format_lines(found), check.caution_lines(warned)) if t)
-        print(text or "ok", file=out)
-    return EXIT_PROBLEMS if found or (strict and warned) else EXIT_OK
+        parts = (check.format_lines(found), check.caution_lines(warned), lint.caution_lines(linted))
+        print("\n".join(t for t in parts if t) or "ok", file=out)
+    return EXIT_PROBLEMS if found or (strict and (warned or linted)) else EXIT_OK
 
 
 def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO | None = None,

@@ -193,8 +193,15 @@ def test_the_messages_carry_the_versioned_instructions_and_the_request() -> None
     assert payload["limits"]["prompt_chars"] == config.PROMPT_MAX_CHARS
 
 
-def test_the_linter_hook_gives_no_cautions_until_the_linter_is_wired() -> None:
-    assert im.proposal_cautions(REF, body_one()) == []
+def test_the_linter_cautions_come_with_a_proposal_and_never_refuse_it() -> None:
+    body = {"prompt": "A dog runs on the beach, no people", "duration": 5}
+    req = im.request_from_body(T2V, body, "text")
+    prop = im.check_proposal(req, body, answer(prompt="A dog runs on the beach, then stops, no people."))
+    assert any(c.startswith("Prompt: Negative wording \"no people\"") for c in prop.cautions), prop.cautions
+    shots = body_shots()
+    shot_2 = {"multi_prompt.1.prompt": "no people, just a room"}
+    found = im.proposal_cautions(T2V, im.body_with(shots, shot_2))
+    assert any(c.startswith("Shot 2: ") for c in found), found
 
 
 def test_the_preflight_refuses_what_the_endpoint_refuses() -> None:

@@ -11,11 +11,12 @@ instructions file that ships with the code.
     diff_chunks(old, new) / apply_chunks  → the word-level diff, and a text with only some changes taken
     applied_texts(proposal, choice)       → {where: text} for a choice of parts and chunks
     applied_refusal(proposal, body, texts) → why a partial choice cannot be taken (a token lost…), or None
-    proposal_cautions(endpoint_id, body)  → THE LINTER HOOK: the prompt linter's cautions on a proposal
+    proposal_cautions(endpoint_id, body)  → the prompt linter's cautions on a proposal (authoring/lint.py)
 
 A proposal is refused, in plain words, when it drops or adds a reference token, changes the shot count,
-adds a problem the preflight (core/authoring/check.py) finds (a length limit, a token pointing at nothing)
-or changes nothing. Its texts are untrusted: the pages show them as text only.
+passes a length limit, adds a problem the preflight (core/authoring/check.py preflight) finds or changes
+nothing. The linter's cautions (core/authoring/lint.py) are shown with it and never refuse it. Its texts
+are untrusted: the pages show them as text only.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from core import config
-from core.authoring import catalog, check
+from core.authoring import catalog, check, lint
 from core.authoring import tokens as tk
 
 INSTRUCTIONS_VERSION = "improve_prompt_v1"
@@ -386,10 +387,8 @@ def body_with(body: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, An
 
 
 def _problem_texts(endpoint_id: str, body: Mapping[str, Any]) -> set[str]:
-    found = {p.line() for p in check.problems(endpoint_id, dict(body))}
-    prompt = body.get(PROMPT_WHERE) if isinstance(body.get(PROMPT_WHERE), str) else ""
-    found |= {f"{i.where}: {i.message}" for i in tk.dangling(prompt, dict(body), endpoint_id)}
-    return found
+    """Every problem the preflight finds (the router's rules, then tokens that point at nothing)."""
+    return {p.line() for p in check.preflight(endpoint_id, dict(body))}
 
 
 def _label_of(line: str, labels: Mapping[str, str]) -> str:
@@ -489,10 +488,15 @@ def applied_refusal(proposal: Proposal, texts: Mapping[str, str]) -> str | None:
 # --- THE LINTER HOOK ------------------------------------------------------------------------------
 
 
-def proposal_cautions(endpoint_id: str, body: Mapping[str, Any]) -> list[str]:
-    """The prompt linter's cautions on a proposed body, shown with the proposal (they never block).
+def _part_label(where: str) -> str:
+    if where == PROMPT_WHERE:
+        return "Prompt"
+    parts = where.split(".")
+    return f"Shot {int(parts[1]) + 1}" if len(parts) == 3 and parts[1].isdigit() else where
 
-    This is the one place the linter (issue 17 item 3, core/authoring/lint.py, built on another branch) is
-    wired in: until it lands, a proposal is checked by the preflight only (check_proposal) and this returns
-    no cautions."""
-    return []
+
+def proposal_cautions(endpoint_id: str, body: Mapping[str, Any]) -> list[str]:
+    """The prompt linter's cautions on a proposed body (core/authoring/lint.py), shown with the proposal;
+    they never block. "Shot 2: …" names the text each one is about."""
+    found = lint.lint(dict(body), endpoint_id)
+    return [f"{_part_label(c.field)}: {c.message}" for c in found]

@@ -167,3 +167,12 @@ def test_compare_offers_improve_for_each_wording(demo) -> None:
     exp = X.load(Ledger(config.data_dir()), exp_id)
     assert exp is not None and exp.axes[0].values == (PROMPT, improved)
     assert not demo.submissions
+
+
+def test_the_linter_cautions_are_shown_with_the_proposal(demo) -> None:
+    at = open_page("text")
+    write_prompt(at, "A dog runs on the beach, no people")
+    improve_click(at)
+    box = [w.value for w in at.warning]
+    assert any(w.startswith("Prompt: Negative wording") for w in (v.replace("\\", "") for v in box)), box
+    assert at.button(key=f"{SCOPE}.accept_all")  # a caution never blocks

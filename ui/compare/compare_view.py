@@ -250,6 +250,7 @@ def _preview(exp: X.Experiment, plan: X.Plan, demo: bool, *, editable: bool = Tr
         row = {axis.name(): label for axis, label in zip(exp.axes, cell.labels, strict=True)}
         row.update({
             "Check": "blocked" if cell.blocked else ("caution" if cell.cautions else "ok"),
+            "Prompt cautions": len(cell.prompt_cautions),
             "Cost per video": cell.estimate_usd,
             "Model": X.endpoint_label(cell.endpoint_id),
         })
@@ -422,6 +423,10 @@ def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, job
         st.caption(grid.take_status(job).capitalize())
     if cell.cautions:
         st.caption(":material/warning: caution")
+    if cell.prompt_cautions:
+        n = len(cell.prompt_cautions)
+        st.caption(f":material/edit_note: {n} prompt caution{'s' if n > 1 else ''}",
+                   help="\n\n".join(escape_markdown(c) for c in cell.prompt_cautions))
     if not editable:
         _review_text(record)
         if st.button("Enlarge", key=_k(exp.id, cell.key, "enlarge"), icon=":material/open_in_full:"):
@@ -502,6 +507,8 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
         jobs_view.video_player(job)
     st.caption("Prompt (changes against the base)")
     st.code(X.diff_text(cell.prompt_diff) or X.prompt_of(cell.body), language=None, wrap_lines=True)
+    if cell.prompt_cautions:
+        st.text("\n".join(cell.prompt_cautions))
     st.caption(grid.take_status(job).capitalize() + (f" · about ${cell.estimate_usd:.2f}"
                                                      if cell.estimate_usd is not None else ""))
     endpoint = catalog.get(cell.endpoint_id)
