@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core.compare import experiments as X
 from core.emulator import EmulatorHandle
+from core.emulator.state import key_hint
 from core.net import llm
 from core.storage.ledger import Ledger
 from tests.app.test_create_pages import open_page, prefix
@@ -176,3 +177,30 @@ def test_the_linter_cautions_are_shown_with_the_proposal(demo) -> None:
     box = [w.value for w in at.warning]
     assert any(w.startswith("Prompt: Negative wording") for w in (v.replace("\\", "") for v in box)), box
     assert at.button(key=f"{SCOPE}.accept_all")  # a caution never blocks
+
+
+def test_the_operators_chat_model_gets_its_own_key_and_never_the_routers(demo, monkeypatch) -> None:
+    router_key = "mr-router-key-never-to-the-chat-model"
+    monkeypatch.setenv(config.KEY_ENV_VARS[config.MULEROUTER], router_key)  # not demo mode
+    monkeypatch.setenv(config.LLM_BASE_URL_ENV, f"{demo.base_url}/v1")
+    monkeypatch.setenv(config.LLM_MODEL_ENV, "house-model")
+    monkeypatch.setenv(config.LLM_API_KEY_ENV, "llm-key-of-the-operator")
+    at = open_page("text")
+    write_prompt(at)
+    assert panel.DEMO_LINE not in [c.value for c in at.caption]
+    improve_click(at)
+    (call,) = demo.chat_calls
+    assert call["key_hint"] == key_hint("Bearer llm-key-of-the-operator") != key_hint(f"Bearer {router_key}")
+    assert call["body"]["model"] == "house-model"
+    assert any("By house-model at 127.0.0.1" in c.value.replace("\\", "") for c in at.caption)
+    assert not demo.submissions
+
+
+def test_a_proposal_for_an_older_text_cannot_be_taken(demo) -> None:
+    at = open_page("text")
+    p = write_prompt(at)
+    improve_click(at)
+    at.text_area(key=f"{p}.prompt").input("A cat sleeps on a sofa").run()
+    assert at.button(key=f"{SCOPE}.accept_all").disabled
+    assert panel.STALE_LINE in [c.value for c in at.caption]
+    assert at.text_area(key=f"{p}.prompt").value == "A cat sleeps on a sofa"  # nothing typed is lost
