@@ -87,6 +87,7 @@ def test_a_plain_or_fenced_json_answer_is_read() -> None:
     ('{"prompt": 5, "shots": [], "why": "w"}', "expected parts"),
     ('{"prompt": "p", "shots": "one", "why": "w"}', "expected parts"),
     (json.dumps({"prompt": "p", "shots": [], "why": "x" * 5000}), "far too long"),
+    (json.dumps({"prompt": "p", "shots": ["s"] * 40, "why": ""}), "has 40 shots, far more than your request"),
     ("Here: " + json.dumps({"prompt": "p"}) + " hope it helps", "not answer with the JSON"),
 ])
 def test_a_malformed_answer_is_refused_in_plain_words(content: str, words: str) -> None:
@@ -128,6 +129,14 @@ def test_a_proposal_over_the_length_limit_names_the_limit() -> None:
     with pytest.raises(im.ProposalRefused) as caught:
         im.check_proposal(req, body, answer(prompt=long))
     assert str(config.PROMPT_MAX_CHARS) in str(caught.value)
+
+
+def test_a_long_explanation_is_cut_for_showing() -> None:
+    body = body_one()
+    req = im.request_from_body(REF, body, "reference")
+    prop = im.check_proposal(req, body, answer(prompt="A cat <<<image_1>>> walks to the door, then sits.",
+                                               why="Because. " * 300))
+    assert len(prop.why) == im.WHY_SHOWN_CHARS and prop.why.endswith("…")
 
 
 def test_the_shot_count_is_kept() -> None:

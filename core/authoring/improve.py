@@ -43,7 +43,8 @@ INSTRUCTIONS_PATH = Path(__file__).resolve().parent / "data" / f"{INSTRUCTIONS_V
 PROMPT_WHERE = "prompt"
 INSTRUCTION_MAX_CHARS = 300  # what a person may type as an instruction ("make it night")
 ANSWER_TEXT_MAX_CHARS = 20_000  # one text of an answer; the preflight's own limits are far below
-WHY_MAX_CHARS = 1_000  # the model's explanation
+WHY_MAX_CHARS = 4_000  # the model's explanation; a longer one is refused with the answer …
+WHY_SHOWN_CHARS = 600  # … and what is shown of it is cut to this
 REFUSAL_LIST_MAX = 3  # problems named in one refusal
 
 Message = dict[str, str]
@@ -213,7 +214,12 @@ def parse_answer(content: str) -> Answer:
     try:
         return Answer.model_validate(data)
     except ValidationError as exc:
-        if any(e.get("type") in ("string_too_long", "too_long") for e in exc.errors()):
+        kinds = {(e.get("type"), tuple(e.get("loc") or ())) for e in exc.errors()}
+        if ("too_long", ("shots",)) in kinds:
+            many = len(data.get("shots") or [])
+            raise ProposalRefused(f"The proposal has {many} shots, far more than your request. It was not "
+                                  "applied: the shot count stays as you made it.") from None
+        if any(kind in ("string_too_long", "too_long") for kind, _ in kinds):
             raise ProposalRefused(TOO_LONG) from None
         raise ProposalRefused(WRONG_SHAPE) from None
 
@@ -447,7 +453,10 @@ def check_proposal(request: ImproveRequest, body: Mapping[str, Any], answer: Ans
     if not any(c.n_changes for c in changes_):
         raise ProposalRefused("The chat model proposed no change to the wording.")
     cautions = tuple(proposal_cautions(request.endpoint_id, body_with(body, news)))
-    return Proposal(request.endpoint_id, changes_, " ".join(answer.why.split()), cautions,
+    why = " ".join(answer.why.split())
+    if len(why) > WHY_SHOWN_CHARS:
+        why = why[: WHY_SHOWN_CHARS - 1].rstrip() + "…"
+    return Proposal(request.endpoint_id, changes_, why, cautions,
                     request.instruction, source, dict(body), {p.where: p.limit for p in request.parts})
 
 
