@@ -254,3 +254,14 @@ def improve_panel(scope: str, endpoint_id: str, body: dict[str, Any], *, mode: s
     proposal = st.session_state.get(_k(scope, "proposal"))
     if proposal is not None:
         _proposal(scope, proposal, {w: k for w, k in targets.items()}, put)
+
+
+def settings_line(router: str) -> None:
+    """Settings: which chat model answers "Improve the wording" (never its key), or that none is set up."""
+    settings = session.chat_settings(router)
+    if settings is None:
+        st.caption(llm.NOT_CONFIGURED)
+        return
+    where = "" if settings.demo else f" ({settings.url})"
+    st.caption(_inert(f"Answered by {settings.label}{where}. The operator sets it: STUDIO_LLM_BASE_URL, "
+                      "STUDIO_LLM_MODEL, STUDIO_LLM_API_KEY or [llm] in the secrets."))

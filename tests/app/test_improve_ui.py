@@ -204,3 +204,16 @@ def test_a_proposal_for_an_older_text_cannot_be_taken(demo) -> None:
     assert at.button(key=f"{SCOPE}.accept_all").disabled
     assert panel.STALE_LINE in [c.value for c in at.caption]
     assert at.text_area(key=f"{p}.prompt").value == "A cat sleeps on a sofa"  # nothing typed is lost
+
+
+def test_settings_says_which_chat_model_answers_and_never_its_key(demo, monkeypatch) -> None:
+    at = open_page("text")
+    at.switch_page("app_pages/settings.py").run()
+    assert any("Answered by the built-in emulator" in c.value.replace("\\", "") for c in at.caption)
+    monkeypatch.setenv(config.LLM_BASE_URL_ENV, "https://llm.example/v1")
+    monkeypatch.setenv(config.LLM_MODEL_ENV, "house-model")
+    monkeypatch.setenv(config.LLM_API_KEY_ENV, "llm-secret-key-1234")
+    at.run()
+    line = next(c.value for c in at.caption if "Answered by" in c.value).replace("\\", "")
+    assert "house-model at llm.example (https://llm.example/v1/chat/completions)" in line
+    assert all("llm-secret-key-1234" not in e.value for e in (*at.caption, *at.markdown, *at.text))
