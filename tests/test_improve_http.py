@@ -6,6 +6,7 @@ message, a slow answer cut off at the deadline, the key sent only to the configu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -17,7 +18,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from core import config
@@ -172,8 +173,18 @@ class Elsewhere:
             said = request.headers.get("authorization", "")
             return JSONResponse({"error": {"message": f"Key {said} is not valid"}}, status_code=401)
 
+        async def trickle(request: Request) -> Response:
+            async def forever():
+                yield b'{"choices": [{"message": {"content": "'
+                while True:
+                    await asyncio.sleep(0.05)
+                    yield b"a"
+
+            return StreamingResponse(forever(), media_type="application/json")
+
         return Starlette(routes=[Route("/v1/chat/completions", redirect, methods=["POST"]),
-                                 Route("/echo/chat/completions", echo, methods=["POST"])])
+                                 Route("/echo/chat/completions", echo, methods=["POST"]),
+                                 Route("/trickle/chat/completions", trickle, methods=["POST"])])
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +214,15 @@ def test_a_redirect_is_not_followed_so_the_key_stays_at_the_configured_address(
     assert server.seen[-1] == f"Bearer {SECRET}"
     assert emu.chat_calls == []  # the emulator (the redirect's target) never saw the request or the key
     assert SECRET not in str(caught.value) and SECRET not in repr(settings)
+
+
+def test_an_answer_that_trickles_on_is_cut_off_at_the_deadline(client, elsewhere) -> None:
+    _, base = elsewhere
+    settings = llm.ChatSettings(base_url=f"{base}/trickle", model="m", key=SECRET)
+    policy = fetch.FetchPolicy(allowed_origins=frozenset({settings.base_url}), deadline_s=0.4,
+                               max_bytes=config.LLM_MAX_REPLY_BYTES, max_redirects=0)
+    with pytest.raises(ChatModelError, match=r"did not answer within 0\.4 s"):
+        propose(client, settings, body_one(), policy=policy)
 
 
 def test_a_key_echoed_in_an_error_is_not_shown(client, elsewhere) -> None:
