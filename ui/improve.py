@@ -29,7 +29,9 @@ PROMPT = improve.PROMPT_WHERE  # the main prompt's place in `targets`
 REMOVED_MARK = "red-background"  # Streamlit's own colour markup, around escaped words
 ADDED_MARK = "green-background"
 CHUNK_LABEL_CHARS = 60
-WISH_PLACEHOLDER = "Optional wish, e.g. make it night, slower camera"
+WISH_LABEL = "Your wish (optional)"
+WISH_PLACEHOLDER = "e.g. make it night"
+WISH_HELP = "Sent with the prompt: what you would like changed (\"make it night\", \"slower camera\")."
 DEMO_LINE = "Demo mode: the built-in emulator proposes a fixed rewrite (not a language model)."
 ACCEPTED_LINE = "The new wording is in the form. Nothing was sent; Generate when you are ready."
 HELP = ("Asks a chat model for a better wording of your prompt; you see the changes and choose which to "
@@ -240,8 +242,8 @@ def improve_panel(scope: str, endpoint_id: str, body: dict[str, Any], *, mode: s
                             icon=":material/auto_fix_high:",
                             disabled=settings is None or empty is not None,
                             help=empty or HELP)
-        st.text_input("Your wish", key=_k(scope, "wish"), placeholder=WISH_PLACEHOLDER,
-                      label_visibility="collapsed", disabled=settings is None,
+        st.text_input(WISH_LABEL, key=_k(scope, "wish"), placeholder=WISH_PLACEHOLDER, help=WISH_HELP,
+                      disabled=settings is None,
                       max_chars=improve.INSTRUCTION_MAX_CHARS)
     if settings is None:
         st.caption(llm.NOT_CONFIGURED)

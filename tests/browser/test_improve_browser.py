@@ -33,6 +33,7 @@ def test_improve_proposal_diff_and_partial_accept(browser: Browser, app_url: str
     _settle(page)
     improve = page.get_by_role("button", name="Improve the wording")
     improve.scroll_into_view_if_needed()
+    page.screenshot(path=str(app_data_dir / f"improve-{size}-button.png"))
     improve.click()
     expect(page.get_by_text("Proposed wording").first).to_be_visible(timeout=LONG)
     _settle(page)
