@@ -24,6 +24,7 @@ from starlette.routing import Route
 from core import config
 from core.authoring import improve as im
 from core.emulator import EmulatorHandle
+from core.emulator.chat import completion, rewrite
 from core.emulator.state import key_hint
 from core.errors import ChatModelError
 from core.net import fetch, http, llm
@@ -163,6 +164,7 @@ class Elsewhere:
     def __init__(self) -> None:
         self.target = ""
         self.seen: list[str] = []
+        self.bodies: list[dict] = []
 
     def app(self) -> Starlette:
         async def redirect(request: Request) -> Response:
@@ -182,7 +184,21 @@ class Elsewhere:
 
             return StreamingResponse(forever(), media_type="application/json")
 
+        async def picky(request: Request) -> Response:
+            body = await request.json()
+            self.bodies.append(body)
+            if "response_format" in body:
+                return JSONResponse({"error": {"message": "Unknown parameter: 'response_format'."}},
+                                    status_code=400)
+            if "max_tokens" in body:
+                said = ("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                        "'max_completion_tokens' instead.")
+                return JSONResponse({"error": {"message": said}}, status_code=400)
+            content = json.dumps(rewrite(json.loads(body["messages"][-1]["content"])))
+            return JSONResponse(completion(content, body["model"], time.time()))
+
         return Starlette(routes=[Route("/v1/chat/completions", redirect, methods=["POST"]),
+                                 Route("/picky/chat/completions", picky, methods=["POST"]),
                                  Route("/echo/chat/completions", echo, methods=["POST"]),
                                  Route("/trickle/chat/completions", trickle, methods=["POST"])])
 
@@ -223,6 +239,17 @@ def test_an_answer_that_trickles_on_is_cut_off_at_the_deadline(client, elsewhere
                                max_bytes=config.LLM_MAX_REPLY_BYTES, max_redirects=0)
     with pytest.raises(ChatModelError, match=r"did not answer within 0\.4 s"):
         propose(client, settings, body_one(), policy=policy)
+
+
+def test_a_server_refusing_an_optional_part_is_asked_again_without_it(client, elsewhere) -> None:
+    server, base = elsewhere
+    server.bodies.clear()
+    settings = llm.ChatSettings(base_url=f"{base}/picky", model="o-model", key=SECRET)
+    prop = propose(client, settings, body_one())
+    assert "<<<image_1>>>" in prop.parts[0].new
+    sent = [sorted(k for k in b if k in ("response_format", "max_tokens", "max_completion_tokens"))
+            for b in server.bodies]
+    assert sent == [["max_tokens", "response_format"], ["max_tokens"], ["max_completion_tokens"]]
 
 
 def test_a_key_echoed_in_an_error_is_not_shown(client, elsewhere) -> None:

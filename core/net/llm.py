@@ -27,6 +27,7 @@ from core.net import fetch
 from core.net.http import auth_headers, shorten
 from core.secrets_file import secrets_value
 
+OPTIONAL_PARTS = 2  # response_format, max_tokens: what a 400 may make us leave out (without_refused_option)
 NOT_CONFIGURED = ("Improve needs a chat model, and none is set up: the operator sets STUDIO_LLM_BASE_URL "
                   "and STUDIO_LLM_MODEL (or an [llm] table in the secrets).")
 
@@ -144,24 +145,26 @@ def reply_content(data: bytes) -> str:
     return content
 
 
-def ask(
-    client: httpx.Client,
-    settings: ChatSettings,
-    messages: list[dict[str, str]],
-    *,
-    policy: fetch.FetchPolicy | None = None,
-    resolve: fetch.Resolver = socket.getaddrinfo,
-) -> str:
-    """Send the messages once; the assistant's reply text. Every failure: a ChatModelError in plain words."""
+def without_refused_option(body: dict[str, Any], said: str) -> dict[str, Any] | None:
+    """The request again without the optional part a 400 named (None: it named none we can leave out).
+
+    Servers differ: some refuse `response_format` (then the instructions alone ask for JSON), some models
+    take `max_completion_tokens` instead of `max_tokens`. A 400 means the request was not taken, so sending
+    it again changed is safe."""
+    said = said.lower()
+    if "response_format" in said and "response_format" in body:
+        return {k: v for k, v in body.items() if k != "response_format"}
+    if "max_tokens" in said and "max_tokens" in body:
+        out = {k: v for k, v in body.items() if k != "max_tokens"}
+        return out | {"max_completion_tokens": body["max_tokens"]}
+    return None
+
+
+def _post(client: httpx.Client, settings: ChatSettings, body: dict[str, Any], headers: dict[str, str],
+          policy: fetch.FetchPolicy, resolve: fetch.Resolver) -> tuple[fetch.FetchHead, bytes]:
     try:
-        headers = auth_headers(settings.key) if settings.key else {}
-    except AuthError:
-        raise ChatModelError("The chat model's key contains characters that cannot be sent; the operator "
-                             "should set it again.") from None
-    policy = policy or default_policy(settings)
-    try:
-        head, data = fetch.post_json(client, settings.url, json=request_body(settings, messages),
-                                     headers=headers, policy=policy, resolve=resolve)
+        return fetch.post_json(client, settings.url, json=body, headers=headers, policy=policy,
+                               resolve=resolve)
     except FetchRefusedError as exc:
         if exc.code == "too_slow":
             raise ChatModelError(f"The chat model did not answer within {policy.deadline_s:g} s, so nothing "
@@ -173,6 +176,35 @@ def ask(
     except NetworkError as exc:
         reason = exc.user_message.split(": ", 1)[-1]
         raise ChatModelError(f"Could not reach the chat model: {reason}") from None
+
+
+def ask(
+    client: httpx.Client,
+    settings: ChatSettings,
+    messages: list[dict[str, str]],
+    *,
+    policy: fetch.FetchPolicy | None = None,
+    resolve: fetch.Resolver = socket.getaddrinfo,
+) -> str:
+    """Send the messages; the assistant's reply text. Every failure: a ChatModelError in plain words.
+
+    Sent once, except after a 400 that names an optional part of the request (without_refused_option):
+    then again without it, at most twice in all."""
+    try:
+        headers = auth_headers(settings.key) if settings.key else {}
+    except AuthError:
+        raise ChatModelError("The chat model's key contains characters that cannot be sent; the operator "
+                             "should set it again.") from None
+    policy = policy or default_policy(settings)
+    body = request_body(settings, messages)
+    for _ in range(OPTIONAL_PARTS + 1):
+        head, data = _post(client, settings, body, headers, policy, resolve)
+        if head.status_code != 400:
+            break
+        changed = without_refused_option(body, _error_text(data, settings.key))
+        if changed is None:
+            break
+        body = changed
     if not head.ok:
         raise _status_error(head.status_code, data, settings)
     return reply_content(data)
