@@ -8,7 +8,8 @@
 The same rules as the video routers (design.md rules 8, 11, 12): the key goes per request, only to the
 configured address (the three values are read together from one place, never a URL from one and a key from
 another; a redirect is never followed); the exchange is bounded (core.net.fetch.post_json: one deadline,
-a byte cap); the key never appears in a repr, an error or a log line. Sent once: never retried.
+a byte cap); the key never appears in a repr, an error or a log line. Never retried, except after a 400
+that names an optional part of the request (sent again without it; `without_refused_option`).
 """
 
 from __future__ import annotations
