@@ -13,11 +13,14 @@ family. The model's words are untrusted: drawn as escaped Markdown or plain text
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
+from core import config
 from core.authoring import improve
 from core.errors import StudioError
 from core.net import llm
@@ -124,6 +127,7 @@ def _on_accept(scope: str, targets: Mapping[str, str], put: Put | None, whole: b
         st.session_state[_k(scope, "message")] = ("error", refused)
         return
     write = put or _default_put
+    st.session_state.pop(_k(scope, "done_at"), None)  # a click after this is a new question
     st.session_state[_k(scope, "undo")] = {targets[w]: p.old for p in proposal.parts for w in texts
                                            if p.where == w}
     for where, text in texts.items():
@@ -141,12 +145,34 @@ def _on_undo(scope: str, put: Put | None) -> None:
 
 
 def _on_dismiss(scope: str) -> None:
+    st.session_state.pop(_k(scope, "done_at"), None)  # a click after this is a new question
     st.session_state.pop(_k(scope, "proposal"), None)
     st.session_state.pop(_k(scope, "message"), None)
 
 
+def _fingerprint(body: Mapping[str, Any], wish: str) -> str:
+    return json.dumps([body.get("prompt"), [s.get("prompt") for s in body.get("multi_prompt") or []
+                                            if isinstance(s, dict)], wish], ensure_ascii=False, default=str)
+
+
+def second_click(scope: str, body: Mapping[str, Any], now: float) -> bool:
+    """A click that came while the same request was being answered (a double-click): not asked again."""
+    wish = str(st.session_state.get(_k(scope, "wish")) or "")
+    last = st.session_state.get(_k(scope, "done_at"))
+    if not last or last[1] != _fingerprint(body, wish):
+        return False
+    return now - last[0] < config.GENERATE_CLICK_BURST_S
+
+
 def _ask(scope: str, endpoint_id: str, body: dict[str, Any], mode: str, router: str) -> None:
     wish = str(st.session_state.get(_k(scope, "wish")) or "")
+    try:
+        _ask_once(scope, endpoint_id, body, mode, router, wish)
+    finally:
+        st.session_state[_k(scope, "done_at")] = (time.monotonic(), _fingerprint(body, wish))
+
+
+def _ask_once(scope: str, endpoint_id: str, body: dict[str, Any], mode: str, router: str, wish: str) -> None:
     st.session_state.pop(_k(scope, "proposal"), None)
     st.session_state.pop(_k(scope, "undo"), None)
     try:
@@ -250,7 +276,7 @@ def improve_panel(scope: str, endpoint_id: str, body: dict[str, Any], *, mode: s
         return
     if settings.demo:
         st.caption(DEMO_LINE)
-    if clicked and empty is None:
+    if clicked and empty is None and not second_click(scope, body, time.monotonic()):
         _ask(scope, endpoint_id, {k: v for k, v in body.items()}, mode, router)
     _message(scope, put)
     proposal = st.session_state.get(_k(scope, "proposal"))

@@ -217,3 +217,15 @@ def test_settings_says_which_chat_model_answers_and_never_its_key(demo, monkeypa
     line = next(c.value for c in at.caption if "Answered by" in c.value).replace("\\", "")
     assert "house-model at llm.example (https://llm.example/v1/chat/completions)" in line
     assert all("llm-secret-key-1234" not in e.value for e in (*at.caption, *at.markdown, *at.text))
+
+
+def test_a_double_click_asks_once(demo) -> None:
+    at = open_page("text")
+    write_prompt(at)
+    improve_click(at)
+    improve_click(at)  # AppTest's second click comes within the double-click window of the first answer
+    assert len(demo.chat_calls) == 1
+    assert at.button(key=f"{SCOPE}.accept_all")  # the proposal is still on show
+    at.session_state[f"{SCOPE}.done_at"] = (0.0, at.session_state[f"{SCOPE}.done_at"][1])  # long after
+    improve_click(at)
+    assert len(demo.chat_calls) == 2
