@@ -411,5 +411,6 @@ LLM_DEADLINE_S = _positive_env(LLM_DEADLINE_ENV, 60.0)  # the whole exchange wit
 LLM_MAX_REPLY_BYTES = 256 * 1024  # a bigger answer is refused unread: a prompt is a few KB
 LLM_MAX_TOKENS = 2048  # asked of the model: enough for a 2500-character prompt and six shots
 LLM_TEMPERATURE = 0.2
+LLM_CONCURRENT_REQUESTS = 4  # questions to the chat model at once, per server process; more wait their turn
 LLM_DEMO_MODEL = "emulator-rewrite"  # the model name sent to the built-in emulator in demo mode
 LLM_DEMO_PATH = "/v1"  # the emulator's OpenAI-style base is its URL + this

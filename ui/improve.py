@@ -13,9 +13,11 @@ family. The model's words are untrusted: drawn as escaped Markdown or plain text
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -27,7 +29,13 @@ from core.net import llm
 from ui import session
 from ui.text import escape_markdown
 
+log = logging.getLogger(__name__)
 Put = Callable[[str, str], None]
+# questions to the chat model run here, so a page stays usable while one is answered (no user data is kept
+# in it: each task carries what it needs); the chat deadline bounds how long a worker is busy
+_WORKERS = ThreadPoolExecutor(max_workers=config.LLM_CONCURRENT_REQUESTS, thread_name_prefix="improve")
+WAIT_EVERY_S = 0.5  # how often the waiting line looks for the answer
+UNEXPECTED_LINE = "Improve the wording failed unexpectedly; nothing changed. Try again."
 PROMPT = improve.PROMPT_WHERE  # the main prompt's place in `targets`
 REMOVED_MARK = "red-background"  # Streamlit's own colour markup, around escaped words
 ADDED_MARK = "green-background"
@@ -127,7 +135,6 @@ def _on_accept(scope: str, targets: Mapping[str, str], put: Put | None, whole: b
         st.session_state[_k(scope, "message")] = ("error", refused)
         return
     write = put or _default_put
-    st.session_state.pop(_k(scope, "done_at"), None)  # a click after this is a new question
     st.session_state[_k(scope, "undo")] = {targets[w]: p.old for p in proposal.parts for w in texts
                                            if p.where == w}
     for where, text in texts.items():
@@ -145,48 +152,83 @@ def _on_undo(scope: str, put: Put | None) -> None:
 
 
 def _on_dismiss(scope: str) -> None:
-    st.session_state.pop(_k(scope, "done_at"), None)  # a click after this is a new question
     st.session_state.pop(_k(scope, "proposal"), None)
     st.session_state.pop(_k(scope, "message"), None)
 
 
-def _fingerprint(body: Mapping[str, Any], wish: str) -> str:
-    return json.dumps([body.get("prompt"), [s.get("prompt") for s in body.get("multi_prompt") or []
-                                            if isinstance(s, dict)], wish], ensure_ascii=False, default=str)
+@dataclass(frozen=True)
+class Pending:
+    """A question on its way to the chat model, answered in a worker thread (the page stays usable)."""
+
+    future: Future
+    started: float  # time.monotonic()
 
 
-def second_click(scope: str, body: Mapping[str, Any], now: float) -> bool:
-    """A click that came while the same request was being answered (a double-click): not asked again."""
+def _start(scope: str, endpoint_id: str, body: dict[str, Any], mode: str, router: str) -> None:
+    """Ask in the background: everything the request needs is read here, in the script run (session state,
+    settings); the worker only talks HTTP and checks (no Streamlit in it)."""
     wish = str(st.session_state.get(_k(scope, "wish")) or "")
-    last = st.session_state.get(_k(scope, "done_at"))
-    if not last or last[1] != _fingerprint(body, wish):
-        return False
-    return now - last[0] < config.GENERATE_CLICK_BURST_S
-
-
-def _ask(scope: str, endpoint_id: str, body: dict[str, Any], mode: str, router: str) -> None:
-    wish = str(st.session_state.get(_k(scope, "wish")) or "")
+    for name in ("proposal", "undo", "message"):
+        st.session_state.pop(_k(scope, name), None)
     try:
-        _ask_once(scope, endpoint_id, body, mode, router, wish)
-    finally:
-        st.session_state[_k(scope, "done_at")] = (time.monotonic(), _fingerprint(body, wish))
-
-
-def _ask_once(scope: str, endpoint_id: str, body: dict[str, Any], mode: str, router: str, wish: str) -> None:
-    st.session_state.pop(_k(scope, "proposal"), None)
-    st.session_state.pop(_k(scope, "undo"), None)
-    try:
-        with st.spinner("Asking the chat model for a better wording…"):
-            proposal = session.improve_wording(endpoint_id, body, mode=mode, instruction=wish, router=router)
-    except improve.ProposalRefused as exc:
-        st.session_state[_k(scope, "message")] = ("error", str(exc))
-        return
+        call = session.improve_call(endpoint_id, body, mode=mode, instruction=wish, router=router)
     except StudioError as exc:
         st.session_state[_k(scope, "message")] = ("error", exc.user_message)
         return
+    st.session_state[_k(scope, "pending")] = Pending(_WORKERS.submit(call), time.monotonic())
+
+
+def collect(scope: str) -> bool:
+    """Take the answer of a finished question into the page's state; True when one was taken."""
+    pending: Pending | None = st.session_state.get(_k(scope, "pending"))
+    if pending is None or not pending.future.done():
+        return False
+    st.session_state.pop(_k(scope, "pending"), None)
+    try:
+        proposal = pending.future.result()
+    except improve.ProposalRefused as exc:
+        st.session_state[_k(scope, "message")] = ("error", str(exc))
+        return True
+    except StudioError as exc:
+        st.session_state[_k(scope, "message")] = ("error", exc.user_message)
+        return True
+    except Exception:  # never a traceback on screen
+        log.exception("Improve the wording failed")
+        st.session_state[_k(scope, "message")] = ("error", UNEXPECTED_LINE)
+        return True
     st.session_state[_k(scope, "serial")] = st.session_state.get(_k(scope, "serial"), 0) + 1
     st.session_state[_k(scope, "proposal")] = proposal
-    st.session_state.pop(_k(scope, "message"), None)
+    return True
+
+
+def _on_improve(scope: str) -> None:
+    """The click: noted before the page is drawn (so the button is off at once); asked in the run."""
+    st.session_state[_k(scope, "requested")] = True
+
+
+def _on_stop(scope: str) -> None:
+    st.session_state.pop(_k(scope, "pending"), None)  # its answer, when it comes, is not taken
+    st.session_state[_k(scope, "message")] = ("info", "Stopped waiting for the chat model; nothing changed.")
+
+
+def _waiting(scope: str) -> None:
+    """While the question is on its way: how long it has taken and "Stop waiting"; the whole page is drawn
+    again when the answer is in."""
+
+    @st.fragment(run_every=WAIT_EVERY_S)
+    def waiting() -> None:
+        if collect(scope):
+            st.rerun()
+        pending: Pending | None = st.session_state.get(_k(scope, "pending"))
+        if pending is None:
+            return
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption(f":material/hourglass_top: Asking the chat model for a better wording… "
+                       f"{time.monotonic() - pending.started:.0f} s")
+            st.button("Stop waiting", key=_k(scope, "stop"), icon=":material/stop_circle:",
+                      on_click=_on_stop, args=(scope,))
+
+    waiting()
 
 
 # --- drawing ----------------------------------------------------------------------------------------------
@@ -263,11 +305,13 @@ def improve_panel(scope: str, endpoint_id: str, body: dict[str, Any], *, mode: s
     settings = session.chat_settings(router)
     request = improve.request_from_body(endpoint_id, body, mode)
     empty = improve.nothing_to_improve(request)
+    collect(scope)
+    requested = bool(st.session_state.pop(_k(scope, "requested"), False))  # set by the click's callback
+    pending = bool(st.session_state.get(_k(scope, "pending")))
     with st.container(horizontal=True, vertical_alignment="bottom", key=_k(scope, "row")):
-        clicked = st.button("Improve the wording", key=_k(scope, "button"),
-                            icon=":material/auto_fix_high:",
-                            disabled=settings is None or empty is not None,
-                            help=empty or HELP)
+        st.button("Improve the wording", key=_k(scope, "button"), icon=":material/auto_fix_high:",
+                  on_click=_on_improve, args=(scope,), help=empty or HELP,
+                  disabled=settings is None or empty is not None or pending or requested)
         st.text_input(WISH_LABEL, key=_k(scope, "wish"), placeholder=WISH_PLACEHOLDER, help=WISH_HELP,
                       disabled=settings is None,
                       max_chars=improve.INSTRUCTION_MAX_CHARS)
@@ -276,8 +320,10 @@ def improve_panel(scope: str, endpoint_id: str, body: dict[str, Any], *, mode: s
         return
     if settings.demo:
         st.caption(DEMO_LINE)
-    if clicked and empty is None and not second_click(scope, body, time.monotonic()):
-        _ask(scope, endpoint_id, {k: v for k, v in body.items()}, mode, router)
+    if requested and empty is None and not pending:  # the body of this run: what the person sees now
+        _start(scope, endpoint_id, dict(body), mode, router)
+    if st.session_state.get(_k(scope, "pending")):
+        _waiting(scope)
     _message(scope, put)
     proposal = st.session_state.get(_k(scope, "proposal"))
     if proposal is not None:

@@ -856,9 +856,12 @@ def chat_settings(router: str):
     return llm.demo_chat(emulator_url()) if is_demo(router) else None
 
 
-def improve_wording(endpoint_id: str, body: dict, *, mode: str, instruction: str, router: str):
-    """A checked proposal for the body's texts (core/authoring/improve.py). Raises improve.ProposalRefused or
-    ChatModelError in plain words. Nothing is sent to a video router."""
+def improve_call(endpoint_id: str, body: dict, *, mode: str, instruction: str, router: str):
+    """The question for "Improve the wording", ready to ask: everything it needs is read now (in the script
+    run); the returned call asks the chat model and checks the answer (core/authoring/improve.py) and may run
+    in another thread (no Streamlit in it). It returns a proposal or raises improve.ProposalRefused or
+    ChatModelError in plain words. Raises ChatModelError at once when no chat model is set up. Nothing is
+    sent to a video router."""
     from core.authoring import improve
     from core.errors import ChatModelError
     from core.net import llm
@@ -867,5 +870,11 @@ def improve_wording(endpoint_id: str, body: dict, *, mode: str, instruction: str
     if settings is None:
         raise ChatModelError(llm.NOT_CONFIGURED)
     request = improve.request_from_body(endpoint_id, body, mode, instruction)
-    return improve.improve(request, body, lambda messages: llm.ask(client(), settings, messages),
-                           settings.label)
+    http_client, body = client(), dict(body)
+    return lambda: improve.improve(request, body, lambda messages: llm.ask(http_client, settings, messages),
+                                   settings.label)
+
+
+def improve_wording(endpoint_id: str, body: dict, *, mode: str, instruction: str, router: str):
+    """improve_call, asked at once (in this thread)."""
+    return improve_call(endpoint_id, body, mode=mode, instruction=instruction, router=router)()
