@@ -1,5 +1,5 @@
 """Command line: `python -m core check ENDPOINT_ID FILE [--json] [--strict]`, `python -m core endpoints`,
-`python -m core rules ENDPOINT_ID` (the rules table: rule, level, field, source), and
+`python -m core rules ENDPOINT_ID` (the rules table: rule, level, field, source; the prompt linter last),
 `python -m core engine [--data-dir DIR]` (the job engine alone, without the web app: polls and downloads
 the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on one ledger), and
 `python -m core migrate-media [--data-dir DIR] [--dry-run]` (copy a local install into the configured
@@ -96,7 +96,7 @@ def _unknown(endpoint_id: str, err: TextIO) -> bool:
 def run_rules(endpoint_id: str, out: TextIO, err: TextIO) -> int:
     if _unknown(endpoint_id, err):
         return EXIT_USAGE
-    print("\n".join(rules.table_lines(endpoint_id)), file=out)
+    print("\n".join(rules.table_lines(endpoint_id) + lint.rule_lines()), file=out)
     return EXIT_OK
 
 

@@ -8,8 +8,9 @@
 `body` is a request body or any part of one ("prompt-ish"): {"prompt": …} alone is enough; `duration`,
 `multi_prompt` (shots with their own `duration`), `negative_prompt` and the media fields are read when
 present. The readings are word lists (core/authoring/data/vocabulary.toml, core/authoring/structure.py),
-never a model, so every caution names the words it saw. A shot of `multi_prompt`, and a "Shot 2" labelled
-inside one prompt, is read on its own.
+never a model, so every caution names the words it saw. The lists are English: a prompt written mostly in
+another script (Chinese, Japanese, Korean, Cyrillic …) gets no caution rather than wrong ones.
+A shot of `multi_prompt`, and a "Shot 2" labelled inside one prompt, is read on its own.
 
 The rules (each tested on both sides of its edge in tests/test_lint.py, cases in tests/lint_cases.md):
 
@@ -40,6 +41,8 @@ SPOKEN_WORDS_PER_SECOND_MAX = 3.0  # "2–3 short sentences for an 8-second vide
 PICTURE_FIELDS = ("first_frame", "last_frame", "images", "image_urls", "image_with_roles", "elements",
                   "video", "video_list")
 PROMPT = "prompt"
+MANNER_MOVES = structure.MANNER_MOVES  # how the camera is held: never one of "two moves"
+MOTION_FIELDS = ("camera_control", "static_mask", "dynamic_masks")  # motion set outside the words
 
 
 @dataclass(frozen=True)
@@ -151,12 +154,13 @@ def texts(body: Mapping[str, Any], endpoint_id: str) -> list[Text]:
     return out
 
 
-def _has_picture(body: Mapping[str, Any]) -> bool:
+def has_picture(body: Mapping[str, Any]) -> bool:
+    """A frame, an image, an element or a video: they show the subject (and the scene) themselves."""
     return any(body.get(f) for f in PICTURE_FIELDS)
 
 
 def word_count(text: str) -> int:
-    return len(re.findall(r"[\w'’-]+", structure._without_tokens(text)))
+    return len(re.findall(r"[\w'’-]+", structure.without_tokens(text)))
 
 
 # --- dialogue -------------------------------------------------------------------------------------------
@@ -225,17 +229,28 @@ def _quote_list(words: Iterable[str], limit: int = 4) -> str:
     return shown + (" …" if len(words) > limit else "")
 
 
+@functools.cache
+def _negative_lists() -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    lists = vocab.load().lint
+    allowed = frozenset(w.lower() for w in lists.get("negative_allowed", ()))
+    return allowed, tuple(vocab.pattern([r]) for r in lists.get("negative_detect", ()))
+
+
 def _negatives(text: str) -> list[tuple[str, str]]:
     """(phrase, the thing) for negative wording about something to leave out of the picture."""
-    lint = vocab.load().lint
-    allowed = {w.lower() for w in lint.get("negative_allowed", ())}
+    allowed, patterns = _negative_lists()
     out = []
-    for pat in (vocab.pattern([r]) for r in lint.get("negative_detect", ())):
+    for pat in patterns:
         for m in pat.finditer(_unquoted(text)):
             thing = (m.group(1) or "").lower()
             if thing and thing not in allowed:
                 out.append((m.group(0).strip(), thing))
     return out
+
+
+def _moves(text: str) -> list[str]:
+    """The camera moves of a shot, without the manner words ("handheld push-in" is one move, a push-in)."""
+    return [m for m in structure.camera_moves(text) if m not in MANNER_MOVES]
 
 
 def _shots(items: list[Text]) -> list[tuple[str, str]]:
@@ -256,13 +271,15 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
         return []
     items = texts(body, endpoint_id)
     negative_field = structure.has_negative_prompt(endpoint_id)
-    picture = _has_picture(body)
+    picture = has_picture(body)
     found: list[Caution] = []
     subject_seen = False
     corpus = [t.text for t in items]
     shots_move = any(structure.motion_words(t.text) or structure.camera_moves(t.text)
                      for t in items if t.field != PROMPT)
     for t in items:
+        if not structure.read_in_english(t.text):
+            continue  # the word lists are English: say nothing rather than something wrong
         here = structure.subject_words(t.text)
         if not here and not picture and not subject_seen:
             found.append(Caution(t.field, "Nothing says who or what the video is about (no subject word, "
@@ -270,7 +287,7 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
         subject_seen = subject_seen or bool(here)
         motion, moves = structure.motion_words(t.text), structure.camera_moves(t.text)
         summary = t.field == PROMPT and shots_move  # the main prompt over shots that move: a summary
-        if not motion and not moves and not summary:
+        if not motion and not moves and not summary and not any(body.get(f) for f in MOTION_FIELDS):
             found.append(Caution(t.field, "No motion word and no camera move: say what moves, and how.",
                                  NO_MOTION))
         open_ended = structure.loops(t.text)
@@ -285,7 +302,7 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
                 found.append(Caution(t.field, f"Negative wording {_quote_list(p for p, _ in negatives)} "
                                      f"belongs in the negative prompt (as \"{things}\").", NEGATIVE_WORDING))
         for segment in structure.shot_segments(t.text):
-            seg_moves = structure.camera_moves(segment)
+            seg_moves = _moves(segment)
             if len(seg_moves) >= 2:
                 found.append(Caution(t.field, f"{len(seg_moves)} camera moves in one shot "
                                      f"({', '.join(seg_moves)}): keep one per shot.", TWO_CAMERA_MOVES))
@@ -307,8 +324,8 @@ def lint(body: Mapping[str, Any], endpoint_id: str) -> list[Caution]:
             found.append(Caution(t.field, f"{_quote_list(unknown)} {verb} "
                                  "but is never introduced: say who each speaker is and how they look "
                                  "before their line.", SPEAKER_UNKNOWN))
-    shots = _shots(items)
-    moves = [tuple(structure.camera_moves(text)) for _, text in shots]
+    shots = [(f, text) for f, text in _shots(items) if structure.read_in_english(text)]
+    moves = [tuple(_moves(text)) for _, text in shots]
     if len(moves) >= 2 and all(moves) and len(set(moves)) == 1:
         found.append(Caution(shots[0][0] if shots[0][0] == PROMPT else "multi_prompt",
                              f"Every shot uses the same camera move ({', '.join(moves[0])}): vary the "
@@ -322,5 +339,5 @@ def caution_lines(cautions: Iterable[Caution]) -> str:
 
 
 def rule_lines() -> list[str]:
-    """The linter's rules as a table (rule, what it catches, sources)."""
-    return [f"{r.id}\tcaution\tprompt\t{r.summary} ({' '.join(r.urls())})" for r in RULES]
+    """The linter's rules as rows of `python -m core rules`: rule, level, field, source (tab-separated)."""
+    return [f"{r.summary} (prompt linter: {r.id})\tcaution\tprompt\t{' '.join(r.urls())}" for r in RULES]

@@ -6,7 +6,8 @@ says which words it found. "Add" puts a short text in a sensible place: the subj
 after the first sentence, everything else at the end as a sentence of its own.
 
     read(text, *, sound=True, picture=False) -> list[Reading]   one per part, in order
-    camera_moves(text) -> list[str]                            distinct camera moves ("dolly in", "pan")
+    camera_moves(text) -> list[str]             distinct camera moves ("dolly in", "pan"); moves written
+                                                together are one ("dolly-in tracking shot")
     motion_words(text), subject_words(text), ends(text), loops(text)
     shot_segments(text) -> list[str]                           a prompt split at "Shot 1", "Shot 2" labels
     add_part(text, part_id, addition) -> str                   the prompt with a part added
@@ -24,6 +25,7 @@ from core.authoring import catalog, tokens
 from core.authoring import vocabulary as vocab
 
 PART_ORDER = ("subject", "action", "scene", "camera", "light", "style", "sound")
+MANNER_MOVES = ("handheld",)  # how the camera is held, not a move of its own
 SOUND_FIELDS = ("sound", "audio")
 CHARACTER_LABEL = re.compile(r"\[\s*(?:character|char\.?)\s+\w+", re.IGNORECASE)
 SHOT_LABEL = re.compile(r"\bshot\s*\d+\b", re.IGNORECASE)
@@ -51,7 +53,8 @@ class Reading:
 # --- readers ------------------------------------------------------------------------------------------
 
 
-def _without_tokens(text: str) -> str:
+def without_tokens(text: str) -> str:
+    """The text with its reference tokens blanked out (they are neither words nor parts of words)."""
     out, last = [], 0
     for t in tokens.find_tokens(text or ""):
         out.append(text[last:t.start])
@@ -63,23 +66,40 @@ def _without_tokens(text: str) -> str:
 
 @functools.cache
 def _camera_items() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """(move, pattern) for every camera move that names how it is found."""
+    """(move, pattern) for every camera move that names how it is found, longest move names first."""
     group = vocab.load().group("camera_moves")
-    return tuple((i.move, vocab.pattern(i.detect)) for i in group.items if i.move and i.detect)
+    items = [(i.move, vocab.pattern(i.detect)) for i in group.items if i.move and i.detect]
+    return tuple(sorted(items, key=lambda mp: -len(mp[0])))  # longer names first ("dolly zoom" before "zoom")
 
 
 def camera_moves(text: str) -> list[str]:
     """The distinct camera moves a text names, in order ("dolly zoom" is one move, not a dolly and a zoom)."""
-    rest = (text or "").lower()
-    hits: list[tuple[int, str]] = []
+    return list(_camera_moves(text or ""))
+
+
+@functools.lru_cache(maxsize=512)
+def _camera_moves(text: str) -> tuple[str, ...]:
+    original = rest = text.lower()
+    hits: list[tuple[int, int, str]] = []
     # longer phrases first, and each match blanked out so "dolly zoom" is not also a "zoom"
-    for move, pat in sorted(_camera_items(), key=lambda mp: -len(mp[0])):
+    for move, pat in _camera_items():
         for m in pat.finditer(rest):
-            hits.append((m.start(), move))
+            hits.append((m.start(), m.end(), move))
             rest = rest[: m.start()] + " " * (m.end() - m.start()) + rest[m.end():]
-    return list(dict.fromkeys(move for _, move in sorted(hits)))
+    moves: list[str] = []
+    last_end = None
+    for start, end, move in sorted(hits):
+        joined = last_end is not None and not original[last_end:start].strip(" -")
+        if joined and moves:  # "dolly-in tracking shot", "handheld push-in": one compound move
+            if moves[-1] in MANNER_MOVES:
+                moves[-1] = move
+        else:
+            moves.append(move)
+        last_end = end
+    return tuple(dict.fromkeys(moves))
 
 
+@functools.cache
 def _part_words(part_id: str) -> tuple[str, ...]:
     v = vocab.load()
     words = list(v.part(part_id).words)
@@ -89,8 +109,13 @@ def _part_words(part_id: str) -> tuple[str, ...]:
     return tuple(words)
 
 
+@functools.cache
+def _part_matcher(part_id: str) -> vocab.WordList:
+    return vocab.matcher(_part_words(part_id))
+
+
 def subject_words(text: str) -> list[str]:
-    found = vocab.found(vocab.matcher(_part_words("subject")), _without_tokens(text))
+    found = vocab.found(_part_matcher("subject"), without_tokens(text))
     found += [t.text for t in tokens.find_tokens(text or "") if t.kind != tokens.KIND_REMOVED]
     found += [m.group(0).lstrip("[ ") for m in CHARACTER_LABEL.finditer(text or "")]
     return found
@@ -98,7 +123,7 @@ def subject_words(text: str) -> list[str]:
 
 def motion_words(text: str) -> list[str]:
     part = vocab.load().part("action")
-    return vocab.found(vocab.verb_matcher(part.verbs, part.irregular), _without_tokens(text))
+    return vocab.found(vocab.verb_matcher(part.verbs, part.irregular), without_tokens(text))
 
 
 def ends(text: str) -> list[str]:
@@ -108,9 +133,17 @@ def ends(text: str) -> list[str]:
     return words + vocab.found(vocab.pattern(part.end_detect), text)
 
 
+@functools.cache
+def _around() -> re.Pattern[str]:
+    verbs = vocab.load().part("action").around_verbs
+    forms = sorted({f for v in verbs for f in vocab.verb_forms(v)}, key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(forms)})\b(?:\s+\w+ly)?\s+around\b", re.IGNORECASE)
+
+
 def loops(text: str) -> list[str]:
-    """Words of motion that goes on by itself ("around", "back and forth", "keeps walking")."""
-    return vocab.found(vocab.pattern(vocab.load().part("action").loop_detect), text)
+    """Words of motion that goes on by itself ("walks around", "back and forth", "keeps walking")."""
+    part = vocab.load().part("action")
+    return vocab.found(_around(), text) + vocab.found(vocab.pattern(part.loop_detect), text)
 
 
 def _found(part_id: str, text: str) -> list[str]:
@@ -118,9 +151,10 @@ def _found(part_id: str, text: str) -> list[str]:
         return subject_words(text)
     if part_id == "action":
         return motion_words(text)
-    words = vocab.found(vocab.matcher(_part_words(part_id)), _without_tokens(text))
+    words = vocab.found(_part_matcher(part_id), without_tokens(text))
     if part_id == "camera":
-        words = camera_moves(text) + [w for w in words if w not in camera_moves(text)]
+        moves = camera_moves(text)
+        words = moves + [w for w in words if w not in moves]
     if part_id == "sound" and re.search(r"[\"“][^\"”]{2,}[\"”]", text or ""):
         words.append("a quoted line")
     return list(dict.fromkeys(words))
@@ -141,6 +175,22 @@ def read(text: str, *, sound: bool = True, picture: bool = False) -> list[Readin
             words = ("the picture",)
         out.append(Reading(part_id, part.title, covered, words, part.ask, part.example))
     return out
+
+
+ENGLISH_SHARE_MIN = 0.6  # the share of letters that must be Latin for the English word lists to apply
+
+
+def read_in_english(text: str) -> bool:
+    """Whether the word lists (English) can read a text: most of its letters are Latin ones."""
+    letters = structure_letters(text)
+    if not letters:
+        return True
+    latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
+    return latin / len(letters) >= ENGLISH_SHARE_MIN
+
+
+def structure_letters(text: str) -> str:
+    return "".join(c for c in without_tokens(text or "") if c.isalpha())
 
 
 def shot_segments(text: str) -> list[str]:

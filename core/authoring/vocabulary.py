@@ -6,8 +6,8 @@ Kling's camera control uses), the structure guide's parts with the word lists ea
 linter's word lists. Every group and part names its sources; `sources()` gives their titles and addresses.
 
     load() -> Vocabulary                        parsed once per process
-    matcher(words) -> re.Pattern                whole words/phrases, any case ("close-up" ~ "close up")
-    verb_matcher(verbs, irregular) -> re.Pattern  a verb's -s/-es/-ing/-ed forms too
+    matcher(words) -> WordList                  whole words/phrases, any case ("close-up" ~ "close up")
+    verb_matcher(verbs, irregular) -> WordList  a verb's -s/-es/-ing/-ed forms too
     pattern(regexes) -> re.Pattern              the file's `detect` regular expressions as one pattern
 
 Pure: no I/O but reading the packaged file.
@@ -69,6 +69,7 @@ class Part:
     end_words: tuple[str, ...] = ()
     end_detect: tuple[str, ...] = ()
     loop_detect: tuple[str, ...] = ()
+    around_verbs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ def parse(raw: dict[str, Any]) -> Vocabulary:
         groups.append(Group(str(g["id"]), str(g["title"]), str(g["part"]), _tuple(g, "sources"), items))
     parts = tuple(Part(str(p["id"]), str(p["title"]), str(p["ask"]), str(p["example"]), str(p["where"]),
                        _tuple(p, "sources"), _tuple(p, "words"), _tuple(p, "verbs"), _tuple(p, "irregular"),
-                       _tuple(p, "end_words"), _tuple(p, "end_detect"), _tuple(p, "loop_detect"))
+                       _tuple(p, "end_words"), _tuple(p, "end_detect"), _tuple(p, "loop_detect"),
+                       _tuple(p, "around_verbs"))
                   for p in raw["part"])
     for keys in [g.sources for g in groups] + [p.sources for p in parts]:
         unknown = [k for k in keys if k not in sources]
@@ -119,20 +121,70 @@ def load() -> Vocabulary:
         return parse(tomllib.load(fh))
 
 
-def _phrase(word: str) -> str:
-    parts = re.split(r"[\s-]+", word.strip())
-    return r"[\s-]*".join(re.escape(p) for p in parts if p)
+_WORD = re.compile(r"[\w'’]+(?:-[\w'’]+)*")
+
+
+@functools.lru_cache(maxsize=512)
+def _atoms(text: str) -> tuple[tuple[str, int, int, bool, bool], ...]:
+    """(part, start, end, starts a word, ends a word) for every hyphen-separated part of every word (one
+    reading of a text, shared by every word list that looks at it)."""
+    atoms = []
+    for m in _WORD.finditer(text.lower()):
+        pos = m.start()
+        pieces = m.group(0).split("-")
+        for i, piece in enumerate(pieces):
+            word = piece
+            if i == len(pieces) - 1 and piece.endswith(("'s", "’s")):
+                word = piece[:-2]  # "tiger's" is a tiger
+            atoms.append((word, pos, pos + len(word), i == 0, i == len(pieces) - 1))
+            pos += len(piece) + 1
+    return tuple(atoms)
+
+
+class WordList:
+    """Whole words and phrases, found by looking words up (fast: no large regular expression).
+
+    A phrase matches whole words only; a space or a hyphen in it matches either ("close-up" ~ "close up");
+    a word joined to another by a hyphen is not that word ("close" is not found in "close-up")."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.by_first: dict[str, list[tuple[str, ...]]] = {}
+        for w in {w.strip().lower() for w in words if w.strip()}:
+            parts = tuple(p for p in re.split(r"[\s-]+", w) if p)
+            if parts:
+                self.by_first.setdefault(parts[0], []).append(parts)
+        for candidates in self.by_first.values():
+            candidates.sort(key=len, reverse=True)
+
+    def find(self, text: str) -> list[str]:
+        """Every match, lower-cased as written, first-occurrence order, without repeats (longest first)."""
+        atoms, out, i = _atoms(text or ""), [], 0
+        lowered = (text or "").lower()
+        while i < len(atoms):
+            hit = 0
+            if atoms[i][3]:
+                for parts in self.by_first.get(atoms[i][0], ()):
+                    n = len(parts)
+                    run = atoms[i:i + n]
+                    same = len(run) == n and all(a[0] == p for a, p in zip(run, parts, strict=True))
+                    if same and run[-1][4]:
+                        out.append(lowered[run[0][1]:run[-1][2]])
+                        hit = n
+                        break
+            i += hit or 1
+        return list(dict.fromkeys(out))
+
+    def search(self, text: str) -> bool:
+        return bool(self.find(text))
 
 
 @functools.cache
-def _matcher(words: tuple[str, ...]) -> re.Pattern[str]:
-    longest_first = sorted({w.lower() for w in words if w.strip()}, key=len, reverse=True)
-    body = "|".join(_phrase(w) for w in longest_first) or r"(?!x)x"
-    return re.compile(rf"(?<![\w]){'(?:' + body + ')'}(?![\w])", re.IGNORECASE)
+def _matcher(words: tuple[str, ...]) -> WordList:
+    return WordList(words)
 
 
-def matcher(words: Iterable[str]) -> re.Pattern[str]:
-    """One pattern for a word list: whole words or phrases, any case; "close-up" matches "close up"."""
+def matcher(words: Iterable[str]) -> WordList:
+    """The word list as a WordList (whole words or phrases, any case; see WordList)."""
     return _matcher(tuple(words))
 
 
@@ -149,9 +201,14 @@ def verb_forms(base: str) -> set[str]:
     return forms
 
 
-def verb_matcher(verbs: Iterable[str], irregular: Iterable[str] = ()) -> re.Pattern[str]:
+@functools.cache
+def _verb_matcher(verbs: tuple[str, ...], irregular: tuple[str, ...]) -> WordList:
     words = {f for v in verbs for f in verb_forms(v)} | {w.lower() for w in irregular}
     return matcher(sorted(words))
+
+
+def verb_matcher(verbs: Iterable[str], irregular: Iterable[str] = ()) -> WordList:
+    return _verb_matcher(tuple(verbs), tuple(irregular))
 
 
 @functools.cache
@@ -164,6 +221,8 @@ def pattern(regexes: Iterable[str]) -> re.Pattern[str]:
     return _pattern(tuple(regexes))
 
 
-def found(pat: re.Pattern[str], text: str) -> list[str]:
-    """Every match of a pattern in a text, lower-cased, first occurrence order, without repeats."""
+def found(pat: re.Pattern[str] | WordList, text: str) -> list[str]:
+    """Every match of a word list or a pattern in a text, lower-cased, first occurrence order, no repeats."""
+    if isinstance(pat, WordList):
+        return pat.find(text)
     return list(dict.fromkeys(m.group(0).lower() for m in pat.finditer(text or "")))

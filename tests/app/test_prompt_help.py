@@ -41,7 +41,8 @@ def test_cautions_show_next_to_the_prompt_with_their_reason_and_source() -> None
     at = typed(harness(T2V), "A man walks around the room with no people behind him.")
     assert any("The action has no end" in w for w in warnings(at)), warnings(at)
     assert any("belongs in the negative prompt" in w for w in warnings(at))
-    assert any(c.startswith("Why?") and "https://honeprompt.com" in c for c in captions(at))
+    assert any(c.startswith("Why?") and "(https://honeprompt.com/blog/kling-3-prompting-guide)" in c
+               for c in captions(at)), captions(at)
     assert any("Prompt help · 2 cautions" in e.label for e in at.expander)
     assert result(at)["ok"]  # cautions never block
     typed(at, "A man walks to the window, pauses, then turns to face the camera.")
@@ -57,16 +58,16 @@ def test_the_guide_reads_the_parts_and_add_puts_them_in_a_sensible_place() -> No
     at = typed(harness(T2V), "walks and stops.")
     assert any("Whole prompt: 1 of 7 parts found" in c for c in captions(at)), captions(at)
     key = f"{prefix(at)}.prompt.{HELP}.add"
-    at.text_input(key=f"{key}.subject").input("a tall woman in a red coat").run()
+    at.text_input(key=f"{key}.subject").input("a tall woman in a red coat")  # a form: sent by its button
     at.button(key=f"{key}.subject.__go").click().run()
     assert prompt(at) == "A tall woman in a red coat. walks and stops."  # the subject goes first
     assert at.text_input(key=f"{key}.subject").value == ""  # emptied for the next one
     assert parts_found(at) == 2
-    at.text_input(key=f"{key}.light").input("candlelight").run()
+    at.text_input(key=f"{key}.light").input("candlelight")  # a form: sent by its button
     at.button(key=f"{key}.light.__go").click().run()
     assert prompt(at) == "A tall woman in a red coat. walks and stops. Candlelight."  # the rest at the end
     assert parts_found(at) == 3
-    at.text_input(key=f"{key}.action").input("she sits down").run()
+    at.text_input(key=f"{key}.action").input("she sits down")  # a form: sent by its button
     at.button(key=f"{key}.action.__go").click().run()  # the action after the first sentence
     assert prompt(at) == "A tall woman in a red coat. She sits down. walks and stops. Candlelight."
 
@@ -110,11 +111,20 @@ def test_multi_shot_has_the_guide_per_shot() -> None:
     target.set_value("Shot 2").run()
     assert any(c.startswith("Shot 2:") and "parts found" in c for c in captions(at)), captions(at)
     shot2 = f"{p}.multi_prompt.1.prompt"
-    at.text_input(key=f"{shot2}.{HELP}.add.action").input("then it sinks").run()
+    at.text_input(key=f"{shot2}.{HELP}.add.action").input("then it sinks")  # a form: sent by its button
     at.button(key=f"{shot2}.{HELP}.add.action.__go").click().run()
     assert prompt(at, shot2) == "The boat drifts around and around. Then it sinks."
     assert prompt(at, f"{p}.multi_prompt.0.prompt") == "A child sets a paper boat on the gutter."
     assert not any(w.startswith("Shot 2: The action has no end") for w in warnings(at)), warnings(at)
+
+
+def test_apimart_multi_shot_keeps_the_whole_prompt_in_the_guide() -> None:
+    body = {"model": "kling-v3-omni", **SHOTS,
+            "multi_prompt": [{"index": i + 1, **s} for i, s in enumerate(SHOTS["multi_prompt"])]}
+    at = harness(AM, load=body)
+    target = at.segmented_control(key=f"{prefix(at)}.prompt.{HELP}.target")
+    assert target.options == ["Whole prompt", "Shot 1", "Shot 2"]  # APIMart asks for the main prompt too
+    assert any("Whole prompt: " in c and "parts found" in c for c in captions(at)), captions(at)
 
 
 # --- tokens that point at nothing: the page and the CLI agree ---------------------------------------------

@@ -32,6 +32,7 @@ def test_compare_counts_prompt_cautions_per_cell(demo: Path) -> None:
     assert caution.startswith("prompt: The action has no end")
     matrix = next(f.value for f in at.dataframe if "Prompt cautions" in f.value.columns)
     assert list(matrix["Prompt cautions"]) == [1]
+    assert any(c.value.endswith("1 prompt caution") for c in at.caption), [c.value for c in at.caption]
     assert not cell.blocked  # a caution never blocks
 
 

@@ -14,7 +14,9 @@ with st.text/st.caption escaped, never as Markdown.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -46,6 +48,12 @@ def _targets(body: dict[str, Any], prompt_key: str, prompt_shown: bool) -> list[
         text = shot.get("prompt") if isinstance(shot, dict) else ""
         out.append((f"Shot {i + 1}", shot_key(prompt_key, i), str(text or "")))
     return out
+
+
+def source_links(urls: Iterable[str]) -> str:
+    """'[honeprompt.com](https://…) · [ponpon.ai](https://…)': the sources by their site's name. The addresses
+    come from the project's own data file (trusted), never from what a person typed."""
+    return " · ".join(f"[{urlsplit(u).netloc.removeprefix('www.')}]({u})" for u in urls)
 
 
 def _field_label(field: str) -> str:
@@ -85,23 +93,27 @@ def draw_cautions(cautions: list[lint.Caution], *, several: bool) -> None:
     for c in cautions:
         where = f"{_field_label(c.field)}: " if several else ""
         st.warning(escape_markdown(where + c.message), icon=":material/edit_note:")
-        st.caption(escape_markdown(f"Why? {c.rule.reason} Source: {c.rule.urls()[0]}"))
+        st.caption(f"Why? {escape_markdown(c.rule.reason)} Sources: {source_links(c.rule.urls())}")
 
 
 def _draw_parts(endpoint: Endpoint, body: dict[str, Any], label: str, key: str, text: str) -> None:
-    readings = structure.read(text, sound=structure.has_sound(endpoint.id), picture=lint._has_picture(body))
+    readings = structure.read(text, sound=structure.has_sound(endpoint.id), picture=lint.has_picture(body))
     done = sum(1 for r in readings if r.covered)
     st.caption(f"{label}: {done} of {len(readings)} parts found (read from word lists, not by a model).")
+    if not structure.read_in_english(text):
+        st.caption("The word lists are English: a prompt in another language is not read (and gets no "
+                   "cautions), but Add and Insert still work.")
     for r in readings:
-        row, add = st.columns((5, 2), vertical_alignment="center")
+        row, add = st.columns((3, 1), vertical_alignment="center")
         mark = ":material/check_circle:" if r.covered else ":material/radio_button_unchecked:"
         row.markdown(f"{mark} **{r.title}** · {escape_markdown(r.ask)}")
         row.caption(escape_markdown(r.why()))
         input_key = f"{key}.{HELP}.add.{r.part}"
-        with add.popover("Add", icon=":material/add:", help=f"Add the {r.title.lower()} to {label.lower()}"):
+        with add.popover("Add", help=f"Add the {r.title.lower()} to {label.lower()}"), \
+                st.form(f"{input_key}.__form", border=False):  # Enter adds, too
             st.text_input(r.title, key=input_key, placeholder=r.example)
-            st.button(f"Add to {label.lower()}", key=f"{input_key}.__go", on_click=on_add,
-                      args=(key, r.part, input_key), type="primary")
+            st.form_submit_button(f"Add to {label.lower()}", key=f"{input_key}.__go", on_click=on_add,
+                                  args=(key, r.part, input_key), type="primary")
 
 
 def _draw_insert(label: str, key: str) -> None:
@@ -121,8 +133,8 @@ def _draw_insert(label: str, key: str) -> None:
     st.caption(escape_markdown(f"{item.meaning}.{kling}"))
     st.button(f"Insert into {label.lower()}", key=f"{key}.{HELP}.insert.__go", icon=":material/input:",
               on_click=on_insert, args=(key, item_key, group_key))
-    st.caption("Inserted at the end of the text. Sources: " + " · ".join(
-        escape_markdown(v.sources[s].url) for s in group.sources))
+    st.caption("Inserted at the end of the text. Sources: "
+               + source_links(v.sources[s].url for s in group.sources))
 
 
 def draw(endpoint: Endpoint, body: dict[str, Any], *, prompt_key: str, prompt_shown: bool = True) -> None:
