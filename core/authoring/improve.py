@@ -250,14 +250,33 @@ def _items(text: str) -> list[str]:
     return ([lead] if lead else []) + _WORD.findall(text)
 
 
+def _common_ends(ka: list[str], kb: list[str]) -> tuple[int, int]:
+    """How many items the two texts share at the start, and then at the end."""
+    n = min(len(ka), len(kb))
+    head = 0
+    while head < n and ka[head] == kb[head]:
+        head += 1
+    tail = 0
+    while tail < n - head and ka[-1 - tail] == kb[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
 def diff_chunks(old: str, new: str) -> list[Chunk]:
-    """Word-level diff of two texts (whitespace changes are not changes)."""
+    """Word-level diff of two texts (whitespace changes are not changes). The shared start and end are
+    set aside first: a proposal mostly keeps the words, and difflib is slow on long repetitive texts."""
     a, b = _items(old), _items(new)
     ka, kb = [w.strip() for w in a], [w.strip() for w in b]
+    head, tail = _common_ends(ka, kb)
     out: list[Chunk] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ka, b=kb, autojunk=False).get_opcodes():
-        old_part, new_part = "".join(a[i1:i2]), "".join(b[j1:j2])
+    if head:
+        out.append(Chunk("".join(a[:head]), "".join(b[:head]), False))
+    mid_a, mid_b = ka[head:len(ka) - tail], kb[head:len(kb) - tail]
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=mid_a, b=mid_b, autojunk=False).get_opcodes():
+        old_part, new_part = "".join(a[head + i1:head + i2]), "".join(b[head + j1:head + j2])
         out.append(Chunk(old_part, new_part, op != "equal"))
+    if tail:
+        out.append(Chunk("".join(a[len(a) - tail:]), "".join(b[len(b) - tail:]), False))
     return out
 
 
