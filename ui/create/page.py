@@ -642,7 +642,7 @@ def _outcome(mode: Mode) -> None:
 
 
 def _improve(mode: Mode, endpoint: Endpoint, body: dict[str, Any], router: str) -> None:
-    """The "Improve the wording" panel under the form (ui/improve.py): a text taken goes into the form."""
+    """The "Improve the wording" panel (ui/improve.py): a text taken goes into the form."""
     from ui import improve
 
     prefix = form_prefix(mode, endpoint)
@@ -673,11 +673,14 @@ def render_create_page(mode: Mode | str) -> None:
     _undo_line(mode)
     library_view.start_panel(mode, endpoint)
     show = bool(st.session_state.get(_k(mode, "show_errors." + endpoint.id)))
+    improved: list[bool] = []  # "Improve the wording" under the prompt, else after the form
     result = form.render_form(
         endpoint, mode, key_prefix=form_prefix(mode, endpoint), show_errors=show,
         uploader=session.uploader_for(router),
+        below_prompt=lambda body: improved.append(True) or _improve(mode, endpoint, body, router),
     )
-    _improve(mode, endpoint, result.body, router)
+    if not improved:
+        _improve(mode, endpoint, result.body, router)
     _keep_draft(mode, endpoint, result.body)
     _draft_conflict(mode)
     st.divider()
