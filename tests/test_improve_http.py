@@ -24,7 +24,7 @@ from starlette.routing import Route
 from core import config
 from core.authoring import improve as im
 from core.emulator import EmulatorHandle
-from core.emulator.chat import completion, rewrite
+from core.emulator.chat import completion, rewrite, rewrite_text
 from core.emulator.state import key_hint
 from core.errors import ChatModelError
 from core.net import fetch, http, llm
@@ -100,6 +100,11 @@ def test_multi_shot_keeps_every_shot_and_token_and_takes_a_part(emu: EmulatorHan
     assert new_body["multi_prompt"][1]["prompt"] == prop.parts[1].new
     third = new_body["multi_prompt"][2]["prompt"]
     assert third != prop.parts[2].new and third != body["multi_prompt"][2]["prompt"]
+
+
+def test_the_emulator_never_rewrites_inside_a_token() -> None:
+    assert rewrite_text("@nice meets a nice dog near <<<image_1>>>", 500).startswith(
+        "@nice meets a striking dog near <<<image_1>>>.")
 
 
 def test_the_emulator_stays_within_the_length_limit(emu: EmulatorHandle, client) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from core.authoring.tokens import find_tokens
 from core.emulator.state import key_hint
 
 CHAT_PATH = "/v1/chat/completions"
@@ -93,11 +94,26 @@ def _has(text: str, words: tuple[str, ...]) -> bool:
     return any(w in low for w in words)
 
 
+def _swap_weak_words(text: str) -> str:
+    """The weak words swapped everywhere but inside a reference token (an element may be called @nice)."""
+    out, at = [], 0
+    for tok in find_tokens(text):
+        out.append(_swap(text[at:tok.start]))
+        out.append(tok.text)
+        at = tok.end
+    out.append(_swap(text[at:]))
+    return "".join(out)
+
+
+def _swap(words: str) -> str:
+    for pattern, better in WEAK_WORDS:
+        words = pattern.sub(better, words)
+    return words
+
+
 def rewrite_text(text: str, limit: int, instruction: str = "") -> str:
     """One text improved: weak words swapped, then the phrases it lacks added while they fit `limit`."""
-    out = " ".join(text.split())
-    for pattern, better in WEAK_WORDS:
-        out = pattern.sub(better, out)
+    out = _swap_weak_words(" ".join(text.split()))
     additions: list[str] = []
     wish = instruction.lower()
     additions += [phrase for word, phrase in INSTRUCTION_PHRASES if word in wish]
