@@ -14,6 +14,7 @@ import streamlit as st
 from core import config
 from core.authoring import pricing
 from core.team import budget
+from ui import improve as improve_view
 from ui import session, welcome
 from ui.text import escape_markdown
 
@@ -112,6 +113,9 @@ st.toggle(
     on_change=_on_demo_toggle,  # set before the rerun draws the sidebar and the router cards
     help="With no key, a router is always in demo mode: videos are placeholders and nothing is charged.",
 )
+
+st.subheader("Improve the wording")
+improve_view.settings_line(session.current_router())
 
 st.subheader("Polling")
 st.session_state[POLL_INPUT_KEY] = float(

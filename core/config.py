@@ -481,3 +481,16 @@ EMULATOR_MADE_CLIP_FPS = 4  # when the committed clip does not say
 EMULATOR_MADE_CLIP_CRF = 35
 EMULATOR_MADE_CLIP_AUDIO_RATE = 22050
 EMULATOR_MADE_CLIP_TONE_LEVEL = 0.1  # the tone's loudness (full scale 1): about -20 dBFS
+# --- "Improve the wording": the operator's chat model (issue 17; core/net/llm.py, authoring/improve.py) ---
+LLM_BASE_URL_ENV = "STUDIO_LLM_BASE_URL"  # as in OpenAI's clients: "https://host/v1"; the app posts to
+LLM_API_KEY_ENV = "STUDIO_LLM_API_KEY"  # {base}/chat/completions with this key (only there)
+LLM_MODEL_ENV = "STUDIO_LLM_MODEL"
+LLM_SECRETS_TABLE = "llm"  # or `[llm] base_url, api_key, model` in the secrets (when the env sets no URL)
+LLM_DEADLINE_ENV = "STUDIO_LLM_DEADLINE_S"  # a slow local model may need longer (read once at start)
+LLM_DEADLINE_S = _positive_env(LLM_DEADLINE_ENV, 60.0)  # the whole exchange with the model, answer included
+LLM_MAX_REPLY_BYTES = 256 * 1024  # a bigger answer is refused unread: a prompt is a few KB
+LLM_MAX_TOKENS = 2048  # asked of the model: enough for a 2500-character prompt and six shots
+LLM_TEMPERATURE = 0.2
+LLM_CONCURRENT_REQUESTS = 4  # questions to the chat model at once, per server process; more wait their turn
+LLM_DEMO_MODEL = "emulator-rewrite"  # the model name sent to the built-in emulator in demo mode
+LLM_DEMO_PATH = "/v1"  # the emulator's OpenAI-style base is its URL + this

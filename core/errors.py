@@ -17,8 +17,10 @@
     │                                not http(s), inside this network, too many redirects, too big,
     │                                too slow, or not what it claims to be (core.net.fetch); `.note`
     │                                says the same as a phrase after "This address …"
-    └── SubmissionUnknownError       a submit may have reached the router but we got no answer:
-                                     never replayed automatically; the user checks first
+    ├── SubmissionUnknownError       a submit may have reached the router but we got no answer:
+    │                                never replayed automatically; the user checks first
+    └── ChatModelError               the operator's chat model ("Improve the wording") could not be
+                                     asked or did not answer usably (core/net/llm.py)
 
 No exception text ever contains an API key: messages are built from fixed phrases and
 router-supplied error text, and `redact()` scrubs anything that passes through.
@@ -138,6 +140,12 @@ class SubmissionUnknownError(StudioError):
         "(and may charge for it). It was not sent again. Check the router's dashboard for a new task "
         "before you try again; if you find it, use “Track a task” on the Jobs page with its task id."
     )
+
+
+class ChatModelError(StudioError):
+    """The chat model behind "Improve the wording" failed: no answer, an error status, an unreadable reply."""
+
+    default_message = "The chat model did not answer. Try again in a little while."
 
 
 _STATUS_TO_ERROR: dict[int, type[RouterError]] = {

@@ -910,3 +910,41 @@ def delete_job(job_id: str) -> bool:
 
 def delete_experiment(exp_id: str) -> bool:
     return ident.delete_experiment(ledger(), exp_id, identity())
+
+
+# --- "Improve the wording" (issue 17): the operator's chat model, or the emulator in demo mode ------------
+
+
+def chat_settings(router: str):
+    """Who answers "Improve the wording": the operator's chat model (core/net/llm.py operator_chat), else in
+    demo mode the built-in emulator's chat endpoint; None when neither (the button says so)."""
+    from core.net import llm
+
+    found = llm.operator_chat()
+    if found is not None:
+        return found
+    return llm.demo_chat(emulator_url()) if is_demo(router) else None
+
+
+def improve_call(endpoint_id: str, body: dict, *, mode: str, instruction: str, router: str):
+    """The question for "Improve the wording", ready to ask: everything it needs is read now (in the script
+    run); the returned call asks the chat model and checks the answer (core/authoring/improve.py) and may run
+    in another thread (no Streamlit in it). It returns a proposal or raises improve.ProposalRefused or
+    ChatModelError in plain words. Raises ChatModelError at once when no chat model is set up. Nothing is
+    sent to a video router."""
+    from core.authoring import improve
+    from core.errors import ChatModelError
+    from core.net import llm
+
+    settings = chat_settings(router)
+    if settings is None:
+        raise ChatModelError(llm.NOT_CONFIGURED)
+    request = improve.request_from_body(endpoint_id, body, mode, instruction)
+    http_client, body = client(), dict(body)
+    return lambda: improve.improve(request, body, lambda messages: llm.ask(http_client, settings, messages),
+                                   settings.label)
+
+
+def improve_wording(endpoint_id: str, body: dict, *, mode: str, instruction: str, router: str):
+    """improve_call, asked at once (in this thread)."""
+    return improve_call(endpoint_id, body, mode=mode, instruction=instruction, router=router)()

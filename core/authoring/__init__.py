@@ -8,7 +8,9 @@ pages and the emulator run the same check), `tokens` (@image/@element/<<<…>>> 
 starter prompts), `media` (image rules, Base64) and `imagefix` (fixing an image that breaks them; URL probes);
 the prompt help: `vocabulary` (words Kling understands, one data file `data/vocabulary.toml` with its
 sources), `structure` (the parts of a prompt read from word lists; "Add"/"Insert") and `lint` (the prompt
-linter: cautions with reason and source).
+linter: cautions with reason and source); `improve` ("Improve the wording": the chat messages from
+`data/improve_prompt_v1.md`, the strict reading of the answer, its checks, the word diff and partial
+accepts; the request itself is a callback).
 
 May import: the base modules and core.net (an image URL is probed through the bounded fetch). Never the
 ledger, the engine or anything with state: every page, the CLI and the emulator rely on it being pure.

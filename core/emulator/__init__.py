@@ -57,6 +57,10 @@ Prompt markers (anywhere in `prompt` or a `multi_prompt[].prompt`), per task:
         → hit the submit itself, every time that body is sent (no task is created);
     [emu:<kind>@poll] or [emu:<kind>@poll*N] → hit the first (N) polls of the new task.
 
+Chat (core/emulator/chat.py): POST /v1/chat/completions, OpenAI-compatible, answers "Improve the wording"
+with a deterministic rewrite (keeps tokens and shot count); handle.set_chat(delay=, content=, raw=, status=)
+or POST /_emulator/chat tells it to be slow or hostile; handle.chat_calls records every call.
+
 Admin (no key needed): POST/GET/DELETE /_emulator/faults, GET /_emulator/submissions,
 GET /_emulator/tasks, POST /_emulator/reset, GET/POST /_emulator/settings {complete_after, latency},
 GET /_emulator/health.

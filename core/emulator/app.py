@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from core import config
 from core.authoring import catalog
-from core.emulator import callbacks, clips, replies, request_clips, validate
+from core.emulator import callbacks, chat, clips, replies, request_clips, validate
 from core.emulator import state as st
 from core.emulator.state import EmulatorState, Fault, Task
 from core.net.fetch import sniff_video
@@ -75,6 +75,7 @@ class EmulatorApp:
         self.sleep = sleep
         self.drop: DropFn = lambda client: False
         self.callbacks = callbacks.CallbackSender(state, clock, wall, sleep)
+        self.chat = chat.ChatEndpoint(sleep)  # "Improve the wording": an OpenAI-compatible chat model
         prefix = catalog.MR_PREFIX
         self.app = Starlette(routes=[
             Route(prefix + "/{model}/{variant}/{verb}", self.mr_submit, methods=["POST"]),
@@ -92,6 +93,8 @@ class EmulatorApp:
             Route("/_emulator/reset", self.admin_reset, methods=["POST"]),
             Route("/_emulator/settings", self.admin_settings, methods=["GET", "POST"]),
             Route("/_emulator/account", self.admin_account, methods=["GET", "POST"]),
+            Route(chat.CHAT_PATH, self.chat.completions, methods=["POST"]),
+            Route(chat.ADMIN_PATH, self.chat.admin, methods=["GET", "POST", "DELETE"]),
         ])
 
     # -- shared steps ------------------------------------------------------------------------------
@@ -399,6 +402,7 @@ class EmulatorApp:
 
     async def admin_reset(self, request: Request) -> Response:
         self.state.reset()
+        self.chat.knobs.clear()
         return JSONResponse({"ok": True})
 
     async def admin_settings(self, request: Request) -> Response:

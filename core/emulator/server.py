@@ -77,6 +77,18 @@ class EmulatorHandle:
     def reset(self) -> None:
         """Forget tasks, faults, submissions and uploads; complete_after and latency back to start."""
         self._state.reset()
+        self._emulator.chat.knobs.clear()
+
+    # -- the chat endpoint (core/emulator/chat.py) --
+    def set_chat(self, **knobs: Any) -> None:
+        """How `POST /v1/chat/completions` answers from now on: delay, content, raw, status (ChatKnobs)."""
+        self._emulator.chat.knobs.set(**knobs)
+
+    @property
+    def chat_calls(self) -> list[dict[str, Any]]:
+        """Every chat call so far: {path, body, key_hint}."""
+        with self._emulator.chat.knobs.lock:
+            return list(self._emulator.chat.knobs.calls)
 
     @property
     def submissions(self) -> list[dict[str, Any]]:

@@ -6,6 +6,8 @@
                                          public one, unless the URL's origin is in the allow-list
     fetch_prefix(client, url, …)         the first bytes of a GET (a URL check) → (FetchHead, bytes)
     fetch_to_file(client, url, dest, …)  a whole file, sniffed, written to a `.part`, renamed at the end
+    post_json(client, url, json=, headers=, policy=)  one POST (a chat model's answer): the same address
+                                         rule, deadline and byte cap; redirects never followed
     sniff_video(prefix)                  "mp4" | "webm" | None, by magic bytes
 
 Redirects are followed by hand and every hop is checked again. One deadline covers the whole
@@ -509,6 +511,62 @@ def fetch_to_file(
         tmp.unlink(missing_ok=True)
         raise
     return written
+
+
+def post_json(
+    client: httpx.Client,
+    url: str,
+    *,
+    json: Any,
+    headers: dict[str, str],
+    policy: FetchPolicy,
+    resolve: Resolver = socket.getaddrinfo,
+) -> tuple[FetchHead, bytes]:
+    """POST `json` to `url` and read the reply within the policy: the address rule (an allowed origin, such
+    as an operator's own service, may be internal), one deadline for the whole exchange (a watchdog shuts
+    the socket), at most `policy.max_bytes` of a 2xx body (a declared bigger length is refused unread) and
+    FETCH_ERROR_BODY_BYTES of any other. A redirect is never followed: `headers` (a key) and the body go to
+    this one address only; the 3xx comes back as it is. Sent once (never retried here)."""
+    check_url(url, policy, resolve=resolve)
+    deadline = _Deadline(policy.deadline_s)
+    try:
+        request = client.build_request("POST", url, json=json, headers={**_FETCH_HEADERS, **headers},
+                                       timeout=deadline.timeout())
+        response = client.send(request, stream=True, follow_redirects=False)
+    except httpx.LocalProtocolError as exc:  # never sent; its text may quote the headers: not chained
+        raise network_error(exc, router=None) from None
+    except httpx.TransportError as exc:
+        if deadline.expired():
+            raise deadline.too_slow() from None
+        raise network_error(exc, router=None) from exc
+    try:
+        _check_peer(client, response, policy)
+        deadline.answered = True
+        watchdog = threading.Timer(max(0.0, deadline.remaining()), _shut, (response, deadline))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            head = FetchHead(str(response.url), response.status_code, response.headers, complete=True)
+            limit = policy.max_bytes if head.ok else config.FETCH_ERROR_BODY_BYTES
+            declared = declared_length(response.headers)
+            if head.ok and declared is not None and declared > limit:
+                raise _too_large(limit)
+            body = bytearray()
+            for chunk in _chunks(response, deadline):
+                body += chunk
+                if len(body) > limit:
+                    if head.ok:
+                        raise _too_large(limit)
+                    break
+        finally:
+            watchdog.cancel()
+    except httpx.TransportError as exc:
+        if deadline.expired():
+            raise deadline.too_slow() from None
+        raise network_error(exc, router=None) from exc
+    finally:
+        response.close()
+    return head, bytes(body[:limit])
 
 
 def image_facts(prefix: bytes) -> tuple[str | None, int, int] | None:

@@ -190,6 +190,7 @@ def _wordings_input(exp: X.Experiment) -> X.Axis | None:
         if key not in st.session_state:
             st.session_state[key] = values[i] if i < len(values) else exp.base_prompt
         text = st.text_area(f"Wording {i + 1}", key=key, height=80)
+        _improve_wording(exp, key, text)
         texts.append(text)
         if text.strip() and text != exp.base_prompt:
             from core.storage import library
@@ -199,6 +200,16 @@ def _wordings_input(exp: X.Experiment) -> X.Axis | None:
         st.caption("Each wording must be different and not empty.")
         return None
     return X.Axis(X.AXIS_PROMPT, tuple(texts))
+
+
+def _improve_wording(exp: X.Experiment, key: str, text: str) -> None:
+    """The "Improve the wording" panel of one wording (ui/improve.py): the base request with this prompt."""
+    from ui import improve
+
+    body = {k: v for k, v in exp.base.items() if k != "multi_prompt"} | {"prompt": text}
+    router = catalog.get(exp.endpoint_id).router
+    improve.improve_panel(key, exp.endpoint_id, body, mode=exp.mode, router=router,
+                          targets={improve.PROMPT: key})
 
 
 def _field_input(exp: X.Experiment) -> X.Axis | None:

@@ -50,6 +50,7 @@ SHOT_PROMPT_HEIGHT_PX = 80
 GENERAL = ""  # errors that concern the whole body (or a field that is not on show)
 PANEL = "__binding_panel"  # the slot under the prompt where the reference binding panel is drawn
 HELP, SHOTS_ONLY = "__prompt_help", ".shots"  # the prompt help's slot (ui/create/prompt_help.py)
+BELOW_PROMPT = "__below_prompt"  # the slot for render_form's `below_prompt` ("Improve the wording")
 ON_VALUES = ("on", "yes", "true")
 LIST_ITEM_LABELS = {
     "shots": "Shot", "elements": "Character or object", "images": "Picture", "image_roles": "Picture",
@@ -487,9 +488,13 @@ def _draw_field(spec: FieldSpec, ctx: _Ctx) -> Any:
 
 
 def render_form(
-    endpoint: Endpoint, mode: Any, *, key_prefix: str, show_errors: bool, uploader: w.Uploader | None = None
+    endpoint: Endpoint, mode: Any, *, key_prefix: str, show_errors: bool, uploader: w.Uploader | None = None,
+    below_prompt: Callable[[dict[str, Any]], None] | None = None,
 ) -> FormResult:
-    """Draw the endpoint's form; return the exact body to send and its problems by field path."""
+    """Draw the endpoint's form; return the exact body to send and its problems by field path.
+
+    `below_prompt(body)`, when given, draws under the prompt (after the shots when they carry the script)
+    once the whole body is read (the page's "Improve the wording")."""
     ctx = _Ctx(prefix=key_prefix, mode=str(mode) if mode is not None else None, uploader=uploader)
     specs = page_order([s for s in field_specs(endpoint.schema) if offered(s, ctx.mode)], ctx.mode)
     values: dict[str, Any] = {}
@@ -530,6 +535,7 @@ def render_form(
                         value = _draw_field(spec, ctx)
                     ctx.slots[HELP] = help_col.container()
                     ctx.slots[PANEL] = st.container()  # the reference binding panel, filled below
+                    ctx.slots[BELOW_PROMPT] = st.container()
                 else:
                     value = _draw_field(spec, ctx)
                 values[spec.name] = value
@@ -537,6 +543,7 @@ def render_form(
                     fields[spec.name] = value
             if group == MAIN and HELP not in ctx.slots:  # the shots carry the script: the help after them
                 ctx.slots[HELP + SHOTS_ONLY] = st.container()
+                ctx.slots[BELOW_PROMPT] = st.container()
     body = {**dict(endpoint.fixed_body), **fields}
     for spec in field_specs(endpoint.schema):
         if spec.widget == "hidden" and spec.required and len(spec.options) == 1 and spec.name not in body:
@@ -544,6 +551,10 @@ def render_form(
     for hook in ctx.after:
         hook(body)
     _bind_references(endpoint, body, ctx)
+    below = ctx.slots.pop(BELOW_PROMPT, None)
+    if below is not None and below_prompt is not None:
+        with below:
+            below_prompt(body)
     errors = {
         path: [sentence(m, ctx.labels.get(path) or _path_label(path)) for m in msgs]
         for path, msgs in problems_for(endpoint, body).items()

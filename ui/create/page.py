@@ -633,6 +633,15 @@ def _outcome(mode: Mode) -> None:
     take.take_in_place(mode, job, _k(mode, "generate"))
 
 
+def _improve(mode: Mode, endpoint: Endpoint, body: dict[str, Any], router: str) -> None:
+    """The "Improve the wording" panel (ui/improve.py): a text taken goes into the form."""
+    from ui import improve
+
+    prefix = form_prefix(mode, endpoint)
+    improve.improve_panel(f"create.{mode}", endpoint.id, body, mode=str(mode), router=router,
+                          targets=improve.targets_of(body, lambda where: f"{prefix}.{where}"), put=w.put)
+
+
 def render_create_page(mode: Mode | str) -> None:
     """The whole Create page of a mode (used by the four thin pages)."""
     mode = Mode(mode)
@@ -656,10 +665,14 @@ def render_create_page(mode: Mode | str) -> None:
     _undo_line(mode)
     library_view.start_panel(mode, endpoint)
     show = bool(st.session_state.get(_k(mode, "show_errors." + endpoint.id)))
+    improved: list[bool] = []  # "Improve the wording" under the prompt, else after the form
     result = form.render_form(
         endpoint, mode, key_prefix=form_prefix(mode, endpoint), show_errors=show,
         uploader=session.uploader_for(router),
+        below_prompt=lambda body: improved.append(True) or _improve(mode, endpoint, body, router),
     )
+    if not improved:
+        _improve(mode, endpoint, result.body, router)
     _keep_draft(mode, endpoint, result.body)
     _draft_conflict(mode)
     st.divider()
