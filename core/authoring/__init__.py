@@ -4,7 +4,8 @@ Owns: `catalog` (the endpoints: id, router, model, path, schema, price rule, mod
 request bodies exactly as each router receives them), `rules` (every cross-field rule with its level and
 source, and `RuledModel`, the base of every body), `check` (problems and cautions of a body: the CLI, the
 pages and the emulator run the same check), `tokens` (@image/@element/<<<…>>> references), `storyboard`
-(shots), `camera` (camera moves and motion brush), `pricing` (rates and estimates), `templates` (the
+(shots), `camera` (camera moves and motion brush), `brush_canvas` (the brush drawn on the first frame:
+canvas ↔ image pixels, masks from painted strokes), `pricing` (rates and estimates), `templates` (the
 starter prompts), `media` (image rules, Base64) and `imagefix` (fixing an image that breaks them; URL probes).
 
 May import: the base modules and core.net (an image URL is probed through the bounded fetch). Never the
