@@ -39,6 +39,11 @@ def v3_page() -> tuple[AppTest, str]:
     return at, p
 
 
+def exact_values(at: AppTest, p: str) -> None:
+    """The motion brush's second view: mask files and tables of points."""
+    at.button_group(key=f"{p}.motion_brush.view").set_value("table").run()
+
+
 def image_captions(at: AppTest) -> list[str]:
     return [img.caption for element in at.get("image") for img in element.proto.imgs]
 
@@ -80,8 +85,9 @@ def _edit_points(at: AppTest, key: str, rows: list[tuple[int, int]]) -> None:
 
 def test_static_and_two_moving_brushes_preview_bottom_left_and_make_a_job(demo: Path) -> None:
     at, p = v3_page()
+    exact_values(at, p)
     upload(at, f"{p}.static_mask.upload", png((640, 360)), "still.png")
-    assert "Static brush (blue) over the first frame" in image_captions(at)
+    assert any(c.startswith("Brushes over the first frame") for c in image_captions(at))
     for _ in range(2):
         at.button(key=f"{p}.dynamic_masks.__add").click().run()
     for i in range(2):
@@ -106,6 +112,7 @@ def test_static_and_two_moving_brushes_preview_bottom_left_and_make_a_job(demo: 
 
 def test_removing_a_moving_brush_moves_the_next_one_up(demo: Path) -> None:
     at, p = v3_page()
+    exact_values(at, p)
     for _ in range(2):
         at.button(key=f"{p}.dynamic_masks.__add").click().run()
     for i in range(2):
