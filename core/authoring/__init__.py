@@ -5,8 +5,9 @@ request bodies exactly as each router receives them), `rules` (every cross-field
 source, and `RuledModel`, the base of every body), `check` (problems and cautions of a body: the CLI, the
 pages and the emulator run the same check), `tokens` (@image/@element/<<<…>>> references), `storyboard`
 (shots), `camera` (camera moves and motion brush), `brush_canvas` (the brush drawn on the first frame:
-canvas ↔ image pixels, masks from painted strokes), `pricing` (rates and estimates), `templates` (the
-starter prompts), `media` (image rules, Base64) and `imagefix` (fixing an image that breaks them; URL probes).
+canvas ↔ image pixels, masks from painted strokes), `camera_diagram` (an SVG of each camera move),
+`pricing` (rates and estimates), `templates` (the starter prompts), `media` (image rules, Base64) and
+`imagefix` (fixing an image that breaks them; URL probes).
 
 May import: the base modules and core.net (an image URL is probed through the bounded fetch). Never the
 ledger, the engine or anything with state: every page, the CLI and the emulator rely on it being pure.

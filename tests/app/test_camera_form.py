@@ -20,6 +20,7 @@ from tests.app.test_create_pages import (
     upload,
 )
 from tests.images import b64, png
+from ui.create import camera as camera_view
 from ui.create import page as create
 
 __all__ = ["demo"]  # the fixture, re-used
@@ -39,6 +40,11 @@ def v3_page() -> tuple[AppTest, str]:
     return at, p
 
 
+def choose_camera(at: AppTest, p: str, kind: str) -> None:
+    """Click the camera card of a move."""
+    at.button(key=camera_view.pick_key(f"{p}.camera_control", kind)).click().run()
+
+
 def exact_values(at: AppTest, p: str) -> None:
     """The motion brush's second view: mask files and tables of points."""
     at.button_group(key=f"{p}.motion_brush.view").set_value("table").run()
@@ -54,7 +60,7 @@ def preview(at: AppTest) -> dict:
 
 def test_a_camera_preset_makes_a_job(demo: Path) -> None:
     at, p = v3_page()
-    at.selectbox(key=f"{p}.camera_control.type").set_value("down_back").run()
+    choose_camera(at, p, "down_back")
     assert any("move down and back" in c.value for c in at.caption)
     assert preview(at)["camera_control"] == {"type": "down_back"}
     generate(at, "image")
@@ -63,7 +69,7 @@ def test_a_camera_preset_makes_a_job(demo: Path) -> None:
 
 def test_simple_camera_one_axis_with_its_word(demo: Path) -> None:
     at, p = v3_page()
-    at.selectbox(key=f"{p}.camera_control.type").set_value("simple").run()
+    choose_camera(at, p, "simple")
     at.selectbox(key=f"{p}.camera_control.axis").set_value("tilt").run()
     at.slider(key=f"{p}.camera_control.amount").set_value(-4.0).run()
     assert any(c.value.startswith("Pan left, strength 4 of 10") for c in at.caption)
@@ -130,7 +136,7 @@ def test_removing_a_moving_brush_moves_the_next_one_up(demo: Path) -> None:
 def test_last_frame_with_camera_is_a_problem_and_sends_nothing(demo: Path) -> None:
     at, p = v3_page()
     at.text_input(key=f"{p}.last_frame").input("https://example.com/end.png").run()
-    at.selectbox(key=f"{p}.camera_control.type").set_value("forward_up").run()
+    choose_camera(at, p, "forward_up")
     generate(at, "image")
     errors = [e.value.replace("\\", "") for e in at.error]
     assert any("cannot be used together with a last frame" in e for e in errors), errors

@@ -156,7 +156,7 @@ class CameraConfig(StrictModel):
 
 
 class CameraControl(StrictModel):
-    """`{type, config}`: one of Kling's five camera moves; `config` only with `simple`."""
+    """`{type, config}`: Kling's `simple` move or one of its four preset moves; `config` only for `simple`."""
 
     type: str = Field(
         title="Camera movement",
@@ -199,7 +199,8 @@ def _camera_control() -> Any:
     return Field(
         None,
         title="Camera movement",
-        description="Move the camera: one of five presets, or one simple movement with its strength."
+        description="Move the camera: one of four ready-made moves, or one simple movement you choose and "
+        "its strength."
         + _UNCONFIRMED,
         json_schema_extra=ui_hint("camera_control", CAMERA_ORDER),
     )
