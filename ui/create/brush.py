@@ -232,8 +232,12 @@ def _problem_key(call: Any) -> str:
 
 def on_edit(call: Any) -> None:
     edit = canvas_view.sent(_canvas_key(call), canvas_view.EDIT)
-    if edit is None:
-        return
+    if edit is not None:
+        apply_edit(call, edit)
+
+
+def apply_edit(call: Any, edit: Any) -> None:
+    """Keep what the canvas sent (in canvas pixels), or say in words why it was not taken."""
     st.session_state.pop(_problem_key(call), None)
     size = picture_size(call)
     try:
@@ -440,6 +444,10 @@ def _mask_value(label: str, key: str, size: tuple[int, int] | None) -> tuple[str
     return bc.mask_base64(strokes, size, given), []
 
 
+def _sentence(message: str) -> str:
+    return message if message.endswith(".") else message + "."
+
+
 Read = tuple[str | None, list[str], list[dict[str, Any]] | None, dict[str, list[str]]]
 
 
@@ -447,6 +455,7 @@ def read_brushes(call: Any) -> Read:
     """(static value, its problems, the moving brushes' value, their problems by dotted path)."""
     size = picture_size(call)
     static, static_problems = _mask_value("Still area", static_key(call), size)
+    static_problems = [_sentence(m) for m in static_problems]
     key = moving_key(call)
     items: list[dict[str, Any]] = []
     problems: dict[str, list[str]] = {}
@@ -467,7 +476,7 @@ def read_brushes(call: Any) -> Read:
             mine.append(f"{label}: it has a path but no area: paint what moves on the picture, or give a "
                         "mask image in Exact values")
         if mine:
-            problems[f"dynamic_masks.{i}"] = mine
+            problems[f"dynamic_masks.{i}"] = [_sentence(m) for m in mine]
         if mask is None and not rows:
             continue  # an empty brush is not sent
         item: dict[str, Any] = {"mask": mask} if mask is not None else {}
