@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw
 
 from core import config
 from core.authoring import media
@@ -235,7 +235,7 @@ def _open_mask(b64: str, size: Size) -> Image.Image | None:
         img = Image.open(io.BytesIO(media.decode_base64(b64)))
         if img.width * img.height > config.IMAGE_FIX_MAX_PIXELS:
             return None
-        grey = ImageOps.exif_transpose(img).convert("L").resize(size, Image.Resampling.NEAREST)
+        grey = img.convert("L").resize(size, Image.Resampling.NEAREST)
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return grey.point(lambda v: MASK_ON if v >= config.MASK_PAINTED_MIN_LEVEL else MASK_OFF)
@@ -285,8 +285,7 @@ def preview_data_url(b64: str, max_side: int, mask: bool = False) -> str | None:
         img = Image.open(io.BytesIO(media.decode_base64(b64)))
         if img.width * img.height > config.IMAGE_FIX_MAX_PIXELS:
             return None
-        img = ImageOps.exif_transpose(img)
-        img.thumbnail((max_side, max_side))
+        img.thumbnail((max_side, max_side))  # stored pixels, not turned by EXIF: the size points are read on
         out = io.BytesIO()
         if mask:
             img.convert("L").save(out, format="PNG", optimize=True)

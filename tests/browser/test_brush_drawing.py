@@ -150,6 +150,7 @@ def test_a_brush_drawn_with_the_mouse_is_what_generate_sends(page: Page, app_url
 
     page.get_by_test_id("stButtonGroup").get_by_text("Exact values", exact=True).click()
     _settle(page)
+    page.wait_for_timeout(1500)  # the table draws itself after the run
     _shot(page, "table-1280")
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the table of brush 1's points
     expect(page.get_by_text("Brushes over the first frame", exact=False)).to_be_visible()

@@ -414,18 +414,25 @@ def _converted_line(trajectory: list[dict[str, int]]) -> str:
     return f"Sent to Kling, origin bottom-left: {pairs}"
 
 
+def _inline_mask(key: str, size: tuple[int, int] | None) -> str | None:
+    """The mask a brush sends (painted and/or a file) when it is inline; None for a link or nothing."""
+    value = _mask_value("", key, size)[0]
+    return value if value is not None and not media.is_url(value) else None
+
+
 def _show_overlay(call: Any) -> None:
-    key = moving_key(call)
+    """The masks that will be sent (painted or files) and the paths, drawn over the first frame."""
+    key, size = moving_key(call), picture_size(call)
     frame = inline_image(call.key_of("first_frame"))
-    moving = tuple((inline_image(f"{key}.{i}.mask"), tuple(complete(_rows(f"{key}.{i}.points"))))
+    moving = tuple((_inline_mask(f"{key}.{i}.mask", size), tuple(complete(_rows(f"{key}.{i}.points"))))
                    for i in range(w.count(key, 0)))
-    static = inline_image(static_key(call))
+    static = _inline_mask(static_key(call), size)
     if static is None and not any(m is not None or p for m, p in moving):
         return
     picture = camera.draw_brushes(frame, static, moving)
     if picture is not None:
-        st.image(picture, width=PREVIEW_WIDTH_PX, caption="Brushes over the first frame (mask files and "
-                 "paths): each path is an arrow from its circled start")
+        st.image(picture, width=PREVIEW_WIDTH_PX, caption="Brushes over the first frame, as they will be "
+                 "sent: each path is an arrow from its circled start")
 
 
 # --- reading the brushes into the body -------------------------------------------------------------------

@@ -31,7 +31,7 @@ CARD_LABELS = {  # short, on the cards' buttons (TYPE_LABELS is their tooltip)
     NONE: "None", camera.SIMPLE: "Simple", "down_back": "Down and back", "forward_up": "Forward and up",
     "right_turn_forward": "Turn right", "left_turn_forward": "Turn left",
 }
-CARD_WIDTH_PX = 110
+CARD_WIDTH_PX = 112
 DIAGRAM_WIDTH_PX = 84
 SIMPLE_CARD = ("horizontal", 1.0)  # the Simple card's drawing: one straight move
 
@@ -67,7 +67,7 @@ def _cards(key: str, kind: str) -> None:
     with st.container(horizontal=True, gap="small"):
         for choice, label in CARD_LABELS.items():
             drawn = (choice, *SIMPLE_CARD) if choice == camera.SIMPLE else (choice,)
-            with st.container(border=True, width=CARD_WIDTH_PX, horizontal_alignment="center", gap="small"):
+            with st.container(width=CARD_WIDTH_PX, horizontal_alignment="center", gap="small"):
                 st.image(diagram(*drawn), width=DIAGRAM_WIDTH_PX)
                 st.button(label, key=pick_key(key, choice), help=TYPE_LABELS[choice], width="stretch",
                           type="primary" if choice == kind else "secondary", on_click=_choose,

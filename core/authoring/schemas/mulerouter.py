@@ -209,7 +209,7 @@ def _camera_control() -> Any:
 def _static_mask() -> Any:
     return Field(
         None,
-        title="Static brush",
+        title="Motion brush: still area",
         description="A mask image of the parts that must stay still (white = still), the same shape as "
         "the first frame." + _UNCONFIRMED,
         json_schema_extra=ui_hint("static_brush", STATIC_MASK_ORDER),
@@ -219,7 +219,7 @@ def _static_mask() -> Any:
 def _dynamic_masks() -> Any:
     return Field(
         None,
-        title="Moving brushes",
+        title="Motion brush: moving brushes",
         description=f"Up to {config.MOVING_BRUSHES_MAX} brushes, each a mask image (white = what moves) "
         "and the path it follows over the first frame." + _UNCONFIRMED,
         json_schema_extra=ui_hint("moving_brushes", DYNAMIC_MASKS_ORDER, max_items=config.MOVING_BRUSHES_MAX),

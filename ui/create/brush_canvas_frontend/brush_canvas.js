@@ -247,13 +247,17 @@ function createBrushCanvas(root, data, send) {
     ctx.beginPath();
     path.forEach(function (p, k) { if (k) ctx.lineTo(p[0] * W, p[1] * H); else ctx.moveTo(p[0] * W, p[1] * H); });
     ctx.stroke();
-    if (path.length > 1) {  // the arrow's head at the end
-      var a = path[path.length - 2], b = path[path.length - 1];
-      var ang = Math.atan2((b[1] - a[1]) * H, (b[0] - a[0]) * W), head = 12 * dpr;
+    for (var k = 1; k < path.length; k++) {  // an arrow's head half way along each step: the way it goes
+      var a = path[k - 1], b = path[k];
+      var ax = a[0] * W, ay = a[1] * H, bx = b[0] * W, by = b[1] * H;
+      var len = Math.hypot(bx - ax, by - ay), head = 11 * dpr;
+      if (len < head * 1.5) continue;
+      var ang = Math.atan2(by - ay, bx - ax), mx = (ax + bx) / 2 + Math.cos(ang) * head / 2,
+          my = (ay + by) / 2 + Math.sin(ang) * head / 2;
       ctx.beginPath();
-      ctx.moveTo(b[0] * W, b[1] * H);
-      ctx.lineTo(b[0] * W - head * Math.cos(ang - 0.45), b[1] * H - head * Math.sin(ang - 0.45));
-      ctx.lineTo(b[0] * W - head * Math.cos(ang + 0.45), b[1] * H - head * Math.sin(ang + 0.45));
+      ctx.moveTo(mx, my);
+      ctx.lineTo(mx - head * Math.cos(ang - 0.45), my - head * Math.sin(ang - 0.45));
+      ctx.lineTo(mx - head * Math.cos(ang + 0.45), my - head * Math.sin(ang + 0.45));
       ctx.closePath(); ctx.fill();
     }
     path.forEach(function (p, k) {
