@@ -44,11 +44,15 @@ def _open_v3_image_page(page: Page, app_url: str, frame: Path) -> None:
     _settle(page)
     page.get_by_text("Kling v3", exact=True).first.click()
     _settle(page)
-    uploader = page.get_by_test_id("stFileUploader").filter(
-        has=page.get_by_role("region", name="or upload a file for first frame"))
-    uploader.locator("input[type=file]").set_input_files(str(frame))
-    _settle(page)
+    _upload(page, "first frame", frame)
     expect(page.locator(CANVAS)).to_be_visible(timeout=LONG)
+
+
+def _upload(page: Page, field: str, path: Path) -> None:
+    uploader = page.get_by_test_id("stFileUploader").filter(
+        has=page.get_by_role("region", name=f"or upload a file for {field}"))
+    uploader.locator("input[type=file]").set_input_files(str(path))
+    _settle(page)
 
 
 def _box(page: Page) -> dict:
@@ -156,6 +160,25 @@ def test_a_brush_drawn_with_the_mouse_is_what_generate_sends(page: Page, app_url
     expect(page.get_by_text("Brushes over the first frame", exact=False)).to_be_visible()
     pairs = ", ".join(f"({p['x']}, {p['y']})" for p in kling)
     expect(page.get_by_text(f"Sent to Kling, origin bottom-left: {pairs}", exact=False)).to_be_visible()
+
+    # a mask file given for brush 1 here stays with it when the canvas is drawn on again
+    mask = tmp_path / "brush-file.png"
+    Image.new("L", FRAME, 255).save(mask, format="PNG")
+    _upload(page, "mask", mask)
+    expect(page.get_by_text("brush-file.png (sent with the request)")).to_be_visible()
+    page.get_by_test_id("stButtonGroup").get_by_text("Draw on the picture", exact=True).click()
+    _settle(page)
+    _button(page, "Brush 1").click()
+    _button(page, "Draw path").click()
+    box = _box(page)
+    x, y, _ = _pixel(box, 0.9, 0.1)
+    page.mouse.click(x, y)
+    _settle(page)
+    four = page.get_by_text("Moving brush 1 (red): area painted, path of 4 points", exact=False)
+    expect(four).to_be_visible()
+    page.get_by_test_id("stButtonGroup").get_by_text("Exact values", exact=True).click()
+    _settle(page)
+    expect(page.get_by_text("brush-file.png (sent with the request)")).to_be_visible()
 
 
 def _touch_drag(page: Page, points: list[tuple[float, float]]) -> None:

@@ -162,7 +162,6 @@ function createBrushCanvas(root, data, send) {
     var r = box();
     return [(ev.clientX - r.left) / r.width, (ev.clientY - r.top) / r.height];
   }
-  function px(f) { var r = box(); return [f[0] * r.width, f[1] * r.height]; }
   function dist(a, b) { var r = box(); return Math.hypot((a[0] - b[0]) * r.width, (a[1] - b[1]) * r.height); }
 
   function layout() {
@@ -299,7 +298,8 @@ function createBrushCanvas(root, data, send) {
     send("edit", {
       rev: state.rev, canvas: [r.width, r.height], static: toPx(state.drawing.static),
       brushes: state.drawing.brushes.map(function (b) {
-        return {strokes: toPx(b.strokes), path: b.path.map(function (p) { return [p[0] * r.width, p[1] * r.height]; })};
+        return {id: b.id || null, strokes: toPx(b.strokes),
+                path: b.path.map(function (p) { return [p[0] * r.width, p[1] * r.height]; })};
       }),
     });
   }
@@ -427,6 +427,11 @@ function createBrushCanvas(root, data, send) {
         state.drawing = fromData(d);
         state.undo = [];
         if (state.selected >= state.drawing.brushes.length) state.selected = state.drawing.brushes.length - 1;
+      } else {  // our own edit came back: learn the ids Python gave to brushes added here
+        var given = (d.drawing && d.drawing.brushes) || [];
+        if (given.length === state.drawing.brushes.length) {
+          state.drawing.brushes.forEach(function (b, i) { if (!b.id && given[i].id) b.id = given[i].id; });
+        }
       }
       data = d;
       refreshBars();
