@@ -148,3 +148,15 @@ def test_the_canvas_gets_a_small_copy_of_the_frame_and_of_a_mask() -> None:
 def test_drawn_points_reach_kling_bottom_left() -> None:
     d = bc.drawing_from_edit(_edit(brushes=[{"path": [[0, 0], [319.9, 179.9]]}]), (640, 360))
     assert camera.to_kling(d.brushes[0].path, 360) == [{"x": 0, "y": 359}, {"x": 639, "y": 0}]
+
+
+def test_the_caches_keep_digests_not_pictures_and_stay_small() -> None:
+    frame = b64(png((700, 400)))
+    first = bc.preview_data_url(frame, 300)
+    assert bc.preview_data_url(frame, 300) is first  # the second run takes the kept copy
+    assert all(frame not in key for key in bc._PREVIEWS.items)
+    for i in range(config.BRUSH_PREVIEW_CACHE_SIZE + 3):
+        bc.preview_data_url(b64(png((300 + i, 300))), 100)
+    assert len(bc._PREVIEWS.items) == config.BRUSH_PREVIEW_CACHE_SIZE
+    strokes = (bc.Stroke(3, ((5, 5),)),)
+    assert bc.mask_png(strokes, (640, 360), frame) is bc.mask_png(strokes, (640, 360), frame)

@@ -22,10 +22,12 @@ table shows); core.authoring.camera.to_kling turns them into Kling's bottom-left
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import io
 import math
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,6 +229,37 @@ def path_note(n: int) -> str | None:
     return None
 
 
+# --- a small cache keyed by content digests ------------------------------------------------------------
+
+
+class _Cache:
+    """The last few results, keyed by small keys (digests of images, not the images: an lru_cache keyed by
+    a 10 MB Base64 string would keep every picture it saw alive). Shared by the server's sessions."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = make()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+def digest(value: str | None) -> str | None:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest() if value else None
+
+
+_MASKS = _Cache(config.BRUSH_MASK_CACHE_SIZE)
+_PREVIEWS = _Cache(config.BRUSH_PREVIEW_CACHE_SIZE)
+
+
 # --- masks -------------------------------------------------------------------------------------------
 
 
@@ -250,11 +283,14 @@ def _paint(draw: ImageDraw.ImageDraw, stroke: Stroke) -> None:
         draw.line(list(stroke.points), fill=fill, width=2 * r + 1, joint="curve")
 
 
-@functools.lru_cache(maxsize=config.BRUSH_MASK_CACHE_SIZE)
 def mask_png(strokes: tuple[Stroke, ...], size: Size, base: str | None = None) -> bytes | None:
     """A black-and-white PNG of `size` (the first frame's): white where the strokes painted, in order (an
     erase stroke paints black), over `base` (an inline mask given before, its light part) when there is one.
-    None when nothing is white: an empty mask is not sent."""
+    None when nothing is white: an empty mask is not sent. Kept for the next run (the form reruns often)."""
+    return _MASKS.get((strokes, tuple(size), digest(base)), lambda: _mask_png(strokes, size, base))
+
+
+def _mask_png(strokes: tuple[Stroke, ...], size: Size, base: str | None) -> bytes | None:
     canvas = _open_mask(base, size) if base else None
     if canvas is None:
         canvas = Image.new("L", size, MASK_OFF)
@@ -277,10 +313,13 @@ def mask_base64(strokes: tuple[Stroke, ...], size: Size, base: str | None = None
 # --- pictures for the canvas -------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=config.BRUSH_PREVIEW_CACHE_SIZE)
 def preview_data_url(b64: str, max_side: int, mask: bool = False) -> str | None:
     """A small copy of an inline image as a data URL for the canvas (JPEG for a picture, PNG for a mask);
     None when it cannot be read. The copy is only shown: points are measured on the full-size image."""
+    return _PREVIEWS.get((digest(b64), max_side, mask), lambda: _preview(b64, max_side, mask))
+
+
+def _preview(b64: str, max_side: int, mask: bool) -> str | None:
     try:
         img = Image.open(io.BytesIO(media.decode_base64(b64)))
         if img.width * img.height > config.IMAGE_FIX_MAX_PIXELS:

@@ -7,7 +7,8 @@
 - an edit of the table moves the canvas to a new revision (it redraws from the table);
 - a half-filled table row is kept, said next to its table, blocks sending, and survives a switch of view;
 - a drawing the page could not read is refused in words and the canvas goes back to what is kept;
-- a brush removed on the canvas takes its mask file with it (the other keeps its own).
+- a brush removed on the canvas takes its mask file with it (the other keeps its own);
+- a linked first frame is measured by the browser, and the drawing is read on that size.
 The canvas itself (pointer events → an edit) is tested in Chromium: tests/browser/test_brush_drawing.py.
 """
 
@@ -37,6 +38,9 @@ def _app() -> None:
 
     prefix = f"t.image.{rules.V3_I2V}"
     call = SimpleNamespace(key_of=lambda name: f"{prefix}.{name}")
+    natural = st.session_state.pop("harness.natural", None)
+    if natural is not None:
+        brush.apply_natural(call, natural)  # what the canvas's callback does with a linked frame's size
     edit = st.session_state.pop("harness.edit", None)
     if edit is not None:
         brush.apply_edit(call, edit)  # what the canvas's callback does with what the browser sent
@@ -163,3 +167,24 @@ def test_a_brush_removed_on_the_canvas_takes_its_mask_file_with_it() -> None:
     assert at.session_state[f"{MOVING}.0.__id"] == second
     assert body["dynamic_masks"][0]["mask"] != file_mask  # its own painted area, not brush 1's file
     assert body["dynamic_masks"][0]["trajectories"] == [{"x": 120, "y": 239}, {"x": 140, "y": 219}]
+
+
+def test_a_linked_first_frame_is_measured_by_the_browser_and_drawn_on_at_that_size() -> None:
+    at = _start(frame=False)
+    link = "https://example.com/kite.png"
+    at.session_state[f"{PREFIX}.first_frame"] = link
+    at.run()
+    assert any("Reading the linked picture's size" in c.value for c in at.caption)
+    at.session_state["harness.edit"] = EDIT
+    at.run()  # no size yet: nothing is taken, in words
+    assert any("the first frame's size is not known yet" in w.value for w in at.warning)
+    at.session_state["harness.natural"] = [1280, 720]
+    at.session_state["harness.edit"] = EDIT
+    at.run()
+    assert any("1280×720 px as your browser loaded it" in c.value for c in at.caption)
+    body = _result(at)["body"]
+    assert _mask(body["static_mask"]).size == (1280, 720)
+    assert body["dynamic_masks"][0]["trajectories"][0] == {"x": 640, "y": 359}  # (160, 90) of 320×180
+    at.session_state[f"{PREFIX}.first_frame"] = "https://example.com/other.png"
+    at.run()  # another link: measured again
+    assert any("Reading the linked picture's size" in c.value for c in at.caption)

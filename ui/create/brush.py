@@ -256,7 +256,11 @@ def apply_edit(call: Any, edit: Any) -> None:
 
 
 def on_natural(call: Any) -> None:
-    size = canvas_view.sent(_canvas_key(call), canvas_view.NATURAL)
+    apply_natural(call, canvas_view.sent(_canvas_key(call), canvas_view.NATURAL))
+
+
+def apply_natural(call: Any, size: Any) -> None:
+    """Keep the size of a linked first frame as the browser loaded it (for that link only)."""
     picture, _, _ = frame_picture(call)
     sane = isinstance(size, list) and len(size) == 2 and all(
         isinstance(v, int) and 0 < v < config.IMAGE_FIX_MAX_PIXELS for v in size)
@@ -305,7 +309,7 @@ def _draw_view(call: Any) -> None:
         return
     st.caption("Choose **Still area** or a moving brush, then **Paint area** over the picture; for a "
                "moving brush, **Draw path**: tap to add points, or drag to draw; drag a point to move it. "
-               "A mouse, a pen or a finger.")
+               "A mouse, a pen or a finger (with a keyboard: **Exact values**).")
     canvas_view.brush_canvas(_canvas_data(call, picture, size, measure), key=_canvas_key(call),
                              on_edit=lambda: on_edit(call), on_natural=lambda: on_natural(call))
     refused = st.session_state.get(_problem_key(call))
@@ -313,6 +317,9 @@ def _draw_view(call: Any) -> None:
         st.warning(refused, icon=":material/undo:")
     if measure:
         st.caption("Reading the linked picture's size in your browser…")
+    elif not inline_image(call.key_of("first_frame")) and size:
+        st.caption(f"The linked picture is {size[0]}×{size[1]} px as your browser loaded it: the points are "
+                   "measured on that.")
 
 
 def _clean_rows(frame: pd.DataFrame | None) -> list[tuple[int | None, int | None]]:
