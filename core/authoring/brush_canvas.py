@@ -279,8 +279,8 @@ def _paint(draw: ImageDraw.ImageDraw, stroke: Stroke) -> None:
     r = stroke.radius
     for x, y in stroke.points:
         draw.ellipse([x - r, y - r, x + r, y + r], fill=fill)
-    if len(stroke.points) > 1:
-        draw.line(list(stroke.points), fill=fill, width=2 * r + 1, joint="curve")
+    if len(stroke.points) > 1:  # the discs at the points round its ends and joints (joint="curve" is slow)
+        draw.line(list(stroke.points), fill=fill, width=2 * r + 1)
 
 
 def mask_png(strokes: tuple[Stroke, ...], size: Size, base: str | None = None) -> bytes | None:
@@ -300,7 +300,7 @@ def _mask_png(strokes: tuple[Stroke, ...], size: Size, base: str | None) -> byte
     if canvas.getbbox() is None:
         return None
     out = io.BytesIO()
-    canvas.save(out, format="PNG", optimize=True)
+    canvas.save(out, format="PNG")  # optimize=True took 4× longer for a few % fewer bytes
     return out.getvalue()
 
 
