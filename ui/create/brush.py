@@ -203,9 +203,10 @@ def store_drawing(call: Any, drawing: bc.Drawing, ids: list[str | None]) -> None
     w.put(skey + STROKES, drawing.static)
     old_ids = _ensure_ids(key)
     old = {bid: (w.item_values(f"{key}.{i}"), _rows(f"{key}.{i}.points")) for i, bid in enumerate(old_ids)}
-    n_old = len(old_ids)
+    n_old, taken = len(old_ids), set()
     for j, brush in enumerate(drawing.brushes):
-        bid = ids[j] if j < len(ids) and ids[j] in old else None
+        bid = ids[j] if j < len(ids) and ids[j] in old and ids[j] not in taken else None
+        taken.add(bid)
         values, rows = old.get(bid, ({}, [])) if bid else ({}, [])
         w.set_item_values(f"{key}.{j}", values)
         w.put(f"{key}.{j}{ITEM_ID}", bid or f"b{_bump_id()}")
