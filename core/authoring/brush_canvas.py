@@ -232,7 +232,7 @@ def path_note(n: int) -> str | None:
 # --- a small cache keyed by content digests ------------------------------------------------------------
 
 
-class _Cache:
+class ContentCache:
     """The last few results, keyed by small keys (digests of images, not the images: an lru_cache keyed by
     a 10 MB Base64 string would keep every picture it saw alive). Shared by the server's sessions."""
 
@@ -256,8 +256,8 @@ def digest(value: str | None) -> str | None:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest() if value else None
 
 
-_MASKS = _Cache(config.BRUSH_MASK_CACHE_SIZE)
-_PREVIEWS = _Cache(config.BRUSH_PREVIEW_CACHE_SIZE)
+_MASKS = ContentCache(config.BRUSH_MASK_CACHE_SIZE)
+_PREVIEWS = ContentCache(config.BRUSH_PREVIEW_CACHE_SIZE)
 
 
 # --- masks -------------------------------------------------------------------------------------------
