@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-results"
 FRAME = (640, 360)
 CANVAS = "canvas[aria-label='Drawing on the first frame']"
+ERRORS: list[str] = []
 SCROLLS = "() => window.scrollY + [...document.querySelectorAll('*')].reduce((s, e) => s + e.scrollTop, 0)"
 
 
@@ -39,6 +40,7 @@ def _shot(page: Page, name: str) -> None:
 
 
 def _open_v3_image_page(page: Page, app_url: str, frame: Path) -> None:
+    page.on("pageerror", lambda exc: ERRORS.append(str(exc)))  # the canvas's script must never throw
     page.goto(app_url.rstrip("/") + "/image_to_video")  # a deep link: at 390 px the sidebar is closed
     expect(page.get_by_role("heading", name="Image to video").first).to_be_visible(timeout=LONG)
     _settle(page)
@@ -175,6 +177,7 @@ def test_a_brush_drawn_with_the_mouse_is_what_generate_sends(page: Page, app_url
     page.get_by_test_id("stButtonGroup").get_by_text("Exact values", exact=True).click()
     _settle(page)
     expect(page.get_by_text("brush-file.png (sent with the request)")).to_be_visible()
+    assert not ERRORS, ERRORS
 
 
 def _touch_drag(page: Page, points: list[tuple[float, float]]) -> None:
@@ -217,5 +220,10 @@ def test_a_finger_drags_a_path_at_390_px_without_scrolling_the_page(browser, app
         # touch points reach the page in whole css pixels: one image pixel either way is the input's rounding
         assert abs(got[0] - want[0]) <= 2 and abs(got[1] - want[1]) <= 2, (got, want)
         expect(page.get_by_test_id("stException")).to_have_count(0)
+        _button(page, "Turn left").scroll_into_view_if_needed()
+        page.mouse.wheel(0, -300)  # out from under the page's top bar
+        page.wait_for_timeout(300)
+        _shot(page, "camera-390")
+        assert not ERRORS, ERRORS
     finally:
         context.close()

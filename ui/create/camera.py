@@ -31,8 +31,8 @@ CARD_LABELS = {  # short, on the cards' buttons (TYPE_LABELS is their tooltip)
     NONE: "None", camera.SIMPLE: "Simple", "down_back": "Down and back", "forward_up": "Forward and up",
     "right_turn_forward": "Turn right", "left_turn_forward": "Turn left",
 }
-CARD_WIDTH_PX = 112
-DIAGRAM_WIDTH_PX = 84
+CARD_WIDTH_PX = 104
+DIAGRAM_WIDTH_PX = 80
 SIMPLE_CARD = ("horizontal", 1.0)  # the Simple card's drawing: one straight move
 
 
