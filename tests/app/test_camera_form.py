@@ -9,7 +9,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.authoring import rules
+from core.authoring import camera, rules
 from tests.app.test_create_pages import (
     assert_started,
     demo,
@@ -173,3 +173,16 @@ def test_a_loaded_body_comes_back_with_top_left_points_and_the_same_body() -> No
     got = at.session_state["harness.result"]["body"]["camera_control"]
     assert got == {"type": "simple", "config": {**camera["config"], "pan": 3.0}}
     assert at.selectbox(key=f"{p}.camera_control.axis").value == "pan"
+
+
+def test_the_help_counts_the_cards_it_shows(demo: Path) -> None:
+    """Issue 16: the help said five presets while the list showed four and "Simple"."""
+    at, p = v3_page()
+    presets = [t for t in camera.CAMERA_TYPES if t != camera.SIMPLE]
+    words = {4: "four"}[len(presets)]
+    assert any(f"one of {words} ready-made moves, or one simple movement" in c.value for c in at.caption)
+    key = f"{p}.camera_control"
+    labels = [at.button(key=camera_view.pick_key(key, t)).label for t in camera_view.CARD_LABELS]
+    assert labels == ["None", "Simple", "Down and back", "Forward and up", "Turn right", "Turn left"]
+    assert set(camera_view.CARD_LABELS) == {camera_view.NONE, *camera.CAMERA_TYPES}
+    assert any("Chosen: no camera movement." in c.value for c in at.caption)
