@@ -293,6 +293,7 @@ BRUSH_LINE_FRACTION = 150  # path line width = the longer side / this
 BRUSH_PREVIEW_MAX_SIDE_PX = 640  # the overlay shown in the form
 BRUSH_OVERLAY_CACHE_SIZE = 8  # overlays kept (the form reruns on every click)
 BRUSH_EDIT_MAX_POINTS = 20_000  # points of one drawing the page may send (strokes and paths together)
+BRUSH_PAINT_MAX_SIDE_PX = 1280  # painted strokes are drawn at most this big, then scaled up to the frame
 BRUSH_MASK_CACHE_SIZE = 16  # masks built from painted strokes kept (one per brush, the form reruns often)
 BRUSH_PREVIEW_CACHE_SIZE = 16  # small copies of the first frame and masks kept for the drawing canvas
 BRUSH_BACKGROUND_MAX_SIDE_PX = 960  # the first frame's copy on the drawing canvas (points: full size)

@@ -160,3 +160,13 @@ def test_the_caches_keep_digests_not_pictures_and_stay_small() -> None:
     assert len(bc._PREVIEWS.items) == config.BRUSH_PREVIEW_CACHE_SIZE
     strokes = (bc.Stroke(3, ((5, 5),)),)
     assert bc.mask_png(strokes, (640, 360), frame) is bc.mask_png(strokes, (640, 360), frame)
+
+
+def test_a_big_frame_is_painted_small_and_scaled_up_still_black_and_white() -> None:
+    size = (4000, 3000)
+    assert bc.paint_scale(size, None) == config.BRUSH_PAINT_MAX_SIDE_PX / 4000
+    assert bc.paint_scale((640, 360), None) == 1.0 and bc.paint_scale(size, "base") == 1.0
+    img = _pixels(bc.mask_png((bc.Stroke(100, ((2000, 1500), (3000, 1500))),), size))
+    assert img.size == size and {v for _, v in img.getcolors()} == {0, 255}
+    assert img.getpixel((2000, 1500)) == 255 and img.getpixel((3000, 1590)) == 255
+    assert img.getpixel((2000, 1700)) == 0 and img.getpixel((10, 10)) == 0

@@ -274,13 +274,14 @@ def _open_mask(b64: str, size: Size) -> Image.Image | None:
     return grey.point(lambda v: MASK_ON if v >= config.MASK_PAINTED_MIN_LEVEL else MASK_OFF)
 
 
-def _paint(draw: ImageDraw.ImageDraw, stroke: Stroke) -> None:
+def _paint(draw: ImageDraw.ImageDraw, stroke: Stroke, scale: float = 1.0) -> None:
     fill = MASK_OFF if stroke.erase else MASK_ON
-    r = stroke.radius
-    for x, y in stroke.points:
+    r = max(1.0, stroke.radius * scale)
+    points = [(x * scale, y * scale) for x, y in stroke.points]
+    for x, y in points:
         draw.ellipse([x - r, y - r, x + r, y + r], fill=fill)
-    if len(stroke.points) > 1:  # the discs at the points round its ends and joints (joint="curve" is slow)
-        draw.line(list(stroke.points), fill=fill, width=2 * r + 1)
+    if len(points) > 1:  # the discs at the points round its ends and joints (joint="curve" is slow)
+        draw.line(points, fill=fill, width=round(2 * r + 1))
 
 
 def mask_png(strokes: tuple[Stroke, ...], size: Size, base: str | None = None) -> bytes | None:
@@ -290,17 +291,29 @@ def mask_png(strokes: tuple[Stroke, ...], size: Size, base: str | None = None) -
     return _MASKS.get((strokes, tuple(size), digest(base)), lambda: _mask_png(strokes, size, base))
 
 
+def paint_scale(size: Size, base: str | None) -> float:
+    """The strokes are painted at most BRUSH_PAINT_MAX_SIDE_PX on a side, then scaled up to the frame's size
+    without smoothing (a brush's edge a few pixels coarser on a big photo; 7× faster at 4000×3000). Over a
+    given mask they are painted at full size, so the mask keeps its detail."""
+    return 1.0 if base else min(1.0, config.BRUSH_PAINT_MAX_SIDE_PX / max(size))
+
+
 def _mask_png(strokes: tuple[Stroke, ...], size: Size, base: str | None) -> bytes | None:
+    scale = paint_scale(size, base)
+    work = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
     canvas = _open_mask(base, size) if base else None
     if canvas is None:
-        canvas = Image.new("L", size, MASK_OFF)
+        canvas = Image.new("L", work, MASK_OFF)
     draw = ImageDraw.Draw(canvas)
     for stroke in strokes:
-        _paint(draw, stroke)
+        _paint(draw, stroke, scale)
+    if canvas.size != tuple(size):
+        canvas = canvas.resize(size, Image.Resampling.NEAREST)
     if canvas.getbbox() is None:
         return None
     out = io.BytesIO()
-    canvas.save(out, format="PNG")  # optimize=True took 4× longer for a few % fewer bytes
+    # zlib level 1: half the time of the default at 4000×3000, and a mask still compresses to tens of KB
+    canvas.save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 
