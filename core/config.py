@@ -324,6 +324,13 @@ BRUSH_BLANK_CANVAS = (40, 40, 40)  # the canvas when the first frame is a link (
 BRUSH_LINE_FRACTION = 150  # path line width = the longer side / this
 BRUSH_PREVIEW_MAX_SIDE_PX = 640  # the overlay shown in the form
 BRUSH_OVERLAY_CACHE_SIZE = 8  # overlays kept (the form reruns on every click)
+BRUSH_EDIT_MAX_POINTS = 20_000  # points of one drawing the page may send (strokes and paths together)
+BRUSH_PAINT_MAX_SIDE_PX = 1280  # painted strokes are drawn at most this big, then scaled up to the frame
+BRUSH_MASK_CACHE_SIZE = 16  # masks built from painted strokes kept (one per brush, the form reruns often)
+BRUSH_PREVIEW_CACHE_SIZE = 16  # small copies of the first frame and masks kept for the drawing canvas
+BRUSH_BACKGROUND_MAX_SIDE_PX = 960  # the first frame's copy on the drawing canvas (points: full size)
+BRUSH_MASK_PREVIEW_MAX_SIDE_PX = 480  # a given mask image as the drawing canvas tints it
+BRUSH_BACKGROUND_QUALITY = 82  # JPEG quality of that copy
 
 # --- Compare: prompt experiments as a grid (core/compare/experiments.py, app_pages/compare.py; issue 10) ----
 EXPERIMENT_MAX_AXES = 3  # prompt wordings, endpoint choices, model/router

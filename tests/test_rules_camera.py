@@ -173,6 +173,16 @@ def test_the_exclusion_names_the_seed_and_the_other_field():
     assert rule.quote.startswith("last_frame, dynamic_masks/static_mask, and camera_control")
 
 
+def test_a_static_and_a_moving_brush_are_one_motion_brush_said_once():
+    moving = [{"mask": MASK_URL, "trajectories": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]
+    both = body(static_mask=MASK_URL, dynamic_masks=moving, camera_control={"type": "forward_up"})
+    found = check.problems(E, both)
+    assert [(p.field, p.message.split(";")[0]) for p in found] == [
+        ("camera_control", "cannot be used together with the motion brush")]
+    found = check.problems(E, body(last_frame=IMG, static_mask=MASK_URL, dynamic_masks=moving))
+    assert [p.field for p in found] == ["static_mask"]
+
+
 def test_shape_rules_are_cautions_from_klings_docs_one_entry_each():
     ids = {r.id for r in rules.rules_for(E) if r.source_kind == rules.KLING_DOC}
     assert ids >= {

@@ -4,8 +4,10 @@ Owns: `catalog` (the endpoints: id, router, model, path, schema, price rule, mod
 request bodies exactly as each router receives them), `rules` (every cross-field rule with its level and
 source, and `RuledModel`, the base of every body), `check` (problems and cautions of a body: the CLI, the
 pages and the emulator run the same check), `tokens` (@image/@element/<<<…>>> references), `storyboard`
-(shots), `camera` (camera moves and motion brush), `pricing` (rates and estimates), `templates` (the
-starter prompts), `media` (image rules, Base64) and `imagefix` (fixing an image that breaks them; URL probes);
+(shots), `camera` (camera moves and motion brush), `brush_canvas` (the brush drawn on the first frame:
+canvas ↔ image pixels, masks from painted strokes), `camera_diagram` (an SVG of each camera move),
+`pricing` (rates and estimates), `templates` (the starter prompts), `media` (image rules, Base64) and
+`imagefix` (fixing an image that breaks them; URL probes);
 the prompt help: `vocabulary` (words Kling understands, one data file `data/vocabulary.toml` with its
 sources), `structure` (the parts of a prompt read from word lists; "Add"/"Insert") and `lint` (the prompt
 linter: cautions with reason and source); `improve` ("Improve the wording": the chat messages from

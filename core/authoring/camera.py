@@ -24,7 +24,6 @@ turns it left/right (a pan); `zoom` below 0 narrows the view (zoom in), above 0 
 
 from __future__ import annotations
 
-import functools
 import io
 import itertools
 from collections.abc import Mapping, Sequence
@@ -33,7 +32,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageOps
 
 from core import config
-from core.authoring import media
+from core.authoring import brush_canvas, media
 
 SIMPLE = "simple"
 CAMERA_TYPES = (SIMPLE, "down_back", "forward_up", "right_turn_forward", "left_turn_forward")
@@ -184,7 +183,9 @@ def _arrow(draw: ImageDraw.ImageDraw, start: Point, end: Point, colour: tuple[in
     draw.polygon([end, left, right], fill=colour)
 
 
-@functools.lru_cache(maxsize=config.BRUSH_OVERLAY_CACHE_SIZE)
+_OVERLAYS = brush_canvas.ContentCache(config.BRUSH_OVERLAY_CACHE_SIZE)
+
+
 def draw_brushes(
     frame: str | None,
     static_mask: str | None,
@@ -195,7 +196,18 @@ def draw_brushes(
     `config.BRUSH_PREVIEW_MAX_SIDE_PX` on a side; None when there is nothing to draw on.
 
     Inputs are inline Base64 strings (URLs are not fetched). With no frame, the first mask is the canvas.
+    Kept for the next run by the digests of the pictures (not the pictures: the form reruns on every click).
     """
+    key = (brush_canvas.digest(frame), brush_canvas.digest(static_mask),
+           tuple((brush_canvas.digest(m), tuple(p)) for m, p in moving))
+    return _OVERLAYS.get(key, lambda: _draw_brushes(frame, static_mask, moving))
+
+
+def _draw_brushes(
+    frame: str | None,
+    static_mask: str | None,
+    moving: tuple[tuple[str | None, tuple[Point, ...]], ...],
+) -> bytes | None:
     base = _decode(frame)
     masks = [_decode(static_mask)] + [_decode(m) for m, _ in moving]
     if base is None:

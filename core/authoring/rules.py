@@ -574,17 +574,19 @@ def _used(m: Any, name: str) -> bool:
 
 
 def _one_of_three(m: Any) -> list[Issue]:
-    """last_frame, the brushes (static and/or moving) and camera_control: at most one group is used."""
+    """last_frame, the brushes (static and/or moving) and camera_control: at most one group is used.
+
+    One problem per group after the first, at its first field used: a static and a moving brush together
+    are one motion brush, said once (issue 16: the page showed the same sentence twice)."""
     groups = [[n for n in names if _used(m, n)] for names in _EXCLUSIVE]
     used = [names for names in groups if names]
     if len(used) < 2:
         return []
     first = _EXCLUSIVE_WORDS[used[0][0]]
     return [
-        Issue((name,), f"cannot be used together with {first}; keep only one of a last frame, the motion "
-              "brush and camera movement")
+        Issue((names[0],), f"cannot be used together with {first}; keep only one of a last frame, the "
+              "motion brush and camera movement")
         for names in used[1:]
-        for name in names
     ]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.authoring import rules
+from core.authoring import camera, rules
 from tests.app.test_create_pages import (
     assert_started,
     demo,
@@ -20,6 +20,7 @@ from tests.app.test_create_pages import (
     upload,
 )
 from tests.images import b64, png
+from ui.create import camera as camera_view
 from ui.create import page as create
 
 __all__ = ["demo"]  # the fixture, re-used
@@ -39,6 +40,16 @@ def v3_page() -> tuple[AppTest, str]:
     return at, p
 
 
+def choose_camera(at: AppTest, p: str, kind: str) -> None:
+    """Click the camera card of a move."""
+    at.button(key=camera_view.pick_key(f"{p}.camera_control", kind)).click().run()
+
+
+def exact_values(at: AppTest, p: str) -> None:
+    """The motion brush's second view: mask files and tables of points."""
+    at.button_group(key=f"{p}.motion_brush.view").set_value("table").run()
+
+
 def image_captions(at: AppTest) -> list[str]:
     return [img.caption for element in at.get("image") for img in element.proto.imgs]
 
@@ -49,7 +60,7 @@ def preview(at: AppTest) -> dict:
 
 def test_a_camera_preset_makes_a_job(demo: Path) -> None:
     at, p = v3_page()
-    at.selectbox(key=f"{p}.camera_control.type").set_value("down_back").run()
+    choose_camera(at, p, "down_back")
     assert any("move down and back" in c.value for c in at.caption)
     assert preview(at)["camera_control"] == {"type": "down_back"}
     generate(at, "image")
@@ -58,7 +69,7 @@ def test_a_camera_preset_makes_a_job(demo: Path) -> None:
 
 def test_simple_camera_one_axis_with_its_word(demo: Path) -> None:
     at, p = v3_page()
-    at.selectbox(key=f"{p}.camera_control.type").set_value("simple").run()
+    choose_camera(at, p, "simple")
     at.selectbox(key=f"{p}.camera_control.axis").set_value("tilt").run()
     at.slider(key=f"{p}.camera_control.amount").set_value(-4.0).run()
     assert any(c.value.startswith("Pan left, strength 4 of 10") for c in at.caption)
@@ -80,8 +91,9 @@ def _edit_points(at: AppTest, key: str, rows: list[tuple[int, int]]) -> None:
 
 def test_static_and_two_moving_brushes_preview_bottom_left_and_make_a_job(demo: Path) -> None:
     at, p = v3_page()
+    exact_values(at, p)
     upload(at, f"{p}.static_mask.upload", png((640, 360)), "still.png")
-    assert "Static brush (blue) over the first frame" in image_captions(at)
+    assert any(c.startswith("Brushes over the first frame") for c in image_captions(at))
     for _ in range(2):
         at.button(key=f"{p}.dynamic_masks.__add").click().run()
     for i in range(2):
@@ -106,6 +118,7 @@ def test_static_and_two_moving_brushes_preview_bottom_left_and_make_a_job(demo: 
 
 def test_removing_a_moving_brush_moves_the_next_one_up(demo: Path) -> None:
     at, p = v3_page()
+    exact_values(at, p)
     for _ in range(2):
         at.button(key=f"{p}.dynamic_masks.__add").click().run()
     for i in range(2):
@@ -123,7 +136,7 @@ def test_removing_a_moving_brush_moves_the_next_one_up(demo: Path) -> None:
 def test_last_frame_with_camera_is_a_problem_and_sends_nothing(demo: Path) -> None:
     at, p = v3_page()
     at.text_input(key=f"{p}.last_frame").input("https://example.com/end.png").run()
-    at.selectbox(key=f"{p}.camera_control.type").set_value("forward_up").run()
+    choose_camera(at, p, "forward_up")
     generate(at, "image")
     errors = [e.value.replace("\\", "") for e in at.error]
     assert any("cannot be used together with a last frame" in e for e in errors), errors
@@ -160,3 +173,16 @@ def test_a_loaded_body_comes_back_with_top_left_points_and_the_same_body() -> No
     got = at.session_state["harness.result"]["body"]["camera_control"]
     assert got == {"type": "simple", "config": {**camera["config"], "pan": 3.0}}
     assert at.selectbox(key=f"{p}.camera_control.axis").value == "pan"
+
+
+def test_the_help_counts_the_cards_it_shows(demo: Path) -> None:
+    """Issue 16: the help said five presets while the list showed four and "Simple"."""
+    at, p = v3_page()
+    presets = [t for t in camera.CAMERA_TYPES if t != camera.SIMPLE]
+    words = {4: "four"}[len(presets)]
+    assert any(f"one of {words} ready-made moves, or one simple movement" in c.value for c in at.caption)
+    key = f"{p}.camera_control"
+    labels = [at.button(key=camera_view.pick_key(key, t)).label for t in camera_view.CARD_LABELS]
+    assert labels == ["None", "Simple", "Down and back", "Forward and up", "Turn right", "Turn left"]
+    assert set(camera_view.CARD_LABELS) == {camera_view.NONE, *camera.CAMERA_TYPES}
+    assert any("Chosen: no camera movement." in c.value for c in at.caption)

@@ -1,8 +1,9 @@
 """Camera movement (Kling v3 image-to-video `camera_control`): a widget for the form renderer.
 
-The five Kling presets in plain words, plus "no camera movement"; for `simple`, one axis and its
-amount (-10…10) with what the camera does in film words ("zoom in", "tilt up", "pan left"…). The
-value sent is `{"type": preset}` or `{"type": "simple", "config": {six axes, one non-zero}}`.
+Six choices, each a card with a small drawing of the move (core.authoring.camera_diagram) and a button:
+no camera movement, "Simple" (one movement you choose) and Kling's four preset moves. For `simple`, one axis
+and its amount (-10…10) with what the camera does in film words ("zoom in", "tilt up", "pan left"…) and
+its drawing. The value sent is `{"type": preset}` or `{"type": "simple", "config": {six axes, one non-zero}}`.
 
     WIDGETS["camera_control"](call) -> (value, problems)
     LOADERS["camera_control"](call, value)
@@ -15,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from core import config
-from core.authoring import camera
+from core.authoring import camera, camera_diagram
 from ui.create import widgets as w
 
 NONE = "none"  # no camera_control in the body
@@ -26,6 +27,13 @@ TYPE_LABELS = {
     camera.SIMPLE: "Simple: one movement you choose",
     **{t: camera.PRESET_WORDS[t].capitalize() for t in camera.CAMERA_TYPES if t != camera.SIMPLE},
 }
+CARD_LABELS = {  # short, on the cards' buttons (TYPE_LABELS is their tooltip)
+    NONE: "None", camera.SIMPLE: "Simple", "down_back": "Down and back", "forward_up": "Forward and up",
+    "right_turn_forward": "Turn right", "left_turn_forward": "Turn left",
+}
+CARD_WIDTH_PX = 104
+DIAGRAM_WIDTH_PX = 80
+SIMPLE_CARD = ("horizontal", 1.0)  # the Simple card's drawing: one straight move
 
 
 def type_key(key: str) -> str:
@@ -38,6 +46,32 @@ def axis_key(key: str) -> str:
 
 def amount_key(key: str) -> str:
     return f"{key}.amount"
+
+
+def pick_key(key: str, kind: str) -> str:
+    """A card's button (beside the field's keys, not under them: loading a body never touches it)."""
+    return f"{key}__pick_{kind}"
+
+
+def _choose(tkey: str, kind: str) -> None:
+    w.put(tkey, kind)
+
+
+def diagram(kind: str, axis: str | None = None, amount: float = 0.0) -> str:
+    return camera_diagram.svg(kind, axis, amount)
+
+
+def _cards(key: str, kind: str) -> None:
+    """The six choices as cards: the move's drawing and a button (the chosen one filled in)."""
+    tkey = type_key(key)
+    with st.container(horizontal=True, gap="small"):
+        for choice, label in CARD_LABELS.items():
+            drawn = (choice, *SIMPLE_CARD) if choice == camera.SIMPLE else (choice,)
+            with st.container(width=CARD_WIDTH_PX, horizontal_alignment="center", gap="small"):
+                st.image(diagram(*drawn), width=DIAGRAM_WIDTH_PX)
+                st.button(label, key=pick_key(key, choice), help=TYPE_LABELS[choice], width="stretch",
+                          type="primary" if choice == kind else "secondary", on_click=_choose,
+                          args=(tkey, choice))
 
 
 def _amount_slider(key: str) -> float:
@@ -59,16 +93,16 @@ def draw_camera_control(call: Any) -> tuple[dict[str, Any] | None, list[str]]:
     if spec.help:
         st.caption(spec.help)
     tkey = type_key(key)
-    w.seed(tkey, NONE)
-    if st.session_state.get(tkey) not in TYPE_LABELS:
-        st.session_state[tkey] = NONE
-    kind = st.selectbox("Camera movement", list(TYPE_LABELS), key=tkey, format_func=TYPE_LABELS.__getitem__,
-                        label_visibility="collapsed")
-    w.remember(tkey, kind)
+    kind = w.current(tkey, NONE)
+    if kind not in TYPE_LABELS:
+        kind = NONE
+    st.session_state[tkey] = w.remember(tkey, kind)
+    _cards(key, kind)
     if kind == NONE:
+        st.caption("Chosen: no camera movement.")
         return None, []
     if kind != camera.SIMPLE:
-        st.caption(f"The camera will {camera.PRESET_WORDS[kind]} (Kling preset {kind}).")
+        st.caption(f"Chosen: the camera will {camera.PRESET_WORDS[kind]} (Kling preset `{kind}`).")
         return {"type": kind}, []
     akey = axis_key(key)
     w.seed(akey, DEFAULT_AXIS)
@@ -77,7 +111,9 @@ def draw_camera_control(call: Any) -> tuple[dict[str, Any] | None, list[str]]:
     axis = st.selectbox("Movement", camera.AXES, key=akey, format_func=camera.AXIS_LABELS.__getitem__)
     w.remember(akey, axis)
     amount = _amount_slider(amount_key(key))
-    st.caption(f"{camera.describe(axis, amount)} (Kling axis {axis} = {amount:g}).")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.image(diagram(camera.SIMPLE, axis, amount), width=DIAGRAM_WIDTH_PX)
+        st.caption(f"{camera.describe(axis, amount)} (Kling axis {axis} = {amount:g}).")
     call.slot(f"{spec.name}.config", "Simple movement")
     return {"type": camera.SIMPLE, "config": camera.simple_config(axis, amount)}, []
 

@@ -59,7 +59,8 @@ LIST_ITEM_LABELS = {
 OPTIONAL_TITLE = "Optional"
 OPTIONAL_HELP = "Extras you can leave out: the video is made without them."
 # Widget hints drawn by a module of their own. The module's WIDGETS[hint](WidgetCall) draws the field and
-# returns (value, problems found while drawing); its LOADERS[hint](WidgetCall, value) pre-fills it.
+# returns (value, problems found while drawing: a list, or {dotted path: list}); its
+# LOADERS[hint](WidgetCall, value) pre-fills it.
 CUSTOM_WIDGETS = {
     "camera_control": "ui.create.camera", "static_brush": "ui.create.brush",
     "moving_brushes": "ui.create.brush",
@@ -470,7 +471,10 @@ def _draw_field(spec: FieldSpec, ctx: _Ctx) -> Any:
     draw = custom_widget(spec.widget)
     if draw is not None:
         value, problems = draw(WidgetCall(spec, ctx.key(spec.name), ctx.key, lambda p, lb: _slot(p, ctx, lb)))
-        if problems:
+        if isinstance(problems, dict):  # {dotted path: messages}: each at its own slot (a brush's table)
+            for path, msgs in problems.items():
+                ctx.local[path] = [*ctx.local.get(path, []), *msgs]
+        elif problems:
             ctx.local[spec.name] = list(problems)
     elif spec.kind == "list":
         value = _draw_list(spec, spec.name, ctx)

@@ -156,7 +156,7 @@ class CameraConfig(StrictModel):
 
 
 class CameraControl(StrictModel):
-    """`{type, config}`: one of Kling's five camera moves; `config` only with `simple`."""
+    """`{type, config}`: Kling's `simple` move or one of its four preset moves; `config` only for `simple`."""
 
     type: str = Field(
         title="Camera movement",
@@ -199,7 +199,8 @@ def _camera_control() -> Any:
     return Field(
         None,
         title="Camera movement",
-        description="Move the camera: one of five presets, or one simple movement with its strength."
+        description="Move the camera: one of four ready-made moves, or one simple movement you choose and "
+        "its strength."
         + _UNCONFIRMED,
         json_schema_extra=ui_hint("camera_control", CAMERA_ORDER),
     )
@@ -208,7 +209,7 @@ def _camera_control() -> Any:
 def _static_mask() -> Any:
     return Field(
         None,
-        title="Static brush",
+        title="Motion brush: still area",
         description="A mask image of the parts that must stay still (white = still), the same shape as "
         "the first frame." + _UNCONFIRMED,
         json_schema_extra=ui_hint("static_brush", STATIC_MASK_ORDER),
@@ -218,7 +219,7 @@ def _static_mask() -> Any:
 def _dynamic_masks() -> Any:
     return Field(
         None,
-        title="Moving brushes",
+        title="Motion brush: moving brushes",
         description=f"Up to {config.MOVING_BRUSHES_MAX} brushes, each a mask image (white = what moves) "
         "and the path it follows over the first frame." + _UNCONFIRMED,
         json_schema_extra=ui_hint("moving_brushes", DYNAMIC_MASKS_ORDER, max_items=config.MOVING_BRUSHES_MAX),
