@@ -2,6 +2,8 @@
 `python -m core rules ENDPOINT_ID` (the rules table: rule, level, field, source), and
 `python -m core engine [--data-dir DIR]` (the job engine alone, without the web app: polls and downloads
 the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on one ledger), and
+`python -m core share-check --address A` (prints a warning when that address is reachable from the network,
+the operator's key is set and nobody has to sign in; scripts/start.sh runs it), and
 `python -m core migrate-media [--data-dir DIR] [--dry-run]` (copy a local install into the configured
 PostgreSQL and/or S3 bucket, idempotently, with a progress bar on stderr: core/storage/migrate.py; exit 0
 done or
@@ -43,7 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--data-dir", default=None,
                      help="the local install's folder (default: $STUDIO_DATA_DIR)")
     mig.add_argument("--dry-run", action="store_true", help="only say what would be copied")
+    shr = sub.add_parser("share-check", help="warn when the studio would be reachable from the network with "
+                         "the operator's key and no sign-in")
+    shr.add_argument("--address", default="", help="the address the server listens on")
     return parser
+
+
+def run_share_check(address: str, err: TextIO) -> int:
+    """Print the warning (core/team/exposure.py) to standard error; always exit 0 (it never stops a start)."""
+    from core.team import exposure, identity
+
+    secrets = identity.secrets_data()
+    warning = exposure.share_warning(address, exposure.operator_keys_set(secrets),
+                                     exposure.sign_in_configured(identity.team_settings(secrets)))
+    if warning:
+        print(f"WARNING: {warning}", file=err)
+    return EXIT_OK
 
 
 def run_migrate(data_dir: str | None, dry_run: bool, out: TextIO, err: TextIO) -> int:
@@ -133,6 +150,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO
         return run_migrate(args.data_dir, args.dry_run, out, err)
     if args.command == "rules":
         return run_rules(args.endpoint_id, out, err)
+    if args.command == "share-check":
+        return run_share_check(args.address, err)
     return run_check(args.endpoint_id, args.file, args.json, stdin, out, err, strict=args.strict)
 
 

@@ -555,6 +555,24 @@ def test_connection(router: str) -> tuple[bool, str]:
     return ok, f"{message} ({where})"
 
 
+def check_key(router: str) -> tuple[bool, str]:
+    """Settings' "Check with <router>": the one call site of the cost-free key check. Today the probe of
+    `test_connection` (a task id that cannot exist: "not found" means the key was accepted; nothing is
+    started or charged); issue 19's check in core takes its place here."""
+    ok, message = test_connection(router)
+    return ok, f"{message} Checked: the router was asked about a video that does not exist; nothing was made."
+
+
+def share_warning() -> str | None:
+    """The warning when this server listens beyond this computer with the operator's key and no sign-in
+    (core/team/exposure.py; scripts/start.sh --share prints the same)."""
+    from core.team import exposure
+
+    secrets = ident.secrets_data()
+    return exposure.share_warning(st.get_option("server.address"), exposure.operator_keys_set(secrets),
+                                  exposure.sign_in_configured(team_settings()))
+
+
 # --- this browser: drafts and "Mine" ------------------------------------------------------------------
 
 
