@@ -49,3 +49,82 @@ def test_what_is_not_a_key_is_refused_next_to_the_box(demo: Path) -> None:  # no
     assert any("Not used" in e.value and "Bearer" in e.value for e in at.error)
     _submit(at, MR, None)
     assert any("Paste a key first" in e.value for e in at.error)
+
+
+# --- nothing filed or lost wrongly (item 4) ---------------------------------------------------------------
+
+def _library(demo_dir: Path):
+    from core import server
+
+    return server.services(demo_dir, start=False).library
+
+
+def test_replace_question_unanswered_generate_files_nothing_under_the_preset(demo: Path) -> None:  # noqa: F811
+    from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
+    from tests.app.test_library_page import LIBRARY, save_preset
+
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A harbour at dawn, gulls over the boats").run()
+    save_preset(at, "text", "Harbour")
+    lib = _library(demo)
+    at.button(key="create.text.__start_over").click().run()  # a new draft, not the preset
+    at.text_area(key=f"{p}.prompt").input("A lighthouse in a storm, waves over the rocks").run()
+    at.switch_page(LIBRARY).run()
+    at.button(key="library.Harbour.load").click().run()
+    at.switch_page("app_pages/text_to_video.py").run()  # AppTest stays on the old page after switch_page
+    assert any("replaces what you have written" in w.value for w in at.warning)
+    generate(at, "text")  # the question is still open: Generate sends the draft on show
+    [job_id] = session_jobs(at)
+    assert lib.takes("Harbour", 1) == []  # … which is no take of the preset
+    at.button(key="create.text.__replace_yes").click().run()  # answered: the preset is in the form now
+    assert "harbour" in at.text_area(key=f"{p}.prompt").value.lower()
+    generate(at, "text")
+    assert len(session_jobs(at)) == 2
+    assert lib.takes("Harbour", 1) == [session_jobs(at)[-1]] != [job_id]
+
+
+def test_keep_my_draft_links_no_take_to_the_preset(demo: Path) -> None:  # noqa: F811
+    from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
+    from tests.app.test_library_page import LIBRARY, save_preset
+
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A harbour at dawn, gulls over the boats").run()
+    save_preset(at, "text", "Harbour")
+    at.button(key="create.text.__start_over").click().run()
+    at.text_area(key=f"{p}.prompt").input("A lighthouse in a storm, waves over the rocks").run()
+    at.switch_page(LIBRARY).run()
+    at.button(key="library.Harbour.load").click().run()
+    at.switch_page("app_pages/text_to_video.py").run()
+    at.button(key="create.text.__replace_no").click().run()
+    generate(at, "text")
+    assert len(session_jobs(at)) == 1 and _library(demo).takes("Harbour", 1) == []
+
+
+def test_delete_preset_asks_first_and_undo_brings_it_back_with_its_takes(demo: Path) -> None:  # noqa: F811
+    from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
+    from tests.app.test_library_page import LIBRARY, save_preset
+
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A red fox trots through snow").run()
+    save_preset(at, "text", "Fox")
+    generate(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A red fox leaps through fresh snow").run()
+    save_preset(at, "text", "Fox")
+    lib = _library(demo)
+    before = [(v.number, v.body_hash, v.created) for v in lib.versions("Fox")]
+    assert lib.takes("Fox", 1) == session_jobs(at)
+    at.switch_page(LIBRARY).run()
+    question = "Delete the preset “Fox” and all 2 versions?"
+    assert any(question in m.value for m in at.markdown)  # the question, in the Delete popover
+    assert [v.number for v in lib.versions("Fox")] == [1, 2]  # opening it deleted nothing
+    at.button(key="library.Fox.delete").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert lib.versions("Fox") == []
+    assert at.button(key="library.undo_btn") is not None
+    at.button(key="library.undo_btn").click().run()
+    assert [(v.number, v.body_hash, v.created) for v in lib.versions("Fox")] == before
+    assert lib.takes("Fox", 1) == session_jobs(at)
+    assert any("is back" in t.value for t in at.toast)

@@ -165,6 +165,7 @@ def _take_pending(mode: Mode) -> bool:
         st.session_state[_k(mode, ASK)] = (endpoint_id, body)
         return False
     _load(mode, endpoint, body)
+    library_view.loaded(mode, endpoint_id, body)  # a preset is linked only once its body is in the form
     st.toast("Loaded the request into the form. Change what you like, then Generate.")
     return True
 
@@ -335,6 +336,8 @@ def _on_replace(mode: Mode, replace: bool) -> None:
     if replace and asked:
         session.queue_form(*asked)
         st.session_state[_k(mode, REPLACE_OK)] = True
+    elif asked:
+        library_view.not_loaded(mode)
 
 
 def _replace_question(mode: Mode) -> None:
