@@ -693,6 +693,21 @@ def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job],
     return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
 
 
+HAS_JOB_KEY = "studio.has_made_a_job"  # found once: this person (or browser) has made a job
+
+
+def has_made_a_job() -> bool:
+    """This person (single-user: this browser) has made at least one job: the welcome is for those who have
+    not. One indexed query until the answer is yes, then none."""
+    if st.session_state.get(HAS_JOB_KEY) or session_job_ids():
+        st.session_state[HAS_JOB_KEY] = True
+        return True
+    found = bool(ledger().jobs.list(limit=1, filters=JobFilter(**mine_filter())))
+    if found:
+        st.session_state[HAS_JOB_KEY] = True
+    return found
+
+
 # --- Compare (issue 10): experiments run through the engine, at most N at a time per router -------------
 
 COMPARE_OPEN_KEY = "compare.open"  # the experiment on show (also ?exp=<id> in the URL)

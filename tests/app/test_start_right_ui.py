@@ -128,3 +128,25 @@ def test_delete_preset_asks_first_and_undo_brings_it_back_with_its_takes(demo: P
     assert [(v.number, v.body_hash, v.created) for v in lib.versions("Fox")] == before
     assert lib.takes("Fox", 1) == session_jobs(at)
     assert any("is back" in t.value for t in at.toast)
+
+
+# --- the welcome, per person (item 2) -----------------------------------------------------------------------
+
+def _starters(at) -> list[str]:
+    return [str(b.key) for b in at.button if str(b.key or "").startswith("welcome.try")]
+
+
+def test_welcome_closed_comes_back_from_the_sidebar_on_any_page(demo: Path) -> None:  # noqa: F811
+    from tests.app.test_create_pages import generate, open_page, prefix
+
+    at = open_page("text")
+    at.text_area(key=f"{prefix(at, 'text')}.prompt").input("A kite over a beach").run()
+    generate(at, "text")
+    at.run()
+    assert not _starters(at)  # this browser made a job: no welcome …
+    at.switch_page("app_pages/jobs.py").run()
+    at.button(key="welcome.reopen").click().run()  # … until asked for, from the sidebar of any page
+    at.switch_page("app_pages/text_to_video.py").run()  # AppTest stays on the old page after switch_page
+    assert len(_starters(at)) == 3
+    at.button(key="welcome.close").click().run()
+    assert not _starters(at)
