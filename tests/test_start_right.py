@@ -94,3 +94,34 @@ def test_streamlit_config_listens_on_this_computer_only() -> None:
 
     server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
     assert server["address"] == "127.0.0.1"
+
+
+def test_add_shot_keeps_the_total_or_says_by_how_much_it_runs_over() -> None:
+    from core.authoring import storyboard as sb
+
+    shots, said = sb.add_shot_keeping([{"prompt": "a", "duration": 5}], 5)
+    assert [s["duration"] for s in shots] == [3, 2] and "the total stays 5 s" in said
+    shots, said = sb.add_shot_keeping([{"prompt": "a", "duration": 3}], 5)
+    assert [s["duration"] for s in shots] == [3, 2] and "the 2 s still missing" in said
+    shots, said = sb.add_shot_keeping([{"index": 1, "prompt": "a", "duration": 3},
+                                       {"index": 2, "prompt": "b", "duration": 7}], 10)
+    assert [(s["index"], s["duration"]) for s in shots] == [(1, 3), (2, 4), (3, 3)]
+    shots, said = sb.add_shot_keeping([{"prompt": "a", "duration": 1}, {"prompt": "b", "duration": 1}], 2)
+    assert [s["duration"] for s in shots] == [1, 1, 1] and "1 s longer than the 2 s video" in said
+    shots, said = sb.add_shot_keeping([{"prompt": "a", "duration": 3}], None)
+    assert [s["duration"] for s in shots] == [3, 1]
+    full = [{"prompt": str(i), "duration": 2} for i in range(config.SHOTS_MAX)]
+    try:
+        sb.add_shot_keeping(full, 12)
+    except ValueError as exc:
+        assert "at most" in str(exc)
+    else:
+        raise AssertionError("a seventh shot was added")
+
+
+def test_range_problem_in_plain_words() -> None:
+    from ui.create.form import range_problem
+
+    assert range_problem(-2, 1, 15) == "-2 is not used: this must be at least 1 and at most 15."
+    assert range_problem(16, 1, 15) == "16 is not used: this must be at most 15."
+    assert range_problem(3, 1, 15) is None and range_problem(None, 1, 15) is None

@@ -240,6 +240,19 @@ def _toggle_values(spec: FieldSpec) -> tuple[Any, Any]:
     return on, off
 
 
+def range_problem(value: Any, minimum: float | None, maximum: float | None) -> str | None:
+    """A number outside its field's range, in plain words (None: within, or no number yet)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    shown = f"{value:g}"
+    if minimum is not None and value < minimum:
+        more = f" and at most {maximum:g}" if maximum is not None else ""
+        return f"{shown} is not used: this must be at least {minimum:g}{more}."
+    if maximum is not None and value > maximum:
+        return f"{shown} is not used: this must be at most {maximum:g}."
+    return None
+
+
 def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
     key = ctx.key(path)
     label, helptext = spec.label, spec.help
@@ -291,14 +304,15 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
         value = st.slider(label, min_value=int(spec.minimum), max_value=int(spec.maximum), step=1, key=key,
                           help=helptext, **numeric_start)
     elif spec.widget == "number":
+        # No min/max on the widget: the browser would keep the old value silently ("Press Enter to apply",
+        # then nothing). A number out of range is refused here, in words next to the field (issue 16).
         is_int = spec.kind == "int"
-        cast = int if is_int else float
-        value = st.number_input(
-            label, key=key, help=helptext, step=1 if is_int else None,
-            min_value=cast(spec.minimum) if spec.minimum is not None else None,
-            max_value=cast(spec.maximum) if spec.maximum is not None else None,
-            **numeric_start,
-        )
+        value = st.number_input(label, key=key, help=helptext, step=1 if is_int else None, **numeric_start)
+        problem = range_problem(value, spec.minimum, spec.maximum)
+        if problem:
+            ctx.local[path] = [problem]
+            w.remember(key, st.session_state.get(key))
+            return None
     else:  # text, video and anything else: a one-line text input
         placeholder = "https://…" if spec.kind == KIND_VIDEO or spec.widget == "video" else None
         value = (st.text_input(label, key=key, help=helptext, placeholder=placeholder) or "").strip() or None
