@@ -150,3 +150,22 @@ def test_welcome_closed_comes_back_from_the_sidebar_on_any_page(demo: Path) -> N
     assert len(_starters(at)) == 3
     at.button(key="welcome.close").click().run()
     assert not _starters(at)
+
+
+def test_every_choice_shows_a_value_the_default_marked(demo: Path) -> None:  # noqa: F811
+    from tests.app.test_create_pages import PAGES, open_page, prefix
+    from ui.create import form
+
+    at = open_page("text")
+    at.button(key="welcome.try.text").click().run()
+    at.switch_page(PAGES["text"]).run()  # the starter's body has no quality: the router's default shows
+    p = prefix(at, "text")
+    quality = at.segmented_control(key=f"{p}.mode")
+    assert quality.value == "std"
+    assert "(default)" in quality.format_func("std") and "(default)" not in quality.format_func("pro")
+    for mode in ("reference", "video"):
+        page = open_page(mode)
+        shape = page.segmented_control(key=f"{prefix(page, mode)}.aspect_ratio")
+        assert shape.value == form.AUTOMATIC and shape.format_func(form.AUTOMATIC) == "Automatic (default)"
+        assert "aspect_ratio" not in page.json[0].value  # Automatic: not sent, the router decides
+        assert not [s.key for s in page.segmented_control if s.value is None]

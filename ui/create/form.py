@@ -230,8 +230,27 @@ def _empty(spec: FieldSpec) -> Any:
     return spec.default
 
 
+AUTOMATIC = "__automatic__"  # the choice "not sent: the router decides" of an optional choice with no default
+AUTOMATIC_LABEL = "Automatic"
+DEFAULT_MARK = " (default)"
+
+
+def has_automatic(spec: FieldSpec) -> bool:
+    """An optional choice the router fills itself when it is not sent (e.g. the shape of a video made from
+    a picture or a video): drawn with "Automatic (default)" selected rather than with nothing selected."""
+    return spec.kind == "literal" and spec.default is None and not spec.required and spec.widget != "toggle"
+
+
+def choice_label(spec: FieldSpec, value: Any) -> str:
+    """An option as shown: its plain label, and "(default)" on the router's default (issue 16)."""
+    if value == AUTOMATIC:
+        return AUTOMATIC_LABEL + DEFAULT_MARK
+    text = spec.labels.get(str(value), str(value))
+    return text + DEFAULT_MARK if spec.default is not None and value == spec.default else text
+
+
 def _fmt(spec: FieldSpec) -> Callable[[Any], str]:
-    return lambda v: spec.labels.get(str(v), str(v))
+    return lambda v: choice_label(spec, v)
 
 
 def _toggle_values(spec: FieldSpec) -> tuple[Any, Any]:
@@ -297,9 +316,15 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
         value = st.selectbox(label, options, key=key, help=helptext, format_func=_fmt(spec),
                              index=None, placeholder="Choose…")
     elif spec.widget == "segmented" or spec.kind == "literal":
+        automatic = has_automatic(spec)
+        if automatic:
+            options = (AUTOMATIC, *options)
         if st.session_state.get(key) not in options:
-            st.session_state[key] = None
+            st.session_state[key] = AUTOMATIC if automatic else None
         value = st.segmented_control(label, options, key=key, help=helptext, format_func=_fmt(spec))
+        if value == AUTOMATIC:
+            w.remember(key, value)
+            return None
     elif spec.widget == "slider":
         value = st.slider(label, min_value=int(spec.minimum), max_value=int(spec.maximum), step=1, key=key,
                           help=helptext, **numeric_start)
@@ -694,7 +719,8 @@ def _load_value(spec: FieldSpec, path: str, value: Any, prefix: str) -> None:
     if value is None:
         w.put(key, _empty(spec))
         if spec.widget in ("segmented", "select") and spec.kind != "bool":
-            w.put(key, None)
+            # what the router does when the field is not sent: its default, shown selected (issue 16)
+            w.put(key, spec.default if spec.default in spec.options else None)
         return
     if spec.widget == "toggle":
         w.put(key, (value == _toggle_values(spec)[0]) if spec.kind == "literal" else bool(value))
