@@ -22,7 +22,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import config, server
-from core.authoring import pricing
+from core.authoring import catalog, pricing
 from core.authoring.catalog import Endpoint
 from core.engine import runner
 from core.errors import StudioError
@@ -705,6 +705,19 @@ def has_made_a_job() -> bool:
     found = bool(ledger().jobs.list(limit=1, filters=JobFilter(**mine_filter())))
     if found:
         st.session_state[HAS_JOB_KEY] = True
+    return found
+
+
+def page_draft(mode: str) -> tuple[str, dict] | None:
+    """This person's (single-user: this browser's) draft of a Create page, ready for a form or an
+    experiment; None when there is none. The scope is the Create page's ("create.<mode>",
+    ui/create/page.py draft_scope)."""
+    try:
+        found = drafts.read_draft(load_draft(f"create.{mode}"))
+    except Exception:  # a draft that cannot be read is no draft
+        return None
+    if found is None or found[0] not in catalog.ids():
+        return None
     return found
 
 

@@ -169,3 +169,31 @@ def test_every_choice_shows_a_value_the_default_marked(demo: Path) -> None:  # n
         assert shape.value == form.AUTOMATIC and shape.format_func(form.AUTOMATIC) == "Automatic (default)"
         assert "aspect_ratio" not in page.json[0].value  # Automatic: not sent, the router decides
         assert not [s.key for s in page.segmented_control if s.value is None]
+
+
+def test_compare_with_no_experiment_explains_and_starts_one_from_any_mode(demo: Path) -> None:  # noqa: F811
+    from core.compare import experiments as X
+    from core.models import Mode
+    from core.storage.ledger import Ledger
+    from tests.app.test_create_pages import open_page, prefix
+    from ui import session
+    from ui.compare import compare_view
+
+    at = open_page("image")
+    at.text_area(key=f"{prefix(at, 'image')}.prompt").input("The kite climbs into the wind").run()
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(compare_view.EXPLAINER in c.value for c in at.caption)
+    keys = [str(b.key) for b in at.button if str(b.key or "").startswith("compare.new.")]
+    assert keys == [f"compare.new.{m}" for m in Mode]  # every one of the four Create pages
+    at.button(key="compare.new.image").click().run()  # from this browser's draft on that page
+    assert not at.exception, [e.value for e in at.exception]
+    exp = X.load(Ledger(demo), at.session_state[session.COMPARE_OPEN_KEY])
+    assert exp is not None and exp.base["prompt"] == "The kite climbs into the wind"
+    assert "image" in exp.endpoint_id
+    fresh = open_page("reference")
+    fresh.switch_page("app_pages/compare.py").run()
+    fresh.button(key="compare.new.reference").click().run()  # no draft there: an empty request
+    assert not fresh.exception, [e.value for e in fresh.exception]
+    exp = X.load(Ledger(demo), fresh.session_state[session.COMPARE_OPEN_KEY])
+    assert exp is not None and exp.endpoint_id.endswith("reference-to-video")

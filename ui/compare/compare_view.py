@@ -30,6 +30,7 @@ from core.compare import experiments as X
 from core.compare import grid
 from core.errors import StudioError
 from core.jobs.record import Job
+from core.models import MODE_TITLES
 from ui import frame, media_links, nav, session, welcome
 from ui.results import jobs_view, library_view
 from ui.text import escape_markdown, shorten_inline_images
@@ -107,8 +108,7 @@ def _picker(current: str | None) -> str | None:
     names = {r["id"]: f"{r['title']} · {r['videos']} video{'s' if r['videos'] != 1 else ''} · "
              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r['created_at']))}" for r in rows}
     if not ids:
-        st.info("No experiments yet. On a Create page, write a prompt and press **Compare variants**.",
-                icon=":material/grid_view:")
+        new_experiment_panel(first=True)
         return None
     chosen = st.selectbox("Experiment", ids, index=ids.index(current) if current else None,
                           format_func=lambda i: names.get(i, i), key=_k("picker", current or ""),
@@ -116,7 +116,35 @@ def _picker(current: str | None) -> str | None:
     if chosen != current:
         _show(chosen)
         st.rerun()
+    if chosen is None:
+        new_experiment_panel(first=False)
     return chosen
+
+
+EXPLAINER = ("An experiment makes several versions of one request side by side: other wordings of the "
+             "prompt, another setting or another model, each as a video in a grid, so you can watch them "
+             "together and keep the best. Every version is checked and priced before anything is sent.")
+
+
+def new_experiment_panel(*, first: bool) -> None:
+    """No experiment on show: what an experiment is, and "New experiment" from each of the four Create
+    pages (from this browser's draft there, else an empty request of the page's first model)."""
+    with st.container(border=True, key="compare-new"):
+        st.markdown("#### " + ("Start your first experiment" if first else "Or start a new experiment"))
+        st.caption(EXPLAINER)
+        cols = st.columns(len(MODE_TITLES))
+        router = session.current_router()
+        for col, (mode, title) in zip(cols, MODE_TITLES.items(), strict=True):
+            draft = session.page_draft(str(mode))
+            endpoints = catalog.for_mode(router, mode)
+            with col:
+                clicked = st.button(f"New experiment: {title}", key=_k("new", mode), width="stretch",
+                                    icon=":material/add_box:", disabled=draft is None and not endpoints)
+                st.caption("From your draft on that page." if draft else "From an empty request.")
+            if clicked:
+                endpoint_id, body = draft if draft else (endpoints[0].id, {})
+                nav.open_in_compare(endpoint_id, body, str(mode))
+        st.caption("You can also press Compare variants under Generate on a Create page.")
 
 
 # --- axis editor ----------------------------------------------------------------------------------------
