@@ -14,7 +14,7 @@ import streamlit as st
 from core import config
 from core.authoring import pricing
 from core.team import budget
-from ui import connect, session, welcome
+from ui import connect, session, welcome, words
 from ui.text import escape_markdown
 
 POLL_INPUT_KEY = "settings.poll_input"
@@ -178,7 +178,9 @@ edited = st.data_editor(
     hide_index=True,
     width="stretch",
     disabled=["router", "model", "mode", "audio", "video_input", "note"],
-    column_config={"usd_per_s": st.column_config.NumberColumn("USD per second", format="%.4f", min_value=0)},
+    column_config={**{name: st.column_config.Column(label) for name, label in words.PRICE_COLUMNS.items()},
+                   "usd_per_s": st.column_config.NumberColumn(words.PRICE_COLUMNS["usd_per_s"], format="%.4f",
+                                                              min_value=0)},
 )
 session.set_price_rows(edited.to_dict("records"))
 if st.button("Reset prices to defaults", icon=":material/restart_alt:"):

@@ -18,12 +18,12 @@ from core.authoring.schemas.common import SHOT_CUSTOMIZE, SHOT_INTELLIGENCE
 Shot = dict[str, Any]
 
 SHOT_TYPE_EXPLANATIONS = {
-    SHOT_CUSTOMIZE: "Customize: the shots below are the script. Each shot's prompt and length is used as "
+    SHOT_CUSTOMIZE: "Your shots: the shots below are the script. Each shot's prompt and length is used as "
     "written, and the lengths must add up to the video's duration. The main prompt is not used for "
     "the shots.",
-    SHOT_INTELLIGENCE: "Intelligence: the model cuts your prompt into shots itself and chooses their "
-    "lengths. Write the whole story in the main prompt; there is no shot list. (Some routers refuse "
-    "intelligence on Kling v3 Omni: if yours does, use customize.)",
+    SHOT_INTELLIGENCE: "Let Kling plan the shots: the model cuts your prompt into shots itself and chooses "
+    "their lengths. Write the whole story in the main prompt; there is no shot list. (Some routers refuse "
+    "this on Kling v3 Omni: if yours does, write your own shots.)",
 }
 
 
@@ -206,7 +206,8 @@ def over_under(shots: Sequence[Shot], duration: int) -> tuple[int, int]:
 def shot_type_explanation(shot_type: str) -> str:
     """What changes with a shot type, in plain words."""
     return SHOT_TYPE_EXPLANATIONS.get(
-        shot_type, "Choose customize (you write each shot) or intelligence (the model cuts the prompt)."
+        shot_type, "Choose Your shots (you write each shot) or Let Kling plan the shots (the model cuts the "
+        "prompt)."
     )
 
 

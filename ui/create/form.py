@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from core import config
 from core.authoring import media
 from core.authoring.catalog import Endpoint
+from ui import words
 from ui.create import widgets as w
 from ui.create.fields import (
     ADVANCED,
@@ -383,13 +384,20 @@ def _item_buttons(key: str, i: int, n: int, initial: int, *, cols: tuple[Any, An
                   kwargs={"prompt_key": prompt_key, "kind": kind, "position": here})
 
 
+def _caption(description: str | None) -> None:
+    """A list's description under its title; the router's own name for it only in the tooltip (ui/words)."""
+    if not description:
+        return
+    plain, api = words.split_api_names(description)
+    st.caption(plain or description, help=api)
+
+
 def _draw_shots(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
     """multi_prompt: the storyboard editor (ui/create/storyboard.py) around the shot sub-forms."""
     from ui.create import storyboard
 
     st.markdown(f"**{spec.label}**")
-    if spec.help:
-        st.caption(spec.help)
+    _caption(spec.help)
     model = spec.item_model
     indexed = model is not None and "index" in model.model_fields
 
@@ -415,8 +423,7 @@ def _draw_list(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
     n = w.count(key, initial)
     noun = LIST_ITEM_LABELS.get(spec.widget, "Item")
     st.markdown(f"**{spec.label}**")
-    if spec.help:
-        st.caption(spec.help)
+    _caption(spec.help)
     items: list[Any] = []
     kind = spec.numbered_kind
     prompt_key = ctx.key("prompt") if kind and path == spec.name else None
