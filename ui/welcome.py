@@ -164,6 +164,7 @@ def welcome_panel(mode: Mode) -> None:
             st.markdown(f"{n}. {step}")
         if demo:
             st.caption(DEMO_SENTENCE)
+            st.page_link("app_pages/settings.py", label="Connect your account", icon=":material/key:")
         st.markdown("**Try this** — each fills a form you can change before you press Generate:")
         cols = st.columns(len(STARTERS))
         for col, starter in zip(cols, STARTERS, strict=True):

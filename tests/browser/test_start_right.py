@@ -59,3 +59,33 @@ def test_key_enter_then_use_this_key_keeps_the_key(browser: Browser, app_url: st
     assert KEY not in page.content()
     page.screenshot(path=str(app_data_dir / "start-right-key-enter-click.png"), full_page=True)
     context.close()
+
+
+def test_starters_show_to_a_new_browser_on_a_server_with_jobs(browser: Browser, app_url: str, app_data_dir):
+    first = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = first.new_page()
+    page.goto(app_url)
+    box = page.get_by_role("textbox", name="Prompt", exact=True)
+    expect(box).to_be_visible(timeout=LONG)
+    _settle(page)
+    box.fill("A heron lifts off a misty lake at sunrise, for the welcome test")
+    box.blur()
+    _settle(page)
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_test_id("stToast").filter(has_text="Job started").first).to_be_visible(timeout=LONG)
+    page.reload()
+    expect(page.get_by_role("textbox", name="Prompt", exact=True)).to_be_visible(timeout=LONG)
+    _settle(page)
+    expect(page.get_by_role("button", name="A paper boat in the rain")).to_have_count(0)  # made a job
+
+    newcomer = browser.new_context(viewport={"width": 390, "height": 844})  # another browser, a phone
+    other = newcomer.new_page()
+    other.goto(app_url)
+    expect(other.get_by_role("button", name="A paper boat in the rain")).to_be_visible(timeout=LONG)
+    other.screenshot(path=str(app_data_dir / "start-right-newcomer-phone.png"), full_page=True)
+    newcomer.close()
+
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Getting started").click()  # reopened
+    expect(page.get_by_role("button", name="A paper boat in the rain")).to_be_visible(timeout=LONG)
+    page.screenshot(path=str(app_data_dir / "start-right-reopened.png"), full_page=True)
+    first.close()
