@@ -348,6 +348,8 @@ def _replace_question(mode: Mode) -> None:
     with st.container(border=True):
         st.warning("This replaces what you have written on this page (prompt and settings). Replace it?",
                    icon=":material/edit_off:")
+        st.caption("Until you answer, Generate sends what the form shows now, and its video is filed as no "
+                   "preset's take.")
         with st.container(horizontal=True):
             st.button("Replace my draft", key=_k(mode, "replace_yes"), type="primary",
                       on_click=_on_replace, args=(mode, True))
