@@ -14,8 +14,8 @@ import streamlit as st
 from core import config
 from core.authoring import pricing
 from core.team import budget
+from ui import connect, session, welcome, words
 from ui import improve as improve_view
-from ui import session, welcome
 from ui.text import escape_markdown
 
 POLL_INPUT_KEY = "settings.poll_input"
@@ -38,72 +38,38 @@ def _on_demo_toggle() -> None:
     st.session_state[session.DEMO_KEY] = True if st.session_state[DEMO_INPUT_KEY] else None
 
 
-def router_panel(router: str) -> None:
+def address_panel(router: str) -> None:
+    """The router's address (a proxy or a mirror): only used with a key pasted in this tab."""
     label = config.ROUTER_LABELS[router]
-    st.markdown(f"**{label}**")
-    source = session.key_source(router)
-    with st.container(horizontal=True):
-        if source:
-            st.badge(f"Key set (from {source})", icon=":material/key:", color="green")
-        else:
-            st.badge("No key", icon=":material/key_off:", color="orange")
-        if session.is_demo(router):
-            st.badge("Demo mode: built-in emulator, nothing charged", icon=":material/science:", color="blue")
-        else:
-            st.badge("Real router: jobs are charged", icon=":material/payments:", color="violet")
-    with st.form(f"settings.keyform.{router}", clear_on_submit=True, border=False):
-        new_key = st.text_input(
-            f"{label} API key",
-            type="password",
-            key=f"settings.keyinput.{router}",
-            placeholder="Paste a key to use it in this browser tab",
-        )
-        if st.form_submit_button("Use this key", icon=":material/key:"):
-            session.set_session_key(router, new_key)
-            st.toast(f"{label} key set for this tab." if new_key.strip() else f"{label} key cleared.")
-            st.rerun()
     url_key = f"settings.urlinput.{router}"
     url = st.text_input(
-        f"{label} base URL",
+        f"{label} address",
         value=session.base_url(router),
         key=url_key,
-        help=f"Default: {config.DEFAULT_BASE_URLS[router]}",
+        help=f"The router's base URL. Default: {config.DEFAULT_BASE_URLS[router]}",
     )
     if url.strip() and url.strip().rstrip("/") != session.base_url(router):
         if url.strip().startswith(("http://", "https://")):
             session.set_base_url(router, url)
         else:
-            st.error("The base URL must start with http:// or https://")
+            st.error("The address must start with http:// or https://")
     problem = session.access_problem(router)
     if problem:
         st.warning(problem, icon=":material/key_off:")
-    if st.button("Check key", key=f"settings.test.{router}", icon=":material/network_check:",
-                 help="One request that costs nothing: it asks for the status of a task id that cannot "
-                 "exist, so nothing is created or charged."):
-        with st.spinner("Asking the router…"):
-            ok, message = session.test_connection(router)
-            checked = session.check_key(router)
-        (st.success if ok else st.error)("Connection works." if ok else "Connection failed.")
-        st.text(message)  # may carry the router's own words
-        if checked.request:
-            st.caption("The request made (free: nothing is created):")
-            st.text(checked.request)
 
 
-st.subheader("Routers and keys")
-st.caption(
-    "A key typed here belongs to this browser tab: it is never saved, logged or shown again. The server "
-    "keeps it in memory while your jobs run, so they go on when you close the tab; after a restart of the "
-    "app they wait until you type it again. Keys can also come from the environment or from "
-    "`.streamlit/secrets.toml` (the operator's keys)."
-)
-st.caption(
-    "A base URL typed here is only used with a key typed here too: the operator's key is only ever sent "
-    "to the operator's own address."
-)
-for r in config.ROUTERS:
-    with st.container(border=True):
-        router_panel(r)
+connect.connect_panel()
+connect.share_warning()
+with st.expander("Router addresses (only for a proxy or a mirror)", icon=":material/dns:"):
+    st.caption(
+        "An address typed here is only used with a key pasted here too: the operator's key is only ever "
+        "sent to the operator's own address. Keys can also be set by whoever runs the studio, in its "
+        "settings file or environment (see help).",
+        help="The operator's keys: MULEROUTER_API_KEY / APIMART_API_KEY in the environment or in "
+        ".streamlit/secrets.toml.",
+    )
+    for r in config.ROUTERS:
+        address_panel(r)
 
 st.subheader("Demo mode")
 st.session_state[DEMO_INPUT_KEY] = bool(st.session_state.get(session.DEMO_KEY))
@@ -117,7 +83,7 @@ st.toggle(
 st.subheader("Improve the wording")
 improve_view.settings_line(session.current_router())
 
-st.subheader("Polling")
+st.subheader("Updates")
 st.session_state[POLL_INPUT_KEY] = float(
     st.session_state.get(session.POLL_EVERY_KEY, config.JOBS_LIVE_EVERY_S)
 )
@@ -194,7 +160,7 @@ st.number_input(
 st.subheader("Compare")
 st.session_state[GROUP_LIMIT_INPUT_KEY] = session.compare_group_limit()
 st.number_input(
-    "Videos made at once per router when an experiment runs",
+    "Videos an experiment makes side by side on one router",
     min_value=1,
     max_value=config.EXPERIMENT_GROUP_LIMIT_MAX,
     step=1,
@@ -218,7 +184,9 @@ edited = st.data_editor(
     hide_index=True,
     width="stretch",
     disabled=["router", "model", "mode", "audio", "video_input", "note"],
-    column_config={"usd_per_s": st.column_config.NumberColumn("USD per second", format="%.4f", min_value=0)},
+    column_config={**{name: st.column_config.Column(label) for name, label in words.PRICE_COLUMNS.items()},
+                   "usd_per_s": st.column_config.NumberColumn(words.PRICE_COLUMNS["usd_per_s"], format="%.4f",
+                                                              min_value=0)},
 )
 session.set_price_rows(edited.to_dict("records"))
 if st.button("Reset prices to defaults", icon=":material/restart_alt:"):
@@ -227,8 +195,7 @@ if st.button("Reset prices to defaults", icon=":material/restart_alt:"):
     st.rerun()
 
 st.subheader("Data")
-st.caption("Job history and videos are kept in this folder:")
+st.caption("Job history and videos are kept in this folder:",
+           help=f"Whoever runs the studio can choose another folder with the environment variable "
+           f"{config.DATA_DIR_ENV}, set before starting it.")
 st.code(str(session.data_dir()), language=None)
-st.caption(
-    f"Set the environment variable {config.DATA_DIR_ENV} before starting the app to use another folder."
-)

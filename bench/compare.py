@@ -203,7 +203,7 @@ def server_memory_while_playing(play_s: float, video_mb: int, rest_s: float) -> 
                 page = browser.new_page(viewport={"width": 1600, "height": 1400})
                 page.goto(f"{url}/compare?exp={exp.id}")
                 expect(page.get_by_role("button", name="Run all")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-                limit = page.get_by_role("spinbutton", name="At once per router")
+                limit = page.get_by_role("spinbutton", name="Made side by side on one router")
                 limit.fill(str(PLAY_LIMIT))
                 limit.press("Enter")
                 page.wait_for_timeout(1000)

@@ -2,6 +2,8 @@
 `python -m core rules ENDPOINT_ID` (the rules table: rule, level, field, source; the prompt linter last),
 `python -m core engine [--data-dir DIR]` (the job engine alone, without the web app: polls and downloads
 the jobs of that ledger until stopped with Ctrl-C / SIGTERM; several may run on one ledger), and
+`python -m core share-check --address A` (prints a warning when that address is reachable from the network,
+the operator's key is set and nobody has to sign in; scripts/start.sh runs it), and
 `python -m core migrate-media [--data-dir DIR] [--dry-run]` (copy a local install into the configured
 PostgreSQL and/or S3 bucket, idempotently, with a progress bar on stderr: core/storage/migrate.py; exit 0
 done or
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     smk.add_argument("--router", required=True, choices=("mulerouter", "apimart"))
     smk.add_argument("--yes", action="store_true", help="do not ask (for scripts that already asked)")
     smk.add_argument("--out", default=None, help="where to save the video (default: a temporary folder)")
+    shr = sub.add_parser("share-check", help="warn when the studio would be reachable from the network with "
+                         "the operator's key and no sign-in")
+    shr.add_argument("--address", default="", help="the address the server listens on")
     return parser
 
 
@@ -114,6 +119,18 @@ def run_check_key(router: str, ask: bool, out: TextIO, err: TextIO) -> int:
     print(f"answer: {status} → {result.verdict}", file=out)
     print(result.message, file=out)
     return EXIT_OK if result.ok and result.verdict == keycheck.ACCEPTED else EXIT_PROBLEMS
+
+
+def run_share_check(address: str, err: TextIO) -> int:
+    """Print the warning (core/team/exposure.py) to standard error; always exit 0 (it never stops a start)."""
+    from core.team import exposure, identity
+
+    secrets = identity.secrets_data()
+    warning = exposure.share_warning(address, exposure.operator_keys_set(secrets),
+                                     exposure.sign_in_configured(identity.team_settings(secrets)))
+    if warning:
+        print(f"WARNING: {warning}", file=err)
+    return EXIT_OK
 
 
 def run_migrate(data_dir: str | None, dry_run: bool, out: TextIO, err: TextIO) -> int:
@@ -212,6 +229,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO
         return run_rules(args.endpoint_id, out, err)
     if args.command == "check-videos":
         return run_check_videos(args.data_dir, args.again, out)
+    if args.command == "share-check":
+        return run_share_check(args.address, err)
     return run_check(args.endpoint_id, args.file, args.json, stdin, out, err, strict=args.strict)
 
 

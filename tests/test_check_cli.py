@@ -176,7 +176,7 @@ def test_field_path(loc, path):
         ({"prompt": "x", "elements": {}}, "elements", "must be a list"),
         ({"prompt": "x", "elements": ["dog"]}, "elements.0", "must be a JSON object"),
         ({"prompt": "x", "elements": [{"type": "image"}] * 8}, "elements", "has 8 items; the limit is 7"),
-        ({"prompt": "x", "first_frame": "data:image/png;base64,AAAA"}, "first_frame", "bare Base64"),
+        ({"prompt": "x", "first_frame": "data:image/png;base64,AAAA"}, "first_frame", "“data:” link"),
         ({"multi_shot": True}, "prompt", "is required, or a shot list"),
     ],
 )

@@ -19,7 +19,7 @@ import streamlit as st
 
 from core import config
 from core.jobs.record import FINAL_STATES, JobState
-from ui import live, session
+from ui import live, session, typing_pause, welcome
 from ui.text import escape_markdown
 
 SEQ_KEY = "frame.seen_change"  # the newest ledger change this tab has looked at
@@ -118,6 +118,8 @@ def sidebar() -> None:
         else:
             source = session.key_source(router)
             st.success(f"{config.ROUTER_LABELS[router]} key set ({source}).", icon=":material/key:")
+        welcome.reopen_button()
+        typing_pause.commit_on_pause()
 
 
 def poll_interval(active_count: int | None = None) -> float:

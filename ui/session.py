@@ -22,7 +22,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import config, server
-from core.authoring import pricing
+from core.authoring import catalog, pricing
 from core.authoring.catalog import Endpoint
 from core.engine import runner
 from core.errors import StudioError
@@ -588,6 +588,16 @@ def test_connection(router: str) -> tuple[bool, str]:
     return ok, f"{message} ({where})"
 
 
+def share_warning() -> str | None:
+    """The warning when this server listens beyond this computer with the operator's key and no sign-in
+    (core/team/exposure.py; scripts/start.sh --share prints the same)."""
+    from core.team import exposure
+
+    secrets = ident.secrets_data()
+    return exposure.share_warning(st.get_option("server.address"), exposure.operator_keys_set(secrets),
+                                  exposure.sign_in_configured(team_settings()))
+
+
 # --- this browser: drafts and "Mine" ------------------------------------------------------------------
 
 
@@ -743,6 +753,34 @@ def keep_take(job: Job, name: str):
     version = library().save(name, job.endpoint_id, job.body, owner=identity().id, allowed=may_delete)
     library().link_take(version.name, version.number, job.id)
     return version
+
+
+HAS_JOB_KEY = "studio.has_made_a_job"  # found once: this person (or browser) has made a job
+
+
+def has_made_a_job() -> bool:
+    """This person (single-user: this browser) has made at least one job: the welcome is for those who have
+    not. One indexed query until the answer is yes, then none."""
+    if st.session_state.get(HAS_JOB_KEY) or session_job_ids():
+        st.session_state[HAS_JOB_KEY] = True
+        return True
+    found = bool(ledger().jobs.list(limit=1, filters=JobFilter(**mine_filter())))
+    if found:
+        st.session_state[HAS_JOB_KEY] = True
+    return found
+
+
+def page_draft(mode: str) -> tuple[str, dict] | None:
+    """This person's (single-user: this browser's) draft of a Create page, ready for a form or an
+    experiment; None when there is none. The scope is the Create page's ("create.<mode>",
+    ui/create/page.py draft_scope)."""
+    try:
+        found = drafts.read_draft(load_draft(f"create.{mode}"))
+    except Exception:  # a draft that cannot be read is no draft
+        return None
+    if found is None or found[0] not in catalog.ids():
+        return None
+    return found
 
 
 # --- Compare (issue 10): experiments run through the engine, at most N at a time per router -------------

@@ -1,7 +1,9 @@
 """First open: a welcome on the Create pages (three steps, demo mode in a sentence, three starters),
 and the demo-mode badge every page shows under its title.
 
-    welcome_panel(mode)                 shown until the first job exists or the visitor closes it
+    welcome_panel(mode)                 shown to whoever (person or browser) has made no job yet, until
+                                        they close it; again after "Getting started" in the sidebar
+    reopen_button()                     the sidebar's "Getting started"
     demo_badge()                        "Demo mode · nothing is charged" (also on a phone, sidebar closed)
     starter_body(starter, *, image, video_url) -> dict   the body a starter puts in the form (pure)
 
@@ -27,6 +29,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 STARTER_IMAGE = ASSETS / "starter_harbour.jpg"
 DEMO_CLIP = Path(__file__).resolve().parents[1] / "core" / "emulator" / "assets" / "demo_16x9_5s.mp4"
 CLOSED_KEY = "welcome.closed"  # this session closed the welcome (or used a starter)
+OPEN_KEY = "welcome.open"  # reopened from the sidebar: shown whatever jobs exist
 
 STEPS = (
     "**Describe** the video: in words, or starting from a picture or a video of yours.",
@@ -78,11 +81,14 @@ def starter_body(starter: Starter, *, image: str | None = None,
 
 
 def is_first_visit() -> bool:
-    """No job was ever made on this server and this session has not closed the welcome."""
+    """Show the welcome: reopened from the sidebar, or this person (single-user: this browser) has made no
+    job yet and has not closed it. Other people's jobs do not count: a newcomer on a busy server sees it."""
+    if st.session_state.get(OPEN_KEY):
+        return True
     if st.session_state.get(CLOSED_KEY):
         return False
     try:
-        return session.ledger().jobs.count() == 0
+        return not session.has_made_a_job()
     except Exception:  # the ledger may be starting: a welcome too many is harmless
         return True
 
@@ -126,11 +132,22 @@ def use_starter(starter: Starter) -> None:
     video = _video_url(router) if starter.media == "video" else None
     session.queue_form(endpoints[0].id, starter_body(starter, image=image, video_url=video))
     st.session_state[CLOSED_KEY] = True
+    st.session_state.pop(OPEN_KEY, None)
     st.switch_page(catalog.MODE_PAGES[starter.mode])
 
 
 def _close() -> None:
     st.session_state[CLOSED_KEY] = True
+    st.session_state.pop(OPEN_KEY, None)
+
+
+def reopen_button() -> None:
+    """In the sidebar: the welcome and its starters again, on the Create page (from any page)."""
+    if st.button("Getting started", key="welcome.reopen", icon=":material/waving_hand:", type="tertiary",
+                 help="The three steps and the “Try this” starters again."):
+        st.session_state[OPEN_KEY] = True
+        st.session_state.pop(CLOSED_KEY, None)
+        st.switch_page(catalog.MODE_PAGES[Mode.TEXT])
 
 
 def welcome_panel(mode: Mode) -> None:
@@ -147,6 +164,7 @@ def welcome_panel(mode: Mode) -> None:
             st.markdown(f"{n}. {step}")
         if demo:
             st.caption(DEMO_SENTENCE)
+            st.page_link("app_pages/settings.py", label="Connect your account", icon=":material/key:")
         st.markdown("**Try this** — each fills a form you can change before you press Generate:")
         cols = st.columns(len(STARTERS))
         for col, starter in zip(cols, STARTERS, strict=True):

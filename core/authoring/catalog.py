@@ -71,7 +71,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "mulerouter/kling-v3-omni/text-to-video", config.MULEROUTER, "kling-v3-omni",
         _mr("kling-v3-omni", "text-to-video"), mr.OmniTextToVideo, (Mode.TEXT,),
-        "Kling v3 Omni", "Kling v3 Omni makes a video from your words; multi-shot and elements.", _MR_AUDIO,
+        "Kling v3 Omni", "Kling v3 Omni makes a video from your words; multi-shot and characters or objects.",
+        _MR_AUDIO,
     ),
     Endpoint(
         "mulerouter/kling-v3-omni/image-to-video", config.MULEROUTER, "kling-v3-omni",
@@ -82,7 +83,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "mulerouter/kling-v3-omni/reference-to-video", config.MULEROUTER, "kling-v3-omni",
         _mr("kling-v3-omni", "reference-to-video"), mr.OmniReferenceToVideo, (Mode.REFERENCE,),
         "Kling v3 Omni · reference images",
-        "Up to 7 reference images and elements guide the look of the video.", _MR_AUDIO,
+        "Up to 7 reference pictures and characters or objects guide the look of the video.", _MR_AUDIO,
     ),
     Endpoint(
         "mulerouter/kling-v3-omni/reference-video-to-video", config.MULEROUTER, "kling-v3-omni",

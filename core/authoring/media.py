@@ -74,7 +74,7 @@ def decode_base64(value: str) -> bytes:
             return base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
         return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValueError("is neither an http(s) URL nor valid Base64 image data") from exc
+        raise ValueError("is neither a web address (http:// or https://) nor a readable picture") from exc
 
 
 def encode_base64(data: bytes) -> str:
@@ -130,10 +130,10 @@ def check_image_value(value: str) -> ImageCheck | None:
         return None
     if has_data_prefix(value):
         raise ValueError(
-            "starts with a 'data:…;base64,' prefix; the router wants the bare Base64 text only"
+            "is a picture written out as a “data:” link; upload the picture or paste its web address instead"
         )
     if not looks_like_base64(value):
-        raise ValueError("is neither an http(s) URL nor Base64 image data")
+        raise ValueError("is neither a web address (http:// or https://) nor a picture")
     return _check_base64(value)
 
 

@@ -18,12 +18,12 @@ from core.authoring.schemas.common import SHOT_CUSTOMIZE, SHOT_INTELLIGENCE
 Shot = dict[str, Any]
 
 SHOT_TYPE_EXPLANATIONS = {
-    SHOT_CUSTOMIZE: "Customize: the shots below are the script. Each shot's prompt and length is used as "
+    SHOT_CUSTOMIZE: "Your shots: the shots below are the script. Each shot's prompt and length is used as "
     "written, and the lengths must add up to the video's duration. The main prompt is not used for "
     "the shots.",
-    SHOT_INTELLIGENCE: "Intelligence: the model cuts your prompt into shots itself and chooses their "
-    "lengths. Write the whole story in the main prompt; there is no shot list. (Some routers refuse "
-    "intelligence on Kling v3 Omni: if yours does, use customize.)",
+    SHOT_INTELLIGENCE: "Let Kling plan the shots: the model cuts your prompt into shots itself and chooses "
+    "their lengths. Write the whole story in the main prompt; there is no shot list. (Some routers refuse "
+    "this on Kling v3 Omni: if yours does, write your own shots.)",
 }
 
 
@@ -153,6 +153,33 @@ def add_shot(shots: Sequence[Shot], prompt: str = "", seconds: int = config.SHOT
     return _keep_numbering(shots, out) if shots else out
 
 
+def add_shot_keeping(shots: Sequence[Shot], duration: int | None) -> tuple[list[Shot], str]:
+    """"Add shot" that keeps the video's length: the new shot takes the seconds still missing; when none
+    are missing, half of the longest shot (which keeps at least the shot minimum); when no shot can give
+    any, it is added at the minimum and the words say by how much the shots now pass the video's end.
+    Returns the shots and a plain line saying what changed (refused past the maximum: ValueError)."""
+    n = len(shots) + 1
+    if duration is None:
+        return add_shot(shots), f"Added shot {n} ({config.SHOT_MIN_S} s)."
+    missing = duration - total(shots)
+    if missing >= config.SHOT_MIN_S:
+        return add_shot(shots, seconds=missing), f"Added shot {n} with the {missing} s still missing."
+    seconds = [seconds_of(s) for s in shots]
+    donor = _order_longest_first(seconds)[0] if shots else None
+    give = seconds[donor] // 2 if donor is not None else 0
+    if donor is None or seconds[donor] - give < config.SHOT_MIN_S or give < config.SHOT_MIN_S:
+        out = add_shot(shots)
+        over = total(out) - duration
+        return out, (f"Added shot {n} ({config.SHOT_MIN_S} s): the shots are now {over} s longer than the "
+                     f"{duration} s video. Make the video longer, or shorten or remove a shot.")
+    out = [dict(s) for s in shots]
+    out[donor] = {**shots[donor], "duration": seconds[donor] - give}
+    out = add_shot(out, seconds=give)
+    return _keep_numbering(shots, out), (
+        f"Added shot {n} with {give} s taken from shot {donor + 1} (now {seconds[donor] - give} s): "
+        f"the total stays {total(out)} s.")
+
+
 def missing_seconds(shots: Sequence[Shot], duration: int) -> int:
     """Seconds a new shot could take so the sum reaches the duration (at least the shot minimum)."""
     return max(config.SHOT_MIN_S, -gap(shots, duration))
@@ -179,7 +206,8 @@ def over_under(shots: Sequence[Shot], duration: int) -> tuple[int, int]:
 def shot_type_explanation(shot_type: str) -> str:
     """What changes with a shot type, in plain words."""
     return SHOT_TYPE_EXPLANATIONS.get(
-        shot_type, "Choose customize (you write each shot) or intelligence (the model cuts the prompt)."
+        shot_type, "Choose Your shots (you write each shot) or Let Kling plan the shots (the model cuts the "
+        "prompt)."
     )
 
 

@@ -98,9 +98,8 @@ _SOURCES: tuple[_Source, ...] = (
          "elements": [{"type": "image", "frontal_image": EXAMPLE + "hero-front.jpg",
                        "reference_images": [EXAMPLE + "hero-side.jpg", EXAMPLE + "hero-back.jpg"]}],
          "duration": 5, "aspect_ratio": "16:9", "mode": "pro"},
-        "An element is a subject built from a frontal picture and 1–3 other angles; it keeps the same "
-        "look all through. Refer to elements by their place in the list: <<<element_1>>>, "
-        "<<<element_2>>>…",
+        "A character or object is built from a front picture and 1–3 other angles; it keeps the same "
+        "look all through. Refer to each by its place in the list: <<<element_1>>>, <<<element_2>>>…",
         "A subject has a name, a description and 2–4 pictures (the first is the frontal view). Refer to "
         "it with @ and its name: here @element_1.",
         "a young woman in a red raincoat",
@@ -124,9 +123,9 @@ _SOURCES: tuple[_Source, ...] = (
              {"prompt": "Wide shot: the boat drifts into a calm puddle reflecting the clearing sky.",
               "duration": 3}],
          "aspect_ratio": "16:9", "mode": "pro", "sound": "on"},
-        "With shot type customize the shots are the script: each has its own prompt and seconds, and the "
+        "With Your shots, the shots are the script: each has its own prompt and seconds, and the "
         "seconds add up to the duration (3 + 4 + 3 = 10). Tokens work inside shot prompts too.",
-        "With shot type customize the shots are the script, numbered 1, 2, 3; their seconds add up to "
+        "With Your shots, the shots are the script, numbered 1, 2, 3; their seconds add up to "
         "the duration (3 + 4 + 3 = 10). APIMart still wants a main prompt: keep a one-line summary.",
     ),
 )

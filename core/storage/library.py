@@ -66,6 +66,16 @@ class Version:
 
 
 @dataclass(frozen=True)
+class Removed:
+    """What `Library.remove` took out (the rows as stored), so that Undo can put it back exactly."""
+
+    name: str
+    version: int | None  # None: the whole preset
+    versions: tuple[tuple[Any, ...], ...]  # VERSION_COLUMNS rows
+    takes: tuple[tuple[Any, ...], ...]  # TAKE_COLUMNS rows
+
+
+@dataclass(frozen=True)
 class PromptSummary:
     name: str
     latest: int  # the newest version number
@@ -301,6 +311,11 @@ class Library:
         to whoever saved its first version. DeleteRefused (plain words) when not allowed: nothing is
         deleted. Media files stay in the store (other versions or jobs may share them).
         """
+        return self.remove(name, version, allowed=allowed) is not None
+
+    def remove(self, name: str, version: int | None = None, *,
+               allowed: Callable[[str], bool] | None = None) -> Removed | None:
+        """`delete`, giving back what was removed (for Undo: `restore`); None when nothing matched."""
         if version is None:
             where, args = "name = ?", (name,)
         else:
@@ -311,9 +326,30 @@ class Library:
                                    args).fetchone()
                 if row is not None and not allowed(row[0] or ""):
                     raise DeleteRefused(NOT_YOURS.format(owner=row[0] or "an admin"))
-            removed = conn.execute(f"DELETE FROM {_VERSIONS} WHERE {where}", args).rowcount
+            versions = [tuple(r) for r in conn.execute(
+                f"SELECT {', '.join(VERSION_COLUMNS)} FROM {_VERSIONS} WHERE {where} ORDER BY version",
+                args).fetchall()]
+            takes = [tuple(r) for r in conn.execute(
+                f"SELECT {', '.join(TAKE_COLUMNS)} FROM {_TAKES} WHERE {where}", args).fetchall()]
+            conn.execute(f"DELETE FROM {_VERSIONS} WHERE {where}", args)
             conn.execute(f"DELETE FROM {_TAKES} WHERE {where}", args)
-        return removed > 0
+        if not versions:
+            return None
+        return Removed(name, version, tuple(versions), tuple(takes))
+
+    def restore(self, removed: Removed) -> int:
+        """Undo a `remove`: its versions and take links back as they were (numbers, owners, dates). A version
+        number taken again since (the name saved anew) is left as it is now; how many versions came back."""
+        back = 0
+        with self._write() as conn:
+            for row in removed.versions:
+                back += conn.execute(
+                    f"INSERT INTO {_VERSIONS} ({', '.join(VERSION_COLUMNS)}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING", row).rowcount
+            if removed.takes:
+                conn.executemany(f"INSERT INTO {_TAKES} ({', '.join(TAKE_COLUMNS)}) VALUES (?, ?, ?, ?) "
+                                 "ON CONFLICT (name, version, job_id) DO NOTHING", list(removed.takes))
+        return back
 
     def export(self, names: Iterable[str] | None = None) -> str:
         """Self-contained JSON of every version of the given names (all names when None)."""

@@ -28,8 +28,9 @@ def test_caution_is_shown_under_its_field_and_send_anyway_is_asked_once(demo: Pa
     at.segmented_control(key=f"{p}.shot_type").set_value("customize").run()
     at.text_area(key=f"{p}.multi_prompt.0.prompt").input("Waves crash on the rocks").run()
     at.button(key=f"{p}.multi_prompt.__add").click().run()
-    at.text_area(key=f"{p}.multi_prompt.1.prompt").input("A gull lands on the rail").run()
-    # 5 s + 1 s for a 5 s video: omni's own page does not state the sum rule, Kling's docs do
+    at.text_area(key=f"{p}.multi_prompt.1.prompt").input("A gull lands on the rail")
+    at.number_input(key=f"{p}.multi_prompt.1.duration").set_value(3).run()
+    # 3 s + 3 s for a 5 s video: omni's own page does not state the sum rule, Kling's docs do
     warned = [w for w in _warnings(at) if "Kling" in w]
     assert warned, _warnings(at)
     assert not at.error  # a caution is not an error

@@ -41,9 +41,15 @@ def test_sums_timeline_and_fit_to_duration() -> None:
     p = shots_on(at)
     assert at.number_input(key=f"{p}.multi_prompt.0.duration").value == 5  # the first shot takes it all
     at.button(key=f"{p}.multi_prompt.__add").click().run()
+    assert durations(at) == [3, 2]  # the new shot takes half of the longest: the total stays 5 s (issue 16)
+    said = "Added shot 2 with 2 s taken from shot 1 (now 3 s): the total stays 5 s."
+    assert said in [i.value for i in at.info]
+    assert not red(at)
     at.text_area(key=f"{p}.multi_prompt.0.prompt").input("Wide: the harbour at dawn")
     at.text_area(key=f"{p}.multi_prompt.1.prompt").input("Close: a gull lands").run()
-    assert durations(at) == [5, 1]  # a new shot gets at least 1 s: now 6 s of 5 s
+    at.number_input(key=f"{p}.multi_prompt.0.duration").set_value(5).run()
+    at.number_input(key=f"{p}.multi_prompt.1.duration").set_value(1).run()
+    assert durations(at) == [5, 1]  # now 6 s of 5 s
     assert red(at) == [":red[The shots are 1 s too long for the 5 s video. You can make the video 6 s or fit "
                        "the shots to 5 s (5/1 s → 4/1 s).]"]
     assert "Shots: 6 s of 5 s — remove 1 s" in [c.value for c in at.caption]
@@ -110,8 +116,7 @@ def test_apimart_indexes_are_numbered_for_the_user_and_sent_1_to_n() -> None:
     at = harness("apimart/kling-v3-omni", "text")
     p = shots_on(at)
     at.button(key=f"{p}.multi_prompt.__add").click().run()
-    at.button(key=f"{p}.multi_prompt.__add").click().run()
-    at.button(key=f"{p}.multi_prompt.__fit").click().run()
+    at.button(key=f"{p}.multi_prompt.__add").click().run()  # each new shot keeps the total: nothing to fit
     body = result(at)["body"]
     assert [s["index"] for s in body["multi_prompt"]] == [1, 2, 3]
     assert sum(s["duration"] for s in body["multi_prompt"]) == body["duration"]
@@ -220,10 +225,24 @@ def test_text_page_storyboard_sends_nothing_until_fitted(demo: Path) -> None:
     at.toggle(key=f"{p}.multi_shot").set_value(True).run()
     at.button(key=f"{p}.multi_prompt.__add").click().run()
     at.text_area(key=f"{p}.multi_prompt.0.prompt").input("Harbour at dawn")
-    at.text_area(key=f"{p}.multi_prompt.1.prompt").input("A gull takes off").run()
+    at.text_area(key=f"{p}.multi_prompt.1.prompt").input("A gull takes off")
+    at.number_input(key=f"{p}.multi_prompt.1.duration").set_value(4).run()  # 3 + 4 s of a 5 s video
     generate(at, "text")
     assert any("Nothing was sent" in e.value for e in at.error)
     assert not session_jobs(at) and jobs_in_ledger(demo) == 0
     at.button(key=f"{p}.multi_prompt.__fit").click().run()
     generate(at, "text")
     assert len(session_jobs(at)) == 1 and jobs_in_ledger(demo) == 1
+
+
+def test_a_negative_shot_length_is_refused_next_to_the_field() -> None:
+    at = harness(OMNI)
+    p = shots_on(at)
+    at.text_area(key=f"{p}.multi_prompt.0.prompt").input("Wide: the harbour at dawn")
+    at.number_input(key=f"{p}.multi_prompt.0.duration").set_value(-2).run()
+    refused = "-2 is not used: this must be at least 1 and at most 15."
+    assert any(e.value.replace("\\", "") == refused for e in at.error), [e.value for e in at.error]
+    assert not result(at)["ok"]  # refused: Generate sends nothing
+    assert "duration" not in result(at)["body"]["multi_prompt"][0]
+    at.number_input(key=f"{p}.multi_prompt.0.duration").set_value(5).run()
+    assert not any("is not used" in e.value for e in at.error) and result(at)["ok"], result(at)["errors"]

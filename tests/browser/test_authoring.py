@@ -42,7 +42,12 @@ def test_storyboard_that_does_not_add_up_sends_nothing_until_fitted(page: Page, 
         shots.nth(i).fill(text)
         shots.nth(i).blur()
         _settle(page)
-    # shot 1 took the whole 5 s, shot 2 got 1 s more: 6 s of 5 s
+    # the new shot took half of shot 1 and the total stayed 5 s (issue 16); a longer shot 2 makes 6 s of 5 s
+    expect(page.get_by_text("Added shot 2 with 2 s taken from shot 1 (now 3 s)").first).to_be_visible()
+    length = page.get_by_role("spinbutton", name="Shot length (s)").nth(1)
+    length.fill("3")
+    length.press("Enter")
+    _settle(page)
     expect(page.get_by_text("The shots are 1 s too long for the 5 s video").first).to_be_visible(timeout=LONG)
     page.screenshot(path=str(app_data_dir / "authoring-1-over.png"), full_page=True)
 

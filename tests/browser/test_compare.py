@@ -28,7 +28,7 @@ def _axis_panel(page: Page) -> None:
     details = page.get_by_test_id("stExpander").first.locator("details")
     expect(details).to_be_visible(timeout=LONG)
     if details.get_attribute("open") is None:
-        page.get_by_text("Axes and takes").first.click()
+        page.get_by_text("What changes and takes").first.click()
     expect(page.get_by_text("A setting", exact=True)).to_be_visible(timeout=LONG)
 
 
@@ -71,7 +71,7 @@ def test_compare_journey(page: Page, app_url: str, app_data_dir) -> None:
 
     _axis_panel(page)  # a duration axis: 5 s and 10 s
     _choose(page, "Values", ["5 s", "10 s"])
-    page.get_by_role("button", name="Set axis").click()
+    page.get_by_role("button", name="Add it", exact=True).click()
     expect(page.get_by_text("Duration:").first).to_be_visible(timeout=LONG)
 
     _axis_panel(page)  # a wording axis: the base and an edited copy
@@ -81,7 +81,7 @@ def test_compare_journey(page: Page, app_url: str, app_data_dir) -> None:
     second.fill(PROMPT.replace("stormy", "calm moonlit"))
     second.blur()
     page.wait_for_timeout(500)
-    page.get_by_role("button", name="Set axis").click()
+    page.get_by_role("button", name="Add it", exact=True).click()
     expect(page.get_by_text("4 videos, about $").first).to_be_visible(timeout=LONG)
     page.screenshot(path=str(app_data_dir / "compare-1-matrix.png"), full_page=True)
     _no_exception(page)

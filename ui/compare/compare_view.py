@@ -29,7 +29,8 @@ from core.compare import experiments as X
 from core.compare import grid
 from core.errors import StudioError
 from core.jobs.record import Job
-from ui import frame, live, media_links, nav, session, welcome
+from core.models import MODE_TITLES
+from ui import frame, live, media_links, nav, session, welcome, words
 from ui.results import checks_view, jobs_view, library_view
 from ui.text import escape_markdown, shorten_inline_images
 
@@ -106,8 +107,7 @@ def _picker(current: str | None) -> str | None:
     names = {r["id"]: f"{r['title']} · {r['videos']} video{'s' if r['videos'] != 1 else ''} · "
              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r['created_at']))}" for r in rows}
     if not ids:
-        st.info("No experiments yet. On a Create page, write a prompt and press **Compare variants**.",
-                icon=":material/grid_view:")
+        new_experiment_panel(first=True)
         return None
     chosen = st.selectbox("Experiment", ids, index=ids.index(current) if current else None,
                           format_func=lambda i: names.get(i, i), key=_k("picker", current or ""),
@@ -115,7 +115,35 @@ def _picker(current: str | None) -> str | None:
     if chosen != current:
         _show(chosen)
         st.rerun()
+    if chosen is None:
+        new_experiment_panel(first=False)
     return chosen
+
+
+EXPLAINER = ("An experiment makes several versions of one request side by side: other wordings of the "
+             "prompt, another setting or another model, each as a video in a grid, so you can watch them "
+             "together and keep the best. Every version is checked and priced before anything is sent.")
+
+
+def new_experiment_panel(*, first: bool) -> None:
+    """No experiment on show: what an experiment is, and "New experiment" from each of the four Create
+    pages (from this browser's draft there, else an empty request of the page's first model)."""
+    with st.container(border=True, key="compare-new"):
+        st.markdown("#### " + ("Start your first experiment" if first else "Or start a new experiment"))
+        st.caption(EXPLAINER)
+        cols = st.columns(len(MODE_TITLES))
+        router = session.current_router()
+        for col, (mode, title) in zip(cols, MODE_TITLES.items(), strict=True):
+            draft = session.page_draft(str(mode))
+            endpoints = catalog.for_mode(router, mode)
+            with col:
+                clicked = st.button(f"New experiment: {title}", key=_k("new", mode), width="stretch",
+                                    icon=":material/add_box:", disabled=draft is None and not endpoints)
+                st.caption("From your draft on that page." if draft else "From an empty request.")
+            if clicked:
+                endpoint_id, body = draft if draft else (endpoints[0].id, {})
+                nav.open_in_compare(endpoint_id, body, str(mode))
+        st.caption("You can also press Compare variants under Generate on a Create page.")
 
 
 # --- axis editor ----------------------------------------------------------------------------------------
@@ -131,7 +159,7 @@ def _existing(exp: X.Experiment, kind: str, field: str = "") -> X.Axis | None:
 
 
 def _axis_editor(exp: X.Experiment) -> X.Experiment:
-    with st.expander("Axes and takes", expanded=True, icon=":material/tune:"):
+    with st.expander(words.LABELS["axes"] + " and takes", expanded=True, icon=":material/tune:"):
         for i, axis in enumerate(exp.axes):
             with st.container(horizontal=True, vertical_alignment="center"):
                 st.markdown(f"**{escape_markdown(axis.name())}**: " + escape_markdown(
@@ -140,8 +168,8 @@ def _axis_editor(exp: X.Experiment) -> X.Experiment:
                     exp = X.without_axis(exp, i)
                     _save(exp)
                     st.rerun()
-        kind = st.segmented_control("Add an axis", list(KIND_LABELS), format_func=KIND_LABELS.get,
-                                    key=_k(exp.id, "kind"), default=X.AXIS_FIELD)
+        kind = st.segmented_control("Add something that changes", list(KIND_LABELS),
+                                    format_func=KIND_LABELS.get, key=_k(exp.id, "kind"), default=X.AXIS_FIELD)
         axis = None
         if kind == X.AXIS_PROMPT:
             axis = _wordings_input(exp)
@@ -149,7 +177,7 @@ def _axis_editor(exp: X.Experiment) -> X.Experiment:
             axis = _field_input(exp)
         elif kind == X.AXIS_ENDPOINT:
             axis = _endpoint_input(exp)
-        if kind and st.button("Set axis", key=_k(exp.id, "add"), icon=":material/add:", type="primary",
+        if kind and st.button("Add it", key=_k(exp.id, "add"), icon=":material/add:", type="primary",
                               disabled=axis is None):
             try:
                 exp = X.with_axis(exp, axis)
@@ -158,9 +186,10 @@ def _axis_editor(exp: X.Experiment) -> X.Experiment:
             else:
                 _save(exp)
                 st.rerun()
-        takes = st.number_input("Takes per cell", config.EXPERIMENT_MIN_TAKES, config.EXPERIMENT_MAX_TAKES,
+        takes = st.number_input(words.LABELS["takes_per_cell"], config.EXPERIMENT_MIN_TAKES,
+                                config.EXPERIMENT_MAX_TAKES,
                                 value=exp.takes, key=_k(exp.id, "takes"),
-                                help="Several takes of the same cell show how much one setting varies.")
+                                help="Several takes of the same version show how much one setting varies.")
         if int(takes) != exp.takes:
             exp = replace(exp, takes=int(takes))
             _save(exp)
@@ -169,13 +198,13 @@ def _axis_editor(exp: X.Experiment) -> X.Experiment:
 
 def _axes_summary(exp: X.Experiment) -> X.Experiment:
     """Someone else's axes and takes, to read."""
-    with st.expander("Axes and takes", expanded=True, icon=":material/tune:"):
+    with st.expander(words.LABELS["axes"] + " and takes", expanded=True, icon=":material/tune:"):
         for axis in exp.axes:
             st.markdown(f"**{escape_markdown(axis.name())}**: " + escape_markdown(
                 ", ".join(axis.value_label(j) for j in range(len(axis.values)))))
         if not exp.axes:
-            st.caption("No axes yet: one cell, the base request.")
-        st.caption(f"Takes per cell: {exp.takes}")
+            st.caption("Nothing changes yet: one version, the base request.")
+        st.caption(f"{words.LABELS['takes_per_cell']}: {exp.takes}")
     return exp
 
 
@@ -258,7 +287,7 @@ def _preview(exp: X.Experiment, plan: X.Plan, demo: bool, *, editable: bool = Tr
                  column_config={"Cost per video": st.column_config.NumberColumn(format="$%.2f")})
     for cell in plan.cells:
         if cell.problems:
-            st.error(f"{escape_markdown(cell.label)}: not sent (fix the base or the axis)",
+            st.error(f"{escape_markdown(cell.label)}: not sent (fix the base or what changes)",
                      icon=":material/block:")
             st.text("\n".join(cell.problems))
         elif cell.cautions:
@@ -280,11 +309,11 @@ def _run_controls(exp: X.Experiment, plan: X.Plan, jobs: dict[str, Job | None], 
                         disabled=not plan.runnable or bool(X.problems_of(exp)))
         rerun = st.button("Run again", key=_k(exp.id, "rerun"), icon=":material/replay:",
                           disabled=not jobs,
-                          help="New takes of every cell (the earlier ones are kept in Jobs).")
+                          help="New takes of every version (the earlier ones are kept in Jobs).")
         stop = st.button("Stop", key=_k(exp.id, "stop"), icon=":material/stop:", disabled=not waiting,
                          help="Cancel the takes not sent yet; those already sent finish.")
         st.session_state[GROUP_LIMIT_INPUT_KEY] = session.compare_group_limit()
-        st.number_input("At once per router", 1, config.EXPERIMENT_GROUP_LIMIT_MAX,
+        st.number_input("Made side by side on one router", 1, config.EXPERIMENT_GROUP_LIMIT_MAX,
                         key=GROUP_LIMIT_INPUT_KEY, width=160, on_change=_copy_group_limit,
                         help="Routers limit how many videos one account makes at once (also in Settings).")
     for problem in X.problems_of(exp):
@@ -505,7 +534,7 @@ def _on_pick(exp_id: str, key: str, widget: str, plan: X.Plan, col_axis: int | N
         _refused(exc)
 
 
-@st.dialog("Cell", width="large")
+@st.dialog("Version", width="large")
 def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job | None], take: int) -> None:
     st.markdown(f"**{escape_markdown(cell.label)}** · {escape_markdown(X.endpoint_label(cell.endpoint_id))}")
     job = jobs.get(_take_of(record, take))
@@ -532,6 +561,7 @@ def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
     if rows and not shown_rows:
         st.caption(checks_view.NO_TAKE_MATCHES)
     st.dataframe(shown_rows, hide_index=True, key=_k(exp.id, "table"), column_config={
+        **{name: st.column_config.Column(label) for name, label in words.TABLE_COLUMNS.items()},
         "estimate_usd": st.column_config.NumberColumn("Cost (est.)", format="$%.2f"),
         "seconds_to_finish": st.column_config.NumberColumn("Time to finish", format="%.0f s"),
         "check_issues": st.column_config.NumberColumn("Check issues", format="%d"),
@@ -692,8 +722,8 @@ def _owner_and_delete(exp: X.Experiment, owner: str, editable: bool) -> None:
         if owner:
             st.caption(escape_markdown(f"Started by {owner}"))
         with st.popover("Delete experiment…", icon=":material/delete:"):
-            st.caption("Forget this experiment (axes, ratings, notes, picks). Its videos stay in Jobs and "
-                       "the Gallery. This cannot be undone.")
+            st.caption("Forget this experiment (what changes, ratings, notes, picks). Its videos stay in "
+                       "Jobs and the Gallery. This cannot be undone.")
             if st.button("Delete for good", key=_k(exp.id, "delete"), type="primary"):
                 try:
                     session.delete_experiment(exp.id)

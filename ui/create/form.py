@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from core import config
 from core.authoring import media
 from core.authoring.catalog import Endpoint
+from ui import words
 from ui.create import prompt_help
 from ui.create import widgets as w
 from ui.create.fields import (
@@ -234,14 +235,46 @@ def _empty(spec: FieldSpec) -> Any:
     return spec.default
 
 
+AUTOMATIC = "__automatic__"  # the choice "not sent: the router decides" of an optional choice with no default
+AUTOMATIC_LABEL = "Automatic"
+DEFAULT_MARK = " (default)"
+
+
+def has_automatic(spec: FieldSpec) -> bool:
+    """An optional choice the router fills itself when it is not sent (e.g. the shape of a video made from
+    a picture or a video): drawn with "Automatic (default)" selected rather than with nothing selected."""
+    return spec.kind == "literal" and spec.default is None and not spec.required and spec.widget != "toggle"
+
+
+def choice_label(spec: FieldSpec, value: Any) -> str:
+    """An option as shown: its plain label, and "(default)" on the router's default (issue 16)."""
+    if value == AUTOMATIC:
+        return AUTOMATIC_LABEL + DEFAULT_MARK
+    text = spec.labels.get(str(value), str(value))
+    return text + DEFAULT_MARK if spec.default is not None and value == spec.default else text
+
+
 def _fmt(spec: FieldSpec) -> Callable[[Any], str]:
-    return lambda v: spec.labels.get(str(v), str(v))
+    return lambda v: choice_label(spec, v)
 
 
 def _toggle_values(spec: FieldSpec) -> tuple[Any, Any]:
     on = next((o for o in spec.options if str(o).lower() in ON_VALUES), spec.options[0])
     off = next(o for o in spec.options if o != on)
     return on, off
+
+
+def range_problem(value: Any, minimum: float | None, maximum: float | None) -> str | None:
+    """A number outside its field's range, in plain words (None: within, or no number yet)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    shown = f"{value:g}"
+    if minimum is not None and value < minimum:
+        more = f" and at most {maximum:g}" if maximum is not None else ""
+        return f"{shown} is not used: this must be at least {minimum:g}{more}."
+    if maximum is not None and value > maximum:
+        return f"{shown} is not used: this must be at most {maximum:g}."
+    return None
 
 
 def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
@@ -288,21 +321,28 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
         value = st.selectbox(label, options, key=key, help=helptext, format_func=_fmt(spec),
                              index=None, placeholder="Choose…")
     elif spec.widget == "segmented" or spec.kind == "literal":
+        automatic = has_automatic(spec)
+        if automatic:
+            options = (AUTOMATIC, *options)
         if st.session_state.get(key) not in options:
-            st.session_state[key] = None
+            st.session_state[key] = AUTOMATIC if automatic else None
         value = st.segmented_control(label, options, key=key, help=helptext, format_func=_fmt(spec))
+        if value == AUTOMATIC:
+            w.remember(key, value)
+            return None
     elif spec.widget == "slider":
         value = st.slider(label, min_value=int(spec.minimum), max_value=int(spec.maximum), step=1, key=key,
                           help=helptext, **numeric_start)
     elif spec.widget == "number":
+        # No min/max on the widget: the browser would keep the old value silently ("Press Enter to apply",
+        # then nothing). A number out of range is refused here, in words next to the field (issue 16).
         is_int = spec.kind == "int"
-        cast = int if is_int else float
-        value = st.number_input(
-            label, key=key, help=helptext, step=1 if is_int else None,
-            min_value=cast(spec.minimum) if spec.minimum is not None else None,
-            max_value=cast(spec.maximum) if spec.maximum is not None else None,
-            **numeric_start,
-        )
+        value = st.number_input(label, key=key, help=helptext, step=1 if is_int else None, **numeric_start)
+        problem = range_problem(value, spec.minimum, spec.maximum)
+        if problem:
+            ctx.local[path] = [problem]
+            w.remember(key, st.session_state.get(key))
+            return None
     else:  # text, video and anything else: a one-line text input
         placeholder = "https://…" if spec.kind == KIND_VIDEO or spec.widget == "video" else None
         value = (st.text_input(label, key=key, help=helptext, placeholder=placeholder) or "").strip() or None
@@ -348,13 +388,20 @@ def _item_buttons(key: str, i: int, n: int, initial: int, *, cols: tuple[Any, An
                   kwargs={"prompt_key": prompt_key, "kind": kind, "position": here})
 
 
+def _caption(description: str | None) -> None:
+    """A list's description under its title; the router's own name for it only in the tooltip (ui/words)."""
+    if not description:
+        return
+    plain, api = words.split_api_names(description)
+    st.caption(plain or description, help=api)
+
+
 def _draw_shots(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
     """multi_prompt: the storyboard editor (ui/create/storyboard.py) around the shot sub-forms."""
     from ui.create import storyboard
 
     st.markdown(f"**{spec.label}**")
-    if spec.help:
-        st.caption(spec.help)
+    _caption(spec.help)
     model = spec.item_model
     indexed = model is not None and "index" in model.model_fields
 
@@ -380,8 +427,7 @@ def _draw_list(spec: FieldSpec, path: str, ctx: _Ctx) -> list[Any] | None:
     n = w.count(key, initial)
     noun = LIST_ITEM_LABELS.get(spec.widget, "Item")
     st.markdown(f"**{spec.label}**")
-    if spec.help:
-        st.caption(spec.help)
+    _caption(spec.help)
     items: list[Any] = []
     kind = spec.numbered_kind
     prompt_key = ctx.key("prompt") if kind and path == spec.name else None
@@ -709,7 +755,8 @@ def _load_value(spec: FieldSpec, path: str, value: Any, prefix: str) -> None:
     if value is None:
         w.put(key, _empty(spec))
         if spec.widget in ("segmented", "select") and spec.kind != "bool":
-            w.put(key, None)
+            # what the router does when the field is not sent: its default, shown selected (issue 16)
+            w.put(key, spec.default if spec.default in spec.options else None)
         return
     if spec.widget == "toggle":
         w.put(key, (value == _toggle_values(spec)[0]) if spec.kind == "literal" else bool(value))

@@ -166,6 +166,7 @@ def _take_pending(mode: Mode) -> bool:
         st.session_state[_k(mode, ASK)] = (endpoint_id, body)
         return False
     _load(mode, endpoint, body)
+    library_view.loaded(mode, endpoint_id, body)  # a preset is linked only once its body is in the form
     st.toast("Loaded the request into the form. Change what you like, then Generate.")
     return True
 
@@ -336,6 +337,8 @@ def _on_replace(mode: Mode, replace: bool) -> None:
     if replace and asked:
         session.queue_form(*asked)
         st.session_state[_k(mode, REPLACE_OK)] = True
+    elif asked:
+        library_view.not_loaded(mode)
 
 
 def _replace_question(mode: Mode) -> None:
@@ -346,6 +349,8 @@ def _replace_question(mode: Mode) -> None:
     with st.container(border=True):
         st.warning("This replaces what you have written on this page (prompt and settings). Replace it?",
                    icon=":material/edit_off:")
+        st.caption("Until you answer, Generate sends what the form shows now, and its video is filed as no "
+                   "preset's take.")
         with st.container(horizontal=True):
             st.button("Replace my draft", key=_k(mode, "replace_yes"), type="primary",
                       on_click=_on_replace, args=(mode, True))

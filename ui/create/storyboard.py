@@ -24,6 +24,7 @@ from ui.create import widgets as w
 
 SHOT_FIELDS = ("prompt", "duration")
 NOTE = ".__note"  # a plain note left by the last storyboard action (e.g. why a split was refused)
+ADDED = ".__added"  # what "Add shot" did (which seconds the new shot took), shown once
 TIMELINE_HEIGHT_PX = 70  # the chart, axis included
 TIMELINE_BAR_PX = 28  # the bar itself (Streamlit sizes the chart; the bar gets explicit pixels)
 SHOT_COLOURS = ("#4C78A8", "#72B7B2", "#54A24B", "#EECA3B", "#B279A2", "#9D755D")
@@ -57,6 +58,7 @@ def write_shots(key: str, shots: list[dict[str, Any]]) -> None:
 
 
 def _note(key: str, text: str | None) -> None:
+    w.drop(key + ADDED)  # any storyboard action replaces what "Add shot" said
     if text:
         w.put(key + NOTE, text)
     else:
@@ -92,10 +94,17 @@ def on_split(key: str, n: int, i: int) -> None:
     _apply(key, n, lambda shots: sb.split_shot(shots, i))
 
 
-def on_add(key: str, n: int) -> None:
-    """A new shot at the end; the form seeds its seconds with what is still missing from the total."""
+def on_add(key: str, n: int, total_key: str = "") -> None:
+    """A new shot at the end that keeps the video's length (core: add_shot_keeping), and a line saying what
+    changed: the seconds still missing, or half of the longest shot, or by how much the shots now run over."""
+    try:
+        shots, said = sb.add_shot_keeping(read_shots(key, n), _total(total_key) if total_key else None)
+    except ValueError as exc:
+        _note(key, str(exc))
+        return
     _note(key, None)
-    w.set_count(key, n + 1)
+    write_shots(key, shots)
+    w.put(key + ADDED, said)
 
 
 def on_fit(key: str, n: int, total_key: str) -> None:
@@ -252,10 +261,14 @@ def draw_storyboard(
                           disabled=n <= 1, on_click=on_remove, args=(key, n, i))
             items.append(draw_shot(i))
     st.button("Add shot", key=f"{key}.__add", icon=":material/add:", disabled=n >= limit,
-              on_click=on_add, args=(key, n))
+              on_click=on_add, args=(key, n, total_key),
+              help="The new shot takes the seconds still missing, or half of the longest shot.")
     note = w.current(key + NOTE)
     if note:
         st.warning(str(note), icon=":material/info:")
+    added = w.current(key + ADDED)
+    if added:
+        st.info(str(added), icon=":material/add_circle:")  # our own words, no user text; until the next edit
     box = st.container()
 
     def after(body: dict[str, Any]) -> None:

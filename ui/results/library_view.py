@@ -105,13 +105,39 @@ def _named_for_key(mode: Mode | str) -> str:
     return name_key(mode) + ".__for"  # the active preset the box was last filled from
 
 
+PENDING_ACTIVE_KEY = "library.pending_active"  # {mode: (body hash, active or None)}: made so once loaded
+
+
 def on_load(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name: str | None,
             number: int | None) -> None:
-    """Queue a body for the Create page of its mode; a preset version becomes the page's active preset,
-    and its name fills the page's "Preset name" box (so a new version is one click away)."""
-    session.queue_form(endpoint_id, loadable_body(body))
-    set_active(mode, name, number, endpoint_id)
+    """Queue a body for the Create page of its mode. A preset version becomes the page's active preset (its
+    name then fills the page's "Preset name" box) only once the body is in the form: while the page asks
+    "Replace my draft?", Generate sends the draft, and its video is no take of this version."""
+    loadable = loadable_body(body)
+    session.queue_form(endpoint_id, loadable)
+    active_then = (name, int(number or 0), endpoint_id) if name is not None else None
+    st.session_state.setdefault(PENDING_ACTIVE_KEY, {})[str(mode)] = (_loaded_hash(endpoint_id, loadable),
+                                                                     active_then)
+
+
+def _loaded_hash(endpoint_id: str, body: dict[str, Any]) -> str:
+    return library.body_hash(endpoint_id, body)
+
+
+def loaded(mode: Mode | str, endpoint_id: str, body: dict[str, Any]) -> None:
+    """The Create page put a queued body into its form: the preset (or template) it came from becomes the
+    page's active one now. A body queued by anything else changes nothing here."""
+    pending = st.session_state.get(PENDING_ACTIVE_KEY, {}).pop(str(mode), None)
+    if pending is None or pending[0] != _loaded_hash(endpoint_id, body):
+        return
+    current = pending[1]
+    set_active(mode, *(current if current else (None,)))
     st.session_state.pop(_named_for_key(mode), None)
+
+
+def not_loaded(mode: Mode | str) -> None:
+    """The person kept their draft: the queued preset never becomes the page's active one."""
+    st.session_state.get(PENDING_ACTIVE_KEY, {}).pop(str(mode), None)
 
 
 def _fill_name(mode: Mode | str, current: tuple[str, int, str] | None) -> None:
@@ -167,9 +193,9 @@ def _templates_for(mode: Mode | str, router: str | None = None) -> list[Any]:
 
 
 def on_template(mode: Mode | str, router: str | None, index: int) -> None:
+    """A template is no preset: once it is in the form, Generate links takes to nothing."""
     tpl = _templates_for(mode, router)[index]
-    session.queue_form(tpl.endpoint_id, tpl.body)
-    set_active(mode, None)
+    on_load(mode, tpl.endpoint_id, tpl.body, None, None)
 
 
 def start_panel(mode: Mode | str, endpoint: Endpoint) -> None:
@@ -332,6 +358,9 @@ def _version_block(name: str, versions: list[Any]) -> None:
         _param_table(ja.endpoint_id, ja.body, jb.endpoint_id, jb.body, ta, tb)
 
 
+UNDO_KEY = "library.undo"  # what this session deleted last (core.storage.library.Removed): Undo puts it back
+
+
 def lint_count_line(versions: list[Any]) -> str:
     """'Prompt cautions: v1 · 2, v2 · 0' (the prompt linter, core/authoring/lint.py, per version)."""
     counts = [f"v{_version_number(v)} · {len(lint.lint(v.body, v.endpoint_id))}" for v in versions]
@@ -350,25 +379,65 @@ def _lint_counts(versions: list[Any], version: Any) -> None:
 
 
 def on_delete(name: str, number: int | None) -> None:
-    """Delete a version (or the whole preset); core checks the right again and refuses in plain words."""
+    """Delete a version (or the whole preset), asked first; core checks the right again and refuses in plain
+    words. What was deleted is kept in this session for Undo."""
     try:
-        lib().delete(name, number, allowed=may_delete)
+        removed = lib().remove(name, number, allowed=may_delete)
     except PermissionError as exc:
         _flash(str(exc))
         return
+    st.session_state[UNDO_KEY] = removed
     _flash(f"Deleted “{name}”." if number is None else f"Deleted v{number} of “{name}”.")
+
+
+def on_undo_delete() -> None:
+    removed = st.session_state.pop(UNDO_KEY, None)
+    if removed is None:
+        return
+    back = lib().restore(removed)
+    what = f"“{removed.name}”" if removed.version is None else f"v{removed.version} of “{removed.name}”"
+    if back == len(removed.versions):
+        _flash(f"{what[0].upper()}{what[1:]} is back, with its takes.")
+    else:
+        _flash(f"{back} of {len(removed.versions)} versions of “{removed.name}” came back: the others' "
+               "numbers were saved again since.")
+
+
+def undo_line() -> None:
+    """Under the Library's title, after a delete: what went, and Undo."""
+    removed = st.session_state.get(UNDO_KEY)
+    if removed is None:
+        return
+    what = f"“{removed.name}”" if removed.version is None else f"v{removed.version} of “{removed.name}”"
+    with st.container(horizontal=True, vertical_alignment="center", key="library-undo"):
+        st.caption(escape_words(f"Deleted {what}."))
+        st.button("Undo", key="library.undo_btn", icon=":material/undo:", on_click=on_undo_delete)
+
+
+def delete_question(name: str, versions: list[Any], number: int | None) -> str:
+    """What the Delete button asks (pure)."""
+    if number is not None:
+        return f"Delete v{number} of “{name}”? The videos stay in Jobs and the Gallery; Undo brings it back."
+    count = len(versions)
+    whole = "its only version" if count == 1 else f"all {count} versions"
+    return (f"Delete the preset “{name}” and {whole}? The videos stay in Jobs and the Gallery; Undo brings "
+            "it back.")
 
 
 def _delete_buttons(name: str, versions: list[Any], version: Any) -> None:
     """Delete for the owner (or an admin) only: the preset (its first version's owner), and the chosen
-    version when there are several (its own owner)."""
+    version when there are several (its own owner). Each asks first."""
     if may_delete(versions[0].owner):
-        st.button("Delete preset", key=f"library.{name}.delete", icon=":material/delete:",
-                  on_click=on_delete, args=(name, None))
+        with st.popover("Delete preset", icon=":material/delete:"):
+            st.markdown(escape_words(delete_question(name, versions, None)))
+            st.button("Delete the preset", key=f"library.{name}.delete", icon=":material/delete_forever:",
+                      type="primary", on_click=on_delete, args=(name, None))
     number = _version_number(version)
     if len(versions) > 1 and may_delete(version.owner):
-        st.button(f"Delete v{number}", key=f"library.{name}.delete_version", icon=":material/delete:",
-                  on_click=on_delete, args=(name, number))
+        with st.popover(f"Delete v{number}", icon=":material/delete:"):
+            st.markdown(escape_words(delete_question(name, versions, number)))
+            st.button(f"Delete v{number}", key=f"library.{name}.delete_version", type="primary",
+                      icon=":material/delete_forever:", on_click=on_delete, args=(name, number))
 
 
 def _owner_lines(versions: list[Any], version: Any) -> None:
@@ -505,6 +574,7 @@ def render_library_page() -> None:
     st.title("Library")
     welcome.demo_badge()
     _show_flash()
+    undo_line()
     st.caption("Your saved prompts, their versions and the videos made from them (takes).")
     search = st.text_input("Search prompts", key="library.search", placeholder="name or words")
     total = lib().count_prompts(search)
