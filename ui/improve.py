@@ -330,8 +330,13 @@ def improve_panel(scope: str, endpoint_id: str, body: dict[str, Any], *, mode: s
         _proposal(scope, proposal, {w: k for w, k in targets.items()}, put)
 
 
+TRY_ENDPOINT = "mulerouter/kling-v3/text-to-video"
+TRY_BODY = {"prompt": "A paper boat drifts down a rainy street", "duration": 5}
+
+
 def settings_line(router: str) -> None:
-    """Settings: which chat model answers "Improve the wording" (never its key), or that none is set up."""
+    """Settings: which chat model answers "Improve the wording" (never its key), or that none is set up, and
+    "Try it" (a sample prompt, asked at once; it costs the chat model a few hundred tokens)."""
     settings = session.chat_settings(router)
     if settings is None:
         st.caption(llm.NOT_CONFIGURED)
@@ -339,3 +344,21 @@ def settings_line(router: str) -> None:
     where = "" if settings.demo else f" ({settings.url})"
     st.caption(_inert(f"Answered by {settings.label}{where}. The operator sets it: STUDIO_LLM_BASE_URL, "
                       "STUDIO_LLM_MODEL, STUDIO_LLM_API_KEY or [llm] in the secrets."))
+    if not st.button("Try it", key="settings.improve.try", icon=":material/network_check:",
+                     help=f"Asks for a better wording of a sample prompt: “{TRY_BODY['prompt']}”."):
+        return
+    started = time.monotonic()
+    try:
+        with st.spinner("Asking the chat model…"):
+            proposal = session.improve_wording(TRY_ENDPOINT, dict(TRY_BODY), mode="text", instruction="",
+                                               router=router)
+    except improve.ProposalRefused as exc:
+        st.warning(escape_markdown(f"The chat model answered, but its proposal was refused: {exc}"),
+                   icon=":material/warning:")
+        return
+    except StudioError as exc:
+        st.error(escape_markdown(exc.user_message), icon=":material/error:")
+        return
+    st.success(f"The chat model answered in {time.monotonic() - started:.1f} s with a proposal that keeps "
+               "the rules.", icon=":material/check_circle:")
+    st.text(proposal.parts[0].new)  # its words, as text

@@ -222,6 +222,10 @@ def test_settings_says_which_chat_model_answers_and_never_its_key(demo, monkeypa
     at = open_page("text")
     at.switch_page("app_pages/settings.py").run()
     assert any("Answered by the built-in emulator" in c.value.replace("\\", "") for c in at.caption)
+    at.button(key="settings.improve.try").click().run()
+    assert any("The chat model answered in" in m.value for m in at.success)
+    assert any(t.value.startswith("A paper boat drifts down a rainy street.") for t in at.text)
+    assert len(demo.chat_calls) == 1
     monkeypatch.setenv(config.LLM_BASE_URL_ENV, "https://llm.example/v1")
     monkeypatch.setenv(config.LLM_MODEL_ENV, "house-model")
     monkeypatch.setenv(config.LLM_API_KEY_ENV, "llm-secret-key-1234")
