@@ -399,3 +399,24 @@ ENGINE_ADOPT_EVERY_S = 30.0  # look this often for demo jobs whose server (and i
 # --- drafts and experiments follow the person (issue 11, part own; core/storage/drafts.py,
 # core/compare/experiments.py) ----
 DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft key (a SHA-256 of their id)
+
+
+# --- judging the takes: blind votes, rankings, guest review links (issue 18; core/compare/votes.py,
+# ranking.py, guests.py) ----
+WORDING_LABEL_MAX_CHARS = 36  # a wording's short label (the words that set it apart), cut to this
+VOTE_CRITERIA_DEFAULT = ("Closer to the prompt", "Better motion", "Better look")
+VOTE_CRITERION_MAX_CHARS = 60
+VOTE_MAX_CRITERIA = 6
+VOTE_MIN_SHOWN, VOTE_MAX_SHOWN = 2, 4  # takes on one ballot
+RANK_ALPHA = 0.05  # Bradley–Terry regularisation (choix pseudo-counts): finite strengths for 3–0
+RANK_BOOTSTRAP_ROUNDS = 200  # refits on resampled votes for the interval
+RANK_LEVEL = 0.9  # the interval's coverage (5th–95th percentile)
+RANK_PRIOR_VAR = 1.0  # uncertainty (log-strength²) of an item with no votes, for choosing the next pairs
+RANK_NEXT_PAIRS = 3  # pairs suggested to vote on next
+GUEST_TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
+GUEST_TOKEN_MIN_CHARS, GUEST_TOKEN_MAX_CHARS = 40, 64  # anything else is refused before any lookup
+GUEST_LINK_DAYS_DEFAULT = 7
+GUEST_LINK_DAYS_MAX = 90
+GUEST_NAME_MAX_CHARS = 40
+COMMENT_MAX_CHARS = 500
+COMMENTS_PER_VIDEO_MAX = 200  # comments kept per video (the oldest are shown first; more are refused)
