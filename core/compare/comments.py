@@ -77,3 +77,11 @@ def comments_of(ledger: Ledger, subject_id: str, item: str | None = None) -> lis
 def comment_line(row: CommentRow) -> str:
     """'0:03.2 — Ana: hand distorts' (plain text)."""
     return f"{format_moment(row.at_s)} — {row.author_name}: {row.text}"
+
+
+def lines_by_take(ledger: Ledger, subject_id: str) -> dict[str, list[str]]:
+    """Each video's comments as lines (the table, the CSV and the review pack)."""
+    out: dict[str, list[str]] = {}
+    for row in comments_of(ledger, subject_id):
+        out.setdefault(row.item, []).append(comment_line(row))
+    return out

@@ -149,3 +149,13 @@ def state_line(link: LinkRow, now: float) -> str:
     if state == ACTIVE:
         return "active until " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(link.expires_at))
     return state
+
+
+def review_experiment(ledger: Ledger, who: ident.Identity, exp_id: str) -> experiments.Experiment:
+    """The experiment a reviewer may see (a guest: only their link's); identity.NotAllowedError otherwise,
+    GuestError when it is gone."""
+    ident.check_review(who, exp_id)
+    exp = experiments.load(ledger, exp_id)
+    if exp is None:
+        raise GuestError(GONE_MESSAGE)
+    return exp

@@ -278,3 +278,17 @@ def standing_rows(r: ranking.Ranking, labels: Mapping[str, str] | None = None) -
                      "score %": round(100 * s.score), "low %": round(100 * s.score_low),
                      "high %": round(100 * s.score_high), "votes": s.votes, "wins": s.wins})
     return rows
+
+
+def ranking_tables(r: Rankings, subject: Subject) -> list[tuple[str, list[dict[str, object]]]]:
+    """The rankings as (heading, rows) for the review pack and the page: variants, then each axis."""
+    if r.votes == 0:
+        return []
+    head = f"“{r.criterion}” — {r.votes} votes from {r.voters} {'person' if r.voters == 1 else 'people'}"
+    out: list[tuple[str, list[dict[str, object]]]] = []
+    if r.variants is not None:
+        out.append((f"{head}: variants", standing_rows(r.variants, subject.cell_labels)))
+        out += [(f"{head}: {name}", standing_rows(axis)) for name, axis in r.axes]
+    else:
+        out.append((f"{head}: takes", standing_rows(r.takes)))
+    return out

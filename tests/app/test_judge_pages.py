@@ -1,0 +1,101 @@
+"""Judging the takes in AppTest (issue 18): Compare's cards carry the wording's own words (and the table and
+CSV too); the Vote tab counts a blind ballot as this session's voter; the Ranking tab adds them up; a guest
+session (?token=…) gets the review page alone: a name, the vote, a timestamped comment — and once the link is
+revoked, a refusal and nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.compare import guests
+from core.storage.ledger import Ledger
+from tests.app.test_create_pages import demo
+from tests.test_votes_ranking import ANA, _experiment
+
+__all__ = ["demo"]
+APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+COMPARE = "app_pages/compare.py"
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [t.value for t in at.text] + [c.value for c in at.caption]
+    return "\n".join(str(p).replace("\\", "") for p in parts)
+
+
+def test_cards_table_and_csv_use_the_words_and_a_blind_vote_counts(demo: Path) -> None:
+    ledger = Ledger(demo)
+    exp, _plan, _subject = _experiment(ledger, demo)
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.query_params["exp"] = exp.id
+    at.run()
+    at.switch_page(COMPARE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = _texts(at)
+    assert "…walks… · 16:9" in shown and "…runs… · 9:16" in shown and "Wording 1" not in shown
+    table = next(df.value for df in at.dataframe if "wording" in df.value.columns)
+    assert set(table["Wording"]) == {"…walks…", "…runs…"}
+    assert set(table["wording"]) == {"A red fox walks through snow", "A red fox runs through snow"}
+    csv_button = next(b for b in at.get("download_button") if "csv" in str(b.proto.label).lower())
+    assert csv_button is not None
+
+    before = len(ledger.reviews.votes(exp.id))
+    at.button(key=f"compare.{exp.id}.vote.pick.0").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    rows = ledger.reviews.votes(exp.id)
+    assert len(rows) == before + 1 and rows[0].voter.startswith("browser:")  # single-user: this browser
+    assert rows[0].criterion == "Closer to the prompt"
+    assert "1 vote from 1 person" in _texts(at)
+
+
+def _guest_app(token: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.query_params["token"] = token
+    return at.run()
+
+
+def test_a_guest_gets_the_review_page_alone_then_the_link_is_revoked(demo: Path) -> None:
+    ledger = Ledger(demo)
+    exp, _plan, _subject = _experiment(ledger, demo)
+    token, link = guests.new_link(ledger, exp.id, ANA)
+    at = _guest_app(token)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Review"
+    assert "frame.router" not in [w.key for w in at.segmented_control]  # no frame: no router, no live jobs
+    assert "Kling" not in _texts(at)  # no router, no key status, no other page's words
+    at.text_input(key="review.name_input").input("Zoe")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Reviewing as Zoe" in _texts(at)
+
+    at.button(key="review.vote.pick.tie").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    rows = ledger.reviews.votes(exp.id)
+    assert rows and {r.voter_name for r in rows} == {"Zoe (guest)"} and rows[0].outcome == 0.5
+
+    at.text_input(key="review.comment_at").input("0:03.2")
+    at.text_input(key="review.comment_text").input("hand distorts")
+    next(b for b in at.button if b.label == "Add comment").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = ledger.reviews.comments(exp.id)
+    assert [(c.at_s, c.text, c.author_name) for c in said] == [(3.2, "hand distorts", "Zoe (guest)")]
+    assert "0:03.2 — Zoe (guest): hand distorts" in _texts(at)
+
+    with pytest.raises(ValueError, match=r"Known pages: \[[^,]*review\.py'\]"):
+        at.switch_page(COMPARE)  # the guest's session registers one page: there is nothing else to go to
+
+    guests.revoke(ledger, link.id, ANA)
+    at.run()
+    assert "This review link does not work" in "\n".join(e.value for e in at.error)
+    assert not at.tabs and not at.get("video")
+
+
+def test_a_guessed_token_opens_nothing(demo: Path) -> None:
+    ledger = Ledger(demo)
+    exp, *_ = _experiment(ledger, demo)
+    guests.new_link(ledger, exp.id, ANA)
+    at = _guest_app("A" * 43)
+    assert "This review link does not work" in "\n".join(e.value for e in at.error)
+    assert at.title[0].value == "Review" and not at.tabs
