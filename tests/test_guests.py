@@ -162,7 +162,7 @@ def test_guest_names_are_required_and_plain() -> None:
 
 
 def test_the_review_url_carries_the_token() -> None:
-    assert guests.review_url("https://studio.example/app/", "tok") == "https://studio.example/app/review?token=tok"
+    assert guests.review_url("https://studio.example/app/", "tok") == "https://studio.example/app/?token=tok"
 
 
 def test_moments_parse_and_format() -> None:

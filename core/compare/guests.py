@@ -2,7 +2,7 @@
 the grid, synced playback, the blind vote and timestamped comments — to someone with no account.
 
     token, link = new_link(ledger, exp.id, who, days=7)     # only the owner or an admin shares
-    url = review_url(app_root, token)                        # …/review?token=<43 characters>
+    url = review_url(app_root, token)                        # …/?token=<43 characters>
     link = open_link(ledger, token)                          # LinkRefused: unknown, revoked, expired
     guest = guest_identity(link, "Ana", browser_id)          # an Identity with only the review right
     revoke(ledger, link.id, who)
@@ -35,7 +35,6 @@ from core.storage.review_store import LinkRow
 from core.team import identity as ident
 
 TOKEN_PARAM = "token"
-REVIEW_PATH = "review"
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]+$")
 ACTIVE, REVOKED, EXPIRED = "active", "revoked", "expired"
 DAY_S = 86400.0
@@ -139,8 +138,9 @@ def guest_identity(link: LinkRow, name: str, browser: str) -> ident.Identity:
 
 
 def review_url(app_root: str, token: str) -> str:
-    """The link to hand out: the app's review page with the token."""
-    return f"{app_root.rstrip('/')}/{REVIEW_PATH}?{urlencode({TOKEN_PARAM: token})}"
+    """The link to hand out: the app's root with the token (a guest session's one page is its main page;
+    any other path only says "page not found" over the same review page)."""
+    return f"{app_root.rstrip('/')}/?{urlencode({TOKEN_PARAM: token})}"
 
 
 def state_line(link: LinkRow, now: float) -> str:
