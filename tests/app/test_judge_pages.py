@@ -5,6 +5,7 @@ revoked, a refusal and nothing else."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from core.compare import guests
 from core.storage.ledger import Ledger
+from core.team import identity as ident
 from tests.app.test_create_pages import demo
+from tests.app.test_team_pages import Person, as_person, button_keys, team
 from tests.test_votes_ranking import ANA, _experiment
 
-__all__ = ["demo"]
+__all__ = ["demo", "team"]
 APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 COMPARE = "app_pages/compare.py"
 
@@ -99,3 +102,35 @@ def test_a_guessed_token_opens_nothing(demo: Path) -> None:
     at = _guest_app("A" * 43)
     assert "This review link does not work" in "\n".join(e.value for e in at.error)
     assert at.title[0].value == "Review" and not at.tabs
+
+
+def test_in_a_team_the_owner_shares_and_revokes_and_a_guest_needs_no_sign_in(team: Path) -> None:
+    ledger = Ledger(team)
+    exp, _, _ = _experiment(ledger, team)  # Ana's experiment
+    # someone else's experiment: no share controls, and core refuses them anyway
+    bob = as_person("bob@team.example", COMPARE, exp=exp.id)
+    assert f"compare.{exp.id}.review_make" not in button_keys(bob)
+    with pytest.raises(PermissionError):
+        guests.new_link(ledger, exp.id, ident.Identity("bob@team.example", "", ident.HEADER))
+    bob.button(key=f"compare.{exp.id}.vote.pick.1").click().run()  # Bob may vote: as himself
+    assert {r.voter for r in ledger.reviews.votes(exp.id)} == {"bob@team.example"}
+
+    ana = as_person(ANA.id, COMPARE, exp=exp.id)
+    ana.button(key=f"compare.{exp.id}.review_make").click().run()
+    assert not ana.exception, [e.value for e in ana.exception]
+    url = next(c.value for c in ana.code if "token=" in c.value)
+    token = url.split("token=", 1)[1]
+    assert len(token) >= 43 and len(ledger.reviews.links(exp.id)) == 1
+
+    Person.email = None  # a guest: no proxy header at all, which would otherwise ask to sign in
+    guest = _guest_app(token)
+    assert not guest.exception and guest.title[0].value == "Review"
+    assert not any("did not reach the app" in w.value for w in guest.warning)
+
+    link = ledger.reviews.links(exp.id)[0]
+    ana = as_person(ANA.id, COMPARE, exp=exp.id)
+    ana.button(key=f"compare.{exp.id}.revoke.{link.id}").click().run()
+    assert not ana.exception, [e.value for e in ana.exception]
+    assert guests.link_state(ledger.reviews.link(link.id), time.time()) == guests.REVOKED
+    guest.run()
+    assert "This review link does not work" in "\n".join(e.value for e in guest.error)

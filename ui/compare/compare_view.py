@@ -418,8 +418,9 @@ def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[s
     for r, line in enumerate(layout.keys):
         if layout.row_axis is not None and len(layout.keys) > 1:
             axis = exp.axes[layout.row_axis]
+            full = axis.value_full(r) if axis.kind == X.AXIS_PROMPT else None
             st.markdown(f"**{escape_markdown(axis.name())}: {escape_markdown(layout.row_labels[r])}**",
-                        help=escape_markdown(axis.value_full(r)))
+                        help=escape_markdown(full) if full else None)
         cols = st.columns(len(line))
         for c, key in enumerate(line):
             with cols[c], st.container(border=True):
