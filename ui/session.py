@@ -961,3 +961,20 @@ def revoke_review_link(link_id: str) -> bool:
     from core.compare import guests
 
     return guests.revoke(ledger(), link_id, identity())
+
+
+def new_vote_set(job_ids: list[str], title: str = "") -> str:
+    """A blind vote on any videos (Gallery's); its id. Guests make nothing (core refuses)."""
+    from core.compare import votes
+
+    return votes.new_set(ledger(), job_ids, identity(), title=title)
+
+
+def vote_sets(limit: int = 30) -> list[dict]:
+    return ledger().reviews.list_sets(limit)
+
+
+def vote_set_subject(set_id: str):
+    from core.compare import votes
+
+    return votes.set_subject(ledger(), set_id)

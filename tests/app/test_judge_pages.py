@@ -134,3 +134,21 @@ def test_in_a_team_the_owner_shares_and_revokes_and_a_guest_needs_no_sign_in(tea
     assert guests.link_state(ledger.reviews.link(link.id), time.time()) == guests.REVOKED
     guest.run()
     assert "This review link does not work" in "\n".join(e.value for e in guest.error)
+
+
+def test_a_blind_vote_on_any_videos(demo: Path) -> None:
+    ledger = Ledger(demo)
+    _experiment(ledger, demo)
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    at.switch_page(COMPARE).run()
+    at.multiselect(key="compare.set_new_videos").set_value(["job01", "job03", "job05"]).run()
+    at.button(key="compare.set_new").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    sets = ledger.reviews.list_sets()
+    assert len(sets) == 1 and len(sets[0]["data"]["jobs"]) == 3
+    set_id = sets[0]["id"]
+    at.button(key=f"compare.{set_id}.vote.pick.0").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(ledger.reviews.votes(set_id)) == 1
+    assert "1 vote from 1 person" in _texts(at)

@@ -717,6 +717,7 @@ def _owner_and_delete(exp: X.Experiment, owner: str, editable: bool) -> None:
 def render_compare_page() -> None:
     st.title("Compare")
     welcome.demo_badge()
+    vote_view.vote_sets()
     exp_id = _picker(_current_id())
     if exp_id is None:
         return

@@ -117,8 +117,9 @@ def take_names(subject: votes.Subject) -> dict[str, str]:
     count: dict[str, int] = {}
     for take in sorted(subject.videos):
         cell = subject.cell_of.get(take)
-        if cell is None:
-            out[take] = take
+        if cell is None:  # a vote set: the video's own prompt
+            job = session.get_job(take)
+            out[take] = f"{(job.prompt_preview[:40] if job else '') or take} · {take[:6]}"
             continue
         count[cell] = count.get(cell, 0) + 1
         out[take] = f"{subject.cell_labels.get(cell, cell)} · take {count[cell]}"
@@ -234,3 +235,62 @@ def review_links(exp: X.Experiment) -> None:
                     st.session_state.pop(new_key, None)
                     st.toast("The link no longer works.", icon=":material/link_off:")
                     st.rerun()
+
+
+# --- a blind vote on any videos (a vote set: core/compare/votes.py new_set) ---------------------------------
+
+SET_PARAM = "set"
+SET_OPEN_KEY = "compare.set_open"
+SET_CHOICES = 60  # recent videos offered for a new vote set
+
+
+def _open_set(set_id: str | None) -> None:
+    st.session_state[SET_OPEN_KEY] = set_id
+    if set_id:
+        st.query_params[SET_PARAM] = set_id
+    else:
+        st.query_params.pop(SET_PARAM, None)
+
+
+def vote_sets() -> None:
+    """'Blind vote on any videos': start a vote on videos chosen from the Gallery's, or open one; then the
+    same ballot and ranking as an experiment's (takes only: no axes)."""
+    open_id = st.query_params.get(SET_PARAM) or st.session_state.get(SET_OPEN_KEY)
+    with st.expander("Blind vote on any videos", icon=":material/how_to_vote:", expanded=bool(open_id)):
+        sets = session.vote_sets()
+        ids = [s["id"] for s in sets]
+        names = {s["id"]: f"{s['title']} · {len(s['data'].get('jobs') or [])} videos" for s in sets}
+        if ids:
+            chosen = st.selectbox("Vote", ids, index=ids.index(open_id) if open_id in ids else None,
+                                  format_func=lambda i: names.get(i, i), key="compare.set_picker",
+                                  placeholder="Choose a vote")
+            if chosen != open_id:
+                _open_set(chosen)
+                st.rerun()
+        videos, _ = session.list_videos(limit=SET_CHOICES, offset=0)
+        labels = {j.id: f"{j.prompt_preview[:60] or j.endpoint_id} · "
+                  f"{time.strftime('%m-%d %H:%M', time.localtime(j.created_at))} · {j.id[-6:]}"
+                  for j in videos}
+        with st.popover("New vote", icon=":material/add:"):
+            picked = st.multiselect("Videos", list(labels), format_func=lambda i: labels.get(i, i),
+                                    key="compare.set_new_videos", max_selections=24)
+            title = st.text_input("Title", key="compare.set_new_title", max_chars=80)
+            if st.button("Start the vote", key="compare.set_new", type="primary", disabled=len(picked) < 2):
+                try:
+                    set_id = session.new_vote_set(picked, title)
+                except (votes.VoteError, PermissionError) as exc:
+                    st.error(escape_markdown(str(exc)))
+                else:
+                    _open_set(set_id)
+                    st.rerun()
+        if not open_id:
+            return
+        subject = session.vote_set_subject(str(open_id))
+        if subject is None:
+            st.warning("This vote is no longer stored.")
+            return
+        vote_tab, rank_tab = st.tabs(["Vote", "Ranking"])
+        with vote_tab:
+            vote_panel(subject, key=f"compare.{subject.id}.vote")
+        with rank_tab:
+            ranking_panel(subject, key=f"compare.{subject.id}.rank")
