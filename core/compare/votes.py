@@ -193,7 +193,7 @@ def voted_pairs(ledger: Ledger, subject_id: str, voter: str, criterion: str) -> 
 
 
 def next_ballot(ledger: Ledger, subject: Subject, voter: str, criterion: str, *, size: int = 2,
-                rng: random.Random | None = None, rounds: int = 50) -> list[str] | None:
+                rng: random.Random | None = None) -> list[str] | None:
     """The takes to show this voter next (random order): the pair whose vote narrows the ranking most among
     the pairs they have not answered, grown to `size` with the takes of the next such pairs. None when
     they answered every pair (or there are fewer than two takes)."""
@@ -206,7 +206,9 @@ def next_ballot(ledger: Ledger, subject: Subject, voter: str, criterion: str, *,
     if not open_pairs:
         return None
     comps = comparisons(ledger.reviews.votes(subject.id, criterion))
-    r = ranking.rank(takes, comps, rounds=rounds, seed=rng.randrange(1 << 30), k=len(open_pairs), skip=done)
+    order = list(takes)
+    rng.shuffle(order)  # equal pairs (no votes yet) come in a different order for each ballot
+    r = ranking.rank(order, comps, rounds=0, k=len(open_pairs), skip=done)
     chosen: list[str] = []
     size = max(config.VOTE_MIN_SHOWN, min(size, config.VOTE_MAX_SHOWN, len(takes)))
     for a, b in r.next_pairs or open_pairs:
@@ -238,7 +240,8 @@ def rankings(ledger: Ledger, subject: Subject, criterion: str, *, rounds: int = 
     question, with intervals, how many votes each rests on and the pairs to vote on next."""
     rows = ledger.reviews.votes(subject.id, criterion)
     comps = comparisons(rows)
-    takes = ranking.rank(sorted(subject.videos), comps, rounds=rounds, seed=seed)
+    # an experiment's takes are ranked for the next pairs only (its variants carry the intervals)
+    takes = ranking.rank(sorted(subject.videos), comps, rounds=0 if subject.cell_of else rounds, seed=seed)
     variants = None
     axes: list[tuple[str, ranking.Ranking]] = []
     if subject.cell_of:
