@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import config
 from core.authoring import catalog
-from ui import frame, session, welcome
+from ui import frame, live, session, welcome
 from ui.results import jobs_view
 
 ROW_IDS_KEY = "jobs.row_ids"
@@ -86,6 +86,8 @@ def live_table() -> None:
     if page_no >= pages:  # the filter shrank the list
         page_no = pages - 1
         jobs, total = _page_of_jobs(mine, page_no, size)
+    shown = [j.id for j in jobs] + [st.query_params.get("job") or ""]
+    live.live_trigger("live.jobs", watch=[i for i in shown if i], new_jobs=page_no == 0)
     if not total:
         st.info(_empty_message(mine))
     else:
