@@ -38,6 +38,9 @@ def test_cards_table_and_csv_use_the_words_and_a_blind_vote_counts(demo: Path) -
     assert not at.exception, [e.value for e in at.exception]
     shown = _texts(at)
     assert "…walks… · 16:9" in shown and "…runs… · 9:16" in shown and "Wording 1" not in shown
+    card = next(m for m in at.markdown if "runs… · 9:16" in m.value)
+    assert card.proto.help == "A red fox runs through snow"  # the whole wording on hover
+    assert "A red fox runs through snow" in [t.value for t in at.text]  # and on click (the Wording popover)
     table = next(df.value for df in at.dataframe if "wording" in df.value.columns)
     assert set(table["Wording"]) == {"…walks…", "…runs…"}
     assert set(table["wording"]) == {"A red fox walks through snow", "A red fox runs through snow"}
