@@ -260,3 +260,22 @@ def test_vote_rows_replace_on_the_same_key(ledger: Ledger) -> None:
     row = VoteRow("e", "q", "v", "a", "b", 1.0, "V", 1.0)
     ledger.reviews.put_votes([row, replace(row, outcome=0.0, at=2.0)])
     assert ledger.reviews.votes("e") == [replace(row, outcome=0.0, at=2.0)]
+
+
+def test_the_review_store_on_both_backends(ledger_url: str | None, data_dir) -> None:
+    from core.storage.review_store import CommentRow, LinkRow
+
+    ledger = Ledger(data_dir, url=ledger_url)
+    row = VoteRow("e", "q", "v", "a", "b", 1.0, "V", 1.0)
+    ledger.reviews.put_votes([row])
+    ledger.reviews.put_votes([replace(row, outcome=0.5, at=2.0), replace(row, voter="w")])
+    assert sorted((r.voter, r.outcome) for r in ledger.reviews.votes("e", "q")) == [("v", 0.5), ("w", 1.0)]
+    link = LinkRow("l1", "e", "f" * 64, "ana", 1.0, 99.0, None, "")
+    ledger.reviews.add_link(link)
+    assert ledger.reviews.link_by_hash("f" * 64) == link
+    assert ledger.reviews.revoke_link("l1", 5.0) and ledger.reviews.link("l1").revoked_at == 5.0
+    assert ledger.reviews.revoke_link("l1", 7.0) and ledger.reviews.link("l1").revoked_at == 5.0
+    comment = CommentRow("c1", "e", "a", "ana", "Ana", 3.2, "hand distorts", 10.0)
+    assert ledger.reviews.add_comment(comment, max_per_item=1)
+    assert not ledger.reviews.add_comment(replace(comment, id="c2"), max_per_item=1)
+    assert ledger.reviews.comments("e") == [comment]
