@@ -155,3 +155,64 @@ def test_a_blind_vote_on_any_videos(demo: Path) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert len(ledger.reviews.votes(set_id)) == 1
     assert "1 vote from 1 person" in _texts(at)
+
+
+def _guest_calls(exp_id: str, other_id: str) -> None:
+    """A guest's session calling the pages' named functions directly (what a tampered client could reach)."""
+    import streamlit as st
+
+    from core.authoring import catalog
+    from core.compare import experiments as X
+    from ui import session
+
+    ledger = session.ledger()
+    exp, other = X.load(ledger, exp_id), X.load(ledger, other_id)
+    endpoint = catalog.get(exp.endpoint_id)
+    calls = {
+        "submit": lambda: session.submit(endpoint, dict(exp.base), wait_s=0),
+        "run": lambda: session.run_experiment(exp, X.expand(exp)),
+        "stop": lambda: session.stop_experiment(exp.id),
+        "save": lambda: session.save_experiment(exp),
+        "copy": lambda: session.copy_experiment(exp),
+        "delete": lambda: session.delete_experiment(exp.id),
+        "delete job": lambda: session.delete_job("job01"),
+        "share": lambda: session.new_review_link(exp.id, 7),
+        "links": lambda: session.review_links(exp.id),
+        "other experiment": lambda: session.review_experiment(other.id),
+        "vote elsewhere": lambda: session.cast_vote(session.vote_subject(other, X.expand(other)),
+                                                    ["job01", "job02"], "job01", "Closer to the prompt"),
+        "vote set": lambda: session.new_vote_set(["job01", "job02"]),
+    }
+    outcome = {}
+    for name, call in calls.items():
+        try:
+            call()
+            outcome[name] = "done"
+        except PermissionError:
+            outcome[name] = "refused"
+        except Exception as exc:  # anything else is a failure of the test, shown by name
+            outcome[name] = f"{type(exc).__name__}: {exc}"
+    st.session_state["outcome"] = outcome
+    st.session_state["who"] = session.identity()
+
+
+def test_a_guest_calling_the_page_functions_directly_is_refused(demo: Path) -> None:
+    ledger = Ledger(demo)
+    exp, _, _ = _experiment(ledger, demo)
+    from core.compare import experiments as X
+    from core.storage.media_cache import MediaCache
+
+    other = X.new_experiment(exp.endpoint_id, dict(exp.base), now=1.0)
+    X.save(ledger, MediaCache(demo / "media"), other, owner="ben@team.example")
+    token, _ = guests.new_link(ledger, exp.id, ANA)
+    jobs_before = ledger.jobs.count()
+    at = AppTest.from_function(_guest_calls, args=(exp.id, other.id), default_timeout=30)
+    at.query_params["token"] = token
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["who"].is_guest and at.session_state["who"].scope == exp.id
+    outcome = at.session_state["outcome"]
+    assert outcome == dict.fromkeys(outcome, "refused"), outcome
+    assert ledger.jobs.count() == jobs_before and ledger.reviews.votes(other.id) == []
+    assert ledger.experiments.get_experiment(exp.id) is not None and ledger.reviews.links(exp.id)[0]
+    assert len(X.listing(ledger)) == 2  # no copy was made
