@@ -81,13 +81,21 @@ def test_a_guest_gets_the_review_page_alone_then_the_link_is_revoked(demo: Path)
     rows = ledger.reviews.votes(exp.id)
     assert rows and {r.voter_name for r in rows} == {"Zoe (guest)"} and rows[0].outcome == 0.5
 
-    at.text_input(key="review.comment_at").input("0:03.2")
+    at.text_input(key="review.comment_at").input("3 seconds")  # a bad moment: told why, nothing lost
     at.text_input(key="review.comment_text").input("hand distorts")
     next(b for b in at.button if b.label == "Add comment").click().run()
+    assert "m:ss.s" in "\n".join(e.value for e in at.error) and ledger.reviews.comments(exp.id) == []
+    assert at.text_input(key="review.comment_text").value == "hand distorts"
+    at.text_input(key="review.comment_at").input("0:03.2")
+    next(b for b in at.button if b.label == "Add comment").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert at.text_input(key="review.comment_text").value == ""  # kept: the box is free again
     said = ledger.reviews.comments(exp.id)
     assert [(c.at_s, c.text, c.author_name) for c in said] == [(3.2, "hand distorts", "Zoe (guest)")]
-    assert "0:03.2 — Zoe (guest): hand distorts" in _texts(at)
+    assert "Zoe (guest): hand distorts" in _texts(at)
+    at.button(key=f"review.seek.{said[0].item}.0").click().run()  # play from 0:03.2
+    assert at.button(key=f"review.seek.{said[0].item}.0").label == "0:03.2"
+    assert [v.proto.start_time for v in at.get("video")][-1] == 3
 
     with pytest.raises(ValueError, match=r"Known pages: \[[^,]*review\.py'\]"):
         at.switch_page(COMPARE)  # the guest's session registers one page: there is nothing else to go to

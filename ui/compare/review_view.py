@@ -82,26 +82,44 @@ def _comments(subject: Subject) -> None:
         st.info("No video to comment on yet.")
         return
     item = st.selectbox("Video", takes, format_func=lambda t: names.get(t, t), key=f"{PREFIX}.comment_video")
-    st.video(media_links.media_url(subject.videos[item]))
+    said = [r for r in session.comment_rows(subject.id) if r.item == item]
+    start = st.session_state.get(f"{PREFIX}.seek", {}).get(item, 0.0)
+    st.video(media_links.media_url(subject.videos[item]), start_time=float(start))
     with st.form(f"{PREFIX}.comment_form", clear_on_submit=False):
         with st.container(horizontal=True):
-            moment = st.text_input("At", placeholder="0:03.2", key=f"{PREFIX}.comment_at", width=120,
-                                   help="Where in the video, as m:ss.s")
-            text = st.text_input("Comment", placeholder="hand distorts", key=f"{PREFIX}.comment_text",
-                                 max_chars=500)
-        sent = st.form_submit_button("Add comment", icon=":material/add_comment:")
-    if sent:
-        try:
-            session.add_comment(subject, item, C.parse_moment(moment), text)
-        except (C.CommentError, PermissionError) as exc:
-            st.error(escape_markdown(str(exc)))
-        else:
-            st.toast("Comment added.", icon=":material/comment:")
-    said = [r for r in session.comment_rows(subject.id) if r.item == item]
-    if said:
-        st.text("\n".join(C.comment_line(r) for r in said))
-    else:
+            st.text_input("At", placeholder="0:03.2", key=f"{PREFIX}.comment_at", width=120,
+                          help="Where in the video, as m:ss.s")
+            st.text_input("Comment", placeholder="hand distorts", key=f"{PREFIX}.comment_text", max_chars=500)
+        st.form_submit_button("Add comment", icon=":material/add_comment:", on_click=_add,
+                              args=(subject, item))
+    error = st.session_state.pop(f"{PREFIX}.comment_error", None)
+    if error:
+        st.error(escape_markdown(error))
+    if not said:
         st.caption("No comments on this video yet.")
+    for k, row in enumerate(said):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.button(C.format_moment(row.at_s), key=f"{PREFIX}.seek.{item}.{k}",
+                      icon=":material/play_arrow:", help="Play from this moment", on_click=_seek,
+                      args=(item, row.at_s))
+            st.text(f"{row.author_name}: {row.text}")
+
+
+def _add(subject: Subject, item: str) -> None:
+    """Keep the comment (core checks the guest's right and the words); the boxes empty once it is kept,
+    and keep what was typed when it is refused."""
+    try:
+        moment = C.parse_moment(st.session_state.get(f"{PREFIX}.comment_at") or "")
+        session.add_comment(subject, item, moment, st.session_state.get(f"{PREFIX}.comment_text") or "")
+    except (C.CommentError, PermissionError) as exc:
+        st.session_state[f"{PREFIX}.comment_error"] = str(exc)
+        return
+    st.session_state[f"{PREFIX}.comment_text"] = ""
+    st.toast("Comment added.", icon=":material/comment:")
+
+
+def _seek(item: str, at_s: float) -> None:
+    st.session_state.setdefault(f"{PREFIX}.seek", {})[item] = at_s
 
 
 def render_review_page() -> None:
