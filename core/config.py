@@ -425,5 +425,6 @@ GUEST_TOKEN_MIN_CHARS, GUEST_TOKEN_MAX_CHARS = 40, 64  # anything else is refuse
 GUEST_LINK_DAYS_DEFAULT = 7
 GUEST_LINK_DAYS_MAX = 90
 GUEST_NAME_MAX_CHARS = 40
+GUEST_VOTES_PER_LINK_MAX = 5000  # vote rows (pairs) all guests of one link may cast: a stuffed link stops
 COMMENT_MAX_CHARS = 500
 COMMENTS_PER_VIDEO_MAX = 200  # comments kept per video (the oldest are shown first; more are refused)

@@ -171,3 +171,19 @@ def test_moments_parse_and_format() -> None:
     for bad in ("", "abc", "1:75", "-3", "1:2:3"):
         with pytest.raises(comments.CommentError):
             comments.parse_moment(bad)
+
+
+def test_a_links_guests_share_one_allowance_of_votes(world, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger, exp, _plan, subject, _other, _token, link, guest, _ = world
+    from core import config
+
+    monkeypatch.setattr(config, "GUEST_VOTES_PER_LINK_MAX", 3)
+    takes = sorted(subject.videos)
+    q = subject.criteria[0]
+    votes.record_ballot(ledger, subject, guest, voter=guest.id, shown=takes[:3], choice=None, criterion=q)
+    again = guests.guest_identity(link, "Zoe", "browser-2")  # cookies cleared: a new browser, same link
+    with pytest.raises(votes.VoteError):
+        votes.record_ballot(ledger, subject, again, voter=again.id, shown=takes[3:5], choice=takes[3],
+                            criterion=q)
+    assert len(ledger.reviews.votes(exp.id)) == 3
+    votes.record_ballot(ledger, subject, ANA, voter=ANA.id, shown=takes[3:5], choice=takes[3], criterion=q)

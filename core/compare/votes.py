@@ -180,6 +180,10 @@ def record_ballot(ledger: Ledger, subject: Subject, who: ident.Identity, *, vote
     name = who.name or who.id or "someone"
     rows = ballot_rows(subject.id, criterion, voter, name, list(shown), choice,
                        time.time() if now is None else now)
+    if who.is_guest:  # a link's guests share one allowance (a guest is per browser: cookies can be cleared)
+        link_prefix = who.id.rsplit(":", 1)[0] + ":"
+        if ledger.reviews.count_votes(subject.id, link_prefix) + len(rows) > config.GUEST_VOTES_PER_LINK_MAX:
+            raise VoteError("This review link has taken all the votes it can. Ask for a new link.")
     ledger.reviews.put_votes(rows)
     return len(rows)
 

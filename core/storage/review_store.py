@@ -86,6 +86,16 @@ class ReviewStore(db.Store):
             rows = conn.execute(sql + " ORDER BY at, item_a, item_b", args).fetchall()
         return [VoteRow(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], float(r[7])) for r in rows]
 
+    def count_votes(self, subject: str, voter_prefix: str) -> int:
+        """Vote rows on a subject by voters whose id starts with `voter_prefix` (letters, digits, ':' and '-'
+        only: it goes into LIKE)."""
+        if not all(ch.isalnum() or ch in ":-" for ch in voter_prefix):
+            raise ValueError("a voter prefix of letters, digits, ':' and '-' only")
+        with self._read() as conn:
+            row = conn.execute("SELECT COUNT(*) FROM votes WHERE subject = ? AND voter LIKE ?",
+                               (subject, voter_prefix + "%")).fetchone()
+        return int(row[0])
+
     # --- comments ------------------------------------------------------------------------------------
 
     def add_comment(self, row: CommentRow, *, max_per_item: int) -> bool:
