@@ -3,6 +3,10 @@
 `streamlit run streamlit_app.py` finds the `st.App` below and serves it with uvicorn: this module is
 then imported once as the server (`core/server.py`: its lifespan starts the job engine and the demo
 emulator, its routes serve media), and run as a script (`__name__ == "__main__"`) for every session.
+
+A session opened by a guest review link (`?token=…`, kept for the session: ui/session.py guest_mode) gets
+one page, Review, and nothing of the frame (no sidebar, no live job view, no other page to reach by URL);
+core refuses a guest everything but reviewing that link's experiment (core/compare/guests.py).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ if __name__ != "__main__":  # imported by the server process, once: the ASGI app
 else:  # a script run of one browser session
     from pathlib import Path
 
-    from ui import frame, phone
+    from ui import frame, phone, session
 
     ASSETS = Path(__file__).resolve().parent / "ui" / "assets"
     # a local favicon: a :material/…: one is fetched from fonts.gstatic.com by the browser
@@ -48,6 +52,12 @@ else:  # a script run of one browser session
     }
 
     st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "logo_icon.svg"), size="large")
+    if session.guest_mode():  # came by a review link (?token=…): the review page alone, no sidebar, ever
+        page = st.navigation([st.Page("app_pages/review.py", title="Review", icon=":material/rate_review:",
+                                      url_path="review", default=True)], position="hidden")
+        with frame.database_outage_shown():
+            page.run()
+        st.stop()
     page = st.navigation(PAGES)
     with frame.database_outage_shown():  # the database not answering: plain words, and it tries again
         frame.sidebar()

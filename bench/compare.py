@@ -223,6 +223,9 @@ def server_memory_while_playing(play_s: float, video_mb: int, rest_s: float) -> 
                 files = _pad_videos(ledger, MediaCache(data / config.MEDIA_DIRNAME), ids, video_mb * MB)
                 page = browser.new_context(viewport={"width": 1600, "height": 1400}).new_page()
                 page.goto(f"{url}/compare?exp={exp.id}")
+                view = page.get_by_role("radio", name="Play in sync")  # the grid's synced view (issue 18)
+                expect(view).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+                view.click()
                 play = page.get_by_role("button", name="Play all")
                 expect(play).to_be_visible(timeout=PAGE_TIMEOUT_MS)
                 deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000

@@ -501,3 +501,24 @@ LLM_TEMPERATURE = 0.2
 LLM_CONCURRENT_REQUESTS = 4  # questions to the chat model at once, per server process; more wait their turn
 LLM_DEMO_MODEL = "emulator-rewrite"  # the model name sent to the built-in emulator in demo mode
 LLM_DEMO_PATH = "/v1"  # the emulator's OpenAI-style base is its URL + this
+# --- judging the takes: blind votes, rankings, guest review links (issue 18; core/compare/votes.py,
+# ranking.py, guests.py) ----
+WORDING_LABEL_MAX_CHARS = 36  # a wording's short label (the words that set it apart), cut to this
+VOTE_CRITERIA_DEFAULT = ("Closer to the prompt", "Better motion", "Better look")
+VOTE_CRITERION_MAX_CHARS = 60
+VOTE_MAX_CRITERIA = 6
+VOTE_MIN_SHOWN, VOTE_MAX_SHOWN = 2, 4  # takes on one ballot
+RANK_ALPHA = 0.05  # Bradley–Terry regularisation (choix pseudo-counts): finite strengths for 3–0
+RANK_BOOTSTRAP_ROUNDS = 100  # refits on resampled votes for the interval (bench/ranking.py)
+RANK_BOOTSTRAP_TOL = 1e-5  # a refit stops here (L1 change of the strengths): an interval needs no more
+RANK_LEVEL = 0.9  # the interval's coverage (5th–95th percentile)
+RANK_PRIOR_VAR = 1.0  # uncertainty (log-strength²) of an item with no votes, for choosing the next pairs
+RANK_NEXT_PAIRS = 3  # pairs suggested to vote on next
+GUEST_TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
+GUEST_TOKEN_MIN_CHARS, GUEST_TOKEN_MAX_CHARS = 40, 64  # anything else is refused before any lookup
+GUEST_LINK_DAYS_DEFAULT = 7
+GUEST_LINK_DAYS_MAX = 90
+GUEST_NAME_MAX_CHARS = 40
+GUEST_VOTES_PER_LINK_MAX = 5000  # vote rows (pairs) all guests of one link may cast: a stuffed link stops
+COMMENT_MAX_CHARS = 500
+COMMENTS_PER_VIDEO_MAX = 200  # comments kept per video (the oldest are shown first; more are refused)

@@ -61,7 +61,7 @@ def test_three_axes_expand_to_every_combination_with_exact_bodies_and_diffs() ->
     assert len(plan.cells) == 12 and plan.videos == 24
     assert [c.key for c in plan.cells[:3]] == ["0.0.0", "0.0.1", "0.1.0"]  # first axis slowest
     cell = plan.cell("2.1.1")
-    assert cell.labels == ("15 s", "Wording 2", "Kling v3 · APIMart")
+    assert cell.labels == ("15 s", "…sprints through deep snow at dawn", "Kling v3 · APIMart")
     # on APIMart: the translated body (sound → audio, the fixed model field) with the axis values applied
     assert cell.endpoint_id == AM_V3
     assert cell.body == {"model": "kling-v3", "prompt": WORDINGS[1], "duration": 15, "aspect_ratio": "16:9",

@@ -903,8 +903,11 @@ def _request_headers() -> dict[str, str]:
 
 
 def identity() -> ident.Identity:
-    """The person using this session: logged in (st.login), named by the trusted proxy header (only when
-    the operator configured its name), or the single user ("")."""
+    """The person using this session: a guest of a review link (guest_mode: nothing else is asked), logged
+    in (st.login), named by the trusted proxy header (only when the operator configured its name), or the
+    single user ("")."""
+    if guest_mode():
+        return guest_identity()
     settings = team_settings()
     headers = _request_headers() if settings.trusted_header else {}
     return ident.resolve(_login_user(), headers, settings)
@@ -986,3 +989,138 @@ def improve_call(endpoint_id: str, body: dict, *, mode: str, instruction: str, r
 def improve_wording(endpoint_id: str, body: dict, *, mode: str, instruction: str, router: str):
     """improve_call, asked at once (in this thread)."""
     return improve_call(endpoint_id, body, mode=mode, instruction=instruction, router=router)()
+
+
+# --- judging the takes (issue 18): blind votes, comments, guest review links ------------------------------
+
+GUEST_TOKEN_KEY = "guest.token"  # this session came by a review link: it stays a guest session
+GUEST_NAME_KEY = "guest.name"
+REFUSED_GUEST = ident.Identity(f"{ident.GUEST_PREFIX}refused", "", ident.GUEST, False, "")
+
+
+def guest_mode() -> bool:
+    """This session came by a review link (?token=… in the URL, kept for the session): it is a guest's, and
+    stays one (the frame registers only the review page; identity() is the guest)."""
+    if not st.session_state.get(GUEST_TOKEN_KEY):
+        try:
+            token = st.query_params.get("token")
+        except Exception:  # no script run behind this call
+            token = None
+        if token:
+            st.session_state[GUEST_TOKEN_KEY] = str(token)
+    return bool(st.session_state.get(GUEST_TOKEN_KEY))
+
+
+def guest_link():
+    """The review link of this session, checked again now (guests.LinkRefused: unknown, revoked,
+    expired)."""
+    from core.compare import guests
+
+    return guests.open_link(ledger(), st.session_state.get(GUEST_TOKEN_KEY))
+
+
+def guest_identity() -> ident.Identity:
+    """The guest: the review right on their link's experiment only; no right at all once the link stops
+    working."""
+    from core.compare import guests
+
+    try:
+        link = guest_link()
+    except guests.LinkRefused:
+        return REFUSED_GUEST
+    return guests.guest_identity(link, st.session_state.get(GUEST_NAME_KEY) or "Guest", browser_id())
+
+
+def set_guest_name(name: str) -> str:
+    """The guest's display name (guests.GuestError when empty)."""
+    from core.compare import guests
+
+    clean = guests.clean_name(name)
+    st.session_state[GUEST_NAME_KEY] = clean
+    return clean
+
+
+def review_experiment(exp_id: str):
+    """An experiment to review: a guest only gets their link's (identity.NotAllowedError otherwise)."""
+    from core.compare import guests
+
+    return guests.review_experiment(ledger(), identity(), exp_id)
+
+
+def vote_subject(exp, plan):
+    from core.compare import votes
+
+    return votes.experiment_subject(ledger(), exp, plan)
+
+
+def voter() -> str:
+    """Whose votes this session casts (votes.voter_key)."""
+    from core.compare import votes
+
+    return votes.voter_key(identity(), browser_id())
+
+
+def next_ballot(subject, criterion: str, size: int) -> list[str] | None:
+    from core.compare import votes
+
+    return votes.next_ballot(ledger(), subject, voter(), criterion, size=size)
+
+
+def cast_vote(subject, shown: list[str], choice: str | None, criterion: str) -> int:
+    """Count this person's ballot (core checks who may, and that the ballot is one)."""
+    from core.compare import votes
+
+    return votes.record_ballot(ledger(), subject, identity(), voter=voter(), shown=shown, choice=choice,
+                               criterion=criterion)
+
+
+def vote_rows(subject_id: str, criterion: str | None = None) -> list:
+    return ledger().reviews.votes(subject_id, criterion)
+
+
+def add_comment(subject, item: str, at_s: float, text: str):
+    from core.compare import comments
+
+    return comments.add_comment(ledger(), subject, identity(), item=item, at_s=at_s, text=text)
+
+
+def comment_rows(subject_id: str) -> list:
+    from core.compare import comments
+
+    return comments.comments_of(ledger(), subject_id)
+
+
+def new_review_link(exp_id: str, days: float) -> tuple[str, object]:
+    """'Share for review': (the token, shown once; the link row). Only the owner or an admin."""
+    from core.compare import guests
+
+    return guests.new_link(ledger(), exp_id, identity(), days=days)
+
+
+def review_links(exp_id: str) -> list:
+    from core.compare import guests
+
+    return guests.links(ledger(), exp_id, identity())
+
+
+def revoke_review_link(link_id: str) -> bool:
+    from core.compare import guests
+
+    return guests.revoke(ledger(), link_id, identity())
+
+
+def new_vote_set(job_ids: list[str], title: str = "") -> str:
+    """A blind vote on any videos (Gallery's); its id. Guests make nothing (core refuses)."""
+    from core.compare import votes
+
+    return votes.new_set(ledger(), job_ids, identity(), title=title)
+
+
+def vote_sets(limit: int = 30) -> list[dict]:
+    return ledger().reviews.list_sets(limit)
+
+
+def vote_set_subject(set_id: str):
+    from core.compare import votes
+
+    return votes.set_subject(ledger(), set_id)

@@ -96,12 +96,17 @@ class Axis:
         return _field_title(self.field)
 
     def value_label(self, i: int) -> str:
+        """A short label of the value: for a wording, the words that set it apart (wording_labels)."""
         value = self.values[i]
         if self.kind == AXIS_PROMPT:
-            return f"Wording {i + 1}"
+            return wording_labels(self.values)[i]
         if self.kind == AXIS_ENDPOINT:
             return endpoint_label(str(value))
         return value_label(self.field, value)
+
+    def value_full(self, i: int) -> str:
+        """The whole value as words: a wording in full, else its label."""
+        return str(self.values[i]) if self.kind == AXIS_PROMPT else self.value_label(i)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "values": list(self.values), "field": self.field, "title": self.title}
@@ -122,16 +127,21 @@ class Experiment:
     title: str = ""
     mode: str = ""
     created_at: float = 0.0
+    criteria: tuple[str, ...] = ()  # the blind vote's questions (core/compare/votes.py criteria_of)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"endpoint_id": self.endpoint_id, "base": self.base, "axes": [a.to_dict() for a in self.axes],
-                "takes": self.takes, "title": self.title, "mode": self.mode}
+        out = {"endpoint_id": self.endpoint_id, "base": self.base, "axes": [a.to_dict() for a in self.axes],
+               "takes": self.takes, "title": self.title, "mode": self.mode}
+        if self.criteria:
+            out["criteria"] = list(self.criteria)
+        return out
 
     @classmethod
     def from_dict(cls, exp_id: str, d: Mapping[str, Any], created_at: float = 0.0) -> Experiment:
         return cls(exp_id, str(d["endpoint_id"]), dict(d.get("base") or {}),
                    tuple(Axis.from_dict(a) for a in d.get("axes") or ()), int(d.get("takes") or 1),
-                   str(d.get("title") or ""), str(d.get("mode") or ""), created_at)
+                   str(d.get("title") or ""), str(d.get("mode") or ""), created_at,
+                   tuple(str(c) for c in d.get("criteria") or ()))
 
     @property
     def base_prompt(self) -> str:
@@ -156,6 +166,43 @@ def default_title(body: Mapping[str, Any]) -> str:
 
 def prompt_of(body: Mapping[str, Any]) -> str:
     return str(body.get("prompt") or "")
+
+
+def shorten(text: str, max_chars: int = config.WORDING_LABEL_MAX_CHARS) -> str:
+    """`text` cut at a word boundary to at most `max_chars` characters, with "…" when cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1].rsplit(" ", 1)[0] if " " in text[: max_chars - 1] else text[: max_chars - 1]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def wording_labels(wordings: Iterable[Any],
+                   max_chars: int = config.WORDING_LABEL_MAX_CHARS) -> tuple[str, ...]:
+    """Short labels of prompt wordings: the words that set each apart (the words all of them share at the
+    start and the end are left out, marked "…"), cut to `max_chars`. A wording whose own words are all
+    shared (e.g. "a fox" next to "a red fox") shows itself, shortened. Labels that would come out the same
+    get their number: "walks… (2)". ("a fox walks in snow", "a fox runs in snow") → ("…walks…", "…runs…")."""
+    texts = [" ".join(str(w).split()) for w in wordings]
+    words = [t.split() for t in texts]
+    pre = 0
+    while words and all(len(w) > pre for w in words) and len({w[pre] for w in words}) == 1:
+        pre += 1
+    suf = 0
+    while words and all(len(w) > pre + suf for w in words) and len({w[-1 - suf] for w in words}) == 1:
+        suf += 1
+    labels = []
+    for text, w in zip(texts, words, strict=True):
+        middle = w[pre: len(w) - suf]
+        if not middle or len(words) < 2:
+            labels.append(shorten(text, max_chars) or "(empty)")
+            continue
+        label = shorten(" ".join(middle), max_chars - 2).rstrip(" ,;:") or " ".join(middle)
+        labels.append(("…" if pre else "") + label + ("…" if suf and not label.endswith("…") else ""))
+    seen: dict[str, int] = {}
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+    return tuple(f"{label} ({i + 1})" if seen[label] > 1 else label for i, label in enumerate(labels))
 
 
 def problems_of(exp: Experiment) -> list[str]:
@@ -471,7 +518,11 @@ def check_change(ledger: Ledger, exp_id: str, who: ident.Identity | None) -> Non
 def save(ledger: Ledger, media: MediaCache, exp: Experiment, *, now: float | None = None,
          owner: str = "", who: ident.Identity | None = None) -> Experiment:
     """Store the experiment (its base images go to the media cache, as job bodies do); `owner`: who made
-    it, recorded when it is first stored. Refused (identity.NotAllowedError) when `who` may not change it."""
+    it, recorded when it is first stored. Refused (identity.NotAllowedError) when `who` may not change it,
+    and for a guest of a review link (who never makes anything)."""
+    ident.check_not_guest(who)
+    if owner.startswith(ident.GUEST_PREFIX):
+        raise ident.NotAllowedError(ident.GUEST_ONLY_REVIEW_MESSAGE)
     check_change(ledger, exp.id, who)
     stored = replace(exp, base=externalize_body(exp.base, media))
     t = time.time() if now is None else now
@@ -490,6 +541,8 @@ def make_copy(ledger: Ledger, media: MediaCache, exp: Experiment, owner: str, *,
               now: float | None = None) -> Experiment:
     """'Make my copy': a new experiment of `owner`'s with the same base request, axes and takes, stored.
     Nothing else comes along: no jobs, ratings, notes or picks (the copy starts with nothing sent)."""
+    if owner.startswith(ident.GUEST_PREFIX):
+        raise ident.NotAllowedError(ident.GUEST_ONLY_REVIEW_MESSAGE)
     t = time.time() if now is None else now
     copy = replace(exp, id=uuid.uuid4().hex[: config.EXPERIMENT_ID_HEX_CHARS], title=copy_title(exp.title),
                    created_at=t)
@@ -674,14 +727,32 @@ def winner(records: Mapping[str, CellRecord]) -> str | None:
     return rows[0].key if rows else None
 
 
+def winner_name(exp: Experiment, cell: Cell) -> str:
+    """The name "Save the winner" offers: the winner's own wording (its first words, or the words that set
+    it apart when the wordings start alike), then its other values ("Fox walks in rain · 9:16")."""
+    parts: list[str] = []
+    for axis, i in zip(exp.axes, cell.index, strict=True):
+        if axis.kind != AXIS_PROMPT:
+            parts.append(axis.value_label(i))
+            continue
+        titles = [default_title({"prompt": v}) for v in axis.values]
+        mine = titles[i]
+        parts.insert(0, mine if titles.count(mine) == 1 else f"{mine} ({axis.value_label(i)})")
+    if not any(a.kind == AXIS_PROMPT for a in exp.axes):
+        parts.insert(0, exp.title)
+    return " · ".join(p for p in parts if p)[: config.EXPERIMENT_TITLE_MAX_CHARS]
+
+
 def save_winner(lib: library.Library, exp: Experiment, cell: Cell, record: CellRecord | None,
                 name: str = "", *, ledger: Ledger | None = None, who: ident.Identity | None = None,
                 owner: str = "") -> library.Version:
     """A new Library version (saved by `owner`) from the picked cell's request, with its takes linked to
-    it. Refused (identity.NotAllowedError) when `who` may not change the experiment stored in `ledger`."""
+    it; named `name`, else after the winner's own wording (winner_name). Refused (identity.NotAllowedError)
+    when `who` may not change the experiment stored in `ledger`, and for a guest of a review link."""
+    ident.check_not_guest(who)
     if ledger is not None:
         check_change(ledger, exp.id, who)
-    version = lib.save(name or exp.title, cell.endpoint_id, cell.body, owner=owner)
+    version = lib.save(name or winner_name(exp, cell), cell.endpoint_id, cell.body, owner=owner)
     for job_id in (record.job_ids if record else ()):
         if job_id:
             lib.link_take(version.name, version.number, job_id)

@@ -14,7 +14,8 @@ ui/compare/synced_grid_frontend/synced_grid_core.js) and refers only to `videos/
 Security Policy forbids any network use. The grid has the same axis picking as the app (which axis forms
 the rows, which the columns, a stepper through the third) and the same synced playback; under it, one
 card per cell: its axis values, the prompt with its differences from the base prompt marked, parameters,
-rating, note, cost, status, who made it and when, and the full request in a <details> block. Every user
+rating, pick, note, the blind votes it won and the timestamped comments on it, cost, status, who made it
+and when, and the full request in a <details> block; above the clips, the blind votes' rankings. Every user
 text goes through html.escape (the JSON the script reads is escaped for a <script> block too).
 
 Cells: `row`, `col` and `third` are the cell's values on axes[0], axes[1] and axes[2] (None when there is
@@ -72,6 +73,9 @@ class PackCell:
     made_at: float
     request: dict
     video_name: str | None
+    pick: str = ""  # "Best in row" / "Best overall" / ""
+    comments: tuple[str, ...] = ()  # "0:03.2 — Zoe (guest): hand distorts" (plain text, one a line)
+    votes: str = ""  # "won 5 of 8 pairs" (the blind votes on this take)
 
 
 def video_arcname(video_name: str) -> str:
@@ -110,6 +114,8 @@ def cell_caption(cell: PackCell) -> str:
     parts = [f"{k} {v}" for k, v in cell.labels.items()]
     if cell.rating is not None:
         parts.append("★" * int(cell.rating) + "☆" * (STARS - int(cell.rating)))
+    if cell.pick:
+        parts.append(cell.pick)
     if cell.status:
         parts.append(cell.status)
     return " · ".join(parts)
@@ -156,13 +162,19 @@ def cell_card_html(i: int, cell: PackCell, axes: list[str]) -> str:
     video = (f'<a href="{html.escape(video_arcname(cell.video_name))}">{html.escape(cell.video_name)}</a>'
              if cell.video_name else "no video")
     request = json.dumps(cell.request, indent=2, ensure_ascii=False, sort_keys=True)
+    pick = f' <strong class="pick">{html.escape(cell.pick)}</strong>' if cell.pick else ""
+    votes = f' · <span class="votes">{html.escape(cell.votes)}</span>' if cell.votes else ""
+    said = "".join(f"<li>{html.escape(c)}</li>" for c in cell.comments)
+    said = f'<ul class="comments">{said}</ul>' if said else ""
     return f"""
 <section class="card" id="cell-{i}">
-  <h3>{html.escape(heading or f"Cell {i + 1}")}{f' <small>{html.escape(extra)}</small>' if extra else ''}</h3>
-  <p class="meta"><span class="stars">{html.escape(rating)}</span> · {html.escape(_money(cell.cost))} ·
+  <h3>{html.escape(heading or f"Cell {i + 1}")}{f' <small>{html.escape(extra)}</small>' if extra else ''}\
+{pick}</h3>
+  <p class="meta"><span class="stars">{html.escape(rating)}</span>{votes} · {html.escape(_money(cell.cost))} ·
     {html.escape(cell.status)} · made by {html.escape(cell.made_by)} on {html.escape(when_text(cell.made_at))}
     · {video}</p>
   <p class="note">{html.escape(cell.note) if cell.note else '<span class="muted">no note</span>'}</p>
+  {said}
   <div class="prompt">{prompt_diff_html(cell.base_prompt, cell.prompt)}</div>
   <table class="params">{_param_rows(cell.params)}</table>
   <details><summary>Full request</summary><pre>{html.escape(request)}</pre></details>
@@ -182,6 +194,8 @@ h1{margin:.2rem 0}.muted,.sub{color:#666}
 ins{background:#d4f7d4;text-decoration:none}del{background:#fbd3d3}
 .params th{text-align:left;padding-right:1rem;font-weight:600}.stars{color:#b8860b}
 pre{white-space:pre-wrap;word-break:break-word;background:#f7f7f7;padding:.5rem}
+.pick{color:#1b7a1b;font-size:.9rem}.comments{margin:.2rem 0;padding-left:1.2rem}
+.ranking td,.ranking th{padding:.1rem .6rem;text-align:left}
 """
 
 PAGE_JS = r"""
@@ -264,7 +278,21 @@ PAGE_JS = r"""
 """
 
 
-def index_html(*, title: str, axes: list[str], cells: list[PackCell], made_at: float, core_js: str) -> str:
+def ranking_html(sections: list[tuple[str, list[dict]]]) -> str:
+    """The blind votes' rankings as plain tables (every text escaped): (heading, rows of one dict each)."""
+    out = []
+    for heading, rows in sections:
+        if not rows:
+            continue
+        head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values()) + "</tr>"
+                       for row in rows)
+        out.append(f'<h3>{html.escape(heading)}</h3><table class="ranking"><tr>{head}</tr>{body}</table>')
+    return ("<h2>Blind votes</h2>" + "".join(out)) if out else ""
+
+
+def index_html(*, title: str, axes: list[str], cells: list[PackCell], made_at: float, core_js: str,
+               rankings: list[tuple[str, list[dict]]] | None = None) -> str:
     """The pack's page: inline CSS and JS, relative video paths only, every user text escaped."""
     if len(axes) > MAX_AXES:
         raise ValueError(f"a review pack has at most {MAX_AXES} axes, not {len(axes)}")
@@ -294,6 +322,7 @@ def index_html(*, title: str, axes: list[str], cells: list[PackCell], made_at: f
     <button type="button" id="third-next" aria-label="Next">▶</button></span>
 </div>
 <div id="grid"></div>
+{ranking_html(rankings or [])}
 <h2>Clips</h2>
 {cards}
 <script type="application/json" id="pack-data">{_script_json(pack_data(axes, cells))}</script>
@@ -325,11 +354,13 @@ def write_review_pack(
     cells: list[PackCell],
     open_media: Callable[[str], BinaryIO],
     made_at: float,
+    rankings: list[tuple[str, list[dict]]] | None = None,
 ) -> None:
     """Stream the review pack zip into `out` (seekable or not). `open_media(name)` opens a video for
-    reading; it is read COPY_CHUNK bytes at a time and closed. ValueError for a bad video name."""
+    reading; it is read COPY_CHUNK bytes at a time and closed. ValueError for a bad video name.
+    `rankings`: the blind votes' tables (heading, rows), shown above the clips."""
     page = index_html(title=title, axes=axes, cells=cells, made_at=made_at,
-                      core_js=CORE_JS.read_text(encoding="utf-8"))
+                      core_js=CORE_JS.read_text(encoding="utf-8"), rankings=rankings)
     names = list(dict.fromkeys(c.video_name for c in cells if c.video_name))
     arcnames = [video_arcname(n) for n in names]  # all checked before anything is written
     when = _zip_time(made_at)

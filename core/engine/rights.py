@@ -3,7 +3,8 @@
 The engine sits below core.team, so it does not know identities: a caller passes `allowed(owner) -> bool`
 (core/team/identity.py may_edit for the person acting: the owner, an admin, or everyone in single-user
 mode) and the person the session keys belong to (core/jobs/access.py key_person). The ui passes both
-(ui/session.py). Refusals are ActionRefused, a PermissionError in plain words.
+(ui/session.py). Refusals are ActionRefused, a PermissionError in plain words. A job owned by a guest of a
+review link (id "guest:…") is never built (`check_sender`, in runner.build_job and track_task).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ NOBODYS_JOB_MESSAGE = "This job was made before sign-in was set up: only an admi
 NOT_YOUR_KEY_MESSAGE = ("This job would be sent with a key someone else typed in Settings; a job is only "
                         "ever sent with its own person's key. Type your key in Settings, or use the "
                         "operator's.")
+
+
+GUEST_PREFIX = "guest:"  # core/team/identity.py GUEST_PREFIX (that layer sits above this one)
+GUEST_SEND_MESSAGE = "A review link lets you watch, vote and comment; sending videos is for the team."
 
 
 class ActionRefused(PermissionError):
@@ -49,3 +54,10 @@ def check_own_key(access_id: str, key_person: str | None) -> None:
         return
     if acc.access_person_hash(access_id) != acc.person_hash(key_person):
         raise ActionRefused(NOT_YOUR_KEY_MESSAGE)
+
+
+def check_sender(owner: str) -> None:
+    """Raises ActionRefused when the person a new job would belong to is a guest of a review link: guests
+    never send anything, whatever a page let them press (issue 18)."""
+    if str(owner or "").startswith(GUEST_PREFIX):
+        raise ActionRefused(GUEST_SEND_MESSAGE)

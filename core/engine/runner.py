@@ -30,7 +30,7 @@ from core import config
 from core.authoring import catalog, pricing
 from core.authoring.catalog import Endpoint
 from core.authoring.pricing import Estimate
-from core.engine.rights import Allowed, check_job, check_own_key
+from core.engine.rights import Allowed, check_job, check_own_key, check_sender
 from core.errors import NotFoundError, StudioError, SubmissionUnknownError
 from core.jobs import access as job_access
 from core.jobs import providers, record, video_checks, video_probe
@@ -144,6 +144,7 @@ def build_job(
     a person's own key). A job on the operator's key is priced here with the operator's table
     (pricing.operator_charge), whatever the page said; raises pricing.PriceNotConfiguredError (nothing
     built) when that price is unknown or not above $0."""
+    check_sender(owner)
     estimated = _estimated_usd(estimate)
     if counts_against_budget(access, access_id):
         estimated = pricing.operator_charge(endpoint, body)
@@ -642,6 +643,7 @@ def track_task(
     Raises ValueError in plain words for an empty id, a router mismatch, or a task that another job
     already follows (naming that job: one task, one job, one poller).
     """
+    check_sender(owner)
     task_id = (task_id or "").strip()
     if not task_id:
         raise ValueError("Give the task id shown by the router.")

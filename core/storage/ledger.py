@@ -5,7 +5,8 @@ stores that share it, one concern each:
 - `drafts` (draft_store.py): what was being written on the Create pages;
 - `experiments` (experiment_store.py): Compare's experiments and their cells;
 - `keys` (key_store.py): the session keys running engines hold in memory;
-- `spend` (spend_store.py): what the jobs cost (the budget check itself runs inside the jobs' insert).
+- `spend` (spend_store.py): what the jobs cost (the budget check itself runs inside the jobs' insert);
+- `reviews` (review_store.py): blind votes, timestamped comments, guest review links, vote sets.
 
 Opening a ledger runs its migrations once (core/storage/ledger_schema.py: one history for the one
 database). Every call of a store takes its own short-lived connection and every write is one transaction
@@ -23,6 +24,7 @@ from core.storage.experiment_store import ExperimentStore
 from core.storage.job_store import JobStore
 from core.storage.key_store import KeyStore
 from core.storage.ledger_schema import MIGRATION_NAME, MIGRATIONS
+from core.storage.review_store import ReviewStore
 from core.storage.spend_store import SpendStore
 
 _SQLITE_URL = "sqlite:///"
@@ -53,6 +55,7 @@ class Ledger:
         self.experiments = ExperimentStore(self._db)
         self.keys = KeyStore(self._db)
         self.spend = SpendStore(self._db)
+        self.reviews = ReviewStore(self._db)
 
     @property
     def database(self) -> db.Database:

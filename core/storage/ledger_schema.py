@@ -17,7 +17,8 @@ Version 4: `owner` (the person; written once like `browser`), `cost` (jobs.charg
 `job_group`, and the owner of drafts and experiments. Version 5: a draft's `revision` (a save of an older
 revision is refused instead of overwriting a newer one from another tab). Version 7 (issue 18): the video
 check's verdict in columns (`check_state`, `check_issues`, `motion`, `sharpness`) for the Gallery's filters
-and sort orders; the check itself stays in the job's JSON record.
+and sort orders; the check itself stays in the job's JSON record. Version 8 (issue 18): blind votes,
+timestamped comments, guest review links and vote sets (core/storage/review_store.py).
 """
 
 from __future__ import annotations
@@ -120,6 +121,26 @@ _MIGRATION_7 = (
     "ALTER TABLE jobs ADD COLUMN sharpness REAL",
     "CREATE INDEX IF NOT EXISTS jobs_checks ON jobs (check_state, created_at DESC)",
 )
+# Version 8 (issue 18): judging the takes. `votes`: one row per (subject, question, voter, pair of takes)
+# — the key itself makes a person's vote on a pair count once (a later vote replaces it); `outcome` 1 = the
+# first take of the pair won, 0 = the second, 0.5 = a tie. `comments`: a note at a moment of a video.
+# `guest_links`: review links, only the SHA-256 of the token kept. `vote_sets`: a set of Gallery videos
+# voted on like an experiment. A subject is an experiment id, or a vote set's id.
+_MIGRATION_8 = (
+    "CREATE TABLE IF NOT EXISTS votes (subject TEXT NOT NULL, criterion TEXT NOT NULL, voter TEXT NOT NULL, "
+    "item_a TEXT NOT NULL, item_b TEXT NOT NULL, outcome REAL NOT NULL, voter_name TEXT NOT NULL DEFAULT '', "
+    "at REAL NOT NULL, PRIMARY KEY (subject, criterion, voter, item_a, item_b))",
+    "CREATE TABLE IF NOT EXISTS comments (id TEXT PRIMARY KEY, subject TEXT NOT NULL, item TEXT NOT NULL, "
+    "author TEXT NOT NULL, author_name TEXT NOT NULL DEFAULT '', at_s REAL NOT NULL, text TEXT NOT NULL, "
+    "created_at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS comments_subject ON comments (subject, item, created_at)",
+    "CREATE TABLE IF NOT EXISTS guest_links (id TEXT PRIMARY KEY, subject TEXT NOT NULL, "
+    "token_hash TEXT NOT NULL UNIQUE, created_by TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL, "
+    "expires_at REAL NOT NULL, revoked_at REAL, label TEXT NOT NULL DEFAULT '')",
+    "CREATE INDEX IF NOT EXISTS guest_links_subject ON guest_links (subject, created_at)",
+    "CREATE TABLE IF NOT EXISTS vote_sets (id TEXT PRIMARY KEY, owner TEXT NOT NULL DEFAULT '', "
+    "title TEXT NOT NULL DEFAULT '', data TEXT NOT NULL, created_at REAL NOT NULL)",
+)
 
 
 _ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (.+)$")
@@ -184,6 +205,9 @@ def _migration_7(conn: db.Conn) -> None:
     if changes:
         conn.executemany("UPDATE jobs SET check_state = ?, check_issues = ?, motion = ?, sharpness = ? "
                          "WHERE id = ?", changes)
+def _migration_8(conn: db.Conn) -> None:
+    """Votes, comments, guest links and vote sets (idempotent: IF NOT EXISTS)."""
+    _run_steps(conn, _MIGRATION_8)
 
 
 # (version, step): each step runs once, in order, on a ledger older than its version; every step is
@@ -196,6 +220,7 @@ MIGRATIONS: list[tuple[int, Callable[[db.Conn], None]]] = [
     (4, _migration_4),
     (5, _migration_5),
     (7, _migration_7),
+    (8, _migration_8),
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 MIGRATION_NAME = "ledger"

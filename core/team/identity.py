@@ -22,6 +22,12 @@ Admins (`[team] admins = ["a@b.c", …]`) may delete what others made. Everyone 
 everything; only the owner or an admin may delete (`may_delete`, checked again by `delete_job` and
 `delete_experiment` below, whatever the page showed), and only they change or run an experiment
 (`may_edit`, checked again by core/compare/experiments.py); everyone else makes their own copy.
+
+Guests (issue 18): someone who opened a review link (core/compare/guests.py) is an Identity with source
+"guest", an id "guest:<link>:<browser>" and `scope` = the one experiment the link opens. They hold only the
+review right (`may_review`: watch, vote, comment on that experiment): may_edit / may_delete say no, making
+anything is refused (`check_not_guest`: experiments, copies, presets; core/engine/rights.py refuses a job
+whose owner is a guest), and a login or proxy header naming a "guest:" id is not taken as a person.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from typing import Any
 
 from core import config, secrets_file
 
-LOGIN, HEADER, SINGLE = "login", "header", "single"
+LOGIN, HEADER, SINGLE, GUEST = "login", "header", "single", "guest"
+GUEST_PREFIX = "guest:"  # a guest's id (core/compare/guests.py); never an owner of anything
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -49,6 +56,7 @@ class Identity:
     name: str = ""
     source: str = SINGLE
     is_admin: bool = False
+    scope: str = ""  # a guest: the one experiment their review link opens (nothing else)
 
     @property
     def needs_login(self) -> bool:
@@ -58,6 +66,12 @@ class Identity:
     @property
     def single_user(self) -> bool:
         return self.source == SINGLE
+
+    @property
+    def is_guest(self) -> bool:
+        """Someone who came by a review link (no account): they may watch, vote and comment on one
+        experiment, and nothing else (may_review)."""
+        return self.source == GUEST or self.id.startswith(GUEST_PREFIX)
 
     @property
     def label(self) -> str:
@@ -187,10 +201,12 @@ def resolve(login_user: Mapping[str, Any] | None, headers: Mapping[str, str],
         if not user.get("is_logged_in"):
             return Identity(source=LOGIN)
         person = normalise(user.get("email")) or normalise(user.get("sub"))
+        person = "" if person.startswith(GUEST_PREFIX) else person  # the guest prefix is ours alone
         return Identity(person, display_name(user.get("name"), person), LOGIN,
                         bool(person) and person in settings.admins)
     if settings.trusted_header:
         person = normalise(header_value(headers, settings.trusted_header))
+        person = "" if person.startswith(GUEST_PREFIX) else person
         return Identity(person, person, HEADER, bool(person) and person in settings.admins)
     return SINGLE_USER
 
@@ -262,7 +278,9 @@ COUNTED_MESSAGE = ("This job counts in today's spend against the daily budget, s
 
 def may_delete(who: Identity, owner: str) -> bool:
     """Everyone may watch and reuse; only the owner (or an admin) may delete. Single-user: all one person.
-    Something made before owners were recorded (owner "") belongs to admins in a team."""
+    Something made before owners were recorded (owner "") belongs to admins in a team. A guest: nothing."""
+    if who.is_guest:
+        return False
     if who.single_user:
         return True
     if who.needs_login:
@@ -291,6 +309,30 @@ def check_edit(who: Identity, owner: str) -> None:
     """Raises NotAllowedError (plain words) when `who` may not change or run what `owner` made."""
     if not may_edit(who, owner):
         raise NotAllowedError(edit_refusal(owner))
+
+
+GUEST_ONLY_REVIEW_MESSAGE = ("A review link lets you watch, vote and comment on the experiment it was shared "
+                             "for, nothing else.")
+
+
+def may_review(who: Identity, exp_id: str) -> bool:
+    """Watch, vote and comment on an experiment: everyone identified (single-user included); a guest only on
+    the experiment their link opens; nobody who still needs to log in."""
+    if who.is_guest:
+        return bool(who.scope) and who.scope == exp_id
+    return not who.needs_login
+
+
+def check_review(who: Identity, exp_id: str) -> None:
+    if not may_review(who, exp_id):
+        raise NotAllowedError(GUEST_ONLY_REVIEW_MESSAGE if who.is_guest else "Log in first.")
+
+
+def check_not_guest(who: Identity | None) -> None:
+    """Raises NotAllowedError for a guest: making things (jobs, experiments, copies, presets) is for the
+    team."""
+    if who is not None and who.is_guest:
+        raise NotAllowedError(GUEST_ONLY_REVIEW_MESSAGE)
 
 
 def owner_words(owner: str) -> str:

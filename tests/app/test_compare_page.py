@@ -85,7 +85,9 @@ def test_compare_variants_then_axes_run_rate_pick_and_save(demo: Path) -> None:
     record = ledger.experiments.experiment_cells(exp_id)["1"]
     assert (record.rating, record.note, record.pick) == (5, "smoother motion", X.PICK_GRID)
 
-    at.text_input(key=f"compare.{exp_id}.winner_name").input("Fox in snow").run()
+    name = at.text_input(key=f"compare.{exp_id}.winner_name.1")  # keyed by the winning cell
+    assert name.value == "A red fox runs through fresh snow · 10 s"  # named after the winner itself
+    name.input("Fox in snow").run()
     at.button(key=f"compare.{exp_id}.save_winner").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Saved “Fox in snow” version 1" in s.value for s in at.success)

@@ -4,6 +4,11 @@
                                             (the Library does the same through ui/nav.py open_in_compare)
     render_compare_page()                   the page (app_pages/compare.py)
 
+Each cell is one card: its label in words (a wording by the words that set it apart; the whole wording on
+hover and in a popover), its video, the video checks' badges (checks_view), rating, note, Pick and
+comments; "Play in sync" shows the same grid under one control. The Vote and Ranking tabs are
+ui/compare/vote_view.py; "Share for review" makes guest links (core/compare/guests.py).
+
 Someone else's experiment (issue 11) is shown read-only: the grid, its videos, the table, CSV, review pack and
 grid video, a line saying whose it is and "Make my copy"; its axes, takes, reviews, Run all / Stop and Save
 the winner are for its owner or an admin (core/compare/experiments.py refuses them too).
@@ -31,6 +36,7 @@ from core.errors import StudioError
 from core.jobs.record import Job
 from core.models import MODE_TITLES
 from ui import frame, live, media_links, nav, session, welcome, words
+from ui.compare import vote_view
 from ui.results import checks_view, jobs_view, library_view
 from ui.text import escape_markdown, shorten_inline_images
 
@@ -413,46 +419,78 @@ def _take_of(record: Any, take: int) -> str:
     return ids[take] if take < len(ids) else ""
 
 
+VIEW_CARDS, VIEW_SYNCED = "Cards", "Play in sync"
+
+
+def _synced(exp: X.Experiment, plan: X.Plan, layout: grid.GridLayout, records: dict[str, Any],
+            jobs: dict[str, Job | None], take: int) -> None:
+    cells = []
+    for line in layout.keys:
+        row = []
+        for key in line:
+            job = jobs.get(_take_of(records.get(key), take))
+            url = media_links.media_url(job.video_file) if job is not None and job.video_file else None
+            row.append(GridCell(url=url, label=plan.cell(key).label) if url else None)
+        cells.append(row)
+    if any(c is not None for row in cells for c in row):
+        synced_grid(cells, row_labels=layout.row_labels, col_labels=layout.col_labels, audio_from=None,
+                    key=_k(exp.id, "synced", take))
+    else:
+        st.caption("No video yet.")
+
+
 def _grid(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None], *,
-          editable: bool = True) -> None:
+          editable: bool = True, comments: dict[str, list[str]] | None = None) -> None:
     layout = _layout(exp)
     take = 0
-    if exp.takes > 1:
-        take = st.segmented_control("Take", list(range(exp.takes)), default=0,
-                                    format_func=lambda t: f"{t + 1}", key=_k(exp.id, "take")) or 0
-    if synced_grid is not None:
-        cells = []
-        for line in layout.keys:
-            row = []
-            for key in line:
-                job = jobs.get(_take_of(records.get(key), take))
-                url = media_links.media_url(job.video_file) if job is not None and job.video_file else None
-                row.append(GridCell(url=url, label=plan.cell(key).label) if url else None)
-            cells.append(row)
-        if any(c is not None for row in cells for c in row):
-            synced_grid(cells, row_labels=layout.row_labels, col_labels=layout.col_labels, audio_from=None,
-                        key=_k(exp.id, "synced", take))
-    header = st.columns([1] + [3] * len(layout.col_labels))
-    for c, label in enumerate(layout.col_labels):
-        header[c + 1].markdown(f"**{escape_markdown(label)}**")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        if exp.takes > 1:
+            take = st.segmented_control("Take", list(range(exp.takes)), default=0,
+                                        format_func=lambda t: f"{t + 1}", key=_k(exp.id, "take")) or 0
+        view = VIEW_CARDS
+        if synced_grid is not None:
+            view = st.segmented_control("View", [VIEW_CARDS, VIEW_SYNCED], default=VIEW_CARDS, required=True,
+                                        key=_k(exp.id, "view"),
+                                        help="Cards: each video with its label, rating, note and pick. "
+                                        "Play in sync: the whole grid under one play control.") or VIEW_CARDS
+    if view == VIEW_SYNCED:
+        _synced(exp, plan, layout, records, jobs, take)
+        return
     for r, line in enumerate(layout.keys):
-        cols = st.columns([1] + [3] * len(line))
-        cols[0].markdown(f"**{escape_markdown(layout.row_labels[r])}**")
+        if layout.row_axis is not None and len(layout.keys) > 1:
+            axis = exp.axes[layout.row_axis]
+            full = axis.value_full(r) if axis.kind == X.AXIS_PROMPT else None
+            st.markdown(f"**{escape_markdown(axis.name())}: {escape_markdown(layout.row_labels[r])}**",
+                        help=escape_markdown(full) if full else None)
+        cols = st.columns(len(line))
         for c, key in enumerate(line):
-            with cols[c + 1], st.container(border=True):
-                _cell(exp, plan, plan.cell(key), records.get(key), jobs, take, layout, editable=editable)
+            with cols[c], st.container(border=True):
+                _cell(exp, plan, plan.cell(key), records.get(key), jobs, take, layout, editable=editable,
+                      comments=comments)
+
+
+def _card_label(exp: X.Experiment, cell: X.Cell) -> None:
+    """The card's label: each axis value in words (a wording by the words that set it apart); the whole
+    wording on hover (help) and on click (a popover), as text."""
+    st.markdown(f"**{escape_markdown(cell.label)}**",
+                help=escape_markdown(X.prompt_of(cell.body)) if X.prompt_of(cell.body) else None)
+    if any(a.kind == X.AXIS_PROMPT for a in exp.axes):
+        with st.popover("Wording", icon=":material/notes:"):
+            st.text(X.prompt_of(cell.body))
 
 
 def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, jobs: dict[str, Job | None],
-          take: int, layout: grid.GridLayout, *, editable: bool = True) -> None:
+          take: int, layout: grid.GridLayout, *, editable: bool = True,
+          comments: dict[str, list[str]] | None = None) -> None:
     if cell is None:
         return
-    job = jobs.get(_take_of(record, take))
+    _card_label(exp, cell)
+    job_id = _take_of(record, take)
+    job = jobs.get(job_id)
     if cell.blocked:
         st.caption("Blocked: not sent")
     elif job is not None and job.video_file:
-        if synced_grid is None:
-            jobs_view.video_player(job)
+        jobs_view.video_player(job)
     else:
         st.caption(grid.take_status(job).capitalize())
     checks_view.check_badges(job)  # the video against its request (issue 18 §2)
@@ -462,6 +500,10 @@ def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, job
         n = len(cell.prompt_cautions)
         st.caption(f":material/edit_note: {n} prompt caution{'s' if n > 1 else ''}",
                    help="\n\n".join(escape_markdown(c) for c in cell.prompt_cautions))
+    said = (comments or {}).get(job_id) if job_id else None
+    if said:
+        with st.expander(f"Comments ({len(said)})", icon=":material/comment:"):
+            st.text("\n".join(said))
     if not editable:
         _review_text(record)
         if st.button("Enlarge", key=_k(exp.id, cell.key, "enlarge"), icon=":material/open_in_full:"):
@@ -553,8 +595,11 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
 
 # --- table, CSV, winner --------------------------------------------------------------------------------
 
-def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
-    rows = grid.table_rows(exp, plan, records, jobs)
+def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None],
+           review: dict[str, Any] | None = None) -> None:
+    review = review or {}
+    rows = grid.table_rows(exp, plan, records, jobs, votes=review.get("votes"),
+                           comments=review.get("comments"))
     shown = st.selectbox("Checks", list(checks_view.CHECK_FILTERS), key=_k(exp.id, "checks_filter"),
                          help="Only the takes whose video check says this. Sort by a column's header.")
     shown_rows = grid.with_checks(rows, checks_view.CHECK_FILTERS[shown])  # the CSV keeps every take
@@ -582,9 +627,9 @@ def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], *, editabl
     st.markdown(f"Winner: **{escape_markdown(cell.label)}**")
     if not editable:
         return
-    name_key = _k(exp.id, "winner_name")
+    name_key = _k(exp.id, "winner_name", key)  # a new winner: its own name
     if name_key not in st.session_state:
-        st.session_state[name_key] = exp.title
+        st.session_state[name_key] = X.winner_name(exp, cell)
     name = st.text_input("Save as", key=name_key)
     if st.button("Save the winner", key=_k(exp.id, "save_winner"), icon=":material/bookmark_add:",
                  type="primary"):
@@ -601,29 +646,11 @@ def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], *, editabl
 
 # --- share: review pack and grid video (core/compare/review_pack.py, core/compare/grid_video.py) ------------
 
-def _pack_cells(exp: X.Experiment, plan: X.Plan, records: dict[str, Any],
-                jobs: dict[str, Job | None]) -> list[Any]:
-    from core.compare.review_pack import PackCell
-    out = []
-    for cell in plan.cells:
-        labels = list(cell.labels)
-        for take in range(exp.takes):
-            job = jobs.get(_take_of(records.get(cell.key), take))
-            record = records.get(cell.key)
-            endpoint = catalog.get(cell.endpoint_id)
-            out.append(PackCell(
-                row=labels[0] if labels else "Base", col=labels[1] if len(labels) > 1 else "",
-                third=labels[2] if len(labels) > 2 else None, labels={"take": str(take + 1)},
-                prompt=X.prompt_of(cell.body), base_prompt=exp.base_prompt, params=shorten_inline_images(
-                    {k: v for k, v in cell.body.items() if k != "prompt"}),
-                rating=record.rating if record else None, note=record.note if record else "",
-                cost=cell.estimate_usd, status="blocked" if cell.blocked else grid.take_status(job),
-                made_by=f"{endpoint.router_label}{' (demo)' if job is not None and job.demo else ''}",
-                made_at=job.created_at if job is not None else exp.created_at,
-                request={"method": "POST", "path": endpoint.path, "body": shorten_inline_images(cell.body)},
-                video_name=job.video_file if job is not None and job.video_file else None,
-            ))
-    return out
+def _pack_cells(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None],
+                review: dict[str, Any] | None = None) -> list[Any]:
+    review = review or {}
+    return grid.pack_cells(exp, plan, records, jobs, votes=review.get("votes"),
+                           comments=review.get("comments"), shorten=shorten_inline_images)
 
 
 def _adopt(write: Any, ext: str) -> str:
@@ -637,7 +664,8 @@ def _adopt(write: Any, ext: str) -> str:
         tmp.unlink(missing_ok=True)
 
 
-def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
+def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None],
+           review: dict[str, Any] | None = None) -> None:
     pack_key, video_key = _k(exp.id, "pack_file"), _k(exp.id, "grid_file")
     with st.container(horizontal=True):
         if st.button("Prepare review pack", key=_k(exp.id, "pack"), icon=":material/folder_zip:",
@@ -645,13 +673,14 @@ def _share(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
                      "and the MP4s."):
             from core.compare.review_pack import write_review_pack
 
-            cells = _pack_cells(exp, plan, records, jobs)
+            cells = _pack_cells(exp, plan, records, jobs, review)
+            tables = vote_view.ranking_tables(review["subject"]) if review else []
 
             def write(path: Any) -> None:
                 with open(path, "wb") as out:
                     write_review_pack(out, title=exp.title, axes=[a.name() for a in exp.axes] or ["Base"],
                                       cells=cells, open_media=session.media().open,
-                                      made_at=time.time())
+                                      made_at=time.time(), rankings=tables)
 
             try:
                 st.session_state[pack_key] = _adopt(write, "zip")
@@ -740,6 +769,7 @@ def _owner_and_delete(exp: X.Experiment, owner: str, editable: bool) -> None:
 def render_compare_page() -> None:
     st.title("Compare")
     welcome.demo_badge()
+    vote_view.vote_sets()
     exp_id = _picker(_current_id())
     if exp_id is None:
         return
@@ -775,13 +805,21 @@ def render_compare_page() -> None:
             _run_controls(exp, plan, jobs, demo)
         if jobs:
             st.caption(escape_markdown(_status_line(jobs)))
-        grid_tab, table_tab = st.tabs(["Grid", "Table"])
+        review = vote_view.review_data(exp, plan)
+        grid_tab, table_tab, vote_tab, rank_tab = st.tabs(["Grid", "Table", "Vote", "Ranking"])
         with grid_tab:
-            _grid(exp, plan, records, jobs, editable=editable)
+            _grid(exp, plan, records, jobs, editable=editable, comments=review["comments"])
         with table_tab:
-            _table(exp, plan, records, jobs)
+            _table(exp, plan, records, jobs, review)
+        with vote_tab:
+            vote_view.questions(exp, editable)
+            vote_view.vote_panel(review["subject"], key=_k(exp.id, "vote"))
+        with rank_tab:
+            vote_view.ranking_panel(review["subject"], key=_k(exp.id, "rank"))
         _winner(exp, plan, records, editable=editable)
         if any(j is not None and j.video_file for j in jobs.values()):
-            _share(exp, plan, records, jobs)
+            _share(exp, plan, records, jobs, review)
+            if editable:
+                vote_view.review_links(exp)
 
     _live()
