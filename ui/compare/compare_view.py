@@ -17,6 +17,10 @@ Everything else (expansion, checks, costs, running, reviews) is core/compare/exp
 router texts are user text: shown with st.text / st.code only. The synced grid, the review pack and the
 grid video come from ui/compare/synced_grid.py, core/compare/review_pack.py and core/compare/grid_video.py
 when present; until then each cell plays on its own (st.video from the media route).
+
+Why this file is long: the page's parts (axes editor, matrix, run controls, cards, table, share) read the
+same experiment keys and editor state; issue 18's cards, checks and votes landed here in one session from
+three people at once. The next change splits the table and the share panel into their own modules.
 """
 
 from __future__ import annotations
