@@ -41,12 +41,15 @@ from core.storage.jobs_table import (
     IN_FLIGHT,
     INSERT,
     JOBS_LOCK,
+    ORDERS,
     SETS,
+    SETS_UNSEEN,
     JobFilter,
     keep_written_once,
     like_escape,
     placeholders,
     row_values,
+    seen_change,
     where_clause,
 )
 from core.storage.spend_store import SpendLimit, check_budget
@@ -97,9 +100,12 @@ class JobStore(db.Store):
         return row
 
     def _save(self, conn: db.Conn, job: Job, row: tuple[Any, ...], revision: int) -> Job:
+        """Write `job` over the stored row; a new change number only when a tab would see the difference
+        (jobs_table.seen_change: a poll that learnt nothing new wakes no live view)."""
         saved = keep_written_once(job, {"browser": row[4], "owner": row[5]})
         saved = saved.model_copy(update={"revision": revision})
-        conn.execute(f"UPDATE jobs SET {SETS} WHERE id = :id", row_values(saved))
+        sets = SETS if seen_change(row[3], saved) else SETS_UNSEEN
+        conn.execute(f"UPDATE jobs SET {sets} WHERE id = :id", row_values(saved))
         return saved
 
     def update(self, job: Job) -> Job:
@@ -156,10 +162,18 @@ class JobStore(db.Store):
         live owner), oldest due first; only jobs sent with an access in `accesses`, and "submitting" jobs
         (to settle orphans). Returns them as stored; each stays ours until `release` or until the lease
         expires."""
+        return [job for job, _ in self.claim_due_from(owner, accesses, now=now, lease_s=lease_s, limit=limit)]
+
+    def claim_due_from(
+        self, owner: str, accesses: tuple[str, ...], *, now: float, lease_s: float, limit: int
+    ) -> list[tuple[Job, str | None]]:
+        """`claim_due`, each job with the engine whose lease on it had run out (None when nobody held it):
+        a job taken over from another engine may still be finished by that one (its lease lapsed while the
+        database was away), so the engine gives it a moment before fetching its video again."""
         if limit <= 0:
             return []
         sql = (
-            "SELECT id, data FROM jobs WHERE next_at IS NOT NULL AND next_at <= ? "
+            "SELECT id, data, lease_owner FROM jobs WHERE next_at IS NOT NULL AND next_at <= ? "
             "AND (lease_until IS NULL OR lease_until < ?) "
             f"AND (access IN ({placeholders(accesses)}) OR state = ?) ORDER BY next_at LIMIT ?"
         )
@@ -169,7 +183,7 @@ class JobStore(db.Store):
                 "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?",
                 [(owner, now + lease_s, r[0]) for r in rows],
             )
-        return [Job.model_validate_json(r[1]) for r in rows]
+        return [(Job.model_validate_json(r[1]), r[2] if r[2] != owner else None) for r in rows]
 
     def renew(self, owner: str, job_ids: list[str], until: float) -> int:
         """Extend our leases (work still going on); returns how many are still ours."""
@@ -178,6 +192,13 @@ class JobStore(db.Store):
         sql = f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({placeholders(job_ids)})"
         with self._write() as conn:
             return conn.execute(sql, [until, owner, *job_ids]).rowcount
+
+    def renew_download(self, owner: str, job_id: str, until: float) -> bool:
+        """Extend our lease on a job whose video we are fetching; False when the job is no longer ours or
+        already has its video (another engine stored it meanwhile): the download then stops."""
+        sql = "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND video_file IS NULL"
+        with self._write() as conn:
+            return conn.execute(sql, (until, job_id, owner)).rowcount > 0
 
     def release(self, job: Job, owner: str, *, keep_lease: bool = False) -> Job:
         """Write the result of our work on a claimed job and give the lease up, in one transaction
@@ -218,6 +239,25 @@ class JobStore(db.Store):
         )
         with self._read() as conn:
             return int(conn.execute(sql, [group, router, *IN_FLIGHT]).fetchone()[0])
+
+    def in_flight_for_access(self, access: str, router: str, *, accepted_only: bool = False) -> int:
+        """Jobs sent with one access that are being sent or run on `router` (its account's concurrency);
+        `accepted_only`: those the router accepted (queued, running), not those being sent."""
+        states = IN_FLIGHT[1:] if accepted_only else IN_FLIGHT  # IN_FLIGHT starts with "submitting"
+        sql = (
+            f"SELECT COUNT(*) FROM jobs WHERE access = ? AND router = ? "
+            f"AND state IN ({placeholders(states)})"
+        )
+        with self._read() as conn:
+            return int(conn.execute(sql, [access, router, *states]).fetchone()[0])
+
+    def accepted_ids_for_access(self, access: str, router: str) -> set[str]:
+        """Ids of the jobs sent with one access that `router` accepted and that have not ended (queued,
+        running)."""
+        states = IN_FLIGHT[1:]  # IN_FLIGHT starts with "submitting"
+        sql = f"SELECT id FROM jobs WHERE access = ? AND router = ? AND state IN ({placeholders(states)})"
+        with self._read() as conn:
+            return {r[0] for r in conn.execute(sql, [access, router, *states]).fetchall()}
 
     def lease_of(self, job_id: str) -> tuple[str | None, float | None]:
         with self._read() as conn:
@@ -278,11 +318,14 @@ class JobStore(db.Store):
             row = conn.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
 
-    def list(self, limit: int = 50, offset: int = 0, filters: JobFilter | None = None) -> list[Job]:
-        """Newest first, one page. Only the page's rows are read and parsed."""
+    def list(self, limit: int = 50, offset: int = 0, filters: JobFilter | None = None,
+             order: str = "newest") -> list[Job]:
+        """Newest first (or another of jobs_table.ORDERS: by the video checks), one page. Only the page's
+        rows are read and parsed."""
         limit = max(0, min(int(limit), config.JOB_LIST_MAX_LIMIT))
         where, args = where_clause(filters)
-        sql = f"SELECT data FROM jobs{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        order_by = ORDERS.get(order, ORDERS["newest"])
+        sql = f"SELECT data FROM jobs{where} ORDER BY {order_by} LIMIT ? OFFSET ?"
         with self._read() as conn:
             rows = conn.execute(sql, [*args, limit, max(0, int(offset))]).fetchall()
         return [Job.model_validate_json(r[0]) for r in rows]
@@ -308,6 +351,15 @@ class JobStore(db.Store):
         with self._read() as conn:
             row = conn.execute(sql, (body_hash, now - within_s, now, JobState.FAILED.value)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
+
+    def recent_duplicates(self, body_hash: str, within_s: float, now: float, limit: int = 10) -> list[Job]:
+        """Jobs with the same request hash created within `within_s` before `now`, newest first (failed ones
+        too: core/jobs/guards.py decides which of them make the duplicate question)."""
+        sql = ("SELECT data FROM jobs WHERE body_hash = ? AND created_at BETWEEN ? AND ? "
+               "ORDER BY created_at DESC LIMIT ?")
+        with self._read() as conn:
+            rows = conn.execute(sql, (body_hash, now - within_s, now, int(limit))).fetchall()
+        return [Job.model_validate_json(r[0]) for r in rows]
 
     def needing_download(self) -> list[Job]:
         """Finished jobs whose video is not in the media cache yet (downloads not exhausted)."""

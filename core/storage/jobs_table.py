@@ -9,6 +9,7 @@ from typing import Any
 
 from core.jobs import access as access_ids
 from core.jobs.record import Job, JobState, charged_cost, engine_due_at, prompt_text
+from core.jobs.video_checks import verdict
 
 ACTIVE = (JobState.WAITING.value, JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
 IN_FLIGHT = (JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
@@ -27,6 +28,7 @@ class JobFilter:
     has_video: bool | None = None  # True: only jobs whose video is in the media cache
     browser: str = ""  # only jobs made from this browser ("Mine")
     owner: str = ""  # only jobs made by this person ("Mine" with sign-in)
+    checks: tuple[str, ...] = ()  # only jobs whose video check says one of these (video_checks.verdict)
 
 
 def placeholders(values: tuple[str, ...] | list[str]) -> str:
@@ -59,6 +61,9 @@ def where_clause(filters: JobFilter | None) -> tuple[str, list[Any]]:
         args.append(f"%{like_escape(filters.text.strip().lower())}%")
     if filters.has_video is not None:
         clauses.append("video_file IS " + ("NOT NULL" if filters.has_video else "NULL"))
+    if filters.checks:
+        clauses.append(f"check_state IN ({placeholders(filters.checks)})")
+        args.extend(filters.checks)
     for column, value in (("browser", filters.browser), ("owner", filters.owner)):
         if value:
             clauses.append(f"{column} = ?")
@@ -87,7 +92,28 @@ def row_values(job: Job) -> dict[str, Any]:
         "owner": job.owner,
         "cost": charged_cost(job),
         "job_group": job.group,
+        **check_values(job),
     }
+
+
+def check_values(job: Job) -> dict[str, Any]:
+    """The video check's columns (schema version 7): verdict and issue count, motion and sharpness (sorting
+    and filtering the Gallery); empty and NULL while the video is not checked."""
+    state, issues = verdict(job.checks)
+    m = job.checks.measures if job.checks is not None else None
+    return {"check_state": state, "check_issues": issues,
+            "motion": m.motion_pct_s if m is not None else None,
+            "sharpness": m.sharpness if m is not None else None}
+
+
+ORDERS = {  # the Gallery's sort orders → ORDER BY (newest first breaks ties)
+    "newest": "created_at DESC, id DESC",
+    "fewest_issues": "CASE WHEN check_state = '' THEN 1 ELSE 0 END, check_issues, created_at DESC, id DESC",
+    "most_issues": "check_issues DESC, created_at DESC, id DESC",
+    "most_motion": "CASE WHEN motion IS NULL THEN 1 ELSE 0 END, motion DESC, created_at DESC, id DESC",
+    "least_motion": "CASE WHEN motion IS NULL THEN 1 ELSE 0 END, motion, created_at DESC, id DESC",
+    "sharpest": "CASE WHEN sharpness IS NULL THEN 1 ELSE 0 END, sharpness DESC, created_at DESC, id DESC",
+}
 
 
 def job_access(job: Job) -> str:
@@ -101,13 +127,34 @@ def job_access(job: Job) -> str:
 COLUMNS = (
     "id", "created_at", "updated_at", "router", "endpoint_id", "mode", "state", "task_id", "body_hash",
     "search", "video_file", "revision", "data", "next_at", "access", "browser", "owner", "cost", "job_group",
+    "check_state", "check_issues", "motion", "sharpness",
 )
 # Safe under the jobs lock only (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock): job_store.py.
 NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"
 SETS = ",".join(f"{c} = :{c}" for c in COLUMNS if c != "id") + f", seq = {NEXT_SEQ}"
+SETS_UNSEEN = ",".join(f"{c} = :{c}" for c in COLUMNS if c != "id")  # a write no tab would see: same seq
+# What a write may change without a tab seeing anything (the engine's bookkeeping of a poll that learnt
+# nothing new): such a write keeps the job's change number, so the live views are not woken for it.
+UNSEEN_FIELDS = frozenset({"updated_at", "revision", "raw_reply"})
+UNSEEN_POLL_FIELDS = frozenset({"attempts", "next_poll_at", "last_polled_at"})
 INSERT = (f"INSERT INTO jobs ({','.join(COLUMNS)}, seq) "
           f"VALUES ({','.join(':' + c for c in COLUMNS)}, {NEXT_SEQ})")
 WRITE_ONCE = ("browser", "owner")  # set once; a copy read before they were set never undoes them
+
+
+def seen_part(job: Job) -> dict[str, Any]:
+    """The part of a job the pages show (all but UNSEEN_FIELDS / UNSEEN_POLL_FIELDS)."""
+    seen = job.model_dump(mode="json", exclude=set(UNSEEN_FIELDS))
+    seen["poll"] = {k: v for k, v in seen["poll"].items() if k not in UNSEEN_POLL_FIELDS}
+    return seen
+
+
+def seen_change(stored_data: str, job: Job) -> bool:
+    """Would a tab see a difference between the stored record (its JSON) and `job`?"""
+    try:
+        return seen_part(Job.model_validate_json(stored_data)) != seen_part(job)
+    except ValueError:
+        return True
 
 
 def keep_written_once(job: Job, stored: dict[str, str]) -> Job:
