@@ -175,6 +175,9 @@ def test_a_brush_drawn_with_the_mouse_is_what_generate_sends(page: Page, app_url
     four = page.get_by_text("Moving brush 1 (red): area painted, path of 4 points", exact=False)
     expect(four).to_be_visible()
     _shot(page, "file-mask-1280")  # brush 1's mask file (all white) tinted red over the whole picture
+    page.mouse.dblclick(x, y)  # a double click removes the point again
+    _settle(page)
+    expect(summary).to_be_visible()  # "… path of 3 points" again
     page.get_by_test_id("stButtonGroup").get_by_text("Exact values", exact=True).click()
     _settle(page)
     expect(page.get_by_text("brush-file.png (sent with the request)")).to_be_visible()

@@ -309,7 +309,8 @@ def _draw_view(call: Any) -> None:
                 "points in **Exact values**.", icon=":material/image:")
         return
     st.caption("Choose **Still area** or a moving brush, then **Paint area** over the picture; for a "
-               "moving brush, **Draw path**: tap to add points, or drag to draw; drag a point to move it. "
+               "moving brush, **Draw path**: tap to add points, or drag to draw; drag a point to move it, "
+               "double-click it to remove it. "
                "A mouse, a pen or a finger (with a keyboard: **Exact values**).")
     canvas_view.brush_canvas(_canvas_data(call, picture, size, measure), key=_canvas_key(call),
                              on_edit=lambda: on_edit(call), on_natural=lambda: on_natural(call))

@@ -400,6 +400,18 @@ function createBrushCanvas(root, data, send) {
   }
   canvas.addEventListener("pointerup", finish);
   canvas.addEventListener("pointercancel", finish);
+  canvas.addEventListener("dblclick", function (ev) {  // a double click on a point of the path removes it
+    if (state.tool !== "path" || state.selected < 0) return;
+    var k = hitHandle(fracOf(ev));
+    if (k < 0) return;
+    ev.preventDefault();
+    pushUndo();
+    var b = layer(state.selected);
+    b.path.splice(k, 1);
+    say(layerName(state.selected) + ": point " + (k + 1) + " removed (Undo brings it back); " + b.path.length +
+        (b.path.length === 1 ? " point." : " points."));
+    changed();
+  });
 
   // ---- the picture ------------------------------------------------------------------------------------
   img.addEventListener("load", function () {
