@@ -14,6 +14,8 @@ a page calls lives here, so no page reaches storage itself. A split by family (j
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import time
 from collections.abc import Callable
@@ -573,7 +575,11 @@ def check_key(router: str):
         access = router_access(router)
     except AccessRefusedError as exc:
         return keycheck.KeyCheck(False, keycheck.MISSING, str(exc), "")
-    return keycheck.check_key(access, client())
+    checked = keycheck.check_key(access, client())
+    if is_demo(router) and checked.ok:  # the emulator answered: say so, a person may think the real key is fine
+        return dataclasses.replace(checked, message="Demo mode: the built-in emulator answered. Nothing is "
+                                   "charged; paste a key above to check it with the router itself.")
+    return checked
 
 
 def test_connection(router: str) -> tuple[bool, str]:

@@ -304,6 +304,10 @@ def _canvas_data(call: Any, picture: str | None, size: tuple[int, int] | None,
 
 def _draw_view(call: Any) -> None:
     picture, size, measure = frame_picture(call)
+    if picture is None and _file_value(call.key_of("first_frame")):
+        st.caption("This first frame cannot be drawn on here (too large to read, or not a picture): make it "
+                   "smaller with a fix above, or give the masks and the points in **Exact values**.")
+        return
     if picture is None:
         st.info("Add the first frame above (a file or a link) to draw on it. Or give the masks and the "
                 "points in **Exact values**.", icon=":material/image:")
