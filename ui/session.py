@@ -15,7 +15,6 @@ a page calls lives here, so no page reaches storage itself. A split by family (j
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import time
 from collections.abc import Callable
@@ -576,7 +575,7 @@ def check_key(router: str):
     except AccessRefusedError as exc:
         return keycheck.KeyCheck(False, keycheck.MISSING, str(exc), "")
     checked = keycheck.check_key(access, client())
-    if is_demo(router) and checked.ok:  # the emulator answered: say so, a person may think the real key is fine
+    if is_demo(router) and checked.ok:  # the emulator answered: say so, not "the key is fine"
         return dataclasses.replace(checked, message="Demo mode: the built-in emulator answered. Nothing is "
                                    "charged; paste a key above to check it with the router itself.")
     return checked
