@@ -75,6 +75,8 @@ def test_the_guide_reads_the_parts_and_add_puts_them_in_a_sensible_place() -> No
 def test_sound_is_a_part_only_where_the_endpoint_makes_sound() -> None:
     at = typed(harness(T2V), "A fox trots to its den.")
     assert any("of 7 parts" in c for c in captions(at))
+    at.segmented_control(key=f"{prefix(at)}.sound").set_value("off").run()
+    assert any(c.startswith("Sound is off for this video") for c in captions(at)), captions(at)
     at = harness("mulerouter/kling-v3-omni/video-edit", "video")
     typed(at, "Make @Video1 look like winter.")
     assert any("of 6 parts" in c for c in captions(at)), captions(at)
