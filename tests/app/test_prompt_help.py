@@ -141,6 +141,8 @@ TOKEN_CASES = [
      {"prompt": "<<<element_2>>> waves and stops.", "images": [IMG.format(1)], "elements": [ELEMENT]},
      "<<<element_2>>>"),
     ("@Video1 with no video", T2V, "text", {"prompt": "A fox like @Video1 trots to its den."}, "@Video1"),
+    ("APIMart @dog with no subjects", AM, "text",
+     {"model": "kling-v3-omni", "prompt": "@dog runs to the gate and sits."}, "@dog"),
     ("APIMart image_3 with 2 images", AM, "reference",
      {"model": "kling-v3-omni", "prompt": "<<<image_3>>> rolls to a stop.",
       "image_urls": [IMG.format(1), IMG.format(2)]}, "<<<image_3>>>"),
