@@ -75,6 +75,8 @@ def test_the_guide_reads_the_parts_and_add_puts_them_in_a_sensible_place() -> No
 def test_sound_is_a_part_only_where_the_endpoint_makes_sound() -> None:
     at = typed(harness(T2V), "A fox trots to its den.")
     assert any("of 7 parts" in c for c in captions(at))
+    at.segmented_control(key=f"{prefix(at)}.sound").set_value("off").run()
+    assert any(c.startswith("Sound is off for this video") for c in captions(at)), captions(at)
     at = harness("mulerouter/kling-v3-omni/video-edit", "video")
     typed(at, "Make @Video1 look like winter.")
     assert any("of 6 parts" in c for c in captions(at)), captions(at)
@@ -139,6 +141,8 @@ TOKEN_CASES = [
      {"prompt": "<<<element_2>>> waves and stops.", "images": [IMG.format(1)], "elements": [ELEMENT]},
      "<<<element_2>>>"),
     ("@Video1 with no video", T2V, "text", {"prompt": "A fox like @Video1 trots to its den."}, "@Video1"),
+    ("APIMart @dog with no subjects", AM, "text",
+     {"model": "kling-v3-omni", "prompt": "@dog runs to the gate and sits."}, "@dog"),
     ("APIMart image_3 with 2 images", AM, "reference",
      {"model": "kling-v3-omni", "prompt": "<<<image_3>>> rolls to a stop.",
       "image_urls": [IMG.format(1), IMG.format(2)]}, "<<<image_3>>>"),

@@ -108,6 +108,8 @@ def _draw_parts(endpoint: Endpoint, body: dict[str, Any], label: str, key: str, 
         mark = ":material/check_circle:" if r.covered else ":material/radio_button_unchecked:"
         row.markdown(f"{mark} **{r.title}** · {escape_markdown(r.ask)}")
         row.caption(escape_markdown(r.why()))
+        if r.part == "sound" and (body.get("sound") == "off" or body.get("audio") is False):
+            row.caption("Sound is off for this video: turn it on to hear what you write here.")
         input_key = f"{key}.{HELP}.add.{r.part}"
         with add.popover("Add", help=f"Add the {r.title.lower()} to {label.lower()}"), \
                 st.form(f"{input_key}.__form", border=False):  # Enter adds, too
