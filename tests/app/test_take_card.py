@@ -88,6 +88,7 @@ def test_a_second_take_gets_the_time_left_and_the_strip_shows_both(demo: Path) -
     jobs = Ledger(demo).jobs.list(limit=5)  # newest first
     assert [b.key.rsplit(".", 1)[-1] for b in picks] == [j.id for j in jobs] and len(picks) == 2
     assert picks[0].proto.type == "primary"  # the take on show
+    assert len(at.get("image")) >= 2  # each take with its first frame
     picks[1].click().run()
     assert "An owl on a branch" in [t.value for t in at.text]
     assert not at.exception

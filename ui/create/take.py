@@ -401,7 +401,6 @@ def strip(mode: Mode, takes: list[Job], *, shown: str | None) -> None:
     if len(takes) < 2 and (not takes or takes[0].id == shown):
         return
     st.caption("Your recent takes on this page")
-    held = None
     with st.container(horizontal=True, gap="small", key=f"create-{mode}-takes"):
         for job in takes:
             with st.container(border=True, width=config.TAKE_THUMB_MAX_PX // 2 + 24, gap="small"):
@@ -409,7 +408,7 @@ def strip(mode: Mode, takes: list[Job], *, shown: str | None) -> None:
                 if thumb:
                     st.image(thumb, width="stretch")
                 else:
-                    st.caption(escape_markdown(jobs_view.state_label(job, held).capitalize()))
+                    st.caption(escape_markdown(jobs_view.state_label(job).capitalize()))
                 label = time.strftime("%H:%M:%S", time.localtime(job.created_at))
                 st.button(label, key=_k(mode, f"pick.{job.id}"), on_click=_on_pick, args=(mode, job.id),
                           type="primary" if job.id == shown else "secondary", width="stretch")
