@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core.storage.ledger import Ledger
 from core.storage.library import Library
 from tests.app.test_create_pages import demo, generate, open_page, prefix  # noqa: F401
+from ui import session
 from ui.create import take
 
 DONE_WITHIN_S = 30.0
@@ -71,6 +72,9 @@ def test_the_card_goes_from_started_to_the_player_and_its_actions_work(demo: Pat
         at.button(key="create.text.__replace_yes").click().run()
     assert at.text_area(key=f"{prefix(at, 'text')}.prompt").value == "A heron lifts off a misty lake"
     assert not at.exception
+
+    at.button(key=f"create.text.__take.compare.{job.id}").click().run()  # Compare variants of this take
+    assert at.session_state[session.COMPARE_OPEN_KEY], "no experiment was opened"
 
 
 def test_a_second_take_gets_the_time_left_and_the_strip_shows_both(demo: Path) -> None:  # noqa: F811
