@@ -463,15 +463,20 @@ def list_jobs(
 
 
 def list_videos(*, mode=None, router=None, text: str = "", limit: int, offset: int,
-                mine: bool = False) -> tuple[list[Job], int]:
+                mine: bool = False, checks: tuple[str, ...] = (), order: str = "newest",
+                ) -> tuple[list[Job], int]:
+    """One page of finished videos. `checks`: only these verdicts of the video checks (core/jobs/
+    video_checks.py); `order`: one of core/storage/jobs_table.ORDERS (newest first by default)."""
     filters = JobFilter(
         modes=(str(mode),) if mode else (),
         routers=(router,) if router else (),
         text=text or "",
         has_video=True,
+        checks=tuple(checks),
         **(mine_filter() if mine else {}),
     )
-    return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
+    return (ledger().jobs.list(limit=limit, offset=offset, filters=filters, order=order),
+            ledger().jobs.count(filters))
 
 
 def has_video(job: Job) -> bool:
@@ -557,6 +562,18 @@ def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> J
     if job.id not in session_job_ids():
         session_job_ids().append(job.id)
     return job
+
+
+def check_key(router: str):
+    """'Check key' in Settings: core/jobs/keycheck.py's one free request with this session's access (the key
+    typed here, else the operator's, else the demo emulator). Returns its KeyCheck."""
+    from core.jobs import keycheck
+
+    try:
+        access = router_access(router)
+    except AccessRefusedError as exc:
+        return keycheck.KeyCheck(False, keycheck.MISSING, str(exc), "")
+    return keycheck.check_key(access, client())
 
 
 def test_connection(router: str) -> tuple[bool, str]:
