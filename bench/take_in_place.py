@@ -40,6 +40,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 COMPLETE_AFTER_S = "3"
 LONG_MS = 60_000
+TOAST_WAIT_MS = 15_000
 TARGET_S = 1.0
 WATCH_JS = """() => {
   const card = () => document.querySelector('.st-key-create-text-take');
@@ -88,6 +89,7 @@ def _saved(data_dir: Path, job_id: str, timeout_s: float = 60.0):
 
 
 def run_size(url: str, data_dir: Path, width: int, height: int, rounds: int) -> list[dict[str, float]]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     rows: list[dict[str, float]] = []
@@ -112,21 +114,25 @@ def run_size(url: str, data_dir: Path, width: int, height: int, rounds: int) -> 
             job_id = _recorded(data_dir, prompt)
             page.evaluate(SET_ID_JS, prompt[:30])
             job = _saved(data_dir, job_id)
-            page.wait_for_function("name => Object.keys(window.__take.videos).some(s => s.includes(name)) "
-                                   "&& window.__take.toast !== null", arg=job.video_file, timeout=LONG_MS)
+            try:
+                page.wait_for_function("name => Object.keys(window.__take.videos)"
+                                       ".some(s => s.includes(name))", arg=job.video_file, timeout=LONG_MS)
+                page.wait_for_function("() => window.__take.toast !== null", timeout=TOAST_WAIT_MS)
+            except PlaywrightTimeout:
+                marks = page.evaluate("() => window.__take")
+                print(f"  round {n}: the player or the toast did not show: {marks}")
             marks = page.evaluate("() => window.__take")
-            marks["player"] = next(v for k, v in marks["videos"].items() if job.video_file in k)
+            player = next((v for k, v in marks["videos"].items() if job.video_file in k), None)
             saved = job.updated_at  # the engine's clock as it stored the video (runner.py), before the write
             answered = next((e.at for e in job.history if e.state in (JobState.QUEUED, JobState.RUNNING)),
                             None)
-            print(f"  round {n}, seconds after the click: router answered "
-                  f"{(answered or 0) - clicked / 1000:.2f}, video saved {saved - clicked / 1000:.2f}, card "
-                  f"{(marks['card'] - clicked) / 1000:.2f}, player {(marks['player'] - clicked) / 1000:.2f}, "
-                  f"toast {(marks['toast'] - clicked) / 1000:.2f}")
-            if saved is None or marks["card"] is None:
-                print(f"  round {n}: incomplete marks {marks} saved={saved}")
+            since = {"router answered": answered and answered * 1000, "video saved": saved * 1000,
+                     "card": marks["card"], "player": player, "toast": marks["toast"]}
+            print(f"  round {n}, seconds after the click: " + ", ".join(
+                f"{k} {(v - clicked) / 1000:.2f}" if v else f"{k} never" for k, v in since.items()))
+            if marks["card"] is None or player is None or marks["toast"] is None:
                 continue
-            rows.append({"card": (marks["card"] - clicked) / 1000, "player": marks["player"] / 1000 - saved,
+            rows.append({"card": (marks["card"] - clicked) / 1000, "player": player / 1000 - saved,
                          "toast": marks["toast"] / 1000 - saved})
             page.wait_for_timeout(2500)  # let the toast go before the next round
         browser.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 from core import config
 from core.jobs import eta, guards
 from core.jobs.record import Job, JobState, StatusEvent
+from core.storage import thumbs
 from core.storage.ledger import Ledger
 
 BURST = config.GENERATE_CLICK_BURST_S
@@ -124,3 +125,20 @@ def test_seconds_in_words():
     assert eta.fmt_s(95) == "1 min 35 s"
     assert eta.fmt_s(120) == "2 min"
     assert eta.fmt_s(-3) == "0 s"
+
+
+# --- the strip's thumbnails ------------------------------------------------------------------------------
+
+def test_the_first_frame_of_a_video_is_a_small_jpeg(tmp_path: Path):
+    import io
+
+    from PIL import Image
+
+    clip = Path(__file__).resolve().parents[1] / "core" / "emulator" / "assets" / "demo_16x9_3s.mp4"
+    data = thumbs.first_frame_jpeg(clip, 120)
+    picture = Image.open(io.BytesIO(data))
+    assert picture.format == "JPEG" and max(picture.size) == 120
+    not_a_video = tmp_path / "x.mp4"
+    not_a_video.write_bytes(b"not a video at all")
+    assert thumbs.first_frame_jpeg(not_a_video, 120) is None
+    assert thumbs.first_frame_jpeg(tmp_path / "missing.mp4", 120) is None

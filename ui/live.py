@@ -9,7 +9,9 @@ What concerns a tab: a change to a job it shows (`watch`), a new job where the v
 (`finished`), and a reset (the tab fell behind or the ledger changed). Reruns of one fragment are at least
 `min_gap_s` apart. One asker per browser tab serves every live component in it, and it pauses while the
 tab is hidden (it asks again at once when the tab is shown). The fragments keep a slow timer of their own
-(config.LIVE_FALLBACK_EVERY_S) so a lost answer costs at most that long.
+(config.LIVE_FALLBACK_EVERY_S) so a lost answer costs at most that long. A listener may ask for quicker
+answers while it is mounted (`ask_every_s`: the Create page's take card while its job is being made); such
+listeners are woken first.
 
 Streamlit's v2 components: our own inline script, no iframe, nothing loaded from elsewhere.
 """

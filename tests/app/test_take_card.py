@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core.storage.ledger import Ledger
 from core.storage.library import Library
 from tests.app.test_create_pages import demo, generate, open_page, prefix  # noqa: F401
+from ui import session
 from ui.create import take
 
 DONE_WITHIN_S = 30.0
@@ -72,6 +73,9 @@ def test_the_card_goes_from_started_to_the_player_and_its_actions_work(demo: Pat
     assert at.text_area(key=f"{prefix(at, 'text')}.prompt").value == "A heron lifts off a misty lake"
     assert not at.exception
 
+    at.button(key=f"create.text.__take.compare.{job.id}").click().run()  # Compare variants of this take
+    assert at.session_state[session.COMPARE_OPEN_KEY], "no experiment was opened"
+
 
 def test_a_second_take_gets_the_time_left_and_the_strip_shows_both(demo: Path) -> None:  # noqa: F811
     at = open_page("text")
@@ -88,6 +92,7 @@ def test_a_second_take_gets_the_time_left_and_the_strip_shows_both(demo: Path) -
     jobs = Ledger(demo).jobs.list(limit=5)  # newest first
     assert [b.key.rsplit(".", 1)[-1] for b in picks] == [j.id for j in jobs] and len(picks) == 2
     assert picks[0].proto.type == "primary"  # the take on show
+    assert len(at.get("image")) >= 2  # each take with its first frame
     picks[1].click().run()
     assert "An owl on a branch" in [t.value for t in at.text]
     assert not at.exception

@@ -103,10 +103,11 @@ def headline(job: Job, *, held: set[str] | None = None) -> str:
 def bar_css(mode: Mode | str) -> str:
     """Our own fixed stylesheet (no user text): the bar's wrapper sticks to the bottom of the scrolling main
     area. The wrapper, not the keyed block: Streamlit wraps each container in a div of its own height, in
-    which a sticky block could not move."""
+    which a sticky block could not move. A field brought into view (focus, Tab) stays above the bar."""
     key = bar_key(mode)
     return f"""
 [data-testid="stLayoutWrapper"]:has(> .st-key-{key}) {{ position: sticky; bottom: 0; z-index: 100; }}
+[data-testid="stMain"] {{ scroll-padding-bottom: 6rem; }}
 .st-key-{key} {{ background: #FBFAF7; padding: 0.5rem 0 0.6rem 0; border-top: 1px solid #E2DDF0;
   box-shadow: 0 -6px 12px -10px #1E1B3A55; }}
 .st-key-{key} [data-testid="stCaptionContainer"] p {{ margin: 0; }}
@@ -401,7 +402,6 @@ def strip(mode: Mode, takes: list[Job], *, shown: str | None) -> None:
     if len(takes) < 2 and (not takes or takes[0].id == shown):
         return
     st.caption("Your recent takes on this page")
-    held = None
     with st.container(horizontal=True, gap="small", key=f"create-{mode}-takes"):
         for job in takes:
             with st.container(border=True, width=config.TAKE_THUMB_MAX_PX // 2 + 24, gap="small"):
@@ -409,7 +409,7 @@ def strip(mode: Mode, takes: list[Job], *, shown: str | None) -> None:
                 if thumb:
                     st.image(thumb, width="stretch")
                 else:
-                    st.caption(escape_markdown(jobs_view.state_label(job, held).capitalize()))
+                    st.caption(escape_markdown(jobs_view.state_label(job).capitalize()))
                 label = time.strftime("%H:%M:%S", time.localtime(job.created_at))
                 st.button(label, key=_k(mode, f"pick.{job.id}"), on_click=_on_pick, args=(mode, job.id),
                           type="primary" if job.id == shown else "secondary", width="stretch")
