@@ -365,6 +365,16 @@ def database_answers() -> bool:
     return True
 
 
+def change_feed():
+    """The server's one reader of the ledger's changes (core/storage/change_feed.py; ui/live.py asks it)."""
+    return services().feed
+
+
+def live_min_gap_s() -> float:
+    """The least time between two live refreshes of one view in this tab (Settings)."""
+    return float(st.session_state.get(POLL_EVERY_KEY, config.JOBS_LIVE_EVERY_S))
+
+
 def last_change() -> int:
     """The ledger's newest change number (tabs remember it and ask what changed since)."""
     return ledger().jobs.last_seq()
