@@ -409,7 +409,7 @@ DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft 
 
 # --- checks of a delivered video against its request (issue 18 §2; core/jobs/video_checks.py, video_probe.py)
 CHECK_VERSION = 1  # bumped when what is measured changes (a stored check of an older version can be redone)
-CHECK_MAX_WALL_S = 60.0  # a check stops looking after this long (the result says how much it saw)
+CHECK_MAX_WALL_S = 30.0  # a check stops looking after this long (the result says how much it saw)
 CHECK_MAX_VIDEO_S = 120.0  # at most this much of a video is looked at (uploads can be long)
 CHECK_ANALYSIS_WIDTH = 160  # frames are looked at this wide (downscaled by FFmpeg while decoding)
 CHECK_SHARPNESS_WIDTH = 480  # sharpness is measured on frames this wide (or the video's own, if smaller)
