@@ -375,6 +375,26 @@ def test_check_videos_checks_old_jobs_once_from_their_stored_file(tmp_path: Path
     assert "checked 0 video(s)" in out.getvalue() and "1 already checked" in out.getvalue()
 
 
+def test_check_videos_refresh_writes_the_verdict_again_after_a_threshold_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from core.__main__ import main
+    from core.storage.jobs_table import JobFilter
+
+    ledger = Ledger(tmp_path)
+    short = _stored(1, _measured(motion=3.0, sharpness=500, duration=3.0))  # asked for 5 s
+    ledger.jobs.add(short)
+    assert ledger.jobs.count(JobFilter(checks=(DIFFERS,))) == 1
+    monkeypatch.setattr(config, "CHECK_DURATION_TOLERANCE_S", 2.5)  # 3 s for 5 s is fine now
+    assert verdict(ledger.jobs.get(short.id).checks) == (MATCH, 0)  # cards: at once, from the measures
+    assert ledger.jobs.count(JobFilter(checks=(DIFFERS,))) == 1  # the Gallery's column: not yet
+    out = io.StringIO()
+    main(["check-videos", "--data-dir", str(tmp_path), "--refresh"], out=out)
+    assert "1 with their verdict written again" in out.getvalue()
+    assert ledger.jobs.count(JobFilter(checks=(MATCH,))) == 1
+
+
 def test_the_compare_table_carries_the_checks_and_filters_on_them() -> None:
     from core.compare import grid
 
