@@ -476,7 +476,7 @@ def test_set_fault_rejects_unknown_values(emu):
         with pytest.raises(ValueError):
             emu.set_fault(kwargs.pop("kind"), **kwargs)
     assert set(FAULT_KINDS) == {"server_error", "rate_limit", "slow", "drop", "malformed", "lost_task",
-                                "fail", "moderated", "no_balance", "drop_after_create"}
+                                "fail", "moderated", "no_balance", "drop_after_create", "quota"}
 
 
 # --- admin endpoints, settings, latency, CLI ----------------------------------------------------------

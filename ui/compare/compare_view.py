@@ -238,6 +238,7 @@ def _preview(exp: X.Experiment, plan: X.Plan, demo: bool, *, editable: bool = Tr
         row = {axis.name(): label for axis, label in zip(exp.axes, cell.labels, strict=True)}
         row.update({
             "Check": "blocked" if cell.blocked else ("caution" if cell.cautions else "ok"),
+            "Prompt cautions": len(cell.prompt_cautions),
             "Cost per video": cell.estimate_usd,
             "Model": X.endpoint_label(cell.endpoint_id),
         })
@@ -277,6 +278,12 @@ def _run_controls(exp: X.Experiment, plan: X.Plan, jobs: dict[str, Job | None], 
                         help="Routers limit how many videos one account makes at once (also in Settings).")
     for problem in X.problems_of(exp):
         st.error(escape_markdown(problem), icon=":material/block:")
+    held = sorted({j.poll.last_error for j in jobs.values()
+                   if j is not None and j.state.value == "waiting" and j.poll.last_error})
+    if held:  # the router is busy, or the key's quota is reached (core/jobs/refusals.py)
+        st.info(f"{waiting} take(s) not sent yet:", icon=":material/hourglass_top:")
+        for note in held:
+            st.text(note)  # may quote the router's words
     confirm_key = _k(exp.id, "over_budget")
     if run or rerun:
         _run(exp, plan, rerun=bool(rerun), confirmed=False, demo=demo, confirm_key=confirm_key)
@@ -411,6 +418,10 @@ def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, job
     checks_view.check_badges(job)  # the video against its request (issue 18 §2)
     if cell.cautions:
         st.caption(":material/warning: caution")
+    if cell.prompt_cautions:
+        n = len(cell.prompt_cautions)
+        st.caption(f":material/edit_note: {n} prompt caution{'s' if n > 1 else ''}",
+                   help="\n\n".join(escape_markdown(c) for c in cell.prompt_cautions))
     if not editable:
         _review_text(record)
         if st.button("Enlarge", key=_k(exp.id, cell.key, "enlarge"), icon=":material/open_in_full:"):
@@ -491,6 +502,8 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
         jobs_view.video_player(job)
     st.caption("Prompt (changes against the base)")
     st.code(X.diff_text(cell.prompt_diff) or X.prompt_of(cell.body), language=None, wrap_lines=True)
+    if cell.prompt_cautions:
+        st.text("\n".join(cell.prompt_cautions))
     st.caption(grid.take_status(job).capitalize() + (f" · about ${cell.estimate_usd:.2f}"
                                                      if cell.estimate_usd is not None else ""))
     endpoint = catalog.get(cell.endpoint_id)
