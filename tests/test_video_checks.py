@@ -46,6 +46,7 @@ CLIPS = {  # name → make_clip arguments: tiny (160×90, 12 fps) unless the che
     "three_shots": {"seconds": 3, "shots": 3},
     "frozen": {"seconds": 3, "frozen": (1.0, 2.1)},
     "black": {"seconds": 3, "black": (1.0, 1.6)},
+    "flash": {"seconds": 3, "flash": (1.0, 1.17)},
     "flicker": {"flicker": True},
     "soft": {"size": (320, 180), "soft": True},
     "still": {"still": True},
@@ -154,6 +155,11 @@ def test_black_frames_are_reported_and_are_not_shot_cuts(measured) -> None:
     assert black.shots == 1  # into black and out of it again is one shot
     assert badge(checks_of(black), "black").level == "warn"
     assert measured["plain"].black == [] and badge(checks_of(measured["plain"]), "black") is None
+
+
+def test_a_flash_of_light_is_not_a_shot_cut_but_a_real_cut_is(measured) -> None:
+    assert measured["flash"].shots == 1 and measured["flash"].cuts_s == []
+    assert measured["three_shots"].shots == 3
 
 
 def test_flicker_is_reported_and_steady_light_is_not(measured) -> None:
