@@ -8,7 +8,7 @@ the operator's key is set and nobody has to sign in; scripts/start.sh runs it), 
 PostgreSQL and/or S3 bucket, idempotently, with a progress bar on stderr: core/storage/migrate.py; exit 0
 done or
 nothing to copy, 1 stopped or unreachable, 2 refused), and `python -m core check-videos [--data-dir DIR]
-[--again]` (check the stored videos of jobs made before the video checks against their requests:
+[--again] [--refresh]` (check the stored videos of jobs made before the video checks against their requests:
 core/engine/check_videos.py; exit 0).
 
 `python -m core check-key ROUTER [--ask]` checks the operator's key for ROUTER (environment, then
@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     chv.add_argument("--data-dir", default=None, help="the ledger's folder (default: $STUDIO_DATA_DIR)")
     chv.add_argument("--again", action="store_true", help="also check again videos checked by an older "
                      "version of the checks")
+    chv.add_argument("--refresh", action="store_true", help="write the verdict of videos already checked "
+                     "again from their measures (the Gallery's filter and sort), after a threshold changed")
     key = sub.add_parser("check-key", help="check a router key with one request that costs nothing")
     key.add_argument("router", choices=("mulerouter", "apimart"))
     key.add_argument("--ask", action="store_true", help="type the key (not echoed) instead of the operator's")
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_check_videos(data_dir: str | None, again: bool, out: TextIO) -> int:
+def run_check_videos(data_dir: str | None, again: bool, out: TextIO, refresh: bool = False) -> int:
     """Check the stored videos that have no check yet (core/engine/check_videos.py)."""
     from pathlib import Path
 
@@ -85,7 +87,7 @@ def run_check_videos(data_dir: str | None, again: bool, out: TextIO) -> int:
 
     path = Path(data_dir) if data_dir else config.data_dir()
     ledger = Ledger(path, url=config.database_url())
-    report = check_stored_videos(ledger, media_store_for(path), again=again,
+    report = check_stored_videos(ledger, media_store_for(path), again=again, refresh=refresh,
                                  progress=lambda r: print(f"\r{r.checked} checked", end="", file=out,
                                                           flush=True))
     print(("\n" if report.checked else "") + report.line(), file=out)
@@ -228,7 +230,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, out: TextIO
     if args.command == "rules":
         return run_rules(args.endpoint_id, out, err)
     if args.command == "check-videos":
-        return run_check_videos(args.data_dir, args.again, out)
+        return run_check_videos(args.data_dir, args.again, out, refresh=args.refresh)
     if args.command == "share-check":
         return run_share_check(args.address, err)
     return run_check(args.endpoint_id, args.file, args.json, stdin, out, err, strict=args.strict)

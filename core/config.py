@@ -450,7 +450,7 @@ TAKE_THUMB_MAX_PX = 240  # the first-frame thumbnails' longer side
 TAKE_HISTORY_SCAN = 60  # finished jobs of an endpoint read (newest first) to find the sample
 # --- checks of a delivered video against its request (issue 18 §2; core/jobs/video_checks.py, video_probe.py)
 CHECK_VERSION = 1  # bumped when what is measured changes (a stored check of an older version can be redone)
-CHECK_MAX_WALL_S = 60.0  # a check stops looking after this long (the result says how much it saw)
+CHECK_MAX_WALL_S = 30.0  # a check stops looking after this long (the result says how much it saw)
 CHECK_MAX_VIDEO_S = 120.0  # at most this much of a video is looked at (uploads can be long)
 CHECK_ANALYSIS_WIDTH = 160  # frames are looked at this wide (downscaled by FFmpeg while decoding)
 CHECK_SHARPNESS_WIDTH = 480  # sharpness is measured on frames this wide (or the video's own, if smaller)
@@ -469,6 +469,8 @@ CHECK_CUT_MIN = 0.06
 CHECK_CUT_RATIO = 3.0  # … and by this many times more than the changes around it (fast motion is not a cut)
 CHECK_CUT_WINDOW = 4  # frames on each side that make "the changes around it"
 CHECK_CUT_TIMING_TOLERANCE_S = 1.0  # a cut this far from where the storyboard puts it is reported
+CHECK_FLASH_S = 0.5  # a picture back to what it was this long after a big change was a flash, not a cut
+CHECK_THUMB_STEP = 8  # every 8th pixel of each analysis frame is kept to tell flashes (20×12 at 16:9)
 CHECK_CUT_MIN_SHOT_S = 0.4  # two cuts closer than this are one (a flash, a dissolve)
 CHECK_FROZEN_PIXEL_STEP = 8.0  # a pixel changing by more than this (0–255) between frames has moved …
 CHECK_FROZEN_SHARE = 0.001  # … and frames where fewer than this share of pixels moved are the same picture

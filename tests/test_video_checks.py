@@ -46,6 +46,7 @@ CLIPS = {  # name → make_clip arguments: tiny (160×90, 12 fps) unless the che
     "three_shots": {"seconds": 3, "shots": 3},
     "frozen": {"seconds": 3, "frozen": (1.0, 2.1)},
     "black": {"seconds": 3, "black": (1.0, 1.6)},
+    "flash": {"seconds": 3, "flash": (1.0, 1.17)},
     "flicker": {"flicker": True},
     "soft": {"size": (320, 180), "soft": True},
     "still": {"still": True},
@@ -154,6 +155,11 @@ def test_black_frames_are_reported_and_are_not_shot_cuts(measured) -> None:
     assert black.shots == 1  # into black and out of it again is one shot
     assert badge(checks_of(black), "black").level == "warn"
     assert measured["plain"].black == [] and badge(checks_of(measured["plain"]), "black") is None
+
+
+def test_a_flash_of_light_is_not_a_shot_cut_but_a_real_cut_is(measured) -> None:
+    assert measured["flash"].shots == 1 and measured["flash"].cuts_s == []
+    assert measured["three_shots"].shots == 3
 
 
 def test_flicker_is_reported_and_steady_light_is_not(measured) -> None:
@@ -373,6 +379,26 @@ def test_check_videos_checks_old_jobs_once_from_their_stored_file(tmp_path: Path
     out = io.StringIO()
     main(["check-videos", "--data-dir", str(tmp_path)], out=out)
     assert "checked 0 video(s)" in out.getvalue() and "1 already checked" in out.getvalue()
+
+
+def test_check_videos_refresh_writes_the_verdict_again_after_a_threshold_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from core.__main__ import main
+    from core.storage.jobs_table import JobFilter
+
+    ledger = Ledger(tmp_path)
+    short = _stored(1, _measured(motion=3.0, sharpness=500, duration=3.0))  # asked for 5 s
+    ledger.jobs.add(short)
+    assert ledger.jobs.count(JobFilter(checks=(DIFFERS,))) == 1
+    monkeypatch.setattr(config, "CHECK_DURATION_TOLERANCE_S", 2.5)  # 3 s for 5 s is fine now
+    assert verdict(ledger.jobs.get(short.id).checks) == (MATCH, 0)  # cards: at once, from the measures
+    assert ledger.jobs.count(JobFilter(checks=(DIFFERS,))) == 1  # the Gallery's column: not yet
+    out = io.StringIO()
+    main(["check-videos", "--data-dir", str(tmp_path), "--refresh"], out=out)
+    assert "1 with their verdict written again" in out.getvalue()
+    assert ledger.jobs.count(JobFilter(checks=(MATCH,))) == 1
 
 
 def test_the_compare_table_carries_the_checks_and_filters_on_them() -> None:

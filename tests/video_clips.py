@@ -5,8 +5,9 @@
 
 Each shot is its own textured picture (a random block pattern, its own colours) with a bright square
 crossing it, so consecutive frames differ (motion) and shots differ a lot (cuts). `frozen=(a, b)` repeats
-the frame at `a` until `b`; `black=(a, b)` makes those frames black; `flicker` lifts and lowers the
-brightness on alternate frames; `soft` blurs every frame; `still` leaves the square where it is (no motion);
+the frame at `a` until `b`; `black=(a, b)` makes those frames black; `flash=(a, b)` white (lightning);
+`flicker` lifts and lowers the brightness on alternate frames; `soft` blurs every frame; `still` leaves the
+square where it is (no motion);
 `grain` adds new noise of that many levels to every frame (a real camera's bitrate).
 `sound`: None no audio stream, "tone" a 440 Hz tone, "silent" an audio stream of zeros.
 """
@@ -43,6 +44,7 @@ def _blur(picture: np.ndarray, radius: int) -> np.ndarray:
 
 def frames(seconds: float, size: tuple[int, int], fps: int, *, shots: int = 1,
            frozen: tuple[float, float] | None = None, black: tuple[float, float] | None = None,
+           flash: tuple[float, float] | None = None,
            flicker: bool = False, soft: bool = False, still: bool = False, grain: int = 0, seed: int = 7):
     width, height = size
     noise = np.random.default_rng(seed)
@@ -70,6 +72,8 @@ def frames(seconds: float, size: tuple[int, int], fps: int, *, shots: int = 1,
             picture = held
         if black and black[0] <= t < black[1]:
             picture = np.zeros_like(picture)
+        if flash and flash[0] <= t < flash[1]:
+            picture = np.full_like(picture, 245)
         yield picture
 
 

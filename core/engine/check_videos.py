@@ -34,6 +34,7 @@ class CheckReport:
 
     checked: int = 0
     skipped: int = 0  # already checked
+    refreshed: int = 0  # already checked: its verdict columns written again (`refresh`)
     missing: int = 0  # the video file is not in the media store any more
     match: int = 0
     differs: int = 0
@@ -41,8 +42,9 @@ class CheckReport:
 
     def line(self) -> str:
         return (f"checked {self.checked} video(s): {self.match} match their request, {self.differs} differ, "
-                f"{self.unreadable} could not be read; {self.skipped} already checked, "
-                f"{self.missing} missing from the media store")
+                f"{self.unreadable} could not be read; {self.skipped} already checked"
+                + (f" ({self.refreshed} with their verdict written again)" if self.refreshed else "")
+                + f", {self.missing} missing from the media store")
 
 
 def needs_check(job: Job, *, again: bool = False) -> bool:
@@ -68,10 +70,13 @@ def check_stored_videos(
     media: MediaStore,
     *,
     again: bool = False,
+    refresh: bool = False,
     now: Callable[[], float] = time.time,
     progress: Callable[[CheckReport], None] | None = None,
 ) -> CheckReport:
-    """Check every stored video that has no check yet (see the module docstring); returns the counts."""
+    """Check every stored video that has no check yet (see the module docstring); returns the counts. With
+    `refresh`, the jobs already checked have their verdict columns (check_state, check_issues: the Gallery's
+    filter and sort) worked out again from their stored measures, after a change of a threshold."""
     report = CheckReport()
     filters = JobFilter(has_video=True)
     offset = 0
@@ -83,6 +88,12 @@ def check_stored_videos(
         for job in page:
             if not needs_check(job, again=again):
                 report.skipped += 1
+                if refresh and job.checks is not None:
+                    try:
+                        ledger.jobs.modify(job.id, lambda current: current)  # the row's columns again
+                        report.refreshed += 1
+                    except (KeyError, StaleWriteError):
+                        pass
                 continue
             try:
                 path = media.local_path(job.video_file)

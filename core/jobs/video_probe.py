@@ -13,7 +13,7 @@ The measures (all on the downscaled frames; full scale = 1.0 unless said):
 - shot cuts: the mean absolute change (RGB) between a frame and the last one that was not black is at
   least CHECK_CUT_MIN and CHECK_CUT_RATIO times the median change of the CHECK_CUT_WINDOW frames on each
   side (the adaptive threshold of PySceneDetect's AdaptiveDetector: fast motion raises its surroundings
-  too, a cut does not);
+  too, a cut does not), and the picture CHECK_FLASH_S later is not back to what it was before (a flash);
 - frozen: consecutive frames where less than CHECK_FROZEN_SHARE of the pixels change by more than
   CHECK_FROZEN_PIXEL_STEP grey levels (a small thing moving is motion; coding noise is not), for
   CHECK_FROZEN_MIN_S or more
@@ -121,6 +121,16 @@ def _cuts(change: np.ndarray) -> list[int]:
     return cuts
 
 
+def _is_flash(i: int, times: list[float], thumbs: list[np.ndarray]) -> bool:
+    """The picture changed at frame i, but CHECK_FLASH_S later it is back to what it was before (lightning,
+    a camera flash, a quick white frame): no new shot."""
+    later = next((j for j in range(i, len(times)) if times[j] >= times[i] + config.CHECK_FLASH_S), None)
+    if later is None or i == 0:
+        return False
+    before = thumbs[i - 1].astype(np.float32)
+    return float(np.abs(thumbs[later].astype(np.float32) - before).mean()) / 255 < config.CHECK_CUT_MIN
+
+
 def measure(
     path: Path | str,
     *,
@@ -166,6 +176,7 @@ def measure(
         still: list[float] = []  # grey change from the previous frame (mean, full scale 1)
         moved: list[float] = []  # share of pixels that changed visibly from the previous frame
         sharp: list[float] = []
+        thumbs: list[np.ndarray] = []  # each frame, tiny (a flash is told from a cut by what follows it)
         seen_rgb = prev_grey = None
         next_sharp_t = 0.0
         partial = False
@@ -180,6 +191,7 @@ def measure(
                 grey = rgb @ _LUMA
                 is_black = float((grey < config.CHECK_BLACK_LUMA).mean()) >= config.CHECK_BLACK_SHARE
                 times.append(t)
+                thumbs.append(rgb[::config.CHECK_THUMB_STEP, ::config.CHECK_THUMB_STEP].astype(np.float16))
                 means.append(float(grey.mean()))
                 black.append(is_black)
                 # a cut is looked for against the last frame that was not black: going into black and out
@@ -218,10 +230,13 @@ def measure(
     ch = np.array(change, dtype=np.float32)
     cut_idx = _cuts(ch)
     merged: list[int] = []
-    for i in cut_idx:  # a flash or a dissolve gives several big changes in a row: one cut
-        if merged and times[i] - times[merged[-1]] < config.CHECK_CUT_MIN_SHOT_S:
+    last_event = None  # the last big change, a cut or a flash
+    for i in cut_idx:  # a flash or a dissolve gives several big changes in a row: one cut (or none)
+        if last_event is not None and times[i] - times[last_event] < config.CHECK_CUT_MIN_SHOT_S:
             continue
-        merged.append(i)
+        last_event = i
+        if not _is_flash(i, times, thumbs):
+            merged.append(i)
     near_cut = set()
     for i in merged:
         near_cut.update((i - 1, i, i + 1))

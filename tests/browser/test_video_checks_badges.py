@@ -18,7 +18,7 @@ from core.storage.media_cache import MediaCache
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
-def _seed(data_dir: Path) -> None:
+def _seed(data_dir: Path) -> str:
     differs, matches, _unchecked = seed_jobs(data_dir, 3)
     ledger, media = Ledger(data_dir), MediaCache(data_dir / config.MEDIA_DIRNAME)
     path = media.local_path(differs.video_file)
@@ -29,10 +29,11 @@ def _seed(data_dir: Path) -> None:
 
     ledger.jobs.modify(differs.id, lambda j: checked(j, 5))
     ledger.jobs.modify(matches.id, lambda j: checked(j, 3))
+    return differs.id
 
 
 def test_gallery_cards_show_check_badges_and_filter_by_them(page: Page, fresh_app, tmp_path: Path) -> None:
-    _seed(tmp_path)
+    differs = _seed(tmp_path)
     with fresh_app(tmp_path) as url:
         page.set_viewport_size({"width": 1280, "height": 1000})
         page.goto(f"{url}/gallery")
@@ -46,4 +47,9 @@ def test_gallery_cards_show_check_badges_and_filter_by_them(page: Page, fresh_ap
         expect(page.get_by_text("1 video, newest first")).to_be_visible(timeout=15000)
         expect(page.get_by_text("Asked for 5 s, got 3 s.")).to_be_visible()
         expect(page.get_by_text("Not checked yet.")).to_have_count(0)
+        assert not page.get_by_test_id("stException").count()
+        page.goto(f"{url}/jobs?job={differs}")  # the job's details: the same badges and sentence
+        expect(page.get_by_text("Job details")).to_be_visible(timeout=30000)
+        expect(page.get_by_text("Asked for 5 s, got 3 s.").first).to_be_visible()
+        page.screenshot(path=str(SHOTS / "video-checks-job.png"), full_page=True)
         assert not page.get_by_test_id("stException").count()
