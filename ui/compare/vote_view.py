@@ -49,8 +49,8 @@ def _ballot(subject: votes.Subject, question: str, size: int, key: str) -> list[
     """This session's ballot on show (kept until voted on, so a rerun does not reshuffle it)."""
     state_key = f"{key}.ballot"
     ballot = st.session_state.get(state_key)
-    stale = (not ballot or ballot.get("question") != question or ballot.get("size") != size
-             or any(t not in subject.videos for t in ballot.get("shown") or ()))
+    stale = (not ballot or not ballot.get("shown") or ballot.get("question") != question
+             or ballot.get("size") != size or any(t not in subject.videos for t in ballot["shown"]))
     if stale:
         ballot = {"question": question, "size": size, "shown": session.next_ballot(subject, question, size)}
         st.session_state[state_key] = ballot
