@@ -14,7 +14,7 @@ import streamlit as st
 from core import config
 from core.models import MODE_TITLES, Mode
 from ui import session, welcome
-from ui.results import jobs_view
+from ui.results import checks_view, jobs_view
 
 PAGE_KEY = "gallery.page"
 SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"
@@ -49,13 +49,19 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         on_change=_reset_page,
     )
     text = st.text_input("Prompt contains", key="gallery.text", placeholder="e.g. cat", on_change=_reset_page)
+    check_filter = st.selectbox("Checks", list(checks_view.CHECK_FILTERS), key="gallery.checks",
+                                on_change=_reset_page,
+                                help="The video against its request: length, size, sound, shots, picture.")
+    sort = st.selectbox("Sort", list(checks_view.CHECK_SORTS), key="gallery.sort", on_change=_reset_page,
+                        width=200)
 
 size = config.GALLERY_PAGE_SIZE
 page_no = int(st.session_state.get(PAGE_KEY, 0))
+checks, order = checks_view.CHECK_FILTERS[check_filter], checks_view.CHECK_SORTS[sort]
 jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size, offset=page_no * size,
-                                  mine=mine)
+                                  mine=mine, checks=checks, order=order)
 if not total:
-    filtered = bool(mode or router or text.strip() or mine)
+    filtered = bool(mode or router or text.strip() or mine or checks)
     st.info("No finished videos match these filters." if filtered else
             "No finished videos yet. They appear here when a job is done.")
     st.stop()
@@ -63,14 +69,15 @@ pages = max(1, -(-total // size))
 if page_no >= pages:
     page_no = pages - 1
     jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size,
-                                      offset=page_no * size, mine=mine)
-st.caption(f"{total} video{'s' * (total != 1)}, newest first · page {page_no + 1} of {pages}")
+                                      offset=page_no * size, mine=mine, checks=checks, order=order)
+st.caption(f"{total} video{'s' * (total != 1)}, {sort.lower()} · page {page_no + 1} of {pages}")
 
 
 def card(job) -> None:
     playable = jobs_view.video_player(job)  # played from the media route: no file is read here
     if not playable:
         st.warning("The video file is missing from the media cache.", icon=":material/broken_image:")
+    checks_view.check_badges(job)  # the video against its request
     jobs_view.draw_prompt(job, key_prefix="gallery")  # text, never Markdown; tokens as chips
     cost = job.reported_cost if job.reported_cost is not None else job.estimated_cost
     st.caption(

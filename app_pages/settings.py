@@ -76,11 +76,17 @@ def router_panel(router: str) -> None:
     problem = session.access_problem(router)
     if problem:
         st.warning(problem, icon=":material/key_off:")
-    if st.button("Test connection", key=f"settings.test.{router}", icon=":material/network_check:"):
+    if st.button("Check key", key=f"settings.test.{router}", icon=":material/network_check:",
+                 help="One request that costs nothing: it asks for the status of a task id that cannot "
+                 "exist, so nothing is created or charged."):
         with st.spinner("Asking the router…"):
             ok, message = session.test_connection(router)
+            checked = session.check_key(router)
         (st.success if ok else st.error)("Connection works." if ok else "Connection failed.")
         st.text(message)  # may carry the router's own words
+        if checked.request:
+            st.caption("The request made (free: nothing is created):")
+            st.text(checked.request)
 
 
 st.subheader("Routers and keys")
@@ -140,7 +146,9 @@ def spend_panel() -> None:
         team = budget.team_line(session.spend_today(None), settings.team, settings.timezone)
         st.markdown(form_escape(team))
     st.caption("The daily budget is the operator's hard limit (set in the app's secrets): past it, Generate "
-               "and Run all send nothing. Demo videos are free and never count.")
+               "and Run all send nothing. Demo videos are free and never count. A job counts what the router "
+               "billed once its answer says it (APIMart's cost; Kling's units with $STUDIO_KLING_UNIT_USD), "
+               "else its estimate.")
     if who.is_admin:
         rows = sorted(session.spend_by_person_today().items(), key=lambda kv: -kv[1])
         rows = rows[: config.BUDGET_SPEND_TABLE_MAX]

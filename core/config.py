@@ -137,6 +137,32 @@ ENGINE_KEY_HOLD_S = 30.0  # a held-key announcement lasts this long (a dead proc
 SESSION_KEY_IDLE_S = 3600.0  # a typed key no job needs any more is forgotten this long after last use
 SUBMIT_WAIT_S = 20.0  # Generate waits this long for the router's answer (the engine sends it)
 SUBMIT_WAIT_POLL_S = 0.05
+# --- a busy router (core/jobs/refusals.py, core/engine/slots.py) ---
+BUSY_RETRY_BASE_S = 2.0  # a send refused as busy waits this long, doubling per refusal in a row …
+BUSY_RETRY_CAP_S = 60.0  # … up to this (Kling: back off from >= 1 s, api-reference §8)
+BUSY_JITTER = 0.25  # a busy wait is shortened by up to this share, so waiting jobs do not return in step
+BUSY_LEARN_WAIT_S = 2.0  # a busy refusal is counted once the other sends in hand have their answers (at most)
+BUSY_LEARN_POLL_S = 0.01
+SLOTS_RELAX_S = 600.0  # a learnt account limit grows by one per this long without a busy refusal
+QUOTA_HOLD_S = 600.0  # after a quota / daily-spend refusal an access sends nothing for this long
+CONCURRENCY_ENV_VARS = {MULEROUTER: "STUDIO_MULEROUTER_CONCURRENCY", APIMART: "STUDIO_APIMART_CONCURRENCY"}
+BILLED_DIFF_SHARE = 0.2  # a billed charge this much off the estimate (and …
+BILLED_DIFF_MIN_USD = 0.05  # … more than this) is shown beside it
+KLING_UNIT_USD_ENV = "STUDIO_KLING_UNIT_USD"  # USD per Kling unit: turns final_unit_deduction into dollars
+# --- callbacks (core/engine/callbacks.py) ---
+PUBLIC_URL_ENV = "STUDIO_PUBLIC_URL"  # https address of this app as the routers reach it: callbacks on
+WEBHOOK_SECRET_ENV_VARS = {MULEROUTER: "STUDIO_MULEROUTER_WEBHOOK_SECRET"}  # the console's whsec_… secret
+CALLBACK_TOKEN_BYTES = 18  # random bytes in a job's callback token
+CALLBACK_SIGNATURE_TOLERANCE_S = 300.0  # a signed delivery older (or newer) than this is refused (replay)
+CALLBACK_MAX_BYTES = 256 * 1024  # a callback body larger than this is refused unread
+CALLBACK_SEEN_MAX = 10_000  # callbacks remembered for de-duplication
+CALLBACK_LIVE_S = 1800.0  # callbacks seen for a router within this long: its polling slows down …
+CALLBACK_POLL_FACTOR = 4.0  # … to the schedule's delay × this,
+CALLBACK_POLL_MIN_S = 20.0  # … at least this,
+CALLBACK_POLL_MAX_S = 120.0  # … at most this (a lost callback is still found by a poll)
+SMOKE_POLL_S = 10.0  # `python -m core smoke` asks for the task's status this often …
+SMOKE_TIMEOUT_S = 900.0  # … for at most this long (MuleRouter's CLI gives up after 900 s too, §1.3)
+ENGINE_BURST_RETRY_S = 0.2  # no account limit known: a send waits this long while the last burst is answered
 ENGINE_GROUP_RETRY_S = 1.0  # a waiting job whose group is at its limit is looked at again after this
 ENGINE_DEMO_CHECK_MARGIN_S = 0.5  # a demo job on our own emulator is first checked this long after its end
 ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)
@@ -405,6 +431,56 @@ ENGINE_ADOPT_EVERY_S = 30.0  # look this often for demo jobs whose server (and i
 # --- drafts and experiments follow the person (issue 11, part own; core/storage/drafts.py,
 # core/compare/experiments.py) ----
 DRAFT_PERSON_KEY_HEX_CHARS = 40  # hex characters of a signed-in person's draft key (a SHA-256 of their id)
+
+
+# --- the take in place on the Create page (issue 16 §1; core/jobs/eta.py, ui/create/take.py) --------------
+TAKE_ETA_SAMPLE = 20  # the time left rests on at most this many of the endpoint's newest finished jobs
+TAKE_ETA_MIN_JOBS = 1  # fewer finished jobs than this: no estimate, only the elapsed time
+TAKE_ASK_EVERY_S = 0.25  # while a take is being made, its tab asks the change feed this often (ui/live.py)
+TAKE_TICK_EVERY_S = 5.0  # and its card's clock (elapsed, time left) moves by itself this often
+TAKE_STRIP_COUNT = 6  # recent takes of the page shown under the card
+TAKE_THUMB_MAX_PX = 240  # the first-frame thumbnails' longer side
+TAKE_HISTORY_SCAN = 60  # finished jobs of an endpoint read (newest first) to find the sample
+# --- checks of a delivered video against its request (issue 18 §2; core/jobs/video_checks.py, video_probe.py)
+CHECK_VERSION = 1  # bumped when what is measured changes (a stored check of an older version can be redone)
+CHECK_MAX_WALL_S = 60.0  # a check stops looking after this long (the result says how much it saw)
+CHECK_MAX_VIDEO_S = 120.0  # at most this much of a video is looked at (uploads can be long)
+CHECK_ANALYSIS_WIDTH = 160  # frames are looked at this wide (downscaled by FFmpeg while decoding)
+CHECK_SHARPNESS_WIDTH = 480  # sharpness is measured on frames this wide (or the video's own, if smaller)
+CHECK_SHARPNESS_EVERY_S = 1.0  # one frame per this many seconds for sharpness
+CHECK_DECODE_THREADS = 2  # FFmpeg decoding threads (the machine is shared)
+CHECK_DURATION_TOLERANCE_S = 0.5  # a video this close to the asked length matches it
+CHECK_DURATION_TOLERANCE_FRACTION = 0.05  # … or this share of it, whichever is larger
+CHECK_ASPECT_TOLERANCE = 0.03  # relative difference of width/height still taken as the asked ratio
+CHECK_SIZE_TOLERANCE = 0.03  # relative difference of the short side still taken as the asked 720p/1080p
+CHECK_QUALITY_SHORT_SIDE = {"std": 720, "pro": 1080, "4k": 2160}  # the request's `mode` → short side
+CHECK_SILENT_DBFS = -60.0  # an audio track whose loudest sample is quieter than this is silence
+CHECK_AUDIO_MAX_S = 120.0  # at most this much sound is decoded
+# a shot cut: the picture changes by at least CHECK_CUT_MIN of full scale (0–1; PySceneDetect's
+# AdaptiveDetector uses min_content_val 15 of 255) …
+CHECK_CUT_MIN = 0.06
+CHECK_CUT_RATIO = 3.0  # … and by this many times more than the changes around it (fast motion is not a cut)
+CHECK_CUT_WINDOW = 4  # frames on each side that make "the changes around it"
+CHECK_CUT_TIMING_TOLERANCE_S = 1.0  # a cut this far from where the storyboard puts it is reported
+CHECK_CUT_MIN_SHOT_S = 0.4  # two cuts closer than this are one (a flash, a dissolve)
+CHECK_FROZEN_PIXEL_STEP = 8.0  # a pixel changing by more than this (0–255) between frames has moved …
+CHECK_FROZEN_SHARE = 0.001  # … and frames where fewer than this share of pixels moved are the same picture
+CHECK_FROZEN_MIN_S = 1.0  # a picture standing still this long is reported
+CHECK_BLACK_LUMA = 24  # a pixel darker than this (0–255) is black …
+CHECK_BLACK_SHARE = 0.98  # … and a frame with this share of black pixels is a black frame
+CHECK_BLACK_MIN_S = 0.4  # black frames lasting this long are reported
+CHECK_FLICKER_STEP = 2.0  # brightness steps (0–255) at least this big, up then down, are flicker …
+CHECK_FLICKER_PER_S = 2.0  # … reported when they happen this often per second
+CHECK_MOTION_LEVELS = ((1.0, "little motion"), (6.0, "some motion"))  # %/s of change below → word; else:
+CHECK_MOTION_HIGH = "lots of motion"
+CHECK_SOFT_BELOW = 40.0  # sharpness (variance of the Laplacian at CHECK_SHARPNESS_WIDTH) below this: soft
+# the emulator's videos made to match a request (core/emulator/request_clips.py)
+EMULATOR_MADE_CLIPS_DIRNAME = "kling-studio-emulator-clips"  # in the temp folder
+EMULATOR_MADE_CLIPS_MAX = 200  # files kept there (the oldest go first)
+EMULATOR_MADE_CLIP_FPS = 4  # when the committed clip does not say
+EMULATOR_MADE_CLIP_CRF = 35
+EMULATOR_MADE_CLIP_AUDIO_RATE = 22050
+EMULATOR_MADE_CLIP_TONE_LEVEL = 0.1  # the tone's loudness (full scale 1): about -20 dBFS
 
 
 # --- judging the takes: blind votes, rankings, guest review links (issue 18; core/compare/votes.py,

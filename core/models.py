@@ -53,6 +53,7 @@ class TaskStatus(BaseModel):
     error_code: str | None = None
     error_message: str | None = None  # plain words, safe to show
     cost: float | None = None  # reported by the router (USD)
+    billed_units: float | None = None  # Kling's `final_unit_deduction` when the answer carries it (units)
     estimated_time_s: float | None = None  # router's own estimate of total run time
     expires_at: float | None = None  # unix time when the result links stop working (APIMart says so)
     raw: dict[str, Any] | list[Any] | None = Field(default=None, repr=False)  # the reply as parsed JSON

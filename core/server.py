@@ -4,7 +4,8 @@
                     emulator and, per data directory, the ledger, media cache, HTTP client, the
                     session-key registry and the job engine (core/engine/loop.py)
     routes()        Starlette routes mounted beside Streamlit's own (/api/media/<name>; /api/changes, what
-                    changed for the tabs' live views, answered from the process's one ChangeFeed)
+                    changed for the tabs' live views, answered from the process's one ChangeFeed; the
+                    routers' callbacks, /api/callbacks/<router>/<job token>: callback_routes)
     middleware()    TrustedHeaderGuard: refuses a request naming a person in the trusted header from anywhere
                     but the operator's proxy, or naming one twice (core/team/identity.py header_refusal);
                     BrowserCookie: gives every browser a random id in an HttpOnly cookie (drafts, "Mine")
@@ -26,11 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from core import config, secrets_file
 from core.emulator import EmulatorHandle, start_emulator
+from core.engine import callbacks
 from core.engine import loop as engine
 from core.jobs import access as acc
 from core.models import RouterAccess
@@ -181,7 +186,39 @@ def routes(base_url_path: str = "") -> list[BaseRoute]:
     """Our routes beside Streamlit's (Streamlit reserves /media/, so ours live under /api/).
     `base_url_path`: Streamlit's `server.baseUrlPath` (st.App mounts user routes at the root)."""
     return [*media_route.media_routes(media_cache, base_url_path=base_url_path),
-            *change_feed.change_routes(lambda: services().feed, base_url_path=base_url_path)]
+            *change_feed.change_routes(lambda: services().feed, base_url_path=base_url_path),
+            *callback_routes(lambda: services().engine.inbox, base_url_path=base_url_path)]
+
+
+def callback_routes(inbox_for: Any, *, base_url_path: str = "") -> list[BaseRoute]:
+    """POST /api/callbacks/<router>[/<job token>[/callback]]: a router says a task changed (core/engine/
+    callbacks.py). APIMart posts to its per-request `webhook` + "/callback"; MuleRouter to the one address
+    registered in its console. The answer comes at once (one read and one write of the ledger); the body is
+    refused unread past CALLBACK_MAX_BYTES. `inbox_for()` gives the engine's Inbox (per request)."""
+    base = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+    prefix = f"{base}{callbacks.ROUTE_PREFIX}"
+
+    async def receive(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > config.CALLBACK_MAX_BYTES:
+            return PlainTextResponse(callbacks.TOO_BIG.text, status_code=callbacks.TOO_BIG.status)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > config.CALLBACK_MAX_BYTES:
+                return PlainTextResponse(callbacks.TOO_BIG.text, status_code=callbacks.TOO_BIG.status)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        params = request.path_params
+        inbox = inbox_for()
+        router, token = params["router"], params.get("token")
+        answer = await run_in_threadpool(inbox.receive, router, token, headers, body)
+        no_store = {"Cache-Control": "no-store"}
+        return PlainTextResponse(answer.text, status_code=answer.status, headers=no_store)
+
+    post = ["POST"]
+    return [Route(f"{prefix}/{{router}}", receive, methods=post, name="callback"),
+            Route(f"{prefix}/{{router}}/{{token}}", receive, methods=post, name="callback_job"),
+            Route(f"{prefix}/{{router}}/{{token}}/callback", receive, methods=post, name="callback_apimart")]
 
 
 class BrowserCookie:

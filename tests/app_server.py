@@ -14,10 +14,11 @@ from bench import servers
 
 @contextlib.contextmanager
 def app_server(script: str | Path, *, env: Mapping[str, str], log_path: Path,
-               timeout_s: float = servers.START_TIMEOUT_S) -> Iterator[str]:
+               timeout_s: float = servers.START_TIMEOUT_S, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
     """The server's URL while the `with` block runs."""
     try:
-        proc, url = servers.start_streamlit(script, env=env, log_path=log_path, timeout_s=timeout_s)
+        proc, url = servers.start_streamlit(script, env=env, log_path=log_path, timeout_s=timeout_s,
+                                            extra_args=extra_args)
     except RuntimeError as exc:
         pytest.fail(str(exc))
     try:

@@ -176,7 +176,7 @@ def test_apimart_submit_poll_complete_and_video(emu):
         assert {"estimated_time", "actual_time"} <= set(data)
         video = c.get(url)
     width, height, seconds = mp4_shape(video.content)
-    assert (width, height) == config.EMULATOR_CLIP_SIZE_SQUARE
+    assert (width, height) == (1080, 1080)  # "pro": made at 1080p (core/emulator/request_clips.py)
     assert seconds == pytest.approx(3, abs=0.5)
 
 
@@ -476,7 +476,7 @@ def test_set_fault_rejects_unknown_values(emu):
         with pytest.raises(ValueError):
             emu.set_fault(kwargs.pop("kind"), **kwargs)
     assert set(FAULT_KINDS) == {"server_error", "rate_limit", "slow", "drop", "malformed", "lost_task",
-                                "fail", "moderated", "no_balance", "drop_after_create"}
+                                "fail", "moderated", "no_balance", "drop_after_create", "quota"}
 
 
 # --- admin endpoints, settings, latency, CLI ----------------------------------------------------------

@@ -200,7 +200,7 @@ def test_table_rows_and_csv(tmp_path: Path) -> None:
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert parsed[2]["rating"] == "3" and parsed[2]["note"].startswith("'=")  # no formula in a spreadsheet
     assert list(parsed[0]) == ["cell", "take", "Duration", "status", "rating", "pick", "note", "estimate_usd",
-                               "seconds_to_finish", "endpoint", "job"]
+                               "seconds_to_finish", "endpoint", "job", "check", "check_issues", "checks"]
 
 
 # --- running through the engine over the emulator -------------------------------------------------------

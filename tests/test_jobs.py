@@ -129,7 +129,14 @@ def test_no_way_back_to_submitting():
     for state in JobState:
         if state not in (JobState.SUBMITTING, JobState.WAITING):
             assert not can_transition(state, JobState.SUBMITTING)
-    assert not can_transition(JobState.SUBMITTING, JobState.WAITING)
+    # back to waiting only when the router refused the send as busy (refusals.py: nothing was accepted),
+    # and never once the job has a task on the router
+    assert can_transition(JobState.SUBMITTING, JobState.WAITING)
+    sending = new_job(endpoint_id="e", router="mulerouter", body={}, at=0.0)
+    accepted = sending.model_copy(update={"task": TaskRef(router="mulerouter", path="/p", task_id="t1")})
+    assert transition(sending, JobState.WAITING, 1.0).state == JobState.WAITING
+    with pytest.raises(InvalidTransition):
+        transition(accepted, JobState.WAITING, 1.0)
     assert all(not ALLOWED[s] for s in FINAL_STATES)
 
 

@@ -417,6 +417,7 @@ def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
 
 
 ONLY_CAUTIONS = am(
+    prompt="A dog trots across the lawn to the gate and sits.",  # no prompt-linter caution
     audio=True,
     mode="4k",
     video_list=[{"video_url": VID, "refer_type": "feature"}],
@@ -447,7 +448,8 @@ def test_problems_and_cautions_together_exit_1_problems_first():
 
 
 def test_a_valid_body_without_cautions_is_ok_even_strict():
-    assert run("check", AM, "-", "--strict", stdin=json.dumps(am())) == (EXIT_OK, "ok\n", "")
+    clean = am(prompt="A dog trots across the lawn to the gate and sits.")  # no prompt-linter caution
+    assert run("check", AM, "-", "--strict", stdin=json.dumps(clean)) == (EXIT_OK, "ok\n", "")
 
 
 # --- the registry and its table -------------------------------------------------------------------

@@ -61,26 +61,36 @@ function studioFeed(url, everyMs) {
       if (!draining) drain();
     }, wait);
   }
+  function every() {  // a listener may ask for quicker answers while it is mounted (a take being made)
+    var ms = everyMs;
+    feed.listeners.forEach(function (l) { if (l.askMs && l.askMs < ms) ms = l.askMs; });
+    return ms;
+  }
   function schedule(ms) {
     clearTimeout(feed.timer);
     if (feed.listeners.size === 0) { feed.timer = null; return; }
     feed.timer = setTimeout(ask, ms);
   }
   function ask() {
-    if (document.hidden || feed.busy || feed.cursor === null) { schedule(everyMs); return; }
+    if (document.hidden || feed.busy || feed.cursor === null) { schedule(every()); return; }
     feed.busy = true;
     fetch(url + "?after=" + feed.cursor, {cache: "no-store", credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (a) {
         if (!a) return;
-        feed.listeners.forEach(function (l, id) {
-          if (concerns(l, a)) fire(id, l, a.seq);
-          if (l.active !== null) l.active = a.active;
+        // a listener that asked for quick answers (a take being made) is woken first: the others' reruns
+        // (the sidebar's full run on a new video) go out after it
+        [true, false].forEach(function (quick) {
+          feed.listeners.forEach(function (l, id) {
+            if (!!l.askMs !== quick) return;
+            if (concerns(l, a)) fire(id, l, a.seq);
+            if (l.active !== null) l.active = a.active;
+          });
         });
         feed.cursor = a.seq;
       })
       .catch(function () {})
-      .then(function () { feed.busy = false; schedule(everyMs); });
+      .then(function () { feed.busy = false; schedule(every()); });
   }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) schedule(0); });
   feed.listen = function (id, l) {
@@ -88,7 +98,7 @@ function studioFeed(url, everyMs) {
     if (old) { l.last = old.last; l.pending = old.pending; }
     feed.listeners.set(id, l);
     if (feed.cursor === null || l.seq < feed.cursor) feed.cursor = l.seq;
-    if (!feed.timer) schedule(everyMs);
+    if (!feed.timer || (l.askMs && l.askMs < everyMs)) schedule(every());
   };
   feed.unlisten = function (id, mine) {
     var l = feed.listeners.get(id);
@@ -106,7 +116,8 @@ export default function (component) {
   var mine = {
     watch: new Set(d.watch || []), anyNew: !!d.new_jobs, finished: !!d.finished,
     active: (d.active === null || d.active === undefined) ? null : d.active,
-    seq: d.seq, gapMs: d.gap_ms, last: 0, pending: null, trigger: component.setTriggerValue
+    seq: d.seq, gapMs: d.gap_ms, last: 0, pending: null, trigger: component.setTriggerValue,
+    askMs: d.ask_ms || 0
   };
   feed.listen(d.id, mine);
   return function () { feed.unlisten(d.id, mine); };
@@ -124,8 +135,11 @@ def _noop() -> None:
 
 
 def live_trigger(key: str, *, watch: list[str] = (), new_jobs: bool = False, active: int | None = None,
-                 finished: bool = False, min_gap_s: float | None = None) -> None:
-    """Mount the asker for the fragment this is called in (call it once per run of that fragment)."""
+                 finished: bool = False, min_gap_s: float | None = None,
+                 ask_every_s: float | None = None) -> None:
+    """Mount the asker for the fragment this is called in (call it once per run of that fragment).
+    `ask_every_s`: while this one is mounted, the tab asks that often (quicker than config.LIVE_ASK_EVERY_S;
+    the Create page's take card, for its player within a second of the video)."""
     from core import config
 
     feed = session.change_feed()
@@ -139,5 +153,6 @@ def live_trigger(key: str, *, watch: list[str] = (), new_jobs: bool = False, act
         "new_jobs": new_jobs,
         "active": active,
         "finished": finished,
+        "ask_ms": int(ask_every_s * 1000) if ask_every_s else 0,
     }
     _component()(key=key, data=data, height=0, on_changed_change=_noop)

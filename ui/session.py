@@ -27,6 +27,7 @@ from core.authoring.catalog import Endpoint
 from core.engine import runner
 from core.errors import StudioError
 from core.jobs import access as acc
+from core.jobs import guards
 from core.jobs import record as jobs
 from core.jobs.record import Job
 from core.models import RouterAccess
@@ -305,9 +306,11 @@ def session_job_ids() -> list[str]:
 
 
 def find_duplicate(endpoint: Endpoint, body: dict) -> Job | None:
-    """An identical request (same endpoint, same body) sent in the last minute, if any."""
+    """An identical request (same endpoint, same body) sent in the last minute, if any, of the same kind as
+    this session would send now: demo with demo, real with real (core/jobs/guards.py)."""
     digest = jobs.body_hash(endpoint.id, fingerprint_body(body))
-    return ledger().jobs.find_recent_duplicate(digest, config.DUPLICATE_WINDOW_S, time.time())
+    candidates = ledger().jobs.recent_duplicates(digest, config.DUPLICATE_WINDOW_S, time.time())
+    return guards.first_duplicate(candidates, demo=is_demo(endpoint.router))
 
 
 def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT_S) -> Job:
@@ -460,15 +463,20 @@ def list_jobs(
 
 
 def list_videos(*, mode=None, router=None, text: str = "", limit: int, offset: int,
-                mine: bool = False) -> tuple[list[Job], int]:
+                mine: bool = False, checks: tuple[str, ...] = (), order: str = "newest",
+                ) -> tuple[list[Job], int]:
+    """One page of finished videos. `checks`: only these verdicts of the video checks (core/jobs/
+    video_checks.py); `order`: one of core/storage/jobs_table.ORDERS (newest first by default)."""
     filters = JobFilter(
         modes=(str(mode),) if mode else (),
         routers=(router,) if router else (),
         text=text or "",
         has_video=True,
+        checks=tuple(checks),
         **(mine_filter() if mine else {}),
     )
-    return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
+    return (ledger().jobs.list(limit=limit, offset=offset, filters=filters, order=order),
+            ledger().jobs.count(filters))
 
 
 def has_video(job: Job) -> bool:
@@ -554,6 +562,18 @@ def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> J
     if job.id not in session_job_ids():
         session_job_ids().append(job.id)
     return job
+
+
+def check_key(router: str):
+    """'Check key' in Settings: core/jobs/keycheck.py's one free request with this session's access (the key
+    typed here, else the operator's, else the demo emulator). Returns its KeyCheck."""
+    from core.jobs import keycheck
+
+    try:
+        access = router_access(router)
+    except AccessRefusedError as exc:
+        return keycheck.KeyCheck(False, keycheck.MISSING, str(exc), "")
+    return keycheck.check_key(access, client())
 
 
 def test_connection(router: str) -> tuple[bool, str]:
@@ -686,6 +706,43 @@ def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job],
     (indexed query)."""
     filters = JobFilter(text=text, **mine_filter())
     return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
+
+
+# --- the take in place on a Create page (issue 16 §1; ui/create/take.py) -----------------------------------
+
+
+def recent_takes(mode: str, limit: int = config.TAKE_STRIP_COUNT) -> list[Job]:
+    """This person's (single-user: this browser's) newest jobs of a Create page's mode, newest first; jobs
+    of a Compare experiment are the Compare page's, not the page's takes (one indexed query)."""
+    rows = ledger().jobs.list(limit=limit * 2, filters=JobFilter(modes=(str(mode),), **mine_filter()))
+    return [j for j in rows if not j.group][:limit]
+
+
+def typical_time(job: Job) -> tuple[float, int] | None:
+    """The median time of the endpoint's newest finished jobs of the same kind (demo or real), and how many
+    it rests on (core/jobs/eta.py); None with no such job yet."""
+    from core.jobs import eta
+
+    finished = JobFilter(endpoint_ids=(job.endpoint_id,), states=(jobs.JobState.SUCCEEDED,))
+    done = ledger().jobs.list(limit=config.TAKE_HISTORY_SCAN, filters=finished)
+    return eta.typical_seconds(done, job.endpoint_id, demo=job.demo, exclude=job.id)
+
+
+def first_frame(job: Job) -> bytes | None:
+    """A small JPEG of the first frame of the job's video (None: no video, or it cannot be read)."""
+    from core.storage import thumbs
+
+    path = video_path(job)
+    return thumbs.first_frame_jpeg(path, config.TAKE_THUMB_MAX_PX) if path is not None else None
+
+
+def keep_take(job: Job, name: str):
+    """'Keep in Library': the take's request saved as a version of preset `name` (someone else's name: the
+    person's own copy, core/storage/library.py) with this job as its take. Returns the Version; ValueError
+    in plain words for a name the library refuses."""
+    version = library().save(name, job.endpoint_id, job.body, owner=identity().id, allowed=may_delete)
+    library().link_take(version.name, version.number, job.id)
+    return version
 
 
 # --- Compare (issue 10): experiments run through the engine, at most N at a time per router -------------

@@ -8,6 +8,14 @@ Only rules the router's own docs state are problems (core/authoring/rules.py). T
 
 `cautions(endpoint_id, body)` returns the caution-level findings (rules only another source supports,
 fields the router ignores): `rules.Finding`s that carry their rule and source. They never block.
+
+`token_problems(endpoint_id, body)` are the reference tokens (`<<<image_N>>>`, `<<<element_N>>>`, `@Video1`,
+`@name`) that point at nothing: they block. The routers' docs do not say they refuse them (so the emulator,
+which plays the router, does not), but the video would silently lose the reference: the form and `python -m
+core check` refuse them, both through this one function. `preflight(endpoint_id, body)` is both lists.
+
+`prompt_cautions(endpoint_id, body)` is the prompt linter (core/authoring/lint.py): cautions about the
+wording, each with its reason and source. Never blocking.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from core.authoring import catalog, rules
+from core.authoring import catalog, lint, rules, tokens
 from core.authoring.schemas.common import RULE_ERROR_TYPE, SKIP_RULES
 
 BODY_FIELD = "body"
@@ -135,6 +143,31 @@ def cautions(endpoint_id: str, body: Any) -> list[rules.Finding]:
     return rules.findings(endpoint_id, model, rules.CAUTION)
 
 
+def token_problems(endpoint_id: str, body: Any) -> list[Problem]:
+    """Tokens in the prompt or a shot prompt that point at nothing, as problems on that prompt's field.
+
+    The one implementation behind the form (ui/create/binding.py) and `python -m core check`."""
+    if not isinstance(body, dict):
+        return []
+    prompt = body.get("prompt") if isinstance(body.get("prompt"), str) else ""
+    try:
+        issues = tokens.dangling(prompt, body, endpoint_id)
+    except (TypeError, AttributeError, ValueError):  # media fields of the wrong shape: schema problems say so
+        return []
+    return [Problem(i.where, i.message) for i in issues]
+
+
+def preflight(endpoint_id: str, body: Any) -> list[Problem]:
+    """Everything that blocks a body: the router's rules, then tokens that point at nothing."""
+    found = problems(endpoint_id, body)
+    return found + [p for p in token_problems(endpoint_id, body) if p not in found]
+
+
+def prompt_cautions(endpoint_id: str, body: Any) -> list[lint.Caution]:
+    """The prompt linter's cautions about the wording (never blocking; each carries its rule and source)."""
+    return lint.lint(body, endpoint_id) if isinstance(body, dict) else []
+
+
 def parse_body(text: str) -> Any:
     """JSON text → value; BodyReadError with plain words when it is not JSON."""
     try:
@@ -148,11 +181,14 @@ def format_lines(found: Iterable[Problem]) -> str:
     return "\n".join(p.line() for p in found)
 
 
-def format_json(found: Iterable[Problem], warned: Iterable[rules.Finding] = ()) -> str:
-    """Problems as {field, message}; cautions after them with "level": "caution", rule and source."""
+def format_json(found: Iterable[Problem], warned: Iterable[rules.Finding] = (),
+                linted: Iterable[lint.Caution] = ()) -> str:
+    """Problems as {field, message}; cautions after them with "level": "caution", rule and source (the
+    linter's also with "why")."""
     items: list[dict[str, str]] = [asdict(p) for p in found]
     items += [{"field": c.field, "message": c.message, "level": c.level, "rule": c.rule.id,
                "source": c.rule.source_ref} for c in warned]
+    items += [c.as_dict() for c in linted]
     return json.dumps(items, ensure_ascii=False, indent=2)
 
 

@@ -46,8 +46,8 @@ class _Source:
 _SOURCES: tuple[_Source, ...] = (
     _Source(
         "Camera moves: slow dolly in", Mode.TEXT, "mulerouter/kling-v3-omni/text-to-video",
-        {"prompt": "Slow dolly in on an old lighthouse at dusk, waves breaking below, warm light in the "
-                   "window; the camera then tilts up to the first stars. Cinematic, 35 mm, soft haze.",
+        {"prompt": "Slow dolly in on an old lighthouse at dusk as waves break below and the first stars "
+                   "come out; warm light glows in the window. Cinematic, 35 mm, soft haze.",
          "duration": 5, "aspect_ratio": "16:9", "mode": "pro", "sound": "on"},
         "Name the camera move first (dolly in, pan left, orbit, crane up, handheld), then the subject, "
         "then the light and the lens. No media, so no tokens: words only.",

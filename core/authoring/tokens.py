@@ -189,6 +189,8 @@ def _dangling_message(tok: Token, bindings: list[Binding], router: str) -> str:
         return f"{tok.text} points at no subject ({known})"
     if tok.kind == KIND_VIDEO:
         return f"{tok.text} points at a source video, but this request has none"
+    if tok.ref == 0:
+        return f"{tok.text} points at nothing: {noun}s are numbered from 1 (<<<{tok.kind}_1>>> is the first)"
     if count == 0:
         return f"{tok.text} points at {noun} {tok.ref}, but this request has no {noun}s"
     return f"{tok.text} points at {noun} {tok.ref}, but there {'is' if count == 1 else 'are'} only " \

@@ -369,6 +369,7 @@ class Cell:
     notes: tuple[str, ...] = ()  # what a translation changed
     estimate_usd: float | None = None
     prompt_diff: tuple[tuple[str, str], ...] = ()  # word diff of its prompt against the base prompt
+    prompt_cautions: tuple[str, ...] = ()  # the prompt linter's ("shot 2: …"), never block
 
     @property
     def blocked(self) -> bool:
@@ -414,13 +415,14 @@ def _estimate(endpoint_id: str, body: dict[str, Any], table: pricing.RateTable |
 
 def build_cell(exp: Experiment, index: tuple[int, ...], table: pricing.RateTable | None = None) -> Cell:
     endpoint_id, body, notes = cell_request(exp, index)
-    problems = tuple(p.line() for p in check.problems(endpoint_id, body))
+    problems = tuple(p.line() for p in check.preflight(endpoint_id, body))  # tokens that point at nothing too
     cautions = tuple(c.line() for c in check.cautions(endpoint_id, body))
+    linted = tuple(f"{c.field}: {c.message}" for c in check.prompt_cautions(endpoint_id, body))
     labels = tuple(a.value_label(i) for a, i in zip(exp.axes, index, strict=True))
     values = tuple(a.values[i] for a, i in zip(exp.axes, index, strict=True))
     diff = tuple(library.word_diff(exp.base_prompt, prompt_of(body)))
     return Cell(cell_key(index), index, labels, values, endpoint_id, body, problems, cautions, tuple(notes),
-                _estimate(endpoint_id, body, table), diff)
+                _estimate(endpoint_id, body, table), diff, linted)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ takes and its CSV, and which cells form the grid on screen.
     table_rows(exp, plan, records, jobs)   one row per take: axis values (a wording by its own words, and in
                                            full), status, rating, pick, note, blind votes, comments, cost
     rows_csv(rows)                         the table as CSV (formula-looking text quoted)
+    check_columns(job), with_checks(rows, states)   the video checks in the table (issue 18 §2), filtering
     grid_layout(exp, row_axis, col_axis)   rows, columns (and one value of a third axis) → cell keys
     pack_cells(exp, plan, records, jobs)   the review pack's clips (core/compare/review_pack.py PackCell)
 """
@@ -20,6 +21,7 @@ from core.authoring import catalog
 from core.compare.experiments import AXIS_PROMPT, PICK_GRID, PICK_ROW, Experiment, Plan, cell_key, prompt_of
 from core.compare.review_pack import PackCell
 from core.jobs.record import ACTIVE_STATES, Job, JobState, needs_download
+from core.jobs.video_checks import summary_text, verdict
 from core.storage.experiment_store import CellRecord
 
 # --- status, table, CSV --------------------------------------------------------------------------------
@@ -91,12 +93,28 @@ def table_rows(exp: Experiment, plan: Plan, records: Mapping[str, CellRecord],
                 "endpoint": cell.endpoint_id,
                 "job": job_id,
             })
+            row.update(check_columns(job))
             if votes is not None:
                 row["votes"] = votes_words(votes.get(job_id)) if job_id else ""
             if comments is not None:
                 row["comments"] = " | ".join(comments.get(job_id, [])) if job_id else ""
             rows.append(row)
     return rows
+
+
+def check_columns(job: Job | None) -> dict[str, Any]:
+    """The take's video checks (core/jobs/video_checks.py) as table columns: `check` (match / differs /
+    unreadable / "" not checked or no video), `check_issues` (how many checks are not ok) and `checks` (what
+    differs, in plain words)."""
+    if job is None or not job.video_file or job.checks is None:
+        return {"check": "", "check_issues": None, "checks": ""}
+    state, issues = verdict(job.checks)
+    return {"check": state, "check_issues": issues, "checks": summary_text(job.checks)}
+
+
+def with_checks(rows: list[dict[str, Any]], states: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Only the rows whose check is one of `states` (all rows for no states)."""
+    return [r for r in rows if r.get("check", "") in states] if states else rows
 
 
 def rows_csv(rows: list[dict[str, Any]]) -> str:

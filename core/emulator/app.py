@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from core import config
 from core.authoring import catalog
-from core.emulator import clips, replies, validate
+from core.emulator import callbacks, clips, replies, request_clips, validate
 from core.emulator import state as st
 from core.emulator.state import EmulatorState, Fault, Task
 from core.net.fetch import sniff_video
@@ -74,6 +74,7 @@ class EmulatorApp:
         self.wall = wall
         self.sleep = sleep
         self.drop: DropFn = lambda client: False
+        self.callbacks = callbacks.CallbackSender(state, clock, wall, sleep)
         prefix = catalog.MR_PREFIX
         self.app = Starlette(routes=[
             Route(prefix + "/{model}/{variant}/{verb}", self.mr_submit, methods=["POST"]),
@@ -90,6 +91,7 @@ class EmulatorApp:
             Route("/_emulator/tasks", self.admin_tasks, methods=["GET"]),
             Route("/_emulator/reset", self.admin_reset, methods=["POST"]),
             Route("/_emulator/settings", self.admin_settings, methods=["GET", "POST"]),
+            Route("/_emulator/account", self.admin_account, methods=["GET", "POST"]),
         ])
 
     # -- shared steps ------------------------------------------------------------------------------
@@ -97,8 +99,12 @@ class EmulatorApp:
         """Injected latency, then the Bearer check (any non-empty token is accepted)."""
         if self.state.latency > 0:
             await self.sleep(self.state.latency)
-        if not _BEARER.match(request.headers.get("authorization", "")):
+        header = request.headers.get("authorization", "")
+        if not _BEARER.match(header):
             return _error(router, 401, "Missing or invalid API key. Send 'Authorization: Bearer <key>'.")
+        keys = self.state.keys
+        if keys is not None and header.strip()[len("bearer"):].strip() not in keys:
+            return _error(router, 401, "Invalid API key.")
         return None
 
     async def _dropped(self, request: Request) -> Response:
@@ -118,6 +124,8 @@ class EmulatorApp:
                           headers={"Retry-After": _retry_after_header(seconds)})
         if fault.kind == st.NO_BALANCE:
             return _error(router, 402, "Insufficient balance. Please top up your account to continue.")
+        if fault.kind == st.QUOTA:
+            return _error(router, 429, "Daily spend limit reached for this account. It resets at 00:00 UTC.")
         if fault.kind == st.MALFORMED:
             return Response(_MALFORMED_BODY, status_code=200, media_type="application/json")
         return await self._dropped(request)  # DROP
@@ -169,6 +177,7 @@ class EmulatorApp:
                 return done(_error(router, 400, f"model: unknown or missing model (known: {known})",
                                    error_type="invalid_request_error"))
         assert endpoint is not None
+        webhook = body.pop("webhook", None) if router == AM else None  # APIMart's callback URL (§8)
         if found := validate.problems(endpoint, body):
             message = "Invalid request: " + "; ".join(f"{p['field']}: {p['message']}" for p in found)
             return done(_error(router, 400, message, errors=found if router == MR else None))
@@ -178,6 +187,11 @@ class EmulatorApp:
         if (reply := await self._apply_request_faults(now_faults, router, request)):
             return done(reply)
         task = self._create_task(router, endpoint, path, body, marked)
+        if task is None:
+            return done(self._busy_reply(router))
+        if isinstance(webhook, str) and webhook.startswith(("http://", "https://")):
+            task.webhook = webhook
+        self.callbacks.task_created(task, str(request.base_url))
         self.state.finish_submission(index, status=202 if router == MR else 200, task_id=task.id)
         drop_after = any(f.kind == st.DROP_AFTER_CREATE for f in marked) or self.state.take_fault(
             (st.DROP_AFTER_CREATE,), router, st.SUBMIT) is not None
@@ -187,8 +201,23 @@ class EmulatorApp:
             return _json(router, 202, replies.mulerouter_submit(task))
         return _json(router, 200, replies.apimart_submit(task))
 
+    def _busy_reply(self, router: str) -> Response:
+        """The account runs as many tasks as it may. Shape "429": the router's own rate-limit answer
+        (MuleRouter documents 429 for "rate limit, quota, or daily spend limit"; the wording is ours, the
+        docs give none).
+        Shape "1303": Kling's body from its rate-limits page, passed through — the routers do not say whether
+        they pass it on or with which status: MuleRouter here answers it with HTTP 400 (only the body tells),
+        APIMart inside its envelope under HTTP 200."""
+        limit = self.state.account_limit
+        if self.state.busy_shape == "1303":
+            kling = {"code": 1303, "message": "parallel task over resource pack limit",
+                     "request_id": str(uuid.uuid4())}
+            return _json(router, 400 if router == MR else 200, kling)
+        return _error(router, 429, f"Too many tasks in progress: this account runs {limit} at a time.",
+                      headers={"Retry-After": "1"})
+
     def _create_task(self, router: str, endpoint: catalog.Endpoint, path: str, body: dict[str, Any],
-                     marked: list[Fault]) -> Task:
+                     marked: list[Fault]) -> Task | None:
         task_id = str(uuid.uuid4()) if router == MR else "task_" + uuid.uuid4().hex.upper()
         aspect, seconds = clips.wanted_shape(body, edit=is_edit(endpoint, body))
         outcome = next((f.kind for f in marked if f.kind in st.OUTCOME_KINDS), None)
@@ -197,7 +226,8 @@ class EmulatorApp:
         task = Task(task_id, router, endpoint.id, path, body, self.clock(), self.wall(),
                     self.state.complete_after, aspect, seconds, outcome,
                     lost=any(f.kind == st.LOST_TASK for f in marked))
-        self.state.add_task(task)
+        if not self.state.admit(task, self.clock()):
+            return None
         for fault in marked:  # `[emu:kind@poll]`: armed for this task's polls only
             if fault.kind in st.REQUEST_KINDS and fault.phase == st.POLL:
                 fault.task_id = task_id
@@ -230,8 +260,8 @@ class EmulatorApp:
         view = st.task_view(task, self.clock())
         base = str(request.base_url)
         if router == MR:
-            return _json(router, 200, replies.mulerouter_poll(task, view, base))
-        return _json(router, 200, replies.apimart_poll(task, view, base))
+            return _json(router, 200, replies.mulerouter_poll(task, view, base, self.state.kling_units))
+        return _json(router, 200, replies.apimart_poll(task, view, base, self.state.bill_factor))
 
     async def mr_poll(self, request: Request) -> Response:
         submit_path = request.url.path.rsplit("/", 1)[0]
@@ -321,8 +351,19 @@ class EmulatorApp:
         armed = self._armed(task.router, st.DOWNLOAD, task_id)
         if (reply := await self._apply_request_faults(armed, task.router, request)):
             return reply
-        return FileResponse(clips.pick(task.aspect, task.seconds), media_type="video/mp4",
+        path = await asyncio.to_thread(self._video_file, task)
+        return FileResponse(path, media_type="video/mp4",
                             filename=f"{task_id}.mp4", content_disposition_type="inline")
+
+    @staticmethod
+    def _video_file(task: Task) -> Any:
+        """The committed clip of the task's aspect ratio and length, made to match the rest of its request
+        (size, sound, storyboard shots: request_clips.py) so the video checks pass on demo jobs."""
+        try:
+            edit = is_edit(catalog.get(task.endpoint_id), task.body)
+        except KeyError:
+            return clips.pick(task.aspect, task.seconds)
+        return request_clips.for_request(task.body, edit=edit)
 
     # -- admin -------------------------------------------------------------------------------------
     async def health(self, request: Request) -> Response:
@@ -371,3 +412,17 @@ class EmulatorApp:
             except (ValueError, TypeError, AttributeError) as exc:
                 return JSONResponse({"detail": str(exc)}, status_code=400)
         return JSONResponse({"complete_after": self.state.complete_after, "latency": self.state.latency})
+
+    async def admin_account(self, request: Request) -> Response:
+        """GET/POST /_emulator/account {account_limit, busy_shape}: the router account's concurrency, and
+        what it met (peak_running per router, busy_refusals)."""
+        if request.method == "POST":
+            try:
+                spec = await request.json()
+                self.state.set_account_limit(int(spec.get("account_limit", self.state.account_limit)),
+                                             spec.get("busy_shape"))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return JSONResponse({"detail": str(exc)}, status_code=400)
+        state = self.state
+        return JSONResponse({"account_limit": state.account_limit, "busy_shape": state.busy_shape,
+                             "peak_running": state.peak_running, "busy_refusals": state.busy_refusals})

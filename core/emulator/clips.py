@@ -1,6 +1,7 @@
 """The emulator's finished videos: small committed H.264 clips, one per aspect ratio and length.
 
 Made once by `scripts/make_emulator_clips.py`; picked here by the request's aspect ratio and duration.
+request_clips.py makes them match the rest of a request (size, sound, storyboard shots).
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ def mulerouter_submit(task: Task) -> dict[str, Any]:
     return {"task_info": {"id": task.id, "status": "pending", "created_at": stamp, "updated_at": stamp}}
 
 
-def mulerouter_poll(task: Task, view: TaskView, base_url: str) -> dict[str, Any]:
+def mulerouter_poll(task: Task, view: TaskView, base_url: str,
+                    kling_units: float | None = None) -> dict[str, Any]:
     info: dict[str, Any] = {
         "id": task.id, "status": view.status,
         "created_at": iso(task.created_wall), "updated_at": iso(task.created_wall + view.changed_after_s),
@@ -54,6 +55,8 @@ def mulerouter_poll(task: Task, view: TaskView, base_url: str) -> dict[str, Any]
         info["error"] = dict(_MR_ERRORS[task.outcome or FAIL])
     elif view.status == COMPLETED:
         reply = {"videos": [video_url(base_url, task.id)], **reply}
+        if kling_units is not None:  # not documented for MuleRouter: a knob to test the app's reading of it
+            info["final_unit_deduction"] = kling_units
     return reply
 
 
@@ -61,7 +64,7 @@ def apimart_submit(task: Task) -> dict[str, Any]:
     return {"code": 200, "data": [{"status": "submitted", "task_id": task.id}]}
 
 
-def apimart_poll(task: Task, view: TaskView, base_url: str) -> dict[str, Any]:
+def apimart_poll(task: Task, view: TaskView, base_url: str, bill_factor: float = 1.0) -> dict[str, Any]:
     created = int(task.created_wall)
     data: dict[str, Any] = {
         "id": task.id, "status": view.status, "progress": view.progress, "created": created,
@@ -72,6 +75,7 @@ def apimart_poll(task: Task, view: TaskView, base_url: str) -> dict[str, Any]:
         data["actual_time"] = round(view.changed_after_s)
     if view.status == COMPLETED:
         cost, credits = price(task.body, task.seconds)
+        cost, credits = round(cost * bill_factor, 4), round(credits * bill_factor)
         data["result"] = {"videos": [{"url": [video_url(base_url, task.id)],
                                       "expires_at": created + config.EMULATOR_RESULT_TTL_S}]}
         data["cost"], data["credits_cost"] = cost, credits

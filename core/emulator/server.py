@@ -101,6 +101,41 @@ class EmulatorHandle:
         """Delay before every router reply (submit, poll, upload), served concurrently."""
         self._state.set_latency(seconds)
 
+    def set_callbacks(self, **settings: Any) -> None:
+        """Callback knobs (core/emulator/callbacks.py): mulerouter_url, mulerouter_secret (MuleRouter's
+        console endpoint), copies (duplicates), delay_s (late ones), lose (the next N never sent)."""
+        from core.emulator.callbacks import configure
+
+        configure(self._state, **settings)
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every callback the emulator posted: {router, url, type, status} (status "lost": never sent)."""
+        return self._state.deliveries()
+
+    def set_billing(self, *, factor: float = 1.0, kling_units: float | None = None) -> None:
+        """APIMart reports its rate-card cost × `factor`; MuleRouter answers of finished tasks carry Kling's
+        `final_unit_deduction` = `kling_units` (None: not at all, as documented)."""
+        self._state.bill_factor, self._state.kling_units = float(factor), kling_units
+
+    def set_keys(self, keys: list[str] | None) -> None:
+        """Accept only these keys (401 for any other); None: any non-empty key (the default)."""
+        self._state.keys = None if keys is None else frozenset(keys)
+
+    def set_account_limit(self, limit: int, shape: str | None = None) -> None:
+        """At most `limit` tasks per router running at once (0: none); over it a submit is refused as busy, in
+        `shape` "429" (default) or "1303" (Kling's body)."""
+        self._state.set_account_limit(limit, shape)
+
+    @property
+    def peak_running(self) -> dict[str, int]:
+        """Router → the most tasks it ran at once (counted at each accepted submit)."""
+        return dict(self._state.peak_running)
+
+    @property
+    def busy_refusals(self) -> int:
+        return self._state.busy_refusals
+
     @property
     def complete_after(self) -> float:
         return self._state.complete_after

@@ -21,12 +21,13 @@ SLOW = "slow"
 DROP = "drop"
 MALFORMED = "malformed"
 NO_BALANCE = "no_balance"
+QUOTA = "quota"  # 429 with "daily spend limit" words (MuleRouter: 429 = rate limit, quota or daily spend)
 LOST_TASK = "lost_task"
 FAIL = "fail"
 MODERATED = "moderated"
 DROP_AFTER_CREATE = "drop_after_create"
 
-REQUEST_KINDS = (SERVER_ERROR, RATE_LIMIT, SLOW, DROP, MALFORMED, NO_BALANCE)  # replace the reply
+REQUEST_KINDS = (SERVER_ERROR, RATE_LIMIT, SLOW, DROP, MALFORMED, NO_BALANCE, QUOTA)  # replace the reply
 OUTCOME_KINDS = (FAIL, MODERATED)  # the task runs, then ends failed
 FAULT_KINDS = (*REQUEST_KINDS, LOST_TASK, FAIL, MODERATED, DROP_AFTER_CREATE)
 
@@ -101,6 +102,7 @@ class Task:
     seconds: int
     outcome: str | None = None  # None = completes; FAIL or MODERATED = ends failed
     lost: bool = False
+    webhook: str | None = None  # APIMart: the request's `webhook` (posted to + "/callback" when done)
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,28 @@ def key_hint(authorization: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12] if key else ""
 
 
+BUSY_SHAPES = ("429", "1303")  # how an account over its limit is refused (see app.py _busy_reply)
+
+
+def running_count(tasks: dict[str, Task], router: str, now: float) -> int:
+    """Tasks of one router's account still holding a slot (pending or processing; Kling: from submission
+    until the task ends, failures included)."""
+    return sum(1 for t in tasks.values() if t.router == router and not t.lost
+               and task_view(t, now).status in (PENDING, PROCESSING))
+
+
+@dataclass
+class CallbackSettings:
+    """How the emulator calls back (core/emulator/callbacks.py): MuleRouter's console endpoint and secret,
+    copies of each delivery (duplicates), an extra delay (late ones), how many of the next are lost."""
+
+    mulerouter_url: str | None = None
+    mulerouter_secret: str = ""
+    copies: int = 1
+    delay_s: float = 0.0
+    lose: int = 0
+
+
 class EmulatorState:
     """Tasks, armed faults, recorded submissions and uploads, behind one lock."""
 
@@ -184,6 +208,15 @@ class EmulatorState:
         self._submissions: list[dict[str, Any]] = []
         self._polls: list[dict[str, Any]] = []  # every poll: router, task id, key_hint (tests: whose key)
         self._uploads: dict[str, tuple[str, bytes]] = {}  # upload id → (content type, bytes)
+        self.account_limit = 0  # tasks one router account runs at once (0: no limit)
+        self.busy_shape = BUSY_SHAPES[0]
+        self.peak_running: dict[str, int] = {}  # router → most tasks running at once (counted at each submit)
+        self.busy_refusals = 0  # submits refused because the account was at its limit
+        self.keys: frozenset[str] | None = None  # the only keys accepted (None: any non-empty key)
+        self.bill_factor = 1.0  # APIMart's reported cost × this (a bill that differs from the rate card)
+        self.kling_units: float | None = None  # MuleRouter answers carry final_unit_deduction (a knob)
+        self.callbacks = CallbackSettings()
+        self._deliveries: list[dict[str, Any]] = []  # every callback posted: router, url, event, status
 
     # -- settings --
     def set_complete_after(self, seconds: float) -> None:
@@ -207,6 +240,52 @@ class EmulatorState:
             self._polls.clear()
             self._uploads.clear()
             self.complete_after, self.latency = self._initial
+            self.account_limit, self.busy_shape = 0, BUSY_SHAPES[0]
+            self.peak_running.clear()
+            self.busy_refusals = 0
+            self.keys = None
+            self.bill_factor, self.kling_units = 1.0, None
+            self.callbacks = CallbackSettings()
+            self._deliveries.clear()
+
+    def set_account_limit(self, limit: int, shape: str | None = None) -> None:
+        """At most `limit` tasks per router running at once (0: no limit); over it a submit is refused in
+        `shape` ("429": the router's rate-limit answer; "1303": Kling's own body passed through)."""
+        if limit < 0:
+            raise ValueError("account_limit must be >= 0")
+        if shape is not None and shape not in BUSY_SHAPES:
+            raise ValueError(f"busy_shape must be one of {', '.join(BUSY_SHAPES)}")
+        with self._lock:
+            self.account_limit = int(limit)
+            if shape is not None:
+                self.busy_shape = shape
+
+    def admit(self, task: Task, now: float) -> bool:
+        """Add a new task unless its router account already runs `account_limit` (then count a refusal)."""
+        with self._lock:
+            running = running_count(self._tasks, task.router, now)
+            if self.account_limit and running >= self.account_limit:
+                self.busy_refusals += 1
+                return False
+            self._tasks[task.id] = task
+            self.peak_running[task.router] = max(self.peak_running.get(task.router, 0), running + 1)
+            return True
+
+    def record_delivery(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._deliveries.append(dict(record))
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._deliveries)
+
+    def take_lost(self) -> bool:
+        """Should the next callback be lost (never sent)? Consumes one of `callbacks.lose`."""
+        with self._lock:
+            if self.callbacks.lose > 0:
+                self.callbacks.lose -= 1
+                return True
+            return False
 
     # -- faults --
     def add_fault(self, fault: Fault) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -37,9 +38,11 @@ import httpx
 
 from core import config
 from core.authoring import catalog
-from core.engine import runner
+from core.engine import callbacks, runner, slots
+from core.errors import StudioError
 from core.jobs import access as acc
-from core.jobs.record import InvalidTransition, Job, JobError, JobState, transition
+from core.jobs import refusals
+from core.jobs.record import InvalidTransition, Job, JobError, JobState, is_pollable, transition
 from core.models import RouterAccess
 from core.storage.body_media import internalize_body
 from core.storage.job_store import LeaseLostError, StaleWriteError
@@ -113,7 +116,8 @@ def with_video(current: Job, stored: Job) -> Job:
     if current.video_file or current.state != JobState.SUCCEEDED or not stored.video_file:
         return current
     return current.model_copy(update={"video_file": stored.video_file, "poll": stored.poll,
-                                      "updated_at": stored.updated_at})
+                                      "updated_at": stored.updated_at,
+                                      "checks": current.checks or stored.checks})  # checked with it
 
 
 def needs_download(job: Job) -> bool:
@@ -147,6 +151,7 @@ class Engine:
         tick_s: float = config.ENGINE_TICK_S,
         lease_s: float = config.ENGINE_LEASE_S,
         workers: int = config.ENGINE_WORKERS,
+        public_url: str | None = None,
     ) -> None:
         self.ledger = ledger
         self.media = media
@@ -171,6 +176,13 @@ class Engine:
         self._last_heartbeat = 0.0
         self._last_adopt = 0.0
         self.stats = {"claimed": 0, "released": 0, "lost": 0, "errors": 0, "write_retries": 0}
+        self.gate = slots.SendGate()  # per access: how many its router account runs at once; quota holds
+        self._sends: dict[str, tuple[str, str]] = {}  # job id → (access, router): sends in hand
+        self._answers: dict[str, str] = {}  # job id → "accepted" | "refused": a send in hand answered
+        # callbacks (core/engine/callbacks.py): our public address ($STUDIO_PUBLIC_URL), and the inbox the
+        # server's callback route hands deliveries to
+        self.public_url = callbacks.public_url(public_url)
+        self.inbox = callbacks.Inbox(ledger, self.wake, clock=clock)
 
     def __repr__(self) -> str:
         return f"Engine({self.owner!r}, {self.ledger!r})"
@@ -304,8 +316,11 @@ class Engine:
             return 0
         claimed = self.ledger.jobs.claim_due_from(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
         started: dict[tuple[str, str], int] = {}  # (group, router) → sends started in this tick
+        sending: dict[tuple[str, str], int] = {}  # (access, router) → in flight, with this tick's sends
         for job, lapsed_from in claimed:
             self.stats["claimed"] += 1
+            if job.state == JobState.WAITING and not self._slot_free(job, sending, now):
+                continue
             if job.state == JobState.WAITING and job.group_limit > 0:
                 slot = (job.group, job.router)
                 if slot not in started:
@@ -319,9 +334,108 @@ class Engine:
                     break
                 if job.id in self._inflight:  # ours already: its lease ran out while the database was away,
                     continue  # and the claim has just renewed it; the work under way goes on (never twice)
+                if job.state == JobState.WAITING:
+                    self._sends[job.id] = (job_access(job), job.router)
                 taken_over = bool(lapsed_from) and needs_download(job) and holder_may_be_alive(lapsed_from)
                 self._inflight[job.id] = self._pool.submit(self._work, job, access_for(job, held), taken_over)
         return len(claimed)
+
+    def _slot_free(self, job: Job, sending: dict[tuple[str, str], int], now: float) -> bool:
+        """May this waiting job be sent now? Not while its access is held (quota) or has as many jobs in
+        flight on the router as the account runs (core/engine/slots.py): then it is given back, its card
+        saying why (written only when that changes), to be looked at again when a slot may be free."""
+        access_id, key = job_access(job), (job_access(job), job.router)
+        hold = self.gate.hold(access_id, job.router, now)
+        if hold is not None:
+            self._hold_back(job, hold.message, hold.until)
+            return False
+        limit = self.gate.limit(access_id, job.router, now)
+        if limit is None:  # no limit known: sends go out in bursts, the next once the last is answered
+            with self._lock:
+                unanswered = any(k == key and i not in self._answers for i, k in self._sends.items())
+            burst = (f"burst:{access_id}", job.router)  # (a burst is what one tick claims)
+            if unanswered and burst not in sending:
+                self.ledger.jobs.defer(job.id, self.owner, now + config.ENGINE_BURST_RETRY_S)
+                return False
+            sending[burst] = 1
+            return True
+        if key not in sending:  # our sends not written as "sending" yet count too (counted twice, briefly)
+            with self._lock:
+                ours = sum(1 for k in self._sends.values() if k == key)
+            sending[key] = self.ledger.jobs.in_flight_for_access(access_id, job.router) + ours
+        if sending[key] >= limit:
+            self._hold_back(job, runner.busy_message(limit), now + config.ENGINE_GROUP_RETRY_S)
+            return False
+        sending[key] += 1
+        return True
+
+    def _hold_back(self, job: Job, message: str, until: float) -> None:
+        if job.poll.last_error != message:
+            def note(current: Job) -> Job:
+                if current.state != JobState.WAITING:
+                    return current
+                poll = current.poll.model_copy(update={"last_error": message})
+                return current.model_copy(update={"poll": poll})
+
+            with contextlib.suppress(KeyError, StaleWriteError):
+                self.ledger.jobs.modify(job.id, note)
+        self.ledger.jobs.defer(job.id, self.owner, until)
+
+    def _refused(self, access: RouterAccess, job: Job, exc: StudioError, kind: str) -> Job:
+        """A send the router refused as busy or out of quota: back to waiting (runner.back_to_waiting), and
+        the access's limit learnt (busy: the jobs already in flight are as many as the account runs) or its
+        queue held (quota)."""
+        now, access_id = self.clock(), job_access(job)
+        label = catalog.get(job.endpoint_id).router_label if job.endpoint_id in catalog.ids() else job.router
+        if kind == refusals.QUOTA:
+            until = now + config.QUOTA_HOLD_S
+            message = runner.quota_message(exc, until, label)
+            hold = self.gate.quota(access_id, job.router, message, now)
+            log.warning("job %s: %s refused it for quota; sends with this access held", job.id, label)
+            return runner.back_to_waiting(job, now, message, hold.until, exc, busy=False)
+        running = self._running_when_refused(job)
+        limit = self.gate.busy(access_id, job.router, running, now)
+        delay = slots.busy_delay(job.poll.busy_refusals + 1, random.random())
+        log.info("job %s: %s is busy (%d in flight); limit %d, again in %.1fs", job.id, label, running, limit,
+                 delay)
+        return runner.back_to_waiting(job, now, runner.busy_message(limit), now + delay, exc)
+
+    def _running_when_refused(self, job: Job) -> int:
+        """How many jobs of this job's access the router was running when it refused this one: those it
+        accepted (in the ledger, or answered to us and not written yet), once every other send of that
+        access in hand has its answer (at most BUSY_LEARN_WAIT_S: sends that left together count together).
+        Meanwhile nothing new is sent with that access (SendGate.refused)."""
+        key = (job_access(job), job.router)
+        self.gate.refused(*key)
+        with self._lock:
+            self._answers[job.id] = "refused"
+        deadline = time.monotonic() + config.BUSY_LEARN_WAIT_S
+        while True:
+            with self._lock:
+                others = [i for i, k in self._sends.items() if k == key and i != job.id]
+                open_ = [i for i in others if i not in self._answers]
+                accepted = [i for i in others if self._answers.get(i) == "accepted"]
+            if not open_ or time.monotonic() >= deadline:
+                break
+            time.sleep(config.BUSY_LEARN_POLL_S)
+        return len(self.ledger.jobs.accepted_ids_for_access(key[0], job.router) | set(accepted))
+
+    def _slower_with_callbacks(self, job: Job) -> Job:
+        """Once callbacks arrive for the job's router (and this job will get one), its next poll is only the
+        fallback: later than the schedule says (callbacks.poll_later)."""
+        now = self.clock()
+        covered = bool(job.callback_hash) or (job.router == config.MULEROUTER and self.public_url is not None)
+        due = job.poll.next_poll_at
+        if not covered or not is_pollable(job) or due is None or not self.inbox.live(job.router, now):
+            return job
+        later = now + callbacks.poll_later(max(0.0, due - now))
+        return job.model_copy(update={"poll": job.poll.model_copy(update={"next_poll_at": max(due, later)})})
+
+    def _answered(self, job: Job) -> Job:
+        if job.task is not None:
+            with self._lock:
+                self._answers[job.id] = "accepted"
+        return job
 
     def _heartbeat(self, now: float) -> None:
         with self._lock:
@@ -355,13 +469,21 @@ class Engine:
             failed = transition(failed, JobState.FAILED, now, str(exc))
             return failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
         sending = transition(job, JobState.SUBMITTING, now, f"Sending to {endpoint.router_label}")
+        hook = None
+        if self.public_url and runner.takes_callback_url(job.router):
+            token, digest = callbacks.new_token(job.id)
+            hook = callbacks.callback_url(self.public_url, job.router, token)
+            sending = sending.model_copy(update={"callback_hash": digest})
         sending = self.ledger.jobs.release(sending, self.owner, keep_lease=True)
         if sending.state != JobState.SUBMITTING:  # stopped meanwhile: nothing is sent
             return sending
         sent = runner.send_recorded(
             self.ledger, self.client, endpoint, body, access, sending, now=self.clock,
-            save=lambda done: done,
+            save=self._answered, refused=lambda j, exc, kind: self._refused(access, j, exc, kind),
+            callback_url=hook,
         )
+        if sent.task is not None:
+            self.gate.release_hold(job_access(sent), sent.router)
         return self._first_demo_check(sent, access)
 
     def _first_demo_check(self, job: Job, access: RouterAccess) -> Job:
@@ -460,6 +582,7 @@ class Engine:
             else:
                 result = runner.advance(self.media, self.client, job, access, now=self.clock,
                                         progress=self._lease_keeper(job.id))
+                result = self._slower_with_callbacks(result)
                 if result.video_file and not job.video_file:  # just stored: never fetched again
                     self._write_kept(result, sent=False)
                 else:
@@ -474,6 +597,8 @@ class Engine:
         finally:
             with self._lock:
                 self._inflight.pop(job.id, None)
+                self._sends.pop(job.id, None)
+                self._answers.pop(job.id, None)
             self._wake.set()  # the job's next step may be due at once (e.g. the download after "Done")
 
     def run_until_idle(self, timeout: float) -> None:

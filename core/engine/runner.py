@@ -33,7 +33,7 @@ from core.authoring.pricing import Estimate
 from core.engine.rights import Allowed, check_job, check_own_key, check_sender
 from core.errors import NotFoundError, StudioError, SubmissionUnknownError
 from core.jobs import access as job_access
-from core.jobs import providers, record
+from core.jobs import providers, record, video_checks, video_probe
 from core.jobs.record import (
     InvalidTransition,
     Job,
@@ -53,7 +53,10 @@ from core.jobs.record import (
     start_polling,
     transition,
 )
+from core.jobs.refusals import refusal_of
 from core.models import RouterAccess, TaskRef
+from core.net.http import error_text_from_body, shorten
+from core.secrets_file import operator_value
 from core.storage.body_media import externalize_body
 from core.storage.job_store import LeaseLostError, StaleWriteError
 from core.storage.ledger import Ledger
@@ -173,18 +176,28 @@ def send_recorded(
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
     save: Callable[[Job], Job] | None = None,
+    refused: Refused | None = None,
+    callback_url: str | None = None,
 ) -> Job:
     """POST a job already recorded as "submitting" once, and record what happened (with `save`, default
-    Ledger.update). Never raises a StudioError; never sends twice."""
+    Ledger.update). Never raises a StudioError; never sends twice.
+
+    `refused(job, error, kind)`: what becomes of a job the router refused as busy or out of quota
+    (core/jobs/refusals.py: not accepted, so safe to send again); the engine puts it back to waiting
+    (`back_to_waiting`). Without it such a job fails, as any refusal."""
     clock = _clock(now)
     keep = save or (lambda j: _save(ledger, j))
     try:
-        ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand)
+        ref, reply = providers.submit(client, endpoint, body, access, sleep=sleep, rand=rand,
+                                      callback_url=callback_url)
     except SubmissionUnknownError as exc:
         unknown = transition(job, JobState.SUBMISSION_UNKNOWN, clock(), exc.user_message)
         unknown = unknown.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
         return keep(unknown)
     except StudioError as exc:
+        kind = refusal_of(exc)
+        if refused is not None and kind is not None:
+            return keep(refused(job, exc, kind))
         failed = transition(job, JobState.FAILED, clock(), exc.user_message)
         failed = failed.model_copy(update={"error": _error_of(exc), "raw_reply": _raw(exc.raw_body)})
         return keep(failed)
@@ -202,6 +215,52 @@ def send_recorded(
     queued = transition(job, JobState.QUEUED, t, f"Accepted by {endpoint.router_label} as task {ref.task_id}")
     queued = queued.model_copy(update={"task": ref, "raw_reply": _raw(reply)})
     return keep(start_polling(queued, t))
+
+
+def takes_callback_url(router: str) -> bool:
+    """Does this router take a callback address with each request (APIMart's `webhook`)? MuleRouter's are
+    set once in its console (core/engine/callbacks.py)."""
+    return providers.get_provider(router).webhook_field is not None
+
+
+Refused = Callable[[Job, StudioError, str], Job]
+"""What becomes of a job the router refused as busy or out of quota: (job, error, refusals.BUSY|QUOTA)."""
+
+
+def back_to_waiting(job: Job, at: float, message: str, retry_at: float, error: StudioError | None = None,
+                    *, busy: bool = True) -> Job:
+    """A job being sent that the router refused as busy (or out of quota) goes back to waiting: never
+    failed, sent again from `retry_at` (its turn), `message` on its card; the router's answer kept as its
+    raw reply."""
+    waiting = transition(job, JobState.WAITING, at, message)
+    refusals = job.poll.busy_refusals + 1 if busy else job.poll.busy_refusals
+    poll = waiting.poll.model_copy(update={"next_poll_at": retry_at, "last_error": message,
+                                           "busy_refusals": refusals})
+    update: dict[str, Any] = {"poll": poll, "error": None}
+    if error is not None:
+        update["raw_reply"] = _raw(error.raw_body)
+    return waiting.model_copy(update=update)
+
+
+def busy_message(limit: int | None) -> str:
+    """The card of a job waiting for a free slot on its router account."""
+    if limit:
+        runs = f"your account runs {limit} at a time"
+    else:
+        runs = "your account is running as many tasks as it may"
+    return f"The router is busy ({runs}); it will be sent as soon as a slot frees."
+
+
+def quota_message(exc: StudioError | None, retry_at: float, router_label: str) -> str:
+    """The card of a job held because its router account is out of quota, balance or daily spend."""
+    when = time.strftime("%H:%M", time.localtime(retry_at))
+    words = ""
+    if exc is not None:
+        text = error_text_from_body(exc.raw_body, exc.router) if exc.raw_body is not None else None
+        words = f" ({shorten(text)})" if text else ""
+    return (f"{router_label} refused it: this account's quota, balance or daily spend limit is reached"
+            f"{words}. Nothing was charged. Jobs sent with this key wait, and one is tried again at {when}; "
+            "top up or raise the limit on the router, or Stop the jobs you no longer need.")
 
 
 def submit_job(
@@ -319,7 +378,9 @@ def download_step(
     One download per video: the finished file is kept in the media folder (`pending_upload`) until the
     store has it, so a bucket outage means storing it again later, never fetching it again. `progress`
     runs as the download streams (the engine renews its lease there; what it raises stops the download,
-    nothing is kept). On failure the reason is noted and the next try is backed off (the engine retries
+    nothing is kept). The video is checked against its request once, on the local file, before it is
+    stored (`check_video`: bounded in time, never fails the job). On failure the reason is noted and the
+    next try is backed off (the engine retries
     until the router's links expire, or for as long as it takes to store a video it has)."""
     url = job.video_urls[0]
     attempts = job.poll.download_attempts + 1
@@ -336,6 +397,8 @@ def download_step(
             raise
         kept = Path(media.dir) / f"{PENDING_UPLOAD_PREFIX}{job.id}.{_video_ext(url)}"
         os.replace(tmp, kept)
+    if job.checks is None:  # once, on the local file, before it goes to the store
+        job = job.model_copy(update={"checks": check_video(kept, job, t)})
     try:
         name = media.adopt_file(kept, kept.suffix.lstrip(".") or DEFAULT_VIDEO_EXT)
     except StudioError as exc:  # the store did not take it: the file stays here for the next try
@@ -343,6 +406,12 @@ def download_step(
         return _download_failed(job, t, attempts, exc, kept=True)
     poll = job.poll.model_copy(update={"download_attempts": attempts, "last_error": None})
     return job.model_copy(update={"video_file": name, "poll": poll, "updated_at": t})
+
+
+def check_video(path: Path, job: Job, t: float) -> video_checks.VideoChecks:
+    """The checks of a job's video file against its request (core/jobs/video_checks.py). Never raises and
+    never fails the job: a video that cannot be read is stored as such."""
+    return video_checks.check_job_video(path, job.endpoint_id, job.body, at=t, measure=video_probe.measure)
 
 
 def _download(
@@ -370,7 +439,28 @@ def _poll_once(
         return noted
     except StudioError as exc:
         return record_poll_error(job, exc.user_message, clock(), exc.retry_after)
-    return apply_status(job, status, clock())
+    return with_billed_usd(apply_status(job, status, clock()))
+
+
+def kling_unit_usd() -> float | None:
+    """USD per Kling unit, from the operator's $STUDIO_KLING_UNIT_USD (or secrets.toml); None when unset."""
+    raw = operator_value(config.KLING_UNIT_USD_ENV)
+    try:
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and value > 0 else None
+
+
+def with_billed_usd(job: Job, unit_usd: float | None = None) -> Job:
+    """A job whose router reported Kling's units charged but no dollars gets the dollars (units × the
+    operator's unit price), so Jobs, the spend line and budgets use the billed figure; unchanged otherwise."""
+    if job.reported_cost is not None or job.billed_units is None:
+        return job
+    rate = unit_usd if unit_usd is not None else kling_unit_usd()
+    if rate is None:
+        return job
+    return job.model_copy(update={"reported_cost": round(job.billed_units * rate, 6)})
 
 
 def _refresh_one(

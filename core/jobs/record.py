@@ -2,6 +2,8 @@
 
     waiting ──> submitting          (recorded, nothing sent yet: the server's engine sends it when its
        └──> cancelled                turn comes; "Stop" cancels it before anything leaves)
+    submitting ──> waiting          (the router refused it as busy or out of quota: not accepted, nothing
+                                     charged, so it is sent again later — core/jobs/refusals.py)
     submitting ──> queued ──> running ──> succeeded | failed | cancelled     (final: never change)
         │            ▲ │         ▲ │
         │            │ └─────────┼─┴──> stale ──(resume)──> queued | running
@@ -24,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import config
+from core.jobs.video_checks import VideoChecks
 from core.models import TaskRef, TaskState, TaskStatus
 
 
@@ -59,8 +62,8 @@ STATE_LABELS = {
 _IN_FLIGHT = {JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
 ALLOWED: dict[JobState, frozenset[JobState]] = {
     JobState.WAITING: frozenset({JobState.SUBMITTING, JobState.CANCELLED}),
-    JobState.SUBMITTING: frozenset(
-        {JobState.QUEUED, JobState.RUNNING, JobState.SUBMISSION_UNKNOWN, JobState.FAILED}
+    JobState.SUBMITTING: frozenset(  # back to waiting: the router refused it as busy (never accepted)
+        {JobState.QUEUED, JobState.RUNNING, JobState.SUBMISSION_UNKNOWN, JobState.FAILED, JobState.WAITING}
     ),
     JobState.SUBMISSION_UNKNOWN: frozenset({JobState.QUEUED, JobState.FAILED}),
     JobState.QUEUED: frozenset(_IN_FLIGHT | {JobState.STALE}),
@@ -117,6 +120,7 @@ class PollInfo(BaseModel):
     last_error: str | None = None  # plain words, the last poll that failed (job stays active)
     download_attempts: int = 0
     download_until: float | None = None  # downloads are retried until the router's links expire
+    busy_refusals: int = 0  # sends the router refused as busy in a row (a waiting job: its growing delay)
 
 
 class Job(BaseModel):
@@ -137,7 +141,8 @@ class Job(BaseModel):
     error: JobError | None = None
     raw_reply: dict[str, Any] | list[Any] | None = Field(default=None, repr=False)
     estimated_cost: float | None = None
-    reported_cost: float | None = None
+    reported_cost: float | None = None  # what the router billed (USD), when its answer says it
+    billed_units: float | None = None  # Kling's units charged (final_unit_deduction), when an answer says it
     created_at: float
     updated_at: float
     poll: PollInfo = Field(default_factory=PollInfo)
@@ -151,7 +156,9 @@ class Job(BaseModel):
     base_url: str = ""  # where it was sent (never a key)
     browser: str = ""  # the browser that made it (the studio_browser cookie's id): "Mine" on Jobs
     owner: str = ""  # the person who made it (e-mail / user id; "" single-user): written once, like browser
+    callback_hash: str = ""  # sha256 of the token in its callback address (core/engine/callbacks.py), if any
     revision: int = 0  # bumped by the ledger on every write (optimistic concurrency)
+    checks: VideoChecks | None = None  # the video against its request, measured once after download
 
     @property
     def is_final(self) -> bool:
@@ -229,6 +236,18 @@ def new_job(
     )
 
 
+def billed_difference(job: Job, *, share: float = config.BILLED_DIFF_SHARE,
+                      floor_usd: float = config.BILLED_DIFF_MIN_USD) -> float | None:
+    """Billed minus estimated (USD) when both are known and they differ by more than `share` of the estimate
+    and more than `floor_usd`; None otherwise (nothing worth showing)."""
+    if job.reported_cost is None or job.estimated_cost is None:
+        return None
+    diff = job.reported_cost - job.estimated_cost
+    if abs(diff) <= floor_usd or abs(diff) <= share * abs(job.estimated_cost):
+        return None
+    return diff
+
+
 def charged_cost(job: Job) -> float:
     """What a job costs the team's account (the ledger's `cost` column, the operator's budgets): 0 for demo
     jobs, for jobs sent with a key a person typed in Settings (their own account: access "session:…"), and
@@ -261,6 +280,8 @@ def transition(job: Job, new_state: JobState, at: float, note: str = "") -> Job:
     new_state = JobState(new_state)
     if not can_transition(job.state, new_state):
         raise InvalidTransition(f"a job cannot go from {job.state.value} to {new_state.value}")
+    if new_state == JobState.WAITING and job.task is not None:  # a task exists: it was accepted, never again
+        raise InvalidTransition(f"job {job.id} has a task on the router; it cannot wait to be sent again")
     if new_state == job.state:
         return job.model_copy(update={"updated_at": at})
     history = [*job.history, StatusEvent(state=new_state, at=at, note=note)]
@@ -507,6 +528,8 @@ def apply_status(job: Job, status: TaskStatus, now: float) -> Job:
         changes["poll"] = poll
     if status.cost is not None:
         changes["reported_cost"] = status.cost
+    if status.billed_units is not None:
+        changes["billed_units"] = status.billed_units
     if new_state in (JobState.FAILED, JobState.CANCELLED):
         kind = "TaskFailedError" if new_state == JobState.FAILED else "Cancelled"
         fallback = FAILED_MESSAGE if new_state == JobState.FAILED else CANCELLED_MESSAGE

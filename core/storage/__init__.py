@@ -5,7 +5,8 @@ and its stores, one concern each: `job_store` (jobs with leases and the change f
 rows), `draft_store`, `experiment_store` (experiments and cells), `key_store` (key holders), `spend_store`;
 `ledger_schema` their migrations), `media_cache` (the content-addressed media folder), `body_media` (the
 media references inside request bodies), `media_store` (S3), `media_route` (/api/media/<name>), `drafts`,
-`library` (saved prompt versions) and `migrate` (a single-machine install into a team's database and
+`library` (saved prompt versions), `thumbs` (a video's first frame as a small JPEG)
+and `migrate` (a single-machine install into a team's database and
 bucket). No store knows Streamlit.
 
 May import: base, core.net, core.authoring (bodies' media fields, checks of saved versions) and core.jobs

@@ -41,6 +41,7 @@ from core.storage.jobs_table import (
     IN_FLIGHT,
     INSERT,
     JOBS_LOCK,
+    ORDERS,
     SETS,
     SETS_UNSEEN,
     JobFilter,
@@ -239,6 +240,25 @@ class JobStore(db.Store):
         with self._read() as conn:
             return int(conn.execute(sql, [group, router, *IN_FLIGHT]).fetchone()[0])
 
+    def in_flight_for_access(self, access: str, router: str, *, accepted_only: bool = False) -> int:
+        """Jobs sent with one access that are being sent or run on `router` (its account's concurrency);
+        `accepted_only`: those the router accepted (queued, running), not those being sent."""
+        states = IN_FLIGHT[1:] if accepted_only else IN_FLIGHT  # IN_FLIGHT starts with "submitting"
+        sql = (
+            f"SELECT COUNT(*) FROM jobs WHERE access = ? AND router = ? "
+            f"AND state IN ({placeholders(states)})"
+        )
+        with self._read() as conn:
+            return int(conn.execute(sql, [access, router, *states]).fetchone()[0])
+
+    def accepted_ids_for_access(self, access: str, router: str) -> set[str]:
+        """Ids of the jobs sent with one access that `router` accepted and that have not ended (queued,
+        running)."""
+        states = IN_FLIGHT[1:]  # IN_FLIGHT starts with "submitting"
+        sql = f"SELECT id FROM jobs WHERE access = ? AND router = ? AND state IN ({placeholders(states)})"
+        with self._read() as conn:
+            return {r[0] for r in conn.execute(sql, [access, router, *states]).fetchall()}
+
     def lease_of(self, job_id: str) -> tuple[str | None, float | None]:
         with self._read() as conn:
             row = conn.execute("SELECT lease_owner, lease_until FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -298,11 +318,14 @@ class JobStore(db.Store):
             row = conn.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
 
-    def list(self, limit: int = 50, offset: int = 0, filters: JobFilter | None = None) -> list[Job]:
-        """Newest first, one page. Only the page's rows are read and parsed."""
+    def list(self, limit: int = 50, offset: int = 0, filters: JobFilter | None = None,
+             order: str = "newest") -> list[Job]:
+        """Newest first (or another of jobs_table.ORDERS: by the video checks), one page. Only the page's
+        rows are read and parsed."""
         limit = max(0, min(int(limit), config.JOB_LIST_MAX_LIMIT))
         where, args = where_clause(filters)
-        sql = f"SELECT data FROM jobs{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        order_by = ORDERS.get(order, ORDERS["newest"])
+        sql = f"SELECT data FROM jobs{where} ORDER BY {order_by} LIMIT ? OFFSET ?"
         with self._read() as conn:
             rows = conn.execute(sql, [*args, limit, max(0, int(offset))]).fetchall()
         return [Job.model_validate_json(r[0]) for r in rows]
@@ -328,6 +351,15 @@ class JobStore(db.Store):
         with self._read() as conn:
             row = conn.execute(sql, (body_hash, now - within_s, now, JobState.FAILED.value)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
+
+    def recent_duplicates(self, body_hash: str, within_s: float, now: float, limit: int = 10) -> list[Job]:
+        """Jobs with the same request hash created within `within_s` before `now`, newest first (failed ones
+        too: core/jobs/guards.py decides which of them make the duplicate question)."""
+        sql = ("SELECT data FROM jobs WHERE body_hash = ? AND created_at BETWEEN ? AND ? "
+               "ORDER BY created_at DESC LIMIT ?")
+        with self._read() as conn:
+            rows = conn.execute(sql, (body_hash, now - within_s, now, int(limit))).fetchall()
+        return [Job.model_validate_json(r[0]) for r in rows]
 
     def needing_download(self) -> list[Job]:
         """Finished jobs whose video is not in the media cache yet (downloads not exhausted)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from core.jobs import access as access_ids
 from core.jobs.record import Job, JobState, charged_cost, engine_due_at, prompt_text
+from core.jobs.video_checks import verdict
 
 ACTIVE = (JobState.WAITING.value, JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
 IN_FLIGHT = (JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
@@ -27,6 +28,7 @@ class JobFilter:
     has_video: bool | None = None  # True: only jobs whose video is in the media cache
     browser: str = ""  # only jobs made from this browser ("Mine")
     owner: str = ""  # only jobs made by this person ("Mine" with sign-in)
+    checks: tuple[str, ...] = ()  # only jobs whose video check says one of these (video_checks.verdict)
 
 
 def placeholders(values: tuple[str, ...] | list[str]) -> str:
@@ -59,6 +61,9 @@ def where_clause(filters: JobFilter | None) -> tuple[str, list[Any]]:
         args.append(f"%{like_escape(filters.text.strip().lower())}%")
     if filters.has_video is not None:
         clauses.append("video_file IS " + ("NOT NULL" if filters.has_video else "NULL"))
+    if filters.checks:
+        clauses.append(f"check_state IN ({placeholders(filters.checks)})")
+        args.extend(filters.checks)
     for column, value in (("browser", filters.browser), ("owner", filters.owner)):
         if value:
             clauses.append(f"{column} = ?")
@@ -87,7 +92,28 @@ def row_values(job: Job) -> dict[str, Any]:
         "owner": job.owner,
         "cost": charged_cost(job),
         "job_group": job.group,
+        **check_values(job),
     }
+
+
+def check_values(job: Job) -> dict[str, Any]:
+    """The video check's columns (schema version 7): verdict and issue count, motion and sharpness (sorting
+    and filtering the Gallery); empty and NULL while the video is not checked."""
+    state, issues = verdict(job.checks)
+    m = job.checks.measures if job.checks is not None else None
+    return {"check_state": state, "check_issues": issues,
+            "motion": m.motion_pct_s if m is not None else None,
+            "sharpness": m.sharpness if m is not None else None}
+
+
+ORDERS = {  # the Gallery's sort orders → ORDER BY (newest first breaks ties)
+    "newest": "created_at DESC, id DESC",
+    "fewest_issues": "CASE WHEN check_state = '' THEN 1 ELSE 0 END, check_issues, created_at DESC, id DESC",
+    "most_issues": "check_issues DESC, created_at DESC, id DESC",
+    "most_motion": "CASE WHEN motion IS NULL THEN 1 ELSE 0 END, motion DESC, created_at DESC, id DESC",
+    "least_motion": "CASE WHEN motion IS NULL THEN 1 ELSE 0 END, motion, created_at DESC, id DESC",
+    "sharpest": "CASE WHEN sharpness IS NULL THEN 1 ELSE 0 END, sharpness DESC, created_at DESC, id DESC",
+}
 
 
 def job_access(job: Job) -> str:
@@ -101,6 +127,7 @@ def job_access(job: Job) -> str:
 COLUMNS = (
     "id", "created_at", "updated_at", "router", "endpoint_id", "mode", "state", "task_id", "body_hash",
     "search", "video_file", "revision", "data", "next_at", "access", "browser", "owner", "cost", "job_group",
+    "check_state", "check_issues", "motion", "sharpness",
 )
 # Safe under the jobs lock only (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock): job_store.py.
 NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"

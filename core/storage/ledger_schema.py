@@ -15,7 +15,9 @@ never undone by a later writer's copy) and the `drafts` table (what a browser wa
 page, per page: core/storage/drafts.py). A draft never holds an API key. Version 3: Compare's experiments.
 Version 4: `owner` (the person; written once like `browser`), `cost` (jobs.charged_cost: budgets),
 `job_group`, and the owner of drafts and experiments. Version 5: a draft's `revision` (a save of an older
-revision is refused instead of overwriting a newer one from another tab). Version 8 (issue 18): blind votes,
+revision is refused instead of overwriting a newer one from another tab). Version 7 (issue 18): the video
+check's verdict in columns (`check_state`, `check_issues`, `motion`, `sharpness`) for the Gallery's filters
+and sort orders; the check itself stays in the job's JSON record. Version 8 (issue 18): blind votes,
 timestamped comments, guest review links and vote sets (core/storage/review_store.py).
 """
 
@@ -26,7 +28,7 @@ from collections.abc import Callable
 
 from core.jobs.record import Job, charged_cost, engine_due_at
 from core.storage import db
-from core.storage.jobs_table import job_access
+from core.storage.jobs_table import check_values, job_access
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -109,6 +111,17 @@ _MIGRATION_4 = (
 # than the one it loaded is told, instead of silently overwriting what another tab wrote.
 _MIGRATION_5 = ("ALTER TABLE drafts ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",)
 
+# Version 7 (issue 18 §2): what the check of a job's video found, where the Gallery filters and sorts on it
+# (core/jobs/video_checks.py verdict: "" not checked, "match", "differs", "unreadable"; how many checks are
+# not ok; the motion and sharpness measured). The check itself is in the job's record.
+_MIGRATION_7 = (
+    "ALTER TABLE jobs ADD COLUMN check_state TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN check_issues INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN motion REAL",
+    "ALTER TABLE jobs ADD COLUMN sharpness REAL",
+    "CREATE INDEX IF NOT EXISTS jobs_checks ON jobs (check_state, created_at DESC)",
+)
+
 # Version 8 (issue 18): judging the takes. `votes`: one row per (subject, question, voter, pair of takes)
 # — the key itself makes a person's vote on a pair count once (a later vote replaces it); `outcome` 1 = the
 # first take of the pair won, 0 = the second, 0.5 = a tie. `comments`: a note at a moment of a video.
@@ -182,6 +195,19 @@ def _migration_5(conn: db.Conn) -> None:
     _run_steps(conn, _MIGRATION_5)
 
 
+def _migration_7(conn: db.Conn) -> None:
+    """The video check's columns, filled from the records that hold a check (idempotent)."""
+    _run_steps(conn, _MIGRATION_7)
+    rows = conn.execute("SELECT id, data FROM jobs WHERE data LIKE ?", ('%"checks":{%',)).fetchall()
+    changes = []
+    for job_id, data in rows:
+        v = check_values(Job.model_validate_json(data))
+        changes.append((v["check_state"], v["check_issues"], v["motion"], v["sharpness"], job_id))
+    if changes:
+        conn.executemany("UPDATE jobs SET check_state = ?, check_issues = ?, motion = ?, sharpness = ? "
+                         "WHERE id = ?", changes)
+
+
 def _migration_8(conn: db.Conn) -> None:
     """Votes, comments, guest links and vote sets (idempotent: IF NOT EXISTS)."""
     _run_steps(conn, _MIGRATION_8)
@@ -196,6 +222,7 @@ MIGRATIONS: list[tuple[int, Callable[[db.Conn], None]]] = [
     (3, _migration_3),
     (4, _migration_4),
     (5, _migration_5),
+    (7, _migration_7),
     (8, _migration_8),
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core import config
 from core.authoring import catalog
+from core.jobs import guards
 from core.models import Mode
 from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs  # noqa: F401
 from ui import welcome
@@ -15,10 +16,11 @@ from ui.create import page as create
 
 
 def test_click_burst_and_request_age() -> None:
-    assert create.is_burst(("generate", 100.0), "generate", 100.05)
-    assert not create.is_burst(("generate", 100.0), "generate", 100.0 + create.SUBMIT_GUARD_S)
-    assert not create.is_burst(("generate", 100.0), "duplicate", 100.05)  # "Send again anyway" differs
-    assert not create.is_burst(None, "generate", 1.0)
+    assert guards.is_double_click(("fp", 100.0), "fp", 100.05, create.SUBMIT_GUARD_S)
+    burst = create.SUBMIT_GUARD_S
+    assert not guards.is_double_click(("fp", 100.0), "fp", 100.0 + burst, burst)
+    assert not guards.is_double_click(("fp", 100.0), "other", 100.05)  # a new request is never a double-click
+    assert not guards.is_double_click(None, "fp", 1.0)
     assert create.pending_request(100.0, 101.0)
     assert not create.pending_request(100.0, 100.0 + create.REQUEST_TTL_S)
     assert not create.pending_request(True, 1.0)

@@ -48,12 +48,12 @@ def app_data_dir(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def running_app(data_dir: Path) -> Iterator[str]:
+def running_app(data_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
     """A Streamlit server in demo mode (no keys), its own data dir, emulator jobs done in ~3 s."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_EMULATOR_COMPLETE_AFTER="3")
     with app_server("streamlit_app.py", env=env, log_path=data_dir / "streamlit.log",
-                    timeout_s=SERVER_START_TIMEOUT_S) as url:
+                    timeout_s=SERVER_START_TIMEOUT_S, extra_args=extra_args) as url:
         yield url
 
 

@@ -5,8 +5,8 @@
     render_compare_page()                   the page (app_pages/compare.py)
 
 Each cell is one card: its label in words (a wording by the words that set it apart; the whole wording on
-hover and in a popover), its video, the video checks' badges (card_badges), rating, note, Pick and
-comments; "Play in sync" shows the same grid under one control. The Vote and Ranking tabs are
+hover and in a popover), its video, the video checks' badges (ui/results/checks_view.py), rating, note,
+Pick and comments; "Play in sync" shows the same grid under one control. The Vote and Ranking tabs are
 ui/compare/vote_view.py; "Share for review" makes guest links (core/compare/guests.py).
 
 Someone else's experiment (issue 11) is shown read-only: the grid, its videos, the table, CSV, review pack and
@@ -25,7 +25,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core import config
@@ -37,7 +36,7 @@ from core.errors import StudioError
 from core.jobs.record import Job
 from ui import frame, live, media_links, nav, session, welcome
 from ui.compare import vote_view
-from ui.results import jobs_view, library_view
+from ui.results import checks_view, jobs_view, library_view
 from ui.text import escape_markdown, shorten_inline_images
 
 PREFIX = "compare"
@@ -245,11 +244,12 @@ def _preview(exp: X.Experiment, plan: X.Plan, demo: bool, *, editable: bool = Tr
         row = {axis.name(): label for axis, label in zip(exp.axes, cell.labels, strict=True)}
         row.update({
             "Check": "blocked" if cell.blocked else ("caution" if cell.cautions else "ok"),
+            "Prompt cautions": len(cell.prompt_cautions),
             "Cost per video": cell.estimate_usd,
             "Model": X.endpoint_label(cell.endpoint_id),
         })
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "matrix"),
+    st.dataframe(rows, hide_index=True, key=_k(exp.id, "matrix"),
                  column_config={"Cost per video": st.column_config.NumberColumn(format="$%.2f")})
     for cell in plan.cells:
         if cell.problems:
@@ -284,6 +284,12 @@ def _run_controls(exp: X.Experiment, plan: X.Plan, jobs: dict[str, Job | None], 
                         help="Routers limit how many videos one account makes at once (also in Settings).")
     for problem in X.problems_of(exp):
         st.error(escape_markdown(problem), icon=":material/block:")
+    held = sorted({j.poll.last_error for j in jobs.values()
+                   if j is not None and j.state.value == "waiting" and j.poll.last_error})
+    if held:  # the router is busy, or the key's quota is reached (core/jobs/refusals.py)
+        st.info(f"{waiting} take(s) not sent yet:", icon=":material/hourglass_top:")
+        for note in held:
+            st.text(note)  # may quote the router's words
     confirm_key = _k(exp.id, "over_budget")
     if run or rerun:
         _run(exp, plan, rerun=bool(rerun), confirmed=False, demo=demo, confirm_key=confirm_key)
@@ -376,11 +382,6 @@ def _take_of(record: Any, take: int) -> str:
 VIEW_CARDS, VIEW_SYNCED = "Cards", "Play in sync"
 
 
-def card_badges(job: Job | None) -> list[str]:
-    """The video check badges of a take (the judge-checks part fills this in; none until then)."""
-    return []
-
-
 def _synced(exp: X.Experiment, plan: X.Plan, layout: grid.GridLayout, records: dict[str, Any],
             jobs: dict[str, Job | None], take: int) -> None:
     cells = []
@@ -452,11 +453,13 @@ def _cell(exp: X.Experiment, plan: X.Plan, cell: X.Cell | None, record: Any, job
         jobs_view.video_player(job)
     else:
         st.caption(grid.take_status(job).capitalize())
-    badges = st.container(horizontal=True)  # the video checks' badges (card_badges)
-    for badge in card_badges(job):
-        badges.badge(badge)
+    checks_view.check_badges(job)  # the video against its request (issue 18 §2)
     if cell.cautions:
         st.caption(":material/warning: caution")
+    if cell.prompt_cautions:
+        n = len(cell.prompt_cautions)
+        st.caption(f":material/edit_note: {n} prompt caution{'s' if n > 1 else ''}",
+                   help="\n\n".join(escape_markdown(c) for c in cell.prompt_cautions))
     said = (comments or {}).get(job_id) if job_id else None
     if said:
         with st.expander(f"Comments ({len(said)})", icon=":material/comment:"):
@@ -541,6 +544,8 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
         jobs_view.video_player(job)
     st.caption("Prompt (changes against the base)")
     st.code(X.diff_text(cell.prompt_diff) or X.prompt_of(cell.body), language=None, wrap_lines=True)
+    if cell.prompt_cautions:
+        st.text("\n".join(cell.prompt_cautions))
     st.caption(grid.take_status(job).capitalize() + (f" · about ${cell.estimate_usd:.2f}"
                                                      if cell.estimate_usd is not None else ""))
     endpoint = catalog.get(cell.endpoint_id)
@@ -555,9 +560,15 @@ def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[
     review = review or {}
     rows = grid.table_rows(exp, plan, records, jobs, votes=review.get("votes"),
                            comments=review.get("comments"))
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "table"), column_config={
+    shown = st.selectbox("Checks", list(checks_view.CHECK_FILTERS), key=_k(exp.id, "checks_filter"),
+                         help="Only the takes whose video check says this. Sort by a column's header.")
+    shown_rows = grid.with_checks(rows, checks_view.CHECK_FILTERS[shown])  # the CSV keeps every take
+    if rows and not shown_rows:
+        st.caption(checks_view.NO_TAKE_MATCHES)
+    st.dataframe(shown_rows, hide_index=True, key=_k(exp.id, "table"), column_config={
         "estimate_usd": st.column_config.NumberColumn("Cost (est.)", format="$%.2f"),
         "seconds_to_finish": st.column_config.NumberColumn("Time to finish", format="%.0f s"),
+        "check_issues": st.column_config.NumberColumn("Check issues", format="%d"),
     })
     st.download_button("Download table (CSV)", grid.rows_csv(rows), file_name=f"compare-{exp.id}.csv",
                        mime="text/csv", key=_k(exp.id, "csv"), icon=":material/download:")

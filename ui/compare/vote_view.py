@@ -17,7 +17,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core import config
@@ -127,7 +126,7 @@ def take_names(subject: votes.Subject) -> dict[str, str]:
 
 
 def _table(rows: list[dict[str, object]], key: str) -> None:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=key, column_config={
+    st.dataframe(rows, hide_index=True, key=key, column_config={
         "score %": st.column_config.ProgressColumn(
             "Score", min_value=0, max_value=100, format="%d%%",
             help="The chance of being preferred over an average one (Bradley–Terry)."),

@@ -21,6 +21,7 @@ import streamlit as st
 
 from core import config
 from core.authoring import catalog, media
+from core.authoring import check as core_check
 from core.authoring import tokens as tk
 from core.authoring.catalog import Endpoint
 from ui import session
@@ -187,9 +188,9 @@ def _media_of(body: dict[str, Any], binding: Any) -> Any:
 def blocking_problems(endpoint: Endpoint, body: dict[str, Any]) -> list[tuple[str, str]]:
     """(field path, message) of tokens that point at nothing, in the prompt or a shot prompt.
 
-    The form shows them under that field at once and refuses to send."""
-    issues = tk.dangling(body.get("prompt") or "", body, endpoint.id)
-    return [(i.where, _sentence(i.message)) for i in issues]
+    The form shows them under that field at once and refuses to send. The same check as `python -m core
+    check` (core.authoring.check.token_problems)."""
+    return [(p.field, _sentence(p.message)) for p in core_check.token_problems(endpoint.id, body)]
 
 
 def warnings_for(endpoint: Endpoint, body: dict[str, Any]) -> list[str]:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from core import config
 from core.authoring import media
 from core.authoring.catalog import Endpoint
+from ui.create import prompt_help
 from ui.create import widgets as w
 from ui.create.fields import (
     ADVANCED,
@@ -48,6 +49,7 @@ PROMPT_HEIGHT_PX = 140
 SHOT_PROMPT_HEIGHT_PX = 80
 GENERAL = ""  # errors that concern the whole body (or a field that is not on show)
 PANEL = "__binding_panel"  # the slot under the prompt where the reference binding panel is drawn
+HELP, SHOTS_ONLY = "__prompt_help", ".shots"  # the prompt help's slot (ui/create/prompt_help.py)
 ON_VALUES = ("on", "yes", "true")
 LIST_ITEM_LABELS = {
     "shots": "Shot", "elements": "Character or object", "images": "Picture", "image_roles": "Picture",
@@ -522,12 +524,19 @@ def render_form(
                     continue
                 if spec.name == "prompt" and _prompt_hidden(spec, value_of):
                     continue  # "your shots" mode: the shots carry the script (its text stays in state)
-                value = _draw_field(spec, ctx)
-                if spec.name == "prompt":
+                if spec.name == "prompt":  # the prompt help beside it (below it on a phone), filled below
+                    prompt_col, help_col = st.columns(prompt_help.COLUMNS)
+                    with prompt_col:
+                        value = _draw_field(spec, ctx)
+                    ctx.slots[HELP] = help_col.container()
                     ctx.slots[PANEL] = st.container()  # the reference binding panel, filled below
+                else:
+                    value = _draw_field(spec, ctx)
                 values[spec.name] = value
                 if value is not None:
                     fields[spec.name] = value
+            if group == MAIN and HELP not in ctx.slots:  # the shots carry the script: the help after them
+                ctx.slots[HELP + SHOTS_ONLY] = st.container()
     body = {**dict(endpoint.fixed_body), **fields}
     for spec in field_specs(endpoint.schema):
         if spec.widget == "hidden" and spec.required and len(spec.options) == 1 and spec.name not in body:
@@ -588,6 +597,11 @@ def _bind_references(endpoint: Endpoint, body: dict[str, Any], ctx: _Ctx) -> Non
         path = where if slot_for(where, set(ctx.slots)) else GENERAL
         if message not in ctx.local.get(path, []):
             ctx.local[path] = [*ctx.local.get(path, []), message]
+    for help_slot, shown_prompt in ((HELP, True), (HELP + SHOTS_ONLY, False)):
+        box = ctx.slots.pop(help_slot, None)
+        if box is not None:
+            with box:
+                prompt_help.draw(endpoint, body, prompt_key=ctx.key("prompt"), prompt_shown=shown_prompt)
     panel = ctx.slots.pop(PANEL, None)
     if panel is not None:
         with panel:

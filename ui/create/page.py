@@ -21,18 +21,19 @@ from core.authoring import catalog, pricing
 from core.authoring import tokens as tk
 from core.authoring.catalog import Endpoint
 from core.errors import SubmissionUnknownError
+from core.jobs import guards
 from core.jobs import record as jobs
 from core.models import MODE_TITLES, Mode
 from core.storage import drafts
 from core.team import budget
 from ui import session, welcome
 from ui.compare import compare_view
-from ui.create import binding, form
+from ui.create import binding, form, take
 from ui.create import widgets as w
 from ui.results import library_view
 from ui.text import escape_markdown, shorten_inline_images
 
-SUBMIT_GUARD_S = config.GENERATE_CLICK_BURST_S  # clicks of one button closer than this are one click
+SUBMIT_GUARD_S = config.GENERATE_CLICK_BURST_S  # the same request clicked again this soon after it was sent
 REQUEST_TTL_S = config.GENERATE_REQUEST_TTL_S  # a click not handled by then is dropped (page left)
 JOBS_PAGE = "app_pages/jobs.py"
 FAILED_STATES = ("failed",)
@@ -448,11 +449,6 @@ def caution_question(n: int) -> str:
             "them, so the router may well accept the request — or refuse it. Send anyway?")
 
 
-def is_burst(last: tuple[str, float] | None, kind: str, now: float, burst_s: float = SUBMIT_GUARD_S) -> bool:
-    """Is a click of button `kind` at `now` part of the same burst as the last click (a double-click)?"""
-    return bool(last) and last[0] == kind and 0 <= now - last[1] < burst_s
-
-
 def pending_request(requested: Any, now: float, ttl_s: float = REQUEST_TTL_S) -> bool:
     """A Generate click still to be handled: recorded at `requested` (a time), not older than `ttl_s`."""
     if not isinstance(requested, int | float) or isinstance(requested, bool):
@@ -464,14 +460,11 @@ def _on_generate(mode: Mode, endpoint_id: str, confirmed: str = "") -> None:
     """Generate (confirmed="") or a confirmation button ("cautions" / "duplicate" / "budget": answered).
 
     A click only records the request (`requested`: its time); the run handles it in `_send`, which drops
-    it once the job is recorded or the form refused. A second click of the same button within the burst
-    does nothing, so a double-click makes one job even when it cuts the first run short.
+    it once the job is recorded or the form refused. Whether it is the second half of a double-click is
+    decided there, where the request is known (core/jobs/guards.py): the same request clicked again within
+    the burst after it was recorded makes no second job; a different request always does.
     """
     now = time.time()
-    kind = confirmed or "generate"
-    if is_burst(st.session_state.get(_k(mode, "clicked")), kind, now):
-        return  # the second click of a double-click
-    st.session_state[_k(mode, "clicked")] = (kind, now)
     st.session_state[_k(mode, "show_errors." + endpoint_id)] = True
     st.session_state[_k(mode, "requested")] = now
     kinds = set(st.session_state.get(_k(mode, "confirmed")) or ()) if confirmed else set()
@@ -517,6 +510,12 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         st.error(f"Nothing was sent. {problem}", icon=":material/key_off:")
         return
     fingerprint = body_fingerprint(endpoint, result.body)
+    clicked_at = st.session_state.get(_k(mode, "requested"))
+    if guards.is_double_click(st.session_state.get(_k(mode, "clicked")), fingerprint,
+                              clicked_at if isinstance(clicked_at, float) else time.time(), SUBMIT_GUARD_S):
+        _drop_request(mode)  # the second half of a double-click: the job is already made
+        st.session_state.pop(_k(mode, "confirmed"), None)
+        st.rerun()  # Generate was drawn disabled for this click: draw it enabled again
     recorded = refusal = None
     try:
         demo = session.is_demo(endpoint.router)
@@ -537,6 +536,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         else:
             job = recorded = session.submit(endpoint, result.body, wait_s=0)  # the engine sends it
             _drop_request(mode)
+            st.session_state[_k(mode, "clicked")] = (fingerprint, time.time())  # the last request sent
             st.session_state.pop(_k(mode, "confirmed"), None)
             st.session_state[_k(mode, "last_job")] = job
             st.session_state[_k(mode, "toast")] = True
@@ -565,7 +565,8 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
 def _restart_burst(mode: Mode) -> None:
     """The burst runs from the moment the job was recorded and answered, not from the first click: a second
     click's callback only runs once this run ends, which may be seconds after the click (the run waits for
-    the router's answer), and must still be taken for the second half of the double-click."""
+    the router's answer), and must still be taken for the second half of the double-click. `clicked` holds
+    (fingerprint of the request sent, when): only that same request is a double-click."""
     clicked = st.session_state.get(_k(mode, "clicked"))
     if clicked:
         st.session_state[_k(mode, "clicked")] = (clicked[0], time.time())
@@ -618,27 +619,18 @@ def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
 
 
 def _outcome(mode: Mode) -> None:
+    """Under Generate: the take in place (ui/create/take.py) — the job just sent, live, then its video."""
     job = st.session_state.get(_k(mode, "last_job"))
-    if job is None:
-        return
-    state = _state_name(job)
-    error = getattr(job, "error", None)
+    state = _state_name(job) if job is not None else ""
     if st.session_state.pop(_k(mode, "toast"), False) and state not in FAILED_STATES + UNKNOWN_STATES:
-        st.toast("Job started — follow it on the Jobs page.", icon=":material/rocket_launch:")
-    with st.container(border=True):
-        if state in UNKNOWN_STATES:
+        st.toast(take.TOAST, icon=":material/rocket_launch:")
+    if job is not None and not getattr(job, "id", None):  # the send broke inside the app (_Unexpected)
+        with st.container(border=True):
             st.warning("We cannot tell whether the router accepted this request.", icon=":material/help:")
             st.text(SubmissionUnknownError.default_message)
-        elif state in FAILED_STATES:
-            st.error("The router did not accept the request; nothing was started.", icon=":material/error:")
-            if error is not None:
-                st.text(getattr(error, "message", "") or "")
-                if getattr(error, "code", None):
-                    st.code(f"{getattr(error, 'kind', '')} {error.code}".strip(), language=None)
-        else:
-            st.success("Job started. It appears on the Jobs page and plays in the Gallery when done.",
-                       icon=":material/check_circle:")
-        st.page_link(JOBS_PAGE, label="Open Jobs", icon=":material/pending_actions:")
+            st.page_link(JOBS_PAGE, label="Open Jobs", icon=":material/pending_actions:")
+        return
+    take.take_in_place(mode, job, _k(mode, "generate"))
 
 
 def render_create_page(mode: Mode | str) -> None:
@@ -687,10 +679,11 @@ def render_create_page(mode: Mode | str) -> None:
         _drop_request(mode)  # clicked long ago on a page left before it was handled: never sent late
         requested = None
     sending = requested is not None and result.ok and not session.access_problem(endpoint.router)
-    with st.container(horizontal=True):
+    with take.action_bar(mode, take.bar_cost(_estimate_usd(endpoint, result.body), demo=demo)), \
+            st.container(horizontal=True):  # kept in view while the form scrolls
         st.button(
             "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:", disabled=sending,
-            on_click=_on_generate, args=(mode, endpoint.id),
+            on_click=_on_generate, args=(mode, endpoint.id), help="Ctrl+Enter (⌘+Enter) in a text box",
         )
         compare_view.compare_button(mode, endpoint, result.body)
     if requested is not None:

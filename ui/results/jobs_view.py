@@ -18,8 +18,17 @@ import streamlit as st
 from core import config
 from core.authoring import catalog, media
 from core.authoring import tokens as tk
-from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download, prompt_text
+from core.jobs.record import (
+    ACTIVE_STATES,
+    Job,
+    JobState,
+    billed_difference,
+    download_given_up,
+    needs_download,
+    prompt_text,
+)
 from ui import media_links, session
+from ui.results.checks_view import check_badges, check_cell
 from ui.text import escape_markdown
 
 STATE_LABELS = {
@@ -80,6 +89,21 @@ _BALANCE_HINTS = ("balance", "top up", "credit")
 
 def fmt_usd(value: float | None) -> str:
     return "—" if value is None else f"${value:,.2f}"
+
+
+def charged_label(job: Job) -> str:
+    """What the router billed: dollars, else Kling's units, else a dash."""
+    if job.reported_cost is not None:
+        return fmt_usd(job.reported_cost)
+    if job.billed_units is not None:
+        return f"{job.billed_units:g} units"
+    return "—"
+
+
+def billed_delta(job: Job) -> str | None:
+    """"+$0.40 vs estimate" when the bill differs much from the estimate (record.billed_difference)."""
+    diff = billed_difference(job)
+    return None if diff is None else f"{'+' if diff > 0 else '-'}${abs(diff):,.2f} vs estimate"
 
 
 def is_active(job: Job) -> bool:
@@ -148,6 +172,7 @@ def table_rows(jobs: list[Job], now: float) -> list[dict]:
             "charged": j.reported_cost,
             "created": fmt_time(j.created_at),
             "demo": "demo" if j.demo else "",
+            "checks": check_cell(j) if j.video_file else "",
         }
         for j in jobs
     ]
@@ -176,6 +201,7 @@ def job_card(job: Job, now: float, *, on_open: Any, held: set[str] | None = None
             st.progress(progress_fraction(job))
         st.text(job.prompt_preview or job.title or "(no prompt)")
         st.caption(form_escape(endpoint_label(job.endpoint_id) + (f" · by {job.owner}" if job.owner else "")))
+        check_badges(job)
         st.button("Open", key=f"jobs.card.{job.id}", icon=":material/open_in_full:", on_click=on_open,
                   args=(job.id,))
 
@@ -330,6 +356,9 @@ def show_error(job: Job) -> None:
     if job.error and job.state in (JobState.FAILED, JobState.CANCELLED, JobState.SUBMISSION_UNKNOWN):
         st.error(f"**This job {state_label(job)}.** The reason:", icon=":material/error:")
         st.text(job.error.message)
+    elif job.poll.last_error and job.state == JobState.WAITING:  # busy router or held queue (refusals.py)
+        st.info("Not sent yet:", icon=":material/hourglass_top:")
+        st.text(job.poll.last_error)
     elif job.poll.last_error and is_active(job):
         st.warning("The last status check did not work; the app keeps trying:", icon=":material/wifi_off:")
         st.text(job.poll.last_error)
@@ -353,7 +382,9 @@ def details(job: Job, *, key_prefix: str) -> None:
     cols[0].metric("Progress", f"{int(progress_fraction(job) * 100)} %")
     cols[1].metric("Elapsed", fmt_elapsed(elapsed_s(job)))
     cols[2].metric("Estimate", "demo, free" if job.demo else fmt_usd(job.estimated_cost))
-    cols[3].metric("Charged", fmt_usd(job.reported_cost))
+    cols[3].metric("Charged", charged_label(job), delta=billed_delta(job), delta_color="inverse",
+                   help="What the router billed, when its answer says it (APIMart's cost; Kling's units). "
+                   "Spend and budgets use it instead of the estimate once known.")
     by = f" by {job.owner}" if job.owner else ""
     made = f"{endpoint_label(job.endpoint_id)} · made {fmt_time(job.created_at)}{by} · job {job.id}"
     st.caption(form_escape(made))
@@ -364,6 +395,7 @@ def details(job: Job, *, key_prefix: str) -> None:
     draw_prompt(job, key_prefix=key_prefix)
     if job.state == JobState.SUCCEEDED and video_player(job):
         download_link(job, key=f"{key_prefix}.dl.{job.id}")
+    check_badges(job)  # the video against its request
     if job.state == JobState.SUBMISSION_UNKNOWN:
         task_id_form(job, key_prefix=key_prefix)
     with st.expander("Request sent"):

@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from core import config
-from core.authoring import catalog, templates
+from core.authoring import catalog, lint, templates
 from core.authoring.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
 from core.storage import library
@@ -283,6 +283,7 @@ def _version_block(name: str, versions: list[Any]) -> None:
     endpoint = catalog.get(version.endpoint_id)
     mode = catalog.mode_of(endpoint, version.body)
     st.caption(f"{endpoint.router_label} · {endpoint.label} · {MODE_TITLES[mode]}")
+    _lint_counts(versions, version)
     jobs_view.draw_prompt_of(version.endpoint_id, version.body, _prompt_of(version.body),
                              key=f"library.{name}.chips.{chosen_n}")
     with st.expander("Parameters"):
@@ -329,6 +330,23 @@ def _version_block(name: str, versions: list[Any]) -> None:
         ja, jb = (next(t for t in takes if t.id == x) for x in (ta, tb))
         draw_prompt_compare(_prompt_of(ja.body), _prompt_of(jb.body), "the first take", "the second take")
         _param_table(ja.endpoint_id, ja.body, jb.endpoint_id, jb.body, ta, tb)
+
+
+def lint_count_line(versions: list[Any]) -> str:
+    """'Prompt cautions: v1 · 2, v2 · 0' (the prompt linter, core/authoring/lint.py, per version)."""
+    counts = [f"v{_version_number(v)} · {len(lint.lint(v.body, v.endpoint_id))}" for v in versions]
+    return "Prompt cautions: " + ", ".join(counts)
+
+
+def _lint_counts(versions: list[Any], version: Any) -> None:
+    """The linter's count next to each version, and the chosen version's cautions in words."""
+    st.caption(lint_count_line(versions), help="How many cautions the prompt linter finds in each "
+               "version's prompt (the same ones the Create page shows beside the prompt). They never block.")
+    found = lint.lint(version.body, version.endpoint_id)
+    if found:
+        with st.expander(f"v{_version_number(version)}: {len(found)} prompt caution"
+                         f"{'s' if len(found) > 1 else ''}", icon=":material/edit_note:"):
+            st.text("\n".join(f"{c.field}: {c.message}" for c in found))
 
 
 def on_delete(name: str, number: int | None) -> None:

@@ -75,8 +75,11 @@ def submit(
     *,
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
+    callback_url: str | None = None,
 ) -> tuple[TaskRef, Any]:
-    """POST the body once; return the task reference and the router's raw reply.
+    """POST the body once; return the task reference and the router's raw reply. `callback_url`: where the
+    router should post when the task ends, for a router that takes one per request (APIMart's `webhook`);
+    ignored by the others.
 
     Raises SubmissionUnknownError when the request may have arrived but no usable answer came
     back (never replayed), or the mapped RouterError when the router said no. MuleRouter's
@@ -85,6 +88,8 @@ def submit(
     _check_access(endpoint.router, access)
     provider = get_provider(endpoint.router)
     payload_body = provider.submit_body(endpoint, body)
+    if callback_url and provider.webhook_field:
+        payload_body[provider.webhook_field] = callback_url
     path = endpoint.path
     try:
         _, payload = post_once(

@@ -20,6 +20,7 @@ from core.jobs.providers.base import (
     as_number,
     as_progress,
     flatten_urls,
+    kling_units,
     missing_task_id,
     normalise_state,
     status_message,
@@ -48,7 +49,9 @@ def envelope_error(payload: Any) -> RouterError | None:
     if code is None or code == ENVELOPE_OK:
         return None
     text = error_text_from_body(payload, config.APIMART)
-    cls = error_class_for_status(code, text or "")
+    # a code that is no HTTP status (Kling's own, e.g. 1303 "parallel task over resource pack limit", if
+    # APIMart passes it on: not documented) is the router's refusal, not a failure on its side
+    cls = error_class_for_status(code, text or "") if 100 <= code < 600 else RouterError
     return cls(
         plain_message(cls, text),
         router=config.APIMART,
@@ -79,6 +82,7 @@ def links_expire_at(videos: Any) -> float | None:
 
 class ApimartProvider(Provider):
     router = config.APIMART
+    webhook_field = "webhook"  # APIMart posts to this URL + "/callback" when the task completes (§8)
 
     def parse_submit(self, endpoint: Endpoint, payload: Any, *, path: str | None = None) -> TaskRef:
         error = envelope_error(payload)
@@ -122,6 +126,7 @@ class ApimartProvider(Provider):
             error_code=code,
             error_message=status_message(state, code, text),
             cost=as_number(data.get("cost")),
+            billed_units=kling_units(payload),
             estimated_time_s=as_number(data.get("estimated_time")),
             expires_at=links_expire_at(result.get("videos")),
             raw=payload if isinstance(payload, (dict, list)) else None,

@@ -114,6 +114,29 @@ def as_progress(value: Any) -> int | None:
     return int(min(max(number, 0), 100))
 
 
+KLING_UNITS_FIELD = "final_unit_deduction"  # Kling: units charged for the task (api-reference §8, callbacks)
+
+
+def kling_units(payload: Any, depth: int = 0) -> float | None:
+    """Kling's `final_unit_deduction` anywhere in a task answer (a router that passes Kling's answer on may
+    nest it: neither router documents it), as a number; None when absent."""
+    if depth > 6:
+        return None
+    if isinstance(payload, dict):
+        if KLING_UNITS_FIELD in payload:
+            return as_number(payload[KLING_UNITS_FIELD])
+        for value in payload.values():
+            found = kling_units(value, depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(payload, list):
+        for value in payload:
+            found = kling_units(value, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
 def failure_message(code: str | None, router_text: str | None) -> str:
     """Plain words for a failed task: moderation, no credit, or the router's own text."""
     text = (router_text or "").lower()
@@ -163,6 +186,7 @@ class Provider(ABC):
     """One router's adapter: bodies, URLs and reply parsing. No I/O."""
 
     router: str = ""
+    webhook_field: str | None = None  # the body field that takes a per-request callback URL (None: none)
 
     def submit_body(self, endpoint: Endpoint, request: BaseModel | dict[str, Any]) -> dict[str, Any]:
         """The exact JSON body to POST; fixed fields of the endpoint (e.g. APIMart `model`) added."""
@@ -222,6 +246,7 @@ __all__ = [
     "as_progress",
     "failure_message",
     "flatten_urls",
+    "kling_units",
     "missing_task_id",
     "normalise_state",
     "request_body",

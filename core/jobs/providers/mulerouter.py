@@ -19,6 +19,7 @@ from core.jobs.providers.base import (
     as_number,
     as_progress,
     flatten_urls,
+    kling_units,
     missing_task_id,
     normalise_state,
     status_message,
@@ -76,6 +77,7 @@ class MuleRouterProvider(Provider):
             error_code=code,
             error_message=message,
             cost=as_number(info.get("cost", top.get("cost"))),
+            billed_units=kling_units(payload),
             estimated_time_s=as_number(info.get("estimated_time", top.get("estimated_time"))),
             raw=payload if isinstance(payload, (dict, list)) else None,
         )

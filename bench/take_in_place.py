@@ -1,0 +1,170 @@
+"""The take in place (issue 16 §1): `python bench/take_in_place.py [--rounds N] [--sizes 1280x900,390x844]`.
+
+A real app server (`streamlit run`, demo mode, emulator jobs done after 3 s) driven by Debian's Chromium
+(Playwright). Each round writes a new prompt, clicks Generate in the bar and measures:
+
+- click → card: from the click (the browser's clock) to the card of the job just sent on screen
+  ("Job started."), seen by a MutationObserver in the page. The page shows it once the router answered the
+  send (ui/create/page.py waits up to SUBMIT_WAIT_S for that, as before this issue): each round prints when
+  the answer came;
+- saved → player: from the moment the engine stored the video (the job's `updated_at` as it wrote
+  `video_file`: a little before the write, so the figure errs long) to the <video> element in this job's card
+  on the Create page (the card is keyed by the job id: the last take's player does not count);
+- baseline, in the same round: saved → the "Video ready" toast of the frame's live view (ui/frame.py), the
+  only sign on the Create page before this issue (the video itself was only on the Gallery page).
+
+Both clocks are this machine's wall clock (Date.now() in the page, time.time() here). Target: saved →
+player ≤ 1 s; the ratio player / toast says whether the card is faster than the old signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import servers
+from core.jobs.record import JobState
+from core.storage.ledger import Ledger
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+COMPLETE_AFTER_S = "3"
+LONG_MS = 60_000
+TARGET_S = 1.0
+WATCH_JS = """() => {
+  const card = () => document.querySelector('.st-key-create-text-take');
+  const srcs = v => [...(card() ? card().querySelectorAll('video') : [])].map(e => e.currentSrc || e.src);
+  // the last take's video stays in the DOM until the new run replaces it: only a new address counts (each
+  // round asks for another aspect ratio, so its clip, and its content-addressed name, differ)
+  window.__take = {id: null, card: null, toast: null, words: null, old: srcs(), videos: {}};
+  window.__takeSeen = () => {
+    const t = window.__take;
+    const c = card();
+    if (t.card === null && c && c.innerText.includes('Job started.')) t.card = Date.now();
+    for (const src of srcs()) {
+      if (src && !t.old.includes(src) && !(src in t.videos)) t.videos[src] = Date.now();
+    }
+    if (t.words && t.toast === null && [...document.querySelectorAll('[data-testid="stToast"]')]
+        .some(e => e.innerText.includes('Video ready: ' + t.words))) t.toast = Date.now();
+  };
+  new MutationObserver(window.__takeSeen).observe(document.body, {subtree: true, childList: true,
+                                                                  characterData: true, attributes: true});
+}"""
+SET_ID_JS = "words => { window.__take.words = words; window.__takeSeen(); }"
+ASPECTS = ("9:16", "1:1", "16:9")
+
+
+def _recorded(data_dir: Path, prompt: str, timeout_s: float = 30.0) -> str:
+    """The id of the job of `prompt` once the ledger has it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if (data_dir / "ledger.sqlite3").exists():
+            for job in Ledger(data_dir).jobs.list(limit=5):
+                if job.prompt_preview == prompt:
+                    return job.id
+        time.sleep(0.005)
+    raise RuntimeError(f"no job for {prompt!r}")
+
+
+def _saved(data_dir: Path, job_id: str, timeout_s: float = 60.0):
+    """The job once its video is stored."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = Ledger(data_dir).jobs.get(job_id)
+        if job is not None and job.video_file:
+            return job
+        time.sleep(0.05)
+    raise RuntimeError(f"job {job_id}: no video saved")
+
+
+def run_size(url: str, data_dir: Path, width: int, height: int, rounds: int) -> list[dict[str, float]]:
+    from playwright.sync_api import expect, sync_playwright
+
+    rows: list[dict[str, float]] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(url)
+        expect(page.get_by_role("heading", name="Text to video").first).to_be_visible(timeout=LONG_MS)
+        page.wait_for_timeout(1500)
+        for n in range(rounds):
+            prompt = f"Round {n} at {width}px, {time.time():.3f}: a heron over the lake"
+            box = page.get_by_role("textbox", name="Prompt", exact=True)
+            box.fill(prompt)
+            box.blur()
+            page.get_by_text(ASPECTS[n % len(ASPECTS)], exact=True).first.click()
+            page.wait_for_timeout(500)
+            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=LONG_MS)
+            page.evaluate(WATCH_JS)
+            generate = page.locator(".st-key-create-text-bar").get_by_role("button", name="Generate")
+            clicked = page.evaluate("() => Date.now()")
+            generate.click()
+            job_id = _recorded(data_dir, prompt)
+            page.evaluate(SET_ID_JS, prompt[:30])
+            job = _saved(data_dir, job_id)
+            page.wait_for_function("name => Object.keys(window.__take.videos).some(s => s.includes(name)) "
+                                   "&& window.__take.toast !== null", arg=job.video_file, timeout=LONG_MS)
+            marks = page.evaluate("() => window.__take")
+            marks["player"] = next(v for k, v in marks["videos"].items() if job.video_file in k)
+            saved = job.updated_at  # the engine's clock as it stored the video (runner.py), before the write
+            answered = next((e.at for e in job.history if e.state in (JobState.QUEUED, JobState.RUNNING)),
+                            None)
+            print(f"  round {n}, seconds after the click: router answered "
+                  f"{(answered or 0) - clicked / 1000:.2f}, video saved {saved - clicked / 1000:.2f}, card "
+                  f"{(marks['card'] - clicked) / 1000:.2f}, player {(marks['player'] - clicked) / 1000:.2f}, "
+                  f"toast {(marks['toast'] - clicked) / 1000:.2f}")
+            if saved is None or marks["card"] is None:
+                print(f"  round {n}: incomplete marks {marks} saved={saved}")
+                continue
+            rows.append({"card": (marks["card"] - clicked) / 1000, "player": marks["player"] / 1000 - saved,
+                         "toast": marks["toast"] / 1000 - saved})
+            page.wait_for_timeout(2500)  # let the toast go before the next round
+        browser.close()
+    return rows
+
+
+def _fmt(values: list[float]) -> str:
+    return f"median {statistics.median(values):.2f} s, worst {max(values):.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sizes", default="1280x900,390x844")
+    args = parser.parse_args()
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    for width, height in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-take-") as tmp:
+            data_dir = Path(tmp)
+            env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+            env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_EMULATOR_COMPLETE_AFTER=COMPLETE_AFTER_S)
+            with servers.streamlit_server(ROOT / "streamlit_app.py", env=env,
+                                          log_path=data_dir / "streamlit.log") as (url, _proc):
+                rows = run_size(url, data_dir, width, height, args.rounds)
+        if not rows:
+            print(f"{width}x{height}: no complete round")
+            continue
+        card = [r["card"] for r in rows]
+        player = [r["player"] for r in rows]
+        toast = [r["toast"] for r in rows]
+        ratio = statistics.median(player) / max(statistics.median(toast), 1e-3)
+        print(f"{width}x{height}, {len(rows)} rounds:")
+        print(f"  Generate click → card on screen:      {_fmt(card)}")
+        print(f"  video saved → player on Create page:  {_fmt(player)}  (target ≤ {TARGET_S:.0f} s: "
+              f"{'met' if statistics.median(player) <= TARGET_S else 'NOT met'} by the median)")
+        print(f"  baseline, video saved → 'Video ready' toast (the old sign): {_fmt(toast)}")
+        print(f"  ratio player / toast (median): {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
