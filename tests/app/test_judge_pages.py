@@ -244,3 +244,18 @@ def test_a_guest_steps_through_a_third_axis(demo: Path) -> None:
     assert third.options == ["16:9", "9:16"]  # rows: wordings, columns: duration (the last axis)
     third.set_value(1).run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_blind_vote_on_the_gallerys_videos(demo: Path) -> None:
+    ledger = Ledger(demo)
+    _experiment(ledger, demo)
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    at.switch_page("app_pages/gallery.py").run()
+    at.button(key="gallery.vote").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    sets = ledger.reviews.list_sets()
+    assert len(sets) == 1 and len(sets[0]["data"]["jobs"]) >= 2
+    assert at.title[0].value == "Compare"
+    at.button(key=f"compare.{sets[0]['id']}.vote.pick.0").click().run()
+    assert len(ledger.reviews.votes(sets[0]["id"])) == 1
