@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import config
 from core.models import MODE_TITLES, Mode
-from ui import session, welcome
+from ui import nav, session, welcome
 from ui.results import checks_view, jobs_view
 
 PAGE_KEY = "gallery.page"
@@ -71,6 +71,14 @@ if page_no >= pages:
     jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size,
                                       offset=page_no * size, mine=mine, checks=checks, order=order)
 st.caption(f"{total} video{'s' * (total != 1)}, {sort.lower()} · page {page_no + 1} of {pages}")
+if len(jobs) >= 2 and st.button(
+    "Blind vote on these", key="gallery.vote", icon=":material/how_to_vote:",
+    help="Vote on the videos of this page two at a time, unlabelled; the ranking is on Compare.",
+):
+    try:
+        nav.open_vote([j.id for j in jobs], f"Gallery · {len(jobs)} videos")
+    except (ValueError, PermissionError) as exc:  # core's refusal, in plain words
+        st.error(str(exc))
 
 
 def card(job) -> None:

@@ -224,3 +224,38 @@ def test_a_guest_calling_the_page_functions_directly_is_refused(demo: Path) -> N
     assert ledger.jobs.count() == jobs_before and ledger.reviews.votes(other.id) == []
     assert ledger.experiments.get_experiment(exp.id) is not None and ledger.reviews.links(exp.id)[0]
     assert len(X.listing(ledger)) == 2  # no copy was made
+
+
+def test_a_guest_steps_through_a_third_axis(demo: Path) -> None:
+    from dataclasses import replace as dc_replace
+
+    from core.compare import experiments as X
+    from core.storage.media_cache import MediaCache
+
+    ledger = Ledger(demo)
+    exp, _, _ = _experiment(ledger, demo)
+    exp = dc_replace(X.with_axis(exp, X.Axis(X.AXIS_FIELD, (5, 10), "duration")), takes=1)
+    X.save(ledger, MediaCache(demo / "media"), exp)
+    token, _ = guests.new_link(ledger, exp.id, ANA)
+    at = _guest_app(token)
+    at.text_input(key="review.name_input").input("Zoe")
+    at.button[0].click().run()
+    third = at.segmented_control(key="review.third")
+    assert third.options == ["16:9", "9:16"]  # rows: wordings, columns: duration (the last axis)
+    third.set_value(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_blind_vote_on_the_gallerys_videos(demo: Path) -> None:
+    ledger = Ledger(demo)
+    _experiment(ledger, demo)
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    at.switch_page("app_pages/gallery.py").run()
+    at.button(key="gallery.vote").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    sets = ledger.reviews.list_sets()
+    assert len(sets) == 1 and len(sets[0]["data"]["jobs"]) >= 2
+    assert at.title[0].value == "Compare"
+    at.button(key=f"compare.{sets[0]['id']}.vote.pick.0").click().run()
+    assert len(ledger.reviews.votes(sets[0]["id"])) == 1

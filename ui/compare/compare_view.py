@@ -773,9 +773,9 @@ def _owner_and_delete(exp: X.Experiment, owner: str, editable: bool) -> None:
 def render_compare_page() -> None:
     st.title("Compare")
     welcome.demo_badge()
-    vote_view.vote_sets()
     exp_id = _picker(_current_id())
     if exp_id is None:
+        vote_view.vote_sets()
         return
     exp = X.load(session.ledger(), exp_id)
     if exp is None:
@@ -827,3 +827,4 @@ def render_compare_page() -> None:
                 vote_view.review_links(exp)
 
     _live()
+    vote_view.vote_sets()  # a blind vote on any Gallery videos, under the experiment

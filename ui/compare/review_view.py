@@ -48,6 +48,11 @@ def _name_form() -> bool:
 
 def _grid(exp: X.Experiment, plan: X.Plan, subject: Subject) -> None:
     layout = grid.grid_layout(exp)
+    if layout.third_axis is not None:  # a third axis: one of its values at a time
+        axis = exp.axes[layout.third_axis]
+        third = st.segmented_control(axis.name(), list(range(len(axis.values))), default=0,
+                                     format_func=axis.value_label, key=f"{PREFIX}.third") or 0
+        layout = grid.grid_layout(exp, layout.row_axis, layout.col_axis, third)
     records = session.ledger().experiments.experiment_cells(exp.id)
     take = 0
     if exp.takes > 1:

@@ -17,7 +17,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core import config
@@ -49,8 +48,8 @@ def _ballot(subject: votes.Subject, question: str, size: int, key: str) -> list[
     """This session's ballot on show (kept until voted on, so a rerun does not reshuffle it)."""
     state_key = f"{key}.ballot"
     ballot = st.session_state.get(state_key)
-    stale = (not ballot or ballot.get("question") != question or ballot.get("size") != size
-             or any(t not in subject.videos for t in ballot.get("shown") or ()))
+    stale = (not ballot or not ballot.get("shown") or ballot.get("question") != question
+             or ballot.get("size") != size or any(t not in subject.videos for t in ballot["shown"]))
     if stale:
         ballot = {"question": question, "size": size, "shown": session.next_ballot(subject, question, size)}
         st.session_state[state_key] = ballot
@@ -127,7 +126,7 @@ def take_names(subject: votes.Subject) -> dict[str, str]:
 
 
 def _table(rows: list[dict[str, object]], key: str) -> None:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=key, column_config={
+    st.dataframe(rows, hide_index=True, key=key, column_config={
         "score %": st.column_config.ProgressColumn(
             "Score", min_value=0, max_value=100, format="%d%%",
             help="The chance of being preferred over an average one (Bradley–Terry)."),
