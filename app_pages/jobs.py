@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import config
 from core.authoring import catalog
-from ui import frame, session, welcome
+from ui import frame, live, phone, session, welcome
 from ui.results import jobs_view
 
 ROW_IDS_KEY = "jobs.row_ids"
@@ -75,6 +75,34 @@ def _empty_message(mine: bool) -> str:
     return "No jobs yet. Write a prompt on a Create page and press Generate."
 
 
+def _wide_table(jobs) -> None:
+    """The Jobs table (wide screens): one row per job, a click opens it."""
+    st.container(key="jobs-wide").dataframe(
+        jobs_view.table_rows(jobs, time.time()),
+        key=TABLE_KEY,
+        hide_index=True,
+        width="stretch",
+        on_select=_open_selected,
+        selection_mode="single-row",
+        column_order=COLUMNS if session.identity().single_user else TEAM_COLUMNS,
+        column_config={
+            "status": st.column_config.TextColumn("Status"),
+            "progress": st.column_config.ProgressColumn(
+                "Progress", min_value=0, max_value=1, format="percent"
+            ),
+            "elapsed": st.column_config.TextColumn("Time"),
+            "router": st.column_config.TextColumn("Router"),
+            "endpoint": st.column_config.TextColumn("Model"),
+            "by": st.column_config.TextColumn("By"),
+            "prompt": st.column_config.TextColumn("Prompt"),
+            "estimate": st.column_config.NumberColumn("Estimate", format="$%.2f"),
+            "charged": st.column_config.NumberColumn("Charged", format="$%.2f"),
+            "created": st.column_config.TextColumn("Made"),
+            "demo": st.column_config.TextColumn("Demo"),
+        },
+    )
+
+
 @st.fragment(run_every=frame.poll_interval())
 @frame.outage_safe
 def live_table() -> None:
@@ -86,6 +114,8 @@ def live_table() -> None:
     if page_no >= pages:  # the filter shrank the list
         page_no = pages - 1
         jobs, total = _page_of_jobs(mine, page_no, size)
+    shown = [j.id for j in jobs] + [st.query_params.get("job") or ""]
+    live.live_trigger("live.jobs", watch=[i for i in shown if i], new_jobs=page_no == 0)
     if not total:
         st.info(_empty_message(mine))
     else:
@@ -96,34 +126,13 @@ def live_table() -> None:
             + (f" · {active} active, updating live" if active else "")
         )
         st.session_state[ROW_IDS_KEY] = [j.id for j in jobs]
-        with st.container(key="jobs-narrow"):  # a phone: cards (ui/results/jobs_view.py NARROW_CSS)
-            held = session.held_keys()
-            for job in jobs:
-                jobs_view.job_card(job, time.time(), on_open=_open_job, held=held)
-        st.container(key="jobs-wide").dataframe(
-            jobs_view.table_rows(jobs, time.time()),
-            key=TABLE_KEY,
-            hide_index=True,
-            width="stretch",
-            on_select=_open_selected,
-            selection_mode="single-row",
-            column_order=COLUMNS if session.identity().single_user else TEAM_COLUMNS,
-            column_config={
-                "status": st.column_config.TextColumn("Status"),
-                "progress": st.column_config.ProgressColumn(
-                    "Progress", min_value=0, max_value=1, format="percent"
-                ),
-                "elapsed": st.column_config.TextColumn("Time"),
-                "router": st.column_config.TextColumn("Router"),
-                "endpoint": st.column_config.TextColumn("Model"),
-                "by": st.column_config.TextColumn("By"),
-                "prompt": st.column_config.TextColumn("Prompt"),
-                "estimate": st.column_config.NumberColumn("Estimate", format="$%.2f"),
-                "charged": st.column_config.NumberColumn("Charged", format="$%.2f"),
-                "created": st.column_config.TextColumn("Made"),
-                "demo": st.column_config.TextColumn("Demo"),
-            },
-        )
+        if phone.is_narrow():  # one layout is drawn, not both: cards on a phone, the table elsewhere
+            with st.container(key="jobs-narrow"):
+                held = session.held_keys()
+                for job in jobs:
+                    jobs_view.job_card(job, time.time(), on_open=_open_job, held=held)
+        else:
+            _wide_table(jobs)
         if pages > 1:
             with st.container(horizontal=True):
                 if st.button("← Newer", disabled=page_no == 0, key="jobs.prev"):

@@ -125,6 +125,11 @@ SUBMIT_ORPHAN_AFTER_S = 180.0  # a job still "submitting" after this was left be
 REFRESH_MAX_WORKERS = 32  # concurrent polls in one refresh (50 due jobs at 200 ms latency: 2 rounds)
 
 # --- the job engine (core/engine/loop.py) ---------------------------------------------------------------
+CHANGE_FEED_EVERY_S = 0.5  # the server's one reader of the ledger's change number looks this often
+CHANGE_FEED_KEEP = 512  # batches of changes kept in memory (a tab further behind reruns once)
+CHANGES_ROUTE = "/api/changes"  # the live component asks here what changed (core/storage/change_feed.py)
+LIVE_ASK_EVERY_S = 1.5  # how often a visible tab asks the server (memory only, no script run)
+LIVE_FALLBACK_EVERY_S = 30.0  # the live views still rerun this often by themselves (a lost answer, times)
 ENGINE_TICK_S = 0.2  # how often the engine looks for due work (polls start within this of their time)
 ENGINE_LEASE_S = 30.0  # a claimed job is ours this long; renewed while the work goes on
 ENGINE_HEARTBEAT_S = 5.0  # renew leases and announce held session keys this often
@@ -164,6 +169,7 @@ ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)
 ENGINE_STOP_TIMEOUT_S = 5.0
 ENGINE_WRITE_RETRY_S = 0.25  # a send's answer the database did not take is written again after this…
 ENGINE_WRITE_RETRY_CAP_S = 5.0  # … doubling up to this, until the database answers (never sent again)
+ENGINE_TAKEOVER_MARGIN_S = 1.0  # a download taken from a live engine waits the cap + this for its video
 ENGINE_WRITE_KEEP_AFTER_STOP_S = 60.0  # a stopped engine still tries this long to write what it holds
 ENGINE_PART_MAX_AGE_S = 120.0  # an unfinished download file untouched this long is removed at start
 ENGINE_PROBE_TIMEOUT_S = 0.5  # is an earlier run's emulator still there?

@@ -3,8 +3,9 @@
     lifespan(app)   started and stopped with the server by `st.App` (streamlit_app.py): the demo
                     emulator and, per data directory, the ledger, media cache, HTTP client, the
                     session-key registry and the job engine (core/engine/loop.py)
-    routes()        Starlette routes mounted beside Streamlit's own (/api/media/<name>; the routers'
-                    callbacks, /api/callbacks/<router>/<job token>: callback_routes)
+    routes()        Starlette routes mounted beside Streamlit's own (/api/media/<name>; /api/changes, what
+                    changed for the tabs' live views, answered from the process's one ChangeFeed; the
+                    routers' callbacks, /api/callbacks/<router>/<job token>: callback_routes)
     middleware()    TrustedHeaderGuard: refuses a request naming a person in the trusted header from anywhere
                     but the operator's proxy, or naming one twice (core/team/identity.py header_refusal);
                     BrowserCookie: gives every browser a random id in an HttpOnly cookie (drafts, "Mine")
@@ -39,7 +40,8 @@ from core.engine import loop as engine
 from core.jobs import access as acc
 from core.models import RouterAccess
 from core.net import http as core_http
-from core.storage import drafts, library, media_route
+from core.storage import change_feed, drafts, library, media_route
+from core.storage.change_feed import ChangeFeed
 from core.storage.ledger import Ledger
 from core.storage.media_store import MediaStore, open_media_store
 from core.team import identity
@@ -60,6 +62,7 @@ class Services:
     engine: engine.Engine
     emulator_url: str
     library: library.Library  # in the ledger's database, its media in `media`
+    feed: ChangeFeed  # the one reader of the ledger's change numbers for the tabs' live views
 
     @property
     def demo_access(self) -> RouterAccess:
@@ -109,7 +112,7 @@ def _build(data_dir: Path, database_url: str | None = None) -> Services:
         lease_s=config.engine_lease_s(), demo_done_after_s=config.emulator_complete_after() if own else None,
     )
     lib = library.Library(data_dir, database=ledger.database, media=media)
-    return Services(data_dir, ledger, media, client, registry, eng, url, lib)
+    return Services(data_dir, ledger, media, client, registry, eng, url, lib, ChangeFeed(ledger))
 
 
 def services(data_dir: Path | None = None, *, start: bool = True) -> Services:
@@ -124,11 +127,13 @@ def services(data_dir: Path | None = None, *, start: bool = True) -> Services:
         if found is None:
             for other_name, other in list(_services.items()):
                 other.engine.stop()
+                other.feed.stop()
                 other.client.close()
                 del _services[other_name]
             found = _services[name] = _build(path, database_url)
         if start and not found.engine.running:
             found.engine.start()
+            found.feed.start()
         return found
 
 
@@ -137,6 +142,7 @@ def stop_engines() -> None:
     with _lock:
         for svc in _services.values():
             svc.engine.stop()
+            svc.feed.stop()
             svc.client.close()
         _services.clear()
 
@@ -147,6 +153,7 @@ def shutdown() -> None:
     with _lock:
         for svc in _services.values():
             svc.engine.stop()
+            svc.feed.stop()
             svc.client.close()
         _services.clear()
         if _emulator is not None:
@@ -179,6 +186,7 @@ def routes(base_url_path: str = "") -> list[BaseRoute]:
     """Our routes beside Streamlit's (Streamlit reserves /media/, so ours live under /api/).
     `base_url_path`: Streamlit's `server.baseUrlPath` (st.App mounts user routes at the root)."""
     return [*media_route.media_routes(media_cache, base_url_path=base_url_path),
+            *change_feed.change_routes(lambda: services().feed, base_url_path=base_url_path),
             *callback_routes(lambda: services().engine.inbox, base_url_path=base_url_path)]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -180,6 +182,13 @@ def test_a_claimed_job_is_not_claimed_again_until_its_lease_expires(rig, emu) ->
         ledger.jobs.release(claimed, "dead-process")
 
 
+def _ended_pid() -> int:
+    """The process id of a process of this machine that has ended (an engine that died)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
 def test_restart_mid_download_finishes_the_download_and_removes_the_leftover(rig, emu) -> None:
     ledger, media, client = rig
     demo = _demo(emu, config.MULEROUTER)
@@ -190,7 +199,8 @@ def test_restart_mid_download_finishes_the_download_and_removes_the_leftover(rig
     assert ledger.jobs.get(job.id).state == JobState.SUCCEEDED and not ledger.jobs.get(job.id).video_file
     # the app stopped while downloading: the job stays leased by the dead process, a .part file is left
     ids = (acc.demo_id(emu.base_url),)
-    [claimed] = ledger.jobs.claim_due("dead", ids, now=time.time() + 5, lease_s=-4, limit=1)
+    dead = f"{socket.gethostname()}:{_ended_pid()}:0"
+    [claimed] = ledger.jobs.claim_due(dead, ids, now=time.time() + 5, lease_s=-4, limit=1)
     assert claimed.id == job.id
     left = media.dir / ".part-crashed.part"
     left.write_bytes(b"\0" * 1000)

@@ -9,7 +9,10 @@ same port (the bucket failing, then coming back). Leases are shortened through t
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,11 +23,12 @@ import pytest
 from bench.proxy import CountingProxy
 from core import config
 from core.engine import runner
-from core.engine.loop import Engine
+from core.engine.loop import Engine, holder_may_be_alive, with_video
 from core.jobs import access as acc
 from core.jobs.record import JobState, new_job, transition
 from core.models import RouterAccess
 from core.net.http import make_client
+from core.storage.job_store import LeaseLostError
 from core.storage.ledger import Ledger
 from core.storage.media_cache import MediaCache
 from core.storage.media_store import S3Media, make_s3_client
@@ -301,3 +305,84 @@ def test_the_database_locked_as_a_download_ends_keeps_the_video_and_fetches_it_o
     assert server.started == {"locked.mp4": 1}, server.started  # fetched once
     done = ledger.jobs.get(job.id)
     assert media.path(done.video_file).read_bytes() == VIDEO
+
+
+def test_two_engines_and_the_database_locked_past_the_lease_as_a_download_ends_fetch_the_video_once(
+    tmp_path, video_server, monkeypatch
+) -> None:
+    """Issue 20, the last fault-bench case: engine A's download ends while SQLite is locked for longer than
+    the lease; engine B is ready to claim the job the moment the database answers (A's lease has run out).
+    A wrote its video as soon as it could (renewing its lease first, or into the job B took), and B, taking
+    over from an engine that may still run, waits for it instead of fetching the video a second time
+    (before: B claimed first and downloaded the whole video again; bench/faults.py, 2 of 12)."""
+    monkeypatch.setattr(config, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(config, "ENGINE_WRITE_RETRY_S", 0.1)
+    monkeypatch.setattr(config, "ENGINE_WRITE_RETRY_CAP_S", 0.4)
+    ledger, media = Ledger(tmp_path), MediaCache(tmp_path / config.MEDIA_DIRNAME)
+    server = video_server(hold=True)
+    job = ledger.jobs.add(finished(server, "both", time.time()))
+    holder = sqlite3.connect(ledger.path, isolation_level=None, check_same_thread=False)
+    with make_client() as client:
+        first = engine(ledger, media, client, server).start()
+        second = None
+        try:
+            assert server.first_bytes_sent.wait(SETTLE_S)
+            holder.execute("BEGIN IMMEDIATE")
+            server.release()
+            assert wait_for(lambda: server.served.get("both.mp4") == 1)
+            assert wait_for(lambda: first.stats["write_retries"] >= 1)
+            second = engine(ledger, media, client, server).start()  # ticking, its claims failing meanwhile
+            time.sleep(LEASE_S * 2)
+            holder.execute("ROLLBACK")
+            assert wait_for(lambda: bool(ledger.jobs.get(job.id).video_file))
+            time.sleep(config.ENGINE_WRITE_RETRY_CAP_S + config.ENGINE_TAKEOVER_MARGIN_S + LEASE_S)
+        finally:
+            first.stop()
+            if second is not None:
+                second.stop()
+            holder.close()
+    assert wait_for(server.settled)
+    assert server.served == {"both.mp4": 1}, server.served
+    assert server.started == {"both.mp4": 1}, server.started
+    done = ledger.jobs.get(job.id)
+    assert media.path(done.video_file).read_bytes() == VIDEO
+
+
+def test_a_download_taken_over_stops_when_the_first_holder_stores_the_video(rig, video_server) -> None:
+    """The other side: an engine that took a download over (the first holder's lease lapsed) and is fetching
+    the video stops as soon as the first holder writes the video it had (its lease renewal says so)."""
+    ledger, media, client = rig
+    server = video_server(gap_s=0.01)
+    job = ledger.jobs.add(finished(server, "slow", time.time()))
+    worker = engine(ledger, media, client, server)
+    [claimed] = ledger.jobs.claim_due(worker.owner, (acc.operator_id(ROUTER),), now=time.time(),
+                                      lease_s=LEASE_S, limit=1)
+    keep = worker._lease_keeper(job.id)
+    keep(0)
+    ledger.jobs.modify(job.id, lambda current: current.model_copy(update={"video_file": "sha256-x.mp4"}))
+    time.sleep(LEASE_S / 3 + 0.05)
+    with pytest.raises(LeaseLostError):
+        keep(CHUNK)
+    assert claimed.id == job.id
+
+
+def test_the_holder_of_a_lapsed_lease_only_waits_for_engines_that_may_still_run() -> None:
+    here = socket.gethostname()
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    assert holder_may_be_alive(f"{here}:{os.getpid()}:ab12")  # this process
+    assert not holder_may_be_alive(f"{here}:{proc.pid}:ab12")  # ended
+    assert holder_may_be_alive(f"another-host:{proc.pid}:ab12")  # cannot tell: may run
+    assert holder_may_be_alive("engine-1")  # a name of another form
+
+
+def test_a_video_written_late_goes_into_a_job_without_one_only() -> None:
+    t = time.time()
+    job = new_job(endpoint_id="mulerouter/kling-v3/text-to-video", router=ROUTER, body={"prompt": "x"}, at=t)
+    done = transition(transition(job, JobState.QUEUED, t), JobState.SUCCEEDED, t)
+    ours = done.model_copy(update={"video_file": "sha256-ours.mp4"})
+    assert with_video(done, ours).video_file == "sha256-ours.mp4"
+    theirs = done.model_copy(update={"video_file": "sha256-theirs.mp4"})
+    assert with_video(theirs, ours).video_file == "sha256-theirs.mp4"  # never replaces a stored video
+    failed = transition(transition(job, JobState.QUEUED, t), JobState.FAILED, t)
+    assert with_video(failed, ours) == failed  # only a finished job takes one

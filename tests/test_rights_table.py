@@ -10,6 +10,7 @@ an import or save under A's preset name by B makes B's own copy, never A's next 
     mark as not sent                done      refused            done      done
     resolve with a task id          done      refused            done      done
     resume a stopped job            done      refused            done      done
+    try download again              done      refused            done      done
     retry with the job's own key    done      refused            refused   refused (another browser)
     retry with one's own access     done      done (theirs)      done      done
     delete a job                    done      refused            done      done
@@ -58,6 +59,7 @@ TABLE = {  # action: (owner, other, admin, single-user)
     "mark as not sent": (DONE, REFUSED, DONE, DONE),
     "resolve with a task id": (DONE, REFUSED, DONE, DONE),
     "resume": (DONE, REFUSED, DONE, DONE),
+    "try download again": (DONE, REFUSED, DONE, DONE),
     "retry with the job's own key": (DONE, REFUSED, REFUSED, REFUSED),
     "retry with one's own access": (DONE, DONE, DONE, DONE),
     "delete a job": (DONE, REFUSED, DONE, DONE),
@@ -130,6 +132,10 @@ def _act(action: str, actor: str, world) -> str:  # one branch per row of the ta
     elif action == "resume":
         job = _job(ledger, media, owner, JobState.SUBMITTING, JobState.QUEUED, JobState.STALE)
         assert runner.resume(ledger, job.id, allowed=allowed).state == JobState.RUNNING
+    elif action == "try download again":
+        job = _job(ledger, media, owner, JobState.SUBMITTING, JobState.QUEUED, JobState.SUCCEEDED)
+        t = time.time()
+        assert runner.download_again(ledger, job.id, now=lambda: t, allowed=allowed).poll.next_poll_at == t
     elif action.startswith("retry"):
         registry = acc.AccessRegistry()
         makers = registry.bind(config.MULEROUTER, "sk-makers-key", ACCESS.base_url, _maker_person(actor))

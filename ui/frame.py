@@ -19,7 +19,7 @@ import streamlit as st
 
 from core import config
 from core.jobs.record import FINAL_STATES, JobState
-from ui import session
+from ui import live, session
 from ui.text import escape_markdown
 
 SEQ_KEY = "frame.seen_change"  # the newest ledger change this tab has looked at
@@ -121,8 +121,9 @@ def sidebar() -> None:
 
 
 def poll_interval(active_count: int | None = None) -> float:
-    """How often the live views look at the ledger (Settings; a job made in another tab shows this fast)."""
-    return float(st.session_state.get(session.POLL_EVERY_KEY, config.JOBS_LIVE_EVERY_S))
+    """How often a live view reruns by itself: rarely (config.LIVE_FALLBACK_EVERY_S); the live component
+    (ui/live.py) reruns it as soon as something it shows changed, at most every `session.live_min_gap_s`."""
+    return config.LIVE_FALLBACK_EVERY_S
 
 
 def _announce(job, since: float, toasted: set[str]) -> bool:
@@ -192,6 +193,7 @@ def live_jobs() -> None:
         except Exception:  # the live view must never break a page
             return
         new_videos = sum(_announce(job, since, toasted) for job in changes)
+        live.live_trigger("live.sidebar", active=active, finished=True)
         if active:
             st.caption(f":material/autorenew: **{active}** active job{'s' * (active != 1)}")
         else:

@@ -287,13 +287,17 @@ def set_price_rows(rows: list[dict]) -> None:
     st.session_state[PRICE_TABLE_KEY] = rows
 
 
-def estimate(endpoint: Endpoint, body: dict) -> pricing.Estimate:
-    """The estimate the page shows: this session's price table for demo jobs and a key typed here; on the
-    operator's key the operator's prices (what counts against the budget: core prices the job again)."""
-    router = endpoint.router
+def prices_for(router: str) -> pricing.RateTable:
+    """The prices the pages show for `router`: this session's table for demo jobs and a key typed here; on
+    the operator's key the operator's (what counts against the budget: core prices the job again)."""
     if not is_demo(router) and not session_key(router):
-        return pricing.estimate(endpoint, body, pricing.operator_table())
-    return pricing.estimate(endpoint, body, price_table())
+        return pricing.operator_table()
+    return price_table()
+
+
+def estimate(endpoint: Endpoint, body: dict) -> pricing.Estimate:
+    """The estimate the page shows (prices_for the endpoint's router)."""
+    return pricing.estimate(endpoint, body, prices_for(endpoint.router))
 
 
 def session_job_ids() -> list[str]:
@@ -361,6 +365,16 @@ def database_answers() -> bool:
     return True
 
 
+def change_feed():
+    """The server's one reader of the ledger's changes (core/storage/change_feed.py; ui/live.py asks it)."""
+    return services().feed
+
+
+def live_min_gap_s() -> float:
+    """The least time between two live refreshes of one view in this tab (Settings)."""
+    return float(st.session_state.get(POLL_EVERY_KEY, config.JOBS_LIVE_EVERY_S))
+
+
 def last_change() -> int:
     """The ledger's newest change number (tabs remember it and ask what changed since)."""
     return ledger().jobs.last_seq()
@@ -396,8 +410,7 @@ def key_is_mine(job: Job) -> bool:
 
 def retry_download(job_id: str) -> Job:
     """'Try download again': the engine fetches the video again now (and keeps trying a while)."""
-    t = time.time()
-    job = ledger().jobs.modify(job_id, lambda j: jobs.download_again(j, t))
+    job = runner.download_again(ledger(), job_id, now=time.time, allowed=may_edit)
     services().engine.wake()
     return job
 

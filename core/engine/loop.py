@@ -10,7 +10,10 @@ Several processes may run engines on one ledger: a job is only worked on by the 
 lease, so no task is polled twice at once and no video is downloaded twice. A lease is renewed while
 the work goes on (by the heartbeat, and by a download as it streams) and expires when its process dies
 or pauses, so another engine takes the job over; a holder that finds its lease lost stops the
-download and writes nothing.
+download and writes nothing. One exception, so that no video is fetched twice: a video already stored
+when the lease lapsed (the database away longer than a lease) still goes into the job if it has none, and
+an engine taking a download over from an engine that may still run waits a moment for that video first
+(and stops its own download once the job has one).
 
 Access (core/jobs/access.py): an engine claims only the jobs whose access it holds — the operator's keys
 (environment/secrets), its own demo emulator, and the session keys typed in this process (held in
@@ -55,6 +58,21 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_may_be_alive(owner: str, host: str | None = None) -> bool:
+    """Could the engine named `owner` (new_owner_id) still be running? An engine of this machine whose
+    process is gone cannot; one of another machine, or a name of another form, might."""
+    parts = owner.split(":")
+    if len(parts) != 3 or parts[0] != (host or socket.gethostname()) or not parts[1].isdigit():
+        return True
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process (permission): alive
+        return True
+    return True
+
+
 def remove_stale_parts(
     directory: Path, now: float, older_than_s: float = config.ENGINE_PART_MAX_AGE_S
 ) -> int:
@@ -90,6 +108,20 @@ def _with_answer(current: Job, answered: Job) -> Job:
     if current.task is not None or current.state not in (JobState.SUBMITTING, JobState.SUBMISSION_UNKNOWN):
         return current
     return answered.model_copy(update={"revision": current.revision})
+
+
+def with_video(current: Job, stored: Job) -> Job:
+    """The stored job with the video another copy of it stored, when it still has none (the result of a
+    download whose lease lapsed while the database was away: never fetched again); otherwise as it is."""
+    if current.video_file or current.state != JobState.SUCCEEDED or not stored.video_file:
+        return current
+    return current.model_copy(update={"video_file": stored.video_file, "poll": stored.poll,
+                                      "updated_at": stored.updated_at})
+
+
+def needs_download(job: Job) -> bool:
+    """A finished job whose video is not stored yet."""
+    return job.state == JobState.SUCCEEDED and not job.video_file and bool(job.video_urls)
 
 
 def access_for(job: Job, held: dict[str, RouterAccess]) -> RouterAccess | None:
@@ -281,10 +313,10 @@ class Engine:
         due = self.ledger.jobs.next_due(ids)
         if due is None or due > now:
             return 0
-        claimed = self.ledger.jobs.claim_due(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
+        claimed = self.ledger.jobs.claim_due_from(self.owner, ids, now=now, lease_s=self.lease_s, limit=free)
         started: dict[tuple[str, str], int] = {}  # (group, router) → sends started in this tick
         sending: dict[tuple[str, str], int] = {}  # (access, router) → in flight, with this tick's sends
-        for job in claimed:
+        for job, lapsed_from in claimed:
             self.stats["claimed"] += 1
             if job.state == JobState.WAITING and not self._slot_free(job, sending, now):
                 continue
@@ -303,7 +335,8 @@ class Engine:
                     continue  # and the claim has just renewed it; the work under way goes on (never twice)
                 if job.state == JobState.WAITING:
                     self._sends[job.id] = (job_access(job), job.router)
-                self._inflight[job.id] = self._pool.submit(self._work, job, access_for(job, held))
+                taken_over = bool(lapsed_from) and needs_download(job) and holder_may_be_alive(lapsed_from)
+                self._inflight[job.id] = self._pool.submit(self._work, job, access_for(job, held), taken_over)
         return len(claimed)
 
     def _slot_free(self, job: Job, sending: dict[tuple[str, str], int], now: float) -> bool:
@@ -404,11 +437,11 @@ class Engine:
         return job
 
     def _heartbeat(self, now: float) -> None:
-        self._last_heartbeat = now
         with self._lock:
             working = list(self._inflight)
-        if working:
+        if working:  # first of all: a database back from an outage renews the leases of our work in hand
             self.ledger.jobs.renew(self.owner, working, now + self.lease_s)
+        self._last_heartbeat = now  # only once renewed: a failed heartbeat is tried again on the next tick
         keys = self.registry.ids()
         if keys:
             needed = {j.access for j in self.ledger.jobs.with_work(prefix=f"{acc.SESSION}:")}
@@ -474,11 +507,11 @@ class Engine:
                 return
             last[0] = now
             try:
-                ours = self.ledger.jobs.renew(self.owner, [job_id], now + self.lease_s)
+                ours = self.ledger.jobs.renew_download(self.owner, job_id, now + self.lease_s)
             except Exception:  # the database is not answering: nobody else can claim it either
                 log.warning("could not renew the lease of job %s; the download goes on", job_id)
                 return
-            if ours == 0:
+            if not ours:  # another engine holds the job, or stored its video meanwhile
                 raise LeaseLostError(f"job {job_id} is being worked on elsewhere now")
 
         return keep
@@ -487,7 +520,8 @@ class Engine:
         """Write what cannot be had again for free, however long the database takes to answer: the router's
         answer to a send (its task id above all: never sent again), or a video just stored (never fetched
         again). It is kept in memory and written with backoff. If another engine holds the job meanwhile, a
-        send's answer still goes in while the job waits for it; a download's result is then dropped."""
+        send's answer still goes in while the job waits for it, and a stored video while the job has none
+        (the other engine, waiting a moment before fetching it — `_lapsed_holder_stored` — then stops)."""
         delay, stopped_at = config.ENGINE_WRITE_RETRY_S, None
         kept = f"task id {result.task_id}" if sent else f"video {result.video_file}"
         while True:
@@ -495,9 +529,15 @@ class Engine:
                 try:
                     self.ledger.jobs.release(result, self.owner)
                 except LeaseLostError:
-                    if not sent or result.task is None:
+                    if sent and result.task is not None:
+                        self.ledger.jobs.modify(result.id, lambda current: _with_answer(current, result))
+                    elif not sent and result.video_file:
+                        written = self.ledger.jobs.modify(result.id, lambda cur: with_video(cur, result))
+                        if written.video_file != result.video_file:
+                            log.info("job %s: another engine stored its video first; ours (%s) is unused",
+                                     result.id, result.video_file)
+                    else:
                         raise
-                    self.ledger.jobs.modify(result.id, lambda current: _with_answer(current, result))
                 return
             except (InvalidTransition, KeyError):  # not ours to write, or the job was deleted
                 raise
@@ -514,9 +554,29 @@ class Engine:
                 time.sleep(delay)
                 delay = min(delay * 2, config.ENGINE_WRITE_RETRY_CAP_S)
 
-    def _work(self, job: Job, access: RouterAccess | None) -> None:
+    def _lapsed_holder_stored(self, job: Job) -> bool:
+        """A download taken over from an engine whose lease lapsed and that may still run: wait a moment
+        (renewing our lease) for it to write the video it may have fetched while the database was away: a
+        little longer than the longest pause between its tries (config.ENGINE_WRITE_RETRY_CAP_S). True when
+        it did (our lease is given back, nothing fetched); False to fetch it now."""
+        deadline = self.clock() + config.ENGINE_WRITE_RETRY_CAP_S + config.ENGINE_TAKEOVER_MARGIN_S
+        while self.clock() < deadline and not self._stop.is_set():
+            time.sleep(min(self.tick_s, self.lease_s / 10))
+            if self.ledger.jobs.renew_download(self.owner, job.id, self.clock() + self.lease_s):
+                continue
+            current = self.ledger.jobs.get(job.id)
+            if current is not None and current.video_file:
+                self.ledger.jobs.release(job, self.owner)  # the job moved on: nothing of ours is written
+                log.info("job %s: the engine that held it stored the video; not fetched again", job.id)
+                return True
+            raise LeaseLostError(f"job {job.id} is being worked on elsewhere now")
+        return False
+
+    def _work(self, job: Job, access: RouterAccess | None, taken_over: bool = False) -> None:
         try:
-            if job.state == JobState.WAITING:
+            if taken_over and self._lapsed_holder_stored(job):
+                pass
+            elif job.state == JobState.WAITING:
                 self._write_kept(self._send(job, access), sent=True)
             else:
                 result = runner.advance(self.media, self.client, job, access, now=self.clock,

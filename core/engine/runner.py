@@ -33,7 +33,7 @@ from core.authoring.pricing import Estimate
 from core.engine.rights import Allowed, check_job, check_own_key
 from core.errors import NotFoundError, StudioError, SubmissionUnknownError
 from core.jobs import access as job_access
-from core.jobs import providers
+from core.jobs import providers, record
 from core.jobs.record import (
     InvalidTransition,
     Job,
@@ -687,6 +687,16 @@ def resume(ledger: Ledger, job_id: str, *, now: Clock = time.time, allowed: Allo
         return running.model_copy(update={"poll": running.poll.model_copy(update={"next_poll_at": t})})
 
     return ledger.jobs.modify(job_id, wake)
+
+
+def download_again(ledger: Ledger, job_id: str, *, now: Clock = time.time,
+                   allowed: Allowed | None = None) -> Job:
+    """'Try download again': the engine fetches the video now and keeps trying a while.
+    Only for whoever may act on the job: a stranger cannot make the server fetch someone's video over and
+    over."""
+    check_job(ledger, job_id, allowed, "fetch its video again")
+    t = _clock(now)()
+    return ledger.jobs.modify(job_id, lambda job: record.download_again(job, t))
 
 
 def dismiss(ledger: Ledger, job_id: str, *, now: Clock = time.time, note: str = "",

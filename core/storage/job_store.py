@@ -42,11 +42,13 @@ from core.storage.jobs_table import (
     INSERT,
     JOBS_LOCK,
     SETS,
+    SETS_UNSEEN,
     JobFilter,
     keep_written_once,
     like_escape,
     placeholders,
     row_values,
+    seen_change,
     where_clause,
 )
 from core.storage.spend_store import SpendLimit, check_budget
@@ -97,9 +99,12 @@ class JobStore(db.Store):
         return row
 
     def _save(self, conn: db.Conn, job: Job, row: tuple[Any, ...], revision: int) -> Job:
+        """Write `job` over the stored row; a new change number only when a tab would see the difference
+        (jobs_table.seen_change: a poll that learnt nothing new wakes no live view)."""
         saved = keep_written_once(job, {"browser": row[4], "owner": row[5]})
         saved = saved.model_copy(update={"revision": revision})
-        conn.execute(f"UPDATE jobs SET {SETS} WHERE id = :id", row_values(saved))
+        sets = SETS if seen_change(row[3], saved) else SETS_UNSEEN
+        conn.execute(f"UPDATE jobs SET {sets} WHERE id = :id", row_values(saved))
         return saved
 
     def update(self, job: Job) -> Job:
@@ -156,10 +161,18 @@ class JobStore(db.Store):
         live owner), oldest due first; only jobs sent with an access in `accesses`, and "submitting" jobs
         (to settle orphans). Returns them as stored; each stays ours until `release` or until the lease
         expires."""
+        return [job for job, _ in self.claim_due_from(owner, accesses, now=now, lease_s=lease_s, limit=limit)]
+
+    def claim_due_from(
+        self, owner: str, accesses: tuple[str, ...], *, now: float, lease_s: float, limit: int
+    ) -> list[tuple[Job, str | None]]:
+        """`claim_due`, each job with the engine whose lease on it had run out (None when nobody held it):
+        a job taken over from another engine may still be finished by that one (its lease lapsed while the
+        database was away), so the engine gives it a moment before fetching its video again."""
         if limit <= 0:
             return []
         sql = (
-            "SELECT id, data FROM jobs WHERE next_at IS NOT NULL AND next_at <= ? "
+            "SELECT id, data, lease_owner FROM jobs WHERE next_at IS NOT NULL AND next_at <= ? "
             "AND (lease_until IS NULL OR lease_until < ?) "
             f"AND (access IN ({placeholders(accesses)}) OR state = ?) ORDER BY next_at LIMIT ?"
         )
@@ -169,7 +182,7 @@ class JobStore(db.Store):
                 "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?",
                 [(owner, now + lease_s, r[0]) for r in rows],
             )
-        return [Job.model_validate_json(r[1]) for r in rows]
+        return [(Job.model_validate_json(r[1]), r[2] if r[2] != owner else None) for r in rows]
 
     def renew(self, owner: str, job_ids: list[str], until: float) -> int:
         """Extend our leases (work still going on); returns how many are still ours."""
@@ -178,6 +191,13 @@ class JobStore(db.Store):
         sql = f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({placeholders(job_ids)})"
         with self._write() as conn:
             return conn.execute(sql, [until, owner, *job_ids]).rowcount
+
+    def renew_download(self, owner: str, job_id: str, until: float) -> bool:
+        """Extend our lease on a job whose video we are fetching; False when the job is no longer ours or
+        already has its video (another engine stored it meanwhile): the download then stops."""
+        sql = "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND video_file IS NULL"
+        with self._write() as conn:
+            return conn.execute(sql, (until, job_id, owner)).rowcount > 0
 
     def release(self, job: Job, owner: str, *, keep_lease: bool = False) -> Job:
         """Write the result of our work on a claimed job and give the lease up, in one transaction

@@ -105,9 +105,29 @@ COLUMNS = (
 # Safe under the jobs lock only (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock): job_store.py.
 NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"
 SETS = ",".join(f"{c} = :{c}" for c in COLUMNS if c != "id") + f", seq = {NEXT_SEQ}"
+SETS_UNSEEN = ",".join(f"{c} = :{c}" for c in COLUMNS if c != "id")  # a write no tab would see: same seq
+# What a write may change without a tab seeing anything (the engine's bookkeeping of a poll that learnt
+# nothing new): such a write keeps the job's change number, so the live views are not woken for it.
+UNSEEN_FIELDS = frozenset({"updated_at", "revision", "raw_reply"})
+UNSEEN_POLL_FIELDS = frozenset({"attempts", "next_poll_at", "last_polled_at"})
 INSERT = (f"INSERT INTO jobs ({','.join(COLUMNS)}, seq) "
           f"VALUES ({','.join(':' + c for c in COLUMNS)}, {NEXT_SEQ})")
 WRITE_ONCE = ("browser", "owner")  # set once; a copy read before they were set never undoes them
+
+
+def seen_part(job: Job) -> dict[str, Any]:
+    """The part of a job the pages show (all but UNSEEN_FIELDS / UNSEEN_POLL_FIELDS)."""
+    seen = job.model_dump(mode="json", exclude=set(UNSEEN_FIELDS))
+    seen["poll"] = {k: v for k, v in seen["poll"].items() if k not in UNSEEN_POLL_FIELDS}
+    return seen
+
+
+def seen_change(stored_data: str, job: Job) -> bool:
+    """Would a tab see a difference between the stored record (its JSON) and `job`?"""
+    try:
+        return seen_part(Job.model_validate_json(stored_data)) != seen_part(job)
+    except ValueError:
+        return True
 
 
 def keep_written_once(job: Job, stored: dict[str, str]) -> Job:

@@ -46,3 +46,19 @@ def test_the_estimate_shown_on_the_operators_key_is_the_operators_price() -> Non
     at.text_area(key=f"{p}.prompt").input("A heron lifts off a misty lake").run()
     shown = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
     assert "$0.38" in shown or "0.375" in shown, shown
+
+
+@pytest.mark.usefixtures("budgeted")
+def test_compare_prices_its_cells_and_cap_line_with_the_operators_prices() -> None:
+    """The Compare page's cost column and cap line on the operator's key are the operator's prices too
+    (before: this session's table, so a person who zeroed it saw $0.00 cells the budget then refused)."""
+    at = as_person(ANN, PAGES["text"])
+    at.session_state[session.PRICE_TABLE_KEY] = zeroed_rows()
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A heron lifts off a misty lake").run()
+    at.button(key="create.text.__compare").click().run()
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
+    assert "$0.38" in shown, shown
+    assert "$0.00" not in shown, shown

@@ -20,7 +20,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core import config
@@ -30,13 +29,13 @@ from core.compare import experiments as X
 from core.compare import grid
 from core.errors import StudioError
 from core.jobs.record import Job
-from ui import frame, media_links, nav, session, welcome
+from ui import frame, live, media_links, nav, session, welcome
 from ui.results import jobs_view, library_view
 from ui.text import escape_markdown, shorten_inline_images
 
 PREFIX = "compare"
 GROUP_LIMIT_INPUT_KEY = "compare.group_limit_input"  # widget; the setting is session.GROUP_LIMIT_KEY
-LIVE_EVERY_S = 2.0
+LIVE_EVERY_S = config.LIVE_FALLBACK_EVERY_S  # by itself; ui/live.py reruns it on a change
 PICK_LABELS = {"": "No pick", X.PICK_ROW: "Best in row", X.PICK_GRID: "Best overall"}
 KIND_LABELS = {X.AXIS_PROMPT: "Prompt wordings", X.AXIS_FIELD: "A setting",
                X.AXIS_ENDPOINT: "Model or router"}
@@ -243,7 +242,7 @@ def _preview(exp: X.Experiment, plan: X.Plan, demo: bool, *, editable: bool = Tr
             "Model": X.endpoint_label(cell.endpoint_id),
         })
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "matrix"),
+    st.dataframe(rows, hide_index=True, key=_k(exp.id, "matrix"),
                  column_config={"Cost per video": st.column_config.NumberColumn(format="$%.2f")})
     for cell in plan.cells:
         if cell.problems:
@@ -508,7 +507,7 @@ def _enlarge(exp: X.Experiment, cell: X.Cell, record: Any, jobs: dict[str, Job |
 
 def _table(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], jobs: dict[str, Job | None]) -> None:
     rows = grid.table_rows(exp, plan, records, jobs)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=_k(exp.id, "table"), column_config={
+    st.dataframe(rows, hide_index=True, key=_k(exp.id, "table"), column_config={
         "estimate_usd": st.column_config.NumberColumn("Cost (est.)", format="$%.2f"),
         "seconds_to_finish": st.column_config.NumberColumn("Time to finish", format="%.0f s"),
     })
@@ -701,7 +700,7 @@ def render_compare_page() -> None:
     editable = session.may_edit(owner)
     _owner_and_delete(exp, owner, editable)
     exp = _axis_editor(exp) if editable else _axes_summary(exp)
-    plan = X.expand(exp, session.price_table())
+    plan = X.expand(exp, session.prices_for(endpoint.router))  # the cap line and the budget agree
     _preview(exp, plan, demo, editable=editable)
     records = session.ledger().experiments.experiment_cells(exp.id)
     active = any(grid.in_progress(j) for j in _jobs(records).values())
@@ -713,6 +712,8 @@ def render_compare_page() -> None:
         records = session.ledger().experiments.experiment_cells(exp.id)
         jobs = _jobs(records)
         still = any(grid.in_progress(j) for j in jobs.values())
+        if still:
+            live.live_trigger(f"live.compare.{exp.id}", watch=[j.id for j in jobs.values() if j is not None])
         if active and not still:
             st.rerun()  # all done: one full run draws the page without the timer
         if editable:

@@ -1,0 +1,143 @@
+"""Live views without a script run every 2 s (issue 21): a zero-height component in a live fragment asks the
+server what changed (core/storage/change_feed.py, GET /api/changes: answered from memory) and asks
+Streamlit for a rerun of its fragment only when a change concerns this tab.
+
+    live_trigger(key, watch=[job ids shown], new_jobs=True, active=shown count, finished=True)
+
+What concerns a tab: a change to a job it shows (`watch`), a new job where the view lists new jobs
+(`new_jobs`), the active count when it shows one (`active`), a job that ended when it toasts them
+(`finished`), and a reset (the tab fell behind or the ledger changed). Reruns of one fragment are at least
+`min_gap_s` apart. One asker per browser tab serves every live component in it, and it pauses while the
+tab is hidden (it asks again at once when the tab is shown). The fragments keep a slow timer of their own
+(config.LIVE_FALLBACK_EVERY_S) so a lost answer costs at most that long.
+
+Streamlit's v2 components: our own inline script, no iframe, nothing loaded from elsewhere.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from ui import session
+from ui.media_links import base_path
+
+COMPONENT_NAME = "studio_live_trigger"
+
+_JS = """
+function studioFeed(url, everyMs) {
+  var feed = {listeners: new Map(), cursor: null, timer: null, busy: false};
+  function concerns(l, a) {
+    if (a.reset) return true;
+    if (l.anyNew && a.new > 0) return true;
+    if (l.finished && a.finished > 0) return true;
+    if (l.active !== null && l.active !== undefined && a.active !== l.active) return true;
+    for (var i = 0; i < a.tokens.length; i++) if (l.watch.has(a.tokens[i])) return true;
+    return false;
+  }
+  // Streamlit applies one fragment's widget updates per batch: two triggers sent together would rerun
+  // only one of the fragments, so they go out one at a time, SPACING_MS apart.
+  var SPACING_MS = 250;
+  var queue = [], draining = false;
+  function drain() {
+    var next = queue.shift();
+    if (!next) { draining = false; return; }
+    draining = true;
+    next();
+    setTimeout(drain, SPACING_MS);
+  }
+  function fire(id, l, seq) {
+    if (l.pending) return;
+    var wait = Math.max(0, l.last + l.gapMs - Date.now());
+    l.pending = setTimeout(function () {
+      queue.push(function () {
+        var now = feed.listeners.get(id);  // the listener as mounted now (a rerun mounts it again)
+        if (!now) return;
+        now.pending = null;
+        now.last = Date.now();
+        now.trigger("changed", seq);
+      });
+      if (!draining) drain();
+    }, wait);
+  }
+  function schedule(ms) {
+    clearTimeout(feed.timer);
+    if (feed.listeners.size === 0) { feed.timer = null; return; }
+    feed.timer = setTimeout(ask, ms);
+  }
+  function ask() {
+    if (document.hidden || feed.busy || feed.cursor === null) { schedule(everyMs); return; }
+    feed.busy = true;
+    fetch(url + "?after=" + feed.cursor, {cache: "no-store", credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) {
+        if (!a) return;
+        feed.listeners.forEach(function (l, id) {
+          if (concerns(l, a)) fire(id, l, a.seq);
+          if (l.active !== null) l.active = a.active;
+        });
+        feed.cursor = a.seq;
+      })
+      .catch(function () {})
+      .then(function () { feed.busy = false; schedule(everyMs); });
+  }
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) schedule(0); });
+  feed.listen = function (id, l) {
+    var old = feed.listeners.get(id);
+    if (old) { l.last = old.last; l.pending = old.pending; }
+    feed.listeners.set(id, l);
+    if (feed.cursor === null || l.seq < feed.cursor) feed.cursor = l.seq;
+    if (!feed.timer) schedule(everyMs);
+  };
+  feed.unlisten = function (id, mine) {
+    var l = feed.listeners.get(id);
+    if (l !== mine) return;  // mounted again since: that one stays
+    if (l.pending) clearTimeout(l.pending);
+    feed.listeners.delete(id);
+  };
+  return feed;
+}
+
+export default function (component) {
+  var d = component.data || {};
+  var feed = window.__studioLiveFeed;
+  if (!feed) feed = window.__studioLiveFeed = studioFeed(d.url, d.every_ms);
+  var mine = {
+    watch: new Set(d.watch || []), anyNew: !!d.new_jobs, finished: !!d.finished,
+    active: (d.active === null || d.active === undefined) ? null : d.active,
+    seq: d.seq, gapMs: d.gap_ms, last: 0, pending: null, trigger: component.setTriggerValue
+  };
+  feed.listen(d.id, mine);
+  return function () { feed.unlisten(d.id, mine); };
+}
+"""
+
+
+@functools.cache
+def _component():
+    return st.components.v2.component(COMPONENT_NAME, html="<span></span>", js=_JS)
+
+
+def _noop() -> None:
+    return None
+
+
+def live_trigger(key: str, *, watch: list[str] = (), new_jobs: bool = False, active: int | None = None,
+                 finished: bool = False, min_gap_s: float | None = None) -> None:
+    """Mount the asker for the fragment this is called in (call it once per run of that fragment)."""
+    from core import config
+
+    feed = session.change_feed()
+    data = {
+        "id": key,
+        "url": base_path(st.get_option("server.baseUrlPath")) + config.CHANGES_ROUTE,
+        "every_ms": int(config.LIVE_ASK_EVERY_S * 1000),
+        "gap_ms": int((min_gap_s if min_gap_s is not None else session.live_min_gap_s()) * 1000),
+        "seq": feed.seq,
+        "watch": [feed.token(job_id) for job_id in watch],
+        "new_jobs": new_jobs,
+        "active": active,
+        "finished": finished,
+    }
+    _component()(key=key, data=data, height=0, on_changed_change=_noop)
