@@ -80,10 +80,10 @@ def router_panel(router: str) -> None:
                  help="One request that costs nothing: it asks for the status of a task id that cannot "
                  "exist, so nothing is created or charged."):
         with st.spinner("Asking the router…"):
-            ok, message = session.test_connection(router)
-            checked = session.check_key(router)
+            checked = session.check_key(router)  # one free request (core/jobs/keycheck.py)
+        ok = checked.ok
         (st.success if ok else st.error)("Connection works." if ok else "Connection failed.")
-        st.text(message)  # may carry the router's own words
+        st.text(checked.message)  # may carry the router's own words
         if checked.request:
             st.caption("The request made (free: nothing is created):")
             st.text(checked.request)

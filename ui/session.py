@@ -559,13 +559,17 @@ def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> J
 def check_key(router: str):
     """'Check key' in Settings: core/jobs/keycheck.py's one free request with this session's access (the key
     typed here, else the operator's, else the demo emulator). Returns its KeyCheck."""
+    import dataclasses
+
     from core.jobs import keycheck
 
     try:
         access = router_access(router)
     except AccessRefusedError as exc:
         return keycheck.KeyCheck(False, keycheck.MISSING, str(exc), "")
-    return keycheck.check_key(access, client())
+    checked = keycheck.check_key(access, client())
+    where = "the built-in emulator (demo mode)" if access.demo else access.base_url
+    return dataclasses.replace(checked, message=f"{checked.message} ({where})")
 
 
 def test_connection(router: str) -> tuple[bool, str]:
