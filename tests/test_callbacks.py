@@ -204,4 +204,9 @@ def test_the_public_address_must_be_https_except_on_this_machine():
     assert callbacks.public_url("http://127.0.0.1:8501") == "http://127.0.0.1:8501"
     assert callbacks.public_url("http://studio.example.com") is None
     assert callbacks.public_url("") is None
+    # a real router is never given a private address (APIMart refuses them); our own emulator is
+    assert not callbacks.reachable_by("https://10.0.0.5", demo=False)
+    assert not callbacks.reachable_by("http://127.0.0.1:8501", demo=False)
+    assert callbacks.reachable_by("http://127.0.0.1:8501", demo=True)
+    assert callbacks.reachable_by("https://studio.example.com", demo=False)
 

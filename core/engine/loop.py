@@ -469,7 +469,8 @@ class Engine:
             return failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
         sending = transition(job, JobState.SUBMITTING, now, f"Sending to {endpoint.router_label}")
         hook = None
-        if self.public_url and runner.takes_callback_url(job.router):
+        if (self.public_url and runner.takes_callback_url(job.router)
+                and callbacks.reachable_by(self.public_url, demo=access.demo)):
             token, digest = callbacks.new_token(job.id)
             hook = callbacks.callback_url(self.public_url, job.router, token)
             sending = sending.model_copy(update={"callback_hash": digest})
