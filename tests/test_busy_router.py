@@ -169,6 +169,9 @@ def test_a_quota_refusal_holds_the_queue_of_that_access_and_says_so(rig, emu, mo
         refused = next(j for j in jobs if j.raw_reply)
         assert "daily spend limit is reached (Daily spend limit reached" in refused.poll.last_error
         assert "Nothing was charged" in refused.poll.last_error
+        first = len(emu.submissions)
+        time.sleep(2 * config.QUOTA_HOLD_S + 0.2)  # two holds end: each time ONE send tries, and is refused
+        assert len(emu.submissions) - first <= 3
         emu.clear_faults()  # the limit resets: the held queue goes on by itself
     except BaseException:
         engine.stop()

@@ -348,6 +348,14 @@ class Engine:
         if hold is not None:
             self._hold_back(job, hold.message, hold.until)
             return False
+        if self.gate.probing(access_id, job.router):  # a quota hold ended: one send tries first
+            with self._lock:
+                in_hand = any(k == key for k in self._sends.values())
+            probe = (f"probe:{access_id}", job.router)
+            if in_hand or probe in sending:
+                self.ledger.jobs.defer(job.id, self.owner, now + config.ENGINE_BURST_RETRY_S)
+                return False
+            sending[probe] = 1
         limit = self.gate.limit(access_id, job.router, now)
         if limit is None:  # no limit known: sends go out in bursts, the next once the last is answered
             with self._lock:
