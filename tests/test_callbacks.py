@@ -31,14 +31,14 @@ from core.storage.media_cache import MediaCache
 AM_OMNI = "apimart/kling-v3-omni"
 MR_T2V = "mulerouter/kling-v3/text-to-video"
 SECRET = "whsec_" + base64.b64encode(b"a-test-signing-secret-0123456789").decode()
-SLOW_FIRST_POLL_S = 6.0  # without a callback nothing is asked before this …
+SLOW_FIRST_POLL_S = 4.0  # without a callback nothing is asked before this …
 RUN_S = 0.6  # … while the emulator's task ends after this
 
 
 @pytest.fixture(autouse=True)
 def schedule(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"POLL_FIRST_DELAY_S": SLOW_FIRST_POLL_S, "POLL_MIN_INTERVAL_S": 0.2,
-                        "POLL_MAX_INTERVAL_S": 1.0, "POLL_WINDOW_INTERVAL_S": 0.5, "POLL_TYPICAL_DONE_S": 6.0,
+                        "POLL_MAX_INTERVAL_S": 1.0, "POLL_WINDOW_INTERVAL_S": 0.5, "POLL_TYPICAL_DONE_S": 4.0,
                         "CALLBACK_POLL_MIN_S": 3.0, "CALLBACK_POLL_MAX_S": 5.0}.items():
         monkeypatch.setattr(config, name, value)
 
@@ -204,3 +204,9 @@ def test_the_public_address_must_be_https_except_on_this_machine():
     assert callbacks.public_url("http://127.0.0.1:8501") == "http://127.0.0.1:8501"
     assert callbacks.public_url("http://studio.example.com") is None
     assert callbacks.public_url("") is None
+    # a real router is never given a private address (APIMart refuses them); our own emulator is
+    assert not callbacks.reachable_by("https://10.0.0.5", demo=False)
+    assert not callbacks.reachable_by("http://127.0.0.1:8501", demo=False)
+    assert callbacks.reachable_by("http://127.0.0.1:8501", demo=True)
+    assert callbacks.reachable_by("https://studio.example.com", demo=False)
+

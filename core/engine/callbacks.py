@@ -1,6 +1,7 @@
 """Callbacks from the routers: a finished task wakes the engine to poll that job at once (no Streamlit).
 
     public_url()                     $STUDIO_PUBLIC_URL (https; http only on this machine); None: no callbacks
+    reachable_by(public, demo=)      may a job carry it (a real router: not a private address)
     callback_url(public, router, token)   where a job's router posts: {public}/api/callbacks/<router>/<token>
     new_token(job_id) -> (token, hash)    a per-job random token; the job keeps only its hash
     Inbox.receive(router, token, headers, body) -> Answer     verify, de-duplicate, wake; answers at once
@@ -36,6 +37,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -90,6 +92,22 @@ def public_url(value: str | None = None) -> str | None:
         return raw
     log.warning("%s must be an https address; callbacks are off", config.PUBLIC_URL_ENV)
     return None
+
+
+def reachable_by(public: str, *, demo: bool) -> bool:
+    """May a job carry this callback address? Always to our own emulator (demo); to a real router only an
+    address outside private networks: APIMart refuses 127.0.0.1, 10.x, 192.168.x webhooks (api-reference §8),
+    and a refused field could cost the submission itself."""
+    if demo:
+        return True
+    host = urlsplit(public).hostname or ""
+    if host in _LOOPBACK or host.endswith((".local", ".internal", ".localhost")):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a name: the operator says it is public
+    return address.is_global
 
 
 def webhook_secret(router: str) -> str | None:
@@ -283,5 +301,6 @@ class Inbox:
         return ACCEPTED
 
 
-__all__ = ["ROUTE_PREFIX", "Answer", "Inbox", "callback_url", "new_token", "poll_later", "public_url", "sign",
+__all__ = ["ROUTE_PREFIX", "Answer", "Inbox", "callback_url", "new_token", "poll_later", "public_url",
+           "reachable_by", "sign",
            "token_hash", "verify_signature", "webhook_secret"]

@@ -349,6 +349,14 @@ class Engine:
         if hold is not None:
             self._hold_back(job, hold.message, hold.until)
             return False
+        if self.gate.probing(access_id, job.router):  # a quota hold ended: one send tries first
+            with self._lock:
+                in_hand = any(k == key for k in self._sends.values())
+            probe = (f"probe:{access_id}", job.router)
+            if in_hand or probe in sending:
+                self.ledger.jobs.defer(job.id, self.owner, now + config.ENGINE_BURST_RETRY_S)
+                return False
+            sending[probe] = 1
         limit = self.gate.limit(access_id, job.router, now)
         if limit is None:  # no limit known: sends go out in bursts, the next once the last is answered
             with self._lock:
@@ -470,7 +478,8 @@ class Engine:
             return failed.model_copy(update={"error": JobError(kind=type(exc).__name__, message=str(exc))})
         sending = transition(job, JobState.SUBMITTING, now, f"Sending to {endpoint.router_label}")
         hook = None
-        if self.public_url and runner.takes_callback_url(job.router):
+        if (self.public_url and runner.takes_callback_url(job.router)
+                and callbacks.reachable_by(self.public_url, demo=access.demo)):
             token, digest = callbacks.new_token(job.id)
             hook = callbacks.callback_url(self.public_url, job.router, token)
             sending = sending.model_copy(update={"callback_hash": digest})

@@ -64,6 +64,7 @@ class SendGate:
         self._learnt: dict[tuple[str, str], _Learnt] = {}
         self._holds: dict[tuple[str, str], Hold] = {}
         self._learning: set[tuple[str, str]] = set()  # a busy refusal is being counted: send nothing new
+        self._probing: set[tuple[str, str]] = set()  # a quota hold ended: one send tries, the rest wait
         self._configured = configured  # None: read the operator's settings (operator accesses only)
 
     def _setting(self, access_id: str, router: str) -> int | None:
@@ -119,17 +120,25 @@ class SendGate:
         return hold
 
     def hold(self, access_id: str, router: str, now: float) -> Hold | None:
+        """The quota hold of this access, or None; a hold that has ended leaves the access probing."""
         with self._lock:
             found = self._holds.get((access_id, router))
             if found is not None and found.until <= now:
                 del self._holds[(access_id, router)]
+                self._probing.add((access_id, router))
                 return None
         return found
+
+    def probing(self, access_id: str, router: str) -> bool:
+        """After a quota hold: one send goes first, the others wait until the router accepts one."""
+        with self._lock:
+            return (access_id, router) in self._probing
 
     def release_hold(self, access_id: str, router: str) -> None:
         """A send of this access was accepted: its queue is not held any more."""
         with self._lock:
             self._holds.pop((access_id, router), None)
+            self._probing.discard((access_id, router))
 
 
 __all__ = ["Hold", "SendGate", "busy_delay", "configured_limit"]

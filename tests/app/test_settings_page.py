@@ -69,6 +69,16 @@ def test_test_connection_in_demo_mode(demo: Path) -> None:
     assert any("demo mode" in t.value.lower() for t in at.text), [t.value for t in at.text]
 
 
+def test_check_key_says_which_free_request_it_made(demo: Path) -> None:
+    at = open_settings()
+    button = at.button(key=f"settings.test.{config.APIMART}")
+    assert button.label == "Check key" and "costs nothing" in button.help
+    button.click().run()
+    assert any(s.value == "Connection works." for s in at.success)
+    assert any(t.value.startswith("GET http") and t.value.endswith("/v1/tasks/" +
+               config.CONNECTION_TEST_TASK_IDS[config.APIMART]) for t in at.text)
+
+
 def test_test_connection_to_an_unreachable_router_fails_in_plain_words(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

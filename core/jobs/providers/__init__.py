@@ -5,7 +5,7 @@
     poll(client, ref, access, *, sleep, rand) -> TaskStatus                GET with retries
     download(client, url, dest_path, *, max_bytes, allowed_origins) -> bytes  bounded (core.net.fetch), no key
     upload_image(client, access, data, filename, content_type) -> URL      APIMart only
-    test_connection(client, access) -> (ok, plain message)                 for Settings
+    test_connection(client, access) -> (ok, plain message)                 (Settings uses core.jobs.keycheck)
 
 Errors are those of core.errors; the key travels per request only.
 """
