@@ -568,7 +568,6 @@ def track_task(endpoint: Endpoint, task_id: str, job_id: str | None = None) -> J
 def check_key(router: str):
     """'Check key' in Settings: core/jobs/keycheck.py's one free request with this session's access (the key
     typed here, else the operator's, else the demo emulator). Returns its KeyCheck."""
-    import dataclasses
 
     from core.jobs import keycheck
 
