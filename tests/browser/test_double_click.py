@@ -50,6 +50,10 @@ def test_double_click_on_generate_makes_one_job(page: Page, app_url: str, app_da
     page.goto(app_url)
     expect(page.get_by_role("heading", name="Text to video").first).to_be_visible(timeout=LONG)
     _settle(page)
+    welcome = page.get_by_role("button", name="Close", exact=True)  # a browser with no job is welcomed
+    if welcome.count():
+        welcome.first.click()  # (issue 16): closed, so that the rounds measure Generate alone
+        _settle(page)
     prompt = page.get_by_role("textbox", name="Prompt", exact=True)
     generate = page.get_by_role("button", name="Generate")
     back_ms: list[float] = []
