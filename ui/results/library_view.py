@@ -317,18 +317,9 @@ def _version_block(name: str, versions: list[Any]) -> None:
                 for label, value in library.labelled_params(version.endpoint_id, version.body)]
         st.dataframe(rows, hide_index=True, width="stretch")
     with st.container(horizontal=True):
-        if st.button("Load", key=f"library.{name}.load", icon=":material/input:", type="primary",
-                     help=f"Open v{chosen_n} on the {MODE_TITLES[mode]} page"):
-            try:
-                body = lib().body(version)  # cached images back to inline Base64
-            except FileNotFoundError as exc:
-                st.error("This version cannot be loaded: an image it uses is no longer stored.")
-                st.text(str(exc))
-                st.stop()
-            on_load(mode, version.endpoint_id, body, name, chosen_n)
-            if session.current_router() != endpoint.router:
-                session.set_router(endpoint.router)
-            st.switch_page(catalog.MODE_PAGES[mode])
+        st.button("Load", key=f"library.{name}.load", icon=":material/input:", type="primary",
+                  help=f"Open v{chosen_n} on the {MODE_TITLES[mode]} page", on_click=on_load_version,
+                  args=(name, chosen_n))
         if st.button("Compare variants", key=f"library.{name}.compare", icon=":material/compare:",
                      help=f"Open v{chosen_n} as the base of a new experiment on the Compare page"):
             nav.open_in_compare(version.endpoint_id, lib().body(version), str(mode))
@@ -570,10 +561,63 @@ def _page_number(total: int) -> int:
     return int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY))
 
 
+GO_KEY = "library.go_to"  # the Create page a Load chose: opened by the next run of the Library page
+LOAD_ERROR_KEY = "library.load_error"  # what went wrong with a Load that could not be done
+
+
+def _go_after_load(mode: Mode | str, router: str) -> None:
+    """Queued by a Load click's callback, done by the page's next run (`follow_load`). A callback runs as
+    the click's run begins, so the move survives a run cut short by another rerun (a job finishing, a
+    component's value): with `if st.button(...)` in the page body the click was then lost, and Load did
+    nothing (seen in Chromium on a busy machine)."""
+    if session.current_router() != router:
+        session.set_router(router)
+    st.session_state[GO_KEY] = catalog.MODE_PAGES[Mode(mode)]
+
+
+def on_load_version(name: str, number: int) -> None:
+    version = lib().get_version(name, number)
+    if version is None:  # deleted meanwhile (another tab, another person)
+        st.session_state[LOAD_ERROR_KEY] = f"v{number} of “{name}” no longer exists."
+        return
+    try:
+        body = lib().body(version)  # cached images back to inline Base64
+    except FileNotFoundError as exc:
+        st.session_state[LOAD_ERROR_KEY] = (f"v{number} of “{name}” uses an image that is no longer "
+                                            f"stored. {exc}")
+        return
+    endpoint = catalog.get(version.endpoint_id)
+    mode = catalog.mode_of(endpoint, version.body)
+    on_load(mode, version.endpoint_id, body, name, number)
+    _go_after_load(mode, endpoint.router)
+
+
+def on_load_template(mode: Mode | str, index: int) -> None:
+    tpl = _templates_for(mode)[index]
+    on_template(mode, None, index)
+    _go_after_load(mode, catalog.get(tpl.endpoint_id).router)
+
+
+def follow_load() -> None:
+    """Open the Create page a Load chose (see `_go_after_load`)."""
+    target = st.session_state.pop(GO_KEY, None)
+    if target:
+        st.switch_page(target)
+
+
+def _load_error() -> None:
+    found = st.session_state.pop(LOAD_ERROR_KEY, None)
+    if found:
+        st.error("This version could not be loaded.", icon=":material/error:")
+        st.text(found)  # names a preset and maybe a file: plain text
+
+
 def render_library_page() -> None:
+    follow_load()
     st.title("Library")
     welcome.demo_badge()
     _show_flash()
+    _load_error()
     undo_line()
     st.caption("Your saved prompts, their versions and the videos made from them (takes).")
     search = st.text_input("Search prompts", key="library.search", placeholder="name or words")
@@ -603,8 +647,5 @@ def render_library_page() -> None:
                 st.markdown(f"**{tpl.name}** · {MODE_TITLES[mode]} · {target.router_label}")
                 st.caption(tpl.explanation)
                 st.code(_prompt_of(tpl.body), language=None, wrap_lines=True)
-                if st.button("Load", key=f"library.tpl.{mode}.{i}", icon=":material/input:"):
-                    on_template(mode, None, i)
-                    if session.current_router() != target.router:
-                        session.set_router(target.router)
-                    st.switch_page(catalog.MODE_PAGES[mode])
+                st.button("Load", key=f"library.tpl.{mode}.{i}", icon=":material/input:",
+                          on_click=on_load_template, args=(mode, i))
