@@ -228,7 +228,7 @@ def test_a_load_cut_short_by_another_rerun_still_opens_the_create_page(demo: Pat
     save_preset(at, "text", "Kite")
     at.button(key="create.text.__start_over").click().run()
     at.switch_page(LIBRARY).run()
-    at.session_state[library_view.GO_KEY] = PAGES["text"]  # what the callback leaves when the run is cut
+    at.session_state[library_view.GO_KEY] = (PAGES["text"], None)  # left by the callback of a cut run
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Text to video"
@@ -248,5 +248,23 @@ def test_load_of_a_version_deleted_meanwhile_says_so_and_stays(demo: Path) -> No
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Library"
     assert library_view.GO_KEY not in at.session_state
-    assert any("could not be loaded" in e.value for e in at.error)
+    assert any("could not be opened" in e.value for e in at.error)
     assert any("no longer exists" in t.value for t in at.text)
+
+
+def test_compare_variants_opens_the_version_as_an_experiment_base(demo: Path) -> None:
+    from core.compare import experiments as X
+    from core.storage.ledger import Ledger
+    from ui import session
+
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
+    save_preset(at, "text", "Kite")
+    at.switch_page(LIBRARY).run()
+    at.button(key="library.Kite.compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Compare"
+    exp = X.load(Ledger(demo), at.session_state[session.COMPARE_OPEN_KEY])
+    assert exp is not None and exp.base["prompt"] == "A kite over the dunes"
+    assert library_view.GO_KEY not in at.session_state

@@ -320,9 +320,9 @@ def _version_block(name: str, versions: list[Any]) -> None:
         st.button("Load", key=f"library.{name}.load", icon=":material/input:", type="primary",
                   help=f"Open v{chosen_n} on the {MODE_TITLES[mode]} page", on_click=on_load_version,
                   args=(name, chosen_n))
-        if st.button("Compare variants", key=f"library.{name}.compare", icon=":material/compare:",
-                     help=f"Open v{chosen_n} as the base of a new experiment on the Compare page"):
-            nav.open_in_compare(version.endpoint_id, lib().body(version), str(mode))
+        st.button("Compare variants", key=f"library.{name}.compare", icon=":material/compare:",
+                  help=f"Open v{chosen_n} as the base of a new experiment on the Compare page",
+                  on_click=on_compare_version, args=(name, chosen_n))
         _delete_buttons(name, versions, version)
     _owner_lines(versions, version)
     st.markdown("**Takes**")
@@ -561,8 +561,8 @@ def _page_number(total: int) -> int:
     return int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY))
 
 
-GO_KEY = "library.go_to"  # the Create page a Load chose: opened by the next run of the Library page
-LOAD_ERROR_KEY = "library.load_error"  # what went wrong with a Load that could not be done
+GO_KEY = "library.go_to"  # (page, query params) a Load or Compare click chose: the next run opens it
+LOAD_ERROR_KEY = "library.load_error"  # why a Load or Compare click could not open the version
 
 
 def _go_after_load(mode: Mode | str, router: str) -> None:
@@ -572,20 +572,39 @@ def _go_after_load(mode: Mode | str, router: str) -> None:
     nothing (seen in Chromium on a busy machine)."""
     if session.current_router() != router:
         session.set_router(router)
-    st.session_state[GO_KEY] = catalog.MODE_PAGES[Mode(mode)]
+    st.session_state[GO_KEY] = (catalog.MODE_PAGES[Mode(mode)], None)
 
 
-def on_load_version(name: str, number: int) -> None:
+def _version_and_body(name: str, number: int) -> tuple[Any, dict[str, Any]] | None:
+    """The version and its body ready for a form; None (and why, for the page's next run) when it cannot."""
     version = lib().get_version(name, number)
     if version is None:  # deleted meanwhile (another tab, another person)
         st.session_state[LOAD_ERROR_KEY] = f"v{number} of “{name}” no longer exists."
-        return
+        return None
     try:
-        body = lib().body(version)  # cached images back to inline Base64
+        return version, lib().body(version)  # cached images back to inline Base64
     except FileNotFoundError as exc:
         st.session_state[LOAD_ERROR_KEY] = (f"v{number} of “{name}” uses an image that is no longer "
                                             f"stored. {exc}")
+        return None
+
+
+def on_compare_version(name: str, number: int) -> None:
+    """'Compare variants': a new experiment with this version as its base, opened like Load."""
+    found = _version_and_body(name, number)
+    if found is None:
         return
+    version, body = found
+    mode = catalog.mode_of(catalog.get(version.endpoint_id), version.body)
+    exp_id = session.open_experiment(version.endpoint_id, body, str(mode))
+    st.session_state[GO_KEY] = (nav.COMPARE_PAGE, {"exp": exp_id})
+
+
+def on_load_version(name: str, number: int) -> None:
+    found = _version_and_body(name, number)
+    if found is None:
+        return
+    version, body = found
     endpoint = catalog.get(version.endpoint_id)
     mode = catalog.mode_of(endpoint, version.body)
     on_load(mode, version.endpoint_id, body, name, number)
@@ -602,13 +621,14 @@ def follow_load() -> None:
     """Open the Create page a Load chose (see `_go_after_load`)."""
     target = st.session_state.pop(GO_KEY, None)
     if target:
-        st.switch_page(target)
+        page, query = target
+        st.switch_page(page, query_params=query)
 
 
 def _load_error() -> None:
     found = st.session_state.pop(LOAD_ERROR_KEY, None)
     if found:
-        st.error("This version could not be loaded.", icon=":material/error:")
+        st.error("This version could not be opened.", icon=":material/error:")
         st.text(found)  # names a preset and maybe a file: plain text
 
 
