@@ -72,7 +72,10 @@ def new_page(browser: Browser, app_data_dir: Path, request):
 
 
 def _settle(page: Page) -> None:
+    """The run a click started is over: nothing on the page is drawn faded as stale any more (the status
+    widget does not show with the minimal toolbar)."""
     page.wait_for_timeout(300)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=LONG)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=LONG)
 
 
@@ -171,6 +174,8 @@ def test_delete_preset_asks_first_and_undo_brings_it_back_on_a_phone(new_page, a
         time.sleep(0.05)
     assert lib.takes(name, 2) == [job.id]
     before = [(v.number, v.body_hash, v.created, v.owner) for v in lib.versions(name)]
+    expect(page.locator(".st-key-create-text-take video")).to_have_count(1, timeout=LONG)  # its video
+    _settle(page)
 
     _nav(page, "Library")
     block = _preset(page, name)
