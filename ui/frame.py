@@ -189,6 +189,14 @@ def database_not_answering() -> None:
     _try_again()
 
 
+def _fragment_run() -> bool:
+    """Is this script run a fragment's own (not the whole page)?"""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
 def live_jobs() -> None:
     """The sidebar counter and toasts, from the ledger's changes since this tab last looked."""
 
@@ -215,8 +223,10 @@ def live_jobs() -> None:
             st.caption("No active jobs")
         was_active = st.session_state.get(ACTIVE_KEY, 0)
         st.session_state[ACTIVE_KEY] = active
-        if new_videos or (was_active and not active):
-            st.rerun()  # a full run refreshes the page that is open (new videos, final states)
+        if (new_videos or (was_active and not active)) and _fragment_run():
+            # a full run refreshes the page that is open (new videos, final states). Never during a full run:
+            # the page is drawn after this anyway, and a rerun there would swallow the click that started it
+            st.rerun()
 
     with st.sidebar:
         _watch()
