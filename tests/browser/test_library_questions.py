@@ -93,6 +93,12 @@ def _nav(page: Page, title: str) -> None:
     _settle(page)
 
 
+def _in_view(page: Page, locator) -> bool:
+    box = locator.bounding_box()
+    height = page.viewport_size["height"]
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
 def _preset(page: Page, name: str):
     """The preset's expander on the Library page, opened."""
     block = page.get_by_test_id("stExpander").filter(has_text=f"{name} · v")
@@ -192,6 +198,7 @@ def test_delete_preset_asks_first_and_undo_brings_it_back_on_a_phone(new_page, a
     expect(page.get_by_test_id("stExpander").filter(has_text=f"{name} · v")).to_have_count(0)
     assert lib.versions(name) == [] and lib.takes(name, 2) == []
     _settle(page)
+    assert _in_view(page, undo), "Undo is drawn out of view (the page stays scrolled where the preset was)"
     page.screenshot(path=str(app_data_dir / "library-deleted-undo-390.png"))
 
     undo.click()
