@@ -268,3 +268,17 @@ def test_compare_variants_opens_the_version_as_an_experiment_base(demo: Path) ->
     exp = X.load(Ledger(demo), at.session_state[session.COMPARE_OPEN_KEY])
     assert exp is not None and exp.base["prompt"] == "A kite over the dunes"
     assert library_view.GO_KEY not in at.session_state
+
+
+def test_a_take_under_its_version_says_its_state_in_plain_words(demo: Path) -> None:
+    from ui.results import jobs_view
+
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
+    save_preset(at, "text", "Kite")
+    generate(at, "text")
+    at.switch_page(LIBRARY).run()
+    [line] = [c.value for c in at.caption if " · made " in c.value]
+    plain = {label.capitalize() for label in jobs_view.STATE_LABELS.values()}
+    assert line.split(" · ")[0] in plain | {"Done, saving video"}, line

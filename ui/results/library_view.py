@@ -295,9 +295,9 @@ def _draw_takes(name: str, number: int) -> list[Any]:
     for i, job in enumerate(takes):
         with cols[i % TAKE_THUMBS_PER_ROW], st.container(border=True):
             jobs_view.video_player(job)  # from the media route: the browser streams it, nothing read here
-            state = getattr(job.state, "value", job.state)
+            state = jobs_view.state_label(job).capitalize()  # plain words ("Done"), not "succeeded"
             made = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at))
-            st.caption(f"{state} · {session.params_summary(job)} · {made}")
+            st.caption(escape_markdown(f"{state} · {session.params_summary(job)} · made {made}"))
     return takes
 
 
