@@ -128,13 +128,26 @@ def poll_interval(active_count: int | None = None) -> float:
     return config.LIVE_FALLBACK_EVERY_S
 
 
+TOAST_WORDS_CHARS = 60
+
+
+def toast_words(text: str, limit: int = TOAST_WORDS_CHARS) -> str:
+    """The start of a prompt for a toast: whole words, "…" when cut (never "wheat fields at g")."""
+    text = " ".join(str(text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
+    return cut.rstrip(" ,;:.") + "…"
+
+
 def _announce(job, since: float, toasted: set[str]) -> bool:
     """A toast for a job that became ready (video saved) or failed since this tab started; True if a video."""
     if job.id in toasted or job.state not in FINAL_STATES or not job.history or job.history[-1].at < since:
         return False
     if job.state == JobState.SUCCEEDED and job.video_file:
         toasted.add(job.id)
-        st.toast(f"Video ready: {job.prompt_preview[:40] or job.endpoint_id}", icon=":material/movie:")
+        st.toast(f"Video ready: {escape_markdown(toast_words(job.prompt_preview) or job.endpoint_id)}",
+                 icon=":material/movie:")
         return True
     if job.state == JobState.FAILED:
         toasted.add(job.id)

@@ -34,7 +34,8 @@ OPEN_KEY = "welcome.open"  # reopened from the sidebar: shown whatever jobs exis
 STEPS = (
     "**Describe** the video: in words, or starting from a picture or a video of yours.",
     "**Generate**: the app checks the request, sends it and follows the job for you.",
-    "**Watch and keep** it: the video plays in the Gallery, ready to download.",
+    "**Watch and keep** it: the video plays right here under Generate, ready to download or keep in the "
+    "Library.",
 )
 DEMO_SENTENCE = ("You are in demo mode: nothing goes to a real router and nothing is charged; the videos "
                  "are placeholder clips. Add an API key in Settings to make real ones.")

@@ -216,3 +216,69 @@ def test_owners_shown_and_delete_only_for_the_owner_or_an_admin(demo: Path, monk
     assert [v.number for v in lib.versions("Alice's")] == [1]
     at.button(key="library.Bob's.delete").click().run()
     assert not at.exception and lib.versions("Bob's") == []
+
+
+def test_a_load_cut_short_by_another_rerun_still_opens_the_create_page(demo: Path) -> None:
+    """Load does its work in the click's callback (it runs as the click's run begins) and the Library page
+    follows it on its next run: a run cut short by another rerun (a job finishing, a component's value) no
+    longer loses the click. Here the Library run after the callback is the one that moves."""
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
+    save_preset(at, "text", "Kite")
+    at.button(key="create.text.__start_over").click().run()
+    at.switch_page(LIBRARY).run()
+    at.session_state[library_view.GO_KEY] = (PAGES["text"], None)  # left by the callback of a cut run
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Text to video"
+    assert library_view.GO_KEY not in at.session_state
+    at.switch_page(LIBRARY).run()  # followed once: the Library opens again
+    assert at.title[0].value == "Library"
+
+
+def test_load_of_a_version_deleted_meanwhile_says_so_and_stays(demo: Path) -> None:
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
+    save_preset(at, "text", "Kite")
+    at.switch_page(LIBRARY).run()
+    server.services(demo, start=False).library.delete("Kite")  # another tab deletes it
+    at.button(key="library.Kite.load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Library"
+    assert library_view.GO_KEY not in at.session_state
+    assert any("could not be opened" in e.value for e in at.error)
+    assert any("no longer exists" in t.value for t in at.text)
+
+
+def test_compare_variants_opens_the_version_as_an_experiment_base(demo: Path) -> None:
+    from core.compare import experiments as X
+    from core.storage.ledger import Ledger
+    from ui import session
+
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
+    save_preset(at, "text", "Kite")
+    at.switch_page(LIBRARY).run()
+    at.button(key="library.Kite.compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Compare"
+    exp = X.load(Ledger(demo), at.session_state[session.COMPARE_OPEN_KEY])
+    assert exp is not None and exp.base["prompt"] == "A kite over the dunes"
+    assert library_view.GO_KEY not in at.session_state
+
+
+def test_a_take_under_its_version_says_its_state_in_plain_words(demo: Path) -> None:
+    from ui.results import jobs_view
+
+    at = open_page("text")
+    p = prefix(at, "text")
+    at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
+    save_preset(at, "text", "Kite")
+    generate(at, "text")
+    at.switch_page(LIBRARY).run()
+    [line] = [c.value for c in at.caption if " · made " in c.value]
+    plain = {label.capitalize() for label in jobs_view.STATE_LABELS.values()}
+    assert line.split(" · ")[0] in plain | {"Done, saving video"}, line

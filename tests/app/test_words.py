@@ -89,3 +89,21 @@ def test_a_quick_click_after_a_refusal_is_a_new_click(demo: Path) -> None:  # no
     at.text_area(key=f"{prefix(at, 'text')}.prompt").input("A kite over the dunes at noon").run()
     generate(at, "text")  # well inside the burst window in AppTest: milliseconds later
     assert len(session_jobs(at)) == 1
+
+
+def test_the_welcome_says_where_the_video_plays() -> None:
+    """Issue 16 §1: the take plays on the Create page, under Generate (no longer only in the Gallery)."""
+    watch = welcome.STEPS[2]
+    assert "under Generate" in watch and "Gallery" not in watch
+
+
+def test_video_ready_toast_cuts_the_prompt_at_a_word() -> None:
+    from ui import frame
+
+    words = "A red kite glides over wheat fields at golden hour, slow pan right over the hills"
+    cut = frame.toast_words(words)
+    assert cut == "A red kite glides over wheat fields at golden hour, slow pan…"
+    assert len(cut) <= frame.TOAST_WORDS_CHARS + 1 and words.startswith(cut[:-1])
+    assert frame.toast_words("A short   prompt\n") == "A short prompt"
+    assert frame.toast_words("x" * 80).endswith("…") and len(frame.toast_words("x" * 80)) == 61
+    assert frame.toast_words("") == ""

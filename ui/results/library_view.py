@@ -13,6 +13,7 @@ templates in core.authoring.templates. Prompts are user text: shown with st.text
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -294,13 +295,13 @@ def _draw_takes(name: str, number: int) -> list[Any]:
     for i, job in enumerate(takes):
         with cols[i % TAKE_THUMBS_PER_ROW], st.container(border=True):
             jobs_view.video_player(job)  # from the media route: the browser streams it, nothing read here
-            state = getattr(job.state, "value", job.state)
+            state = jobs_view.state_label(job).capitalize()  # plain words ("Done"), not "succeeded"
             made = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at))
-            st.caption(f"{state} · {session.params_summary(job)} · {made}")
+            st.caption(escape_markdown(f"{state} · {session.params_summary(job)} · made {made}"))
     return takes
 
 
-def _version_block(name: str, versions: list[Any]) -> None:
+def _version_block(name: str, versions: list[Any], position: int | None = None) -> None:
     numbers = [_version_number(v) for v in versions]
     latest = versions[-1]
     chosen_n = st.segmented_control("Version", numbers, default=numbers[-1], key=f"library.{name}.version",
@@ -317,22 +318,13 @@ def _version_block(name: str, versions: list[Any]) -> None:
                 for label, value in library.labelled_params(version.endpoint_id, version.body)]
         st.dataframe(rows, hide_index=True, width="stretch")
     with st.container(horizontal=True):
-        if st.button("Load", key=f"library.{name}.load", icon=":material/input:", type="primary",
-                     help=f"Open v{chosen_n} on the {MODE_TITLES[mode]} page"):
-            try:
-                body = lib().body(version)  # cached images back to inline Base64
-            except FileNotFoundError as exc:
-                st.error("This version cannot be loaded: an image it uses is no longer stored.")
-                st.text(str(exc))
-                st.stop()
-            on_load(mode, version.endpoint_id, body, name, chosen_n)
-            if session.current_router() != endpoint.router:
-                session.set_router(endpoint.router)
-            st.switch_page(catalog.MODE_PAGES[mode])
-        if st.button("Compare variants", key=f"library.{name}.compare", icon=":material/compare:",
-                     help=f"Open v{chosen_n} as the base of a new experiment on the Compare page"):
-            nav.open_in_compare(version.endpoint_id, lib().body(version), str(mode))
-        _delete_buttons(name, versions, version)
+        st.button("Load", key=f"library.{name}.load", icon=":material/input:", type="primary",
+                  help=f"Open v{chosen_n} on the {MODE_TITLES[mode]} page", on_click=on_load_version,
+                  args=(name, chosen_n))
+        st.button("Compare variants", key=f"library.{name}.compare", icon=":material/compare:",
+                  help=f"Open v{chosen_n} as the base of a new experiment on the Compare page",
+                  on_click=on_compare_version, args=(name, chosen_n))
+        _delete_buttons(name, versions, version, position)
     _owner_lines(versions, version)
     st.markdown("**Takes**")
     takes = _draw_takes(name, chosen_n)
@@ -359,6 +351,8 @@ def _version_block(name: str, versions: list[Any]) -> None:
 
 
 UNDO_KEY = "library.undo"  # what this session deleted last (core.storage.library.Removed): Undo puts it back
+UNDO_AT_KEY = "library.undo_at"  # where it was in the list of prompts (0-based, all pages): Undo's place
+UNDO_TOKEN_KEY = "library.undo_token"  # which delete the Undo line was last scrolled into view for
 
 
 def lint_count_line(versions: list[Any]) -> str:
@@ -378,20 +372,23 @@ def _lint_counts(versions: list[Any], version: Any) -> None:
             st.text("\n".join(f"{c.field}: {c.message}" for c in found))
 
 
-def on_delete(name: str, number: int | None) -> None:
+def on_delete(name: str, number: int | None, position: int | None = None) -> None:
     """Delete a version (or the whole preset), asked first; core checks the right again and refuses in plain
-    words. What was deleted is kept in this session for Undo."""
+    words. What was deleted is kept in this session for Undo, and where it was in the list (`position`): the
+    Undo line is drawn there, in view, not at the top of a page scrolled down (seen at 390 px)."""
     try:
         removed = lib().remove(name, number, allowed=may_delete)
     except PermissionError as exc:
         _flash(str(exc))
         return
     st.session_state[UNDO_KEY] = removed
-    _flash(f"Deleted “{name}”." if number is None else f"Deleted v{number} of “{name}”.")
+    st.session_state[UNDO_AT_KEY] = position  # the Undo line says what went, there: no toast over it
+    st.session_state[UNDO_TOKEN_KEY] = f"{time.time():.6f}"  # this delete's Undo is scrolled into view once
 
 
 def on_undo_delete() -> None:
     removed = st.session_state.pop(UNDO_KEY, None)
+    st.session_state.pop(UNDO_AT_KEY, None)
     if removed is None:
         return
     back = lib().restore(removed)
@@ -403,8 +400,32 @@ def on_undo_delete() -> None:
                "numbers were saved again since.")
 
 
+UNDO_CLASS = "st-key-library-undo"  # Streamlit's class for the container keyed "library-undo"
+_SCROLL_JS = """
+export default function (component) {
+  var data = component.data || {};
+  if (!data.token || window.__studioUndoScrolled === data.token) return;
+  window.__studioUndoScrolled = data.token;
+  var tries = 0;
+  var go = function () {
+    var el = document.querySelector("." + data.target);
+    if (el) { el.scrollIntoView({block: "center"}); return; }
+    if (++tries < 40) setTimeout(go, 50);
+  };
+  go();
+}
+"""
+
+
+@functools.cache
+def _scroll_component():
+    """A zero-height component (Streamlit's v2 components: our inline script, no iframe) that brings the Undo
+    line into view once per delete: the page stays scrolled where the deleted preset's Delete button was."""
+    return st.components.v2.component("studio_library_undo_scroll", html="<span></span>", js=_SCROLL_JS)
+
+
 def undo_line() -> None:
-    """Under the Library's title, after a delete: what went, and Undo."""
+    """Where the deleted prompt was in the list, after a delete: what went, and Undo (brought into view)."""
     removed = st.session_state.get(UNDO_KEY)
     if removed is None:
         return
@@ -412,6 +433,9 @@ def undo_line() -> None:
     with st.container(horizontal=True, vertical_alignment="center", key="library-undo"):
         st.caption(escape_words(f"Deleted {what}."))
         st.button("Undo", key="library.undo_btn", icon=":material/undo:", on_click=on_undo_delete)
+    token = st.session_state.get(UNDO_TOKEN_KEY)
+    if token:
+        _scroll_component()(key="library.undo_scroll", height=0, data={"target": UNDO_CLASS, "token": token})
 
 
 def delete_question(name: str, versions: list[Any], number: int | None) -> str:
@@ -424,20 +448,20 @@ def delete_question(name: str, versions: list[Any], number: int | None) -> str:
             "it back.")
 
 
-def _delete_buttons(name: str, versions: list[Any], version: Any) -> None:
+def _delete_buttons(name: str, versions: list[Any], version: Any, position: int | None = None) -> None:
     """Delete for the owner (or an admin) only: the preset (its first version's owner), and the chosen
     version when there are several (its own owner). Each asks first."""
     if may_delete(versions[0].owner):
         with st.popover("Delete preset", icon=":material/delete:"):
             st.markdown(escape_words(delete_question(name, versions, None)))
             st.button("Delete the preset", key=f"library.{name}.delete", icon=":material/delete_forever:",
-                      type="primary", on_click=on_delete, args=(name, None))
+                      type="primary", on_click=on_delete, args=(name, None, position))
     number = _version_number(version)
     if len(versions) > 1 and may_delete(version.owner):
         with st.popover(f"Delete v{number}", icon=":material/delete:"):
             st.markdown(escape_words(delete_question(name, versions, number)))
             st.button(f"Delete v{number}", key=f"library.{name}.delete_version", type="primary",
-                      icon=":material/delete_forever:", on_click=on_delete, args=(name, number))
+                      icon=":material/delete_forever:", on_click=on_delete, args=(name, number, position))
 
 
 def _owner_lines(versions: list[Any], version: Any) -> None:
@@ -570,11 +594,94 @@ def _page_number(total: int) -> int:
     return int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY))
 
 
+GO_KEY = "library.go_to"  # (page, query params) a Load or Compare click chose: the next run opens it
+LOAD_ERROR_KEY = "library.load_error"  # why a Load or Compare click could not open the version
+
+
+def _go_after_load(mode: Mode | str, router: str) -> None:
+    """Queued by a Load click's callback, done by the page's next run (`follow_load`). A callback runs as
+    the click's run begins, so the move survives a run cut short by another rerun (a job finishing, a
+    component's value): with `if st.button(...)` in the page body the click was then lost, and Load did
+    nothing (seen in Chromium on a busy machine)."""
+    if session.current_router() != router:
+        session.set_router(router)
+    st.session_state[GO_KEY] = (catalog.MODE_PAGES[Mode(mode)], None)
+
+
+def _version_and_body(name: str, number: int) -> tuple[Any, dict[str, Any]] | None:
+    """The version and its body ready for a form; None (and why, for the page's next run) when it cannot."""
+    version = lib().get_version(name, number)
+    if version is None:  # deleted meanwhile (another tab, another person)
+        st.session_state[LOAD_ERROR_KEY] = f"v{number} of “{name}” no longer exists."
+        return None
+    try:
+        return version, lib().body(version)  # cached images back to inline Base64
+    except FileNotFoundError as exc:
+        st.session_state[LOAD_ERROR_KEY] = (f"v{number} of “{name}” uses an image that is no longer "
+                                            f"stored. {exc}")
+        return None
+
+
+def on_compare_version(name: str, number: int) -> None:
+    """'Compare variants': a new experiment with this version as its base, opened like Load."""
+    found = _version_and_body(name, number)
+    if found is None:
+        return
+    version, body = found
+    mode = catalog.mode_of(catalog.get(version.endpoint_id), version.body)
+    exp_id = session.open_experiment(version.endpoint_id, body, str(mode))
+    st.session_state[GO_KEY] = (nav.COMPARE_PAGE, {"exp": exp_id})
+
+
+def on_load_version(name: str, number: int) -> None:
+    found = _version_and_body(name, number)
+    if found is None:
+        return
+    version, body = found
+    endpoint = catalog.get(version.endpoint_id)
+    mode = catalog.mode_of(endpoint, version.body)
+    on_load(mode, version.endpoint_id, body, name, number)
+    _go_after_load(mode, endpoint.router)
+
+
+def on_load_template(mode: Mode | str, index: int) -> None:
+    tpl = _templates_for(mode)[index]
+    on_template(mode, None, index)
+    _go_after_load(mode, catalog.get(tpl.endpoint_id).router)
+
+
+def follow_load() -> None:
+    """Open the Create page a Load chose (see `_go_after_load`)."""
+    target = st.session_state.pop(GO_KEY, None)
+    if target:
+        page, query = target
+        st.switch_page(page, query_params=query)
+
+
+def _load_error() -> None:
+    found = st.session_state.pop(LOAD_ERROR_KEY, None)
+    if found:
+        st.error("This version could not be opened.", icon=":material/error:")
+        st.text(found)  # names a preset and maybe a file: plain text
+
+
+def _undo_place(offset: int, shown: int) -> int | None:
+    """Where on this page of prompts the Undo line goes: the deleted prompt's place (0 … shown); when that
+    place is not on this page (another page, a search), at the top of the list."""
+    if st.session_state.get(UNDO_KEY) is None:
+        return None
+    at = st.session_state.get(UNDO_AT_KEY)
+    if isinstance(at, int) and 0 <= at - offset <= shown:
+        return at - offset
+    return 0
+
+
 def render_library_page() -> None:
+    follow_load()
     st.title("Library")
     welcome.demo_badge()
     _show_flash()
-    undo_line()
+    _load_error()
     st.caption("Your saved prompts, their versions and the videos made from them (takes).")
     search = st.text_input("Search prompts", key="library.search", placeholder="name or words")
     total = lib().count_prompts(search)
@@ -586,13 +693,19 @@ def render_library_page() -> None:
     if not total:
         st.info("No saved prompts match." if search.strip() else "No saved prompts yet. Use “Save as preset” "
                 "on a Create page, or start from a template below.")
-    for name in (_name(p) for p in summaries):
+    names = [_name(p) for p in summaries]
+    undo_at = _undo_place(offset, len(names))
+    for i, name in enumerate(names):
+        if undo_at == i:
+            undo_line()
         versions = list(lib().versions(name))
         if not versions:
             continue
         title = f"{name} · v{_version_number(versions[-1])} · {_short(_prompt_of(versions[-1].body))}"
         with st.expander(escape_words(title)):
-            _version_block(name, versions)
+            _version_block(name, versions, offset + i)
+    if undo_at == len(names):
+        undo_line()
     _export_import(total > 0 if not search.strip() else lib().count_prompts() > 0)
     st.subheader("Starter templates")
     st.caption("Each teaches the prompt's reference tokens; load one and change it.")
@@ -603,8 +716,5 @@ def render_library_page() -> None:
                 st.markdown(f"**{tpl.name}** · {MODE_TITLES[mode]} · {target.router_label}")
                 st.caption(tpl.explanation)
                 st.code(_prompt_of(tpl.body), language=None, wrap_lines=True)
-                if st.button("Load", key=f"library.tpl.{mode}.{i}", icon=":material/input:"):
-                    on_template(mode, None, i)
-                    if session.current_router() != target.router:
-                        session.set_router(target.router)
-                    st.switch_page(catalog.MODE_PAGES[mode])
+                st.button("Load", key=f"library.tpl.{mode}.{i}", icon=":material/input:",
+                          on_click=on_load_template, args=(mode, i))
