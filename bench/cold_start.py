@@ -51,7 +51,8 @@ TARGET_RATIO = 1.5
 RENDERED_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  return [...document.querySelectorAll('textarea, input')].some(e => e.getAttribute('aria-label') === 'Prompt');
+  const boxes = [...document.querySelectorAll('textarea, input')];
+  return boxes.some(e => e.getAttribute('aria-label') === 'Prompt');
 }"""
 
 
@@ -122,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                 for name, script, cwd in apps:
                     ready, rendered = one_start(browser, script, cwd, work)
                     figures[name].append((ready, rendered))
-                    print(f"round {r + 1} {name:<8} healthy {ready:5.2f} s   first page rendered {rendered:5.2f} s",
-                          flush=True)
+                    print(f"round {r + 1} {name:<8} healthy {ready:5.2f} s   "
+                          f"first page rendered {rendered:5.2f} s", flush=True)
             browser.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
