@@ -511,6 +511,7 @@ VOTE_CRITERIA_DEFAULT = ("Closer to the prompt", "Better motion", "Better look")
 VOTE_CRITERION_MAX_CHARS = 60
 VOTE_MAX_CRITERIA = 6
 VOTE_MIN_SHOWN, VOTE_MAX_SHOWN = 2, 4  # takes on one ballot
+GRID_VIDEO_TIMEOUT_S = 300.0  # the grid MP4 child process is stopped after this (core/compare/grid_video)
 RANK_ALPHA = 0.05  # Bradley–Terry regularisation (choix pseudo-counts): finite strengths for 3–0
 RANK_BOOTSTRAP_ROUNDS = 100  # refits on resampled votes for the interval (bench/ranking.py)
 RANK_BOOTSTRAP_TOL = 1e-5  # a refit stops here (L1 change of the strengths): an interval needs no more
