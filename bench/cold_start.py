@@ -15,6 +15,11 @@ The browser is warm (launched before the clock starts); each round is a new serv
 directory and a new browser context (no cached frontend files). The figures are medians over the rounds and
 the ratio is app / trivial (target ≤ 1.5). `--before` measures another checkout (e.g. a `git worktree` of an
 older commit) in the same rounds.
+
+Before the rounds: `python -X importtime` of the server module (`import streamlit_app`, what the server
+imports before it answers) and of the server module plus the default page's modules (what the first script
+run needs), per checkout, medians of IMPORT_ROUNDS fresh interpreters, with the heaviest third-party
+packages in that chain.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ HEALTH_POLL_S = 0.02
 START_TIMEOUT_S = 120.0
 PAGE_TIMEOUT_MS = 120_000
 TARGET_RATIO = 1.5
+IMPORT_ROUNDS = 5
+FIRST_PAGE = ("ui.frame", "ui.phone", "ui.session", "ui.create.page")
+WATCHED = ("av", "numpy", "PIL", "pandas", "scipy", "choix", "boto3", "psycopg", "uvicorn", "pydantic",
+           "httpx", "streamlit")
 # the first complete script run: the Prompt box is there and the app's root says the script is not running
 RENDERED_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -100,6 +109,39 @@ def one_start(browser, script: Path, cwd: Path, work: Path) -> tuple[float, floa
         log.close()
 
 
+def import_times(cwd: Path, modules: tuple[str, ...]) -> tuple[float, dict[str, float]]:
+    """(ms to import `modules` in a fresh interpreter, {watched package: its cumulative ms when imported})."""
+    code = "; ".join(f"import {m}" for m in modules)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=cwd, capture_output=True,
+                          text=True, env={**_env(cwd / "none", cwd)}, check=True)
+    total, packages = 0.0, {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = (x.strip() for x in line.removeprefix("import time:").split("|"))
+        if not cumulative.isdigit():
+            continue
+        if name.strip() in WATCHED:
+            packages[name.strip()] = int(cumulative) / 1000
+        if name in modules and not line.split("|")[2].startswith("  "):  # one of `code`'s own imports
+            total += int(cumulative) / 1000
+    return total, packages
+
+
+def print_import_times(apps: list[tuple[str, Path, Path]]) -> None:
+    for label, modules in (("import streamlit_app", ("streamlit_app",)),
+                           ("+ the first page's modules", ("streamlit_app", *FIRST_PAGE))):
+        print(f"python -X importtime, {label} (median of {IMPORT_ROUNDS}):")
+        for name, _, cwd in apps:
+            if name == "trivial":
+                continue
+            runs = [import_times(cwd, modules) for _ in range(IMPORT_ROUNDS)]
+            total = statistics.median(t for t, _ in runs)
+            heavy = {p: statistics.median(r[1].get(p, 0.0) for r in runs) for p in WATCHED}
+            shown = ", ".join(f"{p} {ms:.0f}" for p, ms in sorted(heavy.items(), key=lambda kv: -kv[1]) if ms)
+            print(f"  {name:<8} {total:6.0f} ms   (in it, ms: {shown})", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
@@ -115,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         apps.append(("before", args.before.resolve() / "streamlit_app.py", args.before.resolve()))
     apps.append(("after", ROOT / "streamlit_app.py", ROOT))
     figures: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in apps}
+    print_import_times(apps)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
