@@ -171,13 +171,14 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\nmedians over {args.rounds} rounds (load average now {os.getloadavg()[0]:.1f}):")
-    base = statistics.median(r for _, r in figures["trivial"])
-    for name, rows in figures.items():
-        ready = statistics.median(a for a, _ in rows)
-        rendered = statistics.median(b for _, b in rows)
-        print(f"  {name:<8} healthy {ready:5.2f} s   first page {rendered:5.2f} s   "
-              f"(page after healthy {rendered - ready:4.2f} s)   ×{rendered / base:.2f} the trivial app")
+    for how, pick in (("medians", statistics.median), ("best rounds (least disturbed by other work)", min)):
+        print(f"\n{how} over {args.rounds} rounds (load average now {os.getloadavg()[0]:.1f}):")
+        base = pick(r for _, r in figures["trivial"])
+        for name, rows in figures.items():
+            ready = pick(a for a, _ in rows)
+            rendered = pick(b for _, b in rows)
+            print(f"  {name:<8} healthy {ready:5.2f} s   first page {rendered:5.2f} s   "
+                  f"(page after healthy {rendered - ready:4.2f} s)   ×{rendered / base:.2f} the trivial app")
     print(f"target: ≤ {TARGET_RATIO}× the trivial app")
     return 0
 
