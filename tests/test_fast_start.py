@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from core import config, server
@@ -96,3 +97,9 @@ def test_the_server_start_freezes_what_is_loaded_so_each_run_collects_little(dat
         assert len(gc.get_objects()) < gc.get_freeze_count()
     finally:
         gc.unfreeze()
+
+
+def test_streamlit_runs_no_full_collection_after_each_script_run():
+    """Decided with figures (bench/post_script_gc.py, ARCHITECTURE.md "Fast start"): off."""
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert settings["runner"]["postScriptGC"] is False
