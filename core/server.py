@@ -343,8 +343,7 @@ def start_in_background(warm: Callable[[], object] | None = None, *,
                 warm()
             except Exception:  # the page's own import shows it
                 log.exception("warming the first page's imports failed")
-        if freeze:
-            gc.collect()
+        if freeze:  # no gc.collect() first: a full pass here would hold the first page's script run
             gc.freeze()
 
     thread = threading.Thread(target=start, name="studio-start", daemon=True)
