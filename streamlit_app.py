@@ -14,10 +14,23 @@ from __future__ import annotations
 import streamlit as st
 
 if __name__ != "__main__":  # imported by the server process, once: the ASGI app
+    import importlib
+
     from core import server
 
+    # what the first script run imports (the frame and the default page), imported in the server's start
+    # thread while the browser loads the page (issue 21: fast start); numpy and PIL.ImageFile: Streamlit turns
+    # the favicon and the logo files into URLs with them; the icon names: the pages' :material/…: icons
+    FIRST_PAGE_MODULES = ("ui.frame", "ui.phone", "ui.session", "ui.create.page", "ui.create.storyboard",
+                          "ui.improve", "numpy", "PIL.ImageFile", "streamlit.material_icon_names")
+
+    def _warm() -> None:
+        for name in FIRST_PAGE_MODULES:
+            importlib.import_module(name)
+
     routes = server.routes(st.get_option("server.baseUrlPath"))  # st.App mounts ours at the root
-    app = st.App("streamlit_app.py", routes=routes, lifespan=server.lifespan, middleware=server.middleware())
+    app = st.App("streamlit_app.py", routes=routes, lifespan=server.lifespan_with(_warm),
+                 middleware=server.middleware())
 else:  # a script run of one browser session
     from pathlib import Path
 

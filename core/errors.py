@@ -19,8 +19,10 @@
     │                                says the same as a phrase after "This address …"
     ├── SubmissionUnknownError       a submit may have reached the router but we got no answer:
     │                                never replayed automatically; the user checks first
-    └── ChatModelError               the operator's chat model ("Improve the wording") could not be
-                                     asked or did not answer usably (core/net/llm.py)
+    ├── ChatModelError               the operator's chat model ("Improve the wording") could not be
+    │                                asked or did not answer usably (core/net/llm.py)
+    └── GridVideoError               the grid as one MP4 could not be made: a video unreadable, out of
+                                     time, its maker stopped (core/compare/grid_video.py)
 
 No exception text ever contains an API key: messages are built from fixed phrases and
 router-supplied error text, and `redact()` scrubs anything that passes through.
@@ -146,6 +148,12 @@ class ChatModelError(StudioError):
     """The chat model behind "Improve the wording" failed: no answer, an error status, an unreadable reply."""
 
     default_message = "The chat model did not answer. Try again in a little while."
+
+
+class GridVideoError(StudioError):
+    """The grid video's build (a child process) failed, was stopped or ran out of time; plain words."""
+
+    default_message = "The grid video could not be made."
 
 
 _STATUS_TO_ERROR: dict[int, type[RouterError]] = {

@@ -116,7 +116,7 @@ export default function (component) {
   var feed = window.__studioLiveFeed;
   if (!feed) feed = window.__studioLiveFeed = studioFeed(d.url, d.every_ms);
   var mine = {
-    watch: new Set(d.watch || []), anyNew: !!d.new_jobs, finished: !!d.finished,
+    watch: new Set((d.watch || "").split(" ").filter(Boolean)), anyNew: !!d.new_jobs, finished: !!d.finished,
     active: (d.active === null || d.active === undefined) ? null : d.active,
     seq: d.seq, gapMs: d.gap_ms, last: 0, pending: null, trigger: component.setTriggerValue,
     askMs: d.ask_ms || 0
@@ -151,7 +151,9 @@ def live_trigger(key: str, *, watch: list[str] = (), new_jobs: bool = False, act
         "every_ms": int(config.LIVE_ASK_EVERY_S * 1000),
         "gap_ms": int((min_gap_s if min_gap_s is not None else session.live_min_gap_s()) * 1000),
         "seq": feed.seq,
-        "watch": [feed.token(job_id) for job_id in watch],
+        # one string, not a list: a list or dict in a component's data makes Streamlit import pandas to ask
+        # whether it is a data frame (issue 21: fast start)
+        "watch": " ".join(feed.token(job_id) for job_id in watch),
         "new_jobs": new_jobs,
         "active": active,
         "finished": finished,

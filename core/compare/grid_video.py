@@ -9,18 +9,33 @@ before that time, so only one frame per source is held, whatever the clips' leng
 longest holds its last frame; a cell with no video is a grey tile with its row and column labels. Tiles
 share one size (the first clip's aspect ratio; other clips are letterboxed); the labels are drawn once with
 Pillow's bundled font. Output: H.264 (libx264), yuv420p, moov atom first (faststart), no sound.
+
+The build runs in a child process (`python -m core.compare.grid_video`, the request on its stdin, one JSON
+line back): FFmpeg's and Python's memory for decoding sixteen clips goes away with the child, where in the
+server each build kept 110–120 MB more resident (issue 21; bench/grid_video_memory.py). The child gets
+config.GRID_VIDEO_TIMEOUT_S, then it is stopped; what went wrong comes back as GridVideoError in plain words
+(ValueError for a grid that does not fit, as before). `render_in_this_process` is the build itself.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
-from PIL import Image, ImageDraw, ImageFont
+from core import config
+from core.errors import GridVideoError
+
+if TYPE_CHECKING:  # PyAV and Pillow are imported by the build (in the child), not by the server that asks
+    import av
+    from PIL import Image, ImageDraw, ImageFont
 
 DEFAULT_FPS = 24
 DEFAULT_MAX_WIDTH = 1280
@@ -88,6 +103,9 @@ def _even(n: float) -> int:
 
 def probe(path: Path) -> tuple[int, int, float]:
     """(width, height, duration in seconds) of a clip's first video stream."""
+    import av
+
+
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         if container.duration is not None:
@@ -100,6 +118,8 @@ def probe(path: Path) -> tuple[int, int, float]:
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 
@@ -164,6 +184,9 @@ def _letterbox(tile_w: int, tile_h: int, src_w: int, src_h: int) -> tuple[int, i
 def background(layout: Layout, cells: list[list[Path | None]], row_labels: list[str],
                col_labels: list[str]) -> Image.Image:
     """The still part of every frame: labels, black tiles for clips, grey labelled tiles for empty cells."""
+    from PIL import Image, ImageDraw
+
+
     img = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
     draw = ImageDraw.Draw(img)
     font = _font(max(10, int(layout.header_h * FONT_FRACTION)))
@@ -193,6 +216,13 @@ def background(layout: Layout, cells: list[list[Path | None]], row_labels: list[
     return img
 
 
+def _check_shape(cells: list[list[Path | None]], row_labels: list[str], col_labels: list[str]) -> None:
+    if len(cells) != len(row_labels) or any(len(row) != len(col_labels) for row in cells):
+        raise ValueError("the cells do not match the row and column labels")
+    if not any(p is not None for row in cells for p in row):
+        raise ValueError("the grid has no video to show")
+
+
 def render_grid_video(
     out_path: Path | str,
     *,
@@ -201,14 +231,91 @@ def render_grid_video(
     col_labels: list[str],
     fps: int = DEFAULT_FPS,
     max_width: int = DEFAULT_MAX_WIDTH,
+    timeout_s: float = config.GRID_VIDEO_TIMEOUT_S,
 ) -> Path:
-    """Write the grid as one MP4 at `out_path` (as long as its longest clip) and return the path.
-    ValueError when the shapes disagree or there is no clip at all."""
-    if len(cells) != len(row_labels) or any(len(row) != len(col_labels) for row in cells):
-        raise ValueError("the cells do not match the row and column labels")
+    """Write the grid as one MP4 at `out_path` (as long as its longest clip) and return the path; built in a
+    child process given `timeout_s` (see the module docstring). ValueError when the shapes disagree, there is
+    no clip at all or the columns do not fit; GridVideoError (plain words) when the build fails, is stopped
+    or runs out of time (no file is left at `out_path` then)."""
+    _check_shape(cells, row_labels, col_labels)
+    out_path = Path(out_path)
+    request = {"out": str(out_path), "cells": [[None if p is None else str(p) for p in row] for row in cells],
+               "row_labels": [str(x) for x in row_labels], "col_labels": [str(x) for x in col_labels],
+               "fps": fps, "max_width": max_width}
+    root = str(Path(__file__).resolve().parents[2])  # the child imports this very checkout
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(x for x in (root, os.environ.get("PYTHONPATH")) if x)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "core.compare.grid_video"], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=timeout_s, env=env, cwd=root,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        out_path.unlink(missing_ok=True)
+        raise GridVideoError(f"The grid video took longer than {timeout_s:g} seconds and was stopped. "
+                             "Fewer rows or columns, or shorter takes, make it quicker.") from None
+    answer = _answer(done.stdout)
+    if done.returncode == 0 and answer.get("ok"):
+        return out_path
+    out_path.unlink(missing_ok=True)
+    if answer.get("kind") == "shape":
+        raise ValueError(answer.get("message") or "the grid does not fit")
+    if answer.get("message"):
+        raise GridVideoError(f"The grid video could not be made: {answer['message']}.")
+    raise GridVideoError("The grid video could not be made: its maker stopped before it finished (it may "
+                         "have run out of memory). Fewer rows or columns make it lighter.")
+
+
+def _answer(stdout: str) -> dict:
+    """The child's one JSON line (the last line of its output); {} when there is none."""
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            found = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return found
+    return {}
+
+
+def _build_from_request(request: dict) -> dict:
+    """What the child does with one request: the build, and its outcome as the answer to print."""
+    import av
+
+
+    cells = [[None if p is None else Path(p) for p in row] for row in request["cells"]]
+    try:
+        render_in_this_process(request["out"], cells=cells, row_labels=request["row_labels"],
+                               col_labels=request["col_labels"], fps=int(request["fps"]),
+                               max_width=int(request["max_width"]))
+    except (av.FFmpegError, OSError) as exc:  # before ValueError: some of FFmpeg's errors are ValueErrors
+        name = Path(getattr(exc, "filename", "") or "").name
+        return {"kind": "read", "message": f"a video could not be read{f' ({name})' if name else ''}"}
+    except ValueError as exc:
+        return {"kind": "shape", "message": str(exc)}
+    return {"ok": True}
+
+
+def main() -> int:
+    """`python -m core.compare.grid_video`: one request (JSON) on stdin, one JSON line on stdout."""
+    answer = _build_from_request(json.loads(sys.stdin.read()))
+    print(json.dumps(answer), flush=True)
+    return 0 if answer.get("ok") else 1
+
+
+def render_in_this_process(
+    out_path: Path | str,
+    *,
+    cells: list[list[Path | None]],
+    row_labels: list[str],
+    col_labels: list[str],
+    fps: int = DEFAULT_FPS,
+    max_width: int = DEFAULT_MAX_WIDTH,
+) -> Path:
+    """The build itself, in this process (the child's work; see render_grid_video)."""
+    import av
+
+
+    _check_shape(cells, row_labels, col_labels)
     paths = [(r, c, Path(p)) for r, row in enumerate(cells) for c, p in enumerate(row) if p is not None]
-    if not paths:
-        raise ValueError("the grid has no video to show")
     probes = {(r, c): probe(p) for r, c, p in paths}
     first_w, first_h, _ = probes[(paths[0][0], paths[0][1])]
     aspect = (first_w, first_h) if first_w and first_h else DEFAULT_ASPECT
@@ -245,3 +352,7 @@ def render_grid_video(
         for src in sources:
             src.container.close()
     return out_path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

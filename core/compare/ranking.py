@@ -26,11 +26,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import choix
-import numpy as np
+from typing import TYPE_CHECKING
 
 from core import config
+
+if TYPE_CHECKING:  # numpy, and choix (it brings scipy: ~1.5 s), are imported where a fit runs, not with the
+    import numpy as np  # pages that merely import this module (issue 21: fast start)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ def win_chance(si: float, sj: float) -> float:
 
 def _matrices(items: Sequence[str], comps: Sequence[Comparison]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i index, j index, outcome) arrays of the usable comparisons."""
+    import numpy as np
+
     index = {item: k for k, item in enumerate(items)}
     ii = np.fromiter((index[c.a] for c in comps), dtype=np.intp, count=len(comps))
     jj = np.fromiter((index[c.b] for c in comps), dtype=np.intp, count=len(comps))
@@ -95,6 +98,8 @@ def win_matrix(n: int, ii: np.ndarray, jj: np.ndarray, outcome: np.ndarray,
                weights: np.ndarray | None = None) -> np.ndarray:
     """wins[i, j]: how often i beat j (a tie is half a win each way); `weights`: how often each vote counts
     (a bootstrap draw)."""
+    import numpy as np
+
     w = np.ones(len(ii)) if weights is None else weights
     wins = np.zeros((n, n))
     np.add.at(wins, (ii, jj), w * outcome)
@@ -104,6 +109,9 @@ def win_matrix(n: int, ii: np.ndarray, jj: np.ndarray, outcome: np.ndarray,
 
 def _fit_matrix(wins: np.ndarray, alpha: float, start: np.ndarray | None = None,
                 tol: float = 1e-8) -> np.ndarray:
+    import choix
+    import numpy as np
+
     if len(wins) < 2 or not wins.any():
         return np.zeros(len(wins))
     params = choix.ilsr_pairwise_dense(wins, alpha=alpha, initial_params=start, tol=tol)
@@ -118,6 +126,8 @@ def _usable(items: Sequence[str], comps: Iterable[Comparison]) -> list[Compariso
 def fit(items: Sequence[str], comps: Sequence[Comparison], *, alpha: float = config.RANK_ALPHA) -> np.ndarray:
     """Centred Bradley–Terry log-strengths of `items` (in their order), by choix's ILSR on the matrix of wins.
     Comparisons naming an item not in `items`, or an item against itself, are ignored; none: all zero."""
+    import numpy as np
+
     used = _usable(items, comps)
     if len(items) < 2 or not used:
         return np.zeros(len(items))
@@ -128,6 +138,8 @@ def bootstrap(items: Sequence[str], comps: Sequence[Comparison], *, rounds: int,
               alpha: float = config.RANK_ALPHA, start: np.ndarray | None = None) -> np.ndarray:
     """`rounds` × len(items) strengths fitted on votes drawn again with replacement (each draw a multinomial
     count per vote; the fit starts from `start`, the full fit, to converge in a few steps)."""
+    import numpy as np
+
     used = _usable(items, comps)
     out = np.zeros((max(0, rounds), len(items)))
     if not used or len(items) < 2:
@@ -146,6 +158,8 @@ def fisher_variances(strengths: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """How uncertain each strength is: 1 / (prior precision + Fisher information), the information of item i
     being Σ_j n_ij p_ij (1 − p_ij) (n_ij: votes between i and j). An item nobody voted on keeps the prior's
     config.RANK_PRIOR_VAR."""
+    import numpy as np
+
     diff = strengths[:, None] - strengths[None, :]
     p = 1.0 / (1.0 + np.exp(-diff))
     info = (counts * p * (1.0 - p)).sum(axis=1)
@@ -179,6 +193,8 @@ def rank(items: Sequence[str], comps: Iterable[Comparison], *, rounds: int = con
          skip: Iterable[tuple[str, str]] = ()) -> Ranking:
     """The ranking of `items` (distinct) by the comparisons between them, best first, with intervals (none
     with `rounds` 0: each interval is then its point) and the next pairs to vote on."""
+    import numpy as np
+
     items = list(dict.fromkeys(items))
     used = _usable(items, comps)
     n = len(items)

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
@@ -292,6 +291,8 @@ class EmulatorApp:
         filename = upload.filename or "image"
         if len(data) > config.EMULATOR_MAX_UPLOAD_BYTES:
             return _error(AM, 400, "file: the image is larger than 10 MB.")
+        from PIL import Image, UnidentifiedImageError  # here, not with the server (issue 21: fast start)
+
         try:
             kind = Image.open(io.BytesIO(data)).format
         except (UnidentifiedImageError, OSError):

@@ -21,13 +21,13 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
-
-import av
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from core import config
 from core.emulator import clips
+
+if TYPE_CHECKING:  # PyAV and numpy come when a clip is made, not with the server (issue 21: fast start)
+    import numpy as np
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -82,6 +82,8 @@ def _size(aspect: str, short_side: int) -> tuple[int, int]:
 
 def _recolour(picture: np.ndarray, shot: int) -> np.ndarray:
     """Another look per shot (colours rotated, every second one inverted): a hard cut between shots."""
+    import numpy as np
+
     if shot == 0:
         return picture
     out = np.roll(picture, shot % 3 or 1, axis=2)
@@ -89,6 +91,9 @@ def _recolour(picture: np.ndarray, shot: int) -> np.ndarray:
 
 
 def _make(source: Path, shape: Shape, out: Path) -> None:
+    import av
+    import numpy as np
+
     with av.open(str(source)) as src:
         stream = src.streams.video[0]
         fps = stream.average_rate or Fraction(config.EMULATOR_MADE_CLIP_FPS)
@@ -123,6 +128,9 @@ def _make(source: Path, shape: Shape, out: Path) -> None:
 
 
 def _encode_tone(audio: Any, dst: Any, seconds: float) -> None:
+    import av
+    import numpy as np
+
     rate, chunk = config.EMULATOR_MADE_CLIP_AUDIO_RATE, 1024
     total = int(seconds * rate)
     t = np.arange(total, dtype=np.float32) / rate

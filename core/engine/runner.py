@@ -33,7 +33,7 @@ from core.authoring.pricing import Estimate
 from core.engine.rights import Allowed, check_job, check_own_key, check_sender
 from core.errors import NotFoundError, StudioError, SubmissionUnknownError
 from core.jobs import access as job_access
-from core.jobs import providers, record, video_checks, video_probe
+from core.jobs import providers, record, video_checks
 from core.jobs.record import (
     InvalidTransition,
     Job,
@@ -411,6 +411,8 @@ def download_step(
 def check_video(path: Path, job: Job, t: float) -> video_checks.VideoChecks:
     """The checks of a job's video file against its request (core/jobs/video_checks.py). Never raises and
     never fails the job: a video that cannot be read is stored as such."""
+    from core.jobs import video_probe  # PyAV + numpy: with the first video, not with the server (issue 21)
+
     return video_checks.check_job_video(path, job.endpoint_id, job.body, at=t, measure=video_probe.measure)
 
 

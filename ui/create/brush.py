@@ -21,9 +21,8 @@ widget returns what the block read. Either widget draws the block when the other
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import streamlit as st
 
 from core import config
@@ -32,6 +31,9 @@ from core.authoring import camera, media
 from ui.create import brush_canvas as canvas_view
 from ui.create import widgets as w
 from ui.create.image_field import image_field
+
+if TYPE_CHECKING:  # pandas is imported by the exact-values table that uses it (issue 21: fast start)
+    import pandas as pd
 
 ROWS = ".__rows"  # a brush's table rows [(x|None, y|None)] in top-left pixels, incomplete rows included
 BASE = ".__base"  # the rows the table was started from (the editor applies its edits to these)
@@ -330,6 +332,8 @@ def _draw_view(call: Any) -> None:
 
 def _clean_rows(frame: pd.DataFrame | None) -> list[tuple[int | None, int | None]]:
     """Every row of the table, incomplete ones included (as None), in order."""
+    import pandas as pd
+
     if frame is None:
         return []
     rows = []
@@ -341,6 +345,8 @@ def _clean_rows(frame: pd.DataFrame | None) -> list[tuple[int | None, int | None
 
 
 def _table(rows: list[tuple[int | None, int | None]]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series([r[i] for r in rows], dtype="Int64") for i, c in enumerate(COLUMNS)})
 
 
