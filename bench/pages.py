@@ -1,4 +1,4 @@
-"""Page rerun benchmark: `python bench/pages.py [--reruns N] [--part all|reruns|real-size]`.
+"""Page rerun benchmark: `python bench/pages.py [--reruns N] [--part all|reruns|real-size|flat]`.
 
 Part 1: median rerun time of every page (AppTest, the real entry script) with 10 jobs in the ledger.
 Part 2: the Jobs and Gallery pages with 10, 1,000 and 10,000 finished jobs in the ledger (inserted with
@@ -15,6 +15,11 @@ requests are blocked, so the figures are the script runs alone; phase "playback"
 videos (the route streams what the browser asks for). Baseline in the same run: the old way,
 `st.video(path)`, in a throwaway entry script (bench/gallery_by_path.py) on the same data.
 Targets (issue 7): a Gallery rerun reads ≤ 1 MB from disk; server RSS ≤ 250 MB after 5 Gallery visits.
+
+Part 4 (`--part flat`, issue 21 §3): the Library, Jobs and Gallery pages (Create and Compare as controls)
+with 10,000 jobs + 2,000 Library versions (500 prompts × 4 versions, one take each) against an empty data
+directory, in the same process: a page switch (from Settings) and the median rerun (`at.run()`) per page,
+and their ratios. Target: every page ≤ 1.5× its empty-data time.
 
 Demo mode (no keys), a fresh temporary data directory per size. The seeding helpers are also used by
 the tests of the results pages.
@@ -59,6 +64,14 @@ PAGES = (
 )
 SIZES = (10, 1_000, 10_000)
 FLAT_TARGET = 2.0
+# part 4: 10k jobs + 2k Library versions against an empty data directory
+FLAT_PAGES = ("app_pages/library.py", "app_pages/jobs.py", "app_pages/gallery.py",
+              "app_pages/text_to_video.py", "app_pages/compare.py")
+FLAT_JOBS = 10_000
+FLAT_PROMPTS = 500
+FLAT_VERSIONS_EACH = 4  # 500 × 4 = 2,000 versions
+FLAT_EMPTY_TARGET = 1.5
+FLAT_SWITCH_FROM = "app_pages/settings.py"
 DEFAULT_RERUNS = 7
 T0 = 1_790_000_000.0
 SEED_ENDPOINTS = ("mulerouter/kling-v3/text-to-video", "apimart/kling-v3")
@@ -131,6 +144,26 @@ def seed_jobs(data_dir: Path, count: int, *, t0: float = T0) -> list[Job]:
     return jobs
 
 
+def seed_library(data_dir: Path, prompts: int = FLAT_PROMPTS, versions_each: int = FLAT_VERSIONS_EACH,
+                 takes: list[Job] | None = None) -> int:
+    """`prompts` named prompts of `versions_each` versions each in the Library of `data_dir` (saved through
+    Library.save, one take linked per version from `takes` when given); returns how many versions."""
+    from core.storage.library import Library
+
+    clock = iter(T0 + i for i in range(prompts * versions_each * 2))
+    lib = Library(data_dir, clock=lambda: next(clock))
+    endpoint = SEED_ENDPOINTS[0]
+    saved = 0
+    for v in range(versions_each):
+        for p in range(prompts):
+            body = seed_body(endpoint, f"Preset {p} take {v}: a harbour at dawn, gulls, slow dolly in")
+            version = lib.save(f"Preset {p:04d}", endpoint, body)
+            if takes:
+                lib.link_take(version.name, version.number, takes[saved % len(takes)].id)
+            saved += 1
+    return saved
+
+
 def _no_keys() -> None:
     for name in config.KEY_ENV_VARS.values():
         os.environ.pop(name, None)
@@ -150,6 +183,61 @@ def page_rerun_s(page: str, reruns: int) -> float:
         at.run()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def page_switch_and_rerun_s(page: str, reruns: int) -> tuple[float, float]:
+    """(median page switch from FLAT_SWITCH_FROM, median rerun) of one page, `reruns` of each, after a
+    first, warming switch."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.switch_page(page).run()
+    if at.exception:
+        raise RuntimeError(f"{page}: {[e.value for e in at.exception]}")
+    switches, runs = [], []
+    for _ in range(reruns):
+        at.switch_page(FLAT_SWITCH_FROM).run()
+        start = time.perf_counter()
+        at.switch_page(page).run()
+        switches.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        at.run()
+        runs.append(time.perf_counter() - start)
+    if at.exception:
+        raise RuntimeError(f"{page}: {[e.value for e in at.exception]}")
+    return statistics.median(switches), statistics.median(runs)
+
+
+def flat(root: Path, reruns: int) -> int:
+    """Part 4; returns 0 when every page is within FLAT_EMPTY_TARGET of its empty-data time, else 1."""
+    from core import server
+
+    figures: dict[str, dict[str, tuple[float, float]]] = {}
+    for label in ("empty", "10k"):
+        path = root / f"flat-{label}"
+        path.mkdir()
+        if label == "10k":
+            started = time.perf_counter()
+            jobs = seed_jobs(path, FLAT_JOBS)
+            versions = seed_library(path, takes=[j for j in jobs if j.video_file][-FLAT_PROMPTS:])
+            print(f"  seeded {FLAT_JOBS:,} jobs and {versions:,} Library versions in "
+                  f"{time.perf_counter() - started:.1f} s")
+        server.stop_engines()
+        os.environ[config.DATA_DIR_ENV] = str(path)
+        figures[label] = {page: page_switch_and_rerun_s(page, reruns) for page in FLAT_PAGES}
+    print(f"\nPart 4: {FLAT_JOBS:,} jobs + {FLAT_PROMPTS * FLAT_VERSIONS_EACH:,} Library versions vs an "
+          f"empty data dir (median of {reruns}; switch = from Settings to the page)")
+    print(f"  {'page':28s}{'switch empty':>14s}{'switch 10k':>12s}{'ratio':>7s}"
+          f"{'rerun empty':>13s}{'rerun 10k':>11s}{'ratio':>7s}")
+    worst = 0.0
+    for page in FLAT_PAGES:
+        (se, re_), (sf, rf) = figures["empty"][page], figures["10k"][page]
+        worst = max(worst, sf / se, rf / re_)
+        print(f"  {page:28s}{se * 1000:12.0f}ms{sf * 1000:10.0f}ms{sf / se:7.2f}"
+              f"{re_ * 1000:11.0f}ms{rf * 1000:9.0f}ms{rf / re_:7.2f}")
+    met = worst <= FLAT_EMPTY_TARGET
+    print(f"  worst ratio {worst:.2f} (target <= {FLAT_EMPTY_TARGET}): {'met' if met else 'NOT met'}")
+    return 0 if met else 1
 
 
 def _with_data(count: int, root: Path) -> Path:
@@ -375,9 +463,12 @@ def real_size(root: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Page rerun times (AppTest) and real-size Gallery reads.")
     parser.add_argument("--reruns", type=int, default=DEFAULT_RERUNS)
-    parser.add_argument("--part", choices=("all", "reruns", "real-size"), default="all")
+    parser.add_argument("--part", choices=("all", "reruns", "real-size", "flat"), default="all")
     args = parser.parse_args(argv)
     _no_keys()
+    if args.part == "flat":
+        with tempfile.TemporaryDirectory() as tmp:
+            return flat(Path(tmp), args.reruns)
     if args.part == "real-size":
         with tempfile.TemporaryDirectory() as tmp:
             real_size(Path(tmp))
