@@ -724,6 +724,28 @@ def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job],
     return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
 
 
+# --- keyset pages of the Jobs and Gallery pages (issue 21 §3; core/storage/job_store.py page) ------------
+
+
+def jobs_page(*, text: str = "", mine: bool = False, limit: int, after=None, before=None):
+    """One page of jobs, newest first, by keyset (`after`/`before`: a key of the page around it), and how
+    many match (counted from an index): (JobPage, total)."""
+    filters = JobFilter(text=text, **(mine_filter() if mine else {}))
+    return ledger().jobs.page(limit, filters, after=after, before=before), ledger().jobs.count(filters)
+
+
+def videos_page(*, mode=None, router=None, text: str = "", mine: bool = False, checks: tuple[str, ...] = (),
+                order: str = "newest", limit: int, after=None, before=None):
+    """One page of finished videos by keyset (see jobs_page) in `order` (core/storage/jobs_table.ORDER_TERMS),
+    and how many match: (JobPage, total)."""
+    filters = JobFilter(
+        modes=(str(mode),) if mode else (), routers=(router,) if router else (), text=text or "",
+        has_video=True, checks=tuple(checks), **(mine_filter() if mine else {}),
+    )
+    return (ledger().jobs.page(limit, filters, order, after=after, before=before),
+            ledger().jobs.count(filters))
+
+
 # --- the take in place on a Create page (issue 16 §1; ui/create/take.py) -----------------------------------
 
 
