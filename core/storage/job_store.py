@@ -49,15 +49,14 @@ from core.storage.jobs_table import (
     SETS_UNSEEN,
     JobFilter,
     keep_written_once,
-    keyset_clause,
     like_escape,
-    order_by,
     placeholders,
     row_values,
     seen_change,
     uses_find_index,
     where_clause,
 )
+from core.storage.keyset import ends, keyset_clause, order_by
 from core.storage.spend_store import SpendLimit, check_budget
 
 PageKey = tuple[Any, ...]  # a row's values of its order's sort terms (jobs_table.ORDER_TERMS)
@@ -392,10 +391,8 @@ class JobStore(db.Store):
             rows = conn.execute(sql, ids).fetchall()
         by_id = {r[0]: r[1] for r in rows}
         jobs = [Job.model_validate_json(by_id[i]) for i in ids if i in by_id]
-        if before is not None:
-            return JobPage(jobs, older=keys[-1] if keys else None, newer=keys[0] if keys and more else None)
-        return JobPage(jobs, older=keys[-1] if keys and more else None,
-                       newer=keys[0] if keys and after is not None else None)
+        older, newer = ends(keys, more, after=after, before=before)
+        return JobPage(jobs, older=older, newer=newer)
 
     def active(self) -> list[Job]:
         """Jobs with something in flight (sending, queued, running), oldest first."""

@@ -10,6 +10,7 @@ from typing import Any
 from core.jobs import access as access_ids
 from core.jobs.record import Job, JobState, charged_cost, engine_due_at, prompt_text
 from core.jobs.video_checks import verdict
+from core.storage.keyset import ASC, DESC, order_by
 
 ACTIVE = (JobState.WAITING.value, JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
 IN_FLIGHT = (JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
@@ -106,7 +107,6 @@ def check_values(job: Job) -> dict[str, Any]:
             "sharpness": m.sharpness if m is not None else None}
 
 
-ASC, DESC = "ASC", "DESC"
 _UNCHECKED_LAST = "CASE WHEN check_state = '' THEN 1 ELSE 0 END"
 _NEWEST = (("created_at", DESC), ("id", DESC))
 _NO_MOTION_LAST = ("CASE WHEN motion IS NULL THEN 1 ELSE 0 END", ASC)
@@ -124,31 +124,7 @@ ORDER_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def order_by(terms: tuple[tuple[str, str], ...], *, reverse: bool = False) -> str:
-    """The ORDER BY list of `terms` (`reverse`: every direction flipped, to read the page before a key)."""
-    flip = {ASC: DESC, DESC: ASC}
-    return ", ".join(f"{expr} {flip[d] if reverse else d}" for expr, d in terms)
-
-
 ORDERS = {name: order_by(terms) for name, terms in ORDER_TERMS.items()}  # the Gallery's sort orders
-
-
-def keyset_clause(terms: tuple[tuple[str, str], ...], key: tuple[Any, ...], *,
-                  before: bool = False) -> tuple[str, list[Any]]:
-    """Rows strictly after `key` in the order of `terms` (`before`: strictly before it) as SQL and its
-    arguments: (t1 after k1) OR (t1 = k1 AND t2 after k2) OR …, with the first term's bound repeated on its
-    own so an index on it is used for the range."""
-    if len(key) != len(terms):
-        raise ValueError("a page key has one value per sort term")
-    ahead = {(ASC, False): ">", (DESC, False): "<", (ASC, True): "<", (DESC, True): ">"}
-    ors, args = [], []
-    for i, (expr, direction) in enumerate(terms):
-        same = [f"{e} = ?" for e, _ in terms[:i]]
-        ors.append("(" + " AND ".join([*same, f"{expr} {ahead[(direction, before)]} ?"]) + ")")
-        args.extend([*key[:i], key[i]])
-    first, direction = terms[0]
-    bound = f"{first} {ahead[(direction, before)]}= ?"
-    return f"{bound} AND ({' OR '.join(ors)})", [key[0], *args]
 
 
 # One covering index of every column the pages filter and sort on (schema version 9): counts, text
