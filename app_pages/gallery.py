@@ -88,7 +88,7 @@ if len(jobs) >= 2 and st.button(
         st.error(str(exc))
 
 
-def card(job) -> None:
+def card(job, deletable: bool) -> None:
     playable = jobs_view.video_player(job)  # played from the media route: no file is read here
     if not playable:
         st.warning("The video file is missing from the media cache.", icon=":material/broken_image:")
@@ -111,14 +111,15 @@ def card(job) -> None:
         disabled=not jobs_view.can_resend(job),
     ):
         jobs_view.edit_and_run_again(job)
-    if session.may_delete(job.owner):
-        jobs_view.delete_control(job, key_prefix="gallery", on_deleted=lambda: None)
+    if deletable:
+        jobs_view.delete_control(job, key_prefix="gallery", on_deleted=lambda: None, allowed=True)
 
 
 n = config.GALLERY_COLUMNS
+deletable = {owner: session.may_delete(owner) for owner in {j.owner for j in jobs}}  # asked once per person
 for row in (jobs[i : i + n] for i in range(0, len(jobs), n)):  # row by row: newest first, left to right
     for col, job in zip(st.columns(n), row, strict=False):
         with col.container(border=True):
-            card(job)
+            card(job, deletable[job.owner])
 
 pager.controls(PAGER, page, total, size, centred=True)

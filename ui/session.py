@@ -76,7 +76,30 @@ def _base_url_override_name(router: str) -> str:
 
 
 def services() -> server.Services:
-    return server.services(data_dir())
+    """The server's shared pieces, looked up once per script run: finding them reads the configuration
+    (the data dir, the database and media URLs from the environment and the secrets files: ~0.4–1 ms), and
+    a page asks for them per row (the Gallery ~5 times per video; issue 21 §3). Outside a script run (a
+    worker thread) every call looks them up."""
+    global _services_memo
+    run, memo = _script_run(), _services_memo
+    if run is not None and memo is not None and memo[0] is run:
+        return memo[1]
+    found = server.services(data_dir())
+    if run is not None:
+        _services_memo = (run, found)  # one assignment: a run of another session only replaces it
+    return found
+
+
+_services_memo: tuple[object, server.Services] | None = None  # (a script run's marker, its Services)
+
+
+def _script_run() -> object | None:
+    """An object that is new for every script run of a session (the run's cursor table: Streamlit's
+    ScriptRunContext.reset makes a new one per run), None outside a script run."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return getattr(ctx, "cursors", None) if ctx is not None else None
 
 
 def data_dir() -> Path:

@@ -58,17 +58,14 @@ def on_first(prefix: str) -> bool:
 
 
 def settle(prefix: str, page: KeysetPage, items: int, read_first: Callable[[], Any]) -> Any:
-    """After a page was read: when it is empty past the first page (its rows were deleted), or nothing is
-    newer than it any more, it is the first page: the state says so (the live view then shows new rows at
-    the top) and, when it was empty, the first page is read again with `read_first()` (returned)."""
-    if on_first(prefix):
+    """After a page was read past the first one: when it came back empty (its rows were deleted) or with
+    nothing newer before it ("← Newer" reached the top, maybe a short page), the first page is shown
+    instead: the state says so (the live view then shows new rows at the top) and `read_first()` reads it
+    (returned; None when the page read stays)."""
+    if on_first(prefix) or (items and page.newer is not None):
         return None
-    if items == 0:
-        reset(prefix)
-        return read_first()
-    if page.newer is None:
-        reset(prefix)
-    return None
+    reset(prefix)
+    return read_first()
 
 
 def _move(prefix: str, direction: str, key: Any, step: int) -> None:
