@@ -127,3 +127,32 @@ def test_schema_9_has_the_covering_index_and_sqlite_reads_it(tmp_path: Path, led
     assert FIND_INDEX in names
     Ledger(tmp_path, url=ledger_url)  # opening again: the migration is not run twice, nothing fails
     assert ledger.jobs.count(JobFilter(text="storm")) == 5
+
+
+def test_library_pages_by_key_while_prompts_are_saved(tmp_path: Path, ledger_url) -> None:
+    """The Library's pages (newest saved first) on both backends: forward while prompts are saved, back
+    again, with each prompt's newest version and preview from the one query; a search pages the same way."""
+    from core.storage.library import Library
+
+    clock = iter(T0 + i for i in range(1000))
+    lib = Library(tmp_path, database=Ledger(tmp_path, url=ledger_url).database, clock=lambda: next(clock))
+    for v in range(2):
+        for p in range(13):
+            lib.save(f"P{p:02d}", ENDPOINTS[0], {"prompt": f"take {v} of {'sea' if p % 2 else 'land'} {p}"})
+    whole = [s.name for s in lib.list_prompts()]
+    pages, key = [], None
+    while True:
+        page = lib.page_prompts(PAGE, after=key)
+        pages.append(page)
+        if page.older is None:
+            break
+        lib.save(f"New{len(pages)}", ENDPOINTS[0], {"prompt": "arrives meanwhile"})  # goes to the top
+        key = page.older
+    assert [s.name for p in pages for s in p.prompts] == whole
+    assert pages[0].prompts[0].preview == "take 1 of land 12" and pages[0].prompts[0].latest == 2
+    back = lib.page_prompts(PAGE, before=pages[2].newer)
+    assert [s.name for s in back.prompts] == [s.name for s in pages[1].prompts]
+    sea = lib.page_prompts(4, "SEA")
+    rest = lib.page_prompts(4, "SEA", after=sea.older)
+    assert [s.name for s in sea.prompts + rest.prompts] == [n for n in whole if int(n[1:]) % 2]
+    assert rest.older is None and lib.count_prompts("sea") == 6
