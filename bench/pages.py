@@ -278,6 +278,53 @@ def flat(root: Path, reruns: int) -> int:
     return 0 if met else 1
 
 
+BROWSER_PAGES = ("Library", "Jobs", "Gallery")  # sidebar link names = page headings
+BROWSER_SWITCHES = 5
+
+
+def _switch_s(page, title: str) -> float:
+    """Seconds from a click on the sidebar link `title` to its heading shown and the run finished."""
+    from playwright.sync_api import expect
+
+    start = time.perf_counter()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_timeout(100)  # the status widget appears a moment after the click
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    return time.perf_counter() - start
+
+
+def browser_flat(root: Path) -> int:
+    """Part 5 (`--part browser-flat`): the real server and Chromium, page switches (Settings → page, a click
+    on the sidebar link until the page's run has finished) with an empty data dir and with 10k jobs + 2k
+    versions; medians and ratios."""
+    from playwright.sync_api import sync_playwright
+
+    paths = {label: _flat_data(root, label) for label in ("empty", "10k")}
+    figures: dict[str, dict[str, list[float]]] = {label: {t: [] for t in BROWSER_PAGES} for label in paths}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for label, path in paths.items():
+                with app_server("streamlit_app.py", path) as (url, _pid):
+                    page = browser.new_page(viewport={"width": 1400, "height": 900})
+                    page.goto(url + "/settings")
+                    _settle(page)
+                    for _ in range(BROWSER_SWITCHES):
+                        for title in BROWSER_PAGES:
+                            _switch_s(page, "Settings")
+                            figures[label][title].append(_switch_s(page, title))
+                    page.close()
+        finally:
+            browser.close()
+    print(f"\nPart 5: page switch in Chromium (real server), median of {BROWSER_SWITCHES}")
+    print(f"  {'page':10s}{'empty':>10s}{'10k':>10s}{'ratio':>8s}")
+    for title in BROWSER_PAGES:
+        e, f = (statistics.median(figures[label][title]) for label in paths)
+        print(f"  {title:10s}{e * 1000:8.0f}ms{f * 1000:8.0f}ms{f / e:8.2f}")
+    return 0
+
+
 def _with_data(count: int, root: Path) -> Path:
     path = root / f"data-{count}"
     path.mkdir()
@@ -501,9 +548,13 @@ def real_size(root: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Page rerun times (AppTest) and real-size Gallery reads.")
     parser.add_argument("--reruns", type=int, default=DEFAULT_RERUNS)
-    parser.add_argument("--part", choices=("all", "reruns", "real-size", "flat"), default="all")
+    parser.add_argument("--part", default="all",
+                        choices=("all", "reruns", "real-size", "flat", "browser-flat"))
     args = parser.parse_args(argv)
     _no_keys()
+    if args.part == "browser-flat":
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+            return browser_flat(Path(tmp))
     if args.part == "flat":
         from core import server
 
