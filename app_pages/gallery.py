@@ -2,7 +2,8 @@
 
 Videos play from the media route (the browser streams them by URL); Download is a link to the same route.
 
-Only one page of jobs is read per run (LIMIT/OFFSET on indexed columns), so a long history stays fast.
+Only one page of jobs is read per run, by keyset ("Older →" reads the videos after the last one shown, on
+indexed columns; the count comes from an index: ui/results/pager.py), so a long history stays fast.
 Mine / Everyone: the person's videos (single-user: this browser's) or all; only the owner or an admin
 deletes a video's job.
 """
@@ -14,9 +15,9 @@ import streamlit as st
 from core import config
 from core.models import MODE_TITLES, Mode
 from ui import nav, session, welcome
-from ui.results import checks_view, jobs_view
+from ui.results import checks_view, jobs_view, pager
 
-PAGE_KEY = "gallery.page"
+PAGER = "gallery"  # the pager's state: the key of the video the page follows (keyset)
 SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"
 
 st.title("Gallery")
@@ -24,7 +25,7 @@ welcome.demo_badge()
 
 
 def _reset_page() -> None:
-    st.session_state[PAGE_KEY] = 0
+    pager.reset(PAGER)
 
 
 with st.container(horizontal=True, vertical_alignment="bottom"):
@@ -56,21 +57,27 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
                         width=200)
 
 size = config.GALLERY_PAGE_SIZE
-page_no = int(st.session_state.get(PAGE_KEY, 0))
 checks, order = checks_view.CHECK_FILTERS[check_filter], checks_view.CHECK_SORTS[sort]
-jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size, offset=page_no * size,
-                                  mine=mine, checks=checks, order=order)
+
+
+def _read(where: dict):
+    return session.videos_page(mode=mode, router=router, text=text, mine=mine, checks=checks, order=order,
+                               limit=size, **where)
+
+
+page, total = _read(pager.where(PAGER))
+first = pager.settle(PAGER, page, len(page.jobs), lambda: _read({}))
+if first is not None:  # the page's videos were deleted meanwhile: the first page
+    page, total = first
+jobs = page.jobs
 if not total:
     filtered = bool(mode or router or text.strip() or mine or checks)
     st.info("No finished videos match these filters." if filtered else
             "No finished videos yet. They appear here when a job is done.")
     st.stop()
 pages = max(1, -(-total // size))
-if page_no >= pages:
-    page_no = pages - 1
-    jobs, total = session.list_videos(mode=mode, router=router, text=text, limit=size,
-                                      offset=page_no * size, mine=mine, checks=checks, order=order)
-st.caption(f"{total} video{'s' * (total != 1)}, {sort.lower()} · page {page_no + 1} of {pages}")
+st.caption(f"{total} video{'s' * (total != 1)}, {sort.lower()} · page {min(pager.number(PAGER), pages)} "
+           f"of {pages}")
 if len(jobs) >= 2 and st.button(
     "Blind vote on these", key="gallery.vote", icon=":material/how_to_vote:",
     help="Vote on the videos of this page two at a time, unlabelled; the ranking is on Compare.",
@@ -81,7 +88,7 @@ if len(jobs) >= 2 and st.button(
         st.error(str(exc))
 
 
-def card(job) -> None:
+def card(job, deletable: bool) -> None:
     playable = jobs_view.video_player(job)  # played from the media route: no file is read here
     if not playable:
         st.warning("The video file is missing from the media cache.", icon=":material/broken_image:")
@@ -104,22 +111,15 @@ def card(job) -> None:
         disabled=not jobs_view.can_resend(job),
     ):
         jobs_view.edit_and_run_again(job)
-    if session.may_delete(job.owner):
-        jobs_view.delete_control(job, key_prefix="gallery", on_deleted=lambda: None)
+    if deletable:
+        jobs_view.delete_control(job, key_prefix="gallery", on_deleted=lambda: None, allowed=True)
 
 
 n = config.GALLERY_COLUMNS
+deletable = {owner: session.may_delete(owner) for owner in {j.owner for j in jobs}}  # asked once per person
 for row in (jobs[i : i + n] for i in range(0, len(jobs), n)):  # row by row: newest first, left to right
     for col, job in zip(st.columns(n), row, strict=False):
         with col.container(border=True):
-            card(job)
+            card(job, deletable[job.owner])
 
-if pages > 1:
-    with st.container(horizontal=True, horizontal_alignment="center"):
-        if st.button("← Newer", disabled=page_no == 0, key="gallery.prev"):
-            st.session_state[PAGE_KEY] = page_no - 1
-            st.rerun()
-        st.text(f"Page {page_no + 1} of {pages}")
-        if st.button("Older →", disabled=page_no >= pages - 1, key="gallery.next"):
-            st.session_state[PAGE_KEY] = page_no + 1
-            st.rerun()
+pager.controls(PAGER, page, total, size, centred=True)

@@ -16,11 +16,11 @@ import streamlit as st
 from core import config
 from core.authoring import catalog
 from ui import frame, live, phone, session, welcome
-from ui.results import jobs_view
+from ui.results import jobs_view, pager
 
 ROW_IDS_KEY = "jobs.row_ids"
 TABLE_KEY = "jobs.table"
-PAGE_KEY = "jobs.page"
+PAGER = "jobs"  # the pager's state: the key of the row the page follows (keyset, ui/results/pager.py)
 SCOPE_ALL, SCOPE_MINE = "Everyone", "Mine"
 COLUMNS = ["status", "progress", "elapsed", "router", "endpoint", "prompt", "estimate", "charged", "created",
            "demo", "checks"]
@@ -32,7 +32,7 @@ jobs_view.narrow_layout_css()
 
 
 def _reset_page() -> None:
-    st.session_state[PAGE_KEY] = 0
+    pager.reset(PAGER)
 
 
 def _open_job(job_id: str) -> None:
@@ -60,10 +60,9 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     )
 
 
-def _page_of_jobs(mine: bool, page_no: int, size: int):
-    if mine:
-        return session.list_my_jobs(text=text, limit=size, offset=page_no * size)
-    return session.list_jobs(text=text, limit=size, offset=page_no * size)
+def _page_of_jobs(mine: bool, size: int, where: dict):
+    """One page of jobs by keyset (newest first) and how many match."""
+    return session.jobs_page(text=text, mine=mine, limit=size, **where)
 
 
 def _empty_message(mine: bool) -> str:
@@ -110,21 +109,22 @@ def _wide_table(jobs) -> None:
 def live_table() -> None:
     mine = scope == SCOPE_MINE
     size = config.JOBS_PAGE_SIZE
-    page_no = int(st.session_state.get(PAGE_KEY, 0))
-    jobs, total = _page_of_jobs(mine, page_no, size)
-    pages = max(1, -(-total // size))
-    if page_no >= pages:  # the filter shrank the list
-        page_no = pages - 1
-        jobs, total = _page_of_jobs(mine, page_no, size)
+    page, total = _page_of_jobs(mine, size, pager.where(PAGER))
+    first = pager.settle(PAGER, page, len(page.jobs), lambda: _page_of_jobs(mine, size, {}))
+    if first is not None:  # the page's jobs were deleted meanwhile: the first page
+        page, total = first
+    jobs = page.jobs
+    on_first = pager.on_first(PAGER)
     shown = [j.id for j in jobs] + [st.query_params.get("job") or ""]
-    live.live_trigger("live.jobs", watch=[i for i in shown if i], new_jobs=page_no == 0)
+    live.live_trigger("live.jobs", watch=[i for i in shown if i], new_jobs=on_first)
     if not total:
         st.info(_empty_message(mine))
     else:
         active = session.active_count()
+        pages = -(-total // size)
         st.caption(
             f"{total} job{'s' * (total != 1)}"
-            + (f" · page {page_no + 1} of {pages}" if pages > 1 else "")
+            + (f" · page {pager.number(PAGER)} of {pages}" if pages > 1 else "")
             + (f" · {active} active, updating live" if active else "")
         )
         st.session_state[ROW_IDS_KEY] = [j.id for j in jobs]
@@ -135,14 +135,7 @@ def live_table() -> None:
                     jobs_view.job_card(job, time.time(), on_open=_open_job, held=held)
         else:
             _wide_table(jobs)
-        if pages > 1:
-            with st.container(horizontal=True):
-                if st.button("← Newer", disabled=page_no == 0, key="jobs.prev"):
-                    st.session_state[PAGE_KEY] = page_no - 1
-                    st.rerun(scope="fragment")
-                if st.button("Older →", disabled=page_no >= pages - 1, key="jobs.next"):
-                    st.session_state[PAGE_KEY] = page_no + 1
-                    st.rerun(scope="fragment")
+        pager.controls(PAGER, page, total, size)
     job_id = st.query_params.get("job")
     if not job_id:
         if total:

@@ -1,4 +1,4 @@
-"""Page rerun benchmark: `python bench/pages.py [--reruns N] [--part all|reruns|real-size]`.
+"""Page rerun benchmark: `python bench/pages.py [--reruns N] [--part all|reruns|real-size|flat]`.
 
 Part 1: median rerun time of every page (AppTest, the real entry script) with 10 jobs in the ledger.
 Part 2: the Jobs and Gallery pages with 10, 1,000 and 10,000 finished jobs in the ledger (inserted with
@@ -15,6 +15,13 @@ requests are blocked, so the figures are the script runs alone; phase "playback"
 videos (the route streams what the browser asks for). Baseline in the same run: the old way,
 `st.video(path)`, in a throwaway entry script (bench/gallery_by_path.py) on the same data.
 Targets (issue 7): a Gallery rerun reads ≤ 1 MB from disk; server RSS ≤ 250 MB after 5 Gallery visits.
+
+Part 4 (`--part flat`, issue 21 §3): the Library, Jobs and Gallery pages (Create and Compare as controls)
+with 10,000 jobs + 2,000 Library versions (500 prompts × 4 versions, one take each) against an empty data
+directory and against one page of each (25 jobs, 25 prompts), in the same process, the directories taking
+turns: a page switch (from Settings) and a rerun (`at.run()`) per page, wall and CPU time, and the ratios.
+Target: every page ≤ 1.5× its empty-data time. 10k / one page says whether the page reads the whole table
+(flat: ~1); 10k / empty also counts drawing a page of rows where the empty page draws none.
 
 Demo mode (no keys), a fresh temporary data directory per size. The seeding helpers are also used by
 the tests of the results pages.
@@ -59,6 +66,14 @@ PAGES = (
 )
 SIZES = (10, 1_000, 10_000)
 FLAT_TARGET = 2.0
+# part 4: 10k jobs + 2k Library versions against an empty data directory
+FLAT_PAGES = ("app_pages/library.py", "app_pages/jobs.py", "app_pages/gallery.py",
+              "app_pages/text_to_video.py", "app_pages/compare.py")
+FLAT_JOBS = 10_000
+FLAT_PROMPTS = 500
+FLAT_VERSIONS_EACH = 4  # 500 × 4 = 2,000 versions
+FLAT_EMPTY_TARGET = 1.5
+FLAT_SWITCH_FROM = "app_pages/settings.py"
 DEFAULT_RERUNS = 7
 T0 = 1_790_000_000.0
 SEED_ENDPOINTS = ("mulerouter/kling-v3/text-to-video", "apimart/kling-v3")
@@ -131,6 +146,26 @@ def seed_jobs(data_dir: Path, count: int, *, t0: float = T0) -> list[Job]:
     return jobs
 
 
+def seed_library(data_dir: Path, prompts: int = FLAT_PROMPTS, versions_each: int = FLAT_VERSIONS_EACH,
+                 takes: list[Job] | None = None) -> int:
+    """`prompts` named prompts of `versions_each` versions each in the Library of `data_dir` (saved through
+    Library.save, one take linked per version from `takes` when given); returns how many versions."""
+    from core.storage.library import Library
+
+    clock = iter(T0 + i for i in range(prompts * versions_each * 2))
+    lib = Library(data_dir, clock=lambda: next(clock))
+    endpoint = SEED_ENDPOINTS[0]
+    saved = 0
+    for v in range(versions_each):
+        for p in range(prompts):
+            body = seed_body(endpoint, f"Preset {p} take {v}: a harbour at dawn, gulls, slow dolly in")
+            version = lib.save(f"Preset {p:04d}", endpoint, body)
+            if takes:
+                lib.link_take(version.name, version.number, takes[saved % len(takes)].id)
+            saved += 1
+    return saved
+
+
 def _no_keys() -> None:
     for name in config.KEY_ENV_VARS.values():
         os.environ.pop(name, None)
@@ -150,6 +185,144 @@ def page_rerun_s(page: str, reruns: int) -> float:
         at.run()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+@dataclass
+class PageTimes:
+    """One page's figures in one data directory: wall and process CPU seconds per switch and per rerun."""
+
+    switch_wall: list[float]
+    switch_cpu: list[float]
+    rerun_wall: list[float]
+    rerun_cpu: list[float]
+
+
+def page_times(page: str, reruns: int, into: PageTimes | None = None) -> PageTimes:
+    """`reruns` page switches (from FLAT_SWITCH_FROM) and reruns of one page, after a first, warming switch:
+    wall time and the process's CPU time (the script runs in a thread of this process; CPU time is less
+    moved by other work on a shared machine)."""
+    from streamlit.testing.v1 import AppTest
+
+    times = into or PageTimes([], [], [], [])
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.switch_page(page).run()
+    if at.exception:
+        raise RuntimeError(f"{page}: {[e.value for e in at.exception]}")
+    for _ in range(reruns):
+        at.switch_page(FLAT_SWITCH_FROM).run()
+        wall, cpu = time.perf_counter(), time.process_time()
+        at.switch_page(page).run()
+        times.switch_wall.append(time.perf_counter() - wall)
+        times.switch_cpu.append(time.process_time() - cpu)
+        wall, cpu = time.perf_counter(), time.process_time()
+        at.run()
+        times.rerun_wall.append(time.perf_counter() - wall)
+        times.rerun_cpu.append(time.process_time() - cpu)
+    if at.exception:
+        raise RuntimeError(f"{page}: {[e.value for e in at.exception]}")
+    return times
+
+
+FLAT_SIZES = ("empty", "one page", "10k")  # the data directories of part 4
+FLAT_ONE_PAGE = 25  # jobs and Library prompts (1 version each) of the "one page" directory
+FLAT_ROUNDS = 3  # the directories take turns, so a slow moment of the machine falls on all of them
+
+
+def _flat_data(root: Path, label: str) -> Path:
+    path = root / f"flat-{label.replace(' ', '-')}"
+    path.mkdir()
+    started = time.perf_counter()
+    if label == "10k":
+        jobs = seed_jobs(path, FLAT_JOBS)
+        versions = seed_library(path, takes=[j for j in jobs if j.video_file][-FLAT_PROMPTS:])
+    elif label == "one page":
+        jobs = seed_jobs(path, FLAT_ONE_PAGE)
+        versions = seed_library(path, FLAT_ONE_PAGE, 1, takes=[j for j in jobs if j.video_file])
+    else:
+        jobs, versions = [], 0
+    print(f"  {label}: {len(jobs):,} jobs, {versions:,} Library versions (seeded in "
+          f"{time.perf_counter() - started:.1f} s)")
+    return path
+
+
+def flat(root: Path, reruns: int) -> int:
+    """Part 4; returns 0 when every page is within FLAT_EMPTY_TARGET of its empty-data time, else 1."""
+    from core import server
+
+    paths = {label: _flat_data(root, label) for label in FLAT_SIZES}
+    figures: dict[str, dict[str, PageTimes]] = {label: {} for label in FLAT_SIZES}
+    for _ in range(FLAT_ROUNDS):
+        for label, path in paths.items():
+            server.stop_engines()
+            os.environ[config.DATA_DIR_ENV] = str(path)
+            for page in FLAT_PAGES:
+                figures[label][page] = page_times(page, reruns, figures[label].get(page))
+    server.stop_engines()
+    n = FLAT_ROUNDS * reruns
+    print(f"\nPart 4: {FLAT_JOBS:,} jobs + {FLAT_PROMPTS * FLAT_VERSIONS_EACH:,} Library versions vs an "
+          f"empty data dir and vs one page of each ({FLAT_ONE_PAGE}); medians of {n} (switch = from Settings "
+          "to the page; cpu = the process's CPU time)")
+    print(f"  {'page':28s}{'what':>12s}{'empty':>9s}{'1 page':>9s}{'10k':>9s}{'10k/empty':>11s}"
+          f"{'10k/1 page':>12s}")
+    worst = 0.0
+    for page in FLAT_PAGES:
+        for field in ("switch_wall", "rerun_wall", "switch_cpu", "rerun_cpu"):
+            e, o, f = (statistics.median(getattr(figures[label][page], field)) for label in FLAT_SIZES)
+            if field.endswith("wall"):
+                worst = max(worst, f / e)
+            cells = "".join(f"{v * 1000:7.0f}ms" for v in (e, o, f))
+            print(f"  {page:28s}{field.replace('_', ' '):>12s}{cells}{f / e:11.2f}{f / o:12.2f}")
+    met = worst <= FLAT_EMPTY_TARGET
+    print(f"  worst wall ratio 10k/empty {worst:.2f} (target <= {FLAT_EMPTY_TARGET}): "
+          f"{'met' if met else 'NOT met'}")
+    return 0 if met else 1
+
+
+BROWSER_PAGES = ("Library", "Jobs", "Gallery")  # sidebar link names = page headings
+BROWSER_SWITCHES = 5
+
+
+def _switch_s(page, title: str) -> float:
+    """Seconds from a click on the sidebar link `title` to its heading shown and the run finished."""
+    from playwright.sync_api import expect
+
+    start = time.perf_counter()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_timeout(100)  # the status widget appears a moment after the click
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    return time.perf_counter() - start
+
+
+def browser_flat(root: Path) -> int:
+    """Part 5 (`--part browser-flat`): the real server and Chromium, page switches (Settings → page, a click
+    on the sidebar link until the page's run has finished) with an empty data dir and with 10k jobs + 2k
+    versions; medians and ratios."""
+    from playwright.sync_api import sync_playwright
+
+    paths = {label: _flat_data(root, label) for label in ("empty", "10k")}
+    figures: dict[str, dict[str, list[float]]] = {label: {t: [] for t in BROWSER_PAGES} for label in paths}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for label, path in paths.items():
+                with app_server("streamlit_app.py", path) as (url, _pid):
+                    page = browser.new_page(viewport={"width": 1400, "height": 900})
+                    page.goto(url + "/settings")
+                    _settle(page)
+                    for _ in range(BROWSER_SWITCHES):
+                        for title in BROWSER_PAGES:
+                            _switch_s(page, "Settings")
+                            figures[label][title].append(_switch_s(page, title))
+                    page.close()
+        finally:
+            browser.close()
+    print(f"\nPart 5: page switch in Chromium (real server), median of {BROWSER_SWITCHES}")
+    print(f"  {'page':10s}{'empty':>10s}{'10k':>10s}{'ratio':>8s}")
+    for title in BROWSER_PAGES:
+        e, f = (statistics.median(figures[label][title]) for label in paths)
+        print(f"  {title:10s}{e * 1000:8.0f}ms{f * 1000:8.0f}ms{f / e:8.2f}")
+    return 0
 
 
 def _with_data(count: int, root: Path) -> Path:
@@ -375,9 +548,21 @@ def real_size(root: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Page rerun times (AppTest) and real-size Gallery reads.")
     parser.add_argument("--reruns", type=int, default=DEFAULT_RERUNS)
-    parser.add_argument("--part", choices=("all", "reruns", "real-size"), default="all")
+    parser.add_argument("--part", default="all",
+                        choices=("all", "reruns", "real-size", "flat", "browser-flat"))
     args = parser.parse_args(argv)
     _no_keys()
+    if args.part == "browser-flat":
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+            return browser_flat(Path(tmp))
+    if args.part == "flat":
+        from core import server
+
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+            try:
+                return flat(Path(tmp), args.reruns)
+            finally:
+                server.stop_engines()
     if args.part == "real-size":
         with tempfile.TemporaryDirectory() as tmp:
             real_size(Path(tmp))

@@ -401,7 +401,7 @@ def test_timestamps_keep_their_precision(ledger):
 def test_migrations_run_once_and_reopening_changes_nothing(open_ledger):
     ledger = open_ledger()
     ledger.jobs.add(_job(1))
-    assert ledger.database.version("ledger", user_version=True) == SCHEMA_VERSION == 8
+    assert ledger.database.version("ledger", user_version=True) == SCHEMA_VERSION == 9
     again = open_ledger()
     assert again.jobs.last_seq() == 1 and again.jobs.get("job000001") is not None
 

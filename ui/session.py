@@ -76,7 +76,30 @@ def _base_url_override_name(router: str) -> str:
 
 
 def services() -> server.Services:
-    return server.services(data_dir())
+    """The server's shared pieces, looked up once per script run: finding them reads the configuration
+    (the data dir, the database and media URLs from the environment and the secrets files: ~0.4–1 ms), and
+    a page asks for them per row (the Gallery ~5 times per video; issue 21 §3). Outside a script run (a
+    worker thread) every call looks them up."""
+    global _services_memo
+    run, memo = _script_run(), _services_memo
+    if run is not None and memo is not None and memo[0] is run:
+        return memo[1]
+    found = server.services(data_dir())
+    if run is not None:
+        _services_memo = (run, found)  # one assignment: a run of another session only replaces it
+    return found
+
+
+_services_memo: tuple[object, server.Services] | None = None  # (a script run's marker, its Services)
+
+
+def _script_run() -> object | None:
+    """An object that is new for every script run of a session (the run's cursor table: Streamlit's
+    ScriptRunContext.reset makes a new one per run), None outside a script run."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return getattr(ctx, "cursors", None) if ctx is not None else None
 
 
 def data_dir() -> Path:
@@ -722,6 +745,28 @@ def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job],
     (indexed query)."""
     filters = JobFilter(text=text, **mine_filter())
     return ledger().jobs.list(limit=limit, offset=offset, filters=filters), ledger().jobs.count(filters)
+
+
+# --- keyset pages of the Jobs and Gallery pages (issue 21 §3; core/storage/job_store.py page) ------------
+
+
+def jobs_page(*, text: str = "", mine: bool = False, limit: int, after=None, before=None):
+    """One page of jobs, newest first, by keyset (`after`/`before`: a key of the page around it), and how
+    many match (counted from an index): (JobPage, total)."""
+    filters = JobFilter(text=text, **(mine_filter() if mine else {}))
+    return ledger().jobs.page(limit, filters, after=after, before=before), ledger().jobs.count(filters)
+
+
+def videos_page(*, mode=None, router=None, text: str = "", mine: bool = False, checks: tuple[str, ...] = (),
+                order: str = "newest", limit: int, after=None, before=None):
+    """One page of finished videos by keyset (see jobs_page) in `order` (core/storage/jobs_table.ORDER_TERMS),
+    and how many match: (JobPage, total)."""
+    filters = JobFilter(
+        modes=(str(mode),) if mode else (), routers=(router,) if router else (), text=text or "",
+        has_video=True, checks=tuple(checks), **(mine_filter() if mine else {}),
+    )
+    return (ledger().jobs.page(limit, filters, order, after=after, before=before),
+            ledger().jobs.count(filters))
 
 
 # --- the take in place on a Create page (issue 16 §1; ui/create/take.py) -----------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from core import config
@@ -38,9 +39,11 @@ from core.jobs.record import (
 from core.storage import db, drafts
 from core.storage.jobs_table import (
     ACTIVE,
+    FIND_INDEX,
     IN_FLIGHT,
     INSERT,
     JOBS_LOCK,
+    ORDER_TERMS,
     ORDERS,
     SETS,
     SETS_UNSEEN,
@@ -50,9 +53,24 @@ from core.storage.jobs_table import (
     placeholders,
     row_values,
     seen_change,
+    uses_find_index,
     where_clause,
 )
+from core.storage.keyset import ends, keyset_clause, order_by
 from core.storage.spend_store import SpendLimit, check_budget
+
+PageKey = tuple[Any, ...]  # a row's values of its order's sort terms (jobs_table.ORDER_TERMS)
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of jobs (keyset pagination, `JobStore.page`): the jobs in order, and the keys to ask for the
+    pages around it: `older` (pass as `after`: the next page) is None on the last page, `newer` (pass as
+    `before`: the previous page) None on the first."""
+
+    jobs: list[Job]
+    older: PageKey | None = None
+    newer: PageKey | None = None
 
 
 class LeaseLostError(InvalidTransition):
@@ -330,10 +348,51 @@ class JobStore(db.Store):
             rows = conn.execute(sql, [*args, limit, max(0, int(offset))]).fetchall()
         return [Job.model_validate_json(r[0]) for r in rows]
 
+    def _from(self, filters: JobFilter | None, order: str = "newest") -> str:
+        """`FROM jobs`, on SQLite with the covering index named when the query should read it
+        (jobs_table.uses_find_index; PostgreSQL's planner chooses by its statistics)."""
+        if uses_find_index(filters, order) and not self._db.is_postgres:
+            return f" FROM jobs INDEXED BY {FIND_INDEX}"
+        return " FROM jobs"
+
     def count(self, filters: JobFilter | None = None) -> int:
+        """How many jobs match (read from an index: no JSON record is read)."""
         where, args = where_clause(filters)
         with self._read() as conn:
-            return int(conn.execute(f"SELECT COUNT(*) FROM jobs{where}", args).fetchone()[0])
+            return int(conn.execute(f"SELECT COUNT(*){self._from(filters)}{where}", args).fetchone()[0])
+
+    def page(self, limit: int = 50, filters: JobFilter | None = None, order: str = "newest", *,
+             after: PageKey | None = None, before: PageKey | None = None) -> JobPage:
+        """One page of jobs by keyset: the first `limit` in `order` (jobs_table.ORDER_TERMS), or those right
+        after the key `after` (the next page), or right before the key `before` (the previous page). New
+        jobs arriving never shift a page that follows a key: nothing is skipped or shown twice.
+
+        Two reads: the page's ids and sort keys from the indexed columns (LIMIT limit + 1 tells whether
+        there is more), then the page's records by id. Only `limit` records are read and parsed."""
+        limit = max(1, min(int(limit), config.JOB_LIST_MAX_LIMIT))
+        terms = ORDER_TERMS.get(order, ORDER_TERMS["newest"])
+        where, args = where_clause(filters)
+        key = before if before is not None else after
+        if key is not None:
+            clause, key_args = keyset_clause(terms, tuple(key), before=before is not None)
+            where = f"{where} AND {clause}" if where else f" WHERE {clause}"
+            args = [*args, *key_args]
+        exprs = ", ".join(expr for expr, _ in terms)
+        sql = (f"SELECT {exprs}{self._from(filters, order)}{where} "
+               f"ORDER BY {order_by(terms, reverse=before is not None)} LIMIT ?")
+        with self._read() as conn:
+            keys = [tuple(r) for r in conn.execute(sql, [*args, limit + 1]).fetchall()]
+            more = len(keys) > limit
+            keys = keys[:limit]
+            if before is not None:
+                keys.reverse()
+            ids = [k[-1] for k in keys]  # every order ends in the id
+            sql = f"SELECT id, data FROM jobs WHERE id IN ({placeholders(ids)})"
+            rows = conn.execute(sql, ids).fetchall()
+        by_id = {r[0]: r[1] for r in rows}
+        jobs = [Job.model_validate_json(by_id[i]) for i in ids if i in by_id]
+        older, newer = ends(keys, more, after=after, before=before)
+        return JobPage(jobs, older=older, newer=newer)
 
     def active(self) -> list[Job]:
         """Jobs with something in flight (sending, queued, running), oldest first."""

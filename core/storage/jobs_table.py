@@ -10,6 +10,7 @@ from typing import Any
 from core.jobs import access as access_ids
 from core.jobs.record import Job, JobState, charged_cost, engine_due_at, prompt_text
 from core.jobs.video_checks import verdict
+from core.storage.keyset import ASC, DESC, order_by
 
 ACTIVE = (JobState.WAITING.value, JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
 IN_FLIGHT = (JobState.SUBMITTING.value, JobState.QUEUED.value, JobState.RUNNING.value)
@@ -106,14 +107,46 @@ def check_values(job: Job) -> dict[str, Any]:
             "sharpness": m.sharpness if m is not None else None}
 
 
-ORDERS = {  # the Gallery's sort orders → ORDER BY (newest first breaks ties)
-    "newest": "created_at DESC, id DESC",
-    "fewest_issues": "CASE WHEN check_state = '' THEN 1 ELSE 0 END, check_issues, created_at DESC, id DESC",
-    "most_issues": "check_issues DESC, created_at DESC, id DESC",
-    "most_motion": "CASE WHEN motion IS NULL THEN 1 ELSE 0 END, motion DESC, created_at DESC, id DESC",
-    "least_motion": "CASE WHEN motion IS NULL THEN 1 ELSE 0 END, motion, created_at DESC, id DESC",
-    "sharpest": "CASE WHEN sharpness IS NULL THEN 1 ELSE 0 END, sharpness DESC, created_at DESC, id DESC",
+_UNCHECKED_LAST = "CASE WHEN check_state = '' THEN 1 ELSE 0 END"
+_NEWEST = (("created_at", DESC), ("id", DESC))
+_NO_MOTION_LAST = ("CASE WHEN motion IS NULL THEN 1 ELSE 0 END", ASC)
+# The pages' sort orders as (expression, direction) terms, each expression NULL-free (a NULL flag first, then
+# COALESCE), ending in `id`: a total order, so a page's last row is a key for the next page (keyset
+# pagination: no row skipped or repeated however many jobs arrive meanwhile). Newest first breaks ties.
+ORDER_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "newest": _NEWEST,
+    "fewest_issues": ((_UNCHECKED_LAST, ASC), ("check_issues", ASC), *_NEWEST),
+    "most_issues": (("check_issues", DESC), *_NEWEST),
+    "most_motion": (_NO_MOTION_LAST, ("COALESCE(motion, 0)", DESC), *_NEWEST),
+    "least_motion": (_NO_MOTION_LAST, ("COALESCE(motion, 0)", ASC), *_NEWEST),
+    "sharpest": (("CASE WHEN sharpness IS NULL THEN 1 ELSE 0 END", ASC), ("COALESCE(sharpness, 0)", DESC),
+                 *_NEWEST),
 }
+
+
+ORDERS = {name: order_by(terms) for name, terms in ORDER_TERMS.items()}  # the Gallery's sort orders
+
+
+# One covering index of every column the pages filter and sort on (schema version 9): counts, text
+# searches and the check sorts read it, never the rows' JSON records. PostgreSQL's copy leaves `search` out
+# (a btree entry has a size limit and prompts are long); its planner picks its own way there.
+FIND_INDEX = "jobs_find"
+FIND_COLUMNS = ("browser", "owner", "router", "endpoint_id", "mode", "state", "check_state", "video_file",
+                "check_issues", "motion", "sharpness", "created_at", "id")
+FIND_COLUMNS_SQLITE = (*FIND_COLUMNS[:8], "search", *FIND_COLUMNS[8:])
+
+
+def uses_find_index(filters: JobFilter | None, order: str = "newest") -> bool:
+    """Whether a query with these filters and order reads the covering index (SQLite: INDEXED BY) rather
+    than leaving the choice to the planner: a text search, a check filter or sort, or two filters at once
+    (the planner would pick one column's index and read the rows for the others)."""
+    if order != "newest":
+        return True
+    if filters is None:
+        return False
+    groups = [filters.routers, filters.endpoint_ids, filters.modes, filters.states, filters.checks,
+              filters.has_video is not None, filters.browser, filters.owner]
+    return bool(filters.text.strip()) or bool(filters.checks) or sum(1 for g in groups if g) >= 2
 
 
 def job_access(job: Job) -> str:

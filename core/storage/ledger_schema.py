@@ -18,7 +18,10 @@ Version 4: `owner` (the person; written once like `browser`), `cost` (jobs.charg
 revision is refused instead of overwriting a newer one from another tab). Version 7 (issue 18): the video
 check's verdict in columns (`check_state`, `check_issues`, `motion`, `sharpness`) for the Gallery's filters
 and sort orders; the check itself stays in the job's JSON record. Version 8 (issue 18): blind votes,
-timestamped comments, guest review links and vote sets (core/storage/review_store.py).
+timestamped comments, guest review links and vote sets (core/storage/review_store.py). Version 9 (issue 21):
+one covering index of the columns the Jobs and Gallery pages filter and sort on (`jobs_find`,
+core/storage/jobs_table.py FIND_COLUMNS): their counts, text searches and check sorts read it, never the JSON
+records, and their pages are read by keyset (core/storage/job_store.py `page`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Callable
 
 from core.jobs.record import Job, charged_cost, engine_due_at
 from core.storage import db
-from core.storage.jobs_table import check_values, job_access
+from core.storage.jobs_table import FIND_COLUMNS, FIND_COLUMNS_SQLITE, FIND_INDEX, check_values, job_access
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -143,6 +146,16 @@ _MIGRATION_8 = (
 )
 
 
+
+
+def _migration_9_statements(postgres: bool) -> tuple[str, ...]:
+    """Version 9 (issue 21 §3): the pages' covering index. On SQLite it holds the lowered `search` text too
+    (a text search scans the index, not the table); PostgreSQL's leaves it out (a btree entry is limited to
+    about 2.7 kB and prompts are long)."""
+    columns = FIND_COLUMNS if postgres else FIND_COLUMNS_SQLITE
+    return (f"CREATE INDEX IF NOT EXISTS {FIND_INDEX} ON jobs ({', '.join(columns)})",)
+
+
 _ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (.+)$")
 
 
@@ -210,6 +223,11 @@ def _migration_8(conn: db.Conn) -> None:
     _run_steps(conn, _MIGRATION_8)
 
 
+def _migration_9(conn: db.Conn) -> None:
+    """The Jobs and Gallery pages' covering index (idempotent: IF NOT EXISTS)."""
+    _run_steps(conn, _migration_9_statements(conn.kind == db.POSTGRES))
+
+
 # (version, step): each step runs once, in order, on a ledger older than its version; every step is
 # idempotent, so a ledger half-way between versions is brought up safely (core/storage/db.py:
 # Database.migrate).
@@ -221,6 +239,7 @@ MIGRATIONS: list[tuple[int, Callable[[db.Conn], None]]] = [
     (5, _migration_5),
     (7, _migration_7),
     (8, _migration_8),
+    (9, _migration_9),
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 MIGRATION_NAME = "ledger"

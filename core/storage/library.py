@@ -19,6 +19,12 @@ Pure helpers: `word_diff`, `diff_sides` (the two prompts side by side), `param_d
 An import file is bounded before anything is saved: at most config.PRESETS_IMPORT_MAX_BYTES, nested
 at most config.PRESETS_IMPORT_MAX_DEPTH levels, at most config.PRESETS_IMPORT_MAX_ENTRIES presets;
 a refused file changes nothing, and each entry is saved whole or not at all.
+
+The Library page reads one page of prompts by key (`page_prompts`, core/storage/keyset.py), with each
+prompt's newest version, take count, first owner and prompt preview in the same query.
+
+Why this file is long (over 800 lines, rule 7): the store, its import checks and its pure diff helpers
+(`word_diff` … `labelled_params`); those helpers are the next to move to a module of their own.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from core.authoring import catalog, check
 from core.errors import StudioError
 from core.storage import db
 from core.storage.body_media import externalize_body, internalize_body
+from core.storage.keyset import ASC, DESC, ends, keyset_clause, order_by
 from core.storage.media_cache import MediaCache
 
 if typing.TYPE_CHECKING:
@@ -83,6 +90,20 @@ class PromptSummary:
     updated: float
     takes: int  # over all versions
     owner: str = ""  # who saved its first version
+    preview: str = ""  # the newest version's prompt (its first shot's when it has shots)
+
+
+PromptKey = tuple[float, str]  # (created of the newest version, name): where a Library page starts or ends
+
+
+@dataclass(frozen=True)
+class PromptPage:
+    """One page of named prompts (keyset: `Library.page_prompts`): `older` (pass as `after`) is None on the
+    last page, `newer` (pass as `before`) None on the first."""
+
+    prompts: list[PromptSummary]
+    older: PromptKey | None = None
+    newer: PromptKey | None = None
 
 
 @dataclass(frozen=True)
@@ -234,24 +255,39 @@ class Library:
 
     def list_prompts(self, limit: int | None = None, offset: int = 0, text: str = "") -> list[PromptSummary]:
         """Named prompts, most recently saved first: one page (`limit`, `offset`) of those whose name or
-        prompt (any version, shots included) contains `text` (case-insensitive); all when no limit."""
+        prompt (any version, shots included) contains `text` (case-insensitive); all when no limit. The
+        Library page reads by key instead (`page_prompts`)."""
         where, args = _search_clause(text)
         page = ""
         if limit is not None:
             page = " LIMIT ? OFFSET ?"
             args = [*args, max(0, int(limit)), max(0, int(offset))]
         with self.database.read() as conn:
-            rows = conn.execute(
-                f"""SELECT v.name, v.version, v.endpoint_id, v.created,
-                          (SELECT COUNT(*) FROM {_TAKES} t WHERE t.name = v.name) AS takes,
-                          (SELECT f.owner FROM {_VERSIONS} f WHERE f.name = v.name
-                           ORDER BY f.version LIMIT 1) AS owner
-                   FROM {_VERSIONS} v
-                   WHERE v.version = (SELECT MAX(version) FROM {_VERSIONS} w WHERE w.name = v.name){where}
-                   ORDER BY v.created DESC, v.name{page}""",
-                args,
-            ).fetchall()
-        return [PromptSummary(r[0], int(r[1]), r[2], float(r[3]), int(r[4]), r[5] or "") for r in rows]
+            rows = conn.execute(_PROMPTS_SQL.format(where=where, order=order_by(_PROMPT_ORDER)) + page,
+                                args).fetchall()
+        return [_summary(r) for r in rows]
+
+    def page_prompts(self, limit: int, text: str = "", *, after: PromptKey | None = None,
+                     before: PromptKey | None = None) -> PromptPage:
+        """One page of named prompts, most recently saved first, by keyset: the first `limit` matching
+        `text` (see list_prompts), or those right after the key `after` (the next page) or right before
+        `before` (the previous page). Saves meanwhile never make a page skip or repeat a prompt it follows:
+        a prompt saved again moves to the top."""
+        limit = max(1, int(limit))
+        where, args = _search_clause(text)
+        key = before if before is not None else after
+        if key is not None:
+            typed = (float(key[0]), str(key[1]))
+            clause, key_args = keyset_clause(_PROMPT_ORDER, typed, before=before is not None)
+            where, args = f"{where} AND {clause}", [*args, *key_args]
+        order = order_by(_PROMPT_ORDER, reverse=before is not None)
+        with self.database.read() as conn:
+            rows = conn.execute(_PROMPTS_SQL.format(where=where, order=order) + " LIMIT ?",
+                                [*args, limit + 1]).fetchall()
+        more, rows = len(rows) > limit, rows[:limit]
+        found = [_summary(r) for r in (reversed(rows) if before is not None else rows)]
+        older, newer = ends([(p.updated, p.name) for p in found], more, after=after, before=before)
+        return PromptPage(found, older=older, newer=newer)
 
     def count_prompts(self, text: str = "") -> int:
         """How many named prompts match `text` (see list_prompts); one query, no rows loaded."""
@@ -657,6 +693,36 @@ def _entry(raw: Any, position: int) -> ImportedPreset:
     version = raw.get("version") if isinstance(raw.get("version"), int) else None
     return ImportedPreset(label, endpoint_id if isinstance(endpoint_id, str) else "",
                           body if isinstance(body, dict) else {}, version, tuple(problems))
+
+
+# The newest version of each name (with its takes over all versions and its first owner), `where` added to
+# the filter, in `order`: one query for a page of the Library.
+_PROMPTS_SQL = f"""SELECT v.name, v.version, v.endpoint_id, v.created,
+       (SELECT COUNT(*) FROM {_TAKES} t WHERE t.name = v.name) AS takes,
+       (SELECT f.owner FROM {_VERSIONS} f WHERE f.name = v.name ORDER BY f.version LIMIT 1) AS owner,
+       v.body
+FROM {_VERSIONS} v
+WHERE v.version = (SELECT MAX(version) FROM {_VERSIONS} w WHERE w.name = v.name){{where}}
+ORDER BY {{order}}"""
+
+
+_PROMPT_ORDER = (("v.created", DESC), ("v.name", ASC))
+
+
+def _summary(row: Any) -> PromptSummary:
+    return PromptSummary(row[0], int(row[1]), row[2], float(row[3]), int(row[4]), row[5] or "",
+                         prompt_preview(json.loads(row[6])))
+
+
+def prompt_preview(body: dict[str, Any]) -> str:
+    """A body's prompt, or its shots' prompts joined with " / " when it has no single prompt."""
+    prompt = body.get("prompt")
+    if isinstance(prompt, str) and prompt:
+        return prompt
+    shots = body.get("multi_prompt")
+    if not isinstance(shots, list):
+        return ""
+    return " / ".join(str(s.get("prompt", "")) for s in shots if isinstance(s, dict))
 
 
 _SEARCH_SQL = (f" AND v.name IN (SELECT s.name FROM {_VERSIONS} s "

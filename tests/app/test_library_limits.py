@@ -68,8 +68,11 @@ def test_the_page_renders_a_page_of_prompts_without_building_the_export(filled: 
     assert any(c.value == f"Prompts 1–{config.LIBRARY_PAGE_SIZE} of {PRESETS}." for c in at.caption)
     assert exports == [] and download_buttons(at) == []
 
-    at.number_input(key="library.page").set_value(2).run()
+    at.button(key="library.next").click().run()  # "Older →": the next page, read by key
     assert len(preset_expanders(at)) == PRESETS - config.LIBRARY_PAGE_SIZE
+    second = f"Prompts {config.LIBRARY_PAGE_SIZE + 1}–{PRESETS} of {PRESETS}."
+    assert any(c.value == second for c in at.caption)
+    assert at.button(key="library.next").disabled and not at.button(key="library.prev").disabled
     assert exports == []
 
     at.button(key="library.export_prepare").click().run()

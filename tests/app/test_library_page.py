@@ -27,6 +27,16 @@ def request_body(at: AppTest) -> dict[str, Any]:
     return value if isinstance(value, dict) else json.loads(value)
 
 
+def open_library(at: AppTest, *names: str) -> AppTest:
+    """Switch to the Library with the prompts `names` open (a closed prompt draws nothing inside: its
+    expander reruns the page when opened, as a click on it would)."""
+    for name in names:
+        at.session_state[library_view.open_key(name)] = True
+    at.switch_page(LIBRARY).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def save_preset(at: AppTest, mode: str, name: str) -> AppTest:
     at.text_input(key=f"create.{mode}.__preset_name").input(name)
     at.button(key=f"create.{mode}.__preset_save").click().run()
@@ -55,8 +65,7 @@ def test_saved_versioned_diffed_exported_imported_and_reloaded_gives_the_identic
     generate(at, "text")  # a second take with another parameter
     assert lib.takes("Fox", 2) == session_jobs(at) and len(session_jobs(at)) == 2
 
-    at.switch_page(LIBRARY).run()
-    assert not at.exception, [e.value for e in at.exception]
+    open_library(at, "Fox", "Fox imported")
     assert at.title[0].value == "Library"
     assert any(e.label.startswith("Fox · v2") for e in at.expander)
     marks = [m.value for m in at.markdown]
@@ -108,7 +117,7 @@ def test_older_version_loads_into_the_form(demo: Path) -> None:
     first = request_body(at)
     at.text_area(key=f"{p}.prompt").input("Second words").run()
     save_preset(at, "text", "Words")
-    at.switch_page(LIBRARY).run()
+    open_library(at, "Words")
     at.segmented_control(key="library.Words.version").set_value(1).run()
     at.button(key="library.Words.load").click().run()
     at.switch_page(PAGES["text"]).run()  # AppTest reruns the page it was told last
@@ -145,7 +154,7 @@ def test_load_keeps_the_preset_name_so_a_new_version_is_one_click(demo: Path) ->
     at.text_area(key=f"{p}.prompt").input("A flower").run()
     save_preset(at, "text", "Flower")
     at.text_input(key=library_view.name_key("text")).input("").run()  # the box emptied meanwhile
-    at.switch_page(LIBRARY).run()
+    open_library(at, "Flower")
     at.button(key="library.Flower.load").click().run()
     assert at.title[0].value == "Text to video"
     assert at.text_input(key=library_view.name_key("text")).value == "Flower"
@@ -168,9 +177,7 @@ def test_compare_escapes_user_markup_and_names_settings_by_their_labels(demo: Pa
     shots2 = [shots[0], {"prompt": "Close", "duration": 4}]
     lib.save("Tricky", endpoint, {"prompt": "a **bold** :red[x] $y$ rose", "duration": 6, "mode": "std",
                                   "multi_shot": True, "shot_type": "customize", "multi_prompt": shots2})
-    at = open_page("text")
-    at.switch_page(LIBRARY).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_library(open_page("text"), "Tricky")
     marks = [m.value for m in at.markdown]
     assert r"a \*\*bold\*\* \:red\[x\] \$y\$ :red-background[~~flower~~]" in marks, marks
     assert r"a \*\*bold\*\* \:red\[x\] \$y\$ :green-background[rose]" in marks, marks
@@ -181,6 +188,20 @@ def test_compare_escapes_user_markup_and_names_settings_by_their_labels(demo: Pa
     params = next(f for f in frames if "Value" in f.columns)
     assert "Multi-shot" in list(params["Setting"]) and "multi_shot" not in list(params["Setting"])
     assert "on" in list(params["Value"])
+
+
+def test_a_closed_prompt_reads_nothing_and_opens_when_asked(demo: Path) -> None:
+    lib = server.services(demo, start=False).library
+    lib.save("Closed", "mulerouter/kling-v3/text-to-video", {"prompt": "a quiet harbour", "duration": 5})
+    at = open_page("text")
+    at.switch_page(LIBRARY).run()
+    assert [e.label for e in at.expander if e.label.startswith("Closed")] == ["Closed · v1 · a quiet harbour"]
+    assert "library.Closed.load" not in {b.key for b in at.button}  # closed: nothing drawn inside
+    at = open_library(at, "Closed")
+    assert "library.Closed.load" in {b.key for b in at.button}
+    at.session_state[library_view.open_key("Closed")] = False
+    at.run()
+    assert "library.Closed.load" not in {b.key for b in at.button}
 
 
 def test_marked_words_are_inert() -> None:
@@ -201,9 +222,7 @@ def test_owners_shown_and_delete_only_for_the_owner_or_an_admin(demo: Path, monk
     lib.save("Bob's", endpoint, {"prompt": "a field", "duration": 5}, owner=bob)
     lib.save("Bob's", endpoint, {"prompt": "a wide field", "duration": 5}, owner=alice)
     monkeypatch.setattr(session, "may_delete", lambda owner: owner == bob, raising=False)
-    at = open_page("text")
-    at.switch_page(LIBRARY).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_library(open_page("text"), "Alice's", "Bob's")
     keys = {b.key for b in at.button}
     assert "library.Bob's.delete" in keys and "library.Alice's.delete" not in keys
     assert "library.Bob's.delete_version" not in keys  # v2 of Bob's preset was saved by Alice

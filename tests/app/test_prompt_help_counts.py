@@ -10,6 +10,7 @@ from core.compare import experiments as X
 from core.storage.ledger import Ledger
 from tests.app.test_create_pages import demo, open_page, prefix
 from ui import session
+from ui.results import library_view
 
 __all__ = ["demo"]
 COMPARE = "app_pages/compare.py"
@@ -50,6 +51,7 @@ def test_the_library_shows_the_count_next_to_each_version(demo: Path) -> None:
     lib.save("Fox", T2V, {"prompt": LOOPING, "duration": 5}, owner="")
     lib.save("Fox", T2V, {"prompt": CLEAN, "duration": 5}, owner="")
     at = open_page("text")
+    at.session_state[library_view.open_key("Fox")] = True  # the prompt open (closed, it draws nothing)
     at.switch_page(LIBRARY).run()
     assert not at.exception, [e.value for e in at.exception]
     lines = [c.value for c in at.caption]

@@ -23,7 +23,7 @@ from core.net.http import make_client
 from core.storage.ledger import Ledger
 from core.storage.media_cache import MediaCache
 from ui import media_links
-from ui.results import jobs_view
+from ui.results import jobs_view, library_view
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -208,6 +208,9 @@ def test_library_takes_play_from_the_media_route(demo: Path) -> None:
     lib.save("Lighthouse", job.endpoint_id, job.body)
     lib.link_take("Lighthouse", 1, job.id)
     at = open_page("app_pages/library.py")
+    assert at.get("video") == []  # a closed prompt reads and draws nothing of its takes
+    at.session_state[library_view.open_key("Lighthouse")] = True  # opened
+    at.run()
     assert [v.proto.url for v in at.get("video")] == [f"http://localhost:8501/api/media/{job.video_file}"]
 
 

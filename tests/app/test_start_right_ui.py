@@ -61,7 +61,7 @@ def _library(demo_dir: Path):
 
 def test_replace_question_unanswered_generate_files_nothing_under_the_preset(demo: Path) -> None:  # noqa: F811
     from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
-    from tests.app.test_library_page import LIBRARY, save_preset
+    from tests.app.test_library_page import open_library, save_preset
 
     at = open_page("text")
     p = prefix(at, "text")
@@ -70,7 +70,7 @@ def test_replace_question_unanswered_generate_files_nothing_under_the_preset(dem
     lib = _library(demo)
     at.button(key="create.text.__start_over").click().run()  # a new draft, not the preset
     at.text_area(key=f"{p}.prompt").input("A lighthouse in a storm, waves over the rocks").run()
-    at.switch_page(LIBRARY).run()
+    open_library(at, "Harbour")
     at.button(key="library.Harbour.load").click().run()
     at.switch_page("app_pages/text_to_video.py").run()  # AppTest stays on the old page after switch_page
     assert any("replaces what you have written" in w.value for w in at.warning)
@@ -86,7 +86,7 @@ def test_replace_question_unanswered_generate_files_nothing_under_the_preset(dem
 
 def test_keep_my_draft_links_no_take_to_the_preset(demo: Path) -> None:  # noqa: F811
     from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
-    from tests.app.test_library_page import LIBRARY, save_preset
+    from tests.app.test_library_page import open_library, save_preset
 
     at = open_page("text")
     p = prefix(at, "text")
@@ -94,7 +94,7 @@ def test_keep_my_draft_links_no_take_to_the_preset(demo: Path) -> None:  # noqa:
     save_preset(at, "text", "Harbour")
     at.button(key="create.text.__start_over").click().run()
     at.text_area(key=f"{p}.prompt").input("A lighthouse in a storm, waves over the rocks").run()
-    at.switch_page(LIBRARY).run()
+    open_library(at, "Harbour")
     at.button(key="library.Harbour.load").click().run()
     at.switch_page("app_pages/text_to_video.py").run()
     at.button(key="create.text.__replace_no").click().run()
@@ -104,7 +104,7 @@ def test_keep_my_draft_links_no_take_to_the_preset(demo: Path) -> None:  # noqa:
 
 def test_delete_preset_asks_first_and_undo_brings_it_back_with_its_takes(demo: Path) -> None:  # noqa: F811
     from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
-    from tests.app.test_library_page import LIBRARY, save_preset
+    from tests.app.test_library_page import open_library, save_preset
 
     at = open_page("text")
     p = prefix(at, "text")
@@ -116,7 +116,7 @@ def test_delete_preset_asks_first_and_undo_brings_it_back_with_its_takes(demo: P
     lib = _library(demo)
     before = [(v.number, v.body_hash, v.created) for v in lib.versions("Fox")]
     assert lib.takes("Fox", 1) == session_jobs(at)
-    at.switch_page(LIBRARY).run()
+    open_library(at, "Fox")
     question = "Delete the preset “Fox” and all 2 versions?"
     assert any(question in m.value for m in at.markdown)  # the question, in the Delete popover
     assert [v.number for v in lib.versions("Fox")] == [1, 2]  # opening it deleted nothing

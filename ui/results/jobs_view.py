@@ -516,9 +516,11 @@ def whose_line(owner: str) -> str:
     return f"Made by {owner}: only they or an admin can delete it."
 
 
-def delete_control(job: Job, *, key_prefix: str, on_deleted: Any = None) -> None:
-    """Delete (the owner or an admin; core checks again): a job that has ended. Others read whose it is."""
-    if not session.may_delete(job.owner):
+def delete_control(job: Job, *, key_prefix: str, on_deleted: Any = None, allowed: bool | None = None) -> None:
+    """Delete (the owner or an admin; core checks again): a job that has ended. Others read whose it is.
+    `allowed`: session.may_delete(job.owner) when the caller already asked (a page of cards asks once per
+    owner)."""
+    if not (session.may_delete(job.owner) if allowed is None else allowed):
         st.caption(form_escape(whose_line(job.owner)))
         return
     if job.state in ACTIVE_STATES:

@@ -27,7 +27,7 @@ from core.authoring.catalog import Endpoint
 from core.models import MODE_TITLES, Mode
 from core.storage import library
 from ui import nav, session, welcome
-from ui.results import jobs_view
+from ui.results import jobs_view, pager
 from ui.text import escape_markdown
 
 ACTIVE_KEY = "library.active"  # {mode: (name, version number, endpoint id)}: Generate links takes to it
@@ -576,22 +576,28 @@ def import_file(data: str | bytes) -> None:
     st.session_state[IMPORT_REPORT_KEY] = report
 
 
-def _name(item: Any) -> str:
-    return item if isinstance(item, str) else getattr(item, "name", str(item))
+PAGER = "library"  # the pager's state: the key of the prompt the page follows (keyset, ui/results/pager.py)
 
 
-PAGE_KEY = "library.page"
+def open_key(name: str) -> str:
+    """The session-state key of a prompt's expander (True while open)."""
+    return f"library.{name}.open"
 
 
-def _page_number(total: int) -> int:
-    """The Library page shown (1-based): a page picker when the prompts fill more than one page."""
-    pages = max(1, math.ceil(total / config.LIBRARY_PAGE_SIZE))
-    if pages == 1:
-        return 1
-    current = st.session_state.get(PAGE_KEY, 1)
-    if not isinstance(current, int) or not 1 <= current <= pages:
-        st.session_state[PAGE_KEY] = min(max(1, int(current or 1)), pages)
-    return int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY))
+def _prompt_row(summary: Any, position: int | None = None) -> None:
+    """One prompt of the page: an expander titled from the page's one query; its versions, takes and
+    comparisons are read and drawn only while it is open (a closed one costs no query)."""
+    name = summary.name
+    title = f"{name} · v{summary.latest} · {_short(summary.preview)}"
+    box = st.expander(escape_words(title), key=open_key(name), on_change="rerun")
+    if not box.open:
+        return
+    with box:
+        versions = list(lib().versions(name))
+        if versions:
+            _version_block(name, versions, position)
+        else:
+            st.caption("This prompt was just deleted.")
 
 
 GO_KEY = "library.go_to"  # (page, query params) a Load or Compare click chose: the next run opens it
@@ -683,29 +689,28 @@ def render_library_page() -> None:
     _show_flash()
     _load_error()
     st.caption("Your saved prompts, their versions and the videos made from them (takes).")
-    search = st.text_input("Search prompts", key="library.search", placeholder="name or words")
+    search = st.text_input("Search prompts", key="library.search", placeholder="name or words",
+                           on_change=pager.reset, args=(PAGER,))
+    size = config.LIBRARY_PAGE_SIZE
     total = lib().count_prompts(search)
-    page = _page_number(total)
-    offset = (page - 1) * config.LIBRARY_PAGE_SIZE
-    summaries = lib().list_prompts(limit=config.LIBRARY_PAGE_SIZE, offset=offset, text=search)
-    if total > config.LIBRARY_PAGE_SIZE:
-        st.caption(f"Prompts {offset + 1}–{offset + len(summaries)} of {total:,}.")
+    page = lib().page_prompts(size, search, **pager.where(PAGER))
+    first = pager.settle(PAGER, page, len(page.prompts), lambda: lib().page_prompts(size, search))
+    page = first if first is not None else page
+    offset = (min(pager.number(PAGER), max(1, math.ceil(total / size))) - 1) * size  # this page's first place
+    if total > size:
+        st.caption(f"Prompts {offset + 1}–{offset + len(page.prompts)} of {total:,}.")
     if not total:
         st.info("No saved prompts match." if search.strip() else "No saved prompts yet. Use “Save as preset” "
                 "on a Create page, or start from a template below.")
-    names = [_name(p) for p in summaries]
-    undo_at = _undo_place(offset, len(names))
-    for i, name in enumerate(names):
+    shown = list(page.prompts)
+    undo_at = _undo_place(offset, len(shown))
+    for i, summary in enumerate(shown):
         if undo_at == i:
             undo_line()
-        versions = list(lib().versions(name))
-        if not versions:
-            continue
-        title = f"{name} · v{_version_number(versions[-1])} · {_short(_prompt_of(versions[-1].body))}"
-        with st.expander(escape_words(title)):
-            _version_block(name, versions, offset + i)
-    if undo_at == len(names):
+        _prompt_row(summary, offset + i)
+    if undo_at == len(shown):
         undo_line()
+    pager.controls(PAGER, page, total, size)
     _export_import(total > 0 if not search.strip() else lib().count_prompts() > 0)
     st.subheader("Starter templates")
     st.caption("Each teaches the prompt's reference tokens; load one and change it.")
