@@ -261,7 +261,7 @@ def test_load_of_a_version_deleted_meanwhile_says_so_and_stays(demo: Path) -> No
     p = prefix(at, "text")
     at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
     save_preset(at, "text", "Kite")
-    at.switch_page(LIBRARY).run()
+    open_library(at, "Kite")
     server.services(demo, start=False).library.delete("Kite")  # another tab deletes it
     at.button(key="library.Kite.load").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -280,7 +280,7 @@ def test_compare_variants_opens_the_version_as_an_experiment_base(demo: Path) ->
     p = prefix(at, "text")
     at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
     save_preset(at, "text", "Kite")
-    at.switch_page(LIBRARY).run()
+    open_library(at, "Kite")
     at.button(key="library.Kite.compare").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Compare"
@@ -297,7 +297,7 @@ def test_a_take_under_its_version_says_its_state_in_plain_words(demo: Path) -> N
     at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
     save_preset(at, "text", "Kite")
     generate(at, "text")
-    at.switch_page(LIBRARY).run()
+    open_library(at, "Kite")
     [line] = [c.value for c in at.caption if " · made " in c.value]
     plain = {label.capitalize() for label in jobs_view.STATE_LABELS.values()}
     assert line.split(" · ")[0] in plain | {"Done, saving video"}, line
