@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -340,6 +341,45 @@ def wait_until_sent(job_id: str, timeout_s: float) -> Job | None:
         time.sleep(config.SUBMIT_WAIT_POLL_S)
         job = ledger().jobs.get(job_id)
     return job
+
+
+def link_take_when_accepted(job_id: str, name: str, version: int) -> threading.Thread:
+    """A job just recorded from a page with an active preset becomes a take of that version once the router
+    accepted it (never when it refused it: core/jobs/guards.py take_verdict). The page does not wait for
+    that answer: a daemon thread of this server process does (not the tab's run: a closed tab still files
+    its take)."""
+    found = threading.Thread(target=link_when_answered, args=(ledger(), library(), job_id, name, version),
+                             name=f"take-link-{job_id}", daemon=True)
+    found.start()
+    return found
+
+
+def link_when_answered(led: Ledger, lib: Library, job_id: str, name: str, version: int, *,
+                       wait_s: float = config.TAKE_LINK_WAIT_S, clock: Callable[[], float] = time.monotonic,
+                       sleep: Callable[[float], None] = time.sleep) -> bool | None:
+    """Wait (in the calling thread) until the router answered job `job_id`'s send, then link it as a take
+    of `name` v`version` unless it was refused. It looks at the job soon, then less and less often (one
+    indexed read each time). Still unanswered after `wait_s` (a busy router holding it back, never
+    refused): linked, as a job that is going to be sent. True: linked; False: no take; None: the link could
+    not be written (the version was deleted meanwhile, or the database kept failing)."""
+    deadline = clock() + wait_s
+    every = config.TAKE_LINK_FIRST_LOOK_S
+    while True:
+        try:
+            verdict = guards.take_verdict(led.jobs.get(job_id))
+        except db.DatabaseUnavailable:  # try again at the next look
+            verdict = None
+        if verdict is not None or clock() >= deadline:
+            break
+        sleep(every)
+        every = min(every * 1.5, config.TAKE_LINK_LAST_LOOK_S)
+    if verdict is False:
+        return False
+    try:
+        lib.link_take(name, version, job_id)
+    except (ValueError, db.DatabaseUnavailable):  # the version was deleted meanwhile, or no database
+        return None
+    return True
 
 
 def queue_form(endpoint_id: str, body: dict) -> None:

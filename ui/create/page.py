@@ -497,12 +497,14 @@ def _refused(mode: Mode) -> None:
 
 def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     """Handle a Generate click in this run: errors → nothing sent; cautions, over budget or a duplicate →
-    ask (each once); else record the job (the engine sends it) and wait a little for the router's answer.
+    ask (each once); else record the job and go on at once: the server's engine sends it, and the take's
+    card (drawn later in this same run) shows it "Sending", then moves on live with the router's answer
+    (accepted, refused in plain words, or held back for a busy router). Nothing waits for the router here.
 
     The click's `requested` mark is dropped only once it is answered: the job recorded, or the form
     refused, or a question asked. No Streamlit call sits between recording the job and dropping the mark,
-    so a click that interrupts this run can neither lose the job nor make a second one.
-    Ends with a rerun once something changed, so that Generate is drawn enabled again.
+    so a click that interrupts this run can neither lose the job nor make a second one. Generate is drawn
+    enabled in the click's run (the run is short), so no second run is needed to draw it again.
     """
     confirmed = set(st.session_state.get(_k(mode, "confirmed")) or ())
     if not result.ok:
@@ -520,7 +522,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
                               clicked_at if isinstance(clicked_at, float) else time.time(), SUBMIT_GUARD_S):
         _drop_request(mode)  # the second half of a double-click: the job is already made
         st.session_state.pop(_k(mode, "confirmed"), None)
-        st.rerun()  # Generate was drawn disabled for this click: draw it enabled again
+        return
     recorded = refusal = None
     try:
         demo = session.is_demo(endpoint.router)
@@ -545,9 +547,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
             st.session_state.pop(_k(mode, "confirmed"), None)
             st.session_state[_k(mode, "last_job")] = job
             st.session_state[_k(mode, "toast")] = True
-            job = session.wait_until_sent(job.id, config.SUBMIT_WAIT_S) or job
-            st.session_state[_k(mode, "last_job")] = job
-            _after_submit(mode, endpoint, job)
+            _after_submit(mode, endpoint, job)  # no wait for the router: the card shows it "Sending", live
     except session.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
         refusal = f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}"
     except session.PriceNotConfiguredError as exc:  # no operator price above $0: nothing was recorded
@@ -563,14 +563,12 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         _refused(mode)
         st.session_state.pop(_k(mode, "last_job"), None)
         st.error(refusal, icon=":material/savings:")
-        return
-    st.rerun()
 
 
 def _restart_burst(mode: Mode) -> None:
-    """The burst runs from the moment the job was recorded and answered, not from the first click: a second
-    click's callback only runs once this run ends, which may be seconds after the click (the run waits for
-    the router's answer), and must still be taken for the second half of the double-click. `clicked` holds
+    """The burst runs from the end of the run that recorded the job, not from the first click: a second
+    click's callback only runs once this run ends, which may be a while after the click on a busy server,
+    and must still be taken for the second half of the double-click. `clicked` holds
     (fingerprint of the request sent, when): only that same request is a double-click."""
     clicked = st.session_state.get(_k(mode, "clicked"))
     if clicked:
@@ -696,11 +694,10 @@ def render_create_page(mode: Mode | str) -> None:
     if requested is not None and not pending_request(requested, time.time()):
         _drop_request(mode)  # clicked long ago on a page left before it was handled: never sent late
         requested = None
-    sending = requested is not None and result.ok and not session.access_problem(endpoint.router)
     with take.action_bar(mode, take.bar_cost(_estimate_usd(endpoint, result.body), demo=demo)), \
             st.container(horizontal=True):  # kept in view while the form scrolls
         st.button(
-            "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:", disabled=sending,
+            "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:",
             on_click=_on_generate, args=(mode, endpoint.id), help="Ctrl+Enter (⌘+Enter) in a text box",
         )
         compare_view.compare_button(mode, endpoint, result.body)

@@ -30,7 +30,7 @@ import streamlit as st
 from core import config
 from core.authoring import catalog
 from core.jobs import eta
-from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download
+from core.jobs.record import ACTIVE_STATES, SENDING_STATES, Job, JobState, download_given_up, needs_download
 from core.models import Mode
 from ui import frame, nav, session
 from ui import live as ui_live
@@ -41,6 +41,9 @@ FAILED_STATES = (JobState.FAILED, JobState.CANCELLED)
 STARTED = "Job started. It plays here when it is ready."
 TOAST = "Job started — it plays here when it is ready."
 NO_PAST = "No earlier video of this model to estimate the time from yet."
+SENDING_WORDS = "Sending it to {router}; this card moves on by itself when the router answers."
+REFUSED = ("Nothing was charged: {router} did not take this request. What you wrote is still in the form "
+           "above: change what the reason says and Generate again.")
 
 
 def _k(mode: Mode | str, name: str) -> str:
@@ -92,9 +95,27 @@ def progress_words(job: Job, typical: tuple[float, int] | None, now: float) -> t
     return fill, words[:1].upper() + words[1:]
 
 
+def router_label(job: Job) -> str:
+    return config.ROUTER_LABELS.get(job.router, job.router)
+
+
+def is_sending(job: Job) -> bool:
+    """Recorded and on its way to the router, nothing in the way: the engine sends it now (not held back
+    by a busy router or a quota, not waiting for a key)."""
+    return job.state in SENDING_STATES and not job.poll.last_error
+
+
+def refused(job: Job) -> bool:
+    """The router refused the request itself (it never became a task): nothing was charged."""
+    return job.state == JobState.FAILED and job.task is None
+
+
 def headline(job: Job, *, held: set[str] | None = None) -> str:
-    """'Running · 0m 07s' — the state in plain words and the time since it was sent."""
+    """'Running · 0m 07s' — the state in plain words and the time since it was sent ('Sending to
+    MuleRouter · 0m 00s' right after Generate)."""
     elapsed = jobs_view.fmt_elapsed(jobs_view.elapsed_s(job))
+    if is_sending(job) and not session.needs_key(job, held):
+        return f"Sending to {router_label(job)} · {elapsed}"
     return f"{jobs_view.state_label(job, held).capitalize()} · {elapsed}"
 
 
@@ -270,6 +291,7 @@ def _take_in_place(mode: Mode, last_job: Any) -> None:
         if live:  # reruns as soon as the change feed names this job (the tab asks quickly meanwhile)
             ui_live.live_trigger(f"live.take.{mode}", watch=[job_id], min_gap_s=0.0,
                                  ask_every_s=config.TAKE_ASK_EVERY_S)
+            frame.page_shows_end_of(job_id)  # this card reruns the page when the job ends, not the sidebar
         if now_job is None:
             st.info("This take is no longer in the history.", icon=":material/search_off:")
             return
@@ -292,10 +314,15 @@ def draw_card(mode: Mode, job: Job, *, just_sent: bool) -> None:
             if just_sent:
                 st.success(STARTED, icon=":material/rocket_launch:")
             st.markdown(f"**{escape_markdown(headline(job))}**")
-            fill, words = progress_words(job, _typical(mode, job), now)
-            if fill is not None:
-                st.progress(fill)
-            st.caption(escape_markdown(words))
+            if job.state in SENDING_STATES and not is_sending(job):  # a busy router or a quota holds it back
+                jobs_view.show_error(job)
+            else:
+                if is_sending(job):
+                    st.caption(escape_markdown(SENDING_WORDS.format(router=router_label(job))))
+                fill, words = progress_words(job, _typical(mode, job), now)
+                if fill is not None:
+                    st.progress(fill)
+                st.caption(escape_markdown(words))
         elif job.state == JobState.SUCCEEDED and jobs_view.has_video_file(job):
             player, side = st.columns([3, 2])
             with player:
@@ -311,6 +338,8 @@ def draw_card(mode: Mode, job: Job, *, just_sent: bool) -> None:
             if job.state == JobState.SUBMISSION_UNKNOWN or job.state in FAILED_STATES or job.state == (
                     JobState.STALE):
                 jobs_view.show_error(job)
+                if just_sent and refused(job):
+                    st.caption(escape_markdown(REFUSED.format(router=router_label(job))))
             elif job.state == JobState.SUCCEEDED:
                 st.warning("The video is missing from the media store.", icon=":material/broken_image:")
             _iterate_button(mode, job)
