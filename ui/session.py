@@ -14,6 +14,7 @@ a page calls lives here, so no page reaches storage itself. A split by family (j
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -320,17 +321,40 @@ def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT
     send it once; wait up to `wait_s` for the router's answer. A click or a closed tab cannot cut a send
     in half: once recorded, the job is sent whatever the tab does. Raises spend_store.OverBudgetError (nothing
     recorded) past the operator's daily budget; demo jobs cost nothing and are never refused."""
+    job = prepare_record(endpoint, body)()
+    took_note(job)
+    return wait_until_sent(job.id, wait_s) or job
+
+
+def prepare_record(endpoint: Endpoint, body: dict) -> Callable[[], Job]:
+    """Everything recording a job needs from this session, read now; the call returned records it (as
+    `submit`) and wakes the engine without touching the Streamlit session. Every read of st.session_state
+    is a point where Streamlit may stop a run cut short by a second click: the returned call has none, so
+    a page that notes "recording" just before it knows the run cannot be stopped halfway (ui/create/page.py).
+    Raises AccessRefusedError (plain words) now; the call raises spend_store.OverBudgetError or
+    pricing.PriceNotConfiguredError with nothing recorded."""
     access, access_id = bound_access(endpoint.router)
     now = time.time()
-    job = runner.record_job(
-        ledger(), media(), endpoint, body, access, access_id=access_id,
-        estimate=estimate(endpoint, body), now=now, owner=identity().id,
-        limit=None if access.demo else spend_limit(now), key_person=key_person(),
-    )
-    session_job_ids().append(job.id)
-    mark_mine(job)  # "Mine": made from this browser (before anything can interrupt this run)
-    services().engine.wake()
-    return wait_until_sent(job.id, wait_s) or job
+    led, med, engine = ledger(), media(), services().engine
+    how = {"access_id": access_id, "estimate": estimate(endpoint, body), "owner": identity().id,
+           "limit": None if access.demo else spend_limit(now), "key_person": key_person()}
+
+    def record() -> Job:
+        job = runner.record_job(led, med, endpoint, body, access, now=time.time(), **how)
+        with contextlib.suppress(Exception):  # the engine looks for due work every ENGINE_TICK_S anyway
+            engine.wake()
+        return job
+
+    return record
+
+
+def took_note(job: Job) -> None:
+    """This session's note of a job it recorded: in its history, and "Mine" (made from this browser). Safe
+    to say twice (a run cut short before it said it says it on the next run)."""
+    ids = session_job_ids()
+    if job.id not in ids:
+        ids.append(job.id)
+    mark_mine(job)
 
 
 def wait_until_sent(job_id: str, timeout_s: float) -> Job | None:
