@@ -22,11 +22,13 @@ from core.jobs.record import JobState
 from core.storage.ledger import Ledger
 from tests.app.test_create_pages import demo, generate, open_page, prefix, session_jobs  # noqa: F401
 from tests.app.test_library_page import save_preset, takes
+from ui.create import page as create
 from ui.create import take
 
 RIGHT_KEY = "the-right-key-0123456789"
 WRONG_KEY = "a-key-the-router-refuses-0123"
 ANSWER_WITHIN_S = 30.0
+ROUTER_LATENCY_S = 6.0
 
 
 def _texts(at: AppTest) -> str:
@@ -62,7 +64,7 @@ def test_a_refused_send_shows_on_the_card_the_form_intact_and_fixed_it_sends_onc
     p = prefix(at, "text")
     words = "A heron lifts off the lake at dawn, mist over the water"
     at.text_area(key=f"{p}.prompt").input(words).run()
-    refused_key.set_fault("slow", router=config.MULEROUTER, phase="submit", seconds=6)  # slow to answer
+    refused_key.set_latency(ROUTER_LATENCY_S)  # a router slow to answer: the card cannot be waiting for it
     generate(at, "text")
     [job_id] = session_jobs(at)
     first = _texts(at)
@@ -70,6 +72,7 @@ def test_a_refused_send_shows_on_the_card_the_form_intact_and_fixed_it_sends_onc
     assert not at.button(key="create.text.__generate").disabled
 
     text = _until(at, "Invalid API key")  # the router's answer, on the card next to the form
+    refused_key.set_latency(0)
     assert "This job failed" in text and "Next step" in text, text[-1500:]
     assert take.REFUSED.format(router="MuleRouter") in text
     assert at.text_area(key=f"{p}.prompt").value == words  # nothing typed is lost
@@ -107,3 +110,43 @@ def test_a_refused_take_is_not_linked_to_the_preset_an_accepted_one_is(demo: Pat
     accepted = session_jobs(at)[-1]
     assert accepted != refused
     assert takes(lib, "Lighthouse", 1) == [accepted]
+
+
+# --- a run cut short by the double-click's second click (Streamlit stops it at a read of the session) -------
+
+def _cut_after(at: AppTest, state: str) -> tuple[str, str]:
+    """Make a job, then put the page back as a run cut short in `state` would have left it: the attempt
+    noted, nothing of it taken note of by the page (no last job, no last request sent)."""
+    at.text_area(key=f"{prefix(at, 'text')}.prompt").input("A kite over the dunes at noon").run()
+    generate(at, "text")
+    fingerprint, _ = at.session_state[create._k("text", "clicked")]
+    job = Ledger(config.data_dir()).jobs.list(limit=1)[0]
+    attempt = {"state": state, "fingerprint": fingerprint, "job": job if state == create.RECORDED else None,
+               "started": time.monotonic() - 5, "at": time.time() if state == create.RECORDED else None}
+    at.session_state[create._k("text", create.ATTEMPT)] = attempt
+    for name in ("clicked", "last_job"):
+        at.session_state[create._k("text", name)] = None
+    return job.id, fingerprint
+
+
+def test_the_click_that_cut_a_recording_run_short_makes_no_second_job_no_question(
+        demo: Path) -> None:  # noqa: F811
+    at = open_page("text")
+    job_id, _ = _cut_after(at, create.RECORDED)
+    at.button(key="create.text.__generate").click().run()  # the second click of the double-click
+    assert Ledger(demo).jobs.count() == 1, "a second job for one double-click"
+    assert not any("exact request" in w.value for w in at.warning)
+    assert at.session_state[create._k("text", "last_job")].id == job_id  # the card shows the job made
+    assert take.STARTED in _texts(at) or at.get("video")
+    assert create._k("text", create.ATTEMPT) not in at.session_state
+    assert not at.exception
+
+
+def test_a_run_stopped_before_it_recorded_leaves_the_next_click_to_send(demo: Path) -> None:  # noqa: F811
+    at = open_page("text")
+    _cut_after(at, create.PENDING)
+    at.text_area(key=f"{prefix(at, 'text')}.prompt").input("A kite over the dunes at dusk").run()
+    at.button(key="create.text.__generate").click().run()
+    assert Ledger(demo).jobs.count() == 2  # nothing was recorded by the stopped run: this click sends
+    assert create._k("text", create.ATTEMPT) not in at.session_state
+    assert not at.exception
