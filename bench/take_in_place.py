@@ -4,9 +4,9 @@ A real app server (`streamlit run`, demo mode, emulator jobs done after 3 s) dri
 (Playwright). Each round writes a new prompt, clicks Generate in the bar and measures:
 
 - click → card: from the click (the browser's clock) to the card of the job just sent on screen
-  ("Job started."), seen by a MutationObserver in the page. The page shows it once the router answered the
-  send (ui/create/page.py waits up to SUBMIT_WAIT_S for that, as before this issue): each round prints when
-  the answer came;
+  ("Job started."), seen by a MutationObserver in the page. Since issue 21 the page shows it at once,
+  "Sending", without waiting for the router's answer (before, ui/create/page.py waited up to SUBMIT_WAIT_S
+  for it): each round prints when the answer came;
 - saved → player: from the moment the engine stored the video (the job's `updated_at` as it wrote
   `video_file`: a little before the write, so the figure errs long) to the <video> element in this job's card
   on the Create page (the card is keyed by the job id: the last take's player does not count);
@@ -15,16 +15,23 @@ A real app server (`streamlit run`, demo mode, emulator jobs done after 3 s) dri
 
 Both clocks are this machine's wall clock (Date.now() in the page, time.time() here). Target: saved →
 player ≤ 1 s; the ratio player / toast says whether the card is faster than the old signal.
+
+`--before REF` (a git commit, e.g. the one before issue 21's "Generate must not wait on the router") runs
+the same rounds, size by size and before this code's own, against a server started from a temporary
+worktree of REF, and prints click → card after / before: the same machine, minutes apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -143,33 +150,67 @@ def _fmt(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} s, worst {max(values):.2f} s"
 
 
+@contextlib.contextmanager
+def worktree(ref: str) -> Iterator[Path]:
+    """A temporary, detached git worktree of `ref` (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="bench-take-before-") as tmp:
+        path = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False,
+                           capture_output=True)
+
+
+def measure(root: Path, width: int, height: int, rounds: int) -> list[dict[str, float]]:
+    """The rounds at one size against a server started from `root` (this checkout or a worktree)."""
+    with tempfile.TemporaryDirectory(prefix="bench-take-") as tmp:
+        data_dir = Path(tmp)
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_EMULATOR_COMPLETE_AFTER=COMPLETE_AFTER_S,
+                   PYTHONPATH=str(root))
+        with servers.streamlit_server(root / "streamlit_app.py", env=env, cwd=root,
+                                      log_path=data_dir / "streamlit.log") as (url, _proc):
+            return run_size(url, data_dir, width, height, rounds)
+
+
+def report(label: str, width: int, height: int, rows: list[dict[str, float]]) -> None:
+    if not rows:
+        print(f"{label} {width}x{height}: no complete round")
+        return
+    card = [r["card"] for r in rows]
+    player = [r["player"] for r in rows]
+    toast = [r["toast"] for r in rows]
+    ratio = statistics.median(player) / max(statistics.median(toast), 1e-3)
+    print(f"{label} {width}x{height}, {len(rows)} rounds:")
+    print(f"  Generate click → card on screen:      {_fmt(card)}")
+    print(f"  video saved → player on Create page:  {_fmt(player)}  (target ≤ {TARGET_S:.0f} s: "
+          f"{'met' if statistics.median(player) <= TARGET_S else 'NOT met'} by the median)")
+    print(f"  baseline, video saved → 'Video ready' toast (the old sign): {_fmt(toast)}")
+    print(f"  ratio player / toast (median): {ratio:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sizes", default="1280x900,390x844")
+    parser.add_argument("--before", default="", help="a git ref measured too: click → card before/after")
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
-    for width, height in sizes:
-        with tempfile.TemporaryDirectory(prefix="bench-take-") as tmp:
-            data_dir = Path(tmp)
-            env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-            env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_EMULATOR_COMPLETE_AFTER=COMPLETE_AFTER_S)
-            with servers.streamlit_server(ROOT / "streamlit_app.py", env=env,
-                                          log_path=data_dir / "streamlit.log") as (url, _proc):
-                rows = run_size(url, data_dir, width, height, args.rounds)
-        if not rows:
-            print(f"{width}x{height}: no complete round")
-            continue
-        card = [r["card"] for r in rows]
-        player = [r["player"] for r in rows]
-        toast = [r["toast"] for r in rows]
-        ratio = statistics.median(player) / max(statistics.median(toast), 1e-3)
-        print(f"{width}x{height}, {len(rows)} rounds:")
-        print(f"  Generate click → card on screen:      {_fmt(card)}")
-        print(f"  video saved → player on Create page:  {_fmt(player)}  (target ≤ {TARGET_S:.0f} s: "
-              f"{'met' if statistics.median(player) <= TARGET_S else 'NOT met'} by the median)")
-        print(f"  baseline, video saved → 'Video ready' toast (the old sign): {_fmt(toast)}")
-        print(f"  ratio player / toast (median): {ratio:.2f}")
+    with contextlib.ExitStack() as stack:
+        before = stack.enter_context(worktree(args.before)) if args.before else None
+        for width, height in sizes:
+            old = measure(before, width, height, args.rounds) if before is not None else None
+            new = measure(ROOT, width, height, args.rounds)
+            if old is not None:
+                report(f"before ({args.before})", width, height, old)
+            report("after" if old is not None else "this code", width, height, new)
+            if old and new:
+                was = statistics.median(r["card"] for r in old)
+                now = statistics.median(r["card"] for r in new)
+                print(f"  click → card, median after / before: {now:.2f} s / {was:.2f} s = {now / was:.2f}")
 
 
 if __name__ == "__main__":

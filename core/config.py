@@ -135,7 +135,7 @@ ENGINE_LEASE_S = 30.0  # a claimed job is ours this long; renewed while the work
 ENGINE_HEARTBEAT_S = 5.0  # renew leases and announce held session keys this often
 ENGINE_KEY_HOLD_S = 30.0  # a held-key announcement lasts this long (a dead process's keys lapse)
 SESSION_KEY_IDLE_S = 3600.0  # a typed key no job needs any more is forgotten this long after last use
-SUBMIT_WAIT_S = 20.0  # Generate waits this long for the router's answer (the engine sends it)
+SUBMIT_WAIT_S = 20.0  # ui/session.py submit's default wait for the router's answer (Generate does not wait)
 SUBMIT_WAIT_POLL_S = 0.05
 # --- a busy router (core/jobs/refusals.py, core/engine/slots.py) ---
 BUSY_RETRY_BASE_S = 2.0  # a send refused as busy waits this long, doubling per refusal in a row …

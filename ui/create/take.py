@@ -6,15 +6,21 @@
     take.take_in_place(mode, last_job)    the live card of the job just sent (or picked in the strip), then
                                           the strip of this page's recent takes
 
+Generate does not wait for the router (issue 21): the card appears in the click's run, "Sending to
+<router>", and moves on with the router's answer: accepted (then as below), held back by a busy router or a
+quota (why, in plain words), or refused (the reason and the next step; nothing was charged and the form
+above still holds what was typed, to fix and Generate again).
 The card is a live fragment (ui/live.py, the change feed): it reruns when its job changes (the tab asks
 every TAKE_ASK_EVERY_S while the job is live, instead of the usual LIVE_ASK_EVERY_S), and by itself every
 TAKE_TICK_EVERY_S for its clock: state, elapsed time, the router's progress when it gives one, else the
 time left from the endpoint's finished jobs (core/jobs/eta.py, "about", and how many jobs it rests on).
 On the run that sees the video saved it draws the player at once, then the whole page runs once more (the
-strip, no more ticking). The card is then the results' player
-(ui/results/jobs_view.py) with Download, Keep in Library, Iterate (the take's request back into the form)
-and Compare variants. The strip shows the page's recent takes (first-frame thumbnails, newest first);
-clicking one shows its card. Prompts and router words are shown as text only.
+strip, no more ticking); while it shows a job being made it tells the frame (`frame.page_shows_end_of`),
+so the sidebar makes no whole-page run of its own for that job's end: one page run per finished take. The
+card is then the results' player (ui/results/jobs_view.py) with Download, Keep in Library, Iterate (the
+take's request back into the form) and Compare variants. The strip shows the page's recent takes (first-
+frame thumbnails, newest first); clicking one shows its card. Prompts and router words are shown as text
+only.
 """
 
 from __future__ import annotations
