@@ -586,7 +586,11 @@ def _record(mode: Mode, endpoint: Endpoint, body: dict[str, Any], fingerprint: s
     attempt: dict[str, Any] = {"state": PENDING, "fingerprint": fingerprint, "job": None,
                                "started": time.monotonic(), "at": None}
     st.session_state[_k(mode, ATTEMPT)] = attempt
-    record = session.prepare_record(endpoint, body)
+    try:
+        record = session.prepare_record(endpoint, body)
+    except Exception:  # refused before anything was recorded (a stop, a BaseException, leaves it pending)
+        attempt["state"] = NOT_RECORDED
+        raise
     st.session_state.get(_k(mode, ATTEMPT))  # the last point where this run may be stopped before recording
     attempt["state"] = RECORDING  # from here to RECORDED or NOT_RECORDED: no point where a stop can land
     try:
@@ -605,12 +609,12 @@ def _take_note(mode: Mode, endpoint: Endpoint, attempt: dict[str, Any]) -> None:
     double-click guard), this session's and this browser's, a take of the active preset once the router
     accepted it. Safe to take twice; the attempt is forgotten only once all is noted."""
     job = attempt["job"]
-    session.took_note(job)
+    session.took_note(job)  # this session's and this browser's ("Mine" on Jobs)
     st.session_state[_k(mode, "clicked")] = (attempt["fingerprint"], attempt["at"])  # the last request sent
     st.session_state.pop(_k(mode, "confirmed"), None)
     st.session_state[_k(mode, "last_job")] = job
     st.session_state[_k(mode, "toast")] = True
-    _after_submit(mode, endpoint, job)
+    library_view.link_take(mode, endpoint, job)  # a take of the preset loaded or saved here, once accepted
     st.session_state.pop(_k(mode, ATTEMPT), None)
 
 
@@ -685,14 +689,6 @@ def _question_panel(mode: Mode, endpoint_id: str, fp: str, *, state: str, button
             st.button("Send anyway", key=_k(mode, f"{buttons}_go"), on_click=_on_generate,
                       args=(mode, endpoint_id, confirm), type="primary")
             st.button("Cancel", key=_k(mode, f"{buttons}_cancel"), on_click=_on_cancel, args=(mode,))
-
-
-def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
-    """A job was made from this page: it is this browser's ("Mine" on Jobs), and a take of the preset loaded
-    or saved here, if any."""
-    if getattr(job, "id", None):
-        session.mark_mine(job)
-    library_view.link_take(mode, endpoint, job)
 
 
 def _outcome(mode: Mode) -> None:
