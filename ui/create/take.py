@@ -286,6 +286,8 @@ def _take_in_place(mode: Mode, last_job: Any) -> None:
     live = is_live(job, time.time())
     if live:
         st.session_state[_k(mode, "was_live")] = job.id
+        if st.session_state.get(_k(mode, "settled")) == job.id:  # live again (a download tried again)
+            st.session_state.pop(_k(mode, "settled"), None)
     elif st.session_state.get(_k(mode, "was_live")) == job.id:  # it became ready: bring the player into view
         st.session_state.pop(_k(mode, "was_live"), None)
         _scroll_to(mode, _class_of(card_key(mode)))
@@ -302,13 +304,17 @@ def _take_in_place(mode: Mode, last_job: Any) -> None:
             st.info("This take is no longer in the history.", icon=":material/search_off:")
             return
         draw_card(mode, now_job, just_sent=just_sent)  # the player at once, from this tick
-        if live and not is_live(now_job, time.time()):
+        if live and not is_live(now_job, time.time()) and st.session_state.get(_k(mode, "settled")) != job_id:
             st.rerun(scope="app")  # the video is saved (or the job ended): the page stops ticking, the strip
-            # gets the new take
+            # gets the new take. Once: a run of this fragment queued before that whole run (a later change
+            # of the job) finds it drawn ("settled") and asks for no other; it asks again only if that
+            # whole run was cut short before it drew the take's end
 
     with st.container(key=card_key(mode)), st.container(key=f"{card_key(mode)}-{job_id}"):
         _card()  # a container per job: a new take never shows in the last one's elements
     strip(mode, takes, shown=job_id)
+    if not live:
+        st.session_state[_k(mode, "settled")] = job_id  # this whole run drew the take's end, strip and all
 
 
 def draw_card(mode: Mode, job: Job, *, just_sent: bool) -> None:
