@@ -27,7 +27,6 @@ SINCE_KEY = "frame.since"  # when this tab started looking (older events make no
 TOASTED_KEY = "frame.toasted"  # job ids already announced
 ACTIVE_KEY = "frame.active"  # the active count at the last look
 OWN_KEY = "frame.page_shows"  # ids of jobs whose end the open page shows by itself (its own live view)
-FULL_RUN_KEY = "frame.in_full_run"  # the live view is running as part of a whole-page run
 
 ROUTER_WIDGET_KEY = "frame.router"
 ROUTER_RESTORED_KEY = "frame.router_restored"
@@ -178,6 +177,14 @@ def database_not_answering() -> None:
     _try_again()
 
 
+def _fragment_run() -> bool:
+    """Is this script run a fragment's own (not the whole page)?"""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
 def page_shows_end_of(job_id: str) -> None:
     """The open page's own live view shows this job's end and reruns the page for it (the Create page's
     take card): the sidebar then makes no whole-page run of its own for it. Said on every run of that view;
@@ -223,13 +230,13 @@ def live_jobs() -> None:
         st.session_state[ACTIVE_KEY] = active
         if needs_page_run([job.id for job in changes], st.session_state.get(OWN_KEY) or set(),
                           new_videos=new_videos, was_active=was_active, active=active,
-                          in_full_run=bool(st.session_state.get(FULL_RUN_KEY))):
-            st.rerun()  # a full run refreshes the page that is open (new videos, final states)
+                          in_full_run=not _fragment_run()):
+            # a full run refreshes the page that is open (new videos, final states). Never during a full run:
+            # the page is drawn after this anyway, and a rerun there would swallow the click that started it
+            st.rerun()
 
-    st.session_state[FULL_RUN_KEY] = True
     try:
         with st.sidebar:
             _watch()
     finally:
-        st.session_state[FULL_RUN_KEY] = False
         st.session_state[OWN_KEY] = set()  # the page says again, in this run, what it shows by itself

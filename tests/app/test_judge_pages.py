@@ -254,6 +254,7 @@ def test_blind_vote_on_the_gallerys_videos(demo: Path) -> None:
     at.switch_page("app_pages/gallery.py").run()
     at.button(key="gallery.vote").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
     sets = ledger.reviews.list_sets()
     assert len(sets) == 1 and len(sets[0]["data"]["jobs"]) >= 2
     assert at.title[0].value == "Compare"

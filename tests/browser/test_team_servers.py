@@ -71,16 +71,18 @@ def _wait_job(team: Team, job_id: str, done: callable, timeout_s: float) -> Job:
 WATCH_ROW = """(text) => { window.__shownAt = null; window.__gridAt = null;
     const timer = setInterval(() => {
         const now = Date.now() / 1000;
-        const cards = document.querySelector('.st-key-jobs-narrow');  // the same run draws cards and table
-        if (window.__shownAt === null && cards && cards.textContent.includes(text)) window.__shownAt = now;
-        const cells = [...document.querySelectorAll('[role="gridcell"]')];
-        if (cells.some(c => c.textContent.trim() === text)) { window.__gridAt = now; clearInterval(timer); }
+        const cards = document.querySelector('.st-key-jobs-narrow');  // the phone layout's cards, if drawn
+        const cells = [...document.querySelectorAll('[role="gridcell"]')];  // the desktop table's cells
+        const inGrid = cells.some(c => c.textContent.trim() === text);
+        if (window.__shownAt === null && ((cards && cards.textContent.includes(text)) || inGrid))
+            window.__shownAt = now;
+        if (inGrid) { window.__gridAt = now; clearInterval(timer); }
     }, 20); }"""
 
 
 def _watch_for_row(page: Page, prompt: str) -> None:
-    """Note (in the page, every 20 ms) the moment the Jobs page shows a job with this prompt (its card; the
-    same run draws the table, whose accessible grid cells follow a little later: noted too)."""
+    """Note (in the page, every 20 ms) the moment the Jobs page shows a job with this prompt (one layout is
+    drawn: the phone's cards or the desktop table, whose accessible grid cells are looked for)."""
     page.evaluate(WATCH_ROW, prompt)
 
 
