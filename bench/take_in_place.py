@@ -20,8 +20,8 @@ Both clocks are this machine's wall clock (Date.now() in the page, time.time() h
 player ≤ 1 s; the ratio player / toast says whether the card is faster than the old signal.
 
 `--before REF` (a git commit, e.g. the one before issue 21's "Generate must not wait on the router") runs
-the same rounds, size by size and before this code's own, against a server started from a temporary
-worktree of REF, and prints click → card after / before: the same machine, minutes apart.
+the same rounds against a second server started from a temporary worktree of REF, both servers up at once
+and their rounds taken in turn, and prints click → card after / before: the same machine, the same minutes.
 """
 
 from __future__ import annotations
@@ -126,7 +126,8 @@ WHOLE_RUN = 0
 PAGE_TITLE = "Text to video"
 
 
-def run_size(url: str, data_dir: Path, width: int, height: int, rounds: int) -> list[dict[str, float]]:
+def run_size(url: str, data_dir: Path, width: int, height: int, rounds: int,
+             first: int = 0) -> list[dict[str, float]]:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
@@ -138,7 +139,7 @@ def run_size(url: str, data_dir: Path, width: int, height: int, rounds: int) -> 
         page.goto(url)
         expect(page.get_by_role("heading", name="Text to video").first).to_be_visible(timeout=LONG_MS)
         page.wait_for_timeout(1500)
-        for n in range(rounds):
+        for n in range(first, first + rounds):
             prompt = f"Round {n} at {width}px, {time.time():.3f}: a heron over the lake"
             box = page.get_by_role("textbox", name="Prompt", exact=True)
             box.fill(prompt)
@@ -201,8 +202,9 @@ def worktree(ref: str) -> Iterator[Path]:
                            capture_output=True)
 
 
-def measure(root: Path, width: int, height: int, rounds: int) -> list[dict[str, float]]:
-    """The rounds at one size against a server started from `root` (this checkout or a worktree)."""
+@contextlib.contextmanager
+def server(root: Path) -> Iterator[tuple[str, Path]]:
+    """A real app server started from `root` (this checkout or a worktree), demo mode, its own data dir."""
     with tempfile.TemporaryDirectory(prefix="bench-take-") as tmp:
         data_dir = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
@@ -210,7 +212,23 @@ def measure(root: Path, width: int, height: int, rounds: int) -> list[dict[str, 
                    PYTHONPATH=str(root))
         with servers.streamlit_server(root / "streamlit_app.py", env=env, cwd=root,
                                       log_path=data_dir / "streamlit.log") as (url, _proc):
-            return run_size(url, data_dir, width, height, rounds)
+            yield url, data_dir
+
+
+Rows = list[dict[str, float]]
+
+
+def measure(roots: dict[str, Path], width: int, height: int, rounds: int) -> dict[str, Rows]:
+    """The rounds at one size against one server per root, both up at once, round by round in turn (so a
+    change in the machine's load weighs on both alike)."""
+    rows: dict[str, Rows] = {label: [] for label in roots}
+    with contextlib.ExitStack() as stack:
+        up = {label: stack.enter_context(server(root)) for label, root in roots.items()}
+        for n in range(rounds):
+            for label, (url, data_dir) in up.items():
+                print(f" {label}:")
+                rows[label] += run_size(url, data_dir, width, height, 1, first=n)
+    return rows
 
 
 def report(label: str, width: int, height: int, rows: list[dict[str, float]]) -> None:
@@ -239,16 +257,15 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     with contextlib.ExitStack() as stack:
-        before = stack.enter_context(worktree(args.before)) if args.before else None
+        roots = {"after" if args.before else "this code": ROOT}
+        if args.before:
+            roots = {f"before ({args.before})": stack.enter_context(worktree(args.before)), **roots}
         for width, height in sizes:
-            old = measure(before, width, height, args.rounds) if before is not None else None
-            new = measure(ROOT, width, height, args.rounds)
-            if old is not None:
-                report(f"before ({args.before})", width, height, old)
-            report("after" if old is not None else "this code", width, height, new)
-            if old and new:
-                was = statistics.median(r["card"] for r in old)
-                now = statistics.median(r["card"] for r in new)
+            rows = measure(roots, width, height, args.rounds)
+            for label, found in rows.items():
+                report(label, width, height, found)
+            if args.before and all(rows.values()):
+                was, now = (statistics.median(r["card"] for r in found) for found in rows.values())
                 print(f"  click → card, median after / before: {now:.2f} s / {was:.2f} s = {now / was:.2f}")
 
 
