@@ -135,7 +135,7 @@ ENGINE_LEASE_S = 30.0  # a claimed job is ours this long; renewed while the work
 ENGINE_HEARTBEAT_S = 5.0  # renew leases and announce held session keys this often
 ENGINE_KEY_HOLD_S = 30.0  # a held-key announcement lasts this long (a dead process's keys lapse)
 SESSION_KEY_IDLE_S = 3600.0  # a typed key no job needs any more is forgotten this long after last use
-SUBMIT_WAIT_S = 20.0  # Generate waits this long for the router's answer (the engine sends it)
+SUBMIT_WAIT_S = 20.0  # ui/session.py submit's default wait for the router's answer (Generate does not wait)
 SUBMIT_WAIT_POLL_S = 0.05
 # --- a busy router (core/jobs/refusals.py, core/engine/slots.py) ---
 BUSY_RETRY_BASE_S = 2.0  # a send refused as busy waits this long, doubling per refusal in a row …
@@ -449,6 +449,10 @@ TAKE_TICK_EVERY_S = 5.0  # and its card's clock (elapsed, time left) moves by it
 TAKE_STRIP_COUNT = 6  # recent takes of the page shown under the card
 TAKE_THUMB_MAX_PX = 240  # the first-frame thumbnails' longer side
 TAKE_HISTORY_SCAN = 60  # finished jobs of an endpoint read (newest first) to find the sample
+TAKE_LINK_WAIT_S = 900.0  # a take of a preset is linked once the router accepted it; still unanswered after
+# this long (a busy router holding it back, never refused), it is linked as a job that is going to be sent
+TAKE_LINK_FIRST_LOOK_S = 0.1  # the linking thread looks at the job this soon, then 1.5× later each time …
+TAKE_LINK_LAST_LOOK_S = 5.0  # … up to this
 # --- checks of a delivered video against its request (issue 18 §2; core/jobs/video_checks.py, video_probe.py)
 CHECK_VERSION = 1  # bumped when what is measured changes (a stored check of an older version can be redone)
 CHECK_MAX_WALL_S = 30.0  # a check stops looking after this long (the result says how much it saw)

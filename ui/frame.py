@@ -26,6 +26,7 @@ SEQ_KEY = "frame.seen_change"  # the newest ledger change this tab has looked at
 SINCE_KEY = "frame.since"  # when this tab started looking (older events make no toast)
 TOASTED_KEY = "frame.toasted"  # job ids already announced
 ACTIVE_KEY = "frame.active"  # the active count at the last look
+OWN_KEY = "frame.page_shows"  # ids of jobs whose end the open page shows by itself (its own live view)
 
 ROUTER_WIDGET_KEY = "frame.router"
 ROUTER_RESTORED_KEY = "frame.router_restored"
@@ -197,6 +198,23 @@ def _fragment_run() -> bool:
     return bool(ctx and ctx.fragment_ids_this_run)
 
 
+def page_shows_end_of(job_id: str) -> None:
+    """The open page's own live view shows this job's end and reruns the page for it (the Create page's
+    take card): the sidebar then makes no whole-page run of its own for it. Said on every run of that view;
+    forgotten at the next whole-page run, so a page left behind never silences the sidebar."""
+    st.session_state.setdefault(OWN_KEY, set()).add(job_id)
+
+
+def needs_page_run(changed: list[str], own: set[str], *, new_videos: int, was_active: int, active: int,
+                   in_full_run: bool) -> bool:
+    """Does the sidebar's look at what changed call for a whole-page run (new videos, or the last active
+    job ended)? Never while the page is about to run anyway (the look is part of a whole-page run), nor when
+    every change is of a job the page's own live view shows (it reruns the page itself: one run, not two)."""
+    if in_full_run or not (new_videos or (was_active and not active)):
+        return False
+    return not (changed and all(job_id in own for job_id in changed))
+
+
 def live_jobs() -> None:
     """The sidebar counter and toasts, from the ledger's changes since this tab last looked."""
 
@@ -223,10 +241,15 @@ def live_jobs() -> None:
             st.caption("No active jobs")
         was_active = st.session_state.get(ACTIVE_KEY, 0)
         st.session_state[ACTIVE_KEY] = active
-        if (new_videos or (was_active and not active)) and _fragment_run():
+        if needs_page_run([job.id for job in changes], st.session_state.get(OWN_KEY) or set(),
+                          new_videos=new_videos, was_active=was_active, active=active,
+                          in_full_run=not _fragment_run()):
             # a full run refreshes the page that is open (new videos, final states). Never during a full run:
             # the page is drawn after this anyway, and a rerun there would swallow the click that started it
             st.rerun()
 
-    with st.sidebar:
-        _watch()
+    try:
+        with st.sidebar:
+            _watch()
+    finally:
+        st.session_state[OWN_KEY] = set()  # the page says again, in this run, what it shows by itself

@@ -14,8 +14,10 @@ a page calls lives here, so no page reaches storage itself. A split by family (j
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -342,17 +344,40 @@ def submit(endpoint: Endpoint, body: dict, *, wait_s: float = config.SUBMIT_WAIT
     send it once; wait up to `wait_s` for the router's answer. A click or a closed tab cannot cut a send
     in half: once recorded, the job is sent whatever the tab does. Raises spend_store.OverBudgetError (nothing
     recorded) past the operator's daily budget; demo jobs cost nothing and are never refused."""
+    job = prepare_record(endpoint, body)()
+    took_note(job)
+    return wait_until_sent(job.id, wait_s) or job
+
+
+def prepare_record(endpoint: Endpoint, body: dict) -> Callable[[], Job]:
+    """Everything recording a job needs from this session, read now; the call returned records it (as
+    `submit`) and wakes the engine without touching the Streamlit session. Every read of st.session_state
+    is a point where Streamlit may stop a run cut short by a second click: the returned call has none, so
+    a page that notes "recording" just before it knows the run cannot be stopped halfway (ui/create/page.py).
+    Raises AccessRefusedError (plain words) now; the call raises spend_store.OverBudgetError or
+    pricing.PriceNotConfiguredError with nothing recorded."""
     access, access_id = bound_access(endpoint.router)
     now = time.time()
-    job = runner.record_job(
-        ledger(), media(), endpoint, body, access, access_id=access_id,
-        estimate=estimate(endpoint, body), now=now, owner=identity().id,
-        limit=None if access.demo else spend_limit(now), key_person=key_person(),
-    )
-    session_job_ids().append(job.id)
-    mark_mine(job)  # "Mine": made from this browser (before anything can interrupt this run)
-    services().engine.wake()
-    return wait_until_sent(job.id, wait_s) or job
+    led, med, engine = ledger(), media(), services().engine
+    how = {"access_id": access_id, "estimate": estimate(endpoint, body), "owner": identity().id,
+           "limit": None if access.demo else spend_limit(now), "key_person": key_person()}
+
+    def record() -> Job:
+        job = runner.record_job(led, med, endpoint, body, access, now=time.time(), **how)
+        with contextlib.suppress(Exception):  # the engine looks for due work every ENGINE_TICK_S anyway
+            engine.wake()
+        return job
+
+    return record
+
+
+def took_note(job: Job) -> None:
+    """This session's note of a job it recorded: in its history, and "Mine" (made from this browser). Safe
+    to say twice (a run cut short before it said it says it on the next run)."""
+    ids = session_job_ids()
+    if job.id not in ids:
+        ids.append(job.id)
+    mark_mine(job)
 
 
 def wait_until_sent(job_id: str, timeout_s: float) -> Job | None:
@@ -363,6 +388,45 @@ def wait_until_sent(job_id: str, timeout_s: float) -> Job | None:
         time.sleep(config.SUBMIT_WAIT_POLL_S)
         job = ledger().jobs.get(job_id)
     return job
+
+
+def link_take_when_accepted(job_id: str, name: str, version: int) -> threading.Thread:
+    """A job just recorded from a page with an active preset becomes a take of that version once the router
+    accepted it (never when it refused it: core/jobs/guards.py take_verdict). The page does not wait for
+    that answer: a daemon thread of this server process does (not the tab's run: a closed tab still files
+    its take)."""
+    found = threading.Thread(target=link_when_answered, args=(ledger(), library(), job_id, name, version),
+                             name=f"take-link-{job_id}", daemon=True)
+    found.start()
+    return found
+
+
+def link_when_answered(led: Ledger, lib: Library, job_id: str, name: str, version: int, *,
+                       wait_s: float = config.TAKE_LINK_WAIT_S, clock: Callable[[], float] = time.monotonic,
+                       sleep: Callable[[float], None] = time.sleep) -> bool | None:
+    """Wait (in the calling thread) until the router answered job `job_id`'s send, then link it as a take
+    of `name` v`version` unless it was refused. It looks at the job soon, then less and less often (one
+    indexed read each time). Still unanswered after `wait_s` (a busy router holding it back, never
+    refused): linked, as a job that is going to be sent. True: linked; False: no take; None: the link could
+    not be written (the version was deleted meanwhile, or the database kept failing)."""
+    deadline = clock() + wait_s
+    every = config.TAKE_LINK_FIRST_LOOK_S
+    while True:
+        try:
+            verdict = guards.take_verdict(led.jobs.get(job_id))
+        except db.DatabaseUnavailable:  # try again at the next look
+            verdict = None
+        if verdict is not None or clock() >= deadline:
+            break
+        sleep(every)
+        every = min(every * 1.5, config.TAKE_LINK_LAST_LOOK_S)
+    if verdict is False:
+        return False
+    try:
+        lib.link_take(name, version, job_id)
+    except (ValueError, db.DatabaseUnavailable):  # the version was deleted meanwhile, or no database
+        return None
+    return True
 
 
 def queue_form(endpoint_id: str, body: dict) -> None:

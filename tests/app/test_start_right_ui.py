@@ -61,7 +61,7 @@ def _library(demo_dir: Path):
 
 def test_replace_question_unanswered_generate_files_nothing_under_the_preset(demo: Path) -> None:  # noqa: F811
     from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
-    from tests.app.test_library_page import open_library, save_preset
+    from tests.app.test_library_page import open_library, save_preset, takes
 
     at = open_page("text")
     p = prefix(at, "text")
@@ -76,17 +76,17 @@ def test_replace_question_unanswered_generate_files_nothing_under_the_preset(dem
     assert any("replaces what you have written" in w.value for w in at.warning)
     generate(at, "text")  # the question is still open: Generate sends the draft on show
     [job_id] = session_jobs(at)
-    assert lib.takes("Harbour", 1) == []  # … which is no take of the preset
+    assert takes(lib, "Harbour", 1) == []  # … which is no take of the preset
     at.button(key="create.text.__replace_yes").click().run()  # answered: the preset is in the form now
     assert "harbour" in at.text_area(key=f"{p}.prompt").value.lower()
     generate(at, "text")
     assert len(session_jobs(at)) == 2
-    assert lib.takes("Harbour", 1) == [session_jobs(at)[-1]] != [job_id]
+    assert takes(lib, "Harbour", 1) == [session_jobs(at)[-1]] != [job_id]
 
 
 def test_keep_my_draft_links_no_take_to_the_preset(demo: Path) -> None:  # noqa: F811
     from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
-    from tests.app.test_library_page import open_library, save_preset
+    from tests.app.test_library_page import open_library, save_preset, takes
 
     at = open_page("text")
     p = prefix(at, "text")
@@ -99,12 +99,12 @@ def test_keep_my_draft_links_no_take_to_the_preset(demo: Path) -> None:  # noqa:
     at.switch_page("app_pages/text_to_video.py").run()
     at.button(key="create.text.__replace_no").click().run()
     generate(at, "text")
-    assert len(session_jobs(at)) == 1 and _library(demo).takes("Harbour", 1) == []
+    assert len(session_jobs(at)) == 1 and takes(_library(demo), "Harbour", 1) == []
 
 
 def test_delete_preset_asks_first_and_undo_brings_it_back_with_its_takes(demo: Path) -> None:  # noqa: F811
     from tests.app.test_create_pages import generate, open_page, prefix, session_jobs
-    from tests.app.test_library_page import open_library, save_preset
+    from tests.app.test_library_page import open_library, save_preset, takes
 
     at = open_page("text")
     p = prefix(at, "text")
@@ -115,7 +115,7 @@ def test_delete_preset_asks_first_and_undo_brings_it_back_with_its_takes(demo: P
     save_preset(at, "text", "Fox")
     lib = _library(demo)
     before = [(v.number, v.body_hash, v.created) for v in lib.versions("Fox")]
-    assert lib.takes("Fox", 1) == session_jobs(at)
+    assert takes(lib, "Fox", 1) == session_jobs(at)
     open_library(at, "Fox")
     question = "Delete the preset “Fox” and all 2 versions?"
     assert any(question in m.value for m in at.markdown)  # the question, in the Delete popover
@@ -126,7 +126,7 @@ def test_delete_preset_asks_first_and_undo_brings_it_back_with_its_takes(demo: P
     assert at.button(key="library.undo_btn") is not None
     at.button(key="library.undo_btn").click().run()
     assert [(v.number, v.body_hash, v.created) for v in lib.versions("Fox")] == before
-    assert lib.takes("Fox", 1) == session_jobs(at)
+    assert takes(lib, "Fox", 1) == session_jobs(at)
     assert any("is back" in t.value for t in at.toast)
 
 

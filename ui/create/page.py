@@ -23,6 +23,7 @@ from core.authoring.catalog import Endpoint
 from core.errors import SubmissionUnknownError
 from core.jobs import guards
 from core.jobs import record as jobs
+from core.jobs.record import Job
 from core.models import MODE_TITLES, Mode
 from core.storage import drafts
 from core.team import budget
@@ -483,8 +484,12 @@ def _on_cancel(mode: Mode) -> None:
     st.session_state.pop(_k(mode, "confirmed"), None)
 
 
-def _drop_request(mode: Mode) -> None:
-    st.session_state.pop(_k(mode, "requested"), None)
+def _drop_request(mode: Mode, handled: Any = None) -> None:
+    """The click is answered. `handled`: the click this run handled (its time); a newer click (one that
+    cut this run short and is handled by the next run) is left alone."""
+    key = _k(mode, "requested")
+    if handled is None or st.session_state.get(key) == handled:
+        st.session_state.pop(key, None)
 
 
 def _refused(mode: Mode) -> None:
@@ -497,12 +502,14 @@ def _refused(mode: Mode) -> None:
 
 def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     """Handle a Generate click in this run: errors → nothing sent; cautions, over budget or a duplicate →
-    ask (each once); else record the job (the engine sends it) and wait a little for the router's answer.
+    ask (each once); else record the job and go on at once: the server's engine sends it, and the take's
+    card (drawn later in this same run) shows it "Sending", then moves on live with the router's answer
+    (accepted, refused in plain words, or held back for a busy router). Nothing waits for the router here.
 
     The click's `requested` mark is dropped only once it is answered: the job recorded, or the form
     refused, or a question asked. No Streamlit call sits between recording the job and dropping the mark,
-    so a click that interrupts this run can neither lose the job nor make a second one.
-    Ends with a rerun once something changed, so that Generate is drawn enabled again.
+    so a click that interrupts this run can neither lose the job nor make a second one. Generate is drawn
+    enabled in the click's run (the run is short), so no second run is needed to draw it again.
     """
     confirmed = set(st.session_state.get(_k(mode, "confirmed")) or ())
     if not result.ok:
@@ -518,9 +525,9 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     clicked_at = st.session_state.get(_k(mode, "requested"))
     if guards.is_double_click(st.session_state.get(_k(mode, "clicked")), fingerprint,
                               clicked_at if isinstance(clicked_at, float) else time.time(), SUBMIT_GUARD_S):
-        _drop_request(mode)  # the second half of a double-click: the job is already made
+        _drop_request(mode, clicked_at)  # the second half of a double-click: the job is already made
         st.session_state.pop(_k(mode, "confirmed"), None)
-        st.rerun()  # Generate was drawn disabled for this click: draw it enabled again
+        return
     recorded = refusal = None
     try:
         demo = session.is_demo(endpoint.router)
@@ -539,15 +546,8 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         elif CONFIRM_DUPLICATE not in confirmed and session.find_duplicate(endpoint, result.body) is not None:
             st.session_state[_k(mode, "duplicate")] = fingerprint
         else:
-            job = recorded = session.submit(endpoint, result.body, wait_s=0)  # the engine sends it
-            _drop_request(mode)
-            st.session_state[_k(mode, "clicked")] = (fingerprint, time.time())  # the last request sent
-            st.session_state.pop(_k(mode, "confirmed"), None)
-            st.session_state[_k(mode, "last_job")] = job
-            st.session_state[_k(mode, "toast")] = True
-            job = session.wait_until_sent(job.id, config.SUBMIT_WAIT_S) or job
-            st.session_state[_k(mode, "last_job")] = job
-            _after_submit(mode, endpoint, job)
+            recorded = _record(mode, endpoint, result.body, fingerprint)  # the engine sends it; no wait
+            _drop_request(mode, clicked_at)
     except session.OverBudgetError as exc:  # the operator's daily budget: nothing was recorded
         refusal = f"Nothing was sent: over the daily budget. {session.budget_refusal(exc)}"
     except session.PriceNotConfiguredError as exc:  # no operator price above $0: nothing was recorded
@@ -556,21 +556,97 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         if recorded is None:  # once recorded, the job is sent whatever happens here: show it
             st.session_state[_k(mode, "last_job")] = _Unexpected()
     finally:
-        _drop_request(mode)
+        _drop_request(mode, clicked_at)
         if recorded is not None:
             _restart_burst(mode)
     if refusal is not None:  # next to Generate; the form keeps what was typed
         _refused(mode)
         st.session_state.pop(_k(mode, "last_job"), None)
         st.error(refusal, icon=":material/savings:")
+
+
+# --- recording a job once, even in a run cut short ---------------------------------------------------------
+# A second click while a run is going makes Streamlit stop that run at its next read of st.session_state (each
+# read is a point where it may stop), and start the next run at once, in another thread, while the stopped
+# one runs on to that point. So the page notes the recording in a plain dict kept in the session: "pending"
+# (nothing recorded yet: stopped there, it never records), RECORDING (inside `session.prepare_record`'s call,
+# which reads no session state, so no stop can land there: it ends, recorded or refused), "recorded" (the
+# job, to take note of), "failed". The next run settles what a cut run left (`_settle_cut_send`): it takes
+# note of a recorded job, and takes a click on the same request for the second half of the double-click.
+
+ATTEMPT, PENDING, RECORDING, RECORDED, NOT_RECORDED = "attempt", "pending", "recording", "recorded", "failed"
+RECORDING_WAIT_S = 10.0  # the next run waits at most this long for a cut run's recording to end
+PENDING_GRACE_S = 0.5  # a "pending" younger than this may still be on its way to RECORDING: wait a little
+SETTLE_POLL_S = 0.01
+
+
+def _record(mode: Mode, endpoint: Endpoint, body: dict[str, Any], fingerprint: str) -> Job:
+    """Record the job (the engine sends it) and take note of it, in a way the next run can settle if this
+    run is cut short anywhere (see above)."""
+    attempt: dict[str, Any] = {"state": PENDING, "fingerprint": fingerprint, "job": None,
+                               "started": time.monotonic(), "at": None}
+    st.session_state[_k(mode, ATTEMPT)] = attempt
+    try:
+        record = session.prepare_record(endpoint, body)
+    except Exception:  # refused before anything was recorded (a stop, a BaseException, leaves it pending)
+        attempt["state"] = NOT_RECORDED
+        raise
+    st.session_state.get(_k(mode, ATTEMPT))  # the last point where this run may be stopped before recording
+    attempt["state"] = RECORDING  # from here to RECORDED or NOT_RECORDED: no point where a stop can land
+    try:
+        job = record()
+    except BaseException:
+        attempt["state"] = NOT_RECORDED
+        raise
+    attempt.update(job=job, at=time.time())
+    attempt["state"] = RECORDED
+    _take_note(mode, endpoint, attempt)
+    return job
+
+
+def _take_note(mode: Mode, endpoint: Endpoint, attempt: dict[str, Any]) -> None:
+    """This page's note of a job it recorded: the card shows it, it is the last request sent (for the
+    double-click guard), this session's and this browser's, a take of the active preset once the router
+    accepted it. Safe to take twice; the attempt is forgotten only once all is noted."""
+    job = attempt["job"]
+    session.took_note(job)  # this session's and this browser's ("Mine" on Jobs)
+    st.session_state[_k(mode, "clicked")] = (attempt["fingerprint"], attempt["at"])  # the last request sent
+    st.session_state.pop(_k(mode, "confirmed"), None)
+    st.session_state[_k(mode, "last_job")] = job
+    st.session_state[_k(mode, "toast")] = True
+    library_view.link_take(mode, endpoint, job)  # a take of the preset loaded or saved here, once accepted
+    st.session_state.pop(_k(mode, ATTEMPT), None)
+
+
+def _settle_cut_send(mode: Mode, endpoint: Endpoint, fingerprint: str) -> None:
+    """What a run cut short while sending left (see above): a recorded job is noted now, and a click on the
+    same request, which is what cut that run, is its second half (no second job, no duplicate question)."""
+    key = _k(mode, ATTEMPT)
+    attempt = st.session_state.get(key)
+    if not isinstance(attempt, dict):
         return
-    st.rerun()
+    deadline = time.monotonic() + RECORDING_WAIT_S
+    while time.monotonic() < deadline and (attempt["state"] == RECORDING or (
+            attempt["state"] == PENDING and time.monotonic() - attempt["started"] < PENDING_GRACE_S)):
+        time.sleep(SETTLE_POLL_S)  # the cut run's thread is still on its way: it ends in a moment
+    same = fingerprint == attempt.get("fingerprint")
+    if attempt["state"] == RECORDING:  # not ended yet (a slow disk): settled by a later run
+        if same:
+            _drop_request(mode)
+        return
+    if attempt["state"] == RECORDED:
+        if same:
+            _drop_request(mode)
+        _take_note(mode, endpoint, attempt)
+        _restart_burst(mode)
+        return
+    st.session_state.pop(key, None)  # stopped before it recorded anything (or refused): nothing was sent
 
 
 def _restart_burst(mode: Mode) -> None:
-    """The burst runs from the moment the job was recorded and answered, not from the first click: a second
-    click's callback only runs once this run ends, which may be seconds after the click (the run waits for
-    the router's answer), and must still be taken for the second half of the double-click. `clicked` holds
+    """The burst runs from the end of the run that recorded the job, not from the first click: a second
+    click's callback only runs once this run ends, which may be a while after the click on a busy server,
+    and must still be taken for the second half of the double-click. `clicked` holds
     (fingerprint of the request sent, when): only that same request is a double-click."""
     clicked = st.session_state.get(_k(mode, "clicked"))
     if clicked:
@@ -613,14 +689,6 @@ def _question_panel(mode: Mode, endpoint_id: str, fp: str, *, state: str, button
             st.button("Send anyway", key=_k(mode, f"{buttons}_go"), on_click=_on_generate,
                       args=(mode, endpoint_id, confirm), type="primary")
             st.button("Cancel", key=_k(mode, f"{buttons}_cancel"), on_click=_on_cancel, args=(mode,))
-
-
-def _after_submit(mode: Mode, endpoint: Endpoint, job: Any) -> None:
-    """A job was made from this page: it is this browser's ("Mine" on Jobs), and a take of the preset loaded
-    or saved here, if any."""
-    if getattr(job, "id", None):
-        session.mark_mine(job)
-    library_view.link_take(mode, endpoint, job)
 
 
 def _outcome(mode: Mode) -> None:
@@ -696,17 +764,17 @@ def render_create_page(mode: Mode | str) -> None:
     if requested is not None and not pending_request(requested, time.time()):
         _drop_request(mode)  # clicked long ago on a page left before it was handled: never sent late
         requested = None
-    sending = requested is not None and result.ok and not session.access_problem(endpoint.router)
     with take.action_bar(mode, take.bar_cost(_estimate_usd(endpoint, result.body), demo=demo)), \
             st.container(horizontal=True):  # kept in view while the form scrolls
         st.button(
-            "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:", disabled=sending,
+            "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:",
             on_click=_on_generate, args=(mode, endpoint.id), help="Ctrl+Enter (⌘+Enter) in a text box",
         )
         compare_view.compare_button(mode, endpoint, result.body)
-    if requested is not None:
-        _send(mode, endpoint, result)
     fp = body_fingerprint(endpoint, result.body)  # once per run: every question compares it
+    _settle_cut_send(mode, endpoint, fp)
+    if st.session_state.get(_k(mode, "requested")) is not None:
+        _send(mode, endpoint, result)
     _question_panel(mode, endpoint.id, fp, state="cautions", buttons="cautions", icon=":material/warning:",
                     confirm=CONFIRM_CAUTIONS)
     _question_panel(mode, endpoint.id, fp, state="over_budget", buttons="budget", icon=":material/savings:",

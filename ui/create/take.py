@@ -6,15 +6,21 @@
     take.take_in_place(mode, last_job)    the live card of the job just sent (or picked in the strip), then
                                           the strip of this page's recent takes
 
+Generate does not wait for the router (issue 21): the card appears in the click's run, "Sending to
+<router>", and moves on with the router's answer: accepted (then as below), held back by a busy router or a
+quota (why, in plain words), or refused (the reason and the next step; nothing was charged and the form
+above still holds what was typed, to fix and Generate again).
 The card is a live fragment (ui/live.py, the change feed): it reruns when its job changes (the tab asks
 every TAKE_ASK_EVERY_S while the job is live, instead of the usual LIVE_ASK_EVERY_S), and by itself every
 TAKE_TICK_EVERY_S for its clock: state, elapsed time, the router's progress when it gives one, else the
 time left from the endpoint's finished jobs (core/jobs/eta.py, "about", and how many jobs it rests on).
 On the run that sees the video saved it draws the player at once, then the whole page runs once more (the
-strip, no more ticking). The card is then the results' player
-(ui/results/jobs_view.py) with Download, Keep in Library, Iterate (the take's request back into the form)
-and Compare variants. The strip shows the page's recent takes (first-frame thumbnails, newest first);
-clicking one shows its card. Prompts and router words are shown as text only.
+strip, no more ticking); while it shows a job being made it tells the frame (`frame.page_shows_end_of`),
+so the sidebar makes no whole-page run of its own for that job's end: one page run per finished take. The
+card is then the results' player (ui/results/jobs_view.py) with Download, Keep in Library, Iterate (the
+take's request back into the form) and Compare variants. The strip shows the page's recent takes (first-
+frame thumbnails, newest first); clicking one shows its card. Prompts and router words are shown as text
+only.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import streamlit as st
 from core import config
 from core.authoring import catalog
 from core.jobs import eta
-from core.jobs.record import ACTIVE_STATES, Job, JobState, download_given_up, needs_download
+from core.jobs.record import ACTIVE_STATES, SENDING_STATES, Job, JobState, download_given_up, needs_download
 from core.models import Mode
 from ui import frame, nav, session
 from ui import live as ui_live
@@ -41,6 +47,9 @@ FAILED_STATES = (JobState.FAILED, JobState.CANCELLED)
 STARTED = "Job started. It plays here when it is ready."
 TOAST = "Job started — it plays here when it is ready."
 NO_PAST = "No earlier video of this model to estimate the time from yet."
+SENDING_WORDS = "Sending it to {router}; this card moves on by itself when the router answers."
+REFUSED = ("Nothing was charged: {router} did not take this request. What you wrote is still in the form "
+           "above: change what the reason says and Generate again.")
 
 
 def _k(mode: Mode | str, name: str) -> str:
@@ -92,9 +101,27 @@ def progress_words(job: Job, typical: tuple[float, int] | None, now: float) -> t
     return fill, words[:1].upper() + words[1:]
 
 
+def router_label(job: Job) -> str:
+    return config.ROUTER_LABELS.get(job.router, job.router)
+
+
+def is_sending(job: Job) -> bool:
+    """Recorded and on its way to the router, nothing in the way: the engine sends it now (not held back
+    by a busy router or a quota, not waiting for a key)."""
+    return job.state in SENDING_STATES and not job.poll.last_error
+
+
+def refused(job: Job) -> bool:
+    """The router refused the request itself (it never became a task): nothing was charged."""
+    return job.state == JobState.FAILED and job.task is None
+
+
 def headline(job: Job, *, held: set[str] | None = None) -> str:
-    """'Running · 0m 07s' — the state in plain words and the time since it was sent."""
+    """'Running · 0m 07s' — the state in plain words and the time since it was sent ('Sending to
+    MuleRouter · 0m 00s' right after Generate)."""
     elapsed = jobs_view.fmt_elapsed(jobs_view.elapsed_s(job))
+    if is_sending(job) and not session.needs_key(job, held):
+        return f"Sending to {router_label(job)} · {elapsed}"
     return f"{jobs_view.state_label(job, held).capitalize()} · {elapsed}"
 
 
@@ -259,6 +286,8 @@ def _take_in_place(mode: Mode, last_job: Any) -> None:
     live = is_live(job, time.time())
     if live:
         st.session_state[_k(mode, "was_live")] = job.id
+        if st.session_state.get(_k(mode, "settled")) == job.id:  # live again (a download tried again)
+            st.session_state.pop(_k(mode, "settled"), None)
     elif st.session_state.get(_k(mode, "was_live")) == job.id:  # it became ready: bring the player into view
         st.session_state.pop(_k(mode, "was_live"), None)
         _scroll_to(mode, _class_of(card_key(mode)))
@@ -270,17 +299,22 @@ def _take_in_place(mode: Mode, last_job: Any) -> None:
         if live:  # reruns as soon as the change feed names this job (the tab asks quickly meanwhile)
             ui_live.live_trigger(f"live.take.{mode}", watch=[job_id], min_gap_s=0.0,
                                  ask_every_s=config.TAKE_ASK_EVERY_S)
+            frame.page_shows_end_of(job_id)  # this card reruns the page when the job ends, not the sidebar
         if now_job is None:
             st.info("This take is no longer in the history.", icon=":material/search_off:")
             return
         draw_card(mode, now_job, just_sent=just_sent)  # the player at once, from this tick
-        if live and not is_live(now_job, time.time()):
+        if live and not is_live(now_job, time.time()) and st.session_state.get(_k(mode, "settled")) != job_id:
             st.rerun(scope="app")  # the video is saved (or the job ended): the page stops ticking, the strip
-            # gets the new take
+            # gets the new take. Once: a run of this fragment queued before that whole run (a later change
+            # of the job) finds it drawn ("settled") and asks for no other; it asks again only if that
+            # whole run was cut short before it drew the take's end
 
     with st.container(key=card_key(mode)), st.container(key=f"{card_key(mode)}-{job_id}"):
         _card()  # a container per job: a new take never shows in the last one's elements
     strip(mode, takes, shown=job_id)
+    if not live:
+        st.session_state[_k(mode, "settled")] = job_id  # this whole run drew the take's end, strip and all
 
 
 def draw_card(mode: Mode, job: Job, *, just_sent: bool) -> None:
@@ -292,10 +326,15 @@ def draw_card(mode: Mode, job: Job, *, just_sent: bool) -> None:
             if just_sent:
                 st.success(STARTED, icon=":material/rocket_launch:")
             st.markdown(f"**{escape_markdown(headline(job))}**")
-            fill, words = progress_words(job, _typical(mode, job), now)
-            if fill is not None:
-                st.progress(fill)
-            st.caption(escape_markdown(words))
+            if job.state in SENDING_STATES and not is_sending(job):  # a busy router or a quota holds it back
+                jobs_view.show_error(job)
+            else:
+                if is_sending(job):
+                    st.caption(escape_markdown(SENDING_WORDS.format(router=router_label(job))))
+                fill, words = progress_words(job, _typical(mode, job), now)
+                if fill is not None:
+                    st.progress(fill)
+                st.caption(escape_markdown(words))
         elif job.state == JobState.SUCCEEDED and jobs_view.has_video_file(job):
             player, side = st.columns([3, 2])
             with player:
@@ -311,6 +350,8 @@ def draw_card(mode: Mode, job: Job, *, just_sent: bool) -> None:
             if job.state == JobState.SUBMISSION_UNKNOWN or job.state in FAILED_STATES or job.state == (
                     JobState.STALE):
                 jobs_view.show_error(job)
+                if just_sent and refused(job):
+                    st.caption(escape_markdown(REFUSED.format(router=router_label(job))))
             elif job.state == JobState.SUCCEEDED:
                 st.warning("The video is missing from the media store.", icon=":material/broken_image:")
             _iterate_button(mode, job)

@@ -221,16 +221,18 @@ def _first_shot(body: dict[str, Any]) -> str:
 
 
 def link_take(mode: Mode | str, endpoint: Endpoint, job: Any) -> None:
-    """A job made on a page with an active preset (loaded or saved there) is a take of that version."""
+    """A job made on a page with an active preset (loaded or saved there) is a take of that version, once
+    the router accepted it: Generate does not wait for the router's answer, so the link is made when it
+    comes (ui/session.py link_take_when_accepted); a job the router refused is no take."""
     current = active(mode)
     if not current or current[2] != endpoint.id or getattr(job, "id", None) is None:
         return
     if str(getattr(getattr(job, "state", ""), "value", getattr(job, "state", ""))) == "failed":
         return  # the router refused it: no video, no take
-    try:
-        lib().link_take(current[0], current[1], job.id)
-    except ValueError:  # the version was deleted meanwhile: the job simply is no take
+    if lib().get_version(current[0], current[1]) is None:  # the version was deleted meanwhile: no take
         set_active(mode, None)
+        return
+    session.link_take_when_accepted(job.id, current[0], current[1])
 
 
 # --- the Library page -------------------------------------------------------------------------------
