@@ -307,6 +307,7 @@ def test_a_take_under_its_version_says_its_state_in_plain_words(demo: Path) -> N
     at.text_area(key=f"{p}.prompt").input("A kite over the dunes").run()
     save_preset(at, "text", "Kite")
     generate(at, "text")
+    assert takes(server.services(demo, start=False).library, "Kite", 1)  # linked once the router accepted
     open_library(at, "Kite")
     [line] = [c.value for c in at.caption if " · made " in c.value]
     plain = {label.capitalize() for label in jobs_view.STATE_LABELS.values()}
