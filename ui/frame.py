@@ -142,16 +142,20 @@ def toast_words(text: str, limit: int = TOAST_WORDS_CHARS) -> str:
 
 
 def _announce(job, since: float, toasted: set[str]) -> bool:
-    """A toast for a job that became ready (video saved) or failed since this tab started; True if a video."""
+    """A toast for a job of this person's (session.is_mine) that became ready (video saved) or failed since
+    this tab started; True if a video (anyone's: the page shows it)."""
     if job.id in toasted or job.state not in FINAL_STATES or not job.history or job.history[-1].at < since:
         return False
+    mine = session.is_mine(job)  # someone else's prompt is not told to this tab (a team, or another browser)
     if job.state == JobState.SUCCEEDED and job.video_file:
         toasted.add(job.id)
-        st.toast(f"Video ready: {escape_markdown(toast_words(job.prompt_preview) or job.endpoint_id)}",
-                 icon=":material/movie:")
+        if mine:
+            st.toast(f"Video ready: {escape_markdown(toast_words(job.prompt_preview) or job.endpoint_id)}",
+                     icon=":material/movie:")
         return True
     if job.state == JobState.FAILED:
         toasted.add(job.id)
+    if job.state == JobState.FAILED and mine:
         st.toast("A job failed — see Jobs for the reason.", icon=":material/error:")
     return False
 

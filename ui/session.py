@@ -804,6 +804,12 @@ def mine_filter() -> dict[str, str]:
     return {"owner": who.id} if who.id else {"browser": browser_id()}
 
 
+def is_mine(job: Job) -> bool:
+    """Is this job "Mine" (mine_filter's meaning): made by this person, or in single-user mode from this
+    browser."""
+    return all(getattr(job, field) == value for field, value in mine_filter().items())
+
+
 def list_my_jobs(*, text: str = "", limit: int, offset: int) -> tuple[list[Job], int]:
     """A page of this person's jobs (or this browser's, single-user), newest first, and how many match
     (indexed query)."""

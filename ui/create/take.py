@@ -422,6 +422,7 @@ def _on_iterate(mode: Mode, job_id: str) -> None:
     session.set_router(endpoint.router)
     session.queue_form(endpoint.id, body)  # the page loads it (asking first when it would replace a draft)
     _scroll_to(mode, "stMainBlockContainer", "start")
+    st.rerun()  # the button is in the card's fragment: the whole page must run to load the queued form
 
 
 # --- the strip of recent takes ---------------------------------------------------------------------------
