@@ -36,6 +36,7 @@ def demo(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def open_page(mode: str, router: str = config.MULEROUTER) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.session_state["studio.router"] = router
+    at.session_state[create.REQUEST_OPEN_KEY] = True  # the Request preview drawn (the exact body, curl)
     at.run()
     at.switch_page(PAGES[mode]).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -434,8 +434,16 @@ def daily_budget_line(demo: bool) -> str | None:
             f"(resets at midnight, {settings.timezone}).{free}")
 
 
+REQUEST_OPEN_KEY = "create.request.open"  # the Request preview is open (kept across the Create pages)
+
+
 def _request_preview(endpoint: Endpoint, body: dict[str, Any]) -> None:
-    with st.expander("Request", icon=":material/data_object:"):
+    """The exact body and a curl command, drawn only while the expander is open: a closed one costs the run
+    nothing and the first page loads no code highlighter (issue 21, cold start)."""
+    box = st.expander("Request", icon=":material/data_object:", key=REQUEST_OPEN_KEY, on_change="rerun")
+    if not box.open:
+        return
+    with box:
         st.caption(f"POST {endpoint.path} on {endpoint.router_label}")
         st.json(shorten_inline_images(body), expanded=True)
         try:
