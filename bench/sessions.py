@@ -23,11 +23,13 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from bench import servers
+from bench import probe as probe_mod
+from bench import servers, ws_tabs
 from core import config
 from core.jobs.record import JobState, new_job
 from core.storage.ledger import Ledger
@@ -38,6 +40,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 JOBS = 6
 TRIVIAL_APP = 'import streamlit as st\nst.text_input("Prompt")\n'
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+SEED_ENDPOINTS = ("mulerouter/kling-v3/text-to-video", "apimart/kling-v3")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -55,11 +58,22 @@ def rss_mb(pid: int) -> float:
 def seed_running_jobs(data_dir: Path) -> None:
     """JOBS demo jobs waiting to be sent: the server's engine adopts them (their emulator is "gone"), sends
     them to its own emulator, where they run for minutes, and polls them on their schedule."""
-    ledger = Ledger(data_dir)
+    seed_jobs_into(Ledger(data_dir))
+
+
+def seed_jobs_into(ledger: Ledger, count: int = JOBS) -> None:
+    """`count` demo jobs waiting to be sent, every other one on APIMart (its emulator reports progress, so a
+    running job changes as its engine polls it: the change feed has something to tell the tabs)."""
+    from core.authoring import catalog
+
     t = time.time()
-    for i in range(JOBS):
-        ledger.jobs.add(new_job(endpoint_id="mulerouter/kling-v3/text-to-video", router=config.MULEROUTER,
-                                body={"prompt": f"A slow pan over hills, take {i}"}, at=t,
+    for i in range(count):
+        endpoint_id = SEED_ENDPOINTS[i % len(SEED_ENDPOINTS)]
+        endpoint = catalog.get(endpoint_id)
+        body: dict = {"prompt": f"A slow pan over hills, take {i}"}
+        if endpoint.router == config.APIMART:
+            body["model"] = endpoint.model
+        ledger.jobs.add(new_job(endpoint_id=endpoint_id, router=endpoint.router, body=body, at=t,
                                 state=JobState.WAITING, demo=True))
 
 
@@ -97,10 +111,14 @@ def measure(name: str, script: Path, cwd: Path, tabs: int, window_s: float, path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tabs", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--tabs", type=int, nargs="+", default=None)
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--before", type=Path, help="another checkout of the app to measure the same way")
+    add_room_args(parser)
     args = parser.parse_args()
+    if not args.chromium_tabs:
+        return room_main(args)
+    args.tabs = args.tabs or [1, 10]
     work = Path(tempfile.mkdtemp(prefix="studio-sessions-"))
     trivial = work / "trivial_app.py"
     trivial.write_text(TRIVIAL_APP, encoding="utf-8")
@@ -124,6 +142,240 @@ def main() -> None:
                          if r["tabs"] == tabs and r["name"] != "trivial")
         print(f"  tabs={tabs}: {line}")
     shutil.rmtree(work, ignore_errors=True)
+
+
+# --- the room (issue 21 item 5): idle tabs over the websocket, one probing Chromium, 1 or 2 servers ---------
+
+ROOM_TABS = (1, 10, 25, 50)
+TARGET_IDLE_CPU = 0.20  # of a core, 50 idle sessions
+TARGET_PROBE_P95_MS = 1000.0
+TARGET_PROBE_RATIO = 2.0  # interactions vs the trivial app's
+ROOM_COMPLETE_AFTER_S = 900  # the demo jobs keep running through every window
+
+
+@dataclass
+class RoomRow:
+    """One configuration at one number of tabs: what the servers spent, what the tabs and the probe saw."""
+
+    name: str
+    tabs: int
+    open_s: float = 0.0
+    idle_cpu: list[float] = field(default_factory=list)  # per server, share of a core
+    probe_cpu: list[float] = field(default_factory=list)
+    rss: list[float] = field(default_factory=list)  # MB per server, at the end
+    load_idle: str = ""
+    load_probe: str = ""
+    bench_cpu: float = 0.0  # this process (the idle tabs), share of a core over both phases
+    measured_s: float = 0.0  # the idle window and the probe's rounds: what the tabs' counts cover
+    stats: list = field(default_factory=list)  # ws_tabs.TabStats per tab
+    probe: probe_mod.ProbeResult | None = None
+    note: str = ""
+
+
+def load_average() -> str:
+    return "load " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _app_env(data_dir: Path, cwd: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(STUDIO_DATA_DIR=str(data_dir), STUDIO_EMULATOR_COMPLETE_AFTER=str(ROOM_COMPLETE_AFTER_S),
+               PYTHONPATH=str(cwd))
+    env[config.SECRETS_FILE_ENV] = str(data_dir / "no-secrets.toml")
+    return env
+
+
+def _self_cpu() -> float:
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
+def room_run(row: RoomRow, urls: list[str], pids: list[int], path: str, args: argparse.Namespace,
+             kinds: tuple[str, ...] = probe_mod.KINDS) -> RoomRow:
+    """Open the idle tabs on `path` (spread over `urls`), then the probe on the first server's home page;
+    measure an idle window, then the probe's rounds."""
+    room = ws_tabs.Room()
+    probe = None
+    try:
+        row.open_s = room.open(urls, path, row.tabs)
+        time.sleep(args.settle)
+        probe = probe_mod.Probe(urls[0] + "/")
+        time.sleep(args.settle)
+        room.reset()
+        me0, w0 = _self_cpu(), time.monotonic()
+        cpu0, t0 = [cpu_seconds(p) for p in pids], time.monotonic()
+        time.sleep(args.window)
+        cpu1, t1 = [cpu_seconds(p) for p in pids], time.monotonic()
+        row.load_idle = load_average()
+        row.idle_cpu = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1, strict=True)]
+        result = probe_mod.ProbeResult()
+        for _ in range(args.rounds):
+            probe.round(result, kinds=kinds)
+        cpu2, t2 = [cpu_seconds(p) for p in pids], time.monotonic()
+        row.load_probe = load_average()
+        row.probe_cpu = [(b - a) / (t2 - t1) for a, b in zip(cpu1, cpu2, strict=True)]
+        row.measured_s = time.monotonic() - w0
+        row.bench_cpu = (_self_cpu() - me0) / row.measured_s
+        row.rss = [rss_mb(p) for p in pids]
+        row.stats = room.snapshot()
+        row.probe = result
+    finally:
+        if probe is not None:
+            probe.close()
+        room.close()
+    return row
+
+
+def room_single(name: str, script: Path, cwd: Path, path: str, tabs: int, args: argparse.Namespace,
+                work: Path, kinds: tuple[str, ...] = probe_mod.KINDS) -> RoomRow:
+    """One app server on SQLite (a fresh data dir with the running demo jobs)."""
+    data_dir = work / f"room-{name}-{tabs}"
+    data_dir.mkdir(parents=True)
+    seed_running_jobs(data_dir)
+    proc, url = servers.start_streamlit(script, env=_app_env(data_dir, cwd), log_path=data_dir / "server.log",
+                                        cwd=cwd, timeout_s=90)
+    try:
+        return room_run(RoomRow(name, tabs), [url], [proc.pid], path, args, kinds)
+    finally:
+        servers.stop(proc)
+
+
+def room_postgres(tabs: int, args: argparse.Namespace, work: Path) -> RoomRow:
+    """Two app servers on one PostgreSQL database (and an S3 bucket on moto), bench/team_harness.py; the
+    idle tabs alternate between them, the probe is on the first; CPU and RSS per server."""
+    from bench import team_harness
+
+    os.environ.setdefault(config.SECRETS_FILE_ENV, str(work / "no-secrets.toml"))
+    with team_harness.Team(work / f"room-pg-{tabs}", servers=2, store=team_harness.SHARED,
+                           complete_after=ROOM_COMPLETE_AFTER_S, name=f"room{tabs}") as team:
+        seed_jobs_into(team.ledger)
+        return room_run(RoomRow("pg×2", tabs), [s.url for s in team.servers], [s.pid for s in team.servers],
+                        "/jobs", args)
+
+
+def _ms(values: list[float], q: float) -> str:
+    v = ws_tabs.percentile(values, q)
+    return "—" if v is None else f"{v:.0f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "—" if not a or not b else f"×{a / b:.1f}"
+
+
+def refresh_summary(stats: list) -> dict[str, float | int | None]:
+    """Due refreshes of every tab (timer ticks, feed answers that concerned a listener), how many got their
+    run, how late (seconds from due to the end of the run), script runs and errors."""
+    dues = [d for s in stats for d in s.dues]
+    served = [d.served_at - d.due_at for d in dues if d.served_at is not None]
+    return {
+        "due": len(dues), "due_push": sum(d.kind == "push" for d in dues),
+        "due_timer": sum(d.kind == "timer" for d in dues), "run": len(served),
+        "late_p50": ws_tabs.percentile(served, 50), "late_p95": ws_tabs.percentile(served, 95),
+        "runs": sum(sum(s.finished.values()) for s in stats),
+        "fragment_runs": sum(s.fragment_runs for s in stats),
+        "cut_short": sum(s.finished.get("cut short", 0) for s in stats),
+        "asks": sum(s.feed_asks for s in stats),
+        "errors": sum(len(s.errors) for s in stats),
+    }
+
+
+def print_room_row(row: RoomRow, base: RoomRow | None) -> None:
+    cpu = sum(row.idle_cpu)
+    per = " + ".join(f"{c * 100:.1f}" for c in row.idle_cpu) if len(row.idle_cpu) > 1 else ""
+    base_cpu = sum(base.idle_cpu) if base else None
+    print(f"{row.name:<8} tabs={row.tabs:<3} idle: server CPU {cpu * 100:5.1f} % of a core"
+          + (f" ({per})" if per else "") + f" {_ratio(cpu, base_cpu)} trivial   "
+          f"RSS {' + '.join(f'{r:.0f}' for r in row.rss)} MB   opened in {row.open_s:.1f} s   "
+          f"[{row.load_idle}]", flush=True)
+    r = refresh_summary(row.stats)
+    late = "" if r["late_p50"] is None else f", late p50 {r['late_p50']:.2f} s p95 {r['late_p95']:.2f} s"
+    print(f"{'':<17}live refreshes: due {r['due']} (change feed {r['due_push']}, timers {r['due_timer']}), "
+          f"run {r['run']}{late}; script runs {r['runs']} in {row.measured_s:.0f} s "
+          f"({r['runs'] / max(row.measured_s, 1e-9) / max(1, row.tabs):.3f}/s per tab; fragment "
+          f"{r['fragment_runs']}, cut short {r['cut_short']}); "
+          f"feed asks {r['asks']}; errors {r['errors']}", flush=True)
+    for s in row.stats:
+        for e in s.errors[:2]:
+            print(f"{'':<17}  ! {e}")
+    if row.probe is None:
+        return
+    pcpu = sum(row.probe_cpu)
+    parts = []
+    for kind in probe_mod.KINDS:
+        mine = row.probe.times_ms[kind]
+        if not mine and not row.probe.missed[kind]:
+            continue
+        theirs = base.probe.times_ms[kind] if base and base.probe else []
+        ratio = _ratio(ws_tabs.percentile(mine, 50), ws_tabs.percentile(theirs, 50)) if base else ""
+        miss = f" ({row.probe.missed[kind]} missed)" if row.probe.missed[kind] else ""
+        parts.append(f"{kind} {_ms(mine, 50)}/{_ms(mine, 95)}{miss} {ratio}")
+    every = row.probe.all_ms()
+    print(f"{'':<17}probe ms p50/p95: " + ", ".join(parts) + f"; all p95 {_ms(every, 95)}   "
+          f"server CPU meanwhile {pcpu * 100:.1f} %   bench CPU {row.bench_cpu * 100:.0f} %   "
+          f"[{row.load_probe}]", flush=True)
+
+
+def print_targets(rows: list[RoomRow]) -> None:
+    print("\ntargets (issue 21):")
+    for row in rows:
+        if row.tabs != max(r.tabs for r in rows) or row.name == "trivial":
+            continue
+        base = next((r for r in rows if r.tabs == row.tabs and r.name == "trivial"), None)
+        cpu = sum(row.idle_cpu)
+        p95 = ws_tabs.percentile(row.probe.all_ms(), 95) if row.probe else None
+        p95_met = p95 is not None and p95 <= TARGET_PROBE_P95_MS
+        print(f"  {row.name} with {row.tabs} idle tabs: server CPU {cpu * 100:.1f} % "
+              f"(≤ {TARGET_IDLE_CPU * 100:.0f} %: {'met' if cpu <= TARGET_IDLE_CPU else 'NOT met'}); "
+              f"probe p95 {p95 if p95 is None else round(p95)} ms "
+              f"(≤ {TARGET_PROBE_P95_MS:.0f}: {'met' if p95_met else 'NOT met'})")
+        if base and base.probe and row.probe:
+            for kind in probe_mod.KINDS:
+                a = ws_tabs.percentile(row.probe.times_ms[kind], 50)
+                b = ws_tabs.percentile(base.probe.times_ms[kind], 50)
+                if a and b:
+                    met = "met" if a / b <= TARGET_PROBE_RATIO else "NOT met"
+                    print(f"    {kind}: median {a:.0f} ms vs trivial {b:.0f} ms ×{a / b:.1f} "
+                          f"(≤ ×{TARGET_PROBE_RATIO:.0f}: {met})")
+
+
+def room_main(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="studio-room-"))
+    trivial = work / "trivial_create_app.py"
+    trivial.write_text(probe_mod.TRIVIAL_CREATE_APP, encoding="utf-8")
+    here = Path(__file__).resolve().parents[1]
+    print(f"room bench: idle tabs on Jobs over the websocket, a probing Chromium on Create; "
+          f"window {args.window:.0f} s idle, then {args.rounds} probe rounds; {load_average()}", flush=True)
+    rows: list[RoomRow] = []
+    try:
+        for tabs in args.tabs or ROOM_TABS:
+            base = room_single("trivial", trivial, here, "/", tabs, args, work)
+            rows.append(base)
+            print_room_row(base, None)
+            if args.before:
+                row = room_single("before", args.before / "streamlit_app.py", args.before, "/jobs", tabs,
+                                  args, work, kinds=("prompt", "choice"))
+                rows.append(row)
+                print_room_row(row, base)
+            if "sqlite" in args.stores:
+                row = room_single("sqlite", here / "streamlit_app.py", here, "/jobs", tabs, args, work)
+                rows.append(row)
+                print_room_row(row, base)
+            if "pg" in args.stores:
+                row = room_postgres(tabs, args, work)
+                rows.append(row)
+                print_room_row(row, base)
+        print_targets(rows)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def add_room_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chromium-tabs", action="store_true",
+                        help="the older measure: idle Chromium tabs, CPU and RSS only")
+    parser.add_argument("--stores", nargs="+", default=["sqlite", "pg"], choices=["sqlite", "pg"])
+    parser.add_argument("--rounds", type=int, default=6, help="probe rounds (prompt, choice, Generate each)")
+    parser.add_argument("--settle", type=float, default=5.0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+"""The probing tab of bench/sessions.py (issue 21 item 5): one real headless Chromium (Debian's
+/usr/bin/chromium, Playwright) on the Create page doing what a person does, each interaction timed from the
+browser input to the page painted, on the browser's own clock (performance.now()):
+
+    prompt     a new prompt typed into the Prompt box, then the box left (Streamlit commits a text area on
+               blur): from the blur to the page painted after the run it caused
+    choice     another aspect ratio picked in the segmented control: from the click to painted
+    generate   Generate in the action bar: from the click to the card of the job just sent painted
+               ("Job started." in a new `st-key-create-text-take-<job id>` container, ui/create/take.py)
+
+"Painted" for prompt and choice: the app's script state (`data-test-script-state` on stApp, Streamlit's own
+attribute) went to running and back to notRunning and then stayed so for QUIET_MS (a run ended by st.rerun()
+is followed by the next run), then two animation frames (the frame after the last change is on screen). The
+time is that of the last notRunning's frames, not the end of the quiet wait.
+
+The trivial app (TRIVIAL_CREATE_APP) has the same three controls with the same names and keys and does no
+work: the baseline for the ratios, measured the same way in the same run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
+LONG_MS = 120_000
+QUIET_MS = 400
+ASPECTS = ("9:16", "1:1", "16:9")
+KINDS = ("prompt", "choice", "generate")
+CARD_PREFIX = "st-key-create-text-take-"
+BAR_KEY = "create-text-bar"
+
+TRIVIAL_CREATE_APP = '''import streamlit as st
+
+st.title("Text to video")
+st.text_area("Prompt")
+st.segmented_control("Aspect ratio", ["16:9", "9:16", "1:1"], default="16:9")
+with st.container(key="create-text-bar"):
+    if st.button("Generate", type="primary"):
+        st.session_state["takes"] = st.session_state.get("takes", 0) + 1
+takes = st.session_state.get("takes", 0)
+if takes:
+    with st.container(key=f"create-text-take-{takes}"):
+        st.success("Job started. It plays here when it is ready.")
+'''
+
+INSTALL_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const log = window.__probeLog = [];
+  const note = (state, t) => {
+    log.push([state, t]);
+    if (state === 'notRunning') {
+      const i = log.length - 1;
+      requestAnimationFrame(() => requestAnimationFrame(() => { log[i].push(performance.now()); }));
+    }
+  };
+  note(app.getAttribute('data-test-script-state'), performance.now());
+  new MutationObserver(records => {
+    const t = performance.now();
+    // every value the attribute took since the last callback: each record's old value, then the current one
+    const values = records.map(r => r.oldValue).slice(1);
+    values.push(app.getAttribute('data-test-script-state'));
+    for (const v of values) if (v !== log[log.length - 1][0]) note(v, t);
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+}"""
+
+ACT_JS = """({what, label, barKey, cardPrefix}) => {
+  const cards = () => [...document.querySelectorAll('[class*="' + cardPrefix + '"]')];
+  let target = null;
+  if (what === 'prompt') target = document.activeElement;
+  if (what === 'choice') target = [...document.querySelectorAll('[data-testid="stMain"] button')]
+      .find(b => b.innerText.trim() === label);
+  if (what === 'generate') target = [...document.querySelectorAll('.st-key-' + barKey + ' button')]
+      .find(b => b.innerText.includes('Generate'));
+  if (!target) return null;
+  const start = window.__probeLog.length;
+  window.__probeCard = null;
+  if (what === 'generate') {
+    const old = new Set(cards());
+    const seen = () => {
+      if (window.__probeCard !== null) return;
+      const card = cards().find(c => !old.has(c) && c.innerText.includes('Job started'));
+      if (!card) return;
+      window.__probeCard = -1;
+      requestAnimationFrame(() => requestAnimationFrame(() => { window.__probeCard = performance.now(); }));
+      obs.disconnect();
+    };
+    const obs = new MutationObserver(seen);
+    obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+  }
+  const t0 = performance.now();
+  if (what === 'prompt') target.blur(); else target.click();
+  return {t0: t0, start: start};
+}"""
+
+SETTLED_JS = """({start, quiet}) => {
+  const log = window.__probeLog.slice(start);
+  const ran = log.findIndex(e => e[0] === 'running');
+  if (ran < 0) return null;
+  const last = log[log.length - 1];
+  if (last[0] !== 'notRunning' || last.length < 3) return null;
+  if (performance.now() - last[1] < quiet) return null;
+  return last[2];
+}"""
+
+CARD_JS = "() => window.__probeCard > 0 ? window.__probeCard : null"
+
+
+@dataclass
+class ProbeResult:
+    times_ms: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    missed: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
+
+    def add(self, kind: str, ms: float | None) -> None:
+        if ms is None:
+            self.missed[kind] += 1
+        else:
+            self.times_ms[kind].append(ms)
+
+    def all_ms(self) -> list[float]:
+        return [v for k in KINDS for v in self.times_ms[k]]
+
+
+class Probe:
+    """One Chromium page on `url` (the Create page, or the trivial app), timing KINDS."""
+
+    def __init__(self, url: str, *, width: int = 1280, height: int = 900) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        self.page = self.browser.new_page(viewport={"width": width, "height": height})
+        self.page.goto(url, wait_until="domcontentloaded")
+        self.prompt_box = self.page.get_by_role("textbox", name="Prompt", exact=True)
+        self.prompt_box.wait_for(timeout=LONG_MS)
+        self.page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stApp\"]')"
+            "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=LONG_MS)
+        self.page.evaluate(INSTALL_JS)
+        self.round_no = 0
+
+    def _timed(self, what: str, label: str = "") -> float | None:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        act = self.page.evaluate(ACT_JS, {"what": what, "label": label, "barKey": BAR_KEY,
+                                          "cardPrefix": CARD_PREFIX})
+        if act is None:
+            return None
+        settled = {"start": act["start"], "quiet": QUIET_MS}
+        try:
+            if what == "generate":
+                painted = self.page.wait_for_function(CARD_JS, timeout=LONG_MS, polling=50).json_value()
+                # let that run (and the st.rerun after it) end before the next interaction
+                self.page.wait_for_function(SETTLED_JS, arg=settled, timeout=LONG_MS, polling=50)
+            else:
+                painted = self.page.wait_for_function(SETTLED_JS, arg=settled, timeout=LONG_MS,
+                                                      polling=50).json_value()
+        except PlaywrightTimeout:
+            return None
+        return float(painted) - float(act["t0"])
+
+    def round(self, result: ProbeResult, *, kinds: tuple[str, ...] = KINDS,
+              words: str = "a heron lifts off a misty lake at dawn") -> None:
+        """One prompt, one choice, one Generate (those of `kinds`); each time added to `result`."""
+        n = self.round_no
+        self.round_no += 1
+        if "prompt" in kinds:
+            self.prompt_box.fill(f"Round {n}, {time.time():.3f}: {words}, slow dolly-in, soft light")
+            result.add("prompt", self._timed("prompt"))
+        if "choice" in kinds:
+            result.add("choice", self._timed("choice", ASPECTS[n % len(ASPECTS)]))
+        if "generate" in kinds:
+            result.add("generate", self._timed("generate"))
+
+    def close(self) -> None:
+        try:
+            self.browser.close()
+        finally:
+            self._pw.stop()
