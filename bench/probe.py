@@ -8,10 +8,13 @@ browser input to the page painted, on the browser's own clock (performance.now()
     generate   Generate in the action bar: from the click to the card of the job just sent painted
                ("Job started." in a new `st-key-create-text-take-<job id>` container, ui/create/take.py)
 
-"Painted" for prompt and choice: the app's script state (`data-test-script-state` on stApp, Streamlit's own
-attribute) went to running and back to notRunning and then stayed so for QUIET_MS (a run ended by st.rerun()
-is followed by the next run), then two animation frames (the frame after the last change is on screen). The
-time is that of the last notRunning's frames, not the end of the quiet wait.
+"Painted" for prompt and choice: the server answered (a websocket frame came in after the input: the page's
+WebSocket is wrapped by an init script to time each incoming frame), the app's script state
+(`data-test-script-state` on stApp, Streamlit's own attribute) is notRunning, and neither changed for QUIET_MS
+(a run ended by st.rerun() is followed by the next run); the time is two animation frames after the last
+frame or the last change to notRunning, whichever came later (the frame after it is on screen), not the end
+of the quiet wait. (A run of a few milliseconds may never show "running" in the page: React draws the state
+it ends in, so the frames are the sign that the server ran.)
 
 The trivial app (TRIVIAL_CREATE_APP) has the same three controls with the same names and keys and does no
 work: the baseline for the ratios, measured the same way in the same run.
@@ -26,7 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                  "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
-LONG_MS = 120_000
+LONG_MS = 60_000
 QUIET_MS = 400
 ASPECTS = ("9:16", "1:1", "16:9")
 KINDS = ("prompt", "choice", "generate")
@@ -46,6 +49,21 @@ if takes:
     with st.container(key=f"create-text-take-{takes}"):
         st.success("Job started. It plays here when it is ready.")
 '''
+
+WS_INIT_JS = """(() => {
+  const Native = window.WebSocket;
+  window.__probeWs = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => {
+        const seen = [performance.now()];
+        window.__probeWs.push(seen);
+        requestAnimationFrame(() => requestAnimationFrame(() => seen.push(performance.now())));
+      });
+    }
+  };
+})();"""
 
 INSTALL_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -77,6 +95,7 @@ ACT_JS = """({what, label, barKey, cardPrefix}) => {
       .find(b => b.innerText.includes('Generate'));
   if (!target) return null;
   const start = window.__probeLog.length;
+  const wsStart = window.__probeWs.length;
   window.__probeCard = null;
   if (what === 'generate') {
     const old = new Set(cards());
@@ -93,17 +112,20 @@ ACT_JS = """({what, label, barKey, cardPrefix}) => {
   }
   const t0 = performance.now();
   if (what === 'prompt') target.blur(); else target.click();
-  return {t0: t0, start: start};
+  return {t0: t0, start: start, wsStart: wsStart};
 }"""
 
-SETTLED_JS = """({start, quiet}) => {
-  const log = window.__probeLog.slice(start);
-  const ran = log.findIndex(e => e[0] === 'running');
-  if (ran < 0) return null;
-  const last = log[log.length - 1];
-  if (last[0] !== 'notRunning' || last.length < 3) return null;
-  if (performance.now() - last[1] < quiet) return null;
-  return last[2];
+SETTLED_JS = """({start, wsStart, quiet}) => {
+  const frames = window.__probeWs.slice(wsStart);
+  if (!frames.length) return null;
+  const frame = frames[frames.length - 1];
+  const log = window.__probeLog;
+  const state = log[log.length - 1];
+  if (state[0] !== 'notRunning' || frame.length < 2) return null;
+  const changed = log.length > start;  // the state changed after the input
+  if (changed && state.length < 3) return null;
+  if (performance.now() - Math.max(frame[0], changed ? state[1] : 0) < quiet) return null;
+  return Math.max(frame[1], changed ? state[2] : 0);
 }"""
 
 CARD_JS = "() => window.__probeCard > 0 ? window.__probeCard : null"
@@ -133,6 +155,7 @@ class Probe:
         self._pw = sync_playwright().start()
         self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         self.page = self.browser.new_page(viewport={"width": width, "height": height})
+        self.page.add_init_script(WS_INIT_JS)
         self.page.goto(url, wait_until="domcontentloaded")
         self.prompt_box = self.page.get_by_role("textbox", name="Prompt", exact=True)
         self.prompt_box.wait_for(timeout=LONG_MS)
@@ -149,7 +172,7 @@ class Probe:
                                           "cardPrefix": CARD_PREFIX})
         if act is None:
             return None
-        settled = {"start": act["start"], "quiet": QUIET_MS}
+        settled = {"start": act["start"], "wsStart": act["wsStart"], "quiet": QUIET_MS}
         try:
             if what == "generate":
                 painted = self.page.wait_for_function(CARD_JS, timeout=LONG_MS, polling=50).json_value()
