@@ -89,8 +89,9 @@ ACT_JS = """({what, label, barKey, cardPrefix}) => {
   const cards = () => [...document.querySelectorAll('[class*="' + cardPrefix + '"]')];
   let target = null;
   if (what === 'prompt') target = document.activeElement;
+  // a choice by its label, "16:9 (default)" too
   if (what === 'choice') target = [...document.querySelectorAll('[data-testid="stMain"] button')]
-      .find(b => b.innerText.trim() === label);
+      .find(b => { const t = b.innerText.trim(); return t === label || t.startsWith(label + ' '); });
   if (what === 'generate') target = [...document.querySelectorAll('.st-key-' + barKey + ' button')]
       .find(b => b.innerText.includes('Generate'));
   if (!target) return null;
