@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -203,16 +206,21 @@ def room_run(row: RoomRow, urls: list[str], pids: list[int], path: str, args: ar
         probe = probe_mod.Probe(urls[0] + "/")
         time.sleep(args.settle)
         room.reset()
+        profiled = args.profile and row.name != "trivial"
+        spy = profile_start(pids[0], row_profile(row, args)) if profiled and args.profile == "idle" else None
         me0, w0 = _self_cpu(), time.monotonic()
         cpu0, t0 = [cpu_seconds(p) for p in pids], time.monotonic()
         time.sleep(args.window)
         cpu1, t1 = [cpu_seconds(p) for p in pids], time.monotonic()
+        profile_stop(spy)
+        spy = profile_start(pids[0], row_profile(row, args)) if profiled and args.profile == "probe" else None
         row.load_idle = load_average()
         row.idle_cpu = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1, strict=True)]
         result = probe_mod.ProbeResult()
         for _ in range(args.rounds):
             probe.round(result, kinds=kinds)
         cpu2, t2 = [cpu_seconds(p) for p in pids], time.monotonic()
+        profile_stop(spy)
         row.load_probe = load_average()
         row.probe_cpu = [(b - a) / (t2 - t1) for a, b in zip(cpu1, cpu2, strict=True)]
         row.measured_s = time.monotonic() - w0
@@ -225,6 +233,10 @@ def room_run(row: RoomRow, urls: list[str], pids: list[int], path: str, args: ar
             probe.close()
         room.close()
     return row
+
+
+def row_profile(row: RoomRow, args: argparse.Namespace) -> Path:
+    return Path(args.profile_dir) / f"pyspy-{row.name.replace('×', 'x')}-{row.tabs}-{args.profile}.txt"
 
 
 def room_single(name: str, script: Path, cwd: Path, path: str, tabs: int, args: argparse.Namespace,
@@ -361,10 +373,14 @@ def room_main(args: argparse.Namespace) -> None:
                 row = room_single("sqlite", here / "streamlit_app.py", here, "/jobs", tabs, args, work)
                 rows.append(row)
                 print_room_row(row, base)
+                if args.profile:
+                    print_profile(row_profile(row, args), f"{row.name}, {tabs} tabs, {args.profile}")
             if "pg" in args.stores:
                 row = room_postgres(tabs, args, work)
                 rows.append(row)
                 print_room_row(row, base)
+                if args.profile:
+                    print_profile(row_profile(row, args), f"{row.name} server A, {tabs} tabs, {args.profile}")
         print_targets(rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -376,6 +392,67 @@ def add_room_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stores", nargs="+", default=["sqlite", "pg"], choices=["sqlite", "pg"])
     parser.add_argument("--rounds", type=int, default=6, help="probe rounds (prompt, choice, Generate each)")
     parser.add_argument("--settle", type=float, default=5.0)
+    parser.add_argument("--profile", choices=["idle", "probe"], help="py-spy on the (first) app server "
+                        "during that phase; prints where its time goes")
+    parser.add_argument("--profile-dir", default=tempfile.gettempdir())
+
+
+# --- where the time goes: py-spy on the first server during one phase --------------------------------------
+
+PROJECT_DIRS = ("core/", "ui/", "app_pages/", "streamlit_app.py")
+
+
+def profile_start(pid: int, out: Path, rate: int = 50) -> subprocess.Popen | None:
+    """`py-spy record` (raw collapsed stacks, running threads only) on `pid` until `profile_stop`; None when
+    py-spy is not installed (pip install py-spy)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("  (py-spy not installed: no profile)")
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--rate", str(rate),
+                             "--nonblocking", "-o", str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def profile_stop(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def collapsed_shares(lines: list[str], *, top: int = 25) -> list[tuple[str, float]]:
+    """Inclusive share of samples per frame (function and file, no line number) from py-spy's raw output
+    ("frame;frame;… count" a line): the `top` frames, biggest first."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in lines:
+        stack, _, n = line.rstrip().rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        total += int(n)
+        seen = {re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")}
+        for frame in seen:
+            counts[frame] = counts.get(frame, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    return [(frame, n / total) for frame, n in ranked] if total else []
+
+
+def print_profile(out: Path, label: str) -> None:
+    if not out.exists():
+        print(f"  profile {label}: no output")
+        return
+    lines = out.read_text(errors="replace").splitlines()
+    total = sum(int(n) for _, _, n in (ln.rpartition(" ") for ln in lines) if n.isdigit())
+    print(f"\nwhere the server's time goes, {label} (py-spy, {total} samples of running threads; inclusive):")
+    for frame, share in collapsed_shares(lines, top=30):
+        print(f"  {share * 100:5.1f} %  {frame}")
+    print("  the project's own frames only:")
+    for frame, share in [(f, s) for f, s in collapsed_shares(lines, top=400)
+                         if any(d in f for d in PROJECT_DIRS)][:20]:
+        print(f"  {share * 100:5.1f} %  {frame}")
 
 
 if __name__ == "__main__":

@@ -134,3 +134,19 @@ def test_a_timer_and_a_reference_never_received_are_counted() -> None:
     assert ws_tabs.percentile([3.0, 1.0, 2.0, 4.0], 50) == 2.0
     assert ws_tabs.percentile([3.0, 1.0, 2.0, 4.0], 95) == 4.0
     assert ws_tabs.percentile([], 50) is None
+
+
+def test_py_spy_raw_stacks_are_summed_per_frame_once_per_stack() -> None:
+    from bench.sessions import collapsed_shares
+
+    lines = [
+        "run (streamlit/x.py:10);live_table (app_pages/jobs.py:120);query (core/storage/q.py:5) 30",
+        "run (streamlit/x.py:10);live_table (app_pages/jobs.py:131);live_table (app_pages/jobs.py:9) 10",
+        "gc_collect (streamlit/runtime/gc.py:3) 60",
+        "a line py-spy did not write",
+    ]
+    shares = dict(collapsed_shares(lines))
+    assert shares["gc_collect (streamlit/runtime/gc.py)"] == 0.6
+    assert shares["live_table (app_pages/jobs.py)"] == 0.4  # a recursive frame counts once per stack
+    assert shares["query (core/storage/q.py)"] == 0.3
+    assert collapsed_shares([]) == []
