@@ -157,7 +157,8 @@ class Probe:
         self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         self.page = self.browser.new_page(viewport={"width": width, "height": height})
         self.page.add_init_script(WS_INIT_JS)
-        self.page.goto(url, wait_until="domcontentloaded")
+        self.page.set_default_timeout(LONG_MS)
+        self.page.goto(url, wait_until="domcontentloaded", timeout=LONG_MS)
         self.prompt_box = self.page.get_by_role("textbox", name="Prompt", exact=True)
         self.prompt_box.wait_for(timeout=LONG_MS)
         self.page.wait_for_function(

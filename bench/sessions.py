@@ -351,6 +351,18 @@ def print_targets(rows: list[RoomRow]) -> None:
                           f"(≤ ×{TARGET_PROBE_RATIO:.0f}: {met})")
 
 
+def _row_or_failure(name: str, tabs: int, measure_row) -> RoomRow | None:
+    """Run one configuration; a failure (a server too slow to serve the probe's page, say) is printed with
+    the load average and the bench goes on with the next."""
+    try:
+        return measure_row()
+    except Exception as exc:  # reported; the other rows are still measured
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"{name:<8} tabs={tabs:<3} FAILED: {type(exc).__name__}: {first}   [{load_average()}]",
+              flush=True)
+        return None
+
+
 def room_main(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="studio-room-"))
     trivial = work / "trivial_create_app.py"
@@ -361,26 +373,30 @@ def room_main(args: argparse.Namespace) -> None:
     rows: list[RoomRow] = []
     try:
         for tabs in args.tabs or ROOM_TABS:
-            base = room_single("trivial", trivial, here, "/", tabs, args, work)
-            rows.append(base)
-            print_room_row(base, None)
+            base = _row_or_failure("trivial", tabs, lambda t=tabs: room_single(
+                "trivial", trivial, here, "/", t, args, work))
+            configs = []
             if args.before:
-                row = room_single("before", args.before / "streamlit_app.py", args.before, "/jobs", tabs,
-                                  args, work, kinds=("prompt", "choice"))
-                rows.append(row)
-                print_room_row(row, base)
+                configs.append(("before", lambda t=tabs: room_single(
+                    "before", args.before / "streamlit_app.py", args.before, "/jobs", t, args, work,
+                    kinds=("prompt", "choice"))))
             if "sqlite" in args.stores:
-                row = room_single("sqlite", here / "streamlit_app.py", here, "/jobs", tabs, args, work)
-                rows.append(row)
-                print_room_row(row, base)
-                if args.profile:
-                    print_profile(row_profile(row, args), f"{row.name}, {tabs} tabs, {args.profile}")
+                configs.append(("sqlite", lambda t=tabs: room_single(
+                    "sqlite", here / "streamlit_app.py", here, "/jobs", t, args, work)))
             if "pg" in args.stores:
-                row = room_postgres(tabs, args, work)
+                configs.append(("pg×2", lambda t=tabs: room_postgres(t, args, work)))
+            if base is not None:
+                rows.append(base)
+                print_room_row(base, None)
+            for name, measure_row in configs:
+                row = _row_or_failure(name, tabs, measure_row)
+                if row is None:
+                    continue
                 rows.append(row)
                 print_room_row(row, base)
                 if args.profile:
-                    print_profile(row_profile(row, args), f"{row.name} server A, {tabs} tabs, {args.profile}")
+                    print_profile(row_profile(row, args), f"{row.name} (first server), {tabs} tabs, "
+                                                          f"{args.profile}")
         print_targets(rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
