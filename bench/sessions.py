@@ -280,7 +280,14 @@ def refresh_summary(stats: list) -> dict[str, float | int | None]:
     run, how late (seconds from due to the end of the run), script runs and errors."""
     dues = [d for s in stats for d in s.dues]
     served = [d.served_at - d.due_at for d in dues if d.served_at is not None]
+    waited = [d.sent_at - d.due_at for d in dues if d.served_at is not None and d.sent_at is not None]
+    alerts: dict[str, int] = {}
+    for s in stats:
+        for text, n in s.alerts.items():
+            alerts[text] = alerts.get(text, 0) + n
     return {
+        "alerts": alerts,
+        "sent_p50": ws_tabs.percentile(waited, 50), "sent_p95": ws_tabs.percentile(waited, 95),
         "due": len(dues), "due_push": sum(d.kind == "push" for d in dues),
         "due_timer": sum(d.kind == "timer" for d in dues), "run": len(served),
         "late_p50": ws_tabs.percentile(served, 50), "late_p95": ws_tabs.percentile(served, 95),
@@ -301,7 +308,9 @@ def print_room_row(row: RoomRow, base: RoomRow | None) -> None:
           f"RSS {' + '.join(f'{r:.0f}' for r in row.rss)} MB   opened in {row.open_s:.1f} s   "
           f"[{row.load_idle}]", flush=True)
     r = refresh_summary(row.stats)
-    late = "" if r["late_p50"] is None else f", late p50 {r['late_p50']:.2f} s p95 {r['late_p95']:.2f} s"
+    late = "" if r["late_p50"] is None else (
+        f", late p50 {r['late_p50']:.2f} s p95 {r['late_p95']:.2f} s (of which the tab's own wait, min gap "
+        f"and spacing: p50 {r['sent_p50']:.2f} s p95 {r['sent_p95']:.2f} s)")
     print(f"{'':<17}live refreshes: due {r['due']} (change feed {r['due_push']}, timers {r['due_timer']}), "
           f"run {r['run']}{late}; script runs {r['runs']} in {row.measured_s:.0f} s "
           f"({r['runs'] / max(row.measured_s, 1e-9) / max(1, row.tabs):.3f}/s per tab; fragment "
@@ -310,6 +319,8 @@ def print_room_row(row: RoomRow, base: RoomRow | None) -> None:
     for s in row.stats:
         for e in s.errors[:2]:
             print(f"{'':<17}  ! {e}")
+    for text, n in sorted(r["alerts"].items(), key=lambda kv: -kv[1])[:4]:
+        print(f"{'':<17}  alert drawn {n}×: {text}")
     if row.probe is None:
         return
     pcpu = sum(row.probe_cpu)

@@ -155,6 +155,7 @@ class TabStats:
     dues: list[Due] = field(default_factory=list)
     feed_asks: int = 0
     errors: list[str] = field(default_factory=list)  # exceptions on screen, protocol trouble
+    alerts: dict[str, int] = field(default_factory=dict)  # st.warning/error/info/success text → times drawn
     first_run_at: float | None = None
 
     def reset(self) -> None:
@@ -164,6 +165,7 @@ class TabStats:
         self.fragment_runs = 0
         self.dues = [d for d in self.dues if d.served_at is None]
         self.feed_asks = 0
+        self.alerts = {}
 
     def due_count(self, kind: str | None = None) -> int:
         return sum(1 for d in self.dues if kind in (None, d.kind))
@@ -383,6 +385,10 @@ class Tab:
         element = delta.new_element
         if element.WhichOneof("type") == "exception":
             self.stats.errors.append(f"exception shown: {element.exception.message[:200]}")
+            return
+        if element.WhichOneof("type") == "alert":  # e.g. the frame's "The database is not answering"
+            text = element.alert.body[:90]
+            self.stats.alerts[text] = self.stats.alerts.get(text, 0) + 1
             return
         lst = listener_from(element, delta.fragment_id)
         if lst is not None:
