@@ -282,11 +282,14 @@ def refresh_summary(stats: list) -> dict[str, float | int | None]:
     served = [d.served_at - d.due_at for d in dues if d.served_at is not None]
     waited = [d.sent_at - d.due_at for d in dues if d.served_at is not None and d.sent_at is not None]
     alerts: dict[str, int] = {}
+    cut: dict[str, int] = {}
     for s in stats:
         for text, n in s.alerts.items():
             alerts[text] = alerts.get(text, 0) + n
+        for key, n in s.cut.items():
+            cut[key] = cut.get(key, 0) + n
     return {
-        "alerts": alerts,
+        "alerts": alerts, "cut": cut,
         "sent_p50": ws_tabs.percentile(waited, 50), "sent_p95": ws_tabs.percentile(waited, 95),
         "due": len(dues), "due_push": sum(d.kind == "push" for d in dues),
         "due_timer": sum(d.kind == "timer" for d in dues), "run": len(served),
@@ -319,6 +322,9 @@ def print_room_row(row: RoomRow, base: RoomRow | None) -> None:
     for s in row.stats:
         for e in s.errors[:2]:
             print(f"{'':<17}  ! {e}")
+    if r["cut"]:
+        cuts = ", ".join(f"{k} {n}" for k, n in sorted(r["cut"].items()))
+        print(f"{'':<17}  runs cut short, then: {cuts}")
     for text, n in sorted(r["alerts"].items(), key=lambda kv: -kv[1])[:4]:
         print(f"{'':<17}  alert drawn {n}×: {text}")
     if row.probe is None:

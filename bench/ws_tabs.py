@@ -156,6 +156,7 @@ class TabStats:
     feed_asks: int = 0
     errors: list[str] = field(default_factory=list)  # exceptions on screen, protocol trouble
     alerts: dict[str, int] = field(default_factory=dict)  # st.warning/error/info/success text → times drawn
+    cut: dict[str, int] = field(default_factory=dict)  # runs cut short: "full → full", "fragment → full", …
     first_run_at: float | None = None
 
     def reset(self) -> None:
@@ -166,6 +167,7 @@ class TabStats:
         self.dues = [d for d in self.dues if d.served_at is None]
         self.feed_asks = 0
         self.alerts = {}
+        self.cut = {}
 
     def due_count(self, kind: str | None = None) -> int:
         return sum(1 for d in self.dues if kind in (None, d.kind))
@@ -223,6 +225,7 @@ class Tab:
         self._queue: list[tuple[str, Any]] = []  # (listener id, the answer's seq) to trigger
         self._draining = False
         self._tasks: set[asyncio.Task] = set()
+        self._cut_from: str | None = None
 
     # --- sending -----------------------------------------------------------------------------------
 
@@ -371,6 +374,10 @@ class Tab:
             self.stats.errors.append("script compilation error")
 
     def _run_started(self, msg: ForwardMsg) -> None:
+        if self._cut_from is not None:  # the run that followed one cut short
+            key = f"{self._cut_from} → {'fragment' if msg.metadata.run.fragment_ids else 'full'}"
+            self.stats.cut[key] = self.stats.cut.get(key, 0) + 1
+            self._cut_from = None
         self.stats.runs_started += 1
         self.page_hash = msg.new_session.page_script_hash or self.page_hash
         self.run_started_at = time.monotonic()
@@ -397,6 +404,8 @@ class Tab:
     def _run_finished(self, status: int) -> None:
         name = STATUS_NAMES.get(status, str(status))
         self.stats.finished[name] = self.stats.finished.get(name, 0) + 1
+        if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self._cut_from = "fragment" if self.run_fragments else "full"
         if status not in SUCCESS:
             return
         now = time.monotonic()
