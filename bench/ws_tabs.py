@@ -428,8 +428,11 @@ class Tab:
         ws_url = f"ws://{parts.netloc}{parts.path}/_stcore/stream"
         headers = {"Origin": f"{parts.scheme}://{parts.netloc}", "User-Agent": self.user_agent}
         try:
+            # no keepalive pings: a browser sends none (Streamlit's frontend sends an app heartbeat only when
+            # an embedding host asks), so a server too busy to answer a ping within 20 s keeps its tabs
             async with websockets.connect(ws_url, subprotocols=["streamlit"], additional_headers=headers,
-                                          max_size=None, user_agent_header=self.user_agent) as ws:
+                                          max_size=None, user_agent_header=self.user_agent,
+                                          ping_interval=None) as ws:
                 self._ws = ws
                 await self._send_rerun()
                 self._spawn(self._ask_loop())
