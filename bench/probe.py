@@ -30,6 +30,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                  "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
 LONG_MS = 60_000
+FIRST_PAGE_MS = 180_000  # a server busy with many tabs takes long to draw a new one's first page
 QUIET_MS = 400
 ASPECTS = ("9:16", "1:1", "16:9")
 KINDS = ("prompt", "choice", "generate")
@@ -154,17 +155,22 @@ class Probe:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
-        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        self.page = self.browser.new_page(viewport={"width": width, "height": height})
-        self.page.add_init_script(WS_INIT_JS)
-        self.page.set_default_timeout(LONG_MS)
-        self.page.goto(url, wait_until="domcontentloaded", timeout=LONG_MS)
-        self.prompt_box = self.page.get_by_role("textbox", name="Prompt", exact=True)
-        self.prompt_box.wait_for(timeout=LONG_MS)
-        self.page.wait_for_function(
-            "() => document.querySelector('[data-testid=\"stApp\"]')"
-            "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=LONG_MS)
-        self.page.evaluate(INSTALL_JS)
+        try:
+            self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                    headless=True)
+            self.page = self.browser.new_page(viewport={"width": width, "height": height})
+            self.page.add_init_script(WS_INIT_JS)
+            self.page.set_default_timeout(LONG_MS)
+            self.page.goto(url, wait_until="domcontentloaded", timeout=FIRST_PAGE_MS)
+            self.prompt_box = self.page.get_by_role("textbox", name="Prompt", exact=True)
+            self.prompt_box.wait_for(timeout=FIRST_PAGE_MS)
+            self.page.wait_for_function(
+                "() => document.querySelector('[data-testid=\"stApp\"]')"
+                "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=FIRST_PAGE_MS)
+            self.page.evaluate(INSTALL_JS)
+        except BaseException:
+            self._pw.stop()  # else the next Probe finds Playwright's loop still running in this thread
+            raise
         self.round_no = 0
 
     def _timed(self, what: str, label: str = "") -> float | None:

@@ -163,6 +163,7 @@ class RoomRow:
     name: str
     tabs: int
     open_s: float = 0.0
+    probe_open_s: float = 0.0  # the probe's page (Create) drawn, with the idle tabs open
     idle_cpu: list[float] = field(default_factory=list)  # per server, share of a core
     probe_cpu: list[float] = field(default_factory=list)
     rss: list[float] = field(default_factory=list)  # MB per server, at the end
@@ -203,7 +204,9 @@ def room_run(row: RoomRow, urls: list[str], pids: list[int], path: str, args: ar
     try:
         row.open_s = room.open(urls, path, row.tabs)
         time.sleep(args.settle)
+        t_probe = time.monotonic()
         probe = probe_mod.Probe(urls[0] + "/")
+        row.probe_open_s = time.monotonic() - t_probe
         time.sleep(args.settle)
         room.reset()
         profiled = args.profile and row.name != "trivial"
@@ -308,7 +311,8 @@ def print_room_row(row: RoomRow, base: RoomRow | None) -> None:
     base_cpu = sum(base.idle_cpu) if base else None
     print(f"{row.name:<8} tabs={row.tabs:<3} idle: server CPU {cpu * 100:5.1f} % of a core"
           + (f" ({per})" if per else "") + f" {_ratio(cpu, base_cpu)} trivial   "
-          f"RSS {' + '.join(f'{r:.0f}' for r in row.rss)} MB   opened in {row.open_s:.1f} s   "
+          f"RSS {' + '.join(f'{r:.0f}' for r in row.rss)} MB   opened in {row.open_s:.1f} s, probe page "
+          f"{row.probe_open_s:.1f} s   "
           f"[{row.load_idle}]", flush=True)
     r = refresh_summary(row.stats)
     late = "" if r["late_p50"] is None else (
