@@ -284,6 +284,7 @@ def refresh_summary(stats: list) -> dict[str, float | int | None]:
     dues = [d for s in stats for d in s.dues]
     served = [d.served_at - d.due_at for d in dues if d.served_at is not None]
     waited = [d.sent_at - d.due_at for d in dues if d.served_at is not None and d.sent_at is not None]
+    ended = [d.ended_at - d.due_at for d in dues if d.ended_at is not None]
     alerts: dict[str, int] = {}
     cut: dict[str, int] = {}
     for s in stats:
@@ -292,7 +293,8 @@ def refresh_summary(stats: list) -> dict[str, float | int | None]:
         for key, n in s.cut.items():
             cut[key] = cut.get(key, 0) + n
     return {
-        "alerts": alerts, "cut": cut,
+        "alerts": alerts, "cut": cut, "ended": len(ended),
+        "ended_p50": ws_tabs.percentile(ended, 50), "ended_p95": ws_tabs.percentile(ended, 95),
         "sent_p50": ws_tabs.percentile(waited, 50), "sent_p95": ws_tabs.percentile(waited, 95),
         "due": len(dues), "due_push": sum(d.kind == "push" for d in dues),
         "due_timer": sum(d.kind == "timer" for d in dues), "run": len(served),
@@ -329,6 +331,9 @@ def print_room_row(row: RoomRow, base: RoomRow | None) -> None:
     if r["cut"]:
         cuts = ", ".join(f"{k} {n}" for k, n in sorted(r["cut"].items()))
         print(f"{'':<17}  runs cut short, then: {cuts}")
+        if r["ended_p50"] is not None:
+            print(f"{'':<17}  if a run cut short counted as the refresh: run {r['ended']}, late p50 "
+                  f"{r['ended_p50']:.2f} s p95 {r['ended_p95']:.2f} s")
     for text, n in sorted(r["alerts"].items(), key=lambda kv: -kv[1])[:4]:
         print(f"{'':<17}  alert drawn {n}×: {text}")
     if row.probe is None:

@@ -145,6 +145,7 @@ class Due:
     due_at: float
     sent_at: float | None = None
     served_at: float | None = None
+    ended_at: float | None = None  # the end of the first run after it, even one cut short (an upper bound)
 
 
 @dataclass
@@ -406,9 +407,13 @@ class Tab:
         self.stats.finished[name] = self.stats.finished.get(name, 0) + 1
         if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
             self._cut_from = "fragment" if self.run_fragments else "full"
+        now = time.monotonic()
+        for due in self.stats.dues:
+            if due.ended_at is None and due.sent_at is not None and due.sent_at <= self.run_started_at and (
+                    not self.run_fragments or due.fragment_id in self.run_fragments):
+                due.ended_at = now
         if status not in SUCCESS:
             return
-        now = time.monotonic()
         if status == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
             self.stats.fragment_runs += 1
         for lid in [lid for lid, lst in self.listeners.items() if lst.stale]:
