@@ -406,6 +406,10 @@ def room_main(args: argparse.Namespace) -> None:
                 configs.append(("before", lambda t=tabs: room_single(
                     "before", args.before / "streamlit_app.py", args.before, "/jobs", t, args, work,
                     kinds=("prompt", "choice"))))
+            if args.compare:
+                configs.append((args.compare.name[:8], lambda t=tabs: room_single(
+                    args.compare.name[:8], args.compare / "streamlit_app.py", args.compare, "/jobs", t, args,
+                    work)))
             if "sqlite" in args.stores:
                 configs.append(("sqlite", lambda t=tabs: room_single(
                     "sqlite", here / "streamlit_app.py", here, "/jobs", t, args, work)))
@@ -431,6 +435,8 @@ def room_main(args: argparse.Namespace) -> None:
 def add_room_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chromium-tabs", action="store_true",
                         help="the older measure: idle Chromium tabs, CPU and RSS only")
+    parser.add_argument("--compare", type=Path, help="another checkout (a branch's worktree) measured like "
+                        "this one on SQLite, probe included, labelled by its folder's name")
     parser.add_argument("--stores", nargs="+", default=["sqlite", "pg"], choices=["sqlite", "pg"])
     parser.add_argument("--rounds", type=int, default=6, help="probe rounds (prompt, choice, Generate each)")
     parser.add_argument("--settle", type=float, default=5.0)
