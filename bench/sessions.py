@@ -171,6 +171,7 @@ class RoomRow:
     load_probe: str = ""
     bench_cpu: float = 0.0  # this process (the idle tabs), share of a core over both phases
     measured_s: float = 0.0  # the idle window and the probe's rounds: what the tabs' counts cover
+    server_cpu_s: float = 0.0  # CPU seconds of every server over measured_s
     stats: list = field(default_factory=list)  # ws_tabs.TabStats per tab
     probe: probe_mod.ProbeResult | None = None
     note: str = ""
@@ -227,6 +228,7 @@ def room_run(row: RoomRow, urls: list[str], pids: list[int], path: str, args: ar
         row.load_probe = load_average()
         row.probe_cpu = [(b - a) / (t2 - t1) for a, b in zip(cpu1, cpu2, strict=True)]
         row.measured_s = time.monotonic() - w0
+        row.server_cpu_s = sum(b - a for a, b in zip(cpu0, cpu2, strict=True))
         row.bench_cpu = (_self_cpu() - me0) / row.measured_s
         row.rss = [rss_mb(p) for p in pids]
         row.stats = room.snapshot()
@@ -339,6 +341,9 @@ def print_room_row(row: RoomRow, base: RoomRow | None) -> None:
     if row.probe is None:
         return
     pcpu = sum(row.probe_cpu)
+    if r["runs"]:  # a cost the load does not cap (the probe's own runs are in the CPU, not the count)
+        print(f"{'':<17}server CPU per tab script run: {row.server_cpu_s / r['runs'] * 1000:.0f} ms "
+              f"({row.server_cpu_s:.1f} CPU-s over {row.measured_s:.0f} s)")
     parts = []
     for kind in probe_mod.KINDS:
         mine = row.probe.times_ms[kind]
