@@ -63,6 +63,14 @@ STATUS_NAMES = {
 # --- the live component's rule (ui/live.py _JS), pure -----------------------------------------------------
 
 
+def _watched(value) -> frozenset[str]:
+    """The job tokens a live component watches: one space-separated string (ui/live.py, so Streamlit
+    imports no pandas for its data), or a list as before."""
+    if isinstance(value, str):
+        return frozenset(value.split())
+    return frozenset(value or ())
+
+
 @dataclass
 class Listener:
     """One mounted live component: what it watches and which fragment it reruns."""
@@ -116,7 +124,7 @@ def listener_from(element: Any, fragment_id: str) -> Listener | None:
     active = data.get("active")
     return Listener(
         id=str(data.get("id", comp.id)), fragment_id=fragment_id, trigger_id=trigger_id(comp.id),
-        watch=frozenset(data.get("watch") or ()), new_jobs=bool(data.get("new_jobs")),
+        watch=_watched(data.get("watch")), new_jobs=bool(data.get("new_jobs")),
         finished=bool(data.get("finished")), active=None if active is None else int(active),
         seq=int(data.get("seq") or 0), gap_s=float(data.get("gap_ms") or 0) / 1000,
         ask_s=float(data.get("ask_ms") or 0) / 1000,
