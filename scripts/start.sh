@@ -15,11 +15,14 @@ fi
 
 share="${STUDIO_SHARE:-0}"
 address=""
+port="8501"
 args=()
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --share) share=1 ;;
     --server.address) address="$2"; args+=("$1" "$2"); shift ;;
+    --server.port) port="$2"; args+=("$1" "$2"); shift ;;
+    --server.port=*) port="${1#*=}"; args+=("$1") ;;
     --server.address=*) address="${1#*=}"; args+=("$1") ;;
     *) args+=("$1") ;;
   esac
@@ -30,7 +33,7 @@ if [ -z "$address" ]; then
   args+=("--server.address" "$address")
 fi
 if [ "$address" = "127.0.0.1" ] || [ "$address" = "localhost" ]; then
-  echo "The studio listens on this computer only (http://localhost:8501). To open it to your network: --share" >&2
+  echo "The studio listens on this computer only (http://localhost:$port). To open it to your network: --share" >&2
 fi
 .venv/bin/python -m core share-check --address "$address"
 exec .venv/bin/python -m streamlit run streamlit_app.py "${args[@]}"
