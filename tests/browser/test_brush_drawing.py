@@ -30,8 +30,13 @@ SCROLLS = "() => window.scrollY + [...document.querySelectorAll('*')].reduce((s,
 
 
 def _settle(page: Page) -> None:
+    """The runs an action started are over: the script is not running and nothing is drawn stale (the status
+    widget never shows with the minimal toolbar, so waiting for it alone waits for nothing)."""
     page.wait_for_timeout(500)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=LONG)
+    for _ in range(2):  # a canvas edit reaches Python a moment later and starts one more run
+        expect(page.locator('[data-test-script-state="running"]')).to_have_count(0, timeout=LONG)
+        expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=LONG)
+        page.wait_for_timeout(300)
 
 
 def _shot(page: Page, name: str) -> None:
@@ -105,7 +110,10 @@ def test_a_brush_drawn_with_the_mouse_is_what_generate_sends(page: Page, app_url
                                                               tmp_path: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 1400})
     _open_v3_image_page(page, app_url, _frame(tmp_path))
-    page.get_by_role("textbox", name="Prompt", exact=True).fill("The kite climbs into the wind")
+    prompt = page.get_by_role("textbox", name="Prompt", exact=True)
+    prompt.fill("The kite climbs into the wind")
+    prompt.blur()  # committed before the drawing (a person's click on the canvas leaves the box too)
+    _settle(page)
     box = _box(page)
     _paint(page, box, (0.05, 0.8), (0.3, 0.9))  # the still area: the ground, bottom left
     _button(page, "Add a moving brush").click()
