@@ -92,6 +92,8 @@ def test_compare_journey(page: Page, app_url: str, app_data_dir) -> None:
     while _playable(page) < 4 and time.monotonic() < deadline:  # the synced grid may live in its own frame
         page.wait_for_timeout(500)
     assert _playable(page) >= 4
+    _all_made(app_data_dir, parse_qs(urlparse(page.url).query)["exp"][0])
+    page.wait_for_timeout(3000)  # the last live refreshes are over before the clicks below
     page.screenshot(path=str(app_data_dir / "compare-2-grid.png"), full_page=True)
     _no_exception(page)
 
@@ -134,10 +136,21 @@ def _download(page: Page, label: str) -> bytes:
     return reply.body()
 
 
-def _downloads(page: Page, data_dir: Path, exp_id: str) -> None:
+def _all_made(data_dir: Path, exp_id: str) -> list[str]:
+    """The experiment's 4 videos, once all are stored ("2 at a time": the last may still be on their way)."""
     ledger = Ledger(data_dir)
-    videos = [ledger.jobs.get(i).video_file for i in X.experiment_job_ids(ledger, exp_id)]
+    deadline = time.monotonic() + 90
+    while True:
+        videos = [ledger.jobs.get(i).video_file for i in X.experiment_job_ids(ledger, exp_id)]
+        if (len(videos) == 4 and all(videos)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert len(videos) == 4 and all(videos), videos
+    return videos
+
+
+def _downloads(page: Page, data_dir: Path, exp_id: str) -> None:
+    videos = _all_made(data_dir, exp_id)
     page.get_by_role("button", name="Prepare review pack").click()
     pack = _download(page, "Download review pack")
     with zipfile.ZipFile(io.BytesIO(pack)) as z:

@@ -383,9 +383,9 @@ def _run(exp: X.Experiment, plan: X.Plan, *, rerun: bool, confirmed: bool, demo:
         st.error(f"Nothing was sent. {exc}", icon=":material/block:")
         return
     n = len(report.recorded)
-    st.toast(f"{n} video(s) on their way, {session.compare_group_limit()} at a time per router."
-             if n else "Every take is already made or on its way.", icon=":material/rocket_launch:")
-    st.rerun()
+    st.session_state[RUN_NOTE_KEY] = (f"{n} video(s) on their way, {session.compare_group_limit()} at a time "
+                                      "per router." if n else "Every take is already made or on its way.")
+    st.rerun()  # the note is toasted by the next run: a toast sent just before a rerun may never show
 
 
 # --- the grid -----------------------------------------------------------------------------------------------
@@ -634,18 +634,30 @@ def _winner(exp: X.Experiment, plan: X.Plan, records: dict[str, Any], *, editabl
     name_key = _k(exp.id, "winner_name", key)  # a new winner: its own name
     if name_key not in st.session_state:
         st.session_state[name_key] = X.winner_name(exp, cell)
-    name = st.text_input("Save as", key=name_key)
-    if st.button("Save the winner", key=_k(exp.id, "save_winner"), icon=":material/bookmark_add:",
-                 type="primary"):
-        who = session.identity()
-        try:
-            version = X.save_winner(library_view.lib(), exp, cell, records.get(key), name,
-                                    ledger=session.ledger(), who=who, owner=who.id)
-        except (ValueError, PermissionError) as exc:
-            st.error(str(exc))
-            return
-        st.success(f"Saved “{version.name}” version {version.number} with its takes.",
-                   icon=":material/bookmark:")
+    st.text_input("Save as", key=name_key)
+    said_key = _k(exp.id, "save_winner_said")
+    st.button("Save the winner", key=_k(exp.id, "save_winner"), icon=":material/bookmark_add:",
+              type="primary", on_click=_on_save_winner,
+              args=(exp, cell, records.get(key), name_key, said_key))
+    said = st.session_state.get(said_key)  # kept: a live refresh of the page must not wipe it
+    if said:
+        ok, words = said
+        if ok:
+            st.success(words, icon=":material/bookmark:")
+        else:
+            st.error(words)
+
+
+def _on_save_winner(exp: X.Experiment, cell: Any, record: Any, name_key: str, said_key: str) -> None:
+    """'Save the winner', in the click's callback: a run cut short by a live refresh never loses it."""
+    who = session.identity()
+    try:
+        version = X.save_winner(library_view.lib(), exp, cell, record, st.session_state.get(name_key, ""),
+                                ledger=session.ledger(), who=who, owner=who.id)
+    except (ValueError, PermissionError) as exc:
+        st.session_state[said_key] = (False, str(exc))
+        return
+    st.session_state[said_key] = (True, f"Saved “{version.name}” version {version.number} with its takes.")
 
 
 # --- share: review pack and grid video (core/compare/review_pack.py, core/compare/grid_video.py) ------------
@@ -770,9 +782,15 @@ def _owner_and_delete(exp: X.Experiment, owner: str, editable: bool) -> None:
 
 # --- the page ------------------------------------------------------------------------------------------
 
+RUN_NOTE_KEY = "compare.run_note"  # what Run all did, told by the run after it
+
+
 def render_compare_page() -> None:
     st.title("Compare")
     welcome.demo_badge()
+    note = st.session_state.pop(RUN_NOTE_KEY, None)
+    if note:
+        st.toast(note, icon=":material/rocket_launch:")
     exp_id = _picker(_current_id())
     if exp_id is None:
         vote_view.vote_sets()
