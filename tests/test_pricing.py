@@ -139,10 +139,13 @@ def test_session_spend_prefers_reported_charges():
         _job(3, estimated=1.0, task=False, state=JobState.FAILED),  # refused: nothing charged
         _job(4, estimated=0.2, task=False, state=JobState.SUBMISSION_UNKNOWN),  # may have been charged
         _job(5, estimated=0.7).model_copy(update={"demo": True}),  # the emulator charges nothing
+        _job(6, estimated=0.1, task=False, state=JobState.WAITING),  # recorded, on its way: counts at once
+        _job(7, estimated=0.9, task=False, state=JobState.WAITING).model_copy(
+            update={"state": JobState.CANCELLED}),  # stopped before it was sent
     ]
     spend = session_spend(jobs)
-    assert spend.jobs == 3 and spend.reported_jobs == 1
-    assert spend.estimated_usd == pytest.approx(1.0)
+    assert spend.jobs == 4 and spend.reported_jobs == 1
+    assert spend.estimated_usd == pytest.approx(1.1)
     assert spend.reported_usd == pytest.approx(0.45)
-    assert spend.total_usd == pytest.approx(0.95)
+    assert spend.total_usd == pytest.approx(1.05)
     assert session_spend([]).total_usd == 0

@@ -528,7 +528,7 @@ def session_jobs() -> list[Job]:
 def demo_spend(jobs: list) -> float:
     """What this session's demo jobs would have cost on the real router (their estimates)."""
     return round(sum(getattr(j, "estimated_cost", None) or 0.0 for j in jobs
-                     if getattr(j, "demo", False) and getattr(j, "task", None) is not None), 4)
+                     if getattr(j, "demo", False) and pricing.sent_or_on_its_way(j)), 4)
 
 
 def spent_so_far(demo: bool) -> float:

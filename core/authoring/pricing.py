@@ -245,12 +245,20 @@ class Spend:
     reported_jobs: int
 
 
+ON_ITS_WAY_STATES = frozenset({"waiting", "submitting", "submission_unknown"})
+
+
+def sent_or_on_its_way(job: Any) -> bool:
+    """A job the router accepted (it has a task), or one that will be or may have been sent: Generate does
+    not wait for the router, so a job just recorded counts against a cap at once (a burst of clicks cannot
+    pass it). Only a job refused before any task, or stopped before it was sent, counts for nothing."""
+    state = str(getattr(job, "state", ""))
+    return getattr(job, "task", None) is not None or state in ON_ITS_WAY_STATES
+
+
 def _may_cost(job: Any) -> bool:
     """A job costs nothing when the router refused it before creating a task, or in demo mode."""
-    if getattr(job, "demo", False):
-        return False
-    state = str(getattr(job, "state", ""))
-    return getattr(job, "task", None) is not None or state == "submission_unknown"
+    return not getattr(job, "demo", False) and sent_or_on_its_way(job)
 
 
 def session_spend(jobs: Iterable[Any]) -> Spend:
