@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.pages import T0, finished_job
 from core import config
@@ -72,16 +73,16 @@ def test_two_people_see_mine_and_everyone_and_only_the_owner_deletes(browser: Br
     ann.goto(f"{url}/jobs?job={ids[ANN]}")  # Ann deletes her own
     expect(ann.get_by_role("heading", name="Job details")).to_be_visible(timeout=LONG)
     delete = ann.get_by_role("button", name="Delete…")
-    delete.evaluate("e => e.scrollIntoView({block: 'center'})")  # its popover opens below it
     confirm = ann.get_by_role("button", name="Delete for good")
-    for _ in range(10):  # the live job view may redraw the page and close the popover just after it opened
+    for attempt in range(10):  # a live redraw may close or move the popover between its opening and the click
+        delete.evaluate("e => e.scrollIntoView({block: 'center'})")  # its popover opens below it
         delete.click()
         try:
-            expect(confirm).to_be_visible(timeout=3000)
+            confirm.click(timeout=5000)
             break
-        except AssertionError:
-            continue
-    confirm.click()
+        except PlaywrightTimeout:
+            if attempt == 9:
+                raise
     expect(ann.get_by_text("Deleted.").first).to_be_visible(timeout=LONG)
     assert Ledger(data_dir).jobs.get(ids[ANN]) is None and Ledger(data_dir).jobs.get(ids[BOB]) is not None
     for context in (ann.context, bob.context):
