@@ -34,7 +34,7 @@ if __name__ != "__main__":  # imported by the server process, once: the ASGI app
 else:  # a script run of one browser session
     from pathlib import Path
 
-    from ui import frame, phone, session
+    from ui import frame, nav, phone, session
 
     ASSETS = Path(__file__).resolve().parent / "ui" / "assets"
     # a local favicon: a :material/…: one is fetched from fonts.gstatic.com by the browser
@@ -72,6 +72,7 @@ else:  # a script run of one browser session
             page.run()
         st.stop()
     page = st.navigation(PAGES)
+    nav.follow()  # a move a click's callback recorded (ui/nav.py)
     with frame.database_outage_shown():  # the database not answering: plain words, and it tries again
         frame.sidebar()
         frame.live_jobs()

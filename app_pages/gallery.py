@@ -78,14 +78,21 @@ if not total:
 pages = max(1, -(-total // size))
 st.caption(f"{total} video{'s' * (total != 1)}, {sort.lower()} · page {min(pager.number(PAGER), pages)} "
            f"of {pages}")
-if len(jobs) >= 2 and st.button(
-    "Blind vote on these", key="gallery.vote", icon=":material/how_to_vote:",
-    help="Vote on the videos of this page two at a time, unlabelled; the ranking is on Compare.",
-):
+
+
+def _on_vote(job_ids: list[str]) -> None:
+    """In the click's callback (ui/nav.py): the videos this page showed when it was clicked."""
     try:
-        nav.open_vote([j.id for j in jobs], f"Gallery · {len(jobs)} videos")
+        nav.open_vote(job_ids, f"Gallery · {len(job_ids)} videos")
     except (ValueError, PermissionError) as exc:  # core's refusal, in plain words
-        st.error(str(exc))
+        nav.refuse("gallery.vote", str(exc))
+
+
+if len(jobs) >= 2:
+    st.button("Blind vote on these", key="gallery.vote", icon=":material/how_to_vote:", on_click=_on_vote,
+              args=([j.id for j in jobs],),
+              help="Vote on the videos of this page two at a time, unlabelled; the ranking is on Compare.")
+nav.after_click("gallery.vote")
 
 
 def card(job, deletable: bool) -> None:
@@ -103,14 +110,7 @@ def card(job, deletable: bool) -> None:
     )
     if playable:
         jobs_view.download_link(job, key=f"gallery.dl.{job.id}")
-    if st.button(
-        "Edit and run again",
-        key=f"gallery.edit.{job.id}",
-        icon=":material/edit:",
-        width="stretch",
-        disabled=not jobs_view.can_resend(job),
-    ):
-        jobs_view.edit_and_run_again(job)
+    jobs_view.edit_button(job, key=f"gallery.edit.{job.id}", width="stretch")
     if deletable:
         jobs_view.delete_control(job, key_prefix="gallery", on_deleted=lambda: None, allowed=True)
 

@@ -23,7 +23,7 @@ import streamlit as st
 from core import config
 from core.authoring import catalog
 from core.models import MODE_TITLES, Mode
-from ui import session
+from ui import nav, session
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 STARTER_IMAGE = ASSETS / "starter_harbour.jpg"
@@ -124,7 +124,7 @@ def _video_url(router: str) -> str | None:
 
 
 def use_starter(starter: Starter) -> None:
-    """Queue the starter's request for its page and open it."""
+    """Queue the starter's request for its page and open it (a click's callback: ui/nav.py)."""
     router = session.current_router()
     endpoints = catalog.for_mode(router, starter.mode)
     if not endpoints:
@@ -134,7 +134,7 @@ def use_starter(starter: Starter) -> None:
     session.queue_form(endpoints[0].id, starter_body(starter, image=image, video_url=video))
     st.session_state[CLOSED_KEY] = True
     st.session_state.pop(OPEN_KEY, None)
-    st.switch_page(catalog.MODE_PAGES[starter.mode])
+    nav.go(catalog.MODE_PAGES[starter.mode])
 
 
 def _close() -> None:
@@ -144,11 +144,14 @@ def _close() -> None:
 
 def reopen_button() -> None:
     """In the sidebar: the welcome and its starters again, on the Create page (from any page)."""
-    if st.button("Getting started", key="welcome.reopen", icon=":material/waving_hand:", type="tertiary",
-                 help="The three steps and the “Try this” starters again."):
-        st.session_state[OPEN_KEY] = True
-        st.session_state.pop(CLOSED_KEY, None)
-        st.switch_page(catalog.MODE_PAGES[Mode.TEXT])
+    st.button("Getting started", key="welcome.reopen", icon=":material/waving_hand:", type="tertiary",
+              help="The three steps and the “Try this” starters again.", on_click=_reopen)
+
+
+def _reopen() -> None:
+    st.session_state[OPEN_KEY] = True
+    st.session_state.pop(CLOSED_KEY, None)
+    nav.go(catalog.MODE_PAGES[Mode.TEXT])
 
 
 def welcome_panel(mode: Mode) -> None:
@@ -170,11 +173,9 @@ def welcome_panel(mode: Mode) -> None:
         cols = st.columns(len(STARTERS))
         for col, starter in zip(cols, STARTERS, strict=True):
             with col:
-                clicked = st.button(starter.title, key=f"welcome.try.{starter.mode}", width="stretch",
-                                    icon=":material/auto_awesome:")
+                st.button(starter.title, key=f"welcome.try.{starter.mode}", width="stretch",
+                          icon=":material/auto_awesome:", on_click=use_starter, args=(starter,))
                 st.caption(MODE_TITLES[starter.mode])
-            if clicked:
-                use_starter(starter)
 
 
 def demo_badge() -> None:

@@ -279,6 +279,30 @@ def test_gallery_edit_and_run_again_opens_the_create_page_filled_in(demo: Path) 
     assert any(t.value == job.body["prompt"] for t in at.text_area)
 
 
+def test_gallery_edit_of_a_job_deleted_meanwhile_says_so_under_its_button(demo: Path) -> None:
+    """'Edit and run again' acts in its click's callback (ui/nav.py); for a job deleted meanwhile (its card
+    is gone) the page says so in a toast and stays."""
+    jobs = seed_jobs(demo, 2)
+    at = open_page("app_pages/gallery.py")
+    Ledger(demo).jobs.delete(jobs[0].id)  # another tab, another person
+    at.button(key=f"gallery.edit.{jobs[0].id}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Gallery"
+    assert [t.value for t in at.toast] == [jobs_view.GONE]
+
+
+def test_a_move_recorded_by_a_click_cut_short_is_made_by_the_next_run_of_any_page(demo: Path) -> None:
+    """A click's callback records the move (nav.go) as its run begins; if another rerun cuts that run short,
+    the frame of the next run makes it (before, `if st.button(...)` + switch_page lost such clicks)."""
+    from ui import nav
+
+    at = open_page("app_pages/jobs.py")
+    at.session_state[nav.GO_KEY] = ("app_pages/gallery.py", None)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Gallery" and nav.GO_KEY not in at.session_state  # made once
+
+
 # --- pure helpers -------------------------------------------------------------------------------------
 
 

@@ -65,9 +65,13 @@ def _k(*parts: Any) -> str:
 
 def compare_button(mode: Any, endpoint: Endpoint, body: dict[str, Any]) -> None:
     """'Compare variants' next to Generate: opens a new experiment with the current draft as its base."""
-    if st.button("Compare variants", key=f"create.{mode}.__compare", icon=":material/grid_view:",
-                 help="Try wordings, settings or models side by side, as a grid of videos."):
+    asked = f"create.{mode}.__compare_asked"  # the click, kept by its callback until a run gets here
+    st.button("Compare variants", key=f"create.{mode}.__compare", icon=":material/grid_view:",
+              on_click=st.session_state.__setitem__, args=(asked, True),
+              help="Try wordings, settings or models side by side, as a grid of videos.")
+    if st.session_state.pop(asked, False):  # the draft as this run reads the form, not as the click's run did
         nav.open_in_compare(endpoint.id, body, str(mode))
+        nav.follow()
 
 
 # --- state ----------------------------------------------------------------------------------------------
@@ -147,13 +151,22 @@ def new_experiment_panel(*, first: bool) -> None:
             draft = session.page_draft(str(mode))
             endpoints = catalog.for_mode(router, mode)
             with col:
-                clicked = st.button(f"New experiment: {title}", key=_k("new", mode), width="stretch",
-                                    icon=":material/add_box:", disabled=draft is None and not endpoints)
+                st.button(f"New experiment: {title}", key=_k("new", mode), width="stretch",
+                          icon=":material/add_box:", disabled=draft is None and not endpoints,
+                          on_click=_on_new_experiment, args=(mode,))
                 st.caption("From your draft on that page." if draft else "From an empty request.")
-            if clicked:
-                endpoint_id, body = draft if draft else (endpoints[0].id, {})
-                nav.open_in_compare(endpoint_id, body, str(mode))
         st.caption("You can also press Compare variants under Generate on a Create page.")
+
+
+def _on_new_experiment(mode: Any) -> None:
+    """In the click's callback (ui/nav.py): from this browser's draft on that page, else an empty request
+    of the page's first model."""
+    draft = session.page_draft(str(mode))
+    endpoints = catalog.for_mode(session.current_router(), mode)
+    if draft is None and not endpoints:
+        return
+    endpoint_id, body = draft if draft else (endpoints[0].id, {})
+    nav.open_in_compare(endpoint_id, body, str(mode))
 
 
 # --- axis editor ----------------------------------------------------------------------------------------

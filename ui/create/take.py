@@ -377,15 +377,25 @@ def _actions(mode: Mode, job: Job) -> None:
             if st.button("Keep", key=_k(mode, f"keep.{job.id}"), type="primary", icon=":material/save:"):
                 _keep(job, st.session_state.get(name_key) or "")
         _iterate_button(mode, job)
-        if jobs_view.can_resend(job) and st.button(
-                "Compare variants", key=_k(mode, f"compare.{job.id}"), icon=":material/grid_view:",
-                help="Try wordings or settings of this take side by side."):
-            try:
-                body = session.restore_body(job)
-            except FileNotFoundError as exc:
-                st.error(f"This take cannot be compared: {exc}")
-                return
-            nav.open_in_compare(job.endpoint_id, body, str(mode))
+        if jobs_view.can_resend(job):
+            place = _k(mode, f"compare.{job.id}")
+            st.button("Compare variants", key=place, icon=":material/grid_view:", on_click=_on_compare,
+                      args=(mode, job.id, place), help="Try wordings or settings of this take side by side.")
+    nav.after_click(_k(mode, f"compare.{job.id}"))
+
+
+def _on_compare(mode: Mode, job_id: str, place: str) -> None:
+    """In the click's callback (ui/nav.py): a new experiment with this take's request as its base."""
+    job = session.get_job(job_id)
+    if job is None:  # deleted meanwhile: its card is gone from the next run
+        st.toast(jobs_view.GONE, icon=":material/delete:")
+        return
+    try:
+        body = session.restore_body(job)
+    except FileNotFoundError as exc:
+        nav.refuse(place, f"This take cannot be compared: {exc}")
+        return
+    nav.open_in_compare(job.endpoint_id, body, str(mode))
 
 
 def _keep(job: Job, name: str) -> None:

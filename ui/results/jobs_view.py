@@ -27,7 +27,7 @@ from core.jobs.record import (
     needs_download,
     prompt_text,
 )
-from ui import media_links, session
+from ui import media_links, nav, session
 from ui.results.checks_view import check_badges, check_cell
 from ui.text import escape_markdown
 
@@ -264,17 +264,33 @@ def can_resend(job: Job) -> bool:
     return bool(job.body)
 
 
-def edit_and_run_again(job: Job) -> None:
-    """Open the right Create page with this job's request filled in."""
+GONE = "This job was deleted meanwhile (in another tab, or by someone else)."
+
+
+def edit_button(job: Job, *, key: str, width: str = "content") -> None:
+    """'Edit and run again': acts in its click's callback (ui/nav.py); why it could not, under it."""
+    resendable = can_resend(job)
+    st.button("Edit and run again", key=key, icon=":material/edit:", width=width, disabled=not resendable,
+              on_click=edit_and_run_again, args=(job.id, key),
+              help=None if resendable else "No request is stored for a tracked task.")
+    nav.after_click(key)
+
+
+def edit_and_run_again(job_id: str, place: str = "") -> None:
+    """Open the right Create page with this job's request filled in (a click's callback: `nav.go`)."""
+    job = session.get_job(job_id)
+    if job is None:  # deleted meanwhile: its card (and the button's place) is gone from the next run
+        st.toast(GONE, icon=":material/delete:")
+        return
     try:
         endpoint = catalog.get(job.endpoint_id)
         body = session.restore_body(job)
     except (KeyError, FileNotFoundError) as exc:
-        st.error(f"This job cannot be opened for editing: {exc}")
+        nav.refuse(place, f"This job cannot be opened for editing: {exc}")
         return
     session.set_router(endpoint.router)
     session.queue_form(endpoint.id, body)
-    st.switch_page(catalog.MODE_PAGES[catalog.mode_of(endpoint, body)])
+    nav.go(catalog.MODE_PAGES[catalog.mode_of(endpoint, body)])
 
 
 CHIP_THUMB_PX = 40
@@ -470,14 +486,7 @@ def _act(action: Any, job_id: str, key_prefix: str) -> None:
 def actions(job: Job, *, key_prefix: str) -> None:
     resendable = can_resend(job)
     with st.container(horizontal=True):
-        if st.button(
-            "Edit and run again",
-            key=f"{key_prefix}.edit.{job.id}",
-            icon=":material/edit:",
-            disabled=not resendable,
-            help=None if resendable else "No request is stored for a tracked task.",
-        ):
-            edit_and_run_again(job)
+        edit_button(job, key=f"{key_prefix}.edit.{job.id}")
         retryable = resendable and job.state in (
             JobState.FAILED, JobState.SUBMISSION_UNKNOWN, JobState.SUCCEEDED, JobState.CANCELLED
         )

@@ -602,7 +602,7 @@ def _prompt_row(summary: Any, position: int | None = None) -> None:
             st.caption("This prompt was just deleted.")
 
 
-GO_KEY = "library.go_to"  # (page, query params) a Load or Compare click chose: the next run opens it
+GO_KEY = nav.GO_KEY  # (page, query params) a Load or Compare click chose: the next run opens it
 LOAD_ERROR_KEY = "library.load_error"  # why a Load or Compare click could not open the version
 
 
@@ -613,7 +613,7 @@ def _go_after_load(mode: Mode | str, router: str) -> None:
     nothing (seen in Chromium on a busy machine)."""
     if session.current_router() != router:
         session.set_router(router)
-    st.session_state[GO_KEY] = (catalog.MODE_PAGES[Mode(mode)], None)
+    nav.go(catalog.MODE_PAGES[Mode(mode)])
 
 
 def _version_and_body(name: str, number: int) -> tuple[Any, dict[str, Any]] | None:
@@ -638,7 +638,7 @@ def on_compare_version(name: str, number: int) -> None:
     version, body = found
     mode = catalog.mode_of(catalog.get(version.endpoint_id), version.body)
     exp_id = session.open_experiment(version.endpoint_id, body, str(mode))
-    st.session_state[GO_KEY] = (nav.COMPARE_PAGE, {"exp": exp_id})
+    nav.go(nav.COMPARE_PAGE, {"exp": exp_id})
 
 
 def on_load_version(name: str, number: int) -> None:
@@ -659,11 +659,8 @@ def on_load_template(mode: Mode | str, index: int) -> None:
 
 
 def follow_load() -> None:
-    """Open the Create page a Load chose (see `_go_after_load`)."""
-    target = st.session_state.pop(GO_KEY, None)
-    if target:
-        page, query = target
-        st.switch_page(page, query_params=query)
+    """Open the Create page a Load chose (see `_go_after_load`; the frame follows too)."""
+    nav.follow()
 
 
 def _load_error() -> None:
