@@ -116,7 +116,8 @@ def live_table() -> None:
     jobs = page.jobs
     on_first = pager.on_first(PAGER)
     shown = [j.id for j in jobs] + [st.query_params.get("job") or ""]
-    live.live_trigger("live.jobs", watch=[i for i in shown if i], new_jobs=on_first)
+    live.live_trigger("live.jobs", watch=[i for i in shown if i], new_jobs=on_first,
+                      tick_every_s=config.LIVE_TICK_EVERY_S)  # the "Time" of running jobs
     if not total:
         st.info(_empty_message(mine))
     else:

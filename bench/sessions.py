@@ -299,7 +299,8 @@ def refresh_summary(stats: list) -> dict[str, float | int | None]:
         "ended_p50": ws_tabs.percentile(ended, 50), "ended_p95": ws_tabs.percentile(ended, 95),
         "sent_p50": ws_tabs.percentile(waited, 50), "sent_p95": ws_tabs.percentile(waited, 95),
         "due": len(dues), "due_push": sum(d.kind == "push" for d in dues),
-        "due_timer": sum(d.kind == "timer" for d in dues), "run": len(served),
+        "due_timer": sum(d.kind == "timer" for d in dues), "due_clock": sum(d.kind == "clock" for d in dues),
+        "run": len(served),
         "late_p50": ws_tabs.percentile(served, 50), "late_p95": ws_tabs.percentile(served, 95),
         "runs": sum(sum(s.finished.values()) for s in stats),
         "fragment_runs": sum(s.fragment_runs for s in stats),
@@ -322,7 +323,8 @@ def print_room_row(row: RoomRow, base: RoomRow | None) -> None:
     late = "" if r["late_p50"] is None else (
         f", late p50 {r['late_p50']:.2f} s p95 {r['late_p95']:.2f} s (of which the tab's own wait, min gap "
         f"and spacing: p50 {r['sent_p50']:.2f} s p95 {r['sent_p95']:.2f} s)")
-    print(f"{'':<17}live refreshes: due {r['due']} (change feed {r['due_push']}, timers {r['due_timer']}), "
+    print(f"{'':<17}live refreshes: due {r['due']} (change feed {r['due_push']}, clocks {r['due_clock']}, "
+          f"timers {r['due_timer']}), "
           f"run {r['run']}{late}; script runs {r['runs']} in {row.measured_s:.0f} s "
           f"({r['runs'] / max(row.measured_s, 1e-9) / max(1, row.tabs):.3f}/s per tab; fragment "
           f"{r['fragment_runs']}, cut short {r['cut_short']}); "

@@ -85,10 +85,16 @@ class Listener:
     seq: int = 0
     gap_s: float = 0.0
     ask_s: float = 0.0
+    tick_s: float = 0.0
     every_s: float = DEFAULT_ASK_S
     last: float = 0.0
     pending: bool = False
     stale: bool = False
+
+
+def ticks(listener: Listener, answer: dict[str, Any], now: float) -> bool:
+    """Is the listener's clock due? (ui/live.py: every tick_s while the server has active jobs.)"""
+    return bool(listener.tick_s) and answer.get("active", 0) > 0 and now - listener.last >= listener.tick_s
 
 
 def concerns(listener: Listener, answer: dict[str, Any]) -> bool:
@@ -127,7 +133,7 @@ def listener_from(element: Any, fragment_id: str) -> Listener | None:
         watch=_watched(data.get("watch")), new_jobs=bool(data.get("new_jobs")),
         finished=bool(data.get("finished")), active=None if active is None else int(active),
         seq=int(data.get("seq") or 0), gap_s=float(data.get("gap_ms") or 0) / 1000,
-        ask_s=float(data.get("ask_ms") or 0) / 1000,
+        ask_s=float(data.get("ask_ms") or 0) / 1000, tick_s=float(data.get("tick_ms") or 0) / 1000,
         every_s=float(data.get("every_ms") or DEFAULT_ASK_S * 1000) / 1000,
     )
 
@@ -149,7 +155,7 @@ class Due:
     """A refresh the tab asked for: a timer tick or a feed answer that concerned a listener."""
 
     fragment_id: str
-    kind: str  # "timer" | "push"
+    kind: str  # "timer" (a fragment's run_every) | "push" (a feed answer) | "clock" (a listener's tick)
     due_at: float
     sent_at: float | None = None
     served_at: float | None = None
@@ -228,6 +234,7 @@ class Tab:
         self.cache: dict[str, bytes] = {}
         self.page_hash = ""
         self.cursor: int | None = None
+        self.lost = False  # an ask went unanswered: the next answer reruns every listener (ui/live.py)
         self.run_started_at = 0.0
         self.run_fragments: tuple[str, ...] = ()
         self._ws: Any = None
@@ -295,6 +302,8 @@ class Tab:
         old = self.listeners.get(new.id)
         if old is not None:
             new.last, new.pending = old.last, old.pending
+        if not new.last:
+            new.last = time.monotonic()  # it was just drawn: its clock starts now
         self.listeners[new.id] = new
         if self.cursor is None or new.seq < self.cursor:
             self.cursor = new.seq
@@ -312,7 +321,10 @@ class Tab:
             self.stats.feed_asks += 1
             answer = await self.feed.ask(self.cursor)
             if answer is None:
+                self.lost = True
                 continue
+            if self.lost:  # answers were lost: every listener reruns once, as on a reset (ui/live.py)
+                answer, self.lost = {**answer, "reset": True}, False
             now = time.monotonic()
             for quick in (True, False):  # a listener asking quickly is woken first (ui/live.py)
                 for lst in list(self.listeners.values()):
@@ -320,6 +332,9 @@ class Tab:
                         continue
                     if concerns(lst, answer):
                         self.stats.dues.append(Due(lst.fragment_id, "push", now))
+                        self._fire(lst, answer.get("seq"))
+                    elif ticks(lst, answer, now):
+                        self.stats.dues.append(Due(lst.fragment_id, "clock", now))
                         self._fire(lst, answer.get("seq"))
                     if lst.active is not None:
                         lst.active = answer.get("active")
@@ -346,7 +361,8 @@ class Tab:
                     now.pending = False
                     now.last = time.monotonic()
                     for due in self.stats.dues:
-                        if due.kind == "push" and due.sent_at is None and due.fragment_id == now.fragment_id:
+                        if (due.kind in ("push", "clock") and due.sent_at is None
+                                and due.fragment_id == now.fragment_id):
                             due.sent_at = now.last
                     await self._send_rerun(now.fragment_id, trigger=(now.trigger_id, value))
                     await asyncio.sleep(TRIGGER_SPACING_S)

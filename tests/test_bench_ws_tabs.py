@@ -39,6 +39,17 @@ def test_concerns_follows_the_components_rule() -> None:
     assert not ws_tabs.concerns(_listener(watch=frozenset({"ab"})), {**quiet, "tokens": ["zz"]})
 
 
+def test_a_listeners_clock_ticks_only_while_jobs_are_active() -> None:
+    """ui/live.py `tickMs`: the Jobs table's elapsed times rerun every tick while the server has active jobs;
+    an idle server leaves an idle tab without any run."""
+    busy = {"seq": 5, "tokens": [], "new": 0, "finished": 0, "active": 2, "reset": False}
+    idle = {**busy, "active": 0}
+    clock = _listener(tick_s=30.0, last=100.0)
+    assert ws_tabs.ticks(clock, busy, now=130.0) and not ws_tabs.ticks(clock, busy, now=129.0)
+    assert not ws_tabs.ticks(clock, idle, now=1000.0)
+    assert not ws_tabs.ticks(_listener(last=100.0), busy, now=1000.0)  # no clock asked for
+
+
 def test_the_live_component_as_drawn_is_read_and_its_trigger_id_is_streamlits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

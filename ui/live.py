@@ -8,10 +8,12 @@ What concerns a tab: a change to a job it shows (`watch`), a new job where the v
 (`new_jobs`), the active count when it shows one (`active`), a job that ended when it toasts them
 (`finished`), and a reset (the tab fell behind or the ledger changed). Reruns of one fragment are at least
 `min_gap_s` apart. One asker per browser tab serves every live component in it, and it pauses while the
-tab is hidden (it asks again at once when the tab is shown). The fragments keep a slow timer of their own
-(config.LIVE_FALLBACK_EVERY_S) so a lost answer costs at most that long. A listener may ask for quicker
-answers while it is mounted (`ask_every_s`: the Create page's take card while its job is being made); such
-listeners are woken first.
+tab is hidden (it asks again at once when the tab is shown). When answers were lost (the server restarting,
+the network), the first answer after them reruns every listener once. A listener with a clock (`tick_every_s`:
+the Jobs table's elapsed times) also reruns that often, but only while the server has active jobs. The
+fragments keep a very slow timer of their own (config.LIVE_FALLBACK_EVERY_S), the last resort for a trigger
+lost on its way into Streamlit. A listener may ask for quicker answers while it is mounted (`ask_every_s`:
+the Create page's take card while its job is being made); such listeners are woken first.
 
 Streamlit's v2 components: our own inline script, no iframe, nothing loaded from elsewhere.
 """
@@ -29,7 +31,7 @@ COMPONENT_NAME = "studio_live_trigger"
 
 _JS = """
 function studioFeed(url, everyMs) {
-  var feed = {listeners: new Map(), cursor: null, timer: null, busy: false};
+  var feed = {listeners: new Map(), cursor: null, timer: null, busy: false, lost: false};
   function concerns(l, a) {
     if (a.reset) return true;
     if (l.anyNew && a.new > 0) return true;
@@ -79,25 +81,31 @@ function studioFeed(url, everyMs) {
     fetch(url + "?after=" + feed.cursor, {cache: "no-store", credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (a) {
-        if (!a) return;
+        if (!a) { feed.lost = true; return; }
+        // answers were lost (the server restarting, the network): what changed meanwhile is unknown, so
+        // every listener reruns once, as on a reset
+        if (feed.lost) { a.reset = true; feed.lost = false; }
+        var now = Date.now();
         // a listener that asked for quick answers (a take being made) is woken first: the others' reruns
         // (the sidebar's full run on a new video) go out after it
         [true, false].forEach(function (quick) {
           feed.listeners.forEach(function (l, id) {
             if (!!l.askMs !== quick) return;
-            if (concerns(l, a)) fire(id, l, a.seq);
+            // a listener with a clock (the Jobs table's "Time") reruns every tickMs while jobs are active
+            if (concerns(l, a) || (l.tickMs && a.active > 0 && now - l.last >= l.tickMs)) fire(id, l, a.seq);
             if (l.active !== null) l.active = a.active;
           });
         });
         feed.cursor = a.seq;
       })
-      .catch(function () {})
+      .catch(function () { feed.lost = true; })
       .then(function () { feed.busy = false; schedule(every()); });
   }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) schedule(0); });
   feed.listen = function (id, l) {
     var old = feed.listeners.get(id);
     if (old) { l.last = old.last; l.pending = old.pending; }
+    if (!l.last) l.last = Date.now();  // it was just drawn: its clock starts now
     feed.listeners.set(id, l);
     if (feed.cursor === null || l.seq < feed.cursor) feed.cursor = l.seq;
     if (!feed.timer || (l.askMs && l.askMs < everyMs)) schedule(every());
@@ -119,7 +127,7 @@ export default function (component) {
     watch: new Set((d.watch || "").split(" ").filter(Boolean)), anyNew: !!d.new_jobs, finished: !!d.finished,
     active: (d.active === null || d.active === undefined) ? null : d.active,
     seq: d.seq, gapMs: d.gap_ms, last: 0, pending: null, trigger: component.setTriggerValue,
-    askMs: d.ask_ms || 0
+    askMs: d.ask_ms || 0, tickMs: d.tick_ms || 0
   };
   feed.listen(d.id, mine);
   return function () { feed.unlisten(d.id, mine); };
@@ -138,10 +146,12 @@ def _noop() -> None:
 
 def live_trigger(key: str, *, watch: list[str] = (), new_jobs: bool = False, active: int | None = None,
                  finished: bool = False, min_gap_s: float | None = None,
-                 ask_every_s: float | None = None) -> None:
+                 ask_every_s: float | None = None, tick_every_s: float | None = None) -> None:
     """Mount the asker for the fragment this is called in (call it once per run of that fragment).
     `ask_every_s`: while this one is mounted, the tab asks that often (quicker than config.LIVE_ASK_EVERY_S;
-    the Create page's take card, for its player within a second of the video)."""
+    the Create page's take card, for its player within a second of the video).
+    `tick_every_s`: the fragment also reruns that often while the server has active jobs (a clock of
+    elapsed times); never while nothing runs, so an idle tab runs no script."""
     from core import config
 
     feed = session.change_feed()
@@ -158,5 +168,6 @@ def live_trigger(key: str, *, watch: list[str] = (), new_jobs: bool = False, act
         "active": active,
         "finished": finished,
         "ask_ms": int(ask_every_s * 1000) if ask_every_s else 0,
+        "tick_ms": int(tick_every_s * 1000) if tick_every_s else 0,
     }
     _component()(key=key, data=data, height=0, on_changed_change=_noop)

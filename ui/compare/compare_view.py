@@ -833,7 +833,8 @@ def render_compare_page() -> None:
         jobs = _jobs(records)
         still = any(grid.in_progress(j) for j in jobs.values())
         if still:
-            live.live_trigger(f"live.compare.{exp.id}", watch=[j.id for j in jobs.values() if j is not None])
+            live.live_trigger(f"live.compare.{exp.id}", watch=[j.id for j in jobs.values() if j is not None],
+                              tick_every_s=config.LIVE_TICK_EVERY_S)  # the cells' elapsed times
         if active and not still:
             st.rerun()  # all done: one full run draws the page without the timer
         if editable:
