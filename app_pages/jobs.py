@@ -106,6 +106,7 @@ def _wide_table(jobs) -> None:
 
 @st.fragment(run_every=frame.poll_interval())
 @frame.outage_safe
+@live.measured
 def live_table() -> None:
     mine = scope == SCOPE_MINE
     size = config.JOBS_PAGE_SIZE
@@ -126,7 +127,7 @@ def live_table() -> None:
         st.caption(
             f"{total} job{'s' * (total != 1)}"
             + (f" · page {pager.number(PAGER)} of {pages}" if pages > 1 else "")
-            + (f" · {active} active, updating live" if active else "")
+            + (f" · {active} active, {frame.live_pace_words(live.pace_s())}" if active else "")
         )
         st.session_state[ROW_IDS_KEY] = [j.id for j in jobs]
         if phone.is_narrow():  # one layout is drawn, not both: cards on a phone, the table elsewhere

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -202,9 +203,9 @@ class FeedClient:
         self.url = base_url.rstrip("/") + route
         self.client = httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_connections=200))
 
-    async def ask(self, after: int) -> dict[str, Any] | None:
+    async def ask(self, after: int, tab: str = "") -> dict[str, Any] | None:
         try:
-            reply = await self.client.get(self.url, params={"after": after},
+            reply = await self.client.get(self.url, params={"after": after, "tab": tab},
                                           headers={"cache-control": "no-store"})
         except httpx.HTTPError:
             return None
@@ -235,6 +236,8 @@ class Tab:
         self.page_hash = ""
         self.cursor: int | None = None
         self.lost = False  # an ask went unanswered: the next answer reruns every listener (ui/live.py)
+        self.tab_id = secrets.token_hex(6)  # the server counts the tabs asking (its pace: ui/live.py)
+        self.pace_s = 0.0
         self.run_started_at = 0.0
         self.run_fragments: tuple[str, ...] = ()
         self._ws: Any = None
@@ -319,12 +322,13 @@ class Tab:
             if not self.listeners or self.cursor is None or self.feed is None:
                 continue
             self.stats.feed_asks += 1
-            answer = await self.feed.ask(self.cursor)
+            answer = await self.feed.ask(self.cursor, self.tab_id)
             if answer is None:
                 self.lost = True
                 continue
             if self.lost:  # answers were lost: every listener reruns once, as on a reset (ui/live.py)
                 answer, self.lost = {**answer, "reset": True}, False
+            self.pace_s = float(answer.get("pace_ms") or 0) / 1000
             now = time.monotonic()
             for quick in (True, False):  # a listener asking quickly is woken first (ui/live.py)
                 for lst in list(self.listeners.values()):
@@ -344,7 +348,8 @@ class Tab:
         if lst.pending:
             return
         lst.pending = True
-        wait = max(0.0, lst.last + lst.gap_s - time.monotonic())
+        gap = lst.gap_s if lst.ask_s else max(lst.gap_s, self.pace_s)  # a take being made is not paced
+        wait = max(0.0, lst.last + gap - time.monotonic())
         self._spawn(self._fire_later(lst.id, wait, seq))
 
     async def _fire_later(self, listener_id: str, wait: float, seq: Any) -> None:

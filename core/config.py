@@ -133,6 +133,13 @@ LIVE_ASK_EVERY_S = 1.5  # how often a visible tab asks the server (memory only, 
 # answers rerun every listener at the next answer: ui/live.py); at 50 idle tabs × ~0.15 s a run, 30 s cost a
 # quarter of a core, 300 s costs 2.5 %
 LIVE_FALLBACK_EVERY_S = 300.0
+# the live views of all open tabs together use at most this share of a core (change_feed.live_pace_s): the
+# more tabs watch running jobs, the further apart each one's reruns, up to LIVE_PACE_MOST_S
+LIVE_CPU_SHARE = 0.12
+LIVE_PACE_MOST_S = 60.0
+LIVE_RUN_CPU_GUESS_S = 0.05  # a live rerun's CPU before any was measured
+LIVE_TAB_SEEN_S = 6.0  # a tab that asked this recently counts (a visible tab asks every LIVE_ASK_EVERY_S)
+LIVE_TABS_KEPT = 2000  # tab ids remembered at most
 LIVE_TICK_EVERY_S = 30.0  # while jobs are active, a live view showing elapsed times reruns this often
 ENGINE_TICK_S = 0.2  # how often the engine looks for due work (polls start within this of their time)
 ENGINE_LEASE_S = 30.0  # a claimed job is ours this long; renewed while the work goes on

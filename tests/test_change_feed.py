@@ -17,6 +17,7 @@ import pytest
 
 from core import config
 from core.jobs.record import JobState, new_job, transition
+from core.storage import change_feed
 from core.storage.change_feed import Change, ChangeFeed, answer, job_token, summarize
 from core.storage.jobs_table import seen_change
 from core.storage.ledger import Ledger
@@ -133,3 +134,44 @@ def test_the_route_on_a_real_server_answers_from_its_feed(tmp_path: Path) -> Non
         assert len(got["tokens"]) == 1 and got["new"] == 1 and got["active"] == 1 and not got["reset"]
         junk = client.get(url + config.CHANGES_ROUTE, params={"after": "x'; DROP"})
         assert junk.status_code == 200 and junk.json()["tokens"] == []
+
+
+# --- the pace of the live views (a room of tabs shares a CPU budget) ------------------------------------
+
+
+@pytest.mark.parametrize(("tabs", "cpu", "share", "expected"), [
+    (0, 0.1, 0.12, 0.0),      # nobody watching
+    (1, 0.1, 0.12, 0.1 / 0.12),
+    (10, 0.05, 0.12, 0.05 * 10 / 0.12),
+    (50, 0.1, 0.12, 41.66666666666667),
+    (500, 0.2, 0.12, 60.0),   # never slower than LIVE_PACE_MOST_S
+    (5, 0.0, 0.12, 0.0),      # a free rerun needs no pace
+])
+def test_live_pace_shares_a_cpu_budget_between_the_tabs(tabs, cpu, share, expected) -> None:
+    assert change_feed.live_pace_s(tabs, cpu, share, most_s=60.0) == pytest.approx(expected)
+
+
+def test_tabs_count_while_they_ask_and_made_up_ids_never_fill_memory(ledger, monkeypatch) -> None:
+    feed = change_feed.ChangeFeed(ledger)
+    for i in range(5):
+        feed.note_ask(f"tab{i}", now=100.0)
+    feed.note_ask("tab0", now=110.0)
+    assert feed.live_tabs(now=101.0) == 5
+    assert feed.live_tabs(now=110.0 + config.LIVE_TAB_SEEN_S - 1) == 1  # the others went quiet (hidden)
+    monkeypatch.setattr(config, "LIVE_TABS_KEPT", 50)
+    for i in range(1000):  # a client making up ids
+        feed.note_ask(f"forged{i}", now=200.0)
+    assert len(feed._asked) <= 50
+    assert feed.pace_s() <= config.LIVE_PACE_MOST_S
+
+
+def test_a_live_reruns_cost_is_smoothed_and_the_answer_carries_the_pace(ledger) -> None:
+    feed = change_feed.ChangeFeed(ledger)
+    feed.read_once()
+    for _ in range(40):
+        feed.note_run(0.2)
+    assert feed.run_cpu_s == pytest.approx(0.2, rel=0.01)
+    for i in range(12):
+        feed.note_ask(f"tab{i}")
+    answer = feed.since(feed.seq).as_json()
+    assert answer["pace_ms"] == int(change_feed.live_pace_s(12, feed.run_cpu_s) * 1000) > 2000

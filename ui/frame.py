@@ -129,6 +129,13 @@ def poll_interval(active_count: int | None = None) -> float:
     return config.LIVE_FALLBACK_EVERY_S
 
 
+def live_pace_words(pace_s: float) -> str:
+    """How live the page is, in words: "updating live", or how often when many tabs share the server."""
+    if pace_s <= session.live_min_gap_s():
+        return "updating live"
+    return f"updating every {round(pace_s)} s (many people have the app open)"
+
+
 TOAST_WORDS_CHARS = 60
 
 
@@ -224,6 +231,7 @@ def live_jobs() -> None:
 
     @st.fragment(run_every=poll_interval())
     @outage_safe
+    @live.measured
     def _watch() -> None:
         since = st.session_state.setdefault(SINCE_KEY, time.time())
         toasted = st.session_state.setdefault(TOASTED_KEY, set())

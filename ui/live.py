@@ -7,7 +7,9 @@ Streamlit for a rerun of its fragment only when a change concerns this tab.
 What concerns a tab: a change to a job it shows (`watch`), a new job where the view lists new jobs
 (`new_jobs`), the active count when it shows one (`active`), a job that ended when it toasts them
 (`finished`), and a reset (the tab fell behind or the ledger changed). Reruns of one fragment are at least
-`min_gap_s` apart. One asker per browser tab serves every live component in it, and it pauses while the
+`min_gap_s` apart, and at least the server's pace apart (`pace_s`: the live views of all tabs together use
+at most config.LIVE_CPU_SHARE of a core; their fragments are `measured`); a take being made is not paced.
+One asker per browser tab serves every live component in it, and it pauses while the
 tab is hidden (it asks again at once when the tab is shown). When answers were lost (the server restarting,
 the network), the first answer after them reruns every listener once. A listener with a clock (`tick_every_s`:
 the Jobs table's elapsed times) also reruns that often, but only while the server has active jobs. The
@@ -20,7 +22,9 @@ Streamlit's v2 components: our own inline script, no iframe, nothing loaded from
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import time
 
 import streamlit as st
 
@@ -31,7 +35,10 @@ COMPONENT_NAME = "studio_live_trigger"
 
 _JS = """
 function studioFeed(url, everyMs) {
-  var feed = {listeners: new Map(), cursor: null, timer: null, busy: false, lost: false};
+  // tab: a random id the server counts the tabs asking with; paceMs: the server's least gap between two
+  // reruns of a listener now (the more tabs watch, the further apart: core/storage/change_feed.py)
+  var feed = {listeners: new Map(), cursor: null, timer: null, busy: false, lost: false, paceMs: 0,
+              tab: Math.random().toString(36).slice(2, 14)};
   function concerns(l, a) {
     if (a.reset) return true;
     if (l.anyNew && a.new > 0) return true;
@@ -53,7 +60,8 @@ function studioFeed(url, everyMs) {
   }
   function fire(id, l, seq) {
     if (l.pending) return;
-    var wait = Math.max(0, l.last + l.gapMs - Date.now());
+    var gap = l.askMs ? l.gapMs : Math.max(l.gapMs, feed.paceMs);  // a take being made is never paced
+    var wait = Math.max(0, l.last + gap - Date.now());
     l.pending = setTimeout(function () {
       queue.push(function () {
         var now = feed.listeners.get(id);  // the listener as mounted now (a rerun mounts it again)
@@ -78,13 +86,14 @@ function studioFeed(url, everyMs) {
   function ask() {
     if (document.hidden || feed.busy || feed.cursor === null) { schedule(every()); return; }
     feed.busy = true;
-    fetch(url + "?after=" + feed.cursor, {cache: "no-store", credentials: "same-origin"})
+    fetch(url + "?after=" + feed.cursor + "&tab=" + feed.tab, {cache: "no-store", credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (a) {
         if (!a) { feed.lost = true; return; }
         // answers were lost (the server restarting, the network): what changed meanwhile is unknown, so
         // every listener reruns once, as on a reset
         if (feed.lost) { a.reset = true; feed.lost = false; }
+        feed.paceMs = a.pace_ms || 0;
         var now = Date.now();
         // a listener that asked for quick answers (a take being made) is woken first: the others' reruns
         // (the sidebar's full run on a new video) go out after it
@@ -133,6 +142,30 @@ export default function (component) {
   return function () { feed.unlisten(d.id, mine); };
 }
 """
+
+
+def measured(view):
+    """A live view's fragment body, its CPU noted for the pace of all tabs' live reruns (the change feed's
+    `note_run`; this thread's CPU time, so other sessions' work is not counted)."""
+
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        started = time.thread_time()
+        try:
+            return view(*args, **kwargs)
+        finally:
+            with contextlib.suppress(Exception):  # the services not up yet: nothing to note
+                session.change_feed().note_run(time.thread_time() - started)
+
+    return run
+
+
+def pace_s() -> float:
+    """The least gap between two live reruns of a view in any tab now (0 when the room is small)."""
+    try:
+        return session.change_feed().pace_s()
+    except Exception:
+        return 0.0
 
 
 @functools.cache

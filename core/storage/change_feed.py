@@ -6,6 +6,13 @@ run and no database query.
                                  when it moved, it reads what changed (`changes_since`) and keeps a short
                                  list of Changes in memory
     feed.since(seq)              what changed after `seq` (a FeedAnswer), from memory
+    feed.note_ask(tab) / note_run(cpu_s)
+                                 a tab asked (the route) / a live view ran (ui/live.py): the pace below
+    live_pace_s(tabs, cpu, share)
+                                 the least gap between two live reruns of one tab so that the live views of
+                                 all tabs asking together use at most `share` of a core (a room of 50 tabs
+                                 watching running jobs reruns each every ~12 s instead of every 2 s; the
+                                 person's own take being made is not paced)
     change_routes(feed_for)      GET {CHANGES_ROUTE}?after=<seq>: that answer as JSON, for the pages' live
                                  component (ui/live.py), which asks Streamlit for a rerun of its fragment
                                  only when a change concerns its tab
@@ -25,6 +32,7 @@ millisecond and holds nothing; the component skips it while its tab is hidden.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -72,10 +80,30 @@ class FeedAnswer:
     finished: int = 0
     active: int = 0
     reset: bool = False
+    pace_ms: int = 0  # the least gap between two live reruns of one tab now (live_pace_s)
 
     def as_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "tokens": list(self.tokens), "new": self.new, "finished": self.finished,
-                "active": self.active, "reset": self.reset}
+                "active": self.active, "reset": self.reset, "pace_ms": self.pace_ms}
+
+
+def live_pace_s(tabs: int, run_cpu_s: float, share: float = config.LIVE_CPU_SHARE,
+                most_s: float = config.LIVE_PACE_MOST_S) -> float:
+    """The least gap between two live reruns of one tab so that `tabs` tabs, each rerun costing `run_cpu_s`
+    of CPU, use at most `share` of a core together (never more than `most_s`)."""
+    if tabs <= 0 or run_cpu_s <= 0 or share <= 0:
+        return 0.0
+    return min(most_s, tabs * run_cpu_s / share)
+
+
+def smoothed(previous: float, sample: float, weight: float = 0.2) -> float:
+    """An exponentially weighted mean (the cost of a live rerun, from its recent runs)."""
+    return previous + weight * (sample - previous)
+
+
+def tabs_seen(asked: dict[str, float], now: float, within_s: float) -> int:
+    """How many tabs asked within the last `within_s` (a hidden tab stops asking, so it stops counting)."""
+    return sum(1 for at in asked.values() if now - at <= within_s)
 
 
 def job_token(secret: bytes, job_id: str) -> str:
@@ -124,6 +152,8 @@ class ChangeFeed:
     _newest: float = field(default=0.0, init=False)
     _active: int = field(default=0, init=False)
     reads: int = field(default=0, init=False)  # ledger queries made (tests and the bench count them)
+    run_cpu_s: float = config.LIVE_RUN_CPU_GUESS_S  # a live rerun's CPU, smoothed (note_run)
+    _asked: dict = field(default_factory=dict, init=False)  # tab id → when it last asked
 
     def __post_init__(self) -> None:
         self._changes = collections.deque(maxlen=self.keep)
@@ -185,10 +215,36 @@ class ChangeFeed:
         return self._seq or 0
 
     def since(self, after: int) -> FeedAnswer:
-        """What changed after `after` (memory only; `reset` when `after` is older than what is kept)."""
+        """What changed after `after` (memory only; `reset` when `after` is older than what is kept), with
+        the pace of the live reruns now."""
         with self._lock:
             kept, latest, active = list(self._changes), self.seq, self._active
-        return answer(kept, after, latest, active)
+        found = answer(kept, after, latest, active)
+        return dataclasses.replace(found, pace_ms=int(self.pace_s() * 1000))
+
+    def note_ask(self, tab: str, now: float | None = None) -> None:
+        """A tab asked (its random id, from the live component). Ids are capped and forgotten when quiet,
+        so made-up ids can slow the live views to at most config.LIVE_PACE_MOST_S, never fill memory."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if tab not in self._asked and len(self._asked) >= config.LIVE_TABS_KEPT:
+                quiet = [t for t, at in self._asked.items() if now - at > config.LIVE_TAB_SEEN_S]
+                for t in quiet or list(self._asked)[: len(self._asked) // 2]:
+                    del self._asked[t]
+            self._asked[tab[:32]] = now
+
+    def note_run(self, cpu_s: float) -> None:
+        """A live view's rerun took `cpu_s` of CPU (ui/live.py measures its fragments)."""
+        if cpu_s >= 0:
+            self.run_cpu_s = smoothed(self.run_cpu_s, cpu_s)
+
+    def live_tabs(self, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            return tabs_seen(self._asked, now, config.LIVE_TAB_SEEN_S)
+
+    def pace_s(self) -> float:
+        return live_pace_s(self.live_tabs(), self.run_cpu_s)
 
 
 def changes_endpoint(feed_for: Any):
@@ -198,6 +254,9 @@ def changes_endpoint(feed_for: Any):
             after = int(request.query_params.get("after", ""))
         except ValueError:
             after = feed.seq
+        tab = request.query_params.get("tab")
+        if tab:
+            feed.note_ask(tab)
         return JSONResponse(feed.since(after).as_json(), headers={"cache-control": "no-store"})
 
     return changes

@@ -827,6 +827,7 @@ def render_compare_page() -> None:
 
     @st.fragment(run_every=LIVE_EVERY_S if active else None)
     @frame.outage_safe
+    @live.measured
     def _live() -> None:
         """Run controls and the grid, refreshed while takes are on their way."""
         records = session.ledger().experiments.experiment_cells(exp.id)
