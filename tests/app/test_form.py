@@ -24,8 +24,12 @@ HARNESS = Path(__file__).parent / "form_harness.py"
 URL = "https://example.com/pic-{}.png"
 
 
-def harness(endpoint_id: str, mode: str | None = None, **state: Any) -> AppTest:
+def harness(endpoint_id: str, mode: str | None = None, *, session: dict[str, Any] | None = None,
+            **state: Any) -> AppTest:
+    """The form harness for this endpoint; `session`: raw session-state keys set before the first run."""
     at = AppTest.from_file(str(HARNESS), default_timeout=20)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
     at.session_state["harness.endpoint"] = endpoint_id
     if mode:
         at.session_state["harness.mode"] = mode

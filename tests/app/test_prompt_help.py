@@ -12,13 +12,20 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.__main__ import EXIT_PROBLEMS, main
-from tests.app.test_form import harness, prefix, result
+from tests.app import test_form
+from tests.app.test_form import prefix, result
+from ui.create import prompt_help
 
 T2V = "mulerouter/kling-v3-omni/text-to-video"
 REF = "mulerouter/kling-v3-omni/reference-to-video"
 AM = "apimart/kling-v3-omni"
 IMG = "https://example.com/{}.png"
 HELP = "__help"
+
+
+def harness(endpoint_id: str, mode: str | None = None, **state: Any) -> AppTest:
+    """The form with its "Prompt help" open (it is drawn only while open)."""
+    return test_form.harness(endpoint_id, mode, session={prompt_help.OPEN_KEY: True}, **state)
 
 
 def typed(at: AppTest, text: str) -> AppTest:

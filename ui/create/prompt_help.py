@@ -29,6 +29,7 @@ from ui.text import escape_markdown
 COLUMNS = (3, 2)
 WHOLE = "prompt"
 HELP = "__help"
+OPEN_KEY = "create.prompt_help.open"  # the "Prompt help" expander is open (kept across the Create pages)
 
 
 def _form_prefix(prompt_key: str) -> str:
@@ -148,7 +149,11 @@ def draw(endpoint: Endpoint, body: dict[str, Any], *, prompt_key: str, prompt_sh
     cautions = lint.lint(body, endpoint.id)
     draw_cautions(cautions, several=len(targets) > 1)
     noun = "caution" if len(cautions) == 1 else "cautions"
-    with st.expander(f"Prompt help · {len(cautions)} {noun}", icon=":material/tips_and_updates:"):
+    box = st.expander(f"Prompt help · {len(cautions)} {noun}", icon=":material/tips_and_updates:",
+                      key=OPEN_KEY, on_change="rerun")
+    if not box.open:  # drawn only while open: closed, the guide's ~60 elements cost the run nothing
+        return
+    with box:
         labels = [t[0] for t in targets]
         chosen_key = f"{prompt_key}.{HELP}.target"
         if st.session_state.get(chosen_key) not in labels:
