@@ -17,6 +17,9 @@ from typing import Any
 
 SECRETS_FILE_ENV = "STUDIO_SECRETS_FILE"  # read this secrets file instead of the usual .streamlit/ ones
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
 def secrets_files(roots: Iterable[Path] | None = None) -> list[Path]:
     """Where Streamlit looks for secrets.toml: the project's (or working directory's) .streamlit/, then ~;
     only $STUDIO_SECRETS_FILE when it is set (every operator setting is read from that one file)."""
@@ -24,7 +27,7 @@ def secrets_files(roots: Iterable[Path] | None = None) -> list[Path]:
         named = os.environ.get(SECRETS_FILE_ENV, "").strip()
         if named:
             return [Path(named)]
-        roots = [Path.cwd(), Path(__file__).resolve().parents[1]]
+        roots = [Path.cwd(), PROJECT_ROOT]
     files = [Path(r) / ".streamlit" / "secrets.toml" for r in roots]
     files.append(Path.home() / ".streamlit" / "secrets.toml")
     return list(dict.fromkeys(files))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import config, server
+from core import config, secrets_file, server
 from core.authoring import catalog, pricing
 from core.authoring.catalog import Endpoint
 from core.engine import runner
@@ -149,11 +149,9 @@ def emulator_url() -> str:
 
 
 def _secret(name: str) -> str:
-    try:
-        value = st.secrets.get(name)
-    except Exception:  # no secrets.toml anywhere raises StreamlitSecretNotFoundError
-        value = None
-    return str(value).strip() if value else ""
+    """A top-level string of the operator's secrets files, as core reads them (core/secrets_file.py: parsed
+    once per file change; st.secrets parsed the files again on every read when there were none)."""
+    return secrets_file.secrets_value(name)
 
 
 def key_source(router: str) -> str | None:
