@@ -15,6 +15,7 @@ from core.authoring import catalog
 from core.storage.ledger import Ledger
 from tests.images import png
 from ui.create import page as create
+from ui.results import library_view
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -37,6 +38,7 @@ def open_page(mode: str, router: str = config.MULEROUTER) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.session_state["studio.router"] = router
     at.session_state[create.REQUEST_OPEN_KEY] = True  # the Request preview drawn (the exact body, curl)
+    at.session_state[library_view.TEMPLATES_OPEN_KEY] = True  # and the templates
     at.run()
     at.switch_page(PAGES[mode]).run()
     assert not at.exception, [e.value for e in at.exception]

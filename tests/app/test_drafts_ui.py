@@ -20,6 +20,7 @@ from core.storage.ledger import Ledger
 from tests.app.test_create_pages import APP, PAGES, demo, generate, prefix
 from ui import frame, session
 from ui.create import page as create
+from ui.results import library_view
 
 __all__ = ["demo"]
 BROWSER = "browser-A-0123456789abcdef"
@@ -31,6 +32,7 @@ def open_as(browser: str, mode: str = "text", router: str | None = config.MULERO
     """A new session of `browser` (AppTest has no cookie: the id a cookie would give, set up front)."""
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.session_state[session.BROWSER_KEY] = browser
+    at.session_state[library_view.TEMPLATES_OPEN_KEY] = True  # drawn only while open
     if router:
         at.session_state[session.ROUTER_KEY] = router
     at.run()

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -96,6 +97,12 @@ def test_generate_card_then_player_on_the_same_page(page: Page, app_url: str, ap
     page.wait_for_timeout(500)
     assert _in_view(page, CARD + " video")
     page.screenshot(path=str(app_data_dir / f"take-player-{size}.png"))
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    # a button inside the card's fragment that opens another page: its callback records the move, the
+    # fragment's rerun makes it (ui/nav.py)
+    card.get_by_role("button", name="Compare variants").click()
+    expect(page.get_by_role("heading", name="Compare").first).to_be_visible(timeout=LONG)
+    page.wait_for_url(re.compile(r"/compare\?exp="), timeout=LONG)
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 

@@ -199,12 +199,20 @@ def on_template(mode: Mode | str, router: str | None, index: int) -> None:
     on_load(mode, tpl.endpoint_id, tpl.body, None, None)
 
 
+TEMPLATES_OPEN_KEY = "create.templates.open"  # "Start from a template" is open (kept across the Create pages)
+
+
 def start_panel(mode: Mode | str, endpoint: Endpoint) -> None:
-    """'Start from a template': the built-in starters of this mode, each explaining its tokens."""
+    """'Start from a template': the built-in starters of this mode, each explaining its tokens; drawn only
+    while open (closed, it costs the run nothing; its code blocks load no highlighter on a first visit)."""
     items = _templates_for(mode, endpoint.router)
     if not items:
         return
-    with st.expander("Start from a template", icon=":material/library_books:"):
+    box = st.expander("Start from a template", icon=":material/library_books:", key=TEMPLATES_OPEN_KEY,
+                      on_change="rerun")
+    if not box.open:
+        return
+    with box:
         for i, tpl in enumerate(items):
             with st.container(border=True):
                 target = catalog.get(tpl.endpoint_id)
