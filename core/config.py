@@ -141,6 +141,10 @@ LIVE_RUN_CPU_GUESS_S = 0.05  # a live rerun's CPU before any was measured
 LIVE_TAB_SEEN_S = 6.0  # a tab that asked this recently counts (a visible tab asks every LIVE_ASK_EVERY_S)
 LIVE_TABS_KEPT = 2000  # tab ids remembered at most
 LIVE_TICK_EVERY_S = 30.0  # while jobs are active, a live view showing elapsed times reruns this often
+# "Improve the wording" on the operator's chat model (core/team/chat_quota.py): questions per sliding hour
+CHAT_ASKS_PER_PERSON_HOUR = 60
+CHAT_ASKS_PER_SERVER_HOUR = 600
+CHAT_QUOTA_PEOPLE_KEPT = 1000  # past this, people quiet for an hour are forgotten
 ENGINE_TICK_S = 0.2  # how often the engine looks for due work (polls start within this of their time)
 ENGINE_LEASE_S = 30.0  # a claimed job is ours this long; renewed while the work goes on
 ENGINE_HEARTBEAT_S = 5.0  # renew leases and announce held session keys this often

@@ -1095,11 +1095,13 @@ def improve_call(endpoint_id: str, body: dict, *, mode: str, instruction: str, r
     from core.authoring import improve
     from core.errors import ChatModelError
     from core.net import llm
+    from core.team import chat_quota
 
     settings = chat_settings(router)
     if settings is None:
         raise ChatModelError(llm.NOT_CONFIGURED)
     request = improve.request_from_body(endpoint_id, body, mode, instruction)
+    chat_quota.allow(ident.person_key(identity(), browser_id()), settings)  # the operator pays: counted
     http_client, body = client(), dict(body)
     return lambda: improve.improve(request, body, lambda messages: llm.ask(http_client, settings, messages),
                                    settings.label)

@@ -127,7 +127,7 @@ def set_subject(ledger: Ledger, set_id: str) -> Subject | None:
 def voter_key(who: ident.Identity, browser: str) -> str:
     """Whose vote this is: the person (a guest's id already names their link and browser); in single-user
     mode, where people are not told apart, this browser."""
-    return who.id or f"browser:{browser}"
+    return ident.person_key(who, browser)
 
 
 def pair_of(x: str, y: str) -> tuple[str, str]:

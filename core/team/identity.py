@@ -369,3 +369,9 @@ def delete_experiment(ledger: Any, exp_id: str, who: Identity) -> bool:
         return False
     check_delete(who, str(found.get("owner") or ""))
     return bool(ledger.experiments.delete_experiment(exp_id))
+
+
+def person_key(who: Identity, browser: str) -> str:
+    """Who is acting, as one string: the person (a guest's id already names their link and browser); in
+    single-user mode, where people are not told apart, this browser. Votes and the chat quota count by it."""
+    return who.id or f"browser:{browser}"

@@ -252,3 +252,27 @@ def test_while_waiting_the_button_is_off_and_stop_waiting_leaves_all_as_it_was(d
     assert len(demo.chat_calls) == 1  # asked once; its late answer is not taken
     assert not [b for b in at.button if b.key == f"{SCOPE}.accept_all"]
     assert at.text_area(key=f"{p}.prompt").value == PROMPT
+
+
+def test_asking_the_operators_chat_model_too_often_is_refused_before_anything_is_sent(
+        demo, monkeypatch) -> None:
+    """The operator pays for each question: a person clicking Improve in a loop is stopped by core (the
+    quota), with a sentence next to the button and no request to the chat model."""
+    from core.team import chat_quota
+
+    monkeypatch.setattr(chat_quota, "QUOTA", chat_quota.AskQuota(per_person=2, per_server=100))
+    monkeypatch.setenv(config.KEY_ENV_VARS[config.MULEROUTER], "mr-key-not-used")  # not demo mode
+    monkeypatch.setenv(config.LLM_BASE_URL_ENV, f"{demo.base_url}/v1")
+    monkeypatch.setenv(config.LLM_MODEL_ENV, "house-model")
+    at = open_page("text")
+    p = write_prompt(at)
+    improve_click(at)
+    write_prompt(at, "A small cat walks along a nice beach")
+    improve_click(at)
+    assert len(demo.chat_calls) == 2
+    write_prompt(at, "A tiny bird hops along a nice beach")
+    improve_click(at)
+    assert len(demo.chat_calls) == 2  # the third was never sent
+    shown = [e.value.replace("\\", "") for e in at.error]
+    assert any("2 rewrites in the last hour" in e for e in shown), shown
+    assert at.text_area(key=f"{p}.prompt").value == "A tiny bird hops along a nice beach"  # nothing lost
