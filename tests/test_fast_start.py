@@ -103,3 +103,17 @@ def test_streamlit_runs_no_full_collection_after_each_script_run():
     """Decided with figures (bench/post_script_gc.py, ARCHITECTURE.md "Fast start"): off."""
     settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert settings["runner"]["postScriptGC"] is False
+
+
+def test_generate_and_its_take_card_import_no_heavy_library(tmp_path):
+    """The first Generate of a fresh server (the take card scrolls itself into view): the card's component
+    data is flat strings, so Streamlit imports no pandas to ask whether it is a table."""
+    code = ("import time\nfrom streamlit.testing.v1 import AppTest\n"
+            f"at = AppTest.from_file({str(ROOT / 'streamlit_app.py')!r}, default_timeout=60).run()\n"
+            "box = next(t for t in at.text_area if t.label == 'Prompt')\n"
+            "box.input('A paper boat on a rainy street at dusk').run()\n"
+            "at.button(key='create.text.__generate').click().run()\n"
+            "at.run()\n"
+            "assert not at.exception, at.exception\n"
+            "assert at.session_state['create.text.__take.scroll'], 'no scroll to the card'\n")
+    assert [m for m in _heavy_after(code, tmp_path) if m != "numpy"] == []

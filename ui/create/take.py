@@ -188,8 +188,9 @@ export default function (component) {
     };
     document.addEventListener("keydown", state.handler);  // bubbles up after Streamlit's own handler
   }
-  var scroll = state.data.scroll;
-  if (scroll && scroll.token && scroll.token !== state.scrolled) {
+  var scroll = {target: state.data.scroll_target, token: state.data.scroll_token,
+                block: state.data.scroll_block};
+  if (scroll.token && scroll.token !== state.scrolled) {
     state.scrolled = scroll.token;
     var tries = 0;
     var go = function () {
@@ -220,8 +221,8 @@ def keys(mode: Mode | str, generate_key: str) -> None:
     scroll = st.session_state.get(_k(mode, "scroll"))
     data: dict[str, Any] = {"generate": _class_of(generate_key), "delay_ms": KEYS_DELAY_MS,
                             "css": bar_css(mode)}
-    if scroll:
-        data["scroll"] = {"target": scroll[0], "token": scroll[1], "block": scroll[2]}
+    if scroll:  # flat strings: a dict or list in a component's data makes Streamlit import pandas (issue 21)
+        data.update(scroll_target=scroll[0], scroll_token=scroll[1], scroll_block=scroll[2])
     _keys_component()(key=f"create-{mode}-keys", data=data, height=0)
 
 
