@@ -83,6 +83,7 @@ DEFAULT_DATA_DIR = Path.home() / ".kling-prompt-studio"
 LEDGER_FILENAME = "ledger.sqlite3"
 MEDIA_DIRNAME = "media"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_IDLE_CONNECTIONS = 8  # SQLite connections a process keeps open for the next call (core/storage/db.py)
 
 # --- emulator ------------------------------------------------------------------------------------
 EMULATOR_COMPLETE_AFTER_S = 10.0

@@ -92,3 +92,65 @@ def test_many_openers_of_one_new_sqlite_file_all_succeed(tmp_path):
         for t in threads:
             t.join()
         assert errors == []
+
+
+# --- SQLite: connections kept for the next call ------------------------------------------------------------
+
+
+def _table(tmp_path):
+    database = db.open_database(path=tmp_path / "pool.sqlite3")
+    with database.write() as conn:
+        conn.execute("CREATE TABLE t (n INTEGER)")
+        conn.executemany("INSERT INTO t (n) VALUES (?)", [(i,) for i in range(5)])
+    return database
+
+
+def test_a_sqlite_connection_is_kept_for_the_next_call(tmp_path):
+    database = _table(tmp_path)
+    with database.read() as conn:
+        first = conn.raw
+    with database.read() as conn:
+        assert conn.raw is first  # no new connection, no first statement, no close (and checkpoint)
+    database.close()
+    assert database._idle == []
+
+
+def test_a_statement_left_unread_keeps_no_old_snapshot_on_a_kept_connection(tmp_path):
+    database = _table(tmp_path)
+    with database.read() as conn:
+        cursor = conn.execute("SELECT n FROM t ORDER BY n")
+        assert cursor.fetchone() == (0,)  # four rows left unread; `cursor` still alive after the call
+    other = db.open_database(path=tmp_path / "pool.sqlite3")  # another process's writer, say
+    with other.write() as conn:
+        conn.execute("INSERT INTO t (n) VALUES (99)")
+    with database.read() as conn:  # the kept connection sees the new row: no snapshot held over
+        assert conn.execute("SELECT COUNT(*) FROM t").fetchone() == (6,)
+    del cursor
+
+
+def test_a_call_that_failed_or_left_a_transaction_open_closes_its_connection(tmp_path):
+    database = _table(tmp_path)
+    with pytest.raises(RuntimeError), database.write() as conn:
+        failed = conn.raw
+        conn.execute("INSERT INTO t (n) VALUES (7)")
+        raise RuntimeError("the caller's own error")
+    with database.read() as conn:
+        assert conn.raw is not failed
+        assert conn.execute("SELECT COUNT(*) FROM t WHERE n = 7").fetchone() == (0,)  # rolled back
+    with database.read() as conn:
+        conn.raw.execute("BEGIN")  # left open by a caller
+        left_open = conn.raw
+    with database.read() as conn:
+        assert conn.raw is not left_open
+
+
+def test_no_more_connections_are_kept_than_the_setting_and_none_across_a_fork(tmp_path, monkeypatch):
+    database = _table(tmp_path)
+    monkeypatch.setattr(config, "SQLITE_IDLE_CONNECTIONS", 2)
+    with database.read(), database.read(), database.read():
+        pass  # three at once (three threads, say)
+    assert len(database._idle) == 2
+    monkeypatch.setattr(db.os, "getpid", lambda: -1)  # as a forked child sees it
+    with database.read() as conn:
+        assert conn.raw not in database._idle
+    assert len(database._idle) == 2  # nothing given back by the child

@@ -5,8 +5,10 @@
     with database.read() as conn:  conn.execute("SELECT … WHERE id = ?", (x,)).fetchone()
     with database.write() as conn: conn.execute("UPDATE … SET a = :a WHERE id = :id", {...})
 
-SQLite (the embedded default): one short connection per call (WAL, busy timeout); a write transaction is
-`BEGIN IMMEDIATE`, so writers are serialized and read-check-write is safe.
+SQLite (the embedded default): a connection per call, taken from a few kept idle (WAL, busy timeout): opening
+one, its first statement and closing it (the last close checkpoints the WAL) were a seventh of a Create page
+run; a connection goes back only when its call ended cleanly with no transaction open, and never across a
+fork. A write transaction is `BEGIN IMMEDIATE`, so writers are serialized and read-check-write is safe.
 
 PostgreSQL: psycopg 3 with a psycopg_pool.ConnectionPool (one per URL per process, shared by every
 module that opens the same URL). Reads run on an autocommit connection; a write is one READ COMMITTED
@@ -146,6 +148,15 @@ class Conn:
     def __init__(self, raw: Any, kind: str) -> None:
         self.raw = raw
         self.kind = kind
+        self._cursors: list[Any] = []  # SQLite: closed by `finish`, so no statement outlives the call
+
+    def finish(self) -> None:
+        """Close this call's cursors (SQLite): a statement not read to its end would keep its read snapshot
+        on a connection that is kept for the next call."""
+        cursors, self._cursors = self._cursors, []
+        for cur in cursors:
+            with contextlib.suppress(Exception):
+                cur.close()
 
     def _sql(self, sql: str) -> str:
         return to_psycopg(sql) if self.kind == POSTGRES else sql
@@ -155,7 +166,9 @@ class Conn:
         with _integrity(self.kind):
             if self.kind == POSTGRES:  # no parameters: psycopg reads no placeholders (nor %%)
                 return self.raw.execute(self._sql(sql), params) if params else self.raw.execute(sql)
-            return self.raw.execute(sql, params)
+            cur = self.raw.execute(sql, params)
+            self._cursors.append(cur)
+            return cur
 
     def executemany(self, sql: str, rows: Sequence[Any]) -> None:
         if not rows:
@@ -216,6 +229,9 @@ class Database:
         self._pool: Any = None
         self._migrated: dict[str, int] = {}  # module → version known to be reached
         self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []  # SQLite connections kept for the next call (_sqlite)
+        self._idle_lock = threading.Lock()
+        self._pid = os.getpid()
         if self.kind == POSTGRES:
             self._pool = _make_pool(url)
         else:
@@ -232,18 +248,48 @@ class Database:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
     # --- connections ---
 
-    @contextlib.contextmanager
-    def _sqlite(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=config.SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    def _connect_sqlite(self) -> sqlite3.Connection:
+        # check_same_thread=False: a kept connection serves whichever thread calls next, one call at a time
+        conn = sqlite3.connect(self.path, timeout=config.SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout={int(config.SQLITE_BUSY_TIMEOUT_MS)}")
             conn.execute("PRAGMA synchronous=NORMAL")
-            yield conn
-        finally:
+        except BaseException:
             conn.close()
+            raise
+        return conn
+
+    def _take_idle(self) -> sqlite3.Connection | None:
+        with self._idle_lock:
+            if self._idle and os.getpid() == self._pid:
+                return self._idle.pop()
+        return None
+
+    def _give_back(self, conn: sqlite3.Connection) -> bool:
+        with self._idle_lock:
+            if os.getpid() != self._pid or len(self._idle) >= config.SQLITE_IDLE_CONNECTIONS:
+                return False
+            self._idle.append(conn)
+            return True
+
+    @contextlib.contextmanager
+    def _sqlite(self) -> Iterator[sqlite3.Connection]:
+        conn = self._take_idle() or self._connect_sqlite()
+        kept = False
+        try:
+            yield conn
+            kept = not conn.in_transaction and self._give_back(conn)
+        finally:
+            if not kept:  # an error, a transaction left open, enough kept already: closed
+                conn.close()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Conn]:
@@ -255,7 +301,11 @@ class Database:
                     yield Conn(raw, POSTGRES)
             else:
                 with self._sqlite() as raw:
-                    yield Conn(raw, SQLITE)
+                    conn = Conn(raw, SQLITE)
+                    try:
+                        yield conn
+                    finally:
+                        conn.finish()
 
     @contextlib.contextmanager
     def write(self, serialize: str | None = None) -> Iterator[Conn]:
@@ -272,11 +322,14 @@ class Database:
                 return
             with self._sqlite() as raw:
                 raw.execute("BEGIN IMMEDIATE")
+                conn = Conn(raw, SQLITE)
                 try:
-                    yield Conn(raw, SQLITE)
+                    yield conn
                 except BaseException:
+                    conn.finish()
                     raw.execute("ROLLBACK")
                     raise
+                conn.finish()
                 raw.execute("COMMIT")
 
     # --- schema versions ---
