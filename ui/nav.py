@@ -17,6 +17,7 @@ and the frame's next step (`follow`, first thing in every run of streamlit_app.p
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -24,20 +25,21 @@ import streamlit as st
 from ui import session
 
 COMPARE_PAGE = "app_pages/compare.py"
-GO_KEY = "nav.go_to"  # (page, query params or None) a click's callback chose: the next run opens it
+GO_KEY = "nav.go_to"  # (page, query params or None, when) a click's callback chose: the next run opens it
+STALE_S = 15.0  # a move not made within this long (its runs all cut short) is dropped, never made by surprise
 REFUSED_KEY = "nav.refused"  # {place: message}: why a click could not move, for its page's next run
 
 
 def go(page: str, query: dict[str, str] | None = None) -> None:
-    st.session_state[GO_KEY] = (page, query)
+    st.session_state[GO_KEY] = (page, query, time.time())
 
 
 def follow() -> None:
-    """The move a click's callback recorded (`go`), once."""
+    """The move a click's callback recorded (`go`), once, if it is recent (a click long ago does not move
+    the person away from the page they went to since)."""
     target = st.session_state.pop(GO_KEY, None)
-    if target:
-        page, query = target
-        st.switch_page(page, query_params=query)
+    if target and time.time() - (target[2] if len(target) > 2 else time.time()) <= STALE_S:
+        st.switch_page(target[0], query_params=target[1])
 
 
 def refuse(place: str, message: str) -> None:

@@ -331,3 +331,14 @@ def test_media_links_origin_and_base_path() -> None:
     assert [media_links.base_path(b) for b in ("", None, "/", "app", "/app/", "a/b")] == [
         "", "", "", "/app", "/app", "/a/b"
     ]
+
+
+def test_a_move_recorded_long_ago_is_dropped_not_made_by_surprise(demo: Path) -> None:
+    import time as clock
+
+    from ui import nav
+
+    at = open_page("app_pages/jobs.py")
+    at.session_state[nav.GO_KEY] = ("app_pages/gallery.py", None, clock.time() - nav.STALE_S - 1)
+    at.run()  # the person went on to another page since: they stay where they are
+    assert at.title[0].value == "Jobs" and nav.GO_KEY not in at.session_state
