@@ -131,9 +131,9 @@ CHANGE_FEED_KEEP = 512  # batches of changes kept in memory (a tab further behin
 CHANGES_ROUTE = "/api/changes"  # the live component asks here what changed (core/storage/change_feed.py)
 LIVE_ASK_EVERY_S = 1.5  # how often a visible tab asks the server (memory only, no script run)
 # the live views still rerun this often by themselves: the last resort for a trigger lost on its way (lost
-# answers rerun every listener at the next answer: ui/live.py); at 50 idle tabs × ~0.15 s a run, 30 s cost a
-# quarter of a core, 300 s costs 2.5 %
-LIVE_FALLBACK_EVERY_S = 300.0
+# answers rerun every listener at the next answer: ui/live.py). At 50 idle tabs, two live views each and
+# ~13 ms a run (bench/sessions.py), 60 s costs about 2 % of a core; a lost trigger is seen within a minute
+LIVE_FALLBACK_EVERY_S = 60.0
 # the live views of all open tabs together use at most this share of a core (change_feed.live_pace_s): the
 # more tabs watch running jobs, the further apart each one's reruns, up to LIVE_PACE_MOST_S
 LIVE_CPU_SHARE = 0.12
