@@ -35,9 +35,11 @@ def seed(ledger: Ledger, count: int) -> None:
 
 
 def claim_worker(data_dir: str | None, url: str | None, owner: str, batch: int, release: bool,
-                 out: mp.Queue, ready: Any = None) -> None:
+                 out: mp.Queue, ready: Any = None, pause_s: float = 0.0) -> None:
     """Claim until nothing is due; put (owner, [claimed ids], seconds) on `out`. `ready`: a barrier every
-    worker passes once its ledger is open, so that all of them claim at the same time (contention)."""
+    worker passes once its ledger is open, so that all of them claim at the same time (contention).
+    `pause_s`: a pause after each claim, as an engine's tick makes (a tight loop on a kept SQLite connection
+    can take the write lock again before a waiting process wakes, and claim everything alone)."""
     ledger = Ledger(Path(data_dir) if data_dir else None, url=url)
     if ready is not None:
         ready.wait(timeout=120)
@@ -49,6 +51,8 @@ def claim_worker(data_dir: str | None, url: str | None, owner: str, batch: int, 
         if not jobs:
             break
         claimed.extend(j.id for j in jobs)
+        if pause_s:
+            time.sleep(pause_s)
         if release:
             for job in jobs:  # done: no more work, lease given up
                 ledger.jobs.release(transition(job, JobState.CANCELLED, now, "bench"), owner)
@@ -57,13 +61,14 @@ def claim_worker(data_dir: str | None, url: str | None, owner: str, batch: int, 
 
 
 def run_claims(data_dir: Path | None, url: str | None, processes: int, batch: int = 1,
-               release: bool = True) -> tuple[dict[str, list[str]], float]:
+               release: bool = True, pause_s: float = 0.0) -> tuple[dict[str, list[str]], float]:
     """Every process's claimed ids and the wall time of the slowest."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     ready = ctx.Barrier(processes)
     procs = [ctx.Process(target=claim_worker, args=(str(data_dir) if data_dir else None, url, f"bench:{k}",
-                                                    batch, release, out, ready)) for k in range(processes)]
+                                                    batch, release, out, ready, pause_s))
+             for k in range(processes)]
     for p in procs:
         p.start()
     results = [out.get(timeout=600) for _ in procs]

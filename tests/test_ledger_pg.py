@@ -22,7 +22,7 @@ def test_claims_are_exclusive_across_processes(tmp_path, ledger_url):
     ledger = Ledger(tmp_path, url=ledger_url)
     lb.seed(ledger, JOBS)
     # leases never expire and nothing is released: a job claimed by two processes would show twice
-    claims, _ = lb.run_claims(tmp_path, ledger_url, PROCESSES, batch=3, release=False)
+    claims, _ = lb.run_claims(tmp_path, ledger_url, PROCESSES, batch=3, release=False, pause_s=0.002)
     claimed = [i for ids in claims.values() for i in ids]
     assert len(claimed) == len(set(claimed)) == JOBS
     assert sum(1 for ids in claims.values() if ids) >= 2, "only one process ever claimed: no contention shown"
