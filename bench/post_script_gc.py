@@ -37,13 +37,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import servers
+from bench.servers import cpu_seconds, rss_mb
 from core import config
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync",
         "--no-first-run", "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 NEW_JOB_EVERY_S = 3.0
 EMULATOR_RUN_S = "8"
 SETTLE_S = 10.0
@@ -51,18 +51,6 @@ RERUN_TIMEOUT_MS = 30_000
 COLLECT_ROUNDS = 7
 ENDPOINT = "mulerouter/kling-v3/text-to-video"
 STATE_JS = "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _add_job(data_dir: Path, i: int) -> None:

@@ -33,6 +33,7 @@ from playwright.sync_api import sync_playwright
 
 from bench import probe as probe_mod
 from bench import servers, ws_tabs
+from bench.servers import cpu_seconds, rss_mb
 from core import config
 from core.jobs.record import JobState, new_job
 from core.storage.ledger import Ledger
@@ -42,20 +43,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--no-first-run", "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
 JOBS = 6
 TRIVIAL_APP = 'import streamlit as st\nst.text_input("Prompt")\n'
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 SEED_ENDPOINTS = ("mulerouter/kling-v3/text-to-video", "apimart/kling-v3")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def seed_running_jobs(data_dir: Path) -> None:

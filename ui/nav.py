@@ -38,7 +38,7 @@ def follow() -> None:
     """The move a click's callback recorded (`go`), once, if it is recent (a click long ago does not move
     the person away from the page they went to since)."""
     target = st.session_state.pop(GO_KEY, None)
-    if target and time.time() - (target[2] if len(target) > 2 else time.time()) <= STALE_S:
+    if target and time.time() - target[2] <= STALE_S:
         st.switch_page(target[0], query_params=target[1])
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +258,7 @@ def test_a_load_cut_short_by_another_rerun_still_opens_the_create_page(demo: Pat
     save_preset(at, "text", "Kite")
     at.button(key="create.text.__start_over").click().run()
     at.switch_page(LIBRARY).run()
-    at.session_state[library_view.GO_KEY] = (PAGES["text"], None)  # left by the callback of a cut run
+    at.session_state[library_view.GO_KEY] = (PAGES["text"], None, time.time())  # left by a cut run's callback
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Text to video"

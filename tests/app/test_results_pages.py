@@ -297,7 +297,7 @@ def test_a_move_recorded_by_a_click_cut_short_is_made_by_the_next_run_of_any_pag
     from ui import nav
 
     at = open_page("app_pages/jobs.py")
-    at.session_state[nav.GO_KEY] = ("app_pages/gallery.py", None)
+    at.session_state[nav.GO_KEY] = ("app_pages/gallery.py", None, time.time())
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Gallery" and nav.GO_KEY not in at.session_state  # made once

@@ -615,7 +615,7 @@ LOAD_ERROR_KEY = "library.load_error"  # why a Load or Compare click could not o
 
 
 def _go_after_load(mode: Mode | str, router: str) -> None:
-    """Queued by a Load click's callback, done by the page's next run (`follow_load`). A callback runs as
+    """Queued by a Load click's callback, done by the next run's frame (`nav.follow`). A callback runs as
     the click's run begins, so the move survives a run cut short by another rerun (a job finishing, a
     component's value): with `if st.button(...)` in the page body the click was then lost, and Load did
     nothing (seen in Chromium on a busy machine)."""
@@ -666,11 +666,6 @@ def on_load_template(mode: Mode | str, index: int) -> None:
     _go_after_load(mode, catalog.get(tpl.endpoint_id).router)
 
 
-def follow_load() -> None:
-    """Open the Create page a Load chose (see `_go_after_load`; the frame follows too)."""
-    nav.follow()
-
-
 def _load_error() -> None:
     found = st.session_state.pop(LOAD_ERROR_KEY, None)
     if found:
@@ -690,7 +685,6 @@ def _undo_place(offset: int, shown: int) -> int | None:
 
 
 def render_library_page() -> None:
-    follow_load()
     st.title("Library")
     welcome.demo_badge()
     _show_flash()
