@@ -201,7 +201,7 @@ def database_not_answering() -> None:
     _try_again()
 
 
-def _fragment_run() -> bool:
+def fragment_run() -> bool:
     """Is this script run a fragment's own (not the whole page)?"""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -255,7 +255,7 @@ def live_jobs() -> None:
         st.session_state[ACTIVE_KEY] = active
         if needs_page_run([job.id for job in changes], st.session_state.get(OWN_KEY) or set(),
                           new_videos=new_videos, was_active=was_active, active=active,
-                          in_full_run=not _fragment_run()):
+                          in_full_run=not fragment_run()):
             # a full run refreshes the page that is open (new videos, final states). Never during a full run:
             # the page is drawn after this anyway, and a rerun there would swallow the click that started it
             st.rerun()

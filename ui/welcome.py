@@ -154,10 +154,11 @@ def _reopen() -> None:
     nav.go(catalog.MODE_PAGES[Mode.TEXT])
 
 
-def welcome_panel(mode: Mode) -> None:
-    """The greeting, once: three steps, demo mode in a sentence, three starters that fill a form."""
+def welcome_panel(mode: Mode) -> bool:
+    """The greeting, once: three steps, demo mode in a sentence, three starters that fill a form. True when
+    drawn."""
     if not is_first_visit():
-        return
+        return False
     demo = session.is_demo(session.current_router())
     with st.container(border=True, key="welcome"):
         with st.container(horizontal=True, vertical_alignment="center"):
@@ -176,6 +177,7 @@ def welcome_panel(mode: Mode) -> None:
                 st.button(starter.title, key=f"welcome.try.{starter.mode}", width="stretch",
                           icon=":material/auto_awesome:", on_click=use_starter, args=(starter,))
                 st.caption(MODE_TITLES[starter.mode])
+    return True
 
 
 def demo_badge() -> None:

@@ -14,6 +14,7 @@ from core import config
 from core.authoring import catalog
 from core.storage.ledger import Ledger
 from tests.images import png
+from ui.create import form
 from ui.create import page as create
 from ui.results import library_view
 
@@ -39,6 +40,8 @@ def open_page(mode: str, router: str = config.MULEROUTER) -> AppTest:
     at.session_state["studio.router"] = router
     at.session_state[create.REQUEST_OPEN_KEY] = True  # the Request preview drawn (the exact body, curl)
     at.session_state[library_view.TEMPLATES_OPEN_KEY] = True  # and the templates
+    for key in form.GROUP_OPEN_KEYS.values():  # and the Optional and Advanced fields
+        at.session_state[key] = True
     at.run()
     at.switch_page(PAGES[mode]).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from core import config
 from core.authoring import media
@@ -43,12 +42,19 @@ from ui.create.fields import (
     section,
     shown,
 )
+from ui.create.form_errors import (
+    GENERAL,
+    cautions_for,
+    problems_for,
+    sentence,
+    slot_for,
+    why_line,
+)
 from ui.create.image_field import image_field
 from ui.text import escape_markdown
 
 PROMPT_HEIGHT_PX = 140
 SHOT_PROMPT_HEIGHT_PX = 80
-GENERAL = ""  # errors that concern the whole body (or a field that is not on show)
 PANEL = "__binding_panel"  # the slot under the prompt where the reference binding panel is drawn
 HELP, SHOTS_ONLY = "__prompt_help", ".shots"  # the prompt help's slot (ui/create/prompt_help.py)
 BELOW_PROMPT = "__below_prompt"  # the slot for render_form's `below_prompt` ("Improve the wording")
@@ -59,6 +65,11 @@ LIST_ITEM_LABELS = {
 }
 OPTIONAL_TITLE = "Optional"
 OPTIONAL_HELP = "Extras you can leave out: the video is made without them."
+# The Optional and Advanced groups are drawn only while open or while they hold something (issue 21: a run
+# draws ~20 fewer elements); closed and empty, each field gives what its empty widget would (`_undrawn`).
+# One open state per group, kept across the Create pages (like the prompt help's).
+GROUP_OPEN_KEYS = {OPTIONAL: "create.optional.open", ADVANCED: "create.advanced.open"}
+FILLED_MARK = ".filled"  # the group held something at the last run: it opens when it starts holding something
 # Widget hints drawn by a module of their own. The module's WIDGETS[hint](WidgetCall) draws the field and
 # returns (value, problems found while drawing: a list, or {dotted path: list}); its
 # LOADERS[hint](WidgetCall, value) pre-fills it.
@@ -98,98 +109,6 @@ class FormResult:
 
     def caution_messages(self) -> list[str]:
         return [m for msgs in self.cautions.values() for m in msgs]
-
-
-# --- errors ------------------------------------------------------------------------------------
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
-_PREFIXES = ("Value error, ", "Assertion failed, ")
-
-
-def plain_message(error: dict[str, Any]) -> str:
-    """A Pydantic error in plain words."""
-    kind = error.get("type")
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a field this endpoint accepts"
-    msg = str(error.get("msg", "is not accepted"))
-    for prefix in _PREFIXES:
-        msg = msg.removeprefix(prefix)
-    return msg
-
-
-def error_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if isinstance(p, int) or (isinstance(p, str) and _IDENT.match(p)))
-
-
-def validation_problems(model: type[BaseModel], body: dict[str, Any]) -> list[tuple[str, str]]:
-    try:
-        model.model_validate(body)
-    except ValidationError as exc:
-        return [(error_path(tuple(e["loc"])), plain_message(e)) for e in exc.errors()]
-    return []
-
-
-def problems_for(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, list[str]]:
-    """Every problem of a body by field path ("" = the whole body), as the checker words them.
-
-    Uses core.authoring.check (the same check as the CLI and the emulator); messages are fragments such as
-    "is required" that `sentence()` completes with the field's label.
-    """
-    try:
-        from core.authoring import check as core_check
-    except ImportError:  # pragma: no cover - the checker ships with the schemas
-        core_check = None
-    if core_check is not None:
-        pairs = [(p.field, p.message) for p in core_check.problems(endpoint.id, body)]
-        root = getattr(core_check, "BODY_FIELD", "body")
-        pairs = [(GENERAL if path == root else path, msg) for path, msg in pairs]
-    else:
-        pairs = validation_problems(endpoint.schema, body)
-    out: dict[str, list[str]] = {}
-    for path, message in pairs:
-        if message not in out.setdefault(path, []):
-            out[path].append(message)
-    return out
-
-
-def cautions_for(endpoint: Endpoint, body: dict[str, Any]) -> list[Any]:
-    """The cautions of a body (core.authoring.check: rules only another source supports, fields ignored)."""
-    from core.authoring import check as core_check
-
-    return core_check.cautions(endpoint.id, body)
-
-
-def why_line(rule: Any) -> str:
-    """'Why? seed 004 (APIMart kling-v3-omni): "When video_list is present, audio is ignored"'."""
-    return f"Why? {rule.source_line()}"
-
-
-_FRAGMENT_STARTS = ("is ", "are ", "has ", "have ", "must ", "may ", "cannot ", "contains ", "only ",
-                    "the shot list ")
-
-
-def sentence(message: str, label: str | None) -> str:
-    """'is required' + 'Prompt' → 'Prompt is required.'; a full message is only capitalised."""
-    message = message.strip()
-    for prefix in _PREFIXES:
-        message = message.removeprefix(prefix)
-    if label and message.startswith(_FRAGMENT_STARTS):
-        message = f"{label} {message}"
-    message = message[:1].upper() + message[1:]
-    return message if message.endswith((".", "!", "?")) else message + "."
-
-
-def slot_for(path: str, slots: set[str]) -> str:
-    """The nearest drawn field at or above a dotted path ("" when none)."""
-    parts = path.split(".") if path else []
-    while parts:
-        candidate = ".".join(parts)
-        if candidate in slots:
-            return candidate
-        parts.pop()
-    return GENERAL
 
 
 # --- drawing -----------------------------------------------------------------------------------
@@ -264,6 +183,34 @@ def _toggle_values(spec: FieldSpec) -> tuple[Any, Any]:
     return on, off
 
 
+def _toggle_result(spec: FieldSpec, on: bool) -> Any:
+    """What a toggle puts in the body: its option (a literal), or the flag (a nullable flag: on or absent)."""
+    if spec.kind == "literal":
+        yes, no = _toggle_values(spec)
+        return yes if on else no
+    return True if spec.nullable_flag and on else (None if spec.nullable_flag else on)
+
+
+def _undrawn(spec: FieldSpec, key: str) -> Any:
+    """The body value of a field in a closed group that holds nothing, as its widget would give it: a toggle
+    gives its state (off, unless set on from code), every other field nothing."""
+    if spec.widget == "toggle":
+        return _toggle_result(spec, bool(w.current(key, _empty(spec))))
+    return None
+
+
+def _group_box(group: str, title: str, icon: str, filled: bool) -> tuple[Any, bool]:
+    """(the group's expander, draw its fields?): drawn while open or while holding something. A group that
+    starts holding something (a preset or an earlier request loaded) opens, as it did when always drawn."""
+    key = GROUP_OPEN_KEYS[group]
+    was_filled = st.session_state.get(key + FILLED_MARK, False)
+    st.session_state[key + FILLED_MARK] = filled
+    if filled and not was_filled:
+        st.session_state[key] = True
+    box = st.expander(title, icon=icon, key=key, on_change="rerun")
+    return box, bool(box.open) or filled
+
+
 def range_problem(value: Any, minimum: float | None, maximum: float | None) -> str | None:
     """A number outside its field's range, in plain words (None: within, or no number yet)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
@@ -307,10 +254,7 @@ def _draw_scalar(spec: FieldSpec, path: str, ctx: _Ctx) -> Any:
     if spec.widget == "toggle":
         value = bool(st.toggle(label, key=key, help=helptext))
         w.remember(key, value)
-        if spec.kind == "literal":
-            on, off = _toggle_values(spec)
-            return on if value else off
-        return True if spec.nullable_flag and value else (None if spec.nullable_flag else value)
+        return _toggle_result(spec, value)
     if spec.kind == "bool":  # a bool drawn as segmented/select
         options: tuple[Any, ...] = (True, False)
     else:
@@ -563,16 +507,25 @@ def render_form(
         group_specs = [s for s in specs if section(s, ctx.mode) == group]
         if not group_specs:
             continue
-        if group == ADVANCED:
-            box = st.expander("Advanced", icon=":material/tune:")
-        elif group == OPTIONAL:
-            names = ", ".join(s.label for s in group_specs)
-            filled = any(_has_value(ctx.key(s.name)) for s in group_specs)
-            box = st.expander(f"{OPTIONAL_TITLE}: {names}", icon=":material/add_circle:", expanded=filled)
-            with box:
-                st.caption(OPTIONAL_HELP)
-        else:
+        drawn = True
+        if group == MAIN:
             box = st.container()
+        else:
+            filled = any(_has_value(ctx.key(s.name)) for s in group_specs)
+            title = (f"{OPTIONAL_TITLE}: {', '.join(s.label for s in group_specs)}" if group == OPTIONAL
+                     else "Advanced")
+            box, drawn = _group_box(group, title, ":material/add_circle:" if group == OPTIONAL
+                                    else ":material/tune:", filled)
+            if drawn and group == OPTIONAL:
+                with box:
+                    st.caption(OPTIONAL_HELP)
+        if not drawn:
+            for spec in group_specs:
+                if shown(spec, value_of):
+                    values[spec.name] = _undrawn(spec, ctx.key(spec.name))
+                    if values[spec.name] is not None:
+                        fields[spec.name] = values[spec.name]
+            continue
         with box:
             for spec in group_specs:
                 if not shown(spec, value_of):

@@ -9,8 +9,6 @@ Untrusted text (prompts, router replies) is shown with st.text / st.code / st.js
 
 from __future__ import annotations
 
-import json
-import shlex
 import time
 from typing import Any
 
@@ -27,10 +25,19 @@ from core.jobs.record import Job
 from core.models import MODE_TITLES, Mode
 from core.storage import drafts
 from core.team import budget
-from ui import session, welcome
+from ui import frame, nav, session, welcome
 from ui.compare import compare_view
 from ui.create import binding, form, take
 from ui.create import widgets as w
+from ui.create.lines import (
+    budget_excess,
+    budget_message,
+    caution_question,
+    cost_line,
+    curl_command,
+    duplicate_message,
+    spend_line,
+)
 from ui.results import library_view
 from ui.text import escape_markdown, shorten_inline_images
 
@@ -70,72 +77,6 @@ CONFLICT = "draft_conflict"  # another tab saved the draft since this one loaded
 def body_fingerprint(endpoint: Endpoint, body: dict[str, Any]) -> str:
     """The request's stable hash (the ledger's own `jobs.body_hash`): questions and drafts compare it."""
     return jobs.body_hash(endpoint.id, body)
-
-
-def curl_command(endpoint: Endpoint, base_url: str, body: dict[str, Any]) -> str:
-    """A copyable curl for the request, the key left as the environment variable's name."""
-    key_var = config.KEY_ENV_VARS[endpoint.router]
-    payload = json.dumps(shorten_inline_images(body), ensure_ascii=False, indent=2)
-    lines = [
-        f"curl -X POST {shlex.quote(base_url.rstrip('/') + endpoint.path)} \\",
-        f'  -H "Authorization: Bearer ${key_var}" \\',
-        "  -H 'Content-Type: application/json' \\",
-        f"  -d {shlex.quote(payload)}",
-    ]
-    if payload != json.dumps(body, ensure_ascii=False, indent=2):
-        lines.insert(0, "# inline images are shortened here; the real request carries them in full")
-    return "\n".join(lines)
-
-
-def cost_line(estimate: Any, *, demo: bool) -> str:
-    """'Estimated cost: $0.45 (5 s × $0.0896/s, pro)' — or what it would cost in demo mode."""
-    total = getattr(estimate, "total_usd", None)
-    if total is None:
-        return "No price is known for this request; the router reports the charge when the job ends."
-    seconds, rate, basis = (getattr(estimate, n, None) for n in ("seconds", "rate", "basis"))
-    detail = [str(basis)] if basis else []
-    if not detail and seconds is not None and rate is not None:
-        detail.append(f"{seconds:g} s × ${rate:.4f}/s")
-    how = f" · {'; '.join(detail)}" if detail else ""
-    if demo:
-        return f"Would cost about ${total:.2f}{how} on the real router — nothing is charged in demo mode"
-    return f"Estimated cost: ${total:.2f}{how}"
-
-
-def budget_excess(spent: float, estimate: float | None, cap: float | None) -> float | None:
-    """By how much a submission would take the session's spend past the cap (None: within, or no cap)."""
-    if not cap or cap <= 0 or estimate is None:
-        return None
-    over = round(spent + estimate - cap, 4)
-    return over if over > 0 else None
-
-
-def spend_line(spend: pricing.Spend, *, demo: bool, would_be: float, cap: float | None) -> str:
-    """'This session so far: $1.20 (estimated $1.10, router reported $0.90 for 1 of 2 jobs) of your $5.00
-    session cap'
-
-    The total counts the router's reported charge where it gave one, else the estimate.
-    """
-    limit = f" of your ${cap:.2f} session cap" if cap and cap > 0 else ""
-    if demo:
-        return f"Demo jobs this session would have cost about ${would_be:.2f}{limit} — nothing was charged"
-    if not spend.jobs:
-        return f"This session so far: nothing spent{limit}"
-    detail = f"estimated ${spend.estimated_usd:.2f}"
-    if spend.reported_jobs:
-        detail += (f", router reported ${spend.reported_usd:.2f} "
-                   f"for {spend.reported_jobs} of {spend.jobs} jobs")
-    return f"This session so far: ${spend.total_usd:.2f} ({detail}){limit}"
-
-
-def budget_message(excess: float, *, estimate: float, spent: float, cap: float, demo: bool) -> str:
-    """The confirmation question when a submission would pass this session's own cap (Settings; a soft
-    limit that asks). The operator's daily budget is a hard limit: core/team/budget.py refusal."""
-    head = (f"This request (about ${estimate:.2f}) would take this session's spend to "
-            f"${spent + estimate:.2f}, ${excess:.2f} over your session cap of ${cap:.2f}.")
-    if demo:
-        return head + " In demo mode nothing is charged; on the real router it would be. Send anyway?"
-    return head + " Send anyway?"
 
 
 def _state_name(job: Any) -> str:
@@ -456,13 +397,6 @@ def _request_preview(endpoint: Endpoint, body: dict[str, Any]) -> None:
 CONFIRM_DUPLICATE, CONFIRM_BUDGET, CONFIRM_CAUTIONS = "duplicate", "budget", "cautions"
 
 
-def caution_question(n: int) -> str:
-    """The one question asked before sending a request that still has cautions."""
-    what = "1 caution remains" if n == 1 else f"{n} cautions remain"
-    return (f"{what} (shown in yellow above). Only other sources than this router's own docs support "
-            "them, so the router may well accept the request — or refuse it. Send anyway?")
-
-
 def pending_request(requested: Any, now: float, ttl_s: float = REQUEST_TTL_S) -> bool:
     """A Generate click still to be handled: recorded at `requested` (a time), not older than `ttl_s`."""
     if not isinstance(requested, int | float) or isinstance(requested, bool):
@@ -508,7 +442,7 @@ def _refused(mode: Mode) -> None:
     st.session_state.pop(_k(mode, "clicked"), None)
 
 
-def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
+def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> bool:
     """Handle a Generate click in this run: errors → nothing sent; cautions, over budget or a duplicate →
     ask (each once); else record the job and go on at once: the server's engine sends it, and the take's
     card (drawn later in this same run) shows it "Sending", then moves on live with the router's answer
@@ -518,24 +452,25 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
     refused, or a question asked. No Streamlit call sits between recording the job and dropping the mark,
     so a click that interrupts this run can neither lose the job nor make a second one. Generate is drawn
     enabled in the click's run (the run is short), so no second run is needed to draw it again.
+    True when a job was recorded.
     """
     confirmed = set(st.session_state.get(_k(mode, "confirmed")) or ())
     if not result.ok:
         _refused(mode)
         st.error("Nothing was sent: fix the fields marked in red above.", icon=":material/block:")
-        return
+        return False
     problem = session.access_problem(endpoint.router)
     if problem:
         _refused(mode)
         st.error(f"Nothing was sent. {problem}", icon=":material/key_off:")
-        return
+        return False
     fingerprint = body_fingerprint(endpoint, result.body)
     clicked_at = st.session_state.get(_k(mode, "requested"))
     if guards.is_double_click(st.session_state.get(_k(mode, "clicked")), fingerprint,
                               clicked_at if isinstance(clicked_at, float) else time.time(), SUBMIT_GUARD_S):
         _drop_request(mode, clicked_at)  # the second half of a double-click: the job is already made
         st.session_state.pop(_k(mode, "confirmed"), None)
-        return
+        return False
     recorded = refusal = None
     try:
         demo = session.is_demo(endpoint.router)
@@ -571,6 +506,7 @@ def _send(mode: Mode, endpoint: Endpoint, result: form.FormResult) -> None:
         _refused(mode)
         st.session_state.pop(_k(mode, "last_job"), None)
         st.error(refusal, icon=":material/savings:")
+    return recorded is not None
 
 
 # --- recording a job once, even in a run cut short ---------------------------------------------------------
@@ -661,12 +597,6 @@ def _restart_burst(mode: Mode) -> None:
         st.session_state[_k(mode, "clicked")] = (clicked[0], time.time())
 
 
-def duplicate_message(*, demo: bool) -> str:
-    """The question before sending the same request again within a minute (no billing in demo mode)."""
-    head = "You sent this exact request less than a minute ago. Sending it again makes a second video"
-    return head + (" (free in demo mode)." if demo else ", and the router bills it.")
-
-
 class _Unexpected:
     """Stands for a send that broke inside the app: we cannot tell whether the router got it."""
 
@@ -723,28 +653,63 @@ def _improve(mode: Mode, endpoint: Endpoint, body: dict[str, Any], router: str) 
                           targets=improve.targets_of(body, lambda where: f"{prefix}.{where}"), put=w.put)
 
 
+OUTSIDE = "outside"  # what the page above the form showed at its last whole run (`_outside`)
+WELCOMED = "welcomed"  # the welcome was drawn by the last whole run (a first job closes it)
+
+
+def _outside(mode: Mode) -> tuple[Any, ...]:
+    """What the page above the form and the sidebar draw from session state that the form's own buttons may
+    change (the router: "Open on …"; the active preset: Save; Start over's Undo line; the draft to restore:
+    "Load the newer draft"; a form or a page move queued). When a fragment run of the form finds it changed,
+    the whole page runs: a fragment run draws nothing outside itself."""
+    state = st.session_state
+    return (session.current_router(), library_view.active(mode), bool(state.get(_k(mode, UNDO))),
+            bool(state.get(_k(mode, ASK))), bool(state.get(_k(mode, RESTORED))),
+            _k(mode, "carry_note") in state, session.PENDING_FORM_KEY in state, nav.GO_KEY in state)
+
+
 def render_create_page(mode: Mode | str) -> None:
-    """The whole Create page of a mode (used by the four thin pages)."""
+    """The whole Create page of a mode (used by the four thin pages).
+
+    The part above the form (title, welcome, model, notes, templates) is drawn by the whole run; the form and
+    all that reads it (cost, request, Generate, the take) is a fragment (`_studio`): a change in the form
+    reruns it alone (issue 21: about 60 % of the page's messages, and no sidebar), and a button in it whose
+    change shows above it makes the whole page run (`_outside`)."""
     mode = Mode(mode)
-    st.title(MODE_TITLES[mode])
-    welcome.demo_badge()
-    _restore_draft(mode)
-    loaded = _take_pending(mode)
-    welcome.welcome_panel(mode)
-    router = session.current_router()
-    if not loaded:
-        _preselect_for_router(mode, router)
-    endpoint = _pick_endpoint(mode, router)
-    if endpoint is None:
-        return
-    if not loaded:
-        _carry(mode, endpoint)
-    demo = session.is_demo(router)
-    _show_carry_note(mode, endpoint)
-    binding.show_translate_notes(endpoint)
-    _replace_question(mode)
-    _undo_line(mode)
-    library_view.start_panel(mode, endpoint)
+    # The part above the form goes in one block, so the form's fragment is always the page's second block:
+    # Streamlit names a fragment by the place it is drawn, and a click on its way to a fragment whose name
+    # changed (the welcome closed, a note shown above) is dropped, its callback run but its run never made.
+    with st.container():
+        st.title(MODE_TITLES[mode])
+        welcome.demo_badge()
+        _restore_draft(mode)
+        loaded = _take_pending(mode)
+        welcomed = welcome.welcome_panel(mode)
+        router = session.current_router()
+        if not loaded:
+            _preselect_for_router(mode, router)
+        endpoint = _pick_endpoint(mode, router)
+        if endpoint is None:
+            return
+        if not loaded:
+            _carry(mode, endpoint)
+        demo = session.is_demo(router)
+        _show_carry_note(mode, endpoint)
+        binding.show_translate_notes(endpoint)
+        _replace_question(mode)
+        _undo_line(mode)
+        library_view.start_panel(mode, endpoint)
+    st.session_state[_k(mode, OUTSIDE)] = _outside(mode)
+    st.session_state[_k(mode, WELCOMED)] = welcomed
+    _studio(mode, endpoint, router, demo)
+
+
+@st.fragment
+@frame.outage_safe
+def _studio(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
+    """The form and everything that reads it, as a fragment of the Create page (see render_create_page)."""
+    if st.session_state.get(_k(mode, OUTSIDE)) != _outside(mode):
+        st.rerun(scope="app")  # a callback of this fragment changed what the page above shows
     show = bool(st.session_state.get(_k(mode, "show_errors." + endpoint.id)))
     improved: list[bool] = []  # "Improve the wording" under the prompt, else after the form
     result = form.render_form(
@@ -781,8 +746,9 @@ def render_create_page(mode: Mode | str) -> None:
         compare_view.compare_button(mode, endpoint, result.body)
     fp = body_fingerprint(endpoint, result.body)  # once per run: every question compares it
     _settle_cut_send(mode, endpoint, fp)
-    if st.session_state.get(_k(mode, "requested")) is not None:
-        _send(mode, endpoint, result)
+    sent = st.session_state.get(_k(mode, "requested")) is not None and _send(mode, endpoint, result)
+    if sent and st.session_state.get(_k(mode, WELCOMED)) and frame.fragment_run():
+        st.rerun(scope="app")  # a first job closes the welcome above; the card is drawn by that run
     _question_panel(mode, endpoint.id, fp, state="cautions", buttons="cautions", icon=":material/warning:",
                     confirm=CONFIRM_CAUTIONS)
     _question_panel(mode, endpoint.id, fp, state="over_budget", buttons="budget", icon=":material/savings:",

@@ -130,10 +130,16 @@ def headline(job: Job, *, held: set[str] | None = None) -> str:
 def bar_css(mode: Mode | str) -> str:
     """Our own fixed stylesheet (no user text): the bar's wrapper sticks to the bottom of the scrolling main
     area. The wrapper, not the keyed block: Streamlit wraps each container in a div of its own height, in
-    which a sticky block could not move. A field brought into view (focus, Tab) stays above the bar."""
+    which a sticky block could not move. A field brought into view (focus, Tab) stays above the bar.
+    The bar is in the form's fragment (ui/create/page.py `_studio`), whose block and wrapper would bound
+    where it sticks (a sticky box stays inside its parent, which starts below a phone's first screen): they
+    lay out their children as if the main block held them (`display: contents`, the main block excluded)."""
     key = bar_key(mode)
+    bar = f'[data-testid="stLayoutWrapper"] > .st-key-{key}'
     return f"""
 [data-testid="stLayoutWrapper"]:has(> .st-key-{key}) {{ position: sticky; bottom: 0; z-index: 100; }}
+[data-testid="stVerticalBlock"]:not([data-testid="stMainBlockContainer"] > *):has(> {bar}),
+[data-testid="stLayoutWrapper"]:has(> [data-testid="stVerticalBlock"] > {bar}) {{ display: contents; }}
 [data-testid="stMain"] {{ scroll-padding-bottom: 6rem; }}
 .st-key-{key} {{ background: #FBFAF7; padding: 0.5rem 0 0.6rem 0; border-top: 1px solid #E2DDF0;
   box-shadow: 0 -6px 12px -10px #1E1B3A55; }}
