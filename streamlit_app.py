@@ -34,7 +34,7 @@ if __name__ != "__main__":  # imported by the server process, once: the ASGI app
 else:  # a script run of one browser session
     from pathlib import Path
 
-    from ui import frame, nav, phone, session
+    from ui import frame, live, nav, phone, session
 
     ASSETS = Path(__file__).resolve().parent / "ui" / "assets"
     # a local favicon: a :material/…: one is fetched from fonts.gstatic.com by the browser
@@ -78,4 +78,5 @@ else:  # a script run of one browser session
         frame.live_jobs()
         with st.sidebar:
             phone.close_sidebar_after_navigation(page.url_path)
-        page.run()
+        with live.interaction():  # the live reruns of every tab wait for it (issue 21)
+            page.run()

@@ -141,6 +141,10 @@ LIVE_PACE_MOST_S = 60.0
 LIVE_RUN_CPU_GUESS_S = 0.05  # a live rerun's CPU before any was measured
 LIVE_TAB_SEEN_S = 6.0  # a tab that asked this recently counts (a visible tab asks every LIVE_ASK_EVERY_S)
 LIVE_TABS_KEPT = 2000  # tab ids remembered at most
+# a person's own run (a click, a change in the form) goes first: the change feed holds its answers (the live
+# reruns they would start in every tab) while one is going, at most this long (core/storage/change_feed.py)
+LIVE_HOLD_MOST_S = 1.0
+LIVE_HOLD_POLL_S = 0.02
 LIVE_TICK_EVERY_S = 30.0  # while jobs are active, a live view showing elapsed times reruns this often
 # "Improve the wording" on the operator's chat model (core/team/chat_quota.py): questions per sliding hour
 CHAT_ASKS_PER_PERSON_HOUR = 60

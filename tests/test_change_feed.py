@@ -175,3 +175,49 @@ def test_a_live_reruns_cost_is_smoothed_and_the_answer_carries_the_pace(ledger) 
         feed.note_ask(f"tab{i}")
     answer = feed.since(feed.seq).as_json()
     assert answer["pace_ms"] == int(change_feed.live_pace_s(12, feed.run_cpu_s) * 1000) > 2000
+
+
+def test_answers_wait_for_a_persons_own_run_and_never_longer_than_the_hold(ledger, monkeypatch) -> None:
+    """Interactions first (issue 21): while a person's own script run is going, the route holds its answers
+    (each would start live reruns in the tabs, which share the server with that run); when the run ends they
+    go out at once, and a run that never ends holds them at most config.LIVE_HOLD_MOST_S. Over real HTTP."""
+    import threading
+
+    from starlette.applications import Starlette
+
+    from tests.test_media_route import _serve
+
+    monkeypatch.setattr(config, "LIVE_HOLD_MOST_S", 3.0)
+    feed = ChangeFeed(ledger)
+    feed.read_once()
+    srv, thread, base = _serve(Starlette(routes=change_feed.change_routes(lambda: feed)))
+    try:
+        assert httpx.get(f"{base}{config.CHANGES_ROUTE}?after=0", timeout=5).status_code == 200
+        ended = threading.Event()
+
+        def a_run(seconds: float) -> None:
+            with feed.interaction():
+                time.sleep(seconds)
+            ended.set()
+
+        runner = threading.Thread(target=a_run, args=(0.6,))
+        runner.start()
+        time.sleep(0.1)
+        assert feed.interacting()
+        asked = time.monotonic()
+        got = httpx.get(f"{base}{config.CHANGES_ROUTE}?after=0&tab=t1", timeout=10)
+        waited = time.monotonic() - asked
+        assert got.status_code == 200 and ended.is_set()  # answered only once the run ended
+        assert waited < 2.0, waited  # and at once then
+        runner.join()
+        assert not feed.interacting()
+
+        stuck = feed.interaction()  # a run that never ends (a stuck script)
+        stuck.__enter__()
+        asked = time.monotonic()
+        assert httpx.get(f"{base}{config.CHANGES_ROUTE}?after=0", timeout=10).status_code == 200
+        assert 2.9 <= time.monotonic() - asked < 6.0
+        stuck.__exit__(None, None, None)
+    finally:
+        srv.should_exit = True
+        thread.join(5)

@@ -160,6 +160,18 @@ def measured(view):
     return run
 
 
+@contextlib.contextmanager
+def interaction():
+    """Around a person's own script run (the page's, the Create form's fragment): the change feed holds the
+    live reruns of every tab until it ends (core/storage/change_feed.py `interaction`)."""
+    try:
+        marked = session.change_feed().interaction()
+    except Exception:  # the services not up yet: nothing to hold
+        marked = contextlib.nullcontext()
+    with marked:
+        yield
+
+
 def pace_s() -> float:
     """The least gap between two live reruns of a view in any tab now (0 when the room is small)."""
     try:

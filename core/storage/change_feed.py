@@ -31,7 +31,9 @@ millisecond and holds nothing; the component skips it while its tab is hidden.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -39,6 +41,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +157,7 @@ class ChangeFeed:
     reads: int = field(default=0, init=False)  # ledger queries made (tests and the bench count them)
     run_cpu_s: float = config.LIVE_RUN_CPU_GUESS_S  # a live rerun's CPU, smoothed (note_run)
     _asked: dict = field(default_factory=dict, init=False)  # tab id → when it last asked
+    _interactions: int = field(default=0, init=False)  # people's own script runs going now (`interaction`)
 
     def __post_init__(self) -> None:
         self._changes = collections.deque(maxlen=self.keep)
@@ -238,6 +242,22 @@ class ChangeFeed:
         if cpu_s >= 0:
             self.run_cpu_s = smoothed(self.run_cpu_s, cpu_s)
 
+    @contextlib.contextmanager
+    def interaction(self) -> Iterator[None]:
+        """A person's own script run is going (a click, a change in the form: the page marks it): answers
+        wait for it to end (`changes_endpoint`), so the live reruns they would start in every open tab do
+        not share the server with it (issue 21: interactions close to bare Streamlit in a full room)."""
+        with self._lock:
+            self._interactions += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._interactions -= 1
+
+    def interacting(self) -> bool:
+        return self._interactions > 0
+
     def live_tabs(self, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -257,6 +277,9 @@ def changes_endpoint(feed_for: Any):
         tab = request.query_params.get("tab")
         if tab:
             feed.note_ask(tab)
+        held_until = time.monotonic() + config.LIVE_HOLD_MOST_S
+        while feed.interacting() and time.monotonic() < held_until:  # a person's own run goes first
+            await asyncio.sleep(config.LIVE_HOLD_POLL_S)
         return JSONResponse(feed.since(after).as_json(), headers={"cache-control": "no-store"})
 
     return changes

@@ -227,3 +227,26 @@ def test_pure_helpers() -> None:
     line = create.cost_line(Est(), demo=False)
     assert line == "Estimated cost: $0.45 · 5 s × $0.0896/s (APIMart kling-v3-omni pro)"
     assert "nothing is charged in demo mode" in create.cost_line(Est(), demo=True)
+
+
+def test_the_page_and_the_forms_runs_are_marked_as_a_persons_own(demo: Path, monkeypatch) -> None:
+    """The change feed holds the live reruns of every tab while a person's own run goes (issue 21): the whole
+    page's run and the form's fragment run are marked as such (ui/live.py interaction)."""
+    from core.storage.change_feed import ChangeFeed
+
+    seen: list[bool] = []
+    original = ChangeFeed.interaction
+
+    def noted(feed):
+        seen.append(True)
+        return original(feed)
+
+    monkeypatch.setattr(ChangeFeed, "interaction", noted)
+    at = open_page("text")
+    seen.clear()
+    at.text_area(key=f"{prefix(at, 'text')}.prompt").input("a heron lifts off a misty lake").run()
+    assert not at.exception
+    assert len(seen) >= 2  # the page's run, and the form's fragment inside it
+    from ui import session
+
+    assert not session.services().feed.interacting()  # each mark ends with its run

@@ -25,7 +25,7 @@ from core.jobs.record import Job
 from core.models import MODE_TITLES, Mode
 from core.storage import drafts
 from core.team import budget
-from ui import frame, nav, session, welcome
+from ui import frame, live, nav, session, welcome
 from ui.compare import compare_view
 from ui.create import binding, form, take
 from ui.create import widgets as w
@@ -708,6 +708,11 @@ def render_create_page(mode: Mode | str) -> None:
 @frame.outage_safe
 def _studio(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
     """The form and everything that reads it, as a fragment of the Create page (see render_create_page)."""
+    with live.interaction():  # a person's own run: the live reruns of every tab wait for it
+        _studio_run(mode, endpoint, router, demo)
+
+
+def _studio_run(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
     if st.session_state.get(_k(mode, OUTSIDE)) != _outside(mode):
         st.rerun(scope="app")  # a callback of this fragment changed what the page above shows
     show = bool(st.session_state.get(_k(mode, "show_errors." + endpoint.id)))
