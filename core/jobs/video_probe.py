@@ -219,9 +219,10 @@ def measure(
                 return _unreadable(f"No picture could be decoded ({type(exc).__name__}).", started, clock,
                                    **known)
             partial = True  # a damaged end: what was decoded is still measured
+        rate = stream.average_rate  # read while the file is open (PyAV 18.1.1 refuses it once closed)
     if not times:
         return _unreadable("The video has no frames.", started, clock, **known)
-    fps = float(stream.average_rate) if stream.average_rate else 0.0
+    fps = float(rate) if rate else 0.0
     if fps <= 0 and len(times) > 1:
         fps = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
     frame_s = 1.0 / fps if fps > 0 else 0.0
