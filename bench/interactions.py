@@ -33,13 +33,12 @@ from urllib.parse import urlsplit
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from bench import servers
 from bench.probe import ASPECTS, TRIVIAL_CREATE_APP
 from bench.servers import cpu_seconds
-from bench.ws_tabs import DESKTOP_AGENT
+from bench.ws_tabs import DESKTOP_AGENT, client_state, resolved
 from core import config
 
 QUIET_S = 0.3
@@ -83,14 +82,9 @@ class Session:
     async def _read(self) -> None:
         async for frame in self.ws:
             if isinstance(frame, bytes):
-                msg = ForwardMsg.FromString(frame)
-                if msg.WhichOneof("type") == "ref_hash":
-                    full = ForwardMsg.FromString(self.cache[msg.ref_hash])
-                    full.metadata.CopyFrom(msg.metadata)
-                    msg = full
-                elif msg.metadata.cacheable and msg.hash:
-                    self.cache[msg.hash] = msg.SerializeToString()
-                await self.inbox.put((time.perf_counter(), len(frame), msg))
+                msg = resolved(ForwardMsg.FromString(frame), self.cache)
+                if msg is not None:  # a reference to a message never received: nothing to read
+                    await self.inbox.put((time.perf_counter(), len(frame), msg))
 
     async def ask(self, widget: str | None = None, field: str = "", value: object = None) -> None:
         """A rerun with every widget's state, `widget` set to `value` (a button's trigger_value is sent once,
@@ -98,12 +92,7 @@ class Session:
         if widget is not None:
             self.widgets[widget] = (field, value)
         fragment = self.fragments.get(widget or "", "")
-        state = ClientState(query_string="", page_script_hash=self.page_hash, page_name="",
-                            fragment_id=fragment)
-        state.cached_message_hashes.extend(self.cache)
-        ctx = state.context_info
-        ctx.timezone, ctx.timezone_offset, ctx.locale = "UTC", 0, "en-US"
-        ctx.url, ctx.is_embedded, ctx.color_scheme = self.url + "/", False, "light"
+        state = client_state(self.url + "/", self.page_hash, "", self.cache, fragment)
         for wid, (name, val) in self.widgets.items():
             ws = state.widget_states.widgets.add()
             ws.id = wid

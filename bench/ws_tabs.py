@@ -218,6 +218,34 @@ class FeedClient:
 # --- one tab --------------------------------------------------------------------------------------------
 
 
+def client_state(url: str, page_hash: str, page_name: str, cache: Iterable[str], fragment_id: str = "",
+                 auto: bool = False) -> ClientState:
+    """What a browser sends with a rerun: the page, the run's fragment, the big messages it holds, its
+    context (a UTC, en-US, light-scheme desktop tab at `url`)."""
+    state = ClientState(query_string="", page_script_hash=page_hash, page_name="" if page_hash else page_name,
+                        fragment_id=fragment_id, is_auto_rerun=auto)
+    state.cached_message_hashes.extend(cache)
+    ctx = state.context_info
+    ctx.timezone, ctx.timezone_offset, ctx.locale = "UTC", 0, "en-US"
+    ctx.url, ctx.is_embedded, ctx.color_scheme = url, False, "light"
+    return state
+
+
+def resolved(msg: ForwardMsg, cache: dict[str, bytes]) -> ForwardMsg | None:
+    """A message as the browser reads it: a reference to a big message already sent is that message (None
+    when it was never received); a cacheable one is kept in `cache` for later references."""
+    if msg.WhichOneof("type") == "ref_hash":
+        cached = cache.get(msg.ref_hash)
+        if cached is None:
+            return None
+        full = ForwardMsg.FromString(cached)
+        full.metadata.CopyFrom(msg.metadata)
+        return full
+    if msg.metadata.cacheable and msg.hash:
+        cache[msg.hash] = msg.SerializeToString()
+    return msg
+
+
 class Tab:
     """One browser tab's worth of Streamlit session, idle on `path` (see the module docstring)."""
 
@@ -250,13 +278,8 @@ class Tab:
 
     def _client_state(self, fragment_id: str = "", *, auto: bool = False,
                       trigger: tuple[str, Any] | None = None) -> ClientState:
-        state = ClientState(query_string="", page_script_hash=self.page_hash,
-                            page_name="" if self.page_hash else self.page_name,
-                            fragment_id=fragment_id, is_auto_rerun=auto)
-        state.cached_message_hashes.extend(self.cache)
-        ctx = state.context_info
-        ctx.timezone, ctx.timezone_offset, ctx.locale = "UTC", 0, "en-US"
-        ctx.url, ctx.is_embedded, ctx.color_scheme = self.base_url + self.path, False, "light"
+        state = client_state(self.base_url + self.path, self.page_hash, self.page_name, self.cache,
+                             fragment_id, auto)
         if trigger is not None:
             widget = state.widget_states.widgets.add()
             widget.id = trigger[0]
@@ -377,17 +400,11 @@ class Tab:
     # --- receiving ---------------------------------------------------------------------------------
 
     def handle(self, msg: ForwardMsg) -> None:
-        kind = msg.WhichOneof("type")
-        if kind == "ref_hash":
-            cached = self.cache.get(msg.ref_hash)
-            if cached is None:
-                self.stats.errors.append(f"reference to a message never received: {msg.ref_hash}")
-                return
-            full = ForwardMsg.FromString(cached)
-            full.metadata.CopyFrom(msg.metadata)
-            msg, kind = full, "delta"
-        elif msg.metadata.cacheable and msg.hash:
-            self.cache[msg.hash] = msg.SerializeToString()
+        full = resolved(msg, self.cache)
+        if full is None:
+            self.stats.errors.append(f"reference to a message never received: {msg.ref_hash}")
+            return
+        msg, kind = full, full.WhichOneof("type")
         if kind == "new_session":
             self._run_started(msg)
         elif kind == "delta":

@@ -162,8 +162,8 @@ def measured(view):
 
 @contextlib.contextmanager
 def interaction():
-    """Around a person's own script run (the page's, the Create form's fragment): the change feed holds the
-    live reruns of every tab until it ends (core/storage/change_feed.py `interaction`)."""
+    """Around a person's own script run (the page's, the Create form's fragment; a decorator too): the change
+    feed holds the live reruns of every tab until it ends (core/storage/change_feed.py `interaction`)."""
     try:
         marked = session.change_feed().interaction()
     except Exception:  # the services not up yet: nothing to hold

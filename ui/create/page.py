@@ -706,13 +706,9 @@ def render_create_page(mode: Mode | str) -> None:
 
 @st.fragment
 @frame.outage_safe
+@live.interaction()  # a person's own run: the live reruns of every tab wait for it
 def _studio(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
     """The form and everything that reads it, as a fragment of the Create page (see render_create_page)."""
-    with live.interaction():  # a person's own run: the live reruns of every tab wait for it
-        _studio_run(mode, endpoint, router, demo)
-
-
-def _studio_run(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
     if st.session_state.get(_k(mode, OUTSIDE)) != _outside(mode):
         st.rerun(scope="app")  # a callback of this fragment changed what the page above shows
     show = bool(st.session_state.get(_k(mode, "show_errors." + endpoint.id)))
