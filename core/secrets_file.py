@@ -8,6 +8,7 @@ it changes. The lowest module of the core: it imports nothing of the project (co
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import tomllib
@@ -24,27 +25,45 @@ def secrets_files(roots: Iterable[Path] | None = None) -> list[Path]:
     """Where Streamlit looks for secrets.toml: the project's (or working directory's) .streamlit/, then ~;
     only $STUDIO_SECRETS_FILE when it is set (every operator setting is read from that one file)."""
     if roots is None:
-        named = os.environ.get(SECRETS_FILE_ENV, "").strip()
-        if named:
-            return [Path(named)]
-        roots = [Path.cwd(), PROJECT_ROOT]
+        return list(_default_files(os.environ.get(SECRETS_FILE_ENV, "").strip(), os.getcwd(),
+                                   os.environ.get("HOME", "")))
+    return _files_under(roots)
+
+
+def _files_under(roots: Iterable[Path]) -> list[Path]:
     files = [Path(r) / ".streamlit" / "secrets.toml" for r in roots]
     files.append(Path.home() / ".streamlit" / "secrets.toml")
     return list(dict.fromkeys(files))
 
 
+@functools.lru_cache(maxsize=16)
+def _default_files(named: str, cwd: str, home: str) -> tuple[Path, ...]:
+    """The usual files for this environment, working directory and home: built once (the settings are read
+    dozens of times per page run, and building paths cost more than reading the files' stamps)."""
+    if named:
+        return (Path(named),)
+    return tuple(_files_under([Path(cwd), PROJECT_ROOT]))
+
+
 _parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}  # path → ((mtime_ns, size), contents)
+_merged: dict[tuple[Path, ...], tuple[tuple[Any, ...], dict[str, Any]]] = {}  # files → (stamps, merged)
 _parsed_lock = threading.Lock()
 
 
-def _secrets_file(path: Path) -> dict[str, Any] | None:
-    """One secrets file parsed, or None when missing/unreadable. Parsed again only when the file changes:
-    identity, budgets and keys are asked for several times per page run."""
+def _stamp(path: Path) -> tuple[int, int] | None:
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return None
-    stamp = (stat.st_mtime_ns, stat.st_size)
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _secrets_file(path: Path, stamp: tuple[int, int] | None = None) -> dict[str, Any] | None:
+    """One secrets file parsed, or None when missing/unreadable. Parsed again only when the file changes:
+    identity, budgets and keys are asked for several times per page run."""
+    stamp = stamp or _stamp(path)
+    if stamp is None:
+        return None
     with _parsed_lock:
         found = _parsed.get(path)
     if found is not None and found[0] == stamp:
@@ -61,11 +80,22 @@ def _secrets_file(path: Path) -> dict[str, Any] | None:
 def secrets_data(files: Iterable[Path] | None = None) -> dict[str, Any]:
     """The operator's secrets files merged, tables included (the first file that sets a top-level name
     wins). A file that cannot be read is skipped. The one reader of the secrets: keys, [connections.studio],
-    [media], [team], [budget], [auth]. Read-only: the tables are shared with the cache."""
+    [media], [team], [budget], [auth]. Read-only: the tables are shared with the cache. Merged again only
+    when a file's stamp changed (one stat per file and call)."""
+    paths = tuple(Path(p) for p in (secrets_files() if files is None else files))
+    stamps = tuple(_stamp(p) for p in paths)
+    with _parsed_lock:
+        found = _merged.get(paths)
+    if found is not None and found[0] == stamps:
+        return found[1]
     merged: dict[str, Any] = {}
-    for path in secrets_files() if files is None else files:
-        for name, value in (_secrets_file(Path(path)) or {}).items():
+    for path, stamp in zip(paths, stamps, strict=True):
+        for name, value in ((_secrets_file(path, stamp) if stamp else None) or {}).items():
             merged.setdefault(name, value)
+    with _parsed_lock:
+        if len(_merged) > 64:  # tests make many files; a server has one or two sets
+            _merged.clear()
+        _merged[paths] = (stamps, merged)
     return merged
 
 

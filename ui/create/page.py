@@ -46,6 +46,7 @@ REQUEST_TTL_S = config.GENERATE_REQUEST_TTL_S  # a click not handled by then is 
 JOBS_PAGE = "app_pages/jobs.py"
 FAILED_STATES = ("failed",)
 UNKNOWN_STATES = ("submission_unknown",)
+FORM_FRAGMENT, TAKES_FRAGMENT = "create-form", "create-takes"  # the page's two fragments, by key
 
 
 # --- keys --------------------------------------------------------------------------------------
@@ -417,6 +418,8 @@ def _on_generate(mode: Mode, endpoint_id: str, confirmed: str = "") -> None:
     st.session_state[_k(mode, "requested")] = now
     kinds = set(st.session_state.get(_k(mode, "confirmed")) or ()) if confirmed else set()
     st.session_state[_k(mode, "confirmed")] = kinds | ({confirmed} if confirmed else set())
+    if frame.fragment_run():  # the click runs the form alone: the take's card must show what it made too
+        st.rerun([FORM_FRAGMENT, TAKES_FRAGMENT])  # the form sends first (a whole run draws both anyway)
 
 
 def _on_cancel(mode: Mode) -> None:
@@ -702,9 +705,10 @@ def render_create_page(mode: Mode | str) -> None:
     st.session_state[_k(mode, OUTSIDE)] = _outside(mode)
     st.session_state[_k(mode, WELCOMED)] = welcomed
     _studio(mode, endpoint, router, demo)
+    _takes(mode)
 
 
-@st.fragment
+@st.fragment(key=FORM_FRAGMENT)
 @frame.outage_safe
 @live.interaction()  # a person's own run: the live reruns of every tab wait for it
 def _studio(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
@@ -755,4 +759,14 @@ def _studio(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
     _question_panel(mode, endpoint.id, fp, state="over_budget", buttons="budget", icon=":material/savings:",
                     confirm=CONFIRM_BUDGET)
     _duplicate_panel(mode, endpoint, fp)
+
+
+@st.fragment(key=TAKES_FRAGMENT)
+@frame.outage_safe
+@live.interaction()
+def _takes(mode: Mode) -> None:
+    """The take in place (its card, the strip, the keys), a fragment of its own after the form's: a change in
+    the form does not draw it again (issue 21: it was two fifths of a form run's time and messages once a
+    take was on show). Generate and the questions' Send buttons rerun both, the form first (`_on_generate`).
+    """
     _outcome(mode)
