@@ -86,3 +86,23 @@ def test_the_form_keeps_its_fragment_when_the_page_above_it_changes(server: str)
         assert session.fragments[session.elements["Prompt"].id] == before
 
     _session_run(server, steps)
+
+
+def test_generate_reruns_the_form_then_the_take_and_a_prompt_leaves_the_take_alone(server: str) -> None:
+    """The take in place is a fragment of its own after the form's: Generate runs both (the form sends, the
+    card shows the job), a prompt changed afterwards runs the form alone and sends nothing of the take."""
+    form, take = (0, 1), (0, 2)  # the main area's second and third blocks
+
+    async def steps(session: Session) -> None:
+        await _act(session, "Close", "trigger_value", True)  # the welcome (a first job would close it)
+        await _act(session, "Prompt", "string_value", "a red kite over a green hill, slow pan")
+        await _act(session, "Generate", "trigger_value", True)
+        # the click's run of the form alone is replaced at once (its callback asks for both): the last run
+        # is the form's and the take's, and the page never ran whole
+        assert len(session.runs[-1]) == 2 and all(session.runs), session.runs
+        assert any(p[:2] == form for p in session.paths) and any(p[:2] == take for p in session.paths)
+        await _act(session, "Prompt", "string_value", "a red kite over a green hill at dusk, slow pan")
+        assert len(session.runs) == 1 and len(session.runs[0]) == 1, session.runs
+        assert session.paths and all(p[:2] == form for p in session.paths), session.paths
+
+    _session_run(server, steps)
