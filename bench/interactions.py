@@ -62,6 +62,7 @@ class Session:
         self.inbox: asyncio.Queue[tuple[float, int, ForwardMsg]] = asyncio.Queue()
         self.runs: list[tuple[str, ...]] = []  # the last interaction's runs: the fragments each ran, () all
         self.paths: list[tuple[int, ...]] = []  # where its elements went ((0, …) main, (1, …) sidebar)
+        self.kinds: list[tuple[tuple[int, ...], str]] = []  # its new elements: (path, type, e.g. "empty")
         self.ws = None
 
     async def open(self) -> None:
@@ -109,7 +110,7 @@ class Session:
     async def settle(self, *, first: bool = False) -> tuple[float, int, int]:
         """(seconds to the last message, messages, bytes); ends once QUIET_S passed after a finished run."""
         start, count, size, last, finished = time.perf_counter(), 0, 0, time.perf_counter(), False
-        self.runs, self.paths = [], []
+        self.runs, self.paths, self.kinds = [], [], []
         while True:
             try:
                 at, n, msg = await asyncio.wait_for(self.inbox.get(), FIRST_RUN_S if first and not finished
@@ -128,6 +129,7 @@ class Session:
                 self.paths.append(tuple(msg.metadata.delta_path))
             if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 element = msg.delta.new_element
+                self.kinds.append((tuple(msg.metadata.delta_path), element.WhichOneof("type") or ""))
                 inner = getattr(element, element.WhichOneof("type") or "empty", None)
                 label = getattr(inner, "label", None)
                 if label and getattr(inner, "id", ""):

@@ -82,7 +82,11 @@ def secrets_data(files: Iterable[Path] | None = None) -> dict[str, Any]:
     wins). A file that cannot be read is skipped. The one reader of the secrets: keys, [connections.studio],
     [media], [team], [budget], [auth]. Read-only: the tables are shared with the cache. Merged again only
     when a file's stamp changed (one stat per file and call)."""
-    paths = tuple(Path(p) for p in (secrets_files() if files is None else files))
+    if files is None:
+        paths = _default_files(os.environ.get(SECRETS_FILE_ENV, "").strip(), os.getcwd(),
+                               os.environ.get("HOME", ""))
+    else:
+        paths = tuple(Path(p) for p in files)
     stamps = tuple(_stamp(p) for p in paths)
     with _parsed_lock:
         found = _merged.get(paths)

@@ -106,3 +106,19 @@ def test_generate_reruns_the_form_then_the_take_and_a_prompt_leaves_the_take_alo
         assert session.paths and all(p[:2] == form for p in session.paths), session.paths
 
     _session_run(server, steps)
+
+
+def test_a_form_run_with_nothing_to_say_makes_no_empty_slots_and_a_problem_still_shows_at_its_field(
+        server: str) -> None:
+    """A field's slot for its messages is made only where the last run had something to show (each empty
+    slot was a message per run); a problem that turns up elsewhere reruns the form once, with the slot."""
+    async def steps(session: Session) -> None:
+        await _act(session, "Prompt", "string_value", "a lighthouse on a cliff at night, waves below")
+        assert not [k for k in session.kinds if k[1] == "empty"], session.kinds
+        await _act(session, "Prompt", "string_value", "")
+        await _act(session, "Generate", "trigger_value", True)  # nothing to send: the problem is shown
+        prompt_column = (0, 1, 0, 0, 0)  # the form's first block: the prompt's column, its slot below it
+        alerts = [p for p, kind in session.kinds if kind == "alert" and p[:5] == prompt_column]
+        assert alerts, session.kinds
+
+    _session_run(server, steps)

@@ -454,3 +454,22 @@ def test_own_key_and_free_jobs_never_count_nor_are_refused(ledger):
     ledger.jobs.add(own, limit=limit)
     ledger.jobs.add(_costly(4, 0.0), limit=limit)
     assert ledger.spend.spend(T0, OWNER) == 1.0
+
+
+def test_get_many_reads_in_the_order_asked_and_the_stamp_moves_on_a_seen_write_or_a_delete(ledger):
+    jobs = [ledger.jobs.add(_job(i)) for i in range(5)]
+    ids = [jobs[3].id, "nosuchjob", jobs[0].id, jobs[4].id]
+    assert [j.id for j in ledger.jobs.get_many(ids)] == [jobs[3].id, jobs[0].id, jobs[4].id]
+    assert ledger.jobs.get_many([]) == []
+    mine = [jobs[0].id, jobs[3].id]
+    stamp = ledger.jobs.stamp(mine)
+    assert stamp[0] == 2 and ledger.jobs.stamp(mine) == stamp  # reading changes nothing
+    ledger.jobs.update(transition(ledger.jobs.get(jobs[1].id), JobState.QUEUED, T0 + 9))  # not one of mine
+    assert ledger.jobs.stamp(mine) == stamp
+    ledger.jobs.update(transition(ledger.jobs.get(jobs[3].id), JobState.QUEUED, T0 + 9))  # a tab would see it
+    moved = ledger.jobs.stamp(mine)
+    assert moved[1] > stamp[1]
+    ledger.jobs.delete(jobs[0].id)
+    assert ledger.jobs.stamp(mine) == (1, moved[1])
+    many = [f"job{i:06d}" for i in range(1200)]  # more ids than one query takes
+    assert ledger.jobs.stamp(many)[0] == 4 and len(ledger.jobs.get_many(many)) == 4

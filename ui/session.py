@@ -518,9 +518,24 @@ def budget_cap() -> float:
         return 0.0
 
 
+SESSION_JOBS_READ_KEY = "studio.session_jobs.read"  # (ids, the ledger's stamp of them, the jobs read)
+
+
 def session_jobs() -> list[Job]:
-    """The jobs this session made that are still in the ledger."""
-    return [j for j in (get_job(i) for i in session_job_ids()) if j is not None]
+    """The jobs this session made that are still in the ledger. Read again only when one of them changed
+    (the ledger's stamp: their count and newest change number, one indexed query): the cost and spend lines
+    ask on every run of the form, and a person who made a hundred takes paid a hundred reads per keystroke."""
+    ids = list(session_job_ids())
+    if not ids:
+        return []
+    store = ledger().jobs
+    stamp = store.stamp(ids)
+    kept = st.session_state.get(SESSION_JOBS_READ_KEY)
+    if kept and kept[0] == ids and kept[1] == stamp:
+        return list(kept[2])
+    jobs_read = store.get_many(ids)
+    st.session_state[SESSION_JOBS_READ_KEY] = (ids, stamp, tuple(jobs_read))
+    return jobs_read
 
 
 def demo_spend(jobs: list) -> float:

@@ -59,6 +59,7 @@ from core.storage.jobs_table import (
 from core.storage.keyset import ends, keyset_clause, order_by
 from core.storage.spend_store import SpendLimit, check_budget
 
+GET_MANY_CHUNK = 500  # ids per query of get_many / stamp (SQLite allows 32,766 parameters)
 PageKey = tuple[Any, ...]  # a row's values of its order's sort terms (jobs_table.ORDER_TERMS)
 
 
@@ -335,6 +336,31 @@ class JobStore(db.Store):
         with self._read() as conn:
             row = conn.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
+
+    def get_many(self, job_ids: list[str]) -> list[Job]:
+        """The jobs of `job_ids` still in the ledger, in the order given (one query per GET_MANY_CHUNK)."""
+        found: dict[str, Job] = {}
+        with self._read() as conn:
+            for i in range(0, len(job_ids), GET_MANY_CHUNK):
+                chunk = job_ids[i:i + GET_MANY_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                for row in conn.execute(f"SELECT data FROM jobs WHERE id IN ({marks})", chunk).fetchall():
+                    job = Job.model_validate_json(row[0])
+                    found[job.id] = job
+        return [found[i] for i in dict.fromkeys(job_ids) if i in found]
+
+    def stamp(self, job_ids: list[str]) -> tuple[int, int]:
+        """(how many of `job_ids` are in the ledger, their newest change number): any write or delete of one
+        of them changes it, so what was read of them can be kept until it does."""
+        count, newest = 0, 0
+        with self._read() as conn:
+            for i in range(0, len(job_ids), GET_MANY_CHUNK):
+                chunk = job_ids[i:i + GET_MANY_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM jobs WHERE id IN ({marks})"
+                n, top = conn.execute(sql, chunk).fetchone()
+                count, newest = count + int(n), max(newest, int(top))
+        return count, newest
 
     def list(self, limit: int = 50, offset: int = 0, filters: JobFilter | None = None,
              order: str = "newest") -> list[Job]:

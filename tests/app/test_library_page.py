@@ -48,7 +48,16 @@ def open_library(at: AppTest, *names: str) -> AppTest:
     return at
 
 
+def open_save(at: AppTest, mode: str) -> AppTest:
+    """Open "Save as preset" (its box and button are drawn only while it is open, as a click opens it)."""
+    if library_view.name_key(mode) not in [t.key for t in at.text_input]:
+        at.session_state[library_view.preset_open_key(mode)] = True
+        at.run()
+    return at
+
+
 def save_preset(at: AppTest, mode: str, name: str) -> AppTest:
+    open_save(at, mode)
     at.text_input(key=f"create.{mode}.__preset_name").input(name)
     at.button(key=f"create.{mode}.__preset_save").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -168,14 +177,19 @@ def test_load_keeps_the_preset_name_so_a_new_version_is_one_click(demo: Path) ->
     open_library(at, "Flower")
     at.button(key="library.Flower.load").click().run()
     assert at.title[0].value == "Text to video"
-    assert at.text_input(key=library_view.name_key("text")).value == "Flower"
     at.switch_page(PAGES["text"]).run()  # AppTest reruns the page it was told last
+    open_save(at, "text")  # another page was shown meanwhile: "Save as preset" opens again
     assert at.text_input(key=library_view.name_key("text")).value == "Flower"
     at.text_area(key=f"{p}.prompt").input("A flower at sunset").run()
     at.button(key="create.text.__preset_save").click().run()  # no retyping
     assert [v.number for v in server.services(demo, start=False).library.versions("Flower")] == [1, 2]
     at.text_input(key=library_view.name_key("text")).input("Sunset flower").run()  # typed: kept
     at.text_area(key=f"{p}.prompt").input("A flower at dusk").run()
+    assert at.text_input(key=library_view.name_key("text")).value == "Sunset flower"
+    at.session_state[library_view.preset_open_key("text")] = False  # closed (a click outside it) …
+    at.run()
+    assert library_view.name_key("text") not in [t.key for t in at.text_input]  # not drawn while closed
+    open_save(at, "text")  # … and opened again: the name typed is still there
     assert at.text_input(key=library_view.name_key("text")).value == "Sunset flower"
 
 

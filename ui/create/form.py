@@ -113,11 +113,12 @@ class FormResult:
 
 # --- drawing -----------------------------------------------------------------------------------
 
-def _has_value(key: str) -> bool:
-    """Anything filled in under a field's key (a value, an uploaded image, a list item's value)?"""
+def _has_value(key: str, names: set[str]) -> bool:
+    """Anything filled in under a field's key (a value, an uploaded image, a list item's value)? `names`:
+    the state's keys (w.state_names)."""
     skip = (w.COUNT, w.INLINE_NAME, w.UPLOAD_ID, w.PROBLEM, w.REJECTED)
     return any(not w.is_upload_key(k) and not k.endswith(skip) and bool(w.current(k))
-               for k in w.keys_under(key))
+               for k in w.keys_under(key, names))
 
 
 @dataclass
@@ -125,7 +126,9 @@ class _Ctx:
     prefix: str
     mode: str | None
     uploader: w.Uploader | None
-    slots: dict[str, Any] = field(default_factory=dict)  # path → st.empty()
+    slots: dict[str, Any] = field(default_factory=dict)  # path → st.empty() (fields: only those `wanted`)
+    wanted: set[str] = field(default_factory=set)  # the fields that had something to show at the last run
+    places: set[str] = field(default_factory=set)  # every field on show (where a message could go)
     labels: dict[str, str] = field(default_factory=dict)  # path → the label drawn for it
     local: dict[str, list[str]] = field(default_factory=dict)  # problems found while drawing
     after: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)  # run once body is known
@@ -453,8 +456,13 @@ def _remaining_seconds(shot_path: str, index: int, ctx: _Ctx) -> int:
 
 
 def _slot(path: str, ctx: _Ctx, label: str) -> None:
-    ctx.slots[path] = st.empty()
+    """The place under a field for its problems and cautions: an st.empty() only where the last run of the
+    form had something to show (each empty slot is a message per run: 6 to 9 per form run). A message
+    that turns up where no slot was made reruns the form once, with it (`_place_errors`)."""
+    ctx.places.add(path)
     ctx.labels[path] = label
+    if path in ctx.wanted:
+        ctx.slots[path] = st.empty()
 
 
 def _draw_field(spec: FieldSpec, ctx: _Ctx) -> Any:
@@ -489,7 +497,8 @@ def render_form(
 
     `below_prompt(body)`, when given, draws under the prompt (after the shots when they carry the script)
     once the whole body is read (the page's "Improve the wording")."""
-    ctx = _Ctx(prefix=key_prefix, mode=str(mode) if mode is not None else None, uploader=uploader)
+    ctx = _Ctx(prefix=key_prefix, mode=str(mode) if mode is not None else None, uploader=uploader,
+               wanted=slots_wanted(key_prefix))
     specs = page_order([s for s in field_specs(endpoint.schema) if offered(s, ctx.mode)], ctx.mode)
     values: dict[str, Any] = {}
 
@@ -503,6 +512,7 @@ def render_form(
         return raw
 
     fields: dict[str, Any] = {}
+    names: set[str] | None = None  # the state's keys, read once (for the groups' "holding something")
     for group in (MAIN, OPTIONAL, ADVANCED):
         group_specs = [s for s in specs if section(s, ctx.mode) == group]
         if not group_specs:
@@ -511,7 +521,8 @@ def render_form(
         if group == MAIN:
             box = st.container()
         else:
-            filled = any(_has_value(ctx.key(s.name)) for s in group_specs)
+            names = w.state_names() if names is None else names
+            filled = any(_has_value(ctx.key(s.name), names) for s in group_specs)
             title = (f"{OPTIONAL_TITLE}: {', '.join(s.label for s in group_specs)}" if group == OPTIONAL
                      else "Advanced")
             box, drawn = _group_box(group, title, ":material/add_circle:" if group == OPTIONAL
@@ -608,7 +619,7 @@ def _bind_references(endpoint: Endpoint, body: dict[str, Any], ctx: _Ctx) -> Non
     from ui.create import binding
 
     for where, message in binding.blocking_problems(endpoint, body):
-        path = where if slot_for(where, set(ctx.slots)) else GENERAL
+        path = where if slot_for(where, ctx.places) else GENERAL
         if message not in ctx.local.get(path, []):
             ctx.local[path] = [*ctx.local.get(path, []), message]
     for help_slot, shown_prompt in ((HELP, True), (HELP + SHOTS_ONLY, False)):
@@ -636,11 +647,11 @@ def _place_errors(errors: dict[str, list[str]], ctx: _Ctx, show_errors: bool,
     """
     warn_by_slot: dict[str, list[str]] = {}
     for path, msgs in (cautions or {}).items():
-        slot = slot_for(path, set(ctx.slots))
+        slot = slot_for(path, ctx.places)
         warn_by_slot.setdefault(slot, []).extend(m for m in msgs if m not in warn_by_slot[slot])
     by_slot: dict[str, list[str]] = {}
     for path, msgs in errors.items():
-        slot = slot_for(path, set(ctx.slots))
+        slot = slot_for(path, ctx.places)
         local = path in ctx.local
         if not show_errors and not local:
             continue
@@ -648,15 +659,44 @@ def _place_errors(errors: dict[str, list[str]], ctx: _Ctx, show_errors: bool,
         for m in shown_msgs:
             if m not in by_slot.setdefault(slot, []):
                 by_slot[slot].append(m)
-    for slot in [*by_slot, *(s for s in warn_by_slot if s not in by_slot)]:
-        if slot == GENERAL:
+    showing = [s for s in [*by_slot, *(s for s in warn_by_slot if s not in by_slot)] if s != GENERAL]
+    missing = _remember_slots(ctx, set(showing))
+    unplaced, unplaced_cautions = list(by_slot.get(GENERAL, [])), list(warn_by_slot.get(GENERAL, []))
+    for slot in showing:
+        if slot in missing:  # asked again once already: above Generate rather than nowhere
+            unplaced.extend(m for m in by_slot.get(slot, []) if m not in unplaced)
+            unplaced_cautions.extend(m for m in warn_by_slot.get(slot, []) if m not in unplaced_cautions)
             continue
         with ctx.slots[slot].container():
             for m in by_slot.get(slot, []):
                 st.error(escape_markdown(m), icon=":material/error:")
             for m in warn_by_slot.get(slot, []):
                 draw_caution(m, (whys or {}).get(m))
-    return by_slot.get(GENERAL, []), warn_by_slot.get(GENERAL, [])
+    return unplaced, unplaced_cautions
+
+
+SLOTS, SLOTS_RERUN = ".__slots", ".__slots_rerun"  # under the form's prefix: the slots wanted, a rerun asked
+
+
+def slots_wanted(prefix: str) -> set[str]:
+    """The fields that had something to show at the form's last run (their slots are made this run)."""
+    return set(st.session_state.get(prefix + SLOTS) or ())
+
+
+def _remember_slots(ctx: _Ctx, showing: set[str]) -> set[str]:
+    """Keep which fields show something, for the next run's slots. A message at a field with no slot this
+    run reruns the form at once (the fragment, or the page when the form runs with it), once: the run after
+    makes the slot. Returns the fields still without a slot (the rerun was asked already: shown above
+    Generate this time)."""
+    st.session_state[ctx.prefix + SLOTS] = tuple(sorted(showing))
+    missing = showing - set(ctx.slots)
+    asked = st.session_state.pop(ctx.prefix + SLOTS_RERUN, False)
+    if missing and not asked:
+        from ui import frame
+
+        st.session_state[ctx.prefix + SLOTS_RERUN] = True
+        st.rerun(scope="fragment" if frame.fragment_run() else "app")
+    return missing
 
 
 def draw_caution(message: str, why: str | None) -> None:

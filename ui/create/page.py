@@ -342,23 +342,28 @@ def _estimate_usd(endpoint: Endpoint, body: dict[str, Any]) -> float | None:
         return None
 
 
-def _estimate(endpoint: Endpoint, result: form.FormResult, demo: bool) -> None:
+def _estimate(endpoint: Endpoint, result: form.FormResult, demo: bool) -> float | None:
+    """The cost in bold, then in one small-print block its notes, this session's spend and the daily budget
+    (one element, not one per line: each element is a message the browser redraws on every form run).
+    Returns the total for the Generate bar (estimated once per run)."""
     try:
         estimate = session.estimate(endpoint, result.body)
     except Exception:  # an incomplete form has no price yet; never break the page over an estimate
-        st.caption("The cost estimate appears once the form is complete.")
         estimate = None
+    small: list[str] = []
     if estimate is not None:
         st.markdown("**" + escape_markdown(cost_line(estimate, demo=demo)) + "**")
-        for note in getattr(estimate, "assumptions", None) or []:
-            st.caption(escape_markdown(str(note)))
+        small.extend(str(note) for note in getattr(estimate, "assumptions", None) or [])
+    else:
+        small.append("The cost estimate appears once the form is complete.")
     jobs = session.session_jobs()
-    line = spend_line(pricing.session_spend(jobs), demo=demo, would_be=session.demo_spend(jobs),
-                      cap=session.budget_cap())
-    st.caption(escape_markdown(line))
+    small.append(spend_line(pricing.session_spend(jobs), demo=demo, would_be=session.demo_spend(jobs),
+                            cap=session.budget_cap()))
     daily = daily_budget_line(demo)
     if daily:
-        st.caption(escape_markdown(daily))
+        small.append(daily)
+    st.caption("  \n".join(escape_markdown(line) for line in small))
+    return getattr(estimate, "total_usd", None)
 
 
 def daily_budget_line(demo: bool) -> str | None:
@@ -731,7 +736,7 @@ def _studio(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
         binding.draw_router_switch(endpoint, str(mode), result.body)
         library_view.save_panel(mode, endpoint, result.body)
         _start_over_button(mode)
-    _estimate(endpoint, result, demo)
+    total_usd = _estimate(endpoint, result, demo)
     _request_preview(endpoint, result.body)
     if show:
         form.show_unplaced(result)
@@ -742,7 +747,7 @@ def _studio(mode: Mode, endpoint: Endpoint, router: str, demo: bool) -> None:
     if requested is not None and not pending_request(requested, time.time()):
         _drop_request(mode)  # clicked long ago on a page left before it was handled: never sent late
         requested = None
-    with take.action_bar(mode, take.bar_cost(_estimate_usd(endpoint, result.body), demo=demo)), \
+    with take.action_bar(mode, take.bar_cost(total_usd, demo=demo)), \
             st.container(horizontal=True):  # kept in view while the form scrolls
         st.button(
             "Generate", key=_k(mode, "generate"), type="primary", icon=":material/movie:",

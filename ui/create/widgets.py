@@ -88,9 +88,15 @@ def drop(key: str) -> None:
     shadow().pop(key, None)
 
 
-def keys_under(prefix: str) -> set[str]:
-    """Every state or shadow key at or under a dotted prefix."""
-    names = {k for k in st.session_state if isinstance(k, str)} | set(shadow())
+def state_names() -> set[str]:
+    """Every state or shadow key: read once by a caller that asks about many prefixes (listing Streamlit's
+    session state builds every value in it, widgets' included)."""
+    return {k for k in st.session_state if isinstance(k, str)} | set(shadow())
+
+
+def keys_under(prefix: str, names: set[str] | None = None) -> set[str]:
+    """Every state or shadow key at or under a dotted prefix (among `names`, from state_names)."""
+    names = state_names() if names is None else names
     return {k for k in names if k == prefix or k.startswith(prefix + ".")}
 
 

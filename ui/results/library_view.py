@@ -106,6 +106,15 @@ def _named_for_key(mode: Mode | str) -> str:
     return name_key(mode) + ".__for"  # the active preset the box was last filled from
 
 
+def _kept_name_key(mode: Mode | str) -> str:
+    return name_key(mode) + ".__kept"  # what the box held (plain state: kept while the popover is closed)
+
+
+def preset_open_key(mode: Mode | str) -> str:
+    """"Save as preset" is open (its box and button are drawn only then)."""
+    return f"create.{mode}.__preset_open"
+
+
 PENDING_ACTIVE_KEY = "library.pending_active"  # {mode: (body hash, active or None)}: made so once loaded
 
 
@@ -143,13 +152,23 @@ def not_loaded(mode: Mode | str) -> None:
 
 def _fill_name(mode: Mode | str, current: tuple[str, int, str] | None) -> None:
     """Before the box is drawn: show the active preset's name when it changed (Load, Save) or the box
-    has no value yet. A name typed since is kept until another preset becomes active."""
-    if not current:
-        return
-    key = name_key(mode)
-    if st.session_state.get(_named_for_key(mode)) != current or key not in st.session_state:
-        st.session_state[key] = current[0]
+    has no value yet. A name typed since is kept until another preset becomes active, the popover closed
+    meanwhile too (the box's own state goes with it: `_keep_name` keeps a copy)."""
+    key, kept = name_key(mode), _kept_name_key(mode)
+    if current and st.session_state.get(_named_for_key(mode)) != current:
+        st.session_state[key] = st.session_state[kept] = current[0]
         st.session_state[_named_for_key(mode)] = current
+        return
+    if key not in st.session_state:
+        name = st.session_state.get(kept)
+        if name is None and current:
+            name = current[0]
+        if name is not None:
+            st.session_state[key] = name
+
+
+def _keep_name(mode: Mode | str) -> None:
+    st.session_state[_kept_name_key(mode)] = st.session_state.get(name_key(mode), "")
 
 
 def on_save(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name_key: str) -> None:
@@ -178,13 +197,16 @@ def on_save(mode: Mode | str, endpoint_id: str, body: dict[str, Any], name_key: 
 def save_panel(mode: Mode | str, endpoint: Endpoint, body: dict[str, Any]) -> None:
     _show_flash()
     current = active(mode)
-    with st.popover("Save as preset", icon=":material/bookmark_add:"):
-        key = name_key(mode)
-        _fill_name(mode, current)
-        st.text_input("Preset name", key=key, placeholder="e.g. Harbour at dawn",
-                      help="Saving under a name that exists makes a new version of it.")
-        st.button("Save", key=f"create.{mode}.__preset_save", icon=":material/save:", type="primary",
-                  on_click=on_save, args=(mode, endpoint.id, body, key))
+    box = st.popover("Save as preset", icon=":material/bookmark_add:", key=preset_open_key(mode),
+                     on_change="rerun")
+    if box.open:  # drawn only while open: closed, it costs a form run nothing (issue 21)
+        with box:
+            key = name_key(mode)
+            _fill_name(mode, current)
+            st.text_input("Preset name", key=key, placeholder="e.g. Harbour at dawn", on_change=_keep_name,
+                          args=(mode,), help="Saving under a name that exists makes a new version of it.")
+            st.button("Save", key=f"create.{mode}.__preset_save", icon=":material/save:", type="primary",
+                      on_click=on_save, args=(mode, endpoint.id, body, key))
     if current and current[2] == endpoint.id:
         st.caption(f"Takes go to preset “{current[0]}” v{current[1]}")
 
