@@ -188,6 +188,7 @@ ENGINE_DEMO_CHECK_MARGIN_S = 0.5  # a demo job on our own emulator is first chec
 ENGINE_WORKERS = 8  # jobs worked on at once by one engine (polls and downloads)
 ENGINE_STOP_TIMEOUT_S = 5.0
 SERVER_START_JOIN_S = 30.0  # a stopping server waits this long for its start thread (core/server.py)
+SERVER_GIL_SWITCH_S = 0.001  # the server's thread switch interval (Python: 0.005; core/server.py lifespan)
 ENGINE_WRITE_RETRY_S = 0.25  # a send's answer the database did not take is written again after this…
 ENGINE_WRITE_RETRY_CAP_S = 5.0  # … doubling up to this, until the database answers (never sent again)
 ENGINE_TAKEOVER_MARGIN_S = 1.0  # a download taken from a live engine waits the cap + this for its video

@@ -24,6 +24,7 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -357,6 +358,7 @@ def lifespan_with(warm: Callable[[], object] | None = None) -> Callable[[Any], A
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        sys.setswitchinterval(float(os.environ.get("STUDIO_GIL_SWITCH_S") or config.SERVER_GIL_SWITCH_S))
         starter = start_in_background(warm, freeze=True)
         try:
             yield

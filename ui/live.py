@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -191,12 +192,15 @@ def _noop() -> None:
 
 def live_trigger(key: str, *, watch: list[str] = (), new_jobs: bool = False, active: int | None = None,
                  finished: bool = False, min_gap_s: float | None = None,
-                 ask_every_s: float | None = None, tick_every_s: float | None = None) -> None:
+                 ask_every_s: float | None = None, tick_every_s: float | None = None,
+                 on_change: Callable[[], None] | None = None) -> None:
     """Mount the asker for the fragment this is called in (call it once per run of that fragment).
     `ask_every_s`: while this one is mounted, the tab asks that often (quicker than config.LIVE_ASK_EVERY_S;
     the Create page's take card, for its player within a second of the video).
     `tick_every_s`: the fragment also reruns that often while the server has active jobs (a clock of
-    elapsed times); never while nothing runs, so an idle tab runs no script."""
+    elapsed times); never while nothing runs, so an idle tab runs no script.
+    `on_change`: called back when the tab is told of a change, before the fragment's run (a callback may ask
+    Streamlit for another fragment's run instead: the take card, for its end)."""
     from core import config
 
     feed = session.change_feed()
@@ -215,4 +219,4 @@ def live_trigger(key: str, *, watch: list[str] = (), new_jobs: bool = False, act
         "ask_ms": int(ask_every_s * 1000) if ask_every_s else 0,
         "tick_ms": int(tick_every_s * 1000) if tick_every_s else 0,
     }
-    _component()(key=key, data=data, height=0, on_changed_change=_noop)
+    _component()(key=key, data=data, height=0, on_changed_change=on_change or _noop)

@@ -46,7 +46,7 @@ REQUEST_TTL_S = config.GENERATE_REQUEST_TTL_S  # a click not handled by then is 
 JOBS_PAGE = "app_pages/jobs.py"
 FAILED_STATES = ("failed",)
 UNKNOWN_STATES = ("submission_unknown",)
-FORM_FRAGMENT, TAKES_FRAGMENT = "create-form", "create-takes"  # the page's two fragments, by key
+FORM_FRAGMENT, TAKES_FRAGMENT = "create-form", take.TAKES_FRAGMENT  # the page's two fragments, by key
 
 
 # --- keys --------------------------------------------------------------------------------------

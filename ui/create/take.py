@@ -14,9 +14,11 @@ The card is a live fragment (ui/live.py, the change feed): it reruns when its jo
 every TAKE_ASK_EVERY_S while the job is live, instead of the usual LIVE_ASK_EVERY_S), and by itself every
 TAKE_TICK_EVERY_S for its clock: state, elapsed time, the router's progress when it gives one, else the
 time left from the endpoint's finished jobs (core/jobs/eta.py, "about", and how many jobs it rests on).
-On the run that sees the video saved it draws the player at once, then the whole page runs once more (the
-strip, no more ticking); while it shows a job being made it tells the frame (`frame.page_shows_end_of`),
-so the sidebar makes no whole-page run of its own for that job's end: one page run per finished take. The
+When the change feed names the job and it has ended (the video saved), the trigger's callback reruns the
+page's take fragment (`TAKES_FRAGMENT`: the card with the player and no more ticking, the strip with the new
+take), not the page; a clock tick that sees the end first runs the page once. While it shows a job being
+made it tells the frame (`frame.page_shows_end_of`), so the sidebar makes no whole-page run of its own for
+that job's end. The
 card is then the results' player (ui/results/jobs_view.py) with Download, Keep in Library, Iterate (the
 take's request back into the form) and Compare variants. The strip shows the page's recent takes (first-
 frame thumbnails, newest first); clicking one shows its card. Prompts and router words are shown as text
@@ -305,23 +307,37 @@ def _take_in_place(mode: Mode, last_job: Any) -> None:
         now_job = session.get_job(job_id)  # one indexed read, on a change of this job or a tick
         if live:  # reruns as soon as the change feed names this job (the tab asks quickly meanwhile)
             ui_live.live_trigger(f"live.take.{mode}", watch=[job_id], min_gap_s=0.0,
-                                 ask_every_s=config.TAKE_ASK_EVERY_S)
-            frame.page_shows_end_of(job_id)  # this card reruns the page when the job ends, not the sidebar
+                                 ask_every_s=config.TAKE_ASK_EVERY_S,
+                                 on_change=functools.partial(_on_take_change, mode, job_id))
+            frame.page_shows_end_of(job_id)  # the page shows its end itself: the sidebar runs no page
         if now_job is None:
             st.info("This take is no longer in the history.", icon=":material/search_off:")
             return
         draw_card(mode, now_job, just_sent=just_sent)  # the player at once, from this tick
         if live and not is_live(now_job, time.time()) and st.session_state.get(_k(mode, "settled")) != job_id:
-            st.rerun(scope="app")  # the video is saved (or the job ended): the page stops ticking, the strip
-            # gets the new take. Once: a run of this fragment queued before that whole run (a later change
-            # of the job) finds it drawn ("settled") and asks for no other; it asks again only if that
-            # whole run was cut short before it drew the take's end
+            st.rerun(scope="app")  # the job ended and this card's clock saw it before the change feed's word
+            # (whose callback reruns the take alone, `_on_take_change`): the page runs, the strip gets the
+            # new take, the clock stops. Once: a later run finds it drawn ("settled") and asks for no other
 
     with st.container(key=card_key(mode)), st.container(key=f"{card_key(mode)}-{job_id}"):
         _card()  # a container per job: a new take never shows in the last one's elements
     strip(mode, takes, shown=job_id)
     if not live:
         st.session_state[_k(mode, "settled")] = job_id  # this whole run drew the take's end, strip and all
+
+
+TAKES_FRAGMENT = "create-takes"  # the Create page's fragment holding the take (ui/create/page.py `_takes`)
+
+
+def _on_take_change(mode: Mode, job_id: str) -> None:
+    """The change feed named the job on the card (its callback, before the card's own run): when the job has
+    ended, the whole take runs instead (the card with no clock, the strip with the new take), not the page
+    (a whole-page run, sidebar and form, once per take: it held up what the person did meanwhile)."""
+    if st.session_state.get(_k(mode, "settled")) == job_id:
+        return
+    job = session.get_job(job_id)
+    if job is not None and not is_live(job, time.time()):
+        st.rerun([TAKES_FRAGMENT])
 
 
 def draw_card(mode: Mode, job: Job, *, just_sent: bool) -> None:
