@@ -51,6 +51,17 @@ def test_the_server_module_and_every_view_import_no_heavy_library(tmp_path):
     assert _heavy_after(code, tmp_path) == []
 
 
+def test_the_server_spares_the_first_run_streamlits_direct_execution_check(tmp_path):
+    """Streamlit's check "is this run outside `streamlit run`?" (inspect.stack() over every loaded module,
+    ~0.1 s of the first page's run) is answered by the server module: it is the server of `streamlit run`.
+    The flag it sets is Streamlit's own: this fails when an upgrade renames it."""
+    code = ("import streamlit.delta_generator as dg\n"
+            "assert dg._use_warning_has_been_displayed is False\n"
+            "import streamlit_app\n"
+            "assert dg._use_warning_has_been_displayed is True\n")
+    assert _heavy_after(code, tmp_path) == []
+
+
 def test_the_first_script_run_imports_no_heavy_library(tmp_path):
     """The default page drawn once, as a browser's first visit: numpy comes with Streamlit's favicon
     (allowed), the rest must not (a list in a component's data made Streamlit import pandas to ask whether
