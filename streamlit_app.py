@@ -28,6 +28,15 @@ if __name__ != "__main__":  # imported by the server process, once: the ASGI app
         for name in FIRST_PAGE_MODULES:
             importlib.import_module(name)
 
+    # Streamlit asks once per process, at the first element a script run draws, whether it runs outside
+    # `streamlit run` (delta_generator._maybe_print_use_warning → env_util.is_repl → inspect.stack(), which
+    # resolves the path of every loaded module): ~0.1 s of the first page's run with the app's modules
+    # loaded (measured with cProfile). This module is the server of `streamlit run`: the answer is known.
+    # tests/test_fast_start.py checks that the flag still exists in the installed Streamlit.
+    import streamlit.delta_generator as _delta_generator
+
+    _delta_generator._use_warning_has_been_displayed = True
+
     routes = server.routes(st.get_option("server.baseUrlPath"))  # st.App mounts ours at the root
     app = st.App("streamlit_app.py", routes=routes, lifespan=server.lifespan_with(_warm),
                  middleware=server.middleware())

@@ -12,7 +12,12 @@ server to:
             the root URL at "ready" shows the page's "Prompt" box and the app's script state is no longer
             running: the first complete script run, painted
 The browser is warm (launched before the clock starts); each round is a new server process, a new data
-directory and a new browser context (no cached frontend files). The figures are medians over the rounds and
+directory and a new browser context (no cached frontend files). Each checkout is measured from a copy of
+its files in the bench's temporary folder (nothing is written into the checkout) with its bytecode compiled
+first (`python -m compileall core ui`), as an install has it: scripts/start.sh and the Docker image compile
+it, and where PYTHONDONTWRITEBYTECODE is set (this machine, the image) Python would otherwise compile the
+project's ~150 modules from source at every start (0.3-0.4 s of the server's CPU). `--source-only`
+measures the copies without bytecode. The figures are medians over the rounds and
 the ratio is app / trivial (target ≤ 1.5). `--before` measures another checkout (e.g. a `git worktree` of an
 older commit) in the same rounds.
 
@@ -73,6 +78,27 @@ def _env(data_dir: Path, cwd: Path) -> dict[str, str]:
     env.pop(config.EMULATOR_URL_ENV, None)
     env.pop(config.DATABASE_URL_ENV, None)
     return env
+
+
+def copy_checkout(checkout: Path, target: Path, *, compiled: bool) -> Path:
+    """The checkout's files (tracked and untracked, not ignored: no .venv, no bytecode) copied to `target`,
+    then `core` and `ui` compiled to bytecode unless `compiled` is false. Returns `target`."""
+    try:
+        listed = subprocess.run(["git", "-C", str(checkout), "ls-files", "-z", "--cached", "--others",
+                                 "--exclude-standard"], capture_output=True, check=True).stdout
+        names = [n for n in listed.decode().split("\0") if n]
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: everything but the usual clutter
+        skip = {".git", ".venv", "__pycache__"}
+        names = [str(p.relative_to(checkout)) for p in checkout.rglob("*")
+                 if p.is_file() and not skip & set(p.relative_to(checkout).parts)]
+    for name in names:
+        if (checkout / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(checkout / name, target / name)
+    if compiled:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "core", "ui"], cwd=target, check=True,
+                       stdout=subprocess.DEVNULL)
+    return target
 
 
 def one_start(browser, script: Path, cwd: Path, work: Path) -> tuple[float, float]:
@@ -148,14 +174,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--before", type=Path, help="another checkout of the app, measured the same way")
+    parser.add_argument("--source-only", action="store_true",
+                        help="no bytecode for the checkouts' copies (Python compiles them at every start)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="studio-cold-"))
     trivial = work / "trivial_app.py"
     trivial.write_text(TRIVIAL_APP, encoding="utf-8")
     apps = [("trivial", trivial, ROOT)]
-    if args.before:
-        apps.append(("before", args.before.resolve() / "streamlit_app.py", args.before.resolve()))
-    apps.append(("after", ROOT / "streamlit_app.py", ROOT))
+    checkouts = [("before", args.before.resolve())] if args.before else []
+    for name, checkout in [*checkouts, ("after", ROOT)]:
+        copy = copy_checkout(checkout, work / name, compiled=not args.source_only)
+        apps.append((name, copy / "streamlit_app.py", copy))
+    if args.source_only:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # the servers inherit it: no bytecode written meanwhile
+    print("bytecode:", "none (--source-only)" if args.source_only else "compiled in each checkout's copy")
     figures: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in apps}
     print_import_times(apps)
     try:

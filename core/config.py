@@ -175,6 +175,7 @@ WEBHOOK_SECRET_ENV_VARS = {MULEROUTER: "STUDIO_MULEROUTER_WEBHOOK_SECRET"}  # th
 CALLBACK_TOKEN_BYTES = 18  # random bytes in a job's callback token
 CALLBACK_SIGNATURE_TOLERANCE_S = 300.0  # a signed delivery older (or newer) than this is refused (replay)
 CALLBACK_MAX_BYTES = 256 * 1024  # a callback body larger than this is refused unread
+CALLBACK_ROUTE_PREFIX = "/api/callbacks"  # the routers post to <public>{this}/<router>[/<job token>]
 CALLBACK_SEEN_MAX = 10_000  # callbacks remembered for de-duplication
 CALLBACK_LIVE_S = 1800.0  # callbacks seen for a router within this long: its polling slows down …
 CALLBACK_POLL_FACTOR = 4.0  # … to the schedule's delay × this,

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -39,19 +38,22 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from core import config, secrets_file
-from core.engine import callbacks
-from core.jobs import access as acc
-from core.models import RouterAccess
-from core.net import http as core_http
-from core.storage import change_feed, drafts, library, media_route
-from core.storage.change_feed import ChangeFeed
-from core.storage.ledger import Ledger
-from core.storage.media_store import MediaStore, open_media_store
+from core.storage import change_route, drafts, media_route
 from core.team import identity
 
-if TYPE_CHECKING:  # the emulator (uvicorn, its app) and the engine are imported when the services are built,
-    from core.emulator import EmulatorHandle  # in the background, not with the server module (issue 21)
+if TYPE_CHECKING:  # imported where used, not with the server module (issue 21 fast start): the job records,
+    # the catalog and Pydantic come with the ledger and the engine, built in the start thread while the
+    # browser loads the page; the emulator (uvicorn, its app) likewise
+    import httpx
+
+    from core.emulator import EmulatorHandle
     from core.engine import loop as engine
+    from core.jobs import access as acc
+    from core.models import RouterAccess
+    from core.storage import library
+    from core.storage.change_feed import ChangeFeed
+    from core.storage.ledger import Ledger
+    from core.storage.media_store import MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class Services:
 
 
 def demo_access(emulator_url: str, router: str = config.MULEROUTER) -> RouterAccess:
+    from core.models import RouterAccess
+
     return RouterAccess(router=router, base_url=emulator_url, key=config.DEMO_KEY, demo=True)
 
 
@@ -101,6 +105,8 @@ def emulator_url() -> str:
 
 def operator_accesses() -> dict[str, RouterAccess]:
     """The operator's keys (environment, then secrets.toml), each with the operator's base URL."""
+    from core.jobs import access as acc
+
     values = secrets_file.read_secrets(secrets_file.secrets_files())
     found = {r: acc.operator_access(r, values) for r in config.ROUTERS}
     return {r: a for r, a in found.items() if a is not None}
@@ -108,6 +114,11 @@ def operator_accesses() -> dict[str, RouterAccess]:
 
 def _build(data_dir: Path, database_url: str | None = None) -> Services:
     from core.engine import loop as engine
+    from core.jobs import access as acc
+    from core.net import http as core_http
+    from core.storage import library
+    from core.storage.change_feed import ChangeFeed
+    from core.storage.ledger import Ledger
 
     ledger = Ledger(data_dir, url=database_url)
     media = media_store_for(data_dir)
@@ -179,6 +190,8 @@ _media_stores_lock = threading.Lock()
 def media_store_for(data_dir: Path) -> MediaStore:
     """The media store of a data directory (the local folder, or the bucket of config.media_url()), made
     once per process: the engine, the pages and the media route share it (and its boto3 client)."""
+    from core.storage.media_store import open_media_store
+
     url = config.media_url()
     found_key = (Path(data_dir).resolve(), url)
     with _media_stores_lock:
@@ -197,7 +210,7 @@ def routes(base_url_path: str = "") -> list[BaseRoute]:
     """Our routes beside Streamlit's (Streamlit reserves /media/, so ours live under /api/).
     `base_url_path`: Streamlit's `server.baseUrlPath` (st.App mounts user routes at the root)."""
     return [*media_route.media_routes(media_cache, base_url_path=base_url_path),
-            *change_feed.change_routes(lambda: services().feed, base_url_path=base_url_path),
+            *change_route.change_routes(lambda: services().feed, base_url_path=base_url_path),
             *callback_routes(lambda: services().engine.inbox, base_url_path=base_url_path)]
 
 
@@ -207,9 +220,11 @@ def callback_routes(inbox_for: Any, *, base_url_path: str = "") -> list[BaseRout
     registered in its console. The answer comes at once (one read and one write of the ledger); the body is
     refused unread past CALLBACK_MAX_BYTES. `inbox_for()` gives the engine's Inbox (per request)."""
     base = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
-    prefix = f"{base}{callbacks.ROUTE_PREFIX}"
+    prefix = f"{base}{config.CALLBACK_ROUTE_PREFIX}"
 
     async def receive(request: Request) -> Response:
+        from core.engine import callbacks
+
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > config.CALLBACK_MAX_BYTES:
             return PlainTextResponse(callbacks.TOO_BIG.text, status_code=callbacks.TOO_BIG.status)

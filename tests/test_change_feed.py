@@ -17,7 +17,7 @@ import pytest
 
 from core import config
 from core.jobs.record import JobState, new_job, transition
-from core.storage import change_feed
+from core.storage import change_feed, change_route
 from core.storage.change_feed import Change, ChangeFeed, answer, job_token, summarize
 from core.storage.jobs_table import seen_change
 from core.storage.ledger import Ledger
@@ -190,7 +190,7 @@ def test_answers_wait_for_a_persons_own_run_and_never_longer_than_the_hold(ledge
     monkeypatch.setattr(config, "LIVE_HOLD_MOST_S", 3.0)
     feed = ChangeFeed(ledger)
     feed.read_once()
-    srv, thread, base = _serve(Starlette(routes=change_feed.change_routes(lambda: feed)))
+    srv, thread, base = _serve(Starlette(routes=change_route.change_routes(lambda: feed)))
     try:
         assert httpx.get(f"{base}{config.CHANGES_ROUTE}?after=0", timeout=5).status_code == 200
         ended = threading.Event()

@@ -213,6 +213,17 @@ def test_dockerfile_is_python_311_slim_non_root_with_health_check():
     assert "pip install \".[auth]\"" in " ".join(instruction("RUN"))
 
 
+def test_dockerfile_compiles_the_apps_bytecode_in_the_image():
+    """The server runs with PYTHONDONTWRITEBYTECODE and cannot write to /app: without bytecode made in the
+    image, Python compiled the app's modules from source at every start (issue 21, fast start)."""
+    steps = dockerfile_instructions()
+    copied = [i for i, (word, args) in enumerate(steps)
+              if word == "COPY" and args.split()[0] in ("core", "ui")]
+    compiled = [i for i, (word, args) in enumerate(steps) if word == "RUN" and "compileall" in args
+                and " core ui" in args]
+    assert len(copied) == 2 and compiled and min(compiled) > max(copied)
+
+
 def test_dockerfile_cmd_is_streamlit_run_headless_on_all_interfaces():
     (cmd,) = instruction("CMD")
     argv = exec_form(cmd)

@@ -27,14 +27,14 @@ def _view_modules() -> list[str]:
                   for p in (ROOT / "ui").rglob("*.py"))
 
 
-def _heavy_after(code: str, tmp_path: Path) -> list[str]:
-    """The heavy modules (and numpy) in sys.modules after `code` ran in a fresh interpreter (demo mode, an
-    empty data directory)."""
+def _heavy_after(code: str, tmp_path: Path, watched: tuple[str, ...] = (*HEAVY, "numpy")) -> list[str]:
+    """The heavy modules (and numpy; or `watched`) in sys.modules after `code` ran in a fresh interpreter
+    (demo mode, an empty data directory)."""
     env = {k: v for k, v in os.environ.items() if k not in config.KEY_ENV_VARS.values()}
     env.update({config.DATA_DIR_ENV: str(tmp_path), config.SECRETS_FILE_ENV: str(tmp_path / "none.toml"),
                 "PYTHONPATH": str(ROOT)})
     env.pop(config.DATABASE_URL_ENV, None)
-    probe = f"{code}\nimport json, sys\nprint('HEAVY=' + json.dumps([m for m in {(*HEAVY, 'numpy')!r} " \
+    probe = f"{code}\nimport json, sys\nprint('HEAVY=' + json.dumps([m for m in {watched!r} " \
             "if m in sys.modules]))\n"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=SUBPROCESS_TIMEOUT_S)
@@ -48,6 +48,25 @@ def test_the_server_module_and_every_view_import_no_heavy_library(tmp_path):
     assert "ui.create.page" in modules and "ui.results.jobs_view" in modules
     code = ("import importlib\nimport streamlit_app\n"
             f"for name in {modules!r}:\n    importlib.import_module(name)\n")
+    assert _heavy_after(code, tmp_path) == []
+
+
+def test_the_server_answers_before_the_records_the_catalog_and_pydantic_load(tmp_path):
+    """What the server imports before /_stcore/health answers: its routes and middleware, not the job records,
+    the catalog, Pydantic or httpx (0.29 → 0.04 s on top of Streamlit); the start thread loads them."""
+    late = ("pydantic", "httpx", "core.jobs.record", "core.authoring.catalog", "core.storage.ledger",
+            "core.engine.callbacks", "core.models")
+    assert _heavy_after("import streamlit_app", tmp_path, late) == []
+
+
+def test_the_server_spares_the_first_run_streamlits_direct_execution_check(tmp_path):
+    """Streamlit's check "is this run outside `streamlit run`?" (inspect.stack() over every loaded module,
+    ~0.1 s of the first page's run) is answered by the server module: it is the server of `streamlit run`.
+    The flag it sets is Streamlit's own: this fails when an upgrade renames it."""
+    code = ("import streamlit.delta_generator as dg\n"
+            "assert dg._use_warning_has_been_displayed is False\n"
+            "import streamlit_app\n"
+            "assert dg._use_warning_has_been_displayed is True\n")
     assert _heavy_after(code, tmp_path) == []
 
 

@@ -89,6 +89,22 @@ def test_start_script_is_private_unless_asked_to_share(tmp_path: Path) -> None:
     assert _start_sh_address(tmp_path, "--server.port", "8600") == "127.0.0.1"
 
 
+def test_start_script_compiles_the_apps_bytecode_before_it_starts(tmp_path: Path) -> None:
+    """Even where PYTHONDONTWRITEBYTECODE is set, the server reads bytecode rather than compiling the app's
+    modules at each start (issue 21, fast start)."""
+    calls = tmp_path / "calls.log"
+    _start_sh_address(tmp_path)
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n'
+                      'if [ "$2" = "streamlit" ]; then echo "ARGS $*"; fi\n')
+    subprocess.run(["bash", str(tmp_path / "scripts" / "start.sh")], capture_output=True, text=True,
+                   timeout=30, check=True)
+    lines = calls.read_text().splitlines()
+    compiled = [i for i, line in enumerate(lines) if line.startswith("-m compileall") and "core ui" in line]
+    started = [i for i, line in enumerate(lines) if line.startswith("-m streamlit run")]
+    assert compiled and started and compiled[0] < started[0]
+
+
 def test_streamlit_config_listens_on_this_computer_only() -> None:
     import tomllib
 

@@ -57,7 +57,7 @@ from core.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
-ROUTE_PREFIX = "/api/callbacks"
+ROUTE_PREFIX = config.CALLBACK_ROUTE_PREFIX  # the server builds its route from config alone (fast start)
 MULEROUTER_SIGNATURE_HEADERS = ("x-mulerouter-signature", "x-webhook-signature", "x-signature")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

@@ -13,9 +13,9 @@ run and no database query.
                                  all tabs asking together use at most `share` of a core (a room of 50 tabs
                                  watching running jobs reruns each every ~12 s instead of every 2 s; the
                                  person's own take being made is not paced)
-    change_routes(feed_for)      GET {CHANGES_ROUTE}?after=<seq>: that answer as JSON, for the pages' live
-                                 component (ui/live.py), which asks Streamlit for a rerun of its fragment
-                                 only when a change concerns its tab
+    change_routes(feed_for)      (core/storage/change_route.py) GET {CHANGES_ROUTE}?after=<seq>: that answer
+                                 as JSON, for the pages' live component (ui/live.py), which asks Streamlit
+                                 for a rerun of its fragment only when a change concerns its tab
 
 A Change says which jobs changed as opaque tokens (`token(job_id)`: an HMAC with a secret of this process,
 so the answer names no job to whoever asks; a page learns the tokens of the jobs it shows from Python),
@@ -31,7 +31,6 @@ millisecond and holds nothing; the component skips it while its tab is hidden.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import dataclasses
@@ -44,10 +43,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from core import config
 from core.jobs.record import ACTIVE_STATES, FINAL_STATES, Job
@@ -265,28 +260,3 @@ class ChangeFeed:
 
     def pace_s(self) -> float:
         return live_pace_s(self.live_tabs(), self.run_cpu_s)
-
-
-def changes_endpoint(feed_for: Any):
-    async def changes(request: Request) -> JSONResponse:
-        feed = feed_for()
-        try:
-            after = int(request.query_params.get("after", ""))
-        except ValueError:
-            after = feed.seq
-        tab = request.query_params.get("tab")
-        if tab:
-            feed.note_ask(tab)
-        held_until = time.monotonic() + config.LIVE_HOLD_MOST_S
-        while feed.interacting() and time.monotonic() < held_until:  # a person's own run goes first
-            await asyncio.sleep(config.LIVE_HOLD_POLL_S)
-        return JSONResponse(feed.since(after).as_json(), headers={"cache-control": "no-store"})
-
-    return changes
-
-
-def change_routes(feed_for: Any, *, base_url_path: str = "") -> list[Route]:
-    """GET {base}{config.CHANGES_ROUTE}?after=<seq> → the FeedAnswer as JSON."""
-    base = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
-    return [Route(f"{base}{config.CHANGES_ROUTE}", changes_endpoint(feed_for), methods=["GET"],
-                  name="changes")]
