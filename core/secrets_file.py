@@ -25,8 +25,7 @@ def secrets_files(roots: Iterable[Path] | None = None) -> list[Path]:
     """Where Streamlit looks for secrets.toml: the project's (or working directory's) .streamlit/, then ~;
     only $STUDIO_SECRETS_FILE when it is set (every operator setting is read from that one file)."""
     if roots is None:
-        return list(_default_files(os.environ.get(SECRETS_FILE_ENV, "").strip(), os.getcwd(),
-                                   os.environ.get("HOME", "")))
+        return list(_usual_files())
     return _files_under(roots)
 
 
@@ -34,6 +33,12 @@ def _files_under(roots: Iterable[Path]) -> list[Path]:
     files = [Path(r) / ".streamlit" / "secrets.toml" for r in roots]
     files.append(Path.home() / ".streamlit" / "secrets.toml")
     return list(dict.fromkeys(files))
+
+
+def _usual_files() -> tuple[Path, ...]:
+    """secrets_files() for this environment, working directory and home (the paths built once for each)."""
+    named = os.environ.get(SECRETS_FILE_ENV, "").strip()
+    return _default_files(named, os.getcwd(), os.environ.get("HOME", ""))
 
 
 @functools.lru_cache(maxsize=16)
@@ -82,11 +87,7 @@ def secrets_data(files: Iterable[Path] | None = None) -> dict[str, Any]:
     wins). A file that cannot be read is skipped. The one reader of the secrets: keys, [connections.studio],
     [media], [team], [budget], [auth]. Read-only: the tables are shared with the cache. Merged again only
     when a file's stamp changed (one stat per file and call)."""
-    if files is None:
-        paths = _default_files(os.environ.get(SECRETS_FILE_ENV, "").strip(), os.getcwd(),
-                               os.environ.get("HOME", ""))
-    else:
-        paths = tuple(Path(p) for p in files)
+    paths = _usual_files() if files is None else tuple(Path(p) for p in files)
     stamps = tuple(_stamp(p) for p in paths)
     with _parsed_lock:
         found = _merged.get(paths)
